@@ -1,0 +1,116 @@
+//! The command line: `hearth serve`, `hearth check-config`, `--version`.
+//!
+//! Exit codes: 0 success, 2 bad config or usage, 1 runtime failure. An
+//! error prints its whole chain of causes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Mode};
+use crate::daemon::{self, ConfigSource};
+use crate::logging;
+
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "hearth", version, about = "The home-server appliance control daemon")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Serve {
+        /// Config file (default: /etc/hearth/hearth.toml; none with --dev).
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Local development defaults: ./.hearth, https://127.0.0.1:8443.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Validate a config file and exit.
+    CheckConfig {
+        path: PathBuf,
+        /// Apply the --dev defaults while checking.
+        #[arg(long)]
+        dev: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Serve { config, dev } => serve(config, mode(dev)),
+        Command::CheckConfig { path, dev } => check_config(path, mode(dev)),
+    }
+}
+
+fn mode(dev: bool) -> Mode {
+    if dev { Mode::Dev } else { Mode::Production }
+}
+
+fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
+    let config = match config::load(path.as_deref(), mode) {
+        Ok(c) => c,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let log = logging::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let source = ConfigSource { path, mode };
+    match runtime.block_on(daemon::run(config, source, log)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn check_config(path: PathBuf, mode: Mode) -> ExitCode {
+    match config::load(Some(&path), mode) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn print_error(e: &dyn std::error::Error) {
+    eprintln!("hearth: error: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+}

@@ -1,0 +1,243 @@
+//! The static configuration: the TOML file plus defaults, validated once.
+//!
+//! Like ripgrep's low/high split, [`Config::parse`] only turns text into a
+//! validated [`Config`] and does no I/O; reading the file
+//! ([`read_config_file`]) and building runtime objects from the config
+//! (listener, TLS, store) are separate steps done by the daemon. An error
+//! names the key and says why.
+
+mod error;
+mod raw;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::ConfigError;
+
+/// Where the appliance keeps its optional config file.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/hearth/hearth.toml";
+
+/// Production defaults, or the local `--dev` defaults used by `make run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Production,
+    Dev,
+}
+
+impl Mode {
+    fn default_listen(self) -> SocketAddr {
+        match self {
+            Mode::Production => SocketAddr::from(([0, 0, 0, 0], 443)),
+            Mode::Dev => SocketAddr::from(([127, 0, 0, 1], 8443)),
+        }
+    }
+
+    fn default_state_dir(self) -> PathBuf {
+        match self {
+            Mode::Production => PathBuf::from("/var/lib/hearth"),
+            Mode::Dev => PathBuf::from(".hearth"),
+        }
+    }
+}
+
+/// The owner's own certificate, replacing the generated self-signed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Limits of the HTTPS listener; the defaults are what the appliance ships.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub handshake_timeout: Duration,
+    pub header_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+            max_connections: 1024,
+            max_connections_per_address: 64,
+        }
+    }
+}
+
+/// The validated configuration. It cannot hold a bad value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub mode: Mode,
+    pub listen: SocketAddr,
+    pub state_dir: PathBuf,
+    /// A `tracing` filter directive, already checked to parse.
+    pub log: String,
+    pub tls: Option<TlsFiles>,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// The configuration used when there is no file.
+    pub fn defaults(mode: Mode) -> Config {
+        Config {
+            mode,
+            listen: mode.default_listen(),
+            state_dir: mode.default_state_dir(),
+            log: "info".to_string(),
+            tls: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Parses and validates a config file's text. No I/O.
+    pub fn parse(text: &str, mode: Mode) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        raw.validate(mode)
+    }
+
+    /// The settings a SIGHUP may change without a restart.
+    pub fn reloadable_differs_only(&self, other: &Config) -> bool {
+        self.listen == other.listen
+            && self.state_dir == other.state_dir
+            && self.limits == other.limits
+    }
+}
+
+/// Reads the config file; a missing file at the default path means defaults.
+///
+/// A path the user named explicitly must exist.
+pub fn read_config_file(path: &Path, explicit: bool) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Loads the config the way `serve` does: explicit path, the default path
+/// (production only), or the embedded defaults.
+pub fn load(path: Option<&Path>, mode: Mode) -> Result<Config, ConfigError> {
+    let text = match (path, mode) {
+        (Some(p), _) => read_config_file(p, true)?,
+        (None, Mode::Production) => read_config_file(Path::new(DEFAULT_CONFIG_PATH), false)?,
+        (None, Mode::Dev) => None,
+    };
+    match text {
+        Some(text) => Config::parse(&text, mode),
+        None => Ok(Config::defaults(mode)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(
+            Config::parse("", Mode::Production).unwrap(),
+            Config::defaults(Mode::Production)
+        );
+        let dev = Config::parse("", Mode::Dev).unwrap();
+        assert_eq!(dev.listen, "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(dev.state_dir, PathBuf::from(".hearth"));
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let text = r#"
+            listen = "[::]:8443"
+            state_dir = "/srv/hearth"
+            log = "hearth=debug,info"
+            [tls]
+            cert = "/etc/hearth/cert.pem"
+            key = "/etc/hearth/key.pem"
+            [limits]
+            max_connections = 10
+            max_connections_per_address = 2
+            header_timeout_s = 5
+            handshake_timeout_s = 3
+            max_body_bytes = 4096
+        "#;
+        let c = Config::parse(text, Mode::Production).unwrap();
+        assert_eq!(c.listen, "[::]:8443".parse().unwrap());
+        assert_eq!(c.state_dir, PathBuf::from("/srv/hearth"));
+        assert_eq!(c.log, "hearth=debug,info");
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: "/etc/hearth/cert.pem".into(),
+                key: "/etc/hearth/key.pem".into()
+            })
+        );
+        assert_eq!(c.limits.max_connections, 10);
+        assert_eq!(c.limits.max_connections_per_address, 2);
+        assert_eq!(c.limits.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.limits.handshake_timeout, Duration::from_secs(3));
+        assert_eq!(c.limits.max_body_bytes, 4096);
+    }
+
+    fn err(text: &str) -> String {
+        Config::parse(text, Mode::Production)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = err("listne = \"1.2.3.4:5\"");
+        assert!(e.contains("listne"), "{e}");
+        let e = err("[tls]\ncrt = \"x\"\nkey = \"y\"");
+        assert!(e.contains("crt"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_why() {
+        let e = err("listen = \"nope\"");
+        assert!(e.contains("`listen`") && e.contains("address:port"), "{e}");
+        let e = err("listen = 443");
+        assert!(e.contains("listen"), "{e}");
+        let e = err("state_dir = \"\"");
+        assert!(e.contains("`state_dir`") && e.contains("empty"), "{e}");
+        let e = err("state_dir = \"relative\"");
+        assert!(e.contains("`state_dir`") && e.contains("absolute"), "{e}");
+        let e = err("log = \"hearth=loud\"");
+        assert!(e.contains("`log`"), "{e}");
+        let e = err("[tls]\ncert = \"/a.pem\"");
+        assert!(e.contains("`tls.key`"), "{e}");
+        let e = err("[limits]\nmax_connections = 0");
+        assert!(e.contains("`limits.max_connections`"), "{e}");
+        let e = err("[limits]\nmax_connections = 4\nmax_connections_per_address = 8");
+        assert!(e.contains("`limits.max_connections_per_address`"), "{e}");
+        let e = err("[limits]\nheader_timeout_s = 0");
+        assert!(e.contains("`limits.header_timeout_s`"), "{e}");
+        let e = err("[limits]\nmax_body_bytes = -1");
+        assert!(e.contains("max_body_bytes"), "{e}");
+    }
+
+    #[test]
+    fn dev_state_dir_may_be_relative() {
+        let c = Config::parse("state_dir = \"here\"", Mode::Dev).unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("here"));
+    }
+
+    #[test]
+    fn reloadable_comparison() {
+        let a = Config::defaults(Mode::Dev);
+        let mut b = a.clone();
+        b.log = "debug".into();
+        assert!(a.reloadable_differs_only(&b));
+        b.listen = "127.0.0.1:1".parse().unwrap();
+        assert!(!a.reloadable_differs_only(&b));
+    }
+}

@@ -1,0 +1,174 @@
+//! The config file as written, before validation. Every key is optional;
+//! an unknown key is refused by serde.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Config, ConfigError, Limits, Mode, TlsFiles};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    listen: Option<String>,
+    state_dir: Option<String>,
+    log: Option<String>,
+    tls: Option<RawTls>,
+    limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Option<String>,
+    key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    handshake_timeout_s: Option<u64>,
+    header_timeout_s: Option<u64>,
+    max_body_bytes: Option<u64>,
+    max_connections: Option<u64>,
+    max_connections_per_address: Option<u64>,
+}
+
+impl RawConfig {
+    pub(super) fn validate(self, mode: Mode) -> Result<Config, ConfigError> {
+        let mut config = Config::defaults(mode);
+        if let Some(listen) = self.listen {
+            config.listen = listen.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid(
+                    "listen",
+                    format!(
+                        "{listen:?} is not an address:port (e.g. \"0.0.0.0:443\" or \"[::]:443\")"
+                    ),
+                )
+            })?;
+        }
+        if let Some(dir) = self.state_dir {
+            config.state_dir = path("state_dir", &dir, mode == Mode::Production)?;
+        }
+        if let Some(log) = self.log {
+            tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| {
+                ConfigError::invalid("log", format!("{log:?} is not a log filter: {e}"))
+            })?;
+            config.log = log;
+        }
+        if let Some(tls) = self.tls {
+            config.tls = match (tls.cert, tls.key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: path("tls.cert", &cert, mode == Mode::Production)?,
+                    key: path("tls.key", &key, mode == Mode::Production)?,
+                }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(ConfigError::invalid(
+                        "tls.key",
+                        "missing: `tls.cert` needs its private key",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        "tls.cert",
+                        "missing: `tls.key` needs its certificate",
+                    ));
+                }
+            };
+        }
+        if let Some(limits) = self.limits {
+            config.limits = limits.validate()?;
+        }
+        Ok(config)
+    }
+}
+
+impl RawLimits {
+    fn validate(self) -> Result<Limits, ConfigError> {
+        let d = Limits::default();
+        let limits = Limits {
+            handshake_timeout: seconds(
+                "limits.handshake_timeout_s",
+                self.handshake_timeout_s,
+                d.handshake_timeout,
+            )?,
+            header_timeout: seconds(
+                "limits.header_timeout_s",
+                self.header_timeout_s,
+                d.header_timeout,
+            )?,
+            max_body_bytes: count(
+                "limits.max_body_bytes",
+                self.max_body_bytes,
+                d.max_body_bytes,
+                1024..=64 * 1024 * 1024,
+            )?,
+            max_connections: count(
+                "limits.max_connections",
+                self.max_connections,
+                d.max_connections,
+                1..=1_000_000,
+            )?,
+            max_connections_per_address: count(
+                "limits.max_connections_per_address",
+                self.max_connections_per_address,
+                d.max_connections_per_address,
+                1..=1_000_000,
+            )?,
+        };
+        if limits.max_connections_per_address > limits.max_connections {
+            return Err(ConfigError::invalid(
+                "limits.max_connections_per_address",
+                format!(
+                    "{} is more than limits.max_connections ({})",
+                    limits.max_connections_per_address, limits.max_connections
+                ),
+            ));
+        }
+        Ok(limits)
+    }
+}
+
+fn path(key: &'static str, value: &str, must_be_absolute: bool) -> Result<PathBuf, ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    let p = PathBuf::from(value);
+    if must_be_absolute && !p.is_absolute() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{value:?} must be an absolute path"),
+        ));
+    }
+    Ok(p)
+}
+
+fn seconds(key: &'static str, value: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(s @ 1..=300) => Ok(Duration::from_secs(s)),
+        Some(s) => Err(ConfigError::invalid(
+            key,
+            format!("{s} is out of range (1 to 300 seconds)"),
+        )),
+    }
+}
+
+fn count(
+    key: &'static str,
+    value: Option<u64>,
+    default: usize,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if range.contains(&v) => Ok(v as usize),
+        Some(v) => Err(ConfigError::invalid(
+            key,
+            format!("{v} is out of range ({} to {})", range.start(), range.end()),
+        )),
+    }
+}

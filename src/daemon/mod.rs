@@ -1,0 +1,234 @@
+//! Wiring only: open the store, load the certificate, bind, start every
+//! loop, speak sd-notify, handle signals, and shut down.
+//!
+//! READY=1 is sent only after the store is open and the listener bound.
+//! SIGTERM/SIGINT: STOPPING=1, stop accepting, close connections, exit.
+//! SIGHUP: RELOADING=1, reload the config's reloadable part and the
+//! certificate, READY=1.
+
+mod listener;
+pub mod notify;
+mod watchdog;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::health::{ComponentState, Health};
+use crate::http::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
+use crate::http::{self, AppContext};
+use crate::liveness::{BEAT_INTERVAL, Liveness};
+use crate::logging::LogHandle;
+use crate::store::{AuditEntry, Store, StoreError};
+use notify::{Notifier, SdNotifier};
+
+/// How often the store is probed for the health report.
+const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot use the socket systemd passed (LISTEN_FDS)")]
+    ListenFds(#[source] std::io::Error),
+    #[error("cannot install the signal handlers")]
+    Signals(#[source] std::io::Error),
+}
+
+/// Where the running config came from, so SIGHUP can read it again.
+pub struct ConfigSource {
+    pub path: Option<PathBuf>,
+    pub mode: config::Mode,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result<(), DaemonError> {
+    let notifier: Arc<dyn Notifier> = Arc::new(SdNotifier);
+    notifier.status("starting: opening the state store");
+
+    // Signals first, so a SIGTERM during start-up is not lost.
+    let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+
+    let store = Store::open(&config.state_dir)?;
+    record_start(&store)?;
+    let health = Health::new();
+    health.set("store", ComponentState::Ok, "open");
+    tracing::info!(path = %store.path().display(), "state store open");
+
+    let material = tls::load_or_generate(&config.state_dir, config.tls.as_ref())?;
+    log_certificate(&material);
+    health.set("tls", ComponentState::Ok, certificate_detail(&material));
+    let slot = CertSlot::new(material.key.clone());
+
+    let (listener, how) = listener::take_or_bind(config.listen)?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| DaemonError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    tracing::info!(url = %format!("https://{local}"), how, "listening");
+
+    let liveness = Liveness::new();
+    let shutdown = CancellationToken::new();
+    let ctx = Arc::new(AppContext::new(health.clone(), store.clone()));
+    let server = tokio::spawn(http::serve(
+        listener,
+        tls::server_config(&slot),
+        ctx,
+        config.limits.clone(),
+        liveness.register("https-accept"),
+        shutdown.clone().cancelled_owned(),
+    ));
+    let store_check = tokio::spawn(store_check_loop(
+        store.clone(),
+        health.clone(),
+        liveness.clone(),
+        shutdown.clone(),
+    ));
+    let watchdog = sd_notify::watchdog_enabled().map(|period| {
+        tracing::info!(period_ms = period.as_millis() as u64, "systemd watchdog enabled");
+        tokio::spawn(watchdog::run(period, liveness.clone(), notifier.clone()))
+    });
+
+    let status = |health: &Health| format!("serving https://{local}; {}", health.summary());
+    notifier.ready(&status(&health));
+
+    let mut config = config;
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => {
+                notifier.reloading();
+                config = reload(config, &source, &log, &slot, &health);
+                notifier.ready(&status(&health));
+            }
+        }
+    }
+
+    tracing::info!("stopping");
+    notifier.stopping();
+    shutdown.cancel();
+    if let Some(w) = watchdog {
+        w.abort();
+    }
+    let _ = server.await;
+    let _ = store_check.await;
+    if let Err(e) = store.change(AuditEntry::system("daemon.stop", "hearth"), |_| Ok(())) {
+        tracing::warn!(error = %e, "cannot record the stop");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Keeps the first-start time and audits every start.
+fn record_start(store: &Store) -> Result<(), StoreError> {
+    store.change(AuditEntry::system("daemon.start", "hearth"), |c| {
+        if c.setting("installed_at")?.is_none() {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+            c.set_setting("installed_at", &now)?;
+        }
+        Ok(())
+    })
+}
+
+fn log_certificate(material: &TlsMaterial) {
+    tracing::info!(
+        fingerprint = %material.fingerprint,
+        cert = %material.cert_path.display(),
+        source = ?material.source,
+        "TLS certificate (SHA-256 fingerprint)"
+    );
+}
+
+fn certificate_detail(material: &TlsMaterial) -> String {
+    let kind = match material.source {
+        CertSource::SelfSigned { .. } => "self-signed",
+        CertSource::Configured => "configured",
+    };
+    format!("{kind} certificate, SHA-256 {}", material.fingerprint)
+}
+
+/// Applies what SIGHUP may change; a bad new config keeps the running one.
+fn reload(
+    running: Config,
+    source: &ConfigSource,
+    log: &LogHandle,
+    slot: &CertSlot,
+    health: &Health,
+) -> Config {
+    let new = match config::load(source.path.as_deref(), source.mode) {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::error!(error = %e, "reload: config refused; keeping the running config");
+            return running;
+        }
+    };
+    if !running.reloadable_differs_only(&new) {
+        tracing::warn!(
+            "reload: listen, state_dir and limits take effect only after a restart; keeping the running values"
+        );
+    }
+    if let Err(e) = log.set_filter(&new.log) {
+        tracing::error!(error = %e, "reload: cannot apply the log filter");
+    }
+    match tls::load_or_generate(&running.state_dir, new.tls.as_ref()) {
+        Ok(material) => {
+            slot.replace(material.key.clone());
+            log_certificate(&material);
+            health.set("tls", ComponentState::Ok, certificate_detail(&material));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reload: certificate refused; keeping the running one");
+        }
+    }
+    tracing::info!("reloaded");
+    Config {
+        log: new.log,
+        tls: new.tls,
+        ..running
+    }
+}
+
+/// Probes the store so the health report notices a failing disk; beats for
+/// the watchdog.
+async fn store_check_loop(
+    store: Store,
+    health: Health,
+    liveness: Liveness,
+    shutdown: CancellationToken,
+) {
+    let heartbeat = liveness.register("store-check");
+    let mut beat = tokio::time::interval(BEAT_INTERVAL);
+    let mut check = tokio::time::interval(STORE_CHECK_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = beat.tick() => heartbeat.beat(),
+            _ = check.tick() => {
+                let s = store.clone();
+                match tokio::task::spawn_blocking(move || s.check()).await {
+                    Ok(Ok(())) => health.set("store", ComponentState::Ok, "open"),
+                    Ok(Err(e)) => health.set("store", ComponentState::Degraded, e.to_string()),
+                    Err(e) => health.set("store", ComponentState::Degraded, e.to_string()),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The JSON API under `/api/v1`, one file per resource.
+
+pub mod health;

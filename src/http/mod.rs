@@ -1,0 +1,17 @@
+//! The HTTPS interface: TLS and certificates, the accept loop and its
+//! limits, the router, the error type, and the API handlers.
+//!
+//! Handlers are thin: they parse and validate into typed values, call a
+//! module through [`context::AppContext`], and encode the reply.
+
+pub mod api;
+pub mod context;
+pub mod error;
+pub mod limits;
+pub mod response;
+pub mod router;
+pub mod server;
+pub mod tls;
+
+pub use context::AppContext;
+pub use server::serve;

@@ -1,0 +1,141 @@
+//! The self-signed certificate hearth makes for itself on first start:
+//! ECDSA P-256, naming every way a person on the LAN may reach the box.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+};
+
+use super::TlsError;
+
+/// The names a certificate covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectNames {
+    pub dns: Vec<String>,
+    pub ips: Vec<IpAddr>,
+}
+
+impl SubjectNames {
+    /// The hostname, `hearth.local`, `localhost`, the loopback addresses and
+    /// the addresses the machine has right now.
+    pub fn of_this_machine() -> SubjectNames {
+        let hostname = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok());
+        let addresses = nix::ifaddrs::getifaddrs()
+            .map(|addrs| {
+                addrs
+                    .filter_map(|a| a.address)
+                    .filter_map(|s| {
+                        if let Some(v4) = s.as_sockaddr_in() {
+                            Some(IpAddr::V4(v4.ip()))
+                        } else {
+                            s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        SubjectNames::new(hostname.as_deref(), &addresses)
+    }
+
+    /// Builds the list without I/O: fixed names first, no duplicates, and no
+    /// IPv6 link-local addresses (they need a zone and no browser uses them).
+    pub fn new(hostname: Option<&str>, addresses: &[IpAddr]) -> SubjectNames {
+        let mut dns = Vec::new();
+        for name in [hostname.unwrap_or(""), "hearth.local", "localhost"] {
+            let name = name.trim().to_ascii_lowercase();
+            if !name.is_empty() && !dns.contains(&name) {
+                dns.push(name);
+            }
+        }
+        let mut ips = vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ];
+        for ip in addresses {
+            let link_local_v6 = matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+            if !link_local_v6 && !ip.is_unspecified() && !ips.contains(ip) {
+                ips.push(*ip);
+            }
+        }
+        SubjectNames { dns, ips }
+    }
+}
+
+/// A new self-signed certificate and key, as PEM text.
+pub fn generate(names: &SubjectNames) -> Result<(String, String), TlsError> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, names.dns[0].clone());
+    dn.push(DnType::OrganizationName, "hearth appliance");
+    params.distinguished_name = dn;
+    for name in &names.dns {
+        // A hostname that is not a valid DNS name is left out, not fatal.
+        if let Ok(n) = name.as_str().try_into() {
+            params.subject_alt_names.push(SanType::DnsName(n));
+        }
+    }
+    for ip in &names.ips {
+        params.subject_alt_names.push(SanType::IpAddress(*ip));
+    }
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(10 * 365);
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Generates and saves `cert.pem` and `key.pem` (0600) into `dir` (0700).
+///
+/// Each file is written to a temporary name, synced and renamed, so a crash
+/// never leaves a half-written key; the key is written last so a lone
+/// `cert.pem` is never mistaken for a complete pair.
+pub(super) fn generate_into(dir: &Path, names: &SubjectNames) -> Result<(), TlsError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| TlsError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let (cert, key) = generate(names)?;
+    write_atomically(&dir.join("cert.pem"), cert.as_bytes(), 0o644)?;
+    write_atomically(&dir.join("key.pem"), key.as_bytes(), 0o600)?;
+    tracing::info!(dir = %dir.display(), "generated a self-signed TLS certificate");
+    Ok(())
+}
+
+fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |source| TlsError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
+    file.write_all(contents).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+    }
+    Ok(())
+}

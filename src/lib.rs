@@ -1,0 +1,24 @@
+//! hearth: the control daemon of a home-server appliance.
+//!
+//! # Layout
+//!
+//! The modules below depend only downwards:
+//!
+//! - [`cli`]: argument parsing, exit codes; the only place that prints.
+//! - [`daemon`]: wiring: opens the store, starts every component, serves,
+//!   speaks sd-notify, handles signals, shuts down.
+//! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API.
+//! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
+//! - [`health`]: the health registry of the daemon's components.
+//! - [`store`]: the redb state store, schema migrations, the audit log.
+//! - [`config`]: the static configuration, parsed without I/O.
+//! - [`logging`]: tracing to the journal or to stderr.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod health;
+pub mod http;
+pub mod liveness;
+pub mod logging;
+pub mod store;

@@ -1,0 +1,91 @@
+//! Logging through `tracing`: to the journal with structured fields when
+//! systemd connected stderr to it (`JOURNAL_STREAM`), human-readable to
+//! stderr otherwise. The filter can be swapped on SIGHUP.
+//!
+//! Nothing secret is ever passed to a log macro: callers log names,
+//! addresses and fingerprints, never passwords, tokens, codes or keys.
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
+
+/// Lets the daemon change the log filter at run time.
+pub struct LogHandle {
+    filter: Option<reload::Handle<EnvFilter, Registry>>,
+}
+
+impl LogHandle {
+    /// A handle that changes nothing, for code run without a subscriber.
+    pub fn detached() -> LogHandle {
+        LogHandle { filter: None }
+    }
+
+    /// Swaps the filter; the directive was validated with the config.
+    pub fn set_filter(&self, directive: &str) -> Result<(), String> {
+        let filter = EnvFilter::try_new(directive).map_err(|e| e.to_string())?;
+        if let Some(handle) = &self.filter {
+            handle.reload(filter).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// Installs the global subscriber. Call once, before the runtime starts.
+pub fn init(directive: &str) -> LogHandle {
+    let filter = EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, handle) = reload::Layer::new(filter);
+    let journald = if stderr_is_journal() {
+        tracing_journald::layer()
+            .ok()
+            .map(|l| l.with_syslog_identifier("hearth".into()))
+    } else {
+        None
+    };
+    let fmt = journald.is_none().then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(journald)
+        .with(fmt)
+        .try_init();
+    LogHandle {
+        filter: Some(handle),
+    }
+}
+
+/// True when `JOURNAL_STREAM` names the device and inode of our stderr, as
+/// systemd sets it when StandardError=journal.
+fn stderr_is_journal() -> bool {
+    let Ok(value) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(stat) = nix::sys::stat::fstat(std::io::stderr()) else {
+        return false;
+    };
+    journal_stream_matches(&value, stat.st_dev as u64, stat.st_ino as u64)
+}
+
+fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
+    let mut parts = value.splitn(2, ':');
+    let parsed = (
+        parts.next().and_then(|d| d.parse::<u64>().ok()),
+        parts.next().and_then(|i| i.parse::<u64>().ok()),
+    );
+    parsed == (Some(dev), Some(ino))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_stream_must_match_device_and_inode() {
+        assert!(journal_stream_matches("8:12345", 8, 12345));
+        assert!(!journal_stream_matches("8:12345", 8, 1));
+        assert!(!journal_stream_matches("garbage", 8, 12345));
+        assert!(!journal_stream_matches("", 0, 0));
+    }
+}

@@ -1,0 +1,89 @@
+//! Audit records: who did what to which target, from where, and how it
+//! ended. They are append-only and written only inside the transaction of
+//! the change they record (see [`super::Change`]).
+
+use serde::{Deserialize, Serialize};
+
+/// How a recorded action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+/// An audit record as the caller describes it; the store adds id and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// A username, or `system` for the daemon itself.
+    pub actor: String,
+    /// A dotted verb such as `daemon.start` or `user.create`.
+    pub action: String,
+    pub target: String,
+    /// The peer address of the request, or `local`.
+    pub source: String,
+    pub outcome: Outcome,
+}
+
+impl AuditEntry {
+    /// A record of the daemon acting on its own behalf.
+    pub fn system(action: &str, target: &str) -> AuditEntry {
+        AuditEntry {
+            actor: "system".into(),
+            action: action.into(),
+            target: target.into(),
+            source: "local".into(),
+            outcome: Outcome::Success,
+        }
+    }
+}
+
+/// A stored audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: u64,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub source: String,
+    pub outcome: Outcome,
+}
+
+/// The stored form, without the id (which is the table key).
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredAudit {
+    pub time_ms: u64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub source: String,
+    pub outcome: Outcome,
+}
+
+impl StoredAudit {
+    pub(super) fn new(entry: AuditEntry, time_ms: u64) -> StoredAudit {
+        StoredAudit {
+            time_ms,
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            source: entry.source,
+            outcome: entry.outcome,
+        }
+    }
+
+    pub(super) fn into_record(self, id: u64) -> AuditRecord {
+        AuditRecord {
+            id,
+            time_ms: self.time_ms,
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            source: self.source,
+            outcome: self.outcome,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Errors of the state store. Each variant names the failed operation and
+//! carries the store's path; the messages say what the owner can do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create state directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "state store {path} is in use by another process (is another hearth running on the same state dir?); stop it first"
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "state store {path} is unreadable or corrupt; it was left untouched: restore it from a backup, or move it away to start with an empty store"
+    )]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: redb::Error,
+    },
+    #[error(
+        "state store {path} has schema version {found}, newer than this hearth understands ({supported}); run a newer hearth or restore a backup"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    #[error("cannot migrate state store {path} from schema version {from}")]
+    Migrate {
+        path: PathBuf,
+        from: u64,
+        #[source]
+        source: redb::Error,
+    },
+    #[error("cannot read {what} from state store {path}")]
+    Read {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: redb::Error,
+    },
+    #[error("cannot write {what} to state store {path}")]
+    Write {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: redb::Error,
+    },
+    #[error("state store {path} holds a malformed {what} record")]
+    Decode {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}

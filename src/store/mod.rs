@@ -1,0 +1,280 @@
+//! The state store: one redb file, `state_dir/state.redb`.
+//!
+//! It owns the typed tables (see `schema`), the schema migrations run at
+//! open, and the audit log. Every state change goes through
+//! [`Store::change`], which writes the change and its audit record in one
+//! write transaction, so a change without its audit record cannot exist.
+//! Other modules never see redb types.
+//!
+//! redb takes an exclusive lock on the file: a second process on the same
+//! state dir gets [`StoreError::Locked`]. A file redb cannot read is
+//! reported, never recreated or overwritten.
+
+mod audit;
+mod error;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+
+pub use audit::{AuditEntry, AuditRecord, Outcome};
+pub use error::StoreError;
+pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+
+use audit::StoredAudit;
+use schema::{AUDIT, AUDIT_BY_ACTOR, SETTINGS};
+
+/// The file name of the store inside the state directory.
+pub const STORE_FILE: &str = "state.redb";
+
+/// A handle to the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or on first start creates) the store in `state_dir` and
+    /// migrates it to the current schema.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join(STORE_FILE);
+        let db = open_db(&path)?;
+        let store = Store {
+            inner: Arc::new(Inner { db, path }),
+        };
+        store.migrate_to(schema::CURRENT_VERSION)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Brings the store to `target`, one step per transaction.
+    fn migrate_to(&self, target: u64) -> Result<(), StoreError> {
+        let path = &self.inner.path;
+        let found = schema::read_version(&self.inner.db).map_err(|source| {
+            StoreError::Unreadable {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        if found > schema::CURRENT_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: path.clone(),
+                found,
+                supported: schema::CURRENT_VERSION,
+            });
+        }
+        for from in found..target {
+            schema::step(&self.inner.db, from).map_err(|source| StoreError::Migrate {
+                path: path.clone(),
+                from,
+                source,
+            })?;
+            if from > 0 {
+                tracing::info!(path = %path.display(), from, to = from + 1, "migrated state store");
+            }
+        }
+        Ok(())
+    }
+
+    /// The schema version stored in the file.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        schema::read_version(&self.inner.db).map_err(|e| self.read_err("schema version", e))
+    }
+
+    /// Applies a change and its audit record in one transaction.
+    ///
+    /// If `apply` fails, nothing is written. A refused or failed action that
+    /// must still be audited is passed with a no-op `apply` and an entry
+    /// whose outcome says so.
+    pub fn change<T>(
+        &self,
+        entry: AuditEntry,
+        apply: impl FnOnce(&mut Change<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let txn = self
+            .inner
+            .db
+            .begin_write()
+            .map_err(|e| self.write_err("transaction", e))?;
+        let mut change = Change {
+            txn: &txn,
+            store: self,
+        };
+        let value = apply(&mut change)?;
+        self.append_audit(&txn, entry)?;
+        txn.commit().map_err(|e| self.write_err("transaction", e))?;
+        Ok(value)
+    }
+
+    fn append_audit(&self, txn: &WriteTransaction, entry: AuditEntry) -> Result<(), StoreError> {
+        let err = |e: redb::Error| self.write_err("audit record", e);
+        let mut table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
+        let id = match table.last().map_err(|e| err(e.into()))? {
+            Some((id, _)) => id.value() + 1,
+            None => 1,
+        };
+        let actor = entry.actor.clone();
+        let stored = StoredAudit::new(entry, now_ms());
+        let bytes = serde_json::to_vec(&stored).expect("audit records always serialize");
+        table
+            .insert(id, bytes.as_slice())
+            .map_err(|e| err(e.into()))?;
+        txn.open_multimap_table(AUDIT_BY_ACTOR)
+            .map_err(|e| err(e.into()))?
+            .insert(actor.as_str(), id)
+            .map_err(|e| err(e.into()))?;
+        Ok(())
+    }
+
+    /// A setting's value, if set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let err = |e: redb::Error| self.read_err("setting", e);
+        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(SETTINGS).map_err(|e| err(e.into()))?;
+        let value = table.get(key).map_err(|e| err(e.into()))?;
+        Ok(value.map(|v| v.value().to_string()))
+    }
+
+    /// Audit records with an id greater than `after`, oldest first, at most `limit`.
+    pub fn audit_records(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let err = |e: redb::Error| self.read_err("audit records", e);
+        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
+        let mut out = Vec::new();
+        for row in table
+            .range(after.saturating_add(1)..)
+            .map_err(|e| err(e.into()))?
+            .take(limit)
+        {
+            let (id, value) = row.map_err(|e| err(e.into()))?;
+            out.push(self.decode_audit(id.value(), value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The audit records of one actor, oldest first.
+    pub fn audit_records_by_actor(&self, actor: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        let err = |e: redb::Error| self.read_err("audit records", e);
+        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let index = txn
+            .open_multimap_table(AUDIT_BY_ACTOR)
+            .map_err(|e| err(e.into()))?;
+        let table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
+        let mut out = Vec::new();
+        for id in index.get(actor).map_err(|e| err(e.into()))? {
+            let id = id.map_err(|e| err(e.into()))?.value();
+            if let Some(value) = table.get(id).map_err(|e| err(e.into()))? {
+                out.push(self.decode_audit(id, value.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn decode_audit(&self, id: u64, bytes: &[u8]) -> Result<AuditRecord, StoreError> {
+        serde_json::from_slice::<StoredAudit>(bytes)
+            .map(|s| s.into_record(id))
+            .map_err(|source| StoreError::Decode {
+                path: self.inner.path.clone(),
+                what: "audit",
+                source,
+            })
+    }
+
+    /// Proves the store still answers: a read transaction on the settings.
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.setting("installed_at").map(|_| ())
+    }
+
+    fn read_err(&self, what: &'static str, source: redb::Error) -> StoreError {
+        StoreError::Read {
+            path: self.inner.path.clone(),
+            what,
+            source,
+        }
+    }
+
+    fn write_err(&self, what: &'static str, source: impl Into<redb::Error>) -> StoreError {
+        StoreError::Write {
+            path: self.inner.path.clone(),
+            what,
+            source: source.into(),
+        }
+    }
+}
+
+/// The writes of one change, inside its transaction.
+pub struct Change<'a> {
+    txn: &'a WriteTransaction,
+    store: &'a Store,
+}
+
+impl Change<'_> {
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        let err = |e: redb::Error| self.store.write_err("setting", e);
+        self.txn
+            .open_table(SETTINGS)
+            .map_err(|e| err(e.into()))?
+            .insert(key, value)
+            .map_err(|e| err(e.into()))?;
+        Ok(())
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let err = |e: redb::Error| self.store.read_err("setting", e);
+        let table = self.txn.open_table(SETTINGS).map_err(|e| err(e.into()))?;
+        let value = table.get(key).map_err(|e| err(e.into()))?;
+        Ok(value.map(|v| v.value().to_string()))
+    }
+}
+
+fn open_db(path: &Path) -> Result<Database, StoreError> {
+    let mut builder = Database::builder();
+    // Without this, redb trusts the file and may panic on one damaged
+    // outside it; a start must report corruption instead.
+    builder.set_check_integrity_on_open(true);
+    builder.create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen | redb::DatabaseError::LockProtocolMismatch => {
+            StoreError::Locked {
+                path: path.to_path_buf(),
+            }
+        }
+        other => StoreError::Unreadable {
+            path: path.to_path_buf(),
+            source: other.into(),
+        },
+    })
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,78 @@
+//! The store's tables and its schema history.
+//!
+//! The schema version lives in the `meta` table. Each migration step moves
+//! the store one version up inside one write transaction, together with the
+//! version bump, so a crash mid-migration leaves the previous version
+//! intact. A store newer than this binary is refused, never downgraded.
+
+use redb::{
+    MultimapTableDefinition, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
+
+/// `schema_version` → version number.
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Setting name → JSON text.
+pub(super) const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
+/// Audit id → JSON of [`super::audit::StoredAudit`]. Ids only grow.
+pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// Actor → audit ids, so an owner can list one user's actions without a scan.
+pub(super) const AUDIT_BY_ACTOR: MultimapTableDefinition<&str, u64> =
+    MultimapTableDefinition::new("audit_by_actor");
+
+const VERSION_KEY: &str = "schema_version";
+
+/// The version this binary writes.
+pub const CURRENT_VERSION: u64 = 2;
+
+type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
+
+/// `STEPS[n]` migrates from version `n` to `n + 1`.
+const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2];
+
+/// Version 1: settings and the audit log.
+fn v0_to_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(META)?;
+    txn.open_table(SETTINGS)?;
+    txn.open_table(AUDIT)?;
+    Ok(())
+}
+
+/// Version 2: the actor index of the audit log, filled from existing records.
+fn v1_to_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    let audit = txn.open_table(AUDIT)?;
+    let mut index = txn.open_multimap_table(AUDIT_BY_ACTOR)?;
+    for row in audit.iter()? {
+        let (id, value) = row?;
+        // A record that does not decode is kept in the log but not indexed;
+        // the migration must not lose the rest because of one bad record.
+        if let Ok(record) = serde_json::from_slice::<ActorOnly>(value.value()) {
+            index.insert(record.actor.as_str(), id.value())?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct ActorOnly {
+    actor: String,
+}
+
+/// Reads the stored version; a store without the meta table is version 0.
+pub(super) fn read_version(db: &redb::Database) -> Result<u64, redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(meta.get(VERSION_KEY)?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// Runs one migration step and records the new version, atomically.
+pub(super) fn step(db: &redb::Database, from: u64) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    STEPS[from as usize](&txn)?;
+    txn.open_table(META)?.insert(VERSION_KEY, from + 1)?;
+    txn.commit()?;
+    Ok(())
+}

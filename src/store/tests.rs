@@ -1,0 +1,166 @@
+use super::*;
+
+fn entry(actor: &str, action: &str) -> AuditEntry {
+    AuditEntry {
+        actor: actor.into(),
+        action: action.into(),
+        target: "t".into(),
+        source: "127.0.0.1".into(),
+        outcome: Outcome::Success,
+    }
+}
+
+#[test]
+fn first_open_creates_current_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("state")).unwrap();
+    assert!(dir.path().join("state").join(STORE_FILE).exists());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn change_writes_value_and_audit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .change(entry("alice", "settings.set"), |c| c.set_setting("name", "box"))
+        .unwrap();
+    assert_eq!(store.setting("name").unwrap().as_deref(), Some("box"));
+    let audit = store.audit_records(0, 100).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].id, 1);
+    assert_eq!(audit[0].actor, "alice");
+    assert_eq!(audit[0].action, "settings.set");
+    assert!(audit[0].time_ms > 0);
+}
+
+#[test]
+fn failed_change_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let result: Result<(), _> = store.change(entry("bob", "settings.set"), |c| {
+        c.set_setting("name", "half")?;
+        Err(StoreError::SchemaTooNew {
+            path: "x".into(),
+            found: 0,
+            supported: 0,
+        })
+    });
+    assert!(result.is_err());
+    assert_eq!(store.setting("name").unwrap(), None);
+    assert!(store.audit_records(0, 100).unwrap().is_empty());
+}
+
+#[test]
+fn audit_ids_grow_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 0..5 {
+        let actor = if i % 2 == 0 { "a" } else { "b" };
+        store.change(entry(actor, "x"), |_| Ok(())).unwrap();
+    }
+    let page = store.audit_records(2, 2).unwrap();
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3, 4]);
+    let by_b = store.audit_records_by_actor("b").unwrap();
+    assert_eq!(by_b.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2, 4]);
+}
+
+#[test]
+fn reopen_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .change(entry("a", "x"), |c| c.set_setting("k", "v"))
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.setting("k").unwrap().as_deref(), Some("v"));
+    assert_eq!(store.audit_records(0, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn second_open_is_refused_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path()).unwrap();
+    let err = Store::open(dir.path()).err().expect("second open must fail");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(err.to_string().contains("in use by another process"));
+}
+
+#[test]
+fn garbage_file_is_reported_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(STORE_FILE);
+    let garbage = b"this is not a redb database, it is a text file that must survive".repeat(100);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Store::open(dir.path()).err().expect("garbage must fail");
+    assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
+    assert!(err.to_string().contains("move it away"));
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[test]
+fn store_from_schema_v1_is_migrated_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(STORE_FILE);
+    // Write a store exactly as a version-1 hearth left it: version-1
+    // tables, audit records, and no actor index.
+    {
+        let db = Database::create(&path).unwrap();
+        schema::step(&db, 0).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut audit = txn.open_table(AUDIT).unwrap();
+            for (id, actor) in [(1u64, "alice"), (2, "bob"), (3, "alice")] {
+                let stored = StoredAudit::new(entry(actor, "old.action"), 1_700_000_000_000);
+                audit
+                    .insert(id, serde_json::to_vec(&stored).unwrap().as_slice())
+                    .unwrap();
+            }
+            txn.open_table(SETTINGS)
+                .unwrap()
+                .insert("installed_at", "1700000000000")
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        assert_eq!(schema::read_version(&db).unwrap(), 1);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.setting("installed_at").unwrap().as_deref(),
+        Some("1700000000000")
+    );
+    let alice: Vec<u64> = store
+        .audit_records_by_actor("alice")
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(alice, vec![1, 3]);
+    // New records continue the old sequence and are indexed too.
+    store.change(entry("alice", "new"), |_| Ok(())).unwrap();
+    assert_eq!(store.audit_records_by_actor("alice").unwrap().len(), 3);
+    assert_eq!(store.audit_records(3, 10).unwrap()[0].id, 4);
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(STORE_FILE);
+    {
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(schema::META)
+            .unwrap()
+            .insert("schema_version", 99)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(dir.path()).err().expect("newer schema must fail");
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+        "{err:?}"
+    );
+}
