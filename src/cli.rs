@@ -16,7 +16,11 @@ const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "hearth", version, about = "The home-server appliance control daemon")]
+#[command(
+    name = "hearth",
+    version,
+    about = "The home-server appliance control daemon"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -146,7 +146,11 @@ fn path(key: &'static str, value: &str, must_be_absolute: bool) -> Result<PathBu
     Ok(p)
 }
 
-fn seconds(key: &'static str, value: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
+fn seconds(
+    key: &'static str,
+    value: Option<u64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),
         Some(s @ 1..=300) => Ok(Duration::from_secs(s)),

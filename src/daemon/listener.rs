@@ -24,11 +24,10 @@ pub fn take_or_bind(listen: SocketAddr) -> Result<(TcpListener, &'static str), D
         let listener = TcpListener::from_std(std_listener).map_err(DaemonError::ListenFds)?;
         return Ok((listener, "systemd socket"));
     }
-    let std_listener =
-        std::net::TcpListener::bind(listen).map_err(|source| DaemonError::Bind {
-            addr: listen,
-            source,
-        })?;
+    let std_listener = std::net::TcpListener::bind(listen).map_err(|source| DaemonError::Bind {
+        addr: listen,
+        source,
+    })?;
     std_listener
         .set_nonblocking(true)
         .map_err(|source| DaemonError::Bind {

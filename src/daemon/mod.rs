@@ -76,12 +76,10 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     let slot = CertSlot::new(material.key.clone());
 
     let (listener, how) = listener::take_or_bind(config.listen)?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| DaemonError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+    let local = listener.local_addr().map_err(|source| DaemonError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     tracing::info!(url = %format!("https://{local}"), how, "listening");
 
     let liveness = Liveness::new();
@@ -102,7 +100,10 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         shutdown.clone(),
     ));
     let watchdog = sd_notify::watchdog_enabled().map(|period| {
-        tracing::info!(period_ms = period.as_millis() as u64, "systemd watchdog enabled");
+        tracing::info!(
+            period_ms = period.as_millis() as u64,
+            "systemd watchdog enabled"
+        );
         tokio::spawn(watchdog::run(period, liveness.clone(), notifier.clone()))
     });
 

@@ -40,7 +40,12 @@ mod tests {
     use crate::daemon::notify::RecordingNotifier;
 
     fn pings(n: &RecordingNotifier) -> usize {
-        n.sent.lock().unwrap().iter().filter(|s| *s == "WATCHDOG=1").count()
+        n.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| *s == "WATCHDOG=1")
+            .count()
     }
 
     #[tokio::test(start_paused = true)]
@@ -68,12 +73,19 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         let after_stuck = pings(&recorder);
-        assert!(after_stuck <= while_alive + 1, "{while_alive} -> {after_stuck}");
+        assert!(
+            after_stuck <= while_alive + 1,
+            "{while_alive} -> {after_stuck}"
+        );
         for _ in 0..30 {
             alive.beat();
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        assert_eq!(pings(&recorder), after_stuck, "no ping while a loop is stuck");
+        assert_eq!(
+            pings(&recorder),
+            after_stuck,
+            "no ping while a loop is stuck"
+        );
         task.abort();
     }
 }

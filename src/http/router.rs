@@ -41,8 +41,14 @@ mod tests {
 
     #[test]
     fn resolves_known_routes_and_refuses_the_rest() {
-        assert_eq!(resolve(&Method::GET, "/api/v1/health").unwrap(), Route::Health);
-        assert_eq!(resolve(&Method::HEAD, "/api/v1/health").unwrap(), Route::Health);
+        assert_eq!(
+            resolve(&Method::GET, "/api/v1/health").unwrap(),
+            Route::Health
+        );
+        assert_eq!(
+            resolve(&Method::HEAD, "/api/v1/health").unwrap(),
+            Route::Health
+        );
         assert!(matches!(
             resolve(&Method::POST, "/api/v1/health"),
             Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })

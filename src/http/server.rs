@@ -46,7 +46,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    let limiter = ConnectionLimiter::new(limits.max_connections, limits.max_connections_per_address);
+    let limiter =
+        ConnectionLimiter::new(limits.max_connections, limits.max_connections_per_address);
     let builder = Arc::new(connection_builder(&limits));
     let graceful = GracefulShutdown::new();
     let mut tick = tokio::time::interval(BEAT_INTERVAL);
@@ -105,7 +106,10 @@ pub async fn serve(
         }
     }
     drop(listener);
-    tracing::info!(open = limiter.open_connections(), "stopped accepting; closing connections");
+    tracing::info!(
+        open = limiter.open_connections(),
+        "stopped accepting; closing connections"
+    );
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()

@@ -62,12 +62,11 @@ impl Store {
     /// Brings the store to `target`, one step per transaction.
     fn migrate_to(&self, target: u64) -> Result<(), StoreError> {
         let path = &self.inner.path;
-        let found = schema::read_version(&self.inner.db).map_err(|source| {
-            StoreError::Unreadable {
+        let found =
+            schema::read_version(&self.inner.db).map_err(|source| StoreError::Unreadable {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         if found > schema::CURRENT_VERSION {
             return Err(StoreError::SchemaTooNew {
                 path: path.clone(),
@@ -81,7 +80,7 @@ impl Store {
                 from,
                 source,
             })?;
-            if from > 0 {
+            if found > 0 {
                 tracing::info!(path = %path.display(), from, to = from + 1, "migrated state store");
             }
         }

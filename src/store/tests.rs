@@ -23,7 +23,9 @@ fn change_writes_value_and_audit_together() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store
-        .change(entry("alice", "settings.set"), |c| c.set_setting("name", "box"))
+        .change(entry("alice", "settings.set"), |c| {
+            c.set_setting("name", "box")
+        })
         .unwrap();
     assert_eq!(store.setting("name").unwrap().as_deref(), Some("box"));
     let audit = store.audit_records(0, 100).unwrap();
@@ -83,7 +85,9 @@ fn reopen_keeps_data() {
 fn second_open_is_refused_as_locked() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Store::open(dir.path()).unwrap();
-    let err = Store::open(dir.path()).err().expect("second open must fail");
+    let err = Store::open(dir.path())
+        .err()
+        .expect("second open must fail");
     assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
     assert!(err.to_string().contains("in use by another process"));
 }
@@ -158,7 +162,9 @@ fn newer_schema_is_refused() {
             .unwrap();
         txn.commit().unwrap();
     }
-    let err = Store::open(dir.path()).err().expect("newer schema must fail");
+    let err = Store::open(dir.path())
+        .err()
+        .expect("newer schema must fail");
     assert!(
         matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
         "{err:?}"

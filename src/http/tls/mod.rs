@@ -47,10 +47,7 @@ pub fn tls_dir(state_dir: &Path) -> PathBuf {
 
 /// Loads the configured certificate, or the generated one from the state
 /// dir, generating it on first start.
-pub fn load_or_generate(
-    state_dir: &Path,
-    own: Option<&TlsFiles>,
-) -> Result<TlsMaterial, TlsError> {
+pub fn load_or_generate(state_dir: &Path, own: Option<&TlsFiles>) -> Result<TlsMaterial, TlsError> {
     if let Some(files) = own {
         return load(&files.cert, &files.key, CertSource::Configured);
     }

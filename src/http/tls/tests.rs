@@ -1,5 +1,5 @@
-use super::*;
 use super::self_signed::generate;
+use super::*;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 
@@ -34,7 +34,12 @@ fn subject_names_without_hostname() {
 fn generated_pair_is_saved_private_and_reused() {
     let dir = tempfile::tempdir().unwrap();
     let first = load_or_generate(dir.path(), None).unwrap();
-    assert_eq!(first.source, CertSource::SelfSigned { generated_now: true });
+    assert_eq!(
+        first.source,
+        CertSource::SelfSigned {
+            generated_now: true
+        }
+    );
     let key_mode = std::fs::metadata(dir.path().join("tls/key.pem"))
         .unwrap()
         .permissions()
@@ -46,7 +51,12 @@ fn generated_pair_is_saved_private_and_reused() {
         .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
     let second = load_or_generate(dir.path(), None).unwrap();
-    assert_eq!(second.source, CertSource::SelfSigned { generated_now: false });
+    assert_eq!(
+        second.source,
+        CertSource::SelfSigned {
+            generated_now: false
+        }
+    );
     assert_eq!(first.fingerprint, second.fingerprint);
     assert_eq!(first.fingerprint.len(), 32 * 3 - 1);
 }

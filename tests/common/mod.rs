@@ -1,0 +1,334 @@
+//! The harness of the integration tests: runs the real `hearth` binary
+//! with a private state dir and a NOTIFY_SOCKET the test binds, and talks
+//! to it over real TLS, verified against the certificate it wrote.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hearth");
+
+/// A running daemon and the messages it sent to systemd.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub child: Child,
+    notify: UnixDatagram,
+    pub messages: Vec<String>,
+    pub addr: Option<SocketAddr>,
+    state_dir: PathBuf,
+}
+
+pub struct Options {
+    /// Extra lines of the config file.
+    pub config: String,
+    pub env: Vec<(String, String)>,
+    /// Reuse this state dir instead of a fresh one.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: String::new(),
+            env: Vec::new(),
+            state_dir: None,
+        }
+    }
+}
+
+impl Daemon {
+    /// Starts the daemon; does not wait for READY.
+    pub fn spawn(opts: Options) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = opts
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("state"));
+        let config_path = dir.path().join("hearth.toml");
+        let has_listen = opts.config.contains("listen");
+        let mut config = format!("state_dir = {:?}\n", state_dir.to_str().unwrap());
+        if !has_listen {
+            config.push_str("listen = \"127.0.0.1:0\"\n");
+        }
+        config.push_str(&opts.config);
+        std::fs::write(&config_path, config).unwrap();
+        let notify_path = dir.path().join("notify.sock");
+        let notify = UnixDatagram::bind(&notify_path).unwrap();
+        let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env("NOTIFY_SOCKET", &notify_path)
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("LISTEN_FDS")
+            .env_remove("JOURNAL_STREAM")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("run the hearth binary");
+        Daemon {
+            dir,
+            child,
+            notify,
+            messages: Vec::new(),
+            addr: None,
+            state_dir,
+        }
+    }
+
+    /// Starts the daemon and waits for READY=1.
+    pub fn start(opts: Options) -> Daemon {
+        let mut d = Daemon::spawn(opts);
+        d.wait_for("READY=1", Duration::from_secs(20));
+        d
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone()
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.state_dir().join("tls/cert.pem")
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Waits until the daemon sent `line`; panics with the log if not.
+    pub fn wait_for(&mut self, line: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut seen = self.messages.len();
+        loop {
+            if self.messages[seen..].iter().any(|m| m == line) {
+                return;
+            }
+            seen = self.messages.len();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.receive(left) {
+                panic!(
+                    "no {line} within {timeout:?}; got {:?}\nexit: {:?}\nstderr:\n{}",
+                    self.messages,
+                    self.child.try_wait(),
+                    self.stderr()
+                );
+            }
+        }
+    }
+
+    /// Receives one datagram (several lines) within `timeout`.
+    pub fn receive(&mut self, timeout: Duration) -> bool {
+        self.notify
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        match self.notify.recv(&mut buf) {
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                for line in text.lines() {
+                    if let Some(rest) = line.strip_prefix("STATUS=serving https://") {
+                        let addr = rest.split(';').next().unwrap();
+                        self.addr = Some(addr.parse().unwrap());
+                    }
+                    self.messages.push(line.to_string());
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Counts `line` among the messages received within `window`.
+    pub fn count_within(&mut self, line: &str, window: Duration) -> usize {
+        let deadline = Instant::now() + window;
+        let before = self.messages.len();
+        while Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.receive(left);
+        }
+        self.messages[before..]
+            .iter()
+            .filter(|m| *m == line)
+            .count()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr.expect("STATUS with the address was received")
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
+    }
+
+    /// Waits for the process to exit within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM and wait; the state dir stays for a restart.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.wait_exit(Duration::from_secs(10))
+            .expect("daemon exits after SIGTERM")
+    }
+
+    pub fn client(&self) -> TlsClient {
+        TlsClient::trusting(&self.cert_path(), self.addr())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http1,
+    Http2,
+}
+
+/// A TLS client that trusts exactly one certificate file.
+#[derive(Clone)]
+pub struct TlsClient {
+    roots: Arc<rustls::RootCertStore>,
+    pub addr: SocketAddr,
+    pub server_name: String,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub version: http::Version,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+impl TlsClient {
+    pub fn trusting(cert: &Path, addr: SocketAddr) -> TlsClient {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(cert).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        TlsClient {
+            roots: Arc::new(roots),
+            addr,
+            server_name: "localhost".into(),
+        }
+    }
+
+    fn config(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(self.roots.clone())
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    }
+
+    /// A TLS connection, verified, offering `alpn`.
+    pub async fn connect(&self, alpn: &[&[u8]]) -> std::io::Result<TlsStream<TcpStream>> {
+        let tcp = TcpStream::connect(self.addr).await?;
+        let name = ServerName::try_from(self.server_name.clone()).unwrap();
+        TlsConnector::from(self.config(alpn))
+            .connect(name, tcp)
+            .await
+    }
+
+    /// The leaf certificate the server presents.
+    pub async fn peer_certificate(&self) -> Vec<u8> {
+        let tls = self.connect(&[b"http/1.1"]).await.unwrap();
+        tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+    }
+
+    pub async fn request(
+        &self,
+        protocol: Protocol,
+        method: &str,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Reply {
+        let alpn: &[&[u8]] = match protocol {
+            Protocol::Http1 => &[b"http/1.1"],
+            Protocol::Http2 => &[b"h2"],
+        };
+        let tls = self.connect(alpn).await.expect("TLS connection");
+        let negotiated = tls.get_ref().1.alpn_protocol().map(|p| p.to_vec());
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("https://localhost:{}{path}", self.addr.port()));
+        if protocol == Protocol::Http1 {
+            req = req.header("host", format!("localhost:{}", self.addr.port()));
+        }
+        let req = req.body(Full::new(body.unwrap_or_default())).unwrap();
+        let io = TokioIo::new(tls);
+        let response = match protocol {
+            Protocol::Http1 => {
+                assert_eq!(negotiated.as_deref(), Some(&b"http/1.1"[..]));
+                let (mut send, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+                tokio::spawn(conn);
+                send.send_request(req).await.unwrap()
+            }
+            Protocol::Http2 => {
+                assert_eq!(negotiated.as_deref(), Some(&b"h2"[..]), "ALPN h2");
+                let (mut send, conn) =
+                    hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                        .await
+                        .unwrap();
+                tokio::spawn(conn);
+                send.send_request(req).await.unwrap()
+            }
+        };
+        let status = response.status().as_u16();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            version,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Protocol::Http1, "GET", path, None).await
+    }
+}

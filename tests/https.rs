@@ -1,0 +1,168 @@
+//! The HTTPS listener's limits and its error replies, against the binary.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{Daemon, Options, Protocol};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn unknown_path_404_and_wrong_method_405_with_json_errors() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let r = client.get("/api/v1/nothing-here").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+
+    let r = client
+        .request(Protocol::Http2, "DELETE", "/api/v1/health", None)
+        .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "GET, HEAD");
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    for path in ["/api/v1/health", "/nope"] {
+        let r = client.get(path).await;
+        let h = &r.headers;
+        assert!(
+            h["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age=")
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_body_gets_413() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let big = Bytes::from(vec![b'x'; 1024 * 1024 + 1]);
+    // HTTP/1.1 with Content-Length: refused before reading.
+    let r = client
+        .request(Protocol::Http1, "POST", "/api/v1/health", Some(big.clone()))
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "payload_too_large");
+    // HTTP/2: refused while reading.
+    let r = client
+        .request(Protocol::Http2, "POST", "/api/v1/health", Some(big))
+        .await;
+    assert_eq!(r.status, 413);
+    // Exactly at the limit is not too large (the route then says 405).
+    let r = client
+        .request(
+            Protocol::Http1,
+            "POST",
+            "/api/v1/health",
+            Some(Bytes::from(vec![b'x'; 1024 * 1024])),
+        )
+        .await;
+    assert_eq!(r.status, 405);
+}
+
+#[tokio::test]
+async fn a_client_that_sends_headers_too_slowly_is_cut_off() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let mut tls = client.connect(&[b"http/1.1"]).await.unwrap();
+    tls.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    let started = Instant::now();
+    // The headers never end; the server must close within its 10 s limit
+    // (plus slack), answering 408 or just closing.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "connection still open after 20 s");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected reply: {text}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "cut off after {:?}, before the header timeout",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_the_handshake_is_cut_off() {
+    let d = Daemon::start(Options::default());
+    let mut tcp = tokio::net::TcpStream::connect(d.addr()).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(20), tcp.read(&mut buf)).await;
+    match read {
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        other => panic!("expected the server to close, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connections_over_the_per_address_cap_are_refused() {
+    let d = Daemon::start(Options {
+        config: "[limits]\nmax_connections_per_address = 2\n".into(),
+        ..Options::default()
+    });
+    let client = d.client();
+    let _a = client.connect(&[b"http/1.1"]).await.unwrap();
+    let _b = client.connect(&[b"http/1.1"]).await.unwrap();
+    assert!(
+        client.connect(&[b"http/1.1"]).await.is_err(),
+        "a third connection from the same address must be refused"
+    );
+    drop(_a);
+    // The slot frees when a connection closes.
+    let mut ok = false;
+    for _ in 0..50 {
+        if client.connect(&[b"http/1.1"]).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "a freed slot can be used again");
+}
+
+#[tokio::test]
+async fn tls_1_2_and_1_3_are_both_served() {
+    // The server is rustls, which has no code for TLS 1.1 or older; check
+    // that each of the two supported versions is negotiated when forced.
+    let d = Daemon::start(Options::default());
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        for c in rustls::pki_types::CertificateDer::pem_file_iter(d.cert_path()).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(d.addr()).await.unwrap();
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .unwrap();
+        assert_eq!(tls.get_ref().1.protocol_version(), Some(version.version));
+    }
+}

@@ -1,0 +1,221 @@
+//! The daemon's systemd lifecycle against the real binary: READY, the
+//! watchdog, SIGTERM, SIGHUP, a second daemon, a restart.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Daemon, Options, Protocol};
+use hearth::store::{Outcome, Store};
+use nix::sys::signal::Signal;
+
+#[tokio::test]
+async fn ready_then_health_over_http1_and_http2() {
+    let d = Daemon::start(Options::default());
+    // READY came with the address, after the store was opened.
+    assert!(d.state_dir().join("state.redb").exists());
+    let client = d.client();
+    for protocol in [Protocol::Http1, Protocol::Http2] {
+        let r = client
+            .request(protocol, "GET", "/api/v1/health", None)
+            .await;
+        assert_eq!(r.status, 200, "{protocol:?}");
+        let expected = match protocol {
+            Protocol::Http1 => http::Version::HTTP_11,
+            Protocol::Http2 => http::Version::HTTP_2,
+        };
+        assert_eq!(r.version, expected);
+        let v = r.json();
+        assert_eq!(v["status"], "ok");
+        assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+        assert!(v["uptime_s"].is_u64());
+        assert_eq!(v["components"]["store"]["state"], "ok");
+        assert_eq!(v["components"]["tls"]["state"], "ok");
+        assert_eq!(r.headers["content-type"], "application/json");
+    }
+}
+
+#[tokio::test]
+async fn certificate_is_valid_for_the_loopback_address_too() {
+    let d = Daemon::start(Options::default());
+    let mut client = d.client();
+    client.server_name = "127.0.0.1".into();
+    assert_eq!(client.get("/api/v1/health").await.status, 200);
+    client.server_name = "hearth.local".into();
+    // hearth.local does not resolve here; the name only has to verify.
+    assert_eq!(client.get("/api/v1/health").await.status, 200);
+    client.server_name = "not-this-box.example".into();
+    assert!(
+        client.connect(&[b"http/1.1"]).await.is_err(),
+        "a name outside the certificate must fail verification"
+    );
+}
+
+#[test]
+fn watchdog_pings_repeatedly() {
+    let mut d = Daemon::start(Options {
+        env: vec![("WATCHDOG_USEC".into(), "1000000".into())],
+        ..Options::default()
+    });
+    let pings = d.count_within("WATCHDOG=1", Duration::from_secs(4));
+    assert!(pings >= 4, "expected a ping every 0.5 s, got {pings}");
+}
+
+#[test]
+fn no_watchdog_pings_without_watchdog_usec() {
+    let mut d = Daemon::start(Options::default());
+    assert_eq!(d.count_within("WATCHDOG=1", Duration::from_secs(2)), 0);
+}
+
+#[test]
+fn sigterm_sends_stopping_and_exits_zero_within_5_s() {
+    let mut d = Daemon::start(Options::default());
+    let asked = Instant::now();
+    d.signal(Signal::SIGTERM);
+    d.wait_for("STOPPING=1", Duration::from_secs(5));
+    let status = d
+        .wait_exit(Duration::from_secs(5).saturating_sub(asked.elapsed()))
+        .expect("exit within 5 s of SIGTERM");
+    assert!(status.success(), "{status:?}\n{}", d.stderr());
+}
+
+#[tokio::test]
+async fn sigterm_with_a_connection_open_still_exits_in_time() {
+    let mut d = Daemon::start(Options::default());
+    // An idle keep-alive HTTP/2 connection must not hold the shutdown.
+    let client = d.client();
+    let tls = client.connect(&[b"h2"]).await.unwrap();
+    let (_send, conn) =
+        hyper::client::conn::http2::handshake::<_, _, http_body_util::Empty<bytes::Bytes>>(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tls),
+        )
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    d.signal(Signal::SIGTERM);
+    let status = d
+        .wait_exit(Duration::from_secs(5))
+        .expect("exit within 5 s");
+    assert!(status.success());
+    // The server said goodbye; the client connection ends.
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+}
+
+#[test]
+fn second_daemon_on_the_same_state_dir_fails_clearly() {
+    let first = Daemon::start(Options::default());
+    let mut second = Daemon::spawn(Options {
+        state_dir: Some(first.state_dir()),
+        ..Options::default()
+    });
+    let status = second
+        .wait_exit(Duration::from_secs(10))
+        .expect("second daemon exits");
+    assert_eq!(status.code(), Some(1));
+    let err = second.stderr();
+    assert!(err.contains("in use by another process"), "{err}");
+    assert!(err.contains("state.redb"), "{err}");
+    assert!(
+        !second.messages.iter().any(|m| m == "READY=1"),
+        "the second daemon must never report READY"
+    );
+}
+
+#[test]
+fn corrupt_store_stops_the_start_and_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let garbage = vec![0x5au8; 64 * 1024];
+    std::fs::write(state.join("state.redb"), &garbage).unwrap();
+    let mut d = Daemon::spawn(Options {
+        state_dir: Some(state.clone()),
+        ..Options::default()
+    });
+    let status = d.wait_exit(Duration::from_secs(10)).expect("exits");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        d.stderr().contains("unreadable or corrupt"),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(std::fs::read(state.join("state.redb")).unwrap(), garbage);
+}
+
+#[tokio::test]
+async fn restart_keeps_the_certificate_and_the_stored_data() {
+    let mut d = Daemon::start(Options::default());
+    let state = d.state_dir();
+    let cert_before = d.client().peer_certificate().await;
+    assert!(d.stop().success());
+    let installed_at = {
+        let store = Store::open(&state).unwrap();
+        store
+            .setting("installed_at")
+            .unwrap()
+            .expect("set on first start")
+    };
+
+    let mut again = Daemon::start(Options {
+        state_dir: Some(state.clone()),
+        ..Options::default()
+    });
+    let cert_after = again.client().peer_certificate().await;
+    assert_eq!(cert_before, cert_after, "the certificate is reused");
+    assert!(again.stop().success());
+
+    let store = Store::open(&state).unwrap();
+    assert_eq!(
+        store.setting("installed_at").unwrap().as_deref(),
+        Some(installed_at.as_str())
+    );
+    let actions: Vec<(String, Outcome)> = store
+        .audit_records(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.action, r.outcome))
+        .collect();
+    let start = ("daemon.start".to_string(), Outcome::Success);
+    let stop = ("daemon.stop".to_string(), Outcome::Success);
+    assert_eq!(actions, vec![start.clone(), stop.clone(), start, stop]);
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_without_dropping_the_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("own-cert.pem");
+    let key = dir.path().join("own-key.pem");
+    let names = hearth::http::tls::SubjectNames::new(Some("first"), &[]);
+    let (c, k) = hearth::http::tls::generate_self_signed(&names).unwrap();
+    std::fs::write(&cert, c).unwrap();
+    std::fs::write(&key, k).unwrap();
+    let mut d = Daemon::start(Options {
+        config: format!("[tls]\ncert = {cert:?}\nkey = {key:?}\n"),
+        ..Options::default()
+    });
+    let client = common::TlsClient::trusting(&cert, d.addr());
+    let first = client.peer_certificate().await;
+
+    let names = hearth::http::tls::SubjectNames::new(Some("second"), &[]);
+    let (c2, k2) = hearth::http::tls::generate_self_signed(&names).unwrap();
+    std::fs::write(&cert, &c2).unwrap();
+    std::fs::write(&key, k2).unwrap();
+    d.signal(Signal::SIGHUP);
+    d.wait_for("RELOADING=1", Duration::from_secs(5));
+    d.wait_for("READY=1", Duration::from_secs(5));
+
+    let client = common::TlsClient::trusting(&cert, d.addr());
+    let second = client.peer_certificate().await;
+    assert_ne!(first, second, "SIGHUP swapped the certificate");
+    assert_eq!(client.get("/api/v1/health").await.status, 200);
+
+    // A broken certificate on reload keeps the running one.
+    std::fs::write(&cert, "garbage").unwrap();
+    d.signal(Signal::SIGHUP);
+    d.wait_for("RELOADING=1", Duration::from_secs(5));
+    d.wait_for("READY=1", Duration::from_secs(5));
+    std::fs::write(&cert, &c2).unwrap();
+    assert_eq!(client.peer_certificate().await, second);
+    assert!(d.stderr().contains("certificate refused"), "{}", d.stderr());
+}
