@@ -65,7 +65,7 @@ fn stderr_is_journal() -> bool {
     let Ok(stat) = nix::sys::stat::fstat(std::io::stderr()) else {
         return false;
     };
-    journal_stream_matches(&value, stat.st_dev as u64, stat.st_ino as u64)
+    journal_stream_matches(&value, stat.st_dev, stat.st_ino)
 }
 
 fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {

@@ -21,7 +21,7 @@ pub enum StoreError {
     Unreadable {
         path: PathBuf,
         #[source]
-        source: redb::Error,
+        source: Box<redb::Error>,
     },
     #[error(
         "state store {path} has schema version {found}, newer than this hearth understands ({supported}); run a newer hearth or restore a backup"
@@ -36,21 +36,21 @@ pub enum StoreError {
         path: PathBuf,
         from: u64,
         #[source]
-        source: redb::Error,
+        source: Box<redb::Error>,
     },
     #[error("cannot read {what} from state store {path}")]
     Read {
         path: PathBuf,
         what: &'static str,
         #[source]
-        source: redb::Error,
+        source: Box<redb::Error>,
     },
     #[error("cannot write {what} to state store {path}")]
     Write {
         path: PathBuf,
         what: &'static str,
         #[source]
-        source: redb::Error,
+        source: Box<redb::Error>,
     },
     #[error("state store {path} holds a malformed {what} record")]
     Decode {

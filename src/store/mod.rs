@@ -65,7 +65,7 @@ impl Store {
         let found =
             schema::read_version(&self.inner.db).map_err(|source| StoreError::Unreadable {
                 path: path.clone(),
-                source,
+                source: Box::new(source),
             })?;
         if found > schema::CURRENT_VERSION {
             return Err(StoreError::SchemaTooNew {
@@ -78,7 +78,7 @@ impl Store {
             schema::step(&self.inner.db, from).map_err(|source| StoreError::Migrate {
                 path: path.clone(),
                 from,
-                source,
+                source: Box::new(source),
             })?;
             if found > 0 {
                 tracing::info!(path = %path.display(), from, to = from + 1, "migrated state store");
@@ -200,7 +200,7 @@ impl Store {
         StoreError::Read {
             path: self.inner.path.clone(),
             what,
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -208,7 +208,7 @@ impl Store {
         StoreError::Write {
             path: self.inner.path.clone(),
             what,
-            source: source.into(),
+            source: Box::new(source.into()),
         }
     }
 }
@@ -251,7 +251,7 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
         }
         other => StoreError::Unreadable {
             path: path.to_path_buf(),
-            source: other.into(),
+            source: Box::new(other.into()),
         },
     })
 }

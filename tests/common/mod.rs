@@ -32,22 +32,13 @@ pub struct Daemon {
     state_dir: PathBuf,
 }
 
+#[derive(Default)]
 pub struct Options {
     /// Extra lines of the config file.
     pub config: String,
     pub env: Vec<(String, String)>,
     /// Reuse this state dir instead of a fresh one.
     pub state_dir: Option<PathBuf>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            config: String::new(),
-            env: Vec::new(),
-            state_dir: None,
-        }
-    }
 }
 
 impl Daemon {
