@@ -109,6 +109,10 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
 
     let status = |health: &Health| format!("serving https://{local}; {}", health.summary());
     notifier.ready(&status(&health));
+    tracing::info!(
+        "hearth is ready: open https://{local} and check that the browser shows the certificate fingerprint SHA-256 {}",
+        material.fingerprint
+    );
 
     let mut config = config;
     loop {

@@ -39,6 +39,9 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Reuse this state dir instead of a fresh one.
     pub state_dir: Option<PathBuf>,
+    /// Start through `systemd-socket-activate` listening on this address,
+    /// so the daemon gets its socket through LISTEN_FDS.
+    pub socket_activate: Option<SocketAddr>,
 }
 
 impl Daemon {
@@ -60,7 +63,16 @@ impl Daemon {
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let mut cmd = Command::new(BIN);
+        let mut cmd = match opts.socket_activate {
+            Some(addr) => {
+                let mut c = Command::new(require("systemd-socket-activate", "systemd"));
+                c.arg(format!("--listen={addr}"))
+                    .arg(format!("--setenv=NOTIFY_SOCKET={}", notify_path.display()))
+                    .arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
         cmd.arg("serve")
             .arg("--config")
             .arg(&config_path)
@@ -200,6 +212,17 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The path of a tool the test needs; fails (never skips) if missing.
+pub fn require(tool: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{tool} is missing: install the Debian package `{package}` (make test does)");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
