@@ -12,11 +12,13 @@
 //! - [`health`]: the health registry of the daemon's components.
 //! - [`store`]: the redb state store, schema migrations, the audit log.
 //! - [`config`]: the static configuration, parsed without I/O.
+//! - [`fsutil`]: private folders and crash-safe file writes.
 //! - [`logging`]: tracing to the journal or to stderr.
 
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod fsutil;
 pub mod health;
 pub mod http;
 pub mod liveness;

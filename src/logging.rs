@@ -35,9 +35,10 @@ pub fn init(directive: &str) -> LogHandle {
     let filter = EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
     let journald = if stderr_is_journal() {
-        tracing_journald::layer()
-            .ok()
-            .map(|l| l.with_syslog_identifier("hearth".into()))
+        tracing_journald::layer().ok().map(|l| {
+            l.with_syslog_identifier("hearth".into())
+                .with_field_prefix(None)
+        })
     } else {
         None
     };

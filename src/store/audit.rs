@@ -39,7 +39,7 @@ impl AuditEntry {
     }
 }
 
-/// A stored audit record.
+/// A stored audit record; stored as JSON under its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub id: u64,
@@ -52,38 +52,16 @@ pub struct AuditRecord {
     pub outcome: Outcome,
 }
 
-/// The stored form, without the id (which is the table key).
-#[derive(Serialize, Deserialize)]
-pub(super) struct StoredAudit {
-    pub time_ms: u64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub source: String,
-    pub outcome: Outcome,
-}
-
-impl StoredAudit {
-    pub(super) fn new(entry: AuditEntry, time_ms: u64) -> StoredAudit {
-        StoredAudit {
+impl AuditRecord {
+    pub(super) fn new(id: u64, time_ms: u64, entry: AuditEntry) -> AuditRecord {
+        AuditRecord {
+            id,
             time_ms,
             actor: entry.actor,
             action: entry.action,
             target: entry.target,
             source: entry.source,
             outcome: entry.outcome,
-        }
-    }
-
-    pub(super) fn into_record(self, id: u64) -> AuditRecord {
-        AuditRecord {
-            id,
-            time_ms: self.time_ms,
-            actor: self.actor,
-            action: self.action,
-            target: self.target,
-            source: self.source,
-            outcome: self.outcome,
         }
     }
 }

@@ -24,7 +24,6 @@ pub use audit::{AuditEntry, AuditRecord, Outcome};
 pub use error::StoreError;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
-use audit::StoredAudit;
 use schema::{AUDIT, AUDIT_BY_ACTOR, SETTINGS};
 
 /// The file name of the store inside the state directory.
@@ -45,7 +44,10 @@ impl Store {
     /// Opens (or on first start creates) the store in `state_dir` and
     /// migrates it to the current schema.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
-        create_private_dir(state_dir)?;
+        crate::fsutil::create_private_dir(state_dir).map_err(|source| StoreError::CreateDir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
         let path = state_dir.join(STORE_FILE);
         let db = open_db(&path)?;
         let store = Store {
@@ -124,15 +126,14 @@ impl Store {
             Some((id, _)) => id.value() + 1,
             None => 1,
         };
-        let actor = entry.actor.clone();
-        let stored = StoredAudit::new(entry, now_ms());
-        let bytes = serde_json::to_vec(&stored).expect("audit records always serialize");
+        let record = AuditRecord::new(id, now_ms(), entry);
+        let bytes = serde_json::to_vec(&record).expect("audit records always serialize");
         table
             .insert(id, bytes.as_slice())
             .map_err(|e| err(e.into()))?;
         txn.open_multimap_table(AUDIT_BY_ACTOR)
             .map_err(|e| err(e.into()))?
-            .insert(actor.as_str(), id)
+            .insert(record.actor.as_str(), id)
             .map_err(|e| err(e.into()))?;
         Ok(())
     }
@@ -182,8 +183,9 @@ impl Store {
     }
 
     fn decode_audit(&self, id: u64, bytes: &[u8]) -> Result<AuditRecord, StoreError> {
-        serde_json::from_slice::<StoredAudit>(bytes)
-            .map(|s| s.into_record(id))
+        // The key is the truth; the id inside the JSON is for readers of dumps.
+        serde_json::from_slice::<AuditRecord>(bytes)
+            .map(|r| AuditRecord { id, ..r })
             .map_err(|source| StoreError::Decode {
                 path: self.inner.path.clone(),
                 what: "audit",
@@ -254,18 +256,6 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
             source: Box::new(other.into()),
         },
     })
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| StoreError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })
 }
 
 fn now_ms() -> u64 {

@@ -117,7 +117,7 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
         {
             let mut audit = txn.open_table(AUDIT).unwrap();
             for (id, actor) in [(1u64, "alice"), (2, "bob"), (3, "alice")] {
-                let stored = StoredAudit::new(entry(actor, "old.action"), 1_700_000_000_000);
+                let stored = AuditRecord::new(id, 1_700_000_000_000, entry(actor, "old.action"));
                 audit
                     .insert(id, serde_json::to_vec(&stored).unwrap().as_slice())
                     .unwrap();

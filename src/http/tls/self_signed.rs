@@ -1,7 +1,6 @@
 //! The self-signed certificate hearth makes for itself on first start:
 //! ECDSA P-256, naming every way a person on the LAN may reach the box.
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
@@ -11,6 +10,7 @@ use rcgen::{
 };
 
 use super::TlsError;
+use crate::fsutil::{create_private_dir, write_atomically};
 
 /// The names a certificate covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,43 +99,16 @@ pub fn generate(names: &SubjectNames) -> Result<(String, String), TlsError> {
 /// never leaves a half-written key; the key is written last so a lone
 /// `cert.pem` is never mistaken for a complete pair.
 pub(super) fn generate_into(dir: &Path, names: &SubjectNames) -> Result<(), TlsError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| TlsError::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    let (cert, key) = generate(names)?;
-    write_atomically(&dir.join("cert.pem"), cert.as_bytes(), 0o644)?;
-    write_atomically(&dir.join("key.pem"), key.as_bytes(), 0o600)?;
-    tracing::info!(dir = %dir.display(), "generated a self-signed TLS certificate");
-    Ok(())
-}
-
-fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |source| TlsError::Write {
-        path: path.to_path_buf(),
-        source,
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TlsError::Write { path, source }
     };
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(err)?;
-    file.write_all(contents).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)?;
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(err)?;
-    }
+    create_private_dir(dir).map_err(write_err(dir))?;
+    let (cert, key) = generate(names)?;
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    write_atomically(&cert_path, cert.as_bytes(), 0o644).map_err(write_err(&cert_path))?;
+    write_atomically(&key_path, key.as_bytes(), 0o600).map_err(write_err(&key_path))?;
+    tracing::info!(dir = %dir.display(), "generated a self-signed TLS certificate");
     Ok(())
 }
