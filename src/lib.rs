@@ -23,4 +23,5 @@ pub mod health;
 pub mod http;
 pub mod liveness;
 pub mod logging;
+pub mod metrics;
 pub mod store;
