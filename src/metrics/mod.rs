@@ -11,4 +11,7 @@
 //!
 //! A missing file means "not present": the field is absent, never an error.
 
+pub mod collect;
+pub mod model;
 pub mod parse;
+mod pinned;

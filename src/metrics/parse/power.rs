@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn battery() {
-        let b = parse_uevent("BAT0", &fixture("sys/class/power_supply/BAT0/uevent"));
+        let b = parse_uevent("BAT0", &fixture("root/sys/class/power_supply/BAT0/uevent"));
         assert_eq!(b.kind.as_deref(), Some("Battery"));
         assert_eq!(b.status.as_deref(), Some("Discharging"));
         assert_eq!(b.capacity_pct, Some(87));
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn mains_and_current_times_voltage() {
-        let ac = parse_uevent("AC", &fixture("sys/class/power_supply/AC/uevent"));
+        let ac = parse_uevent("AC", &fixture("root/sys/class/power_supply/AC/uevent"));
         assert_eq!(ac.online, Some(false));
         assert_eq!(ac.kind.as_deref(), Some("Mains"));
         let b = parse_uevent(

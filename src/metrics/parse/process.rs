@@ -42,11 +42,11 @@ mod tests {
     fn ordinary_and_odd_names() {
         let p = parse_pid_stat(&fixture("pid_stat.txt")).unwrap();
         assert_eq!(p.name, "cat");
-        let p = parse_pid_stat(&fixture("proc/1/stat")).unwrap();
+        let p = parse_pid_stat(&fixture("root/proc/1/stat")).unwrap();
         assert_eq!((p.pid, p.name.as_str(), p.state), (1, "systemd", 'S'));
         assert_eq!(p.cpu_ticks, 2200);
         assert_eq!(p.rss_pages, 3000);
-        let p = parse_pid_stat(&fixture("proc/42/stat")).unwrap();
+        let p = parse_pid_stat(&fixture("root/proc/42/stat")).unwrap();
         assert_eq!(p.name, "my (weird) name");
         assert_eq!(p.cpu_ticks, 100000);
         assert_eq!(p.rss_pages, 200000);
