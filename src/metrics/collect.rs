@@ -156,9 +156,9 @@ impl Collector {
             net_dev: p("net/dev"),
             psi: [p("pressure/cpu"), p("pressure/memory"), p("pressure/io")],
             hostname: p("sys/kernel/hostname"),
-            kernel: read_once(&roots.proc.join("sys/kernel/osrelease")).and_then(|t| parse_line(&t)),
-            os: read_once(&roots.etc.join("os-release"))
-                .and_then(|t| parse_os_release(&t)),
+            kernel: read_once(&roots.proc.join("sys/kernel/osrelease"))
+                .and_then(|t| parse_line(&t)),
+            os: read_once(&roots.etc.join("os-release")).and_then(|t| parse_os_release(&t)),
             roots,
             buf: Vec::with_capacity(16 * 1024),
             wanted_mounts,
@@ -281,7 +281,8 @@ impl Collector {
             .map(|t| parse_mountinfo(&t))
             .unwrap_or_default();
         self.mounts = mount_points(&mountinfo, self.wanted_mounts.as_deref());
-        self.whole_disks = list_names(&self.roots.sys.join("block")).map(|v| v.into_iter().collect());
+        self.whole_disks =
+            list_names(&self.roots.sys.join("block")).map(|v| v.into_iter().collect());
         self.links = self.discover_links();
         self.sensors = self.discover_sensors();
         self.rapl = self.discover_rapl();
@@ -289,7 +290,13 @@ impl Collector {
             .unwrap_or_default()
             .into_iter()
             .map(|name| {
-                let p = Pinned::new(self.roots.sys.join("class/power_supply").join(&name).join("uevent"));
+                let p = Pinned::new(
+                    self.roots
+                        .sys
+                        .join("class/power_supply")
+                        .join(&name)
+                        .join("uevent"),
+                );
                 (name, p)
             })
             .collect();

@@ -15,3 +15,4 @@ pub mod collect;
 pub mod model;
 pub mod parse;
 mod pinned;
+pub mod rates;

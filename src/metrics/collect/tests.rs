@@ -13,7 +13,14 @@ fn fixture_machine_is_read_completely() {
     assert_eq!(raw.os.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
     assert_eq!(raw.uptime_s, Some(12345.67));
     assert_eq!(raw.load.unwrap().load, [0.5, 1.0, 2.25]);
-    let cores: Vec<u32> = raw.cpu.as_ref().unwrap().cores.iter().map(|c| c.0).collect();
+    let cores: Vec<u32> = raw
+        .cpu
+        .as_ref()
+        .unwrap()
+        .cores
+        .iter()
+        .map(|c| c.0)
+        .collect();
     assert_eq!(cores, vec![0, 1, 3]);
     assert_eq!(raw.memory.unwrap().total, 8_000_000 * 1024);
 
@@ -27,8 +34,15 @@ fn fixture_machine_is_read_completely() {
     assert_eq!(eth0.mac.as_deref(), Some("52:54:00:12:34:56"));
     let lo = raw.net.iter().find(|n| n.counters.iface == "lo").unwrap();
     assert_eq!(lo.mac, None);
-    let wlan = raw.net.iter().find(|n| n.counters.iface == "wlan0").unwrap();
-    assert_eq!((wlan.link.as_deref(), wlan.speed_mbps), (Some("down"), None));
+    let wlan = raw
+        .net
+        .iter()
+        .find(|n| n.counters.iface == "wlan0")
+        .unwrap();
+    assert_eq!(
+        (wlan.link.as_deref(), wlan.speed_mbps),
+        (Some("down"), None)
+    );
 
     let temps: Vec<(&str, f64)> = raw
         .temperatures
@@ -108,10 +122,27 @@ fn files_that_appear_later_are_picked_up_on_rescan() {
 fn this_host_root_filesystem_and_memory() {
     let mut c = Collector::new(Roots::host(), None);
     let raw = c.collect(Duration::ZERO, 0, true);
-    let root = raw.filesystems.iter().find(|f| f.mount == "/").expect("/ is listed");
+    let root = raw
+        .filesystems
+        .iter()
+        .find(|f| f.mount == "/")
+        .expect("/ is listed");
     assert!(root.size_bytes > 0 && root.avail_bytes <= root.size_bytes);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let total_kb: u64 = meminfo.lines().next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let total_kb: u64 = meminfo
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(raw.memory.unwrap().total, total_kb * 1024);
-    assert!(raw.processes.unwrap().iter().any(|p| p.pid == std::process::id()));
+    assert!(
+        raw.processes
+            .unwrap()
+            .iter()
+            .any(|p| p.pid == std::process::id())
+    );
 }
