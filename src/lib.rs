@@ -9,6 +9,7 @@
 //!   speaks sd-notify, handles signals, shuts down.
 //! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API.
 //! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
+//! - [`events`]: the event hub (topics, replay ring, SSE frames).
 //! - [`health`]: the health registry of the daemon's components.
 //! - [`store`]: the redb state store, schema migrations, the audit log.
 //! - [`config`]: the static configuration, parsed without I/O.
@@ -18,6 +19,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod events;
 pub mod fsutil;
 pub mod health;
 pub mod http;

@@ -1,0 +1,265 @@
+//! The hub itself: publish, snapshot, subscribe, replay.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+
+use super::sse::{encode_event, ping_frame, retry_frame};
+use super::topic::{Topic, TopicSet};
+
+#[derive(Debug, Clone, Copy)]
+pub struct HubConfig {
+    /// Events kept for `Last-Event-ID` replay.
+    pub replay: usize,
+    /// Events a subscriber may fall behind before it gets a snapshot.
+    pub lag: usize,
+    /// The first id; ids must grow across restarts, so the daemon starts
+    /// them at the wall clock (see [`Hub::with_first_id`]).
+    pub first_id: u64,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            replay: 4096,
+            lag: 256,
+            first_id: 1,
+        }
+    }
+}
+
+/// A published event, its SSE frame encoded once for every subscriber.
+#[derive(Debug)]
+pub struct Event {
+    pub id: u64,
+    pub topic: Topic,
+    pub json: Arc<str>,
+    pub frame: Bytes,
+}
+
+#[derive(Debug, Clone)]
+enum Message {
+    Event(Arc<Event>),
+    Ping,
+    Shutdown,
+}
+
+struct State {
+    next_id: u64,
+    ring: VecDeque<Arc<Event>>,
+    current: BTreeMap<Topic, Arc<str>>,
+    closed: bool,
+}
+
+/// Cheap to clone; all clones are the same hub.
+#[derive(Clone)]
+pub struct Hub {
+    config: HubConfig,
+    state: Arc<Mutex<State>>,
+    tx: broadcast::Sender<Message>,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Hub {
+        let (tx, _) = broadcast::channel(config.lag.max(1));
+        Hub {
+            state: Arc::new(Mutex::new(State {
+                next_id: config.first_id.max(1),
+                ring: VecDeque::with_capacity(config.replay),
+                current: BTreeMap::new(),
+                closed: false,
+            })),
+            config,
+            tx,
+        }
+    }
+
+    /// Ids start at the wall clock in microseconds, so an id a client
+    /// kept from before a restart is never mistaken for a newer one.
+    pub fn with_first_id(mut config: HubConfig) -> Hub {
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(1);
+        config.first_id = now_us;
+        Hub::new(config)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes `json` (one line) on `topic` if it differs from the
+    /// topic's current content; returns the new id, or `None` if unchanged.
+    pub fn publish(&self, topic: Topic, json: String) -> Option<u64> {
+        let mut state = self.lock();
+        if state.closed || state.current.get(&topic).map(|c| &**c) == Some(json.as_str()) {
+            return None;
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        let json: Arc<str> = Arc::from(json);
+        let event = Arc::new(Event {
+            id,
+            topic,
+            frame: encode_event(id, topic.name(), &json),
+            json: json.clone(),
+        });
+        state.current.insert(topic, json);
+        if state.ring.len() == self.config.replay {
+            state.ring.pop_front();
+        }
+        state.ring.push_back(event.clone());
+        // Sent under the lock, so a subscriber that registers under the
+        // same lock sees every event after its snapshot or replay, no gap
+        // and no duplicate. `send` never waits.
+        let _ = self.tx.send(Message::Event(event));
+        Some(id)
+    }
+
+    /// The id of the newest event (0 before any).
+    pub fn last_id(&self) -> u64 {
+        self.lock().next_id.saturating_sub(1)
+    }
+
+    /// The current content of `topics` as one JSON object, e.g.
+    /// `{"system":{...},"health":{...}}`; topics never published are left out.
+    pub fn state_json(&self, topics: TopicSet) -> String {
+        state_json(&self.lock(), topics)
+    }
+
+    /// A `snapshot` frame with the newest id.
+    fn snapshot_frame(state: &State, topics: TopicSet) -> Bytes {
+        let id = state.next_id.saturating_sub(1);
+        encode_event(id, "snapshot", &state_json(state, topics))
+    }
+
+    /// Subscribes to `topics`. With `last_event_id`, the stream starts with
+    /// exactly the missed events if the ring still holds all of them, and
+    /// with a snapshot otherwise.
+    pub fn subscribe(&self, topics: TopicSet, last_event_id: Option<u64>) -> Subscription {
+        let state = self.lock();
+        let mut initial = VecDeque::new();
+        initial.push_back(retry_frame());
+        match last_event_id.and_then(|last| replay(&state, topics, last)) {
+            Some(missed) => initial.extend(missed),
+            None => initial.push_back(Hub::snapshot_frame(&state, topics)),
+        }
+        let rx = self.tx.subscribe();
+        let closed = state.closed;
+        drop(state);
+        Subscription {
+            hub: self.clone(),
+            topics,
+            initial,
+            rx,
+            done: closed,
+        }
+    }
+
+    /// Sends `: ping` to every stream.
+    pub fn ping(&self) {
+        let _ = self.tx.send(Message::Ping);
+    }
+
+    /// Ends every stream and refuses new events (daemon shutdown).
+    pub fn shutdown(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        let _ = self.tx.send(Message::Shutdown);
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+fn state_json(state: &State, topics: TopicSet) -> String {
+    let mut out = String::from("{");
+    for (topic, json) in &state.current {
+        if !topics.contains(*topic) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(topic.name());
+        out.push_str("\":");
+        out.push_str(json);
+    }
+    out.push('}');
+    out
+}
+
+/// The frames after `last` on `topics`, or `None` if some are gone.
+fn replay(state: &State, topics: TopicSet, last: u64) -> Option<Vec<Bytes>> {
+    let newest = state.next_id.saturating_sub(1);
+    if last > newest {
+        // An id from the future: not ours (or the clock went back).
+        return None;
+    }
+    if last == newest {
+        return Some(Vec::new());
+    }
+    let oldest = state.ring.front()?.id;
+    if last + 1 < oldest {
+        return None;
+    }
+    Some(
+        state
+            .ring
+            .iter()
+            .filter(|e| e.id > last && topics.contains(e.topic))
+            .map(|e| e.frame.clone())
+            .collect(),
+    )
+}
+
+/// One subscriber's stream of SSE frames.
+pub struct Subscription {
+    hub: Hub,
+    topics: TopicSet,
+    initial: VecDeque<Bytes>,
+    rx: broadcast::Receiver<Message>,
+    done: bool,
+}
+
+impl Subscription {
+    /// The next frame; `None` when the stream is over (shutdown).
+    pub async fn next(&mut self) -> Option<Bytes> {
+        if let Some(frame) = self.initial.pop_front() {
+            return Some(frame);
+        }
+        loop {
+            if self.done {
+                return None;
+            }
+            match self.rx.recv().await {
+                Ok(Message::Event(e)) if self.topics.contains(e.topic) => {
+                    return Some(e.frame.clone());
+                }
+                Ok(Message::Event(_)) => continue,
+                Ok(Message::Ping) => return Some(ping_frame()),
+                Ok(Message::Shutdown) | Err(broadcast::error::RecvError::Closed) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // Too slow: skip what is queued and start again from a
+                    // fresh snapshot, taken under the hub lock together with
+                    // a new receiver, so nothing between them is lost.
+                    tracing::debug!(missed, "SSE subscriber lagged; sending a snapshot");
+                    let state = self.hub.lock();
+                    self.rx = self.hub.tx.subscribe();
+                    return Some(Hub::snapshot_frame(&state, self.topics));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,20 @@
+//! The event hub: topics, one global sequence number, the replay ring for
+//! `Last-Event-ID`, change detection, and the SSE encoding.
+//!
+//! Publishing takes a short lock, encodes the SSE frame once and hands an
+//! `Arc` of it to a `tokio::sync::broadcast` channel: it never waits for a
+//! subscriber. A subscriber that falls behind the channel is caught up
+//! with a fresh `snapshot` instead of the events it missed, so a slow
+//! client never slows the hub or anyone else.
+//!
+//! Role filtering (a later issue) slots in at [`Subscription`]: each
+//! subscriber will carry its view, and an event's frame will be encoded
+//! once per view rather than once overall.
+
+mod hub;
+mod sse;
+mod topic;
+
+pub use hub::{Event, Hub, HubConfig, Subscription};
+pub use sse::{RETRY_MS, encode_event};
+pub use topic::{Topic, TopicSet, TopicsError};

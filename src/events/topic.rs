@@ -1,0 +1,101 @@
+//! Topics: what a subscriber can ask for.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Topic {
+    /// One metrics sample per interval.
+    System,
+    /// Component health, on change.
+    Health,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 2] = [Topic::System, Topic::Health];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::System => "system",
+            Topic::Health => "health",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl TryFrom<&str> for Topic {
+    type Error = TopicsError;
+
+    fn try_from(s: &str) -> Result<Topic, TopicsError> {
+        Topic::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| TopicsError(s.chars().take(64).collect()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown topic {0:?}; known topics: system, health")]
+pub struct TopicsError(String);
+
+/// A set of topics, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TopicSet(u32);
+
+impl TopicSet {
+    pub fn all() -> TopicSet {
+        TopicSet(Topic::ALL.iter().map(|t| t.bit()).fold(0, |a, b| a | b))
+    }
+
+    pub fn contains(self, t: Topic) -> bool {
+        self.0 & t.bit() != 0
+    }
+
+    pub fn insert(&mut self, t: Topic) {
+        self.0 |= t.bit();
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Topic> {
+        Topic::ALL.into_iter().filter(move |t| self.contains(*t))
+    }
+
+    /// Parses `?topics=a,b`; missing or empty means all topics.
+    pub fn parse(list: Option<&str>) -> Result<TopicSet, TopicsError> {
+        let Some(list) = list.filter(|l| !l.is_empty()) else {
+            return Ok(TopicSet::all());
+        };
+        let mut set = TopicSet::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            set.insert(Topic::try_from(name)?);
+        }
+        if set == TopicSet::default() {
+            return Ok(TopicSet::all());
+        }
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_topic_lists() {
+        assert_eq!(TopicSet::parse(None).unwrap(), TopicSet::all());
+        assert_eq!(TopicSet::parse(Some("")).unwrap(), TopicSet::all());
+        let s = TopicSet::parse(Some("health")).unwrap();
+        assert!(s.contains(Topic::Health) && !s.contains(Topic::System));
+        let s = TopicSet::parse(Some("system, health,")).unwrap();
+        assert_eq!(s, TopicSet::all());
+        let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
+        assert!(e.to_string().contains("bogus"));
+    }
+}
