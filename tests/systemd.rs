@@ -134,5 +134,5 @@ async fn serves_on_the_socket_systemd_passes() {
     assert_eq!(d.addr(), addr);
     let r = d.client().get("/api/v1/health").await;
     assert_eq!(r.status, 200);
-    assert!(d.stderr().contains("systemd socket"), "{}", d.stderr());
+    assert!(d.stderr().contains("Systemd"), "{}", d.stderr());
 }

@@ -28,7 +28,8 @@ pub enum Mode {
 impl Mode {
     fn default_listen(self) -> SocketAddr {
         match self {
-            Mode::Production => SocketAddr::from(([0, 0, 0, 0], 443)),
+            // Dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d.
+            Mode::Production => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 443)),
             Mode::Dev => SocketAddr::from(([127, 0, 0, 1], 8443)),
         }
     }
@@ -53,9 +54,12 @@ pub struct TlsFiles {
 pub struct Limits {
     pub handshake_timeout: Duration,
     pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    pub max_streams_per_address: usize,
 }
 
 impl Default for Limits {
@@ -63,9 +67,12 @@ impl Default for Limits {
         Limits {
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
             max_body_bytes: 1024 * 1024,
             max_connections: 1024,
             max_connections_per_address: 64,
+            max_streams_per_address: 16,
         }
     }
 }
@@ -102,8 +109,9 @@ impl Config {
         raw.validate(mode)
     }
 
-    /// The settings a SIGHUP may change without a restart.
-    pub fn reloadable_differs_only(&self, other: &Config) -> bool {
+    /// True when the settings that need a restart are the same in both,
+    /// so a SIGHUP can apply `other` completely.
+    pub fn restart_settings_equal(&self, other: &Config) -> bool {
         self.listen == other.listen
             && self.state_dir == other.state_dir
             && self.limits == other.limits
@@ -236,8 +244,8 @@ mod tests {
         let a = Config::defaults(Mode::Dev);
         let mut b = a.clone();
         b.log = "debug".into();
-        assert!(a.reloadable_differs_only(&b));
+        assert!(a.restart_settings_equal(&b));
         b.listen = "127.0.0.1:1".parse().unwrap();
-        assert!(!a.reloadable_differs_only(&b));
+        assert!(!a.restart_settings_equal(&b));
     }
 }

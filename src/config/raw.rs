@@ -31,9 +31,12 @@ struct RawTls {
 struct RawLimits {
     handshake_timeout_s: Option<u64>,
     header_timeout_s: Option<u64>,
+    body_timeout_s: Option<u64>,
+    idle_timeout_s: Option<u64>,
     max_body_bytes: Option<u64>,
     max_connections: Option<u64>,
     max_connections_per_address: Option<u64>,
+    max_streams_per_address: Option<u64>,
 }
 
 impl RawConfig {
@@ -100,6 +103,8 @@ impl RawLimits {
                 self.header_timeout_s,
                 d.header_timeout,
             )?,
+            body_timeout: seconds("limits.body_timeout_s", self.body_timeout_s, d.body_timeout)?,
+            idle_timeout: seconds("limits.idle_timeout_s", self.idle_timeout_s, d.idle_timeout)?,
             max_body_bytes: count(
                 "limits.max_body_bytes",
                 self.max_body_bytes,
@@ -116,6 +121,12 @@ impl RawLimits {
                 "limits.max_connections_per_address",
                 self.max_connections_per_address,
                 d.max_connections_per_address,
+                1..=1_000_000,
+            )?,
+            max_streams_per_address: count(
+                "limits.max_streams_per_address",
+                self.max_streams_per_address,
+                d.max_streams_per_address,
                 1..=1_000_000,
             )?,
         };

@@ -44,6 +44,8 @@ pub enum DaemonError {
     },
     #[error("cannot use the socket systemd passed (LISTEN_FDS)")]
     ListenFds(#[source] std::io::Error),
+    #[error("the HTTPS server stopped unexpectedly; see the log")]
+    ServerStopped,
     #[error("cannot install the signal handlers")]
     Signals(#[source] std::io::Error),
 }
@@ -65,7 +67,6 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
 
     let store = Store::open(&config.state_dir)?;
-    record_start(&store)?;
     let health = Health::new();
     health.set("store", ComponentState::Ok, "open");
     tracing::info!(path = %store.path().display(), "state store open");
@@ -80,12 +81,14 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         addr: config.listen,
         source,
     })?;
-    tracing::info!(url = %format!("https://{local}"), how, "listening");
+    tracing::info!(url = %format!("https://{local}"), origin = ?how, "listening");
+    // Audited only now: a start that fails to bind is not a start.
+    record_start(&store)?;
 
     let liveness = Liveness::new();
     let shutdown = CancellationToken::new();
     let ctx = Arc::new(AppContext::new(health.clone(), store.clone()));
-    let server = tokio::spawn(http::serve(
+    let mut server = tokio::spawn(http::serve(
         listener,
         tls::server_config(&slot),
         ctx,
@@ -99,13 +102,15 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         liveness.clone(),
         shutdown.clone(),
     ));
-    let watchdog = sd_notify::watchdog_enabled().map(|period| {
-        tracing::info!(
-            period_ms = period.as_millis() as u64,
-            "systemd watchdog enabled"
-        );
-        tokio::spawn(watchdog::run(period, liveness.clone(), notifier.clone()))
-    });
+    let watchdog = sd_notify::watchdog_enabled()
+        .filter(|p| !p.is_zero())
+        .map(|period| {
+            tracing::info!(
+                period_ms = period.as_millis() as u64,
+                "systemd watchdog enabled"
+            );
+            tokio::spawn(watchdog::run(period, liveness.clone(), notifier.clone()))
+        });
 
     let status = |health: &Health| format!("serving https://{local}; {}", health.summary());
     notifier.ready(&status(&health));
@@ -115,10 +120,18 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     );
 
     let mut config = config;
+    let mut server_died = false;
     loop {
         tokio::select! {
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
+            result = &mut server => {
+                // The accept loop only returns at shutdown; this is a bug
+                // or a panic. Exit non-zero so systemd restarts us.
+                tracing::error!(?result, "the HTTPS server stopped unexpectedly");
+                server_died = true;
+                break;
+            }
             _ = sighup.recv() => {
                 notifier.reloading();
                 config = reload(config, &source, &log, &slot, &health);
@@ -133,12 +146,17 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     if let Some(w) = watchdog {
         w.abort();
     }
-    let _ = server.await;
+    if !server_died {
+        let _ = server.await;
+    }
     let _ = store_check.await;
     if let Err(e) = store.change(AuditEntry::system("daemon.stop", "hearth"), |_| Ok(())) {
         tracing::warn!(error = %e, "cannot record the stop");
     }
     tracing::info!("stopped");
+    if server_died {
+        return Err(DaemonError::ServerStopped);
+    }
     Ok(())
 }
 
@@ -185,7 +203,7 @@ fn reload(
             return running;
         }
     };
-    if !running.reloadable_differs_only(&new) {
+    if !running.restart_settings_equal(&new) {
         tracing::warn!(
             "reload: listen, state_dir and limits take effect only after a restart; keeping the running values"
         );
@@ -228,10 +246,17 @@ async fn store_check_loop(
             _ = beat.tick() => heartbeat.beat(),
             _ = check.tick() => {
                 let s = store.clone();
+                // The health reply is public: the cause goes to the log only.
                 match tokio::task::spawn_blocking(move || s.check()).await {
                     Ok(Ok(())) => health.set("store", ComponentState::Ok, "open"),
-                    Ok(Err(e)) => health.set("store", ComponentState::Degraded, e.to_string()),
-                    Err(e) => health.set("store", ComponentState::Degraded, e.to_string()),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "state store check failed");
+                        health.set("store", ComponentState::Degraded, "store check failed; see the log");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "state store check panicked");
+                        health.set("store", ComponentState::Degraded, "store check failed; see the log");
+                    }
                 }
             }
         }

@@ -2,6 +2,8 @@
 //! dispatch from a route to its handler. A known path with the wrong method
 //! is a 405 that lists the allowed ones.
 
+use std::net::SocketAddr;
+
 use bytes::Bytes;
 use http::{Method, Request};
 
@@ -28,10 +30,15 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
     }
 }
 
-pub async fn handle(ctx: &AppContext, req: Request<Bytes>) -> Response {
-    match resolve(req.method(), req.uri().path()) {
-        Ok(Route::Health) => api::health::get(ctx),
-        Err(e) => e.into_response(),
+/// Runs the handler of an already resolved route.
+pub async fn dispatch(
+    ctx: &AppContext,
+    route: Route,
+    _peer: SocketAddr,
+    _req: Request<Bytes>,
+) -> Response {
+    match route {
+        Route::Health => api::health::get(ctx),
     }
 }
 

@@ -1,13 +1,24 @@
-//! The HTTPS server: accept loop, TLS handshake, HTTP/1.1 and HTTP/2, the
-//! limits, and graceful shutdown.
+//! The HTTPS server: accept loop, TLS handshake, HTTP/1.1 or HTTP/2 (as
+//! ALPN chose), the limits, and graceful shutdown.
 //!
 //! Like mini-redis, [`serve`] takes an already-bound listener and a
 //! shutdown future, so the daemon can pass a socket systemd handed over and
 //! tests can run the server in-process.
+//!
+//! Limits, and who enforces them:
+//! - connections overall and per address: [`ConnectionLimiter`], at accept;
+//! - TLS handshake: a timeout around `accept`;
+//! - HTTP/1.1 request headers: hyper's `header_read_timeout`;
+//! - the first request, and idle connections (HTTP/1.1 keep-alive and
+//!   HTTP/2 alike): [`Activity`], checked by each connection's task;
+//! - request bodies: size (413) and time (408) in [`read_body`];
+//! - HTTP/2 flow-control windows and concurrent streams, so one connection
+//!   cannot make the daemon buffer more than about 1 MiB.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,16 +26,19 @@ use bytes::Bytes;
 use http::{Request, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::GracefulConnection;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+use super::activity::{Activity, TrackedBody};
 use super::context::AppContext;
 use super::error::ApiError;
-use super::limits::ConnectionLimiter;
+use super::limits::{ConnectionLimiter, ConnectionPermit};
 use super::response::{Response, add_security_headers};
 use super::router;
 use crate::config::Limits;
@@ -33,6 +47,19 @@ use crate::liveness::{BEAT_INTERVAL, Heartbeat};
 /// How long open connections get to finish after shutdown starts; the
 /// daemon must exit within systemd's 5 s.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How often a connection checks whether it has been idle too long.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// How long a closing connection may take to say goodbye.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Serves HTTPS on `listener` until `shutdown` resolves, then stops
 /// accepting, asks every connection to close, and waits up to
@@ -48,10 +75,11 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(tls);
     let limiter =
         ConnectionLimiter::new(limits.max_connections, limits.max_connections_per_address);
-    let builder = Arc::new(connection_builder(&limits));
-    let graceful = GracefulShutdown::new();
+    let limits = Arc::new(limits);
+    let tracker = TaskTracker::new();
+    let stop = CancellationToken::new();
     let mut tick = tokio::time::interval(BEAT_INTERVAL);
-    tokio::pin!(shutdown);
+    let mut shutdown = pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -73,35 +101,15 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let builder = builder.clone();
-                let ctx = ctx.clone();
-                let watcher = graceful.watcher();
-                let max_body = limits.max_body_bytes;
-                let handshake_timeout = limits.handshake_timeout;
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let service = service_fn(move |req| {
-                        let ctx = ctx.clone();
-                        async move { Ok::<_, Infallible>(handle(&ctx, peer, max_body, req).await) }
-                    });
-                    let conn = builder.serve_connection(TokioIo::new(tls), service).into_owned();
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
+                tracker.spawn(connection(
+                    stream,
+                    peer,
+                    permit,
+                    acceptor.clone(),
+                    ctx.clone(),
+                    limits.clone(),
+                    stop.clone(),
+                ));
             }
         }
     }
@@ -110,61 +118,178 @@ pub async fn serve(
         open = limiter.open_connections(),
         "stopped accepting; closing connections"
     );
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    stop.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after the drain timeout; closing them");
+        tracing::warn!(
+            open = limiter.open_connections(),
+            "connections still open after the drain timeout; dropping them"
+        );
     }
 }
 
-fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(256)
-        .max_header_list_size(64 * 1024)
-        .keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(20));
-    builder
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    _permit: ConnectionPermit,
+    acceptor: TlsAcceptor,
+    ctx: Arc<AppContext>,
+    limits: Arc<Limits>,
+    stop: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let tls = tokio::select! {
+        _ = stop.cancelled() => return,
+        r = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)) => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
+        }
+    };
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    let activity = Activity::new();
+    let service = {
+        let activity = activity.clone();
+        let limits = limits.clone();
+        service_fn(move |req| {
+            let guard = activity.start();
+            let ctx = ctx.clone();
+            let limits = limits.clone();
+            async move {
+                let response = handle(&ctx, peer, &limits, req).await;
+                let (parts, body) = response.into_parts();
+                Ok::<_, Infallible>(http::Response::from_parts(
+                    parts,
+                    TrackedBody::new(body, guard),
+                ))
+            }
+        })
+    };
+    let io = TokioIo::new(tls);
+    let result = if h2 {
+        let conn = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(32)
+            .initial_stream_window_size(256 * 1024)
+            .initial_connection_window_size(1024 * 1024)
+            .max_header_list_size(64 * 1024)
+            .keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(20))
+            .serve_connection(io, service);
+        drive(conn, &activity, &limits, &stop).await
+    } else {
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(64 * 1024)
+            .serve_connection(io, service);
+        drive(conn, &activity, &limits, &stop).await
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
 }
 
-/// Reads the body within the limit, routes, and adds the common headers.
+/// Runs a connection to its end, closing it gracefully at shutdown or when
+/// it has been idle too long (before its first request: the header
+/// timeout; after: the idle timeout).
+async fn drive<C>(
+    conn: C,
+    activity: &Activity,
+    limits: &Limits,
+    stop: &CancellationToken,
+) -> Result<(), C::Error>
+where
+    C: GracefulConnection,
+{
+    let mut conn = pin!(conn);
+    let mut check = tokio::time::interval(IDLE_CHECK);
+    // Once closing, a peer that does not cooperate (an HTTP/2 client that
+    // never acknowledges GOAWAY's ping) is dropped after a grace period.
+    let mut hard_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let closing = hard_deadline.is_some();
+        tokio::select! {
+            result = conn.as_mut() => return result,
+            _ = stop.cancelled(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+            }
+            _ = check.tick(), if !closing => {
+                let limit = if activity.requests() == 0 {
+                    limits.header_timeout
+                } else {
+                    limits.idle_timeout
+                };
+                if activity.idle_for().is_some_and(|idle| idle >= limit) {
+                    conn.as_mut().graceful_shutdown();
+                    hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                }
+            }
+            _ = sleep_until_opt(hard_deadline), if closing => return Ok(()),
+        }
+    }
+}
+
+/// Routes first (so a 404 or 405 never reads a body), reads the body
+/// within the limits, dispatches, and adds the common headers.
 async fn handle(
     ctx: &AppContext,
     peer: SocketAddr,
-    max_body: usize,
+    limits: &Limits,
     req: Request<Incoming>,
 ) -> Response {
-    let mut response = match read_body(req, max_body).await {
-        Ok(req) => router::handle(ctx, req).await,
-        Err(e) => {
-            tracing::debug!(%peer, error = %e, "request refused");
-            e.into_response()
-        }
+    let route = declared_length_ok(&req, limits.max_body_bytes)
+        .and_then(|()| router::resolve(req.method(), req.uri().path()));
+    let mut response = match route {
+        Err(e) => e.into_response(),
+        Ok(route) => match read_body(req, limits).await {
+            Ok(req) => router::dispatch(ctx, route, peer, req).await,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "request refused");
+                e.into_response()
+            }
+        },
     };
     add_security_headers(response.headers_mut());
     response
 }
 
-async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Request<Bytes>, ApiError> {
-    let too_large = ApiError::PayloadTooLarge { limit };
+/// A declared body over the limit is refused from the headers alone.
+fn declared_length_ok<B>(req: &Request<B>, limit: usize) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large);
+    match declared {
+        Some(n) if n > limit as u64 => Err(ApiError::PayloadTooLarge { limit }),
+        _ => Ok(()),
     }
+}
+
+/// Reads the whole body within the size and time limits.
+async fn read_body<B>(req: Request<B>, limits: &Limits) -> Result<Request<Bytes>, ApiError>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = limits.max_body_bytes;
+    let too_large = ApiError::PayloadTooLarge { limit };
     let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, limit).collect().await {
+    let collected = tokio::time::timeout(limits.body_timeout, Limited::new(body, limit).collect())
+        .await
+        .map_err(|_| ApiError::RequestTimeout)?;
+    let bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large),
         Err(e) => {
@@ -175,4 +300,65 @@ async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Request<Bytes
         }
     };
     Ok(Request::from_parts(parts, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::{StreamExt, stream};
+    use http_body_util::StreamBody;
+    use hyper::body::Frame;
+
+    fn limits() -> Limits {
+        Limits {
+            max_body_bytes: 1000,
+            body_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        }
+    }
+
+    fn chunks(
+        n: usize,
+        size: usize,
+    ) -> Request<StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>>>>
+    {
+        let body = StreamBody::new(stream::iter(
+            (0..n).map(move |_| Ok(Frame::data(Bytes::from(vec![b'x'; size])))),
+        ));
+        Request::builder().method("POST").body(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn unsized_body_over_the_limit_is_413_and_within_is_read() {
+        let err = read_body(chunks(11, 100), &limits()).await.unwrap_err();
+        assert!(matches!(err, ApiError::PayloadTooLarge { limit: 1000 }));
+        let req = read_body(chunks(10, 100), &limits()).await.unwrap();
+        assert_eq!(req.body().len(), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_is_408() {
+        let body = StreamBody::new(
+            stream::iter([Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"x")))])
+                .chain(stream::pending()),
+        );
+        let req = Request::builder().method("POST").body(body).unwrap();
+        let err = read_body(req, &limits()).await.unwrap_err();
+        assert!(matches!(err, ApiError::RequestTimeout));
+        assert_eq!(err.status(), http::StatusCode::REQUEST_TIMEOUT);
+    }
+
+    #[test]
+    fn declared_length_is_checked_before_reading() {
+        let req = Request::builder()
+            .header("content-length", "1001")
+            .body(())
+            .unwrap();
+        assert!(declared_length_ok(&req, 1000).is_err());
+        let req = Request::builder()
+            .header("content-length", "1000")
+            .body(())
+            .unwrap();
+        assert!(declared_length_ok(&req, 1000).is_ok());
+    }
 }

@@ -21,10 +21,6 @@ impl Pinned {
         Pinned { path, file }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Tries to open a file that was missing.
     pub fn retry(&mut self) {
         if self.file.is_none() {

@@ -15,6 +15,12 @@ pub enum StoreError {
         "state store {path} is in use by another process (is another hearth running on the same state dir?); stop it first"
     )]
     Locked { path: PathBuf },
+    #[error("cannot open state store {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "state store {path} is unreadable or corrupt; it was left untouched: restore it from a backup, or move it away to start with an empty store"
     )]

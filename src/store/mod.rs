@@ -241,6 +241,10 @@ impl Change<'_> {
 }
 
 fn open_db(path: &Path) -> Result<Database, StoreError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        // Only a crash during the very first start leaves an empty file.
+        tracing::warn!(path = %path.display(), "state store file is empty; initializing it");
+    }
     let mut builder = Database::builder();
     // Without this, redb trusts the file and may panic on one damaged
     // outside it; a start must report corruption instead.
@@ -249,6 +253,18 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
         redb::DatabaseError::DatabaseAlreadyOpen | redb::DatabaseError::LockProtocolMismatch => {
             StoreError::Locked {
                 path: path.to_path_buf(),
+            }
+        }
+        // redb reports a file that is not a database as InvalidData.
+        redb::DatabaseError::Storage(redb::StorageError::Io(source))
+            if !matches!(
+                source.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                source,
             }
         }
         other => StoreError::Unreadable {

@@ -11,9 +11,9 @@ use redb::{
 
 /// `schema_version` → version number.
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// Setting name → JSON text.
+/// Setting name → value (text).
 pub(super) const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
-/// Audit id → JSON of [`super::audit::StoredAudit`]. Ids only grow.
+/// Audit id → JSON of [`super::AuditRecord`]. Ids only grow.
 pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// Actor → audit ids, so an owner can list one user's actions without a scan.
 pub(super) const AUDIT_BY_ACTOR: MultimapTableDefinition<&str, u64> =

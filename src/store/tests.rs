@@ -170,3 +170,45 @@ fn newer_schema_is_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn permission_denied_is_not_called_corrupt() {
+    use std::os::unix::fs::PermissionsExt;
+    if nix::unistd::geteuid().is_root() {
+        // root ignores file modes; use a path that cannot be a file instead.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(STORE_FILE)).unwrap();
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+        assert!(!err.to_string().contains("corrupt"));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let path = dir.path().join(STORE_FILE);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+}
+
+#[test]
+fn truncated_store_is_reported_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for i in 0..50 {
+            store
+                .change(entry("a", "x"), |c| c.set_setting(&format!("k{i}"), "v"))
+                .unwrap();
+        }
+    }
+    let path = dir.path().join(STORE_FILE);
+    let bytes = std::fs::read(&path).unwrap();
+    let truncated = &bytes[..bytes.len() / 3];
+    std::fs::write(&path, truncated).unwrap();
+    let err = Store::open(dir.path())
+        .err()
+        .expect("truncated store must fail");
+    assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), truncated);
+}

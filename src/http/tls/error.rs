@@ -4,10 +4,6 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error(
-        "TLS folder {dir} has only one of cert.pem and key.pem; restore the missing file, or remove both to generate a new certificate"
-    )]
-    Incomplete { dir: PathBuf },
     #[error("cannot read TLS certificate {path}: {reason}")]
     ReadCert { path: PathBuf, reason: String },
     #[error("cannot read TLS private key {path}: {reason}")]

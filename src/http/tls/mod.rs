@@ -61,7 +61,16 @@ pub fn load_or_generate(state_dir: &Path, own: Option<&TlsFiles>) -> Result<TlsM
             true
         }
         _ => {
-            return Err(TlsError::Incomplete { dir });
+            // Half a pair is useless (someone deleted a file: generation
+            // itself is atomic). Keep it aside for inspection, make a new
+            // pair, and say so: the fingerprint changes.
+            let aside = self_signed::set_aside(&dir)?;
+            tracing::warn!(
+                aside = %aside.display(),
+                "TLS folder held only one of cert.pem and key.pem; moved it aside and generated a new certificate"
+            );
+            self_signed::generate_into(&dir, &SubjectNames::of_this_machine())?;
+            true
         }
     };
     load(&cert, &key, CertSource::SelfSigned { generated_now })

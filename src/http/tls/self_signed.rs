@@ -95,20 +95,48 @@ pub fn generate(names: &SubjectNames) -> Result<(String, String), TlsError> {
 
 /// Generates and saves `cert.pem` and `key.pem` (0600) into `dir` (0700).
 ///
-/// Each file is written to a temporary name, synced and renamed, so a crash
-/// never leaves a half-written key; the key is written last so a lone
-/// `cert.pem` is never mistaken for a complete pair.
+/// Both files are written into a temporary sibling folder, synced, and the
+/// folder renamed into place in one step, so a crash never leaves half a
+/// pair behind.
 pub(super) fn generate_into(dir: &Path, names: &SubjectNames) -> Result<(), TlsError> {
     let write_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| TlsError::Write { path, source }
     };
-    create_private_dir(dir).map_err(write_err(dir))?;
+    let staging = dir.with_extension("new");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
+    }
+    create_private_dir(&staging).map_err(write_err(&staging))?;
     let (cert, key) = generate(names)?;
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
+    let cert_path = staging.join("cert.pem");
+    let key_path = staging.join("key.pem");
     write_atomically(&cert_path, cert.as_bytes(), 0o644).map_err(write_err(&cert_path))?;
     write_atomically(&key_path, key.as_bytes(), 0o600).map_err(write_err(&key_path))?;
+    if dir.exists() {
+        // An empty folder left by an older layout or by hand.
+        std::fs::remove_dir(dir).map_err(write_err(dir))?;
+    }
+    std::fs::rename(&staging, dir).map_err(write_err(dir))?;
+    if let Some(parent) = dir.parent() {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(write_err(parent))?;
+    }
     tracing::info!(dir = %dir.display(), "generated a self-signed TLS certificate");
     Ok(())
+}
+
+/// Renames `dir` to `dir.incomplete-<unix time>`; returns the new path.
+pub(super) fn set_aside(dir: &Path) -> Result<std::path::PathBuf, TlsError> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let aside = dir.with_extension(format!("incomplete-{secs}"));
+    std::fs::rename(dir, &aside).map_err(|source| TlsError::Write {
+        path: aside.clone(),
+        source,
+    })?;
+    Ok(aside)
 }
