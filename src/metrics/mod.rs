@@ -12,6 +12,7 @@
 //! A missing file means "not present": the field is absent, never an error.
 
 pub mod collect;
+pub mod history;
 pub mod model;
 pub mod parse;
 mod pinned;

@@ -12,6 +12,7 @@
 
 mod audit;
 mod error;
+mod history;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use audit::{AuditEntry, AuditRecord, Outcome};
 pub use error::StoreError;
+pub use history::MinutePoint;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
 use schema::{AUDIT, AUDIT_BY_ACTOR, SETTINGS};

@@ -21,13 +21,17 @@ pub(super) const AUDIT_BY_ACTOR: MultimapTableDefinition<&str, u64> =
 
 const VERSION_KEY: &str = "schema_version";
 
+/// (series, minute since the epoch) → min, avg, max as three f32 (LE).
+/// Metrics history, not state a person changes: written without audit.
+pub(super) const HISTORY: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("history");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 2;
+pub const CURRENT_VERSION: u64 = 3;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
-const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2];
+const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2, v2_to_v3];
 
 /// Version 1: settings and the audit log.
 fn v0_to_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -49,6 +53,12 @@ fn v1_to_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
             index.insert(record.actor.as_str(), id.value())?;
         }
     }
+    Ok(())
+}
+
+/// Version 3: the metrics history (per-minute min/avg/max, 7 days).
+fn v2_to_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(HISTORY)?;
     Ok(())
 }
 

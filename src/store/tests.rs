@@ -131,7 +131,7 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
         assert_eq!(schema::read_version(&db).unwrap(), 1);
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(
         store.setting("installed_at").unwrap().as_deref(),
         Some("1700000000000")
@@ -211,4 +211,43 @@ fn truncated_store_is_reported_and_left_untouched() {
         .expect("truncated store must fail");
     assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
     assert_eq!(std::fs::read(&path).unwrap(), truncated);
+}
+
+#[test]
+fn history_points_are_kept_pruned_and_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let p = |minute: u32, v: f32| MinutePoint {
+        minute,
+        min: v - 1.0,
+        avg: v,
+        max: v + 1.0,
+    };
+    let batch: Vec<(String, MinutePoint)> = (100..110)
+        .flat_map(|m| {
+            [
+                ("cpu.total_pct".to_string(), p(m, m as f32)),
+                ("load.1".to_string(), p(m, 0.5)),
+            ]
+        })
+        .collect();
+    store.append_history(&batch, 0).unwrap();
+    store
+        .append_history(&[("cpu.total_pct".into(), p(110, 1.0))], 105)
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let cpu: Vec<u32> = store
+        .load_history(0)
+        .unwrap()
+        .into_iter()
+        .filter(|(s, _)| s == "cpu.total_pct")
+        .map(|(_, p)| p.minute)
+        .collect();
+    assert_eq!(cpu, (105..=110).collect::<Vec<_>>());
+    let all = store.load_history(108).unwrap();
+    assert!(all.iter().all(|(_, p)| p.minute >= 108));
+    assert!(all.contains(&("load.1".to_string(), p(108, 0.5))));
+    // History is telemetry: no audit records.
+    assert!(store.audit_records(0, 10).unwrap().is_empty());
 }
