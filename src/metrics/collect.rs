@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::model::{Filesystem, Pressure, Temperature};
+use super::model::{Filesystem, Pressure, TempSource, Temperature};
 use super::parse::cpu::{CpuStat, LoadAvg, parse_loadavg, parse_stat, parse_uptime};
 use super::parse::disk::{DiskCounters, looks_whole, parse_diskstats};
 use super::parse::memory::{MemInfo, parse_meminfo};
@@ -65,7 +65,12 @@ pub struct NetRaw {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RaplRaw {
+    /// What people see: `package-0`, or `intel-rapl:0:0 core` for a sub-zone.
     pub zone: String,
+    /// The zone's own name (`package-0`, `core`, `dram`).
+    pub name: String,
+    /// The zone's index from its folder (`0`, `0:0`).
+    pub index: String,
     pub energy_uj: u64,
     /// The counter wraps to zero after this.
     pub max_range_uj: Option<u64>,
@@ -99,6 +104,7 @@ struct Sensor {
     label: String,
     input: Pinned,
     critical: Option<f64>,
+    source: TempSource,
 }
 
 struct Link {
@@ -110,6 +116,8 @@ struct Link {
 
 struct RaplFiles {
     zone: String,
+    name: String,
+    index: String,
     energy: Pinned,
     max_range_uj: Option<u64>,
 }
@@ -236,6 +244,7 @@ impl Collector {
                     label: s.label.clone(),
                     celsius,
                     critical_celsius: s.critical,
+                    source: Some(s.source.clone()),
                 })
             })
             .collect();
@@ -245,6 +254,8 @@ impl Collector {
             .filter_map(|r| {
                 Some(RaplRaw {
                     zone: r.zone.clone(),
+                    name: r.name.clone(),
+                    index: r.index.clone(),
                     energy_uj: r.energy.read(buf).and_then(parse_u64)?,
                     max_range_uj: r.max_range_uj,
                 })
@@ -343,6 +354,10 @@ impl Collector {
                     input: Pinned::new(dir.join(&input)),
                     critical: read_once(&dir.join(format!("{sensor}_crit")))
                         .and_then(|t| parse_millidegrees(&t)),
+                    source: TempSource::Hwmon {
+                        chip: chip.clone(),
+                        sensor,
+                    },
                 });
             }
         }
@@ -354,11 +369,15 @@ impl Collector {
             let dir = thermal.join(&zone);
             let kind = read_once(&dir.join("type"))
                 .and_then(|t| parse_line(&t))
-                .unwrap_or(zone);
+                .unwrap_or_else(|| zone.clone());
             sensors.push(Sensor {
                 label: format!("thermal {kind}"),
                 input: Pinned::new(dir.join("temp")),
                 critical: None,
+                source: TempSource::Thermal {
+                    zone: zone.trim_start_matches("thermal_zone").to_string(),
+                    kind,
+                },
             });
         }
         sensors
@@ -375,13 +394,19 @@ impl Collector {
                 let name = read_once(&dir.join("name"))
                     .and_then(|t| parse_line(&t))
                     .unwrap_or_else(|| z.clone());
+                let index = z
+                    .split_once(':')
+                    .map(|(_, i)| i.to_string())
+                    .unwrap_or_default();
                 RaplFiles {
                     // Sub-zones (intel-rapl:0:0) are named after their parent.
                     zone: if z.matches(':').count() > 1 {
                         format!("{} {name}", z)
                     } else {
-                        name
+                        name.clone()
                     },
+                    name,
+                    index,
                     energy: Pinned::new(dir.join("energy_uj")),
                     max_range_uj: read_once(&dir.join("max_energy_range_uj"))
                         .and_then(|t| parse_u64(&t)),

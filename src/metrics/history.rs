@@ -180,7 +180,8 @@ pub struct HistoryReply {
 fn round(v: f32) -> Option<f64> {
     // f32 history printed as f64 shows noise digits; three significant
     // decimals are plenty for a chart.
-    v.is_finite().then(|| ((v as f64) * 1000.0).round() / 1000.0)
+    v.is_finite()
+        .then(|| ((v as f64) * 1000.0).round() / 1000.0)
 }
 
 impl History {
@@ -345,7 +346,9 @@ mod tests {
         for s in 0..4000u64 {
             h.push(&sample(T0 + s * 1000, Some(s as f64 % 100.0)));
         }
-        let r = h.query("cpu.total_pct", Range::Hour, T0 + 3999 * 1000).unwrap();
+        let r = h
+            .query("cpu.total_pct", Range::Hour, T0 + 3999 * 1000)
+            .unwrap();
         assert_eq!(r.points.len(), 3600);
         assert_eq!(r.step_s, 1.0);
         let last = r.points.last().unwrap();
@@ -372,7 +375,12 @@ mod tests {
             r.points,
             vec![
                 vec![Some(T0 as f64), Some(10.0), Some(35.0), Some(60.0)],
-                vec![Some((T0 + 60_000) as f64), Some(70.0), Some(95.0), Some(120.0)],
+                vec![
+                    Some((T0 + 60_000) as f64),
+                    Some(70.0),
+                    Some(95.0),
+                    Some(120.0)
+                ],
             ]
         );
         let unsaved = h.take_unsaved();

@@ -16,4 +16,5 @@ pub mod history;
 pub mod model;
 pub mod parse;
 mod pinned;
+pub mod prometheus;
 pub mod rates;

@@ -130,6 +130,17 @@ pub struct Temperature {
     pub celsius: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critical_celsius: Option<f64>,
+    /// Where it was read, for node_exporter-style metric labels.
+    #[serde(skip)]
+    pub source: Option<TempSource>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TempSource {
+    /// `/sys/class/hwmon/<chip dir>/<sensor>_input`
+    Hwmon { chip: String, sensor: String },
+    /// `/sys/class/thermal/thermal_zone<zone>`
+    Thermal { zone: String, kind: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

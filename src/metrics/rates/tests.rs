@@ -165,6 +165,8 @@ fn rapl_watts_across_the_counter_range() {
     let zone = |uj: u64| {
         vec![RaplRaw {
             zone: "package-0".into(),
+            name: "package-0".into(),
+            index: "0".into(),
             energy_uj: uj,
             max_range_uj: Some(262_143_328_850),
         }]
