@@ -77,6 +77,23 @@ impl Default for Limits {
     }
 }
 
+/// How the machine is sampled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub interval: Duration,
+    /// Mount points to report; `None`: `/`, and `/var` when separate.
+    pub mounts: Option<Vec<String>>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            interval: Duration::from_millis(1000),
+            mounts: None,
+        }
+    }
+}
+
 /// The validated configuration. It cannot hold a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -87,6 +104,7 @@ pub struct Config {
     pub log: String,
     pub tls: Option<TlsFiles>,
     pub limits: Limits,
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -99,6 +117,7 @@ impl Config {
             log: "info".to_string(),
             tls: None,
             limits: Limits::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -115,6 +134,7 @@ impl Config {
         self.listen == other.listen
             && self.state_dir == other.state_dir
             && self.limits == other.limits
+            && self.metrics == other.metrics
     }
 }
 
@@ -231,6 +251,26 @@ mod tests {
         assert!(e.contains("`limits.header_timeout_s`"), "{e}");
         let e = err("[limits]\nmax_body_bytes = -1");
         assert!(e.contains("max_body_bytes"), "{e}");
+    }
+
+    #[test]
+    fn metrics_section() {
+        let c = Config::parse(
+            "[metrics]\ninterval_ms = 500\nmounts = [\"/\", \"/srv\"]\n",
+            Mode::Production,
+        )
+        .unwrap();
+        assert_eq!(c.metrics.interval, Duration::from_millis(500));
+        assert_eq!(c.metrics.mounts, Some(vec!["/".into(), "/srv".into()]));
+        let e = err("[metrics]\ninterval_ms = 5");
+        assert!(e.contains("`metrics.interval_ms`"), "{e}");
+        let e = err("[metrics]\nmounts = [\"srv\"]");
+        assert!(
+            e.contains("`metrics.mounts`") && e.contains("absolute"),
+            "{e}"
+        );
+        let e = err("[metrics]\nmounts = \"/\"");
+        assert!(e.contains("mounts"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Config, ConfigError, Limits, Mode, TlsFiles};
+use super::{Config, ConfigError, Limits, MetricsConfig, Mode, TlsFiles};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,6 +17,14 @@ pub(super) struct RawConfig {
     log: Option<String>,
     tls: Option<RawTls>,
     limits: Option<RawLimits>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    interval_ms: Option<u64>,
+    mounts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +93,9 @@ impl RawConfig {
         if let Some(limits) = self.limits {
             config.limits = limits.validate()?;
         }
+        if let Some(metrics) = self.metrics {
+            config.metrics = metrics.validate()?;
+        }
         Ok(config)
     }
 }
@@ -140,6 +151,33 @@ impl RawLimits {
             ));
         }
         Ok(limits)
+    }
+}
+
+impl RawMetrics {
+    fn validate(self) -> Result<MetricsConfig, ConfigError> {
+        let mut m = MetricsConfig::default();
+        if let Some(ms) = self.interval_ms {
+            if !(100..=60_000).contains(&ms) {
+                return Err(ConfigError::invalid(
+                    "metrics.interval_ms",
+                    format!("{ms} is out of range (100 to 60000 milliseconds)"),
+                ));
+            }
+            m.interval = Duration::from_millis(ms);
+        }
+        if let Some(mounts) = self.mounts {
+            for mount in &mounts {
+                if !mount.starts_with('/') {
+                    return Err(ConfigError::invalid(
+                        "metrics.mounts",
+                        format!("{mount:?} must be an absolute path"),
+                    ));
+                }
+            }
+            m.mounts = Some(mounts);
+        }
+        Ok(m)
     }
 }
 

@@ -19,16 +19,23 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
+use crate::events::{Hub, HubConfig, Topic};
 use crate::health::{ComponentState, Health};
 use crate::http::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
 use crate::http::{self, AppContext};
 use crate::liveness::{BEAT_INTERVAL, Liveness};
 use crate::logging::LogHandle;
+use crate::metrics::collect::{Collector, Roots};
+use crate::metrics::rates::Rates;
+use crate::metrics::sampler::{self, MetricsState, Sampler};
 use crate::store::{AuditEntry, Store, StoreError};
 use notify::{Notifier, SdNotifier};
 
 /// How often the store is probed for the health report.
 const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How often event streams get a `: ping` comment.
+const PING_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -87,7 +94,33 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
 
     let liveness = Liveness::new();
     let shutdown = CancellationToken::new();
-    let ctx = Arc::new(AppContext::new(health.clone(), store.clone()));
+    let hub = Hub::with_first_id(HubConfig::default());
+    let (clk_tck, page_size) = sampler::clock_and_page();
+    let metrics = Arc::new(MetricsState::new(config.metrics.interval, clk_tck));
+    metrics.restore(&store);
+    let sampler = Sampler {
+        collector: Collector::new(Roots::host(), config.metrics.mounts.clone()),
+        rates: Rates::new(clk_tck, page_size),
+        state: metrics.clone(),
+        hub: hub.clone(),
+        store: store.clone(),
+        interval: config.metrics.interval,
+    };
+    let sampler_task =
+        tokio::spawn(sampler.run(liveness.register("metrics-sampler"), shutdown.clone()));
+    let health_task = tokio::spawn(publish_health(
+        health.clone(),
+        hub.clone(),
+        shutdown.clone(),
+    ));
+    let ping_task = tokio::spawn(ping_streams(hub.clone(), shutdown.clone()));
+    let ctx = Arc::new(AppContext::new(
+        health.clone(),
+        store.clone(),
+        hub.clone(),
+        metrics,
+        &config.limits,
+    ));
     let mut server = tokio::spawn(http::serve(
         listener,
         tls::server_config(&slot),
@@ -142,6 +175,8 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
 
     tracing::info!("stopping");
     notifier.stopping();
+    // End the event streams first, so their connections can close at once.
+    hub.shutdown();
     shutdown.cancel();
     if let Some(w) = watchdog {
         w.abort();
@@ -150,6 +185,9 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         let _ = server.await;
     }
     let _ = store_check.await;
+    let _ = sampler_task.await;
+    let _ = health_task.await;
+    let _ = ping_task.await;
     if let Err(e) = store.change(AuditEntry::system("daemon.stop", "hearth"), |_| Ok(())) {
         tracing::warn!(error = %e, "cannot record the stop");
     }
@@ -226,6 +264,31 @@ fn reload(
         log: new.log,
         tls: new.tls,
         ..running
+    }
+}
+
+/// Publishes the health registry on the `health` topic whenever it changes.
+async fn publish_health(health: Health, hub: Hub, shutdown: CancellationToken) {
+    let mut rx = health.subscribe();
+    loop {
+        let json = serde_json::to_string(&*rx.borrow_and_update()).expect("health serializes");
+        hub.publish(Topic::Health, json);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// `: ping` on every event stream, so idle proxies and browsers keep them.
+async fn ping_streams(hub: Hub, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(PING_EVERY);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => hub.ping(),
+        }
     }
 }
 

@@ -9,6 +9,8 @@ pub mod api;
 pub mod context;
 pub mod error;
 pub mod limits;
+pub mod pages;
+pub mod query;
 pub mod response;
 pub mod router;
 pub mod server;

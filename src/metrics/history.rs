@@ -173,8 +173,17 @@ pub struct HistoryReply {
     pub unit: &'static str,
     pub range: &'static str,
     pub step_s: f64,
-    /// `[t_ms, value|null]` for 1h; `[t_ms, min, avg, max]` otherwise.
-    pub points: Vec<Vec<Option<f64>>>,
+    pub points: Vec<Point>,
+}
+
+/// One point, serialized as a JSON array.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Point {
+    /// `[t_ms, value|null]` (the 1h range).
+    Sample(u64, Option<f64>),
+    /// `[t_ms, min, avg, max]` (the 24h and 7d ranges).
+    Minute(u64, Option<f64>, Option<f64>, Option<f64>),
 }
 
 fn round(v: f32) -> Option<f64> {
@@ -285,7 +294,7 @@ impl History {
                     .iter()
                     .zip(&self.fine[i])
                     .filter(|(t, _)| **t >= from)
-                    .map(|(t, v)| vec![Some(*t as f64), round(*v)])
+                    .map(|(t, v)| Point::Sample(*t, round(*v)))
                     .collect()
             }
             Range::Day | Range::Week => {
@@ -294,12 +303,12 @@ impl History {
                     .iter()
                     .filter(|p| p.minute >= from)
                     .map(|p| {
-                        vec![
-                            Some(p.minute as f64 * 60_000.0),
+                        Point::Minute(
+                            u64::from(p.minute) * 60_000,
                             round(p.min),
                             round(p.avg),
                             round(p.max),
-                        ]
+                        )
                     })
                     .collect()
             }
@@ -351,14 +360,19 @@ mod tests {
             .unwrap();
         assert_eq!(r.points.len(), 3600);
         assert_eq!(r.step_s, 1.0);
-        let last = r.points.last().unwrap();
-        assert_eq!(last[0], Some((T0 + 3999 * 1000) as f64));
-        assert_eq!(last[1], Some(99.0));
+        assert_eq!(
+            r.points.last(),
+            Some(&Point::Sample(T0 + 3999 * 1000, Some(99.0)))
+        );
         // First sample has no CPU rate: null, not a made-up zero.
         let mut h = History::new(Duration::from_secs(1));
         h.push(&sample(T0, None));
         let r = h.query("cpu.total_pct", Range::Hour, T0).unwrap();
-        assert_eq!(r.points, vec![vec![Some(T0 as f64), None]]);
+        assert_eq!(r.points, vec![Point::Sample(T0, None)]);
+        assert_eq!(
+            serde_json::to_string(&r.points).unwrap(),
+            format!("[[{T0},null]]")
+        );
     }
 
     #[test]
@@ -374,13 +388,8 @@ mod tests {
         assert_eq!(
             r.points,
             vec![
-                vec![Some(T0 as f64), Some(10.0), Some(35.0), Some(60.0)],
-                vec![
-                    Some((T0 + 60_000) as f64),
-                    Some(70.0),
-                    Some(95.0),
-                    Some(120.0)
-                ],
+                Point::Minute(T0, Some(10.0), Some(35.0), Some(60.0)),
+                Point::Minute(T0 + 60_000, Some(70.0), Some(95.0), Some(120.0)),
             ]
         );
         let unsaved = h.take_unsaved();

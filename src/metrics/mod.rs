@@ -18,3 +18,4 @@ pub mod parse;
 mod pinned;
 pub mod prometheus;
 pub mod rates;
+pub mod sampler;

@@ -1,3 +1,6 @@
-//! The JSON API under `/api/v1`, one file per resource.
+//! The JSON API under `/api/v1`, one file per resource, and `/metrics`.
 
+pub mod events;
 pub mod health;
+pub mod metrics;
+pub mod status;

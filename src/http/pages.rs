@@ -1,0 +1,52 @@
+//! The embedded pages and their assets (from `src/web/`, compiled into
+//! the binary: no build step, no CDN, nothing fetched from elsewhere).
+
+use http::{HeaderValue, StatusCode, header};
+
+use super::response::{Response, full};
+
+pub struct Asset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+}
+
+pub const ASSETS: &[Asset] = &[
+    Asset {
+        path: "/",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/index.html"),
+    },
+    Asset {
+        path: "/assets/status.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/status.js"),
+    },
+    Asset {
+        path: "/assets/style.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../web/style.css"),
+    },
+    Asset {
+        path: "/favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../web/favicon.svg"),
+    },
+];
+
+pub fn find(path: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.path == path)
+}
+
+pub fn serve(asset: &'static Asset) -> Response {
+    let mut r = http::Response::new(full(asset.body));
+    *r.status_mut() = StatusCode::OK;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    // Small and part of the binary: revalidate, so an upgrade shows at once.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
