@@ -98,7 +98,7 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     let (clk_tck, page_size) = sampler::clock_and_page();
     let metrics = Arc::new(MetricsState::new(config.metrics.interval, clk_tck));
     metrics.restore(&store);
-    let sampler = Sampler {
+    let mut sampler = Sampler {
         collector: Collector::new(Roots::host(), config.metrics.mounts.clone()),
         rates: Rates::new(clk_tck, page_size),
         state: metrics.clone(),
@@ -106,8 +106,18 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         store: store.clone(),
         interval: config.metrics.interval,
     };
-    let sampler_task =
-        tokio::spawn(sampler.run(liveness.register("metrics-sampler"), shutdown.clone()));
+    let sampled_from = sampler.prime();
+    let sampler_task = tokio::spawn(sampler.run(
+        sampled_from,
+        liveness.register("metrics-sampler"),
+        shutdown.clone(),
+    ));
+    // Published before READY, like the first sample: the status is
+    // complete from the first request on.
+    hub.publish(
+        Topic::Health,
+        serde_json::to_string(&health.snapshot()).expect("health serializes"),
+    );
     let health_task = tokio::spawn(publish_health(
         health.clone(),
         hub.clone(),

@@ -18,7 +18,7 @@ pub struct SeriesDef {
     get: fn(&SystemSample) -> Option<f64>,
 }
 
-fn sum<'a>(values: impl Iterator<Item = Option<u64>>) -> Option<f64> {
+fn sum(values: impl Iterator<Item = Option<u64>>) -> Option<f64> {
     values
         .flatten()
         .map(|v| v as f64)

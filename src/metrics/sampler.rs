@@ -145,12 +145,27 @@ impl Sampler {
         sample
     }
 
-    /// Runs until `shutdown`; beats `heartbeat` every tick.
-    pub async fn run(mut self, heartbeat: Heartbeat, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(self.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    /// Takes the first sample now, so the status is complete from the
+    /// moment the daemon reports ready. Returns its time base for [`run`].
+    ///
+    /// [`run`]: Sampler::run
+    pub fn prime(&mut self) -> tokio::time::Instant {
         let start = tokio::time::Instant::now();
-        let mut last_scan: Option<Duration> = None;
+        self.tick(Duration::ZERO, true);
+        start
+    }
+
+    /// Runs until `shutdown`, one sample per interval after the primed
+    /// one; beats `heartbeat` every tick.
+    pub async fn run(
+        mut self,
+        start: tokio::time::Instant,
+        heartbeat: Heartbeat,
+        shutdown: CancellationToken,
+    ) {
+        let mut ticker = tokio::time::interval_at(start + self.interval, self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_scan: Option<Duration> = Some(Duration::ZERO);
         let mut last_save = start;
         loop {
             tokio::select! {

@@ -20,6 +20,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+pub mod sse;
+pub mod webdriver;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 
 /// A running daemon and the messages it sent to systemd.

@@ -1,0 +1,137 @@
+//! The status page in headless Chromium (Debian's chromium and
+//! chromium-driver): it renders at once, then follows the live stream.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::webdriver::{Browser, spki_pin};
+use common::{Daemon, Options};
+
+/// Makes the CPU figure move: alternating busy and idle phases.
+fn vary_cpu_load(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut busy = true;
+        while !stop.load(Ordering::Relaxed) {
+            let phase = Instant::now();
+            while phase.elapsed() < Duration::from_millis(300) {
+                if busy {
+                    std::hint::black_box((0..1000u64).sum::<u64>());
+                } else {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            busy = !busy;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_page_shows_cpu_and_updates_live() {
+    let d = Daemon::start(Options::default());
+    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
+    let browser = Browser::start(&spki_pin(&key)).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = vary_cpu_load(stop.clone());
+
+    browser
+        .goto(&format!("https://localhost:{}/", d.addr().port()))
+        .await;
+    let read_cpu = "return document.getElementById('cpu-total').textContent";
+    // Rendered from /api/v1/status at once (or the snapshot): a figure.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let first = loop {
+        let v = browser.eval(read_cpu).await;
+        let t = v.as_str().unwrap_or("").to_string();
+        if t.ends_with('%') {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no CPU figure after load: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // ...and it changes within 3 s, fed by the event stream.
+    let since = Instant::now();
+    let mut changed = None;
+    while since.elapsed() < Duration::from_secs(3) {
+        let now = browser
+            .eval(read_cpu)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if now != first && now.ends_with('%') {
+            changed = Some(now);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(changed.is_some(), "CPU figure stayed {first:?} for 3 s");
+
+    let live = browser
+        .eval("return document.getElementById('live').dataset.state")
+        .await;
+    assert_eq!(live, "live", "the live indicator says the stream is up");
+    let memory = browser
+        .eval("return document.getElementById('mem-total').textContent")
+        .await;
+    assert!(memory.as_str().unwrap().ends_with("GiB") || memory.as_str().unwrap().ends_with("MiB"));
+    let cores = browser
+        .eval("return document.querySelectorAll('#cores li').length")
+        .await;
+    assert!(cores.as_u64().unwrap() >= 1, "per-core bars");
+    let spark = browser
+        .eval("return document.querySelector('#spark-cpu polyline').getAttribute('points').split(' ').length")
+        .await;
+    assert!(spark.as_u64().unwrap() >= 2, "the sparkline has points");
+
+    // No script error and no Content-Security-Policy violation.
+    let log = browser.log().await;
+    let severe: Vec<_> = log
+        .iter()
+        .filter(|e| {
+            e["level"] == "SEVERE" && !e["message"].as_str().unwrap_or("").contains("favicon.ico")
+        })
+        .collect();
+    assert!(severe.is_empty(), "browser errors: {severe:?}");
+
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    browser.screenshot(&shot).await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    eprintln!("screenshot: {}", shot.display());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_page_fits_a_phone_without_sideways_scrolling() {
+    let d = Daemon::start(Options::default());
+    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
+    let browser = Browser::start(&spki_pin(&key)).await;
+    browser.set_window_size(390, 844).await;
+    browser
+        .goto(&format!("https://localhost:{}/", d.addr().port()))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while browser
+        .eval("return document.getElementById('live').dataset.state")
+        .await
+        != "live"
+    {
+        assert!(Instant::now() < deadline, "stream not live");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let inner = browser
+        .eval("return window.innerWidth")
+        .await
+        .as_u64()
+        .unwrap();
+    assert!(inner <= 420, "window is phone-sized: {inner}");
+    let fits = browser
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(fits, true, "the page scrolls sideways at {inner} px");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page-phone.png");
+    browser.screenshot(&shot).await;
+}
