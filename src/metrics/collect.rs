@@ -2,9 +2,10 @@
 //! snapshot of counters and values, with no arithmetic across time.
 //!
 //! Hot files stay open (see [`Pinned`]); the sets that change rarely
-//! (block devices, interfaces, sensors, power zones) are rediscovered every
-//! [`RESCAN_EVERY`] samples. Paths hang off [`Roots`], so tests point the
-//! collector at a fixture tree.
+//! (block devices, interfaces, sensors, power zones) are rediscovered on
+//! housekeeping samples, which also scan the process table; the sampler
+//! asks for one every few seconds, so the ordinary sample stays cheap.
+//! Paths hang off [`Roots`], so tests point the collector at a fixture tree.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,6 @@ use super::parse::system::parse_os_release;
 use super::parse::thermal::{hwmon_label, parse_millidegrees};
 use super::parse::{parse_line, parse_u64};
 use super::pinned::{Pinned, read_once};
-
-/// Samples between rediscoveries of devices, interfaces and sensors.
-pub const RESCAN_EVERY: u64 = 10;
 
 /// Where the kernel's files are: `/proc`, `/sys` and `/etc` on a host.
 #[derive(Debug, Clone)]
@@ -182,10 +180,11 @@ impl Collector {
         c
     }
 
-    /// Reads one sample. `scan_processes` adds the per-process table,
-    /// which costs a directory walk of /proc.
-    pub fn collect(&mut self, at: Duration, ts_ms: u64, scan_processes: bool) -> Raw {
-        if self.samples > 0 && self.samples.is_multiple_of(RESCAN_EVERY) {
+    /// Reads one sample. A `housekeeping` sample first rediscovers
+    /// devices, interfaces and sensors, and adds the per-process table
+    /// (a walk of /proc).
+    pub fn collect(&mut self, at: Duration, ts_ms: u64, housekeeping: bool) -> Raw {
+        if housekeeping && self.samples > 0 {
             self.rescan();
         }
         self.samples += 1;
@@ -266,7 +265,7 @@ impl Collector {
             .iter_mut()
             .filter_map(|(name, uevent)| uevent.read(buf).map(|t| parse_uevent(name, t)))
             .collect();
-        if scan_processes {
+        if housekeeping {
             raw.processes = Some(scan_processes_in(&self.roots.proc));
         }
         raw

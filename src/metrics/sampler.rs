@@ -16,8 +16,9 @@ use crate::events::{Hub, Topic};
 use crate::liveness::Heartbeat;
 use crate::store::Store;
 
-/// How often the process table is scanned (it walks all of /proc).
-pub const PROCESS_SCAN_EVERY: Duration = Duration::from_secs(5);
+/// How often a housekeeping sample rediscovers devices and scans the
+/// process table (a walk of all of /proc).
+pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 
 /// How often closed history minutes are written to the store.
 pub const SAVE_EVERY: Duration = Duration::from_secs(5 * 60);
@@ -130,9 +131,9 @@ pub struct Sampler {
 
 impl Sampler {
     /// One tick: collect, compute, publish, record. Returns the sample.
-    pub fn tick(&mut self, at: Duration, scan_processes: bool) -> SystemSample {
+    pub fn tick(&mut self, at: Duration, housekeeping: bool) -> SystemSample {
         let started = Instant::now();
-        let raw = self.collector.collect(at, now_ms(), scan_processes);
+        let raw = self.collector.collect(at, now_ms(), housekeeping);
         let sample = self.rates.next(raw);
         let json = serde_json::to_string(&sample).expect("samples always serialize");
         let took = started.elapsed();
@@ -174,7 +175,7 @@ impl Sampler {
             }
             heartbeat.beat();
             let at = start.elapsed();
-            let scan = last_scan.is_none_or(|t| at.saturating_sub(t) >= PROCESS_SCAN_EVERY);
+            let scan = last_scan.is_none_or(|t| at.saturating_sub(t) >= HOUSEKEEPING_EVERY);
             if scan {
                 last_scan = Some(at);
             }
