@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 # Debian packages the tests use (each test says which one it misses).
 TEST_PACKAGES := systemd ca-certificates curl prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core
 
-.PHONY: run test deps build release lint fmt clean
+.PHONY: run test deps build release lint fmt clean bench
 
 run:
 	$(CARGO) build
@@ -47,3 +47,9 @@ deps:
 
 clean:
 	$(CARGO) clean
+
+# Benchmarks (release build): the cost of one metrics sample beside a
+# node_exporter scrape, and the daemon under 0 to 10,000 SSE streams.
+bench: deps
+	$(CARGO) bench --bench sample
+	$(CARGO) bench --bench sse

@@ -1,1 +1,235 @@
-fn main() {}
+//! The daemon under Server-Sent Events load, over TLS on loopback:
+//! - RSS and CPU % at 1 Hz with 0, 100 and 1,000 open streams;
+//! - fan-out to 10,000 streams: delivery latency from the sample's
+//!   timestamp to its receipt (p50, p99), and RSS per idle client.
+//!
+//! The release `hearth` binary runs as a child with its own state; the
+//! clients run in this process (so they share the two cores with it).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{Daemon, Options, TlsClient};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Mutex;
+
+struct Shared {
+    connected: AtomicUsize,
+    measuring: AtomicBool,
+    latencies_ms: Mutex<Vec<u32>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// One stream: connect, subscribe, read forever, note each sample's delay.
+async fn client(tls: TlsClient, shared: Arc<Shared>) {
+    let Ok(mut stream) = tls.connect(&[b"http/1.1"]).await else {
+        return;
+    };
+    let req = format!(
+        "GET /api/v1/events?topics=system HTTP/1.1\r\nHost: localhost:{}\r\n\r\n",
+        tls.addr.port()
+    );
+    if stream.write_all(req.as_bytes()).await.is_err() {
+        return;
+    }
+    shared.connected.fetch_add(1, Ordering::Relaxed);
+    let mut buf = vec![0u8; 8192];
+    let mut pending = Vec::new();
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let received = now_ms();
+        pending.extend_from_slice(&buf[..n]);
+        // Each system event's data starts with {"ts_ms":<ms>.
+        while let Some(pos) = find(&pending, b"data: {\"ts_ms\":") {
+            let start = pos + 15;
+            let end = pending[start..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map(|e| start + e);
+            let Some(end) = end else { break };
+            let ts: u64 = std::str::from_utf8(&pending[start..end])
+                .unwrap()
+                .parse()
+                .unwrap_or(0);
+            if shared.measuring.load(Ordering::Relaxed) && ts > 0 {
+                shared
+                    .latencies_ms
+                    .lock()
+                    .await
+                    .push(received.saturating_sub(ts) as u32);
+            }
+            pending.drain(..end);
+        }
+        if pending.len() > 64 * 1024 {
+            pending.clear();
+        }
+    }
+    shared.connected.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// (user, system) clock ticks of a process.
+fn cpu_ticks(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    (f[11].parse::<u64>().unwrap(), f[12].parse::<u64>().unwrap())
+}
+
+/// CPU % of one core used by `pid` over `window`: (user, system).
+async fn cpu_percent(pid: u32, window: Duration) -> (f64, f64) {
+    let (tck, _) = hearth::metrics::sampler::clock_and_page();
+    let (u0, s0) = cpu_ticks(pid);
+    tokio::time::sleep(window).await;
+    let (u1, s1) = cpu_ticks(pid);
+    let pct = |t: u64| t as f64 / tck as f64 / window.as_secs_f64() * 100.0;
+    (pct(u1 - u0), pct(s1 - s0))
+}
+
+async fn open_streams(tls: &TlsClient, shared: &Arc<Shared>, target: usize) {
+    let started = Instant::now();
+    let mut launched = shared.connected.load(Ordering::Relaxed);
+    while launched < target {
+        // Launch in batches so handshakes do not all land at once.
+        let batch = (target - launched).min(250);
+        for _ in 0..batch {
+            tokio::spawn(client(tls.clone(), shared.clone()));
+        }
+        launched += batch;
+        while shared.connected.load(Ordering::Relaxed) + 50 < launched {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if started.elapsed() > Duration::from_secs(300) {
+                panic!(
+                    "only {} of {target} streams connected",
+                    shared.connected.load(Ordering::Relaxed)
+                );
+            }
+        }
+    }
+    while shared.connected.load(Ordering::Relaxed) < target {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if started.elapsed() > Duration::from_secs(300) {
+            panic!(
+                "only {} of {target} streams connected",
+                shared.connected.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+/// `; latency p50 .. p99 .. max ..` of the deliveries measured, or nothing.
+async fn latency_summary(shared: &Shared) -> String {
+    let mut lat = std::mem::take(&mut *shared.latencies_ms.lock().await);
+    if lat.is_empty() {
+        return String::new();
+    }
+    lat.sort_unstable();
+    let p = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize];
+    format!(
+        "; {} deliveries, latency p50 {} ms, p99 {} ms, max {} ms",
+        lat.len(),
+        p(0.5),
+        p(0.99),
+        lat[lat.len() - 1]
+    )
+}
+
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+}
+
+#[tokio::main]
+async fn main() {
+    raise_fd_limit();
+    let daemon = Daemon::start(Options {
+        config: "[limits]\nmax_connections = 30000\nmax_connections_per_address = 30000\nmax_streams_per_address = 30000\n".into(),
+        ..Options::default()
+    });
+    let pid = daemon.child.id();
+    let tls = daemon.client();
+    let shared = Arc::new(Shared {
+        connected: AtomicUsize::new(0),
+        measuring: AtomicBool::new(false),
+        latencies_ms: Mutex::new(Vec::new()),
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!("SSE over TLS on loopback, 1 sample per second (release build)");
+    let mut rss_at_zero = 0;
+    for n in [0usize, 100, 1000] {
+        open_streams(&tls, &shared, n).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        shared.latencies_ms.lock().await.clear();
+        shared.measuring.store(true, Ordering::Relaxed);
+        let (user, system) = cpu_percent(pid, Duration::from_secs(10)).await;
+        shared.measuring.store(false, Ordering::Relaxed);
+        let rss = rss_kib(pid);
+        if n == 0 {
+            rss_at_zero = rss;
+        }
+        let latency = latency_summary(&shared).await;
+        println!(
+            "  {n:>5} streams: RSS {:.1} MiB, CPU {:.1} % of one core (user {user:.1}, kernel {system:.1}){latency}",
+            rss as f64 / 1024.0,
+            user + system
+        );
+    }
+    let n = 10_000;
+    let connect_started = Instant::now();
+    open_streams(&tls, &shared, n).await;
+    let connect_time = connect_started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    shared.measuring.store(true, Ordering::Relaxed);
+    let me = std::process::id();
+    let client_before = cpu_ticks(me);
+    let (user, system) = cpu_percent(pid, Duration::from_secs(10)).await;
+    let client_after = cpu_ticks(me);
+    shared.measuring.store(false, Ordering::Relaxed);
+    let rss = rss_kib(pid);
+    let latency = latency_summary(&shared).await;
+    let (tck, _) = hearth::metrics::sampler::clock_and_page();
+    let client_cpu = ((client_after.0 + client_after.1) - (client_before.0 + client_before.1))
+        as f64
+        / tck as f64
+        / 10.0
+        * 100.0;
+    println!(
+        "  {n:>5} streams: connected in {:.1} s; RSS {:.1} MiB, CPU {:.1} % of one core (user {user:.1}, kernel {system:.1}); the clients used {client_cpu:.0} %",
+        connect_time.as_secs_f64(),
+        rss as f64 / 1024.0,
+        user + system
+    );
+    println!("  fan-out to {n}{latency}");
+    println!(
+        "  memory per stream: {:.1} KiB ((RSS at {n} - RSS at 0) / {n})",
+        (rss.saturating_sub(rss_at_zero)) as f64 / n as f64
+    );
+}

@@ -190,6 +190,10 @@ async fn connection(
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
+            // One buffer per response chunk: TLS then makes one record and
+            // one write of it, instead of one per chunk-size line, data and
+            // trailer (three records per event on an SSE stream).
+            .writev(false)
             .max_buf_size(64 * 1024)
             .serve_connection(io, service);
         drive(conn, &activity, &limits, &stop).await
