@@ -7,7 +7,6 @@
 //! clients run in this process (so they share the two cores with it).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::sync::Arc;
