@@ -152,6 +152,20 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Ending the session makes chromedriver close Chromium; killing
+        // only the driver would leave the browser processes behind.
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(self.addr) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let req = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.session, self.addr
+            );
+            if s.write_all(req.as_bytes()).is_ok() {
+                let mut sink = Vec::new();
+                let _ = s.read_to_end(&mut sink);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
