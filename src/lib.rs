@@ -7,11 +7,15 @@
 //! - [`cli`]: argument parsing, exit codes; the only place that prints.
 //! - [`daemon`]: wiring: opens the store, starts every component, serves,
 //!   speaks sd-notify, handles signals, shuts down.
-//! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API.
-//! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
+//! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API
+//!   handlers and the embedded pages (`src/web/`).
+//! - [`metrics`]: readers of /proc and /sys, rates, history, Prometheus
+//!   text, and the sampler task.
 //! - [`events`]: the event hub (topics, replay ring, SSE frames).
+//! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
 //! - [`health`]: the health registry of the daemon's components.
-//! - [`store`]: the redb state store, schema migrations, the audit log.
+//! - [`store`]: the redb state store, schema migrations, the audit log,
+//!   the metrics history table.
 //! - [`config`]: the static configuration, parsed without I/O.
 //! - [`fsutil`]: private folders and crash-safe file writes.
 //! - [`logging`]: tracing to the journal or to stderr.
