@@ -17,7 +17,7 @@ run:
 	./target/debug/hearth serve --dev
 
 test: deps lint
-	$(CARGO) test --all-targets --no-fail-fast
+	$(CARGO) test --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check

@@ -10,10 +10,12 @@ pub mod context;
 pub mod error;
 pub mod limits;
 pub mod pages;
+mod prefixed;
 pub mod query;
 pub mod response;
 pub mod router;
 pub mod server;
+mod stream_h1;
 pub mod tls;
 
 pub use context::AppContext;

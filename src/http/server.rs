@@ -14,6 +14,9 @@
 //! - request bodies: size (413) and time (408) in [`read_body`];
 //! - HTTP/2 flow-control windows and concurrent streams, so one connection
 //!   cannot make the daemon buffer more than about 1 MiB.
+//!
+//! HTTP/1.1 event streams take a lean path of their own (see
+//! [`super::stream_h1`]); everything else is served by hyper.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -39,8 +42,10 @@ use super::activity::{Activity, TrackedBody};
 use super::context::AppContext;
 use super::error::ApiError;
 use super::limits::{ConnectionLimiter, ConnectionPermit};
+use super::prefixed::Prefixed;
 use super::response::{Response, add_security_headers};
 use super::router;
+use super::stream_h1::{self, FirstRequest};
 use crate::config::Limits;
 use crate::liveness::{BEAT_INTERVAL, Heartbeat};
 
@@ -156,6 +161,28 @@ async fn connection(
         }
     };
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    // HTTP/1.1: peek at the first request; an event stream is served by
+    // the lean path, anything else by hyper with the bytes put back.
+    let mut tls = tls;
+    let prefix = if h2 {
+        Bytes::new()
+    } else {
+        let Some((prefix, first)) =
+            stream_h1::read_first_head(&mut tls, limits.header_timeout).await
+        else {
+            return;
+        };
+        if let FirstRequest::Parsed(req) = first
+            && stream_h1::is_event_stream(&req)
+        {
+            let response = respond(&ctx, peer, &limits, req).await;
+            if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {
+                tracing::debug!(%peer, error = %e, "event stream ended");
+            }
+            return;
+        }
+        prefix
+    };
     let activity = Activity::new();
     let service = {
         let activity = activity.clone();
@@ -174,7 +201,7 @@ async fn connection(
             }
         })
     };
-    let io = TokioIo::new(tls);
+    let io = TokioIo::new(Prefixed::new(prefix, tls));
     let result = if h2 {
         let conn = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -242,6 +269,24 @@ where
             _ = sleep_until_opt(hard_deadline), if closing => return Ok(()),
         }
     }
+}
+
+/// Answers a request whose (empty) body is already read: the lean
+/// HTTP/1.1 event-stream path.
+async fn respond(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    limits: &Limits,
+    req: Request<Bytes>,
+) -> Response {
+    let route = declared_length_ok(&req, limits.max_body_bytes)
+        .and_then(|()| router::resolve(req.method(), req.uri().path()));
+    let mut response = match route {
+        Err(e) => e.into_response(),
+        Ok(route) => router::dispatch(ctx, route, peer, req).await,
+    };
+    add_security_headers(response.headers_mut());
+    response
 }
 
 /// Routes first (so a 404 or 405 never reads a body), reads the body

@@ -1,0 +1,214 @@
+//! A lean HTTP/1.1 path for event streams.
+//!
+//! An SSE stream lives for hours and mostly idles; under hyper each
+//! HTTP/1.1 connection keeps an 8 KiB read buffer and an 8 KiB write
+//! buffer for its whole life, and frames every event in chunked encoding.
+//! So the accept loop peeks at the first request of an HTTP/1.1
+//! connection: a `GET /api/v1/events` is routed and dispatched through the
+//! same router as everything else, and its response is then written here
+//! directly, event by event, delimited by closing the connection (RFC 9112
+//! section 6.3). Any other request is handed to hyper with the peeked
+//! bytes put back in front (see [`super::prefixed`]).
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+use super::response::Response;
+
+/// The longest first request head read here; a longer one goes to hyper,
+/// which answers 431.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Headers parsed at most; more also go to hyper.
+const MAX_HEADERS: usize = 64;
+
+/// What the first bytes of a connection were.
+pub enum FirstRequest {
+    /// A complete, parsed request head.
+    Parsed(Request<Bytes>),
+    /// Not parsable here (malformed, too long): let hyper answer it.
+    Unparsed,
+}
+
+/// Reads the first request head within `limit`. Returns the bytes read,
+/// to be replayed to hyper, or `None` if the client sent nothing usable
+/// in time or closed.
+pub async fn read_first_head<S: AsyncRead + Unpin>(
+    io: &mut S,
+    limit: Duration,
+) -> Option<(Bytes, FirstRequest)> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut buf = BytesMut::with_capacity(1024);
+    loop {
+        match parse(&buf) {
+            Ok(Some(request)) => return Some((buf.freeze(), FirstRequest::Parsed(request))),
+            Ok(None) if buf.len() < MAX_HEAD => {}
+            _ => return Some((buf.freeze(), FirstRequest::Unparsed)),
+        }
+        match tokio::time::timeout_at(deadline, io.read_buf(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return None,
+        }
+    }
+}
+
+/// `Ok(None)`: the head is not complete yet.
+fn parse(buf: &[u8]) -> Result<Option<Request<Bytes>>, ()> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Partial) => Ok(None),
+        Ok(httparse::Status::Complete(_)) => {
+            let mut builder = Request::builder()
+                .method(req.method.ok_or(())?)
+                .uri(req.path.ok_or(())?)
+                .version(if req.version == Some(0) {
+                    http::Version::HTTP_10
+                } else {
+                    http::Version::HTTP_11
+                });
+            for h in req.headers.iter() {
+                builder = builder.header(h.name, h.value);
+            }
+            builder.body(Bytes::new()).map(Some).map_err(|_| ())
+        }
+        Err(_) => Err(()),
+    }
+}
+
+/// Whether this request is served here rather than by hyper.
+pub fn is_event_stream(req: &Request<Bytes>) -> bool {
+    req.method() == Method::GET
+        && req.uri().path() == "/api/v1/events"
+        && req.version() == http::Version::HTTP_11
+}
+
+/// Writes `response` and its body, then closes the connection. Each body
+/// frame is written and flushed as it comes (one TLS record per event).
+/// Ends early at `stop` or when the client has gone (a write fails).
+pub async fn write_response<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    response: Response,
+    stop: &CancellationToken,
+) -> std::io::Result<()> {
+    let (parts, mut body) = response.into_parts();
+    let mut head = Vec::with_capacity(512);
+    head.extend_from_slice(
+        format!(
+            "HTTP/1.1 {} {}\r\n",
+            parts.status.as_u16(),
+            parts.status.canonical_reason().unwrap_or("")
+        )
+        .as_bytes(),
+    );
+    for (name, value) in &parts.headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    if let Some(len) = hyper::body::Body::size_hint(&body).exact() {
+        head.extend_from_slice(format!("content-length: {len}\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"connection: close\r\n\r\n");
+    io.write_all(&head).await?;
+    io.flush().await?;
+    drop(head);
+    loop {
+        let frame = tokio::select! {
+            _ = stop.cancelled() => break,
+            frame = body.frame() => frame,
+        };
+        let Some(Ok(frame)) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            io.write_all(&data).await?;
+            io.flush().await?;
+        }
+    }
+    io.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::response::full;
+
+    #[tokio::test]
+    async fn peeks_a_head_and_keeps_the_bytes() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        client
+            .write_all(b"GET /api/v1/events?topics=system HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nextra")
+            .await
+            .unwrap();
+        let (bytes, first) = read_first_head(&mut server, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(bytes.ends_with(b"extra"));
+        let FirstRequest::Parsed(req) = first else {
+            panic!("not parsed")
+        };
+        assert!(is_event_stream(&req));
+        assert_eq!(req.uri().query(), Some("topics=system"));
+        assert_eq!(req.headers()["last-event-id"], "7");
+    }
+
+    #[tokio::test]
+    async fn head_arriving_in_pieces_and_other_requests() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        let reader =
+            tokio::spawn(async move { read_first_head(&mut server, Duration::from_secs(2)).await });
+        client.write_all(b"POST /api/v1/sess").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        client
+            .write_all(b"ion HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let (_, first) = reader.await.unwrap().unwrap();
+        let FirstRequest::Parsed(req) = first else {
+            panic!("not parsed")
+        };
+        assert!(!is_event_stream(&req));
+    }
+
+    #[tokio::test]
+    async fn garbage_goes_to_hyper_and_silence_closes() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        client
+            .write_all(b"\x16\x03\x01 not http\r\n\r\n")
+            .await
+            .unwrap();
+        let (_, first) = read_first_head(&mut server, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(matches!(first, FirstRequest::Unparsed));
+        let (_client, mut server) = tokio::io::duplex(4096);
+        assert!(
+            read_first_head(&mut server, Duration::from_millis(50))
+                .await
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_head_and_body_then_closes() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        let mut r = http::Response::new(full("{\"a\":1}"));
+        r.headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        write_response(&mut server, r, &CancellationToken::new())
+            .await
+            .unwrap();
+        drop(server);
+        let mut out = String::new();
+        client.read_to_string(&mut out).await.unwrap();
+        assert_eq!(
+            out,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\nconnection: close\r\n\r\n{\"a\":1}"
+        );
+    }
+}
