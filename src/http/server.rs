@@ -175,7 +175,8 @@ async fn connection(
         if let FirstRequest::Parsed(req) = first
             && stream_h1::is_event_stream(&req)
         {
-            let response = respond(&ctx, peer, &limits, req).await;
+            drop(prefix);
+            let response = respond(&ctx, peer, &limits, *req).await;
             if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {
                 tracing::debug!(%peer, error = %e, "event stream ended");
             }
@@ -212,7 +213,10 @@ async fn connection(
             .keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(20))
             .serve_connection(io, service);
-        drive(conn, &activity, &limits, &stop).await
+        // Boxed, as below: hyper's connection state is large, and an
+        // unboxed await here would make every connection task (event
+        // streams on the lean path included) that large.
+        Box::pin(drive(conn, &activity, &limits, &stop)).await
     } else {
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -223,7 +227,7 @@ async fn connection(
             .writev(false)
             .max_buf_size(64 * 1024)
             .serve_connection(io, service);
-        drive(conn, &activity, &limits, &stop).await
+        Box::pin(drive(conn, &activity, &limits, &stop)).await
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");

@@ -30,7 +30,7 @@ const MAX_HEADERS: usize = 64;
 /// What the first bytes of a connection were.
 pub enum FirstRequest {
     /// A complete, parsed request head.
-    Parsed(Request<Bytes>),
+    Parsed(Box<Request<Bytes>>),
     /// Not parsable here (malformed, too long): let hyper answer it.
     Unparsed,
 }
@@ -46,7 +46,9 @@ pub async fn read_first_head<S: AsyncRead + Unpin>(
     let mut buf = BytesMut::with_capacity(1024);
     loop {
         match parse(&buf) {
-            Ok(Some(request)) => return Some((buf.freeze(), FirstRequest::Parsed(request))),
+            Ok(Some(request)) => {
+                return Some((buf.freeze(), FirstRequest::Parsed(Box::new(request))));
+            }
             Ok(None) if buf.len() < MAX_HEAD => {}
             _ => return Some((buf.freeze(), FirstRequest::Unparsed)),
         }
