@@ -275,22 +275,19 @@ where
     }
 }
 
-/// Answers a request whose (empty) body is already read: the lean
-/// HTTP/1.1 event-stream path.
+/// Answers a request whose body is already read (the lean HTTP/1.1
+/// event-stream path reads only a head).
 async fn respond(
     ctx: &AppContext,
     peer: SocketAddr,
     limits: &Limits,
     req: Request<Bytes>,
 ) -> Response {
-    let route = declared_length_ok(&req, limits.max_body_bytes)
-        .and_then(|()| router::resolve(req.method(), req.uri().path()));
-    let mut response = match route {
+    let response = match route(&req, limits) {
         Err(e) => e.into_response(),
         Ok(route) => router::dispatch(ctx, route, peer, req).await,
     };
-    add_security_headers(response.headers_mut());
-    response
+    with_security_headers(response)
 }
 
 /// Routes first (so a 404 or 405 never reads a body), reads the body
@@ -301,18 +298,27 @@ async fn handle(
     limits: &Limits,
     req: Request<Incoming>,
 ) -> Response {
-    let route = declared_length_ok(&req, limits.max_body_bytes)
-        .and_then(|()| router::resolve(req.method(), req.uri().path()));
-    let mut response = match route {
-        Err(e) => e.into_response(),
-        Ok(route) => match read_body(req, limits).await {
-            Ok(req) => router::dispatch(ctx, route, peer, req).await,
-            Err(e) => {
-                tracing::debug!(%peer, error = %e, "request refused");
-                e.into_response()
-            }
-        },
+    let route = match route(&req, limits) {
+        Err(e) => return with_security_headers(e.into_response()),
+        Ok(route) => route,
     };
+    let response = match read_body(req, limits).await {
+        Ok(req) => router::dispatch(ctx, route, peer, req).await,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "request refused");
+            e.into_response()
+        }
+    };
+    with_security_headers(response)
+}
+
+/// The route of a request whose declared size is within the limit.
+fn route<B>(req: &Request<B>, limits: &Limits) -> Result<router::Route, ApiError> {
+    declared_length_ok(req, limits.max_body_bytes)?;
+    router::resolve(req.method(), req.uri().path())
+}
+
+fn with_security_headers(mut response: Response) -> Response {
     add_security_headers(response.headers_mut());
     response
 }
