@@ -5,6 +5,8 @@
 //! The modules below depend only downwards:
 //!
 //! - [`cli`]: argument parsing, exit codes; the only place that prints.
+//! - [`auth`]: usernames, passwords, roles and permissions, secrets,
+//!   session lifetimes, the setup code.
 //! - [`daemon`]: wiring: opens the store, starts every component, serves,
 //!   speaks sd-notify, handles signals, shuts down.
 //! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API
@@ -20,6 +22,7 @@
 //! - [`fsutil`]: private folders and crash-safe file writes.
 //! - [`logging`]: tracing to the journal or to stderr.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod daemon;
