@@ -10,22 +10,31 @@ use std::time::{Duration, Instant};
 use common::webdriver::{Browser, spki_pin};
 use common::{Daemon, Options};
 
-/// Makes the CPU figure move: alternating busy and idle phases.
-fn vary_cpu_load(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut busy = true;
-        while !stop.load(Ordering::Relaxed) {
-            let phase = Instant::now();
-            while phase.elapsed() < Duration::from_millis(300) {
-                if busy {
-                    std::hint::black_box((0..1000u64).sum::<u64>());
-                } else {
-                    std::thread::sleep(Duration::from_millis(20));
+/// Makes the CPU figures move: every core busy for one second, then idle
+/// for one, so consecutive 1 Hz samples differ widely.
+fn vary_cpu_load(stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (0..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut busy = true;
+                while !stop.load(Ordering::Relaxed) {
+                    let phase = Instant::now();
+                    while phase.elapsed() < Duration::from_millis(1000)
+                        && !stop.load(Ordering::Relaxed)
+                    {
+                        if busy {
+                            std::hint::black_box((0..1000u64).sum::<u64>());
+                        } else {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                    busy = !busy;
                 }
-            }
-            busy = !busy;
-        }
-    })
+            })
+        })
+        .collect()
 }
 
 /// One test, so no second browser competes for the CPU whose figures
@@ -46,8 +55,8 @@ async fn shows_cpu_and_updates_live(d: &Daemon, key: &str) {
     browser
         .goto(&format!("https://localhost:{}/", d.addr().port()))
         .await;
-    // The total and the per-core figures.
-    let read_cpu = "return [document.getElementById('cpu-total').textContent, ...Array.from(document.querySelectorAll('#cores .value'), e => e.textContent)].join(' | ')";
+    // The CPU card's figures: total, per core, I/O wait, load.
+    let read_cpu = "return [document.getElementById('cpu-total').textContent, ...Array.from(document.querySelectorAll('#cores .value'), e => e.textContent), document.getElementById('cpu-iowait').textContent, document.getElementById('load').textContent].join(' | ')";
     // Rendered from /api/v1/status at once (or the snapshot): a figure.
     let deadline = Instant::now() + Duration::from_secs(5);
     let first = loop {
@@ -76,7 +85,9 @@ async fn shows_cpu_and_updates_live(d: &Daemon, key: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.store(true, Ordering::Relaxed);
-    load.join().unwrap();
+    for t in load {
+        t.join().unwrap();
+    }
     assert!(changed.is_some(), "CPU figure stayed {first:?} for 3 s");
 
     let live = browser
