@@ -102,6 +102,11 @@ async fn reconnect_with_an_unknown_id_gets_a_snapshot() {
     assert_eq!(s.next(WAIT).await.unwrap().event, "snapshot");
 }
 
+/// The stalled client holds its stream without reading; with about 20
+/// events of a few KiB the socket buffers absorb what it does not read,
+/// so this shows that one idle subscriber costs the others nothing. What
+/// happens once a subscriber falls behind the hub (a fresh snapshot) is
+/// tested on the hub itself (`src/events/hub/tests.rs`).
 #[tokio::test]
 async fn a_client_that_stops_reading_does_not_delay_another() {
     let d = fast_daemon();
@@ -277,22 +282,70 @@ async fn history_serves_the_samples_taken() {
 }
 
 #[tokio::test]
-async fn curl_follows_the_stream() {
+async fn curl_follows_the_stream_over_http1_and_http2() {
     let d = fast_daemon();
     let curl = require("curl", "curl");
-    let out = Command::new(curl)
-        .args(["-sN", "--max-time", "2", "--cacert"])
-        .arg(d.cert_path())
-        .arg(format!(
-            "https://localhost:{}/api/v1/events",
-            d.addr().port()
-        ))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("retry: 2000\n\nid: "), "{text}");
-    assert!(text.contains("event: snapshot\n"));
-    assert!(text.matches("event: system\n").count() >= 3, "{text}");
+    for version in ["--http1.1", "--http2"] {
+        let out = Command::new(&curl)
+            .args(["-sN", "-D", "-", version, "--max-time", "2", "--cacert"])
+            .arg(d.cert_path())
+            .arg(format!(
+                "https://localhost:{}/api/v1/events",
+                d.addr().port()
+            ))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+        let want = if version == "--http1.1" {
+            "HTTP/1.1 200"
+        } else {
+            "HTTP/2 200"
+        };
+        assert!(head.starts_with(want), "{version}: {head}");
+        assert!(
+            head.contains("content-security-policy: default-src 'none'"),
+            "{head}"
+        );
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        assert!(body.starts_with("retry: 2000\n\nid: "), "{version}: {body}");
+        assert!(body.contains("event: snapshot\n"));
+        assert!(
+            body.matches("event: system\n").count() >= 3,
+            "{version}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn other_first_requests_on_http1_still_reach_hyper() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = fast_daemon();
+    let ask = |raw: &'static str| {
+        let client = d.client();
+        async move {
+            let mut tls = client.connect(&[b"http/1.1"]).await.unwrap();
+            tls.write_all(raw.as_bytes()).await.unwrap();
+            let mut buf = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(3), tls.read_to_end(&mut buf)).await;
+            String::from_utf8_lossy(&buf).to_string()
+        }
+    };
+    // HEAD of the stream: hyper answers with headers and no body.
+    let head = ask("HEAD /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(!head.contains("event: "), "{head}");
+    // Two pipelined requests: both answered, in order.
+    let two = ask(
+        "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let first = two.find("HTTP/1.1 200").expect("health answered");
+    let second = two.find("HTTP/1.1 404").expect("404 answered");
+    assert!(first < second, "{two}");
+    // HTTP/1.0 goes to hyper too.
+    let old = ask("GET /api/v1/health HTTP/1.0\r\n\r\n").await;
+    assert!(old.starts_with("HTTP/1.0 200"), "{old}");
 }
 
 #[tokio::test]

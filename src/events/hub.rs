@@ -253,6 +253,11 @@ impl Subscription {
                     // a new receiver, so nothing between them is lost.
                     tracing::debug!(missed, "SSE subscriber lagged; sending a snapshot");
                     let state = self.hub.lock();
+                    if state.closed {
+                        // The skipped messages held the shutdown.
+                        self.done = true;
+                        return None;
+                    }
                     self.rx = self.hub.tx.subscribe();
                     return Some(Hub::snapshot_frame(&state, self.topics));
                 }

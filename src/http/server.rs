@@ -167,9 +167,11 @@ async fn connection(
     let prefix = if h2 {
         Bytes::new()
     } else {
-        let Some((prefix, first)) =
-            stream_h1::read_first_head(&mut tls, limits.header_timeout).await
-        else {
+        let peeked = tokio::select! {
+            _ = stop.cancelled() => return,
+            peeked = stream_h1::read_first_head(&mut tls, limits.header_timeout) => peeked,
+        };
+        let Some((prefix, first)) = peeked else {
             return;
         };
         if let FirstRequest::Parsed(req) = first

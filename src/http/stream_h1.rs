@@ -27,6 +27,10 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Headers parsed at most; more also go to hyper.
 const MAX_HEADERS: usize = 64;
 
+/// A client that accepts nothing for this long is gone (or hostile): its
+/// stream ends and frees its slot.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What the first bytes of a connection were.
 pub enum FirstRequest {
     /// A complete, parsed request head.
@@ -92,7 +96,8 @@ pub fn is_event_stream(req: &Request<Bytes>) -> bool {
 
 /// Writes `response` and its body, then closes the connection. Each body
 /// frame is written and flushed as it comes (one TLS record per event).
-/// Ends early at `stop` or when the client has gone (a write fails).
+/// Ends early at `stop`, when the client has gone (a write fails), or when
+/// a write cannot complete within [`WRITE_TIMEOUT`].
 pub async fn write_response<S: AsyncWrite + Unpin>(
     io: &mut S,
     response: Response,
@@ -118,8 +123,7 @@ pub async fn write_response<S: AsyncWrite + Unpin>(
         head.extend_from_slice(format!("content-length: {len}\r\n").as_bytes());
     }
     head.extend_from_slice(b"connection: close\r\n\r\n");
-    io.write_all(&head).await?;
-    io.flush().await?;
+    send(io, &head, stop).await?;
     drop(head);
     loop {
         let frame = tokio::select! {
@@ -128,11 +132,31 @@ pub async fn write_response<S: AsyncWrite + Unpin>(
         };
         let Some(Ok(frame)) = frame else { break };
         if let Ok(data) = frame.into_data() {
-            io.write_all(&data).await?;
-            io.flush().await?;
+            send(io, &data, stop).await?;
         }
     }
-    io.shutdown().await
+    // Best effort: a client that stopped reading may never take the
+    // close_notify either.
+    let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
+    Ok(())
+}
+
+/// Writes and flushes `bytes`, giving up at `stop` or after the timeout.
+async fn send<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    bytes: &[u8],
+    stop: &CancellationToken,
+) -> std::io::Result<()> {
+    let write = async {
+        io.write_all(bytes).await?;
+        io.flush().await
+    };
+    tokio::select! {
+        _ = stop.cancelled() => Err(std::io::ErrorKind::Interrupted.into()),
+        r = tokio::time::timeout(WRITE_TIMEOUT, write) => {
+            r.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+        }
+    }
 }
 
 #[cfg(test)]

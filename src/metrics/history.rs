@@ -85,12 +85,13 @@ pub const SERIES: &[SeriesDef] = &[
     SeriesDef {
         name: "power.watts",
         unit: "watts",
-        // Top-level RAPL zones only: sub-zones are part of their package.
+        // The packages only: sub-zones (core, dram) are inside them, and
+        // `psys` (the whole platform) would count them twice.
         get: |s| {
             s.power
                 .rapl
                 .iter()
-                .filter(|z| !z.zone.contains("rapl:"))
+                .filter(|z| z.zone.starts_with("package"))
                 .filter_map(|z| z.watts)
                 .reduce(|a, b| a + b)
         },

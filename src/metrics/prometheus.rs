@@ -79,6 +79,15 @@ fn number(v: f64) -> String {
     }
 }
 
+/// `package-0` → `package`, `core` → `core`: the zone kind of a metric name.
+fn rapl_kind(zone_name: &str) -> String {
+    sanitize(
+        zone_name
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim_end_matches('-'),
+    )
+}
+
 /// `package-0` → `package_0`: a valid metric-name part.
 fn sanitize(name: &str) -> String {
     name.chars()
@@ -248,14 +257,14 @@ pub fn render(raw: &Raw, extra: &Extra) -> String {
         "counter",
         "The total number of bytes read successfully.",
         d,
-        |x| Some((dev(&x.name), (x.sectors_read * 512) as f64)),
+        |x| Some((dev(&x.name), x.sectors_read.saturating_mul(512) as f64)),
     );
     o.each(
         "node_disk_written_bytes_total",
         "counter",
         "The total number of bytes written successfully.",
         d,
-        |x| Some((dev(&x.name), (x.sectors_written * 512) as f64)),
+        |x| Some((dev(&x.name), x.sectors_written.saturating_mul(512) as f64)),
     );
     o.each(
         "node_disk_io_time_seconds_total",
@@ -377,19 +386,10 @@ pub fn render(raw: &Raw, extra: &Extra) -> String {
         },
     );
 
-    let mut rapl_names: Vec<String> = raw
-        .rapl
-        .iter()
-        .map(|r| {
-            sanitize(
-                r.name
-                    .trim_end_matches(|c: char| c.is_ascii_digit())
-                    .trim_end_matches('-'),
-            )
-        })
-        .collect();
-    rapl_names.dedup();
-    for metric_part in rapl_names {
+    // One family per zone kind, however many packages report it.
+    let kinds: std::collections::BTreeSet<String> =
+        raw.rapl.iter().map(|r| rapl_kind(&r.name)).collect();
+    for metric_part in kinds {
         let name = format!("node_rapl_{metric_part}_joules_total");
         o.each(
             &name,
@@ -397,12 +397,7 @@ pub fn render(raw: &Raw, extra: &Extra) -> String {
             &format!("Current RAPL {metric_part} value in joules"),
             &raw.rapl,
             |r| {
-                let part = sanitize(
-                    r.name
-                        .trim_end_matches(|c: char| c.is_ascii_digit())
-                        .trim_end_matches('-'),
-                );
-                (part == metric_part)
+                (rapl_kind(&r.name) == metric_part)
                     .then(|| (vec![("index", r.index.clone())], r.energy_uj as f64 / 1e6))
             },
         );
@@ -549,11 +544,44 @@ mod tests {
         }
         assert!(t.contains("# TYPE node_cpu_seconds_total counter"));
         // Each family is declared once.
-        let types = t
-            .lines()
-            .filter(|l| l.starts_with("# TYPE node_network_up "))
-            .count();
-        assert_eq!(types, 1);
+        let mut families: Vec<&str> = t.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+        let n = families.len();
+        families.sort();
+        families.dedup();
+        assert_eq!(families.len(), n, "a family declared twice");
+    }
+
+    #[test]
+    fn two_packages_give_one_family_per_zone_kind() {
+        let zone = |name: &str, index: &str| crate::metrics::collect::RaplRaw {
+            zone: name.into(),
+            name: name.into(),
+            index: index.into(),
+            energy_uj: 1_000_000,
+            max_range_uj: None,
+        };
+        let raw = Raw {
+            rapl: vec![
+                zone("package-0", "0"),
+                zone("core", "0:0"),
+                zone("package-1", "1"),
+                zone("core", "1:0"),
+            ],
+            ..Raw::default()
+        };
+        let extra = Extra {
+            clk_tck: 100,
+            now_s: 0.0,
+            sample_duration_s: None,
+            sse_subscribers: 0,
+        };
+        let t = render(&raw, &extra);
+        assert_eq!(
+            t.matches("# TYPE node_rapl_package_joules_total").count(),
+            1
+        );
+        assert_eq!(t.matches("# TYPE node_rapl_core_joules_total").count(), 1);
+        assert!(t.contains("node_rapl_package_joules_total{index=\"1\"} 1"));
     }
 
     #[test]

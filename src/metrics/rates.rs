@@ -21,11 +21,15 @@ use super::parse::process::ProcStat;
 pub const TOP_N: usize = 5;
 
 /// The increase of a counter; `None` when it went back in a way that is
-/// not a 32-bit wrap.
+/// not a 32-bit wrap. A wrap is only assumed when the old value was in the
+/// top half of the 32-bit range and the new one in the bottom half: a
+/// counter that reset (an interface re-created, a disk re-added) must not
+/// turn into a rate of gigabytes per second.
 pub fn counter_delta(prev: u64, cur: u64) -> Option<u64> {
+    const HALF: u64 = 1 << 31;
     if cur >= prev {
         Some(cur - prev)
-    } else if prev <= u64::from(u32::MAX) {
+    } else if (HALF..=u64::from(u32::MAX)).contains(&prev) && cur < HALF {
         Some(u64::from(u32::MAX) - prev + cur + 1)
     } else {
         None
@@ -117,10 +121,12 @@ impl Rates {
                     };
                     Disk {
                         name: d.name.clone(),
-                        read_bps: per_sec(delta(|x| x.sectors_read).map(|s| s * 512))
+                        read_bps: per_sec(delta(|x| x.sectors_read).map(|s| s.saturating_mul(512)))
                             .map(|v| v as u64),
-                        write_bps: per_sec(delta(|x| x.sectors_written).map(|s| s * 512))
-                            .map(|v| v as u64),
+                        write_bps: per_sec(
+                            delta(|x| x.sectors_written).map(|s| s.saturating_mul(512)),
+                        )
+                        .map(|v| v as u64),
                         read_iops: per_sec(delta(|x| x.reads)).map(round1),
                         write_iops: per_sec(delta(|x| x.writes)).map(round1),
                         busy_pct: delta(|x| x.io_ms).and_then(|ms| {

@@ -79,7 +79,7 @@ impl MetricsState {
 
     /// Loads the saved week from the store.
     pub fn restore(&self, store: &Store) {
-        let from = (now_ms() / 60_000) as u32 - WEEK_MINUTES as u32;
+        let from = ((now_ms() / 60_000) as u32).saturating_sub(WEEK_MINUTES as u32);
         match store.load_history(from) {
             Ok(points) => {
                 let n = points.len();
@@ -95,7 +95,7 @@ impl MetricsState {
         if points.is_empty() {
             return;
         }
-        let keep_from = (now_ms() / 60_000) as u32 - WEEK_MINUTES as u32;
+        let keep_from = ((now_ms() / 60_000) as u32).saturating_sub(WEEK_MINUTES as u32);
         if let Err(e) = store.append_history(&points, keep_from) {
             tracing::warn!(error = %e, "cannot save metrics history");
         }

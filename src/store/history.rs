@@ -54,6 +54,7 @@ impl Store {
                     .map_err(|e| err(e.into()))?;
             }
             let mut names: Vec<&str> = points.iter().map(|(s, _)| s.as_str()).collect();
+            names.sort_unstable();
             names.dedup();
             for name in names {
                 table

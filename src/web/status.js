@@ -4,7 +4,9 @@
 'use strict';
 
 const SPARK_POINTS = 300; // five minutes at the default 1 s interval
+// Each sparkline is a list of [t_ms, value], oldest first.
 const sparks = { cpu: [], mem: [], net: [] };
+let lastSampleTs = 0;
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +23,8 @@ function bytes(n) {
   return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${UNITS[i]}`;
 }
 
-// Network and disk throughput: bytes per second shown as bits per second.
+// Network throughput: bytes per second shown as bits per second (disks
+// use bytes, see rate()).
 function bits(bps) {
   if (bps === undefined || bps === null) return '—';
   let v = bps * 8;
@@ -85,14 +88,14 @@ function barItem(label, fraction, value) {
   return li;
 }
 
-function pushSpark(name, value) {
+function pushSpark(name, t, value) {
   const s = sparks[name];
-  s.push(value === undefined || value === null ? null : value);
+  s.push([t, value === undefined || value === null ? null : value]);
   while (s.length > SPARK_POINTS) s.shift();
 }
 
 function drawSpark(name, max) {
-  const values = sparks[name];
+  const values = sparks[name].map((p) => p[1]);
   const line = $(`spark-${name}`).querySelector('polyline');
   const top = max || Math.max(1, ...values.filter((v) => v !== null));
   const step = 120 / Math.max(1, SPARK_POINTS - 1);
@@ -116,6 +119,11 @@ function sum(list, key) {
 }
 
 function renderSystem(s) {
+  // The same sample can arrive twice (status, then the stream's
+  // snapshot, or again after a reconnect): draw it, but chart it once.
+  const fresh = s.ts_ms > lastSampleTs;
+  if (fresh) lastSampleTs = s.ts_ms;
+  const spark = (name, value) => { if (fresh) pushSpark(name, s.ts_ms, value); };
   text('hostname', s.hostname || 'hearth');
   document.title = `${s.hostname || 'hearth'} — status`;
   text('os', s.os || '—');
@@ -129,7 +137,7 @@ function renderSystem(s) {
   text('cpu-steal', pct(cpu.steal_pct));
   fill('cores', (cpu.cores || []).map((c) =>
     barItem(`cpu${c.id}`, (c.busy_pct || 0) / 100, pct(c.busy_pct))));
-  pushSpark('cpu', cpu.total_pct);
+  spark('cpu', cpu.total_pct);
   drawSpark('cpu', 100);
 
   const m = s.memory;
@@ -140,7 +148,7 @@ function renderSystem(s) {
     text('mem-cached', bytes(m.cached_bytes));
     text('swap', m.swap_total_bytes ? `${bytes(m.swap_used_bytes)} / ${bytes(m.swap_total_bytes)}` : 'none');
     $('mem-bar').style.width = `${(m.used_bytes / Math.max(1, m.total_bytes)) * 100}%`;
-    pushSpark('mem', m.used_bytes);
+    spark('mem', m.used_bytes);
     drawSpark('mem', m.total_bytes);
   }
 
@@ -149,7 +157,7 @@ function renderSystem(s) {
   const tx = sum(ifaces, 'tx_bps');
   text('net-rx', bits(rx));
   text('net-tx', bits(tx));
-  pushSpark('net', rx === null && tx === null ? null : (rx || 0) + (tx || 0));
+  spark('net', rx === null && tx === null ? null : (rx || 0) + (tx || 0));
   drawSpark('net');
   fill('ifaces', ifaces.map((n) => row([
     n.iface,
@@ -211,36 +219,64 @@ function setLive(state, label) {
   live.textContent = label;
 }
 
-async function prefill() {
-  // The sparklines start with the last minutes instead of empty.
-  const series = [['cpu', 'cpu.total_pct'], ['mem', 'memory.used_bytes']];
-  await Promise.all(series.map(async ([name, id]) => {
-    try {
-      const r = await fetch(`/api/v1/metrics/history?series=${id}&range=1h`);
-      if (!r.ok) return;
-      const h = await r.json();
-      const values = h.points.slice(-SPARK_POINTS).map((p) => p[1]);
-      sparks[name] = values.concat(sparks[name]).slice(-SPARK_POINTS);
-    } catch (e) { /* the live stream fills them anyway */ }
-  }));
+async function history(series) {
+  const r = await fetch(`/api/v1/metrics/history?series=${series}&range=1h`);
+  if (!r.ok) throw new Error(`history ${r.status}`);
+  return (await r.json()).points;
 }
+
+// Puts the last minutes in front of what the live samples drew so far.
+function merge(name, points) {
+  const live = sparks[name];
+  const firstLive = live.length ? live[0][0] : Infinity;
+  const older = points.filter((p) => p[0] < firstLive);
+  sparks[name] = older.concat(live).slice(-SPARK_POINTS);
+}
+
+async function prefill() {
+  try {
+    const [cpu, mem, rx, tx] = await Promise.all(
+      ['cpu.total_pct', 'memory.used_bytes', 'net.rx_bps', 'net.tx_bps'].map(history));
+    merge('cpu', cpu);
+    merge('mem', mem);
+    const txAt = new Map(tx.map((p) => [p[0], p[1]]));
+    merge('net', rx.map(([t, v]) => {
+      const out = txAt.get(t);
+      return [t, v === null && (out === undefined || out === null) ? null : (v || 0) + (out || 0)];
+    }));
+    drawSpark('cpu', 100);
+    drawSpark('net');
+  } catch (e) { /* the live stream fills the sparklines anyway */ }
+}
+
+let retryMs = 2000;
 
 function connect() {
   const events = new EventSource('/api/v1/events?topics=system,health');
-  events.addEventListener('open', () => setLive('live', 'Live'));
-  events.addEventListener('error', () => setLive('reconnecting', 'Reconnecting…'));
+  events.addEventListener('open', () => { retryMs = 2000; setLive('live', 'Live'); });
+  events.addEventListener('error', () => {
+    setLive('reconnecting', 'Reconnecting…');
+    // The browser retries by itself unless the server refused the stream
+    // (an error status such as 429): then it gives up, and so we retry.
+    if (events.readyState === EventSource.CLOSED) {
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 30000);
+    }
+  });
   events.addEventListener('snapshot', (e) => renderState(JSON.parse(e.data)));
   events.addEventListener('system', (e) => renderSystem(JSON.parse(e.data)));
   events.addEventListener('health', (e) => renderHealth(JSON.parse(e.data)));
 }
 
 async function start() {
-  await prefill();
+  // Render at once; the sparklines' history and the stream follow.
+  const backfill = prefill();
   try {
     const r = await fetch('/api/v1/status');
     if (r.ok) renderState(await r.json());
   } catch (e) { /* the stream's snapshot renders it */ }
   connect();
+  await backfill;
 }
 
 start();

@@ -16,7 +16,11 @@ impl MemInfo {
     /// so fall back to free + buffers + cache.
     pub fn available(&self) -> u64 {
         self.available
-            .unwrap_or(self.free + self.buffers + self.cached)
+            .unwrap_or(
+                self.free
+                    .saturating_add(self.buffers)
+                    .saturating_add(self.cached),
+            )
             .min(self.total)
     }
 

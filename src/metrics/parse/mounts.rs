@@ -31,11 +31,14 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+        let octal = (b[i] == b'\\' && i + 3 < b.len())
+            .then(|| &b[i + 1..i + 4])
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|d| {
+                u32::from(d[0] - b'0') * 64 + u32::from(d[1] - b'0') * 8 + u32::from(d[2] - b'0')
+            })
+            .and_then(|v| u8::try_from(v).ok());
+        if let Some(v) = octal {
             out.push(v);
             i += 4;
         } else {
@@ -79,6 +82,8 @@ mod tests {
         let m = parse_mountinfo(text);
         assert_eq!(m.len(), 3);
         assert_eq!(m[2].mount_point, "/mnt/my disk");
+        // An escape above \\377 is not one: kept as text, no overflow.
+        assert_eq!(unescape("a\\777b"), "a\\777b");
         assert_eq!(default_mounts(&m), vec!["/", "/var"]);
         assert_eq!(default_mounts(&m[..1]), vec!["/"]);
     }

@@ -37,7 +37,10 @@ pub fn parse_uevent(name: &str, text: &str) -> PowerSupply {
             "ONLINE" => p.online = value.parse::<u8>().ok().map(|v| v != 0),
             "CAPACITY" => p.capacity_pct = value.parse::<u8>().ok().filter(|v| *v <= 100),
             "POWER_NOW" => {
-                p.power_watts = value.parse::<i64>().ok().map(|uw| uw.abs() as f64 / 1e6)
+                p.power_watts = value
+                    .parse::<i64>()
+                    .ok()
+                    .map(|uw| uw.unsigned_abs() as f64 / 1e6)
             }
             "VOLTAGE_NOW" => voltage_uv = value.parse::<i64>().ok(),
             "CURRENT_NOW" => current_ua = value.parse::<i64>().ok(),
@@ -48,7 +51,7 @@ pub fn parse_uevent(name: &str, text: &str) -> PowerSupply {
     if p.power_watts.is_none()
         && let (Some(v), Some(i)) = (voltage_uv, current_ua)
     {
-        p.power_watts = Some((v as f64 / 1e6) * (i.abs() as f64 / 1e6));
+        p.power_watts = Some((v as f64 / 1e6) * (i.unsigned_abs() as f64 / 1e6));
     }
     p
 }

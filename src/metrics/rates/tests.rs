@@ -32,6 +32,9 @@ fn counter_wraps_and_resets() {
         None,
         "a 64-bit counter going back is a reset"
     );
+    // A small counter that reset is not a wrap either.
+    assert_eq!(counter_delta(150_000, 20), None);
+    assert_eq!(counter_delta(u64::from(u32::MAX) - 10, 1 << 31), None);
     assert_eq!(wrapping_delta(90, 10, Some(100)), Some(20));
     assert_eq!(wrapping_delta(90, 10, None), None);
 }
