@@ -7,7 +7,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 # Debian packages the tests use (each test says which one it misses).
-TEST_PACKAGES := systemd ca-certificates curl prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core
+TEST_PACKAGES := systemd ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core
 
 .PHONY: run test deps build release lint fmt clean bench
 

@@ -4,6 +4,7 @@
 //!
 //! The modules below depend only downwards:
 //!
+//! - [`accounts`]: the service layer for users and the first-boot setup.
 //! - [`cli`]: argument parsing, exit codes; the only place that prints.
 //! - [`auth`]: usernames, passwords, roles and permissions, secrets,
 //!   session lifetimes, the setup code.
@@ -18,10 +19,12 @@
 //! - [`health`]: the health registry of the daemon's components.
 //! - [`store`]: the redb state store, schema migrations, the audit log,
 //!   the metrics history table.
+//! - [`names`]: validated host names, domain names, time zones, e-mail.
 //! - [`config`]: the static configuration, parsed without I/O.
 //! - [`fsutil`]: private folders and crash-safe file writes.
 //! - [`logging`]: tracing to the journal or to stderr.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -33,4 +36,5 @@ pub mod http;
 pub mod liveness;
 pub mod logging;
 pub mod metrics;
+pub mod names;
 pub mod store;

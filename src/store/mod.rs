@@ -14,6 +14,7 @@ mod audit;
 mod error;
 mod history;
 mod schema;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -25,13 +25,16 @@ const VERSION_KEY: &str = "schema_version";
 /// Metrics history, not state a person changes: written without audit.
 pub(super) const HISTORY: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("history");
 
+/// Username → JSON of the account record (defined by `accounts`).
+pub(super) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 3;
+pub const CURRENT_VERSION: u64 = 4;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
-const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2, v2_to_v3];
+const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4];
 
 /// Version 1: settings and the audit log.
 fn v0_to_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -59,6 +62,12 @@ fn v1_to_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 3: the metrics history (per-minute min/avg/max, 7 days).
 fn v2_to_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(HISTORY)?;
+    Ok(())
+}
+
+/// Version 4: user accounts.
+fn v3_to_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(USERS)?;
     Ok(())
 }
 

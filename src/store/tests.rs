@@ -251,3 +251,36 @@ fn history_points_are_kept_pruned_and_reloaded() {
     // History is telemetry: no audit records.
     assert!(store.audit_records(0, 10).unwrap().is_empty());
 }
+
+#[test]
+fn users_are_stored_with_their_audit_record() {
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct U {
+        role: String,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .change(entry("system", "user.create"), |c| {
+            c.put_user(
+                "alice",
+                &U {
+                    role: "admin".into(),
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        store.user::<U>("alice").unwrap(),
+        Some(U {
+            role: "admin".into()
+        })
+    );
+    assert_eq!(store.users::<U>().unwrap().len(), 1);
+    let removed = store
+        .change(entry("alice", "user.delete"), |c| c.remove_user("alice"))
+        .unwrap();
+    assert!(removed);
+    assert_eq!(store.user::<U>("alice").unwrap(), None);
+    assert_eq!(store.audit_records(0, 10).unwrap().len(), 2);
+}

@@ -1,0 +1,20 @@
+//! Accounts and the first-boot setup: the service layer between the HTTP
+//! handlers and the store. It owns the user record, the setup flow and its
+//! claim code, and writes every change with its audit record.
+
+mod setup;
+
+pub use setup::{Setup, SetupError, SetupStatus, SetupStep};
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{PasswordHash, Role};
+
+/// A user as the store keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub role: Role,
+    pub password: PasswordHash,
+    pub disabled: bool,
+    pub created_ms: u64,
+}
