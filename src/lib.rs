@@ -21,12 +21,14 @@
 //!   the metrics history table.
 //! - [`names`]: validated host names, domain names, time zones, e-mail.
 //! - [`config`]: the static configuration, parsed without I/O.
+//! - [`clock`]: the wall clock, read in one place.
 //! - [`fsutil`]: private folders and crash-safe file writes.
 //! - [`logging`]: tracing to the journal or to stderr.
 
 pub mod accounts;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod events;

@@ -4,7 +4,9 @@
 
 mod setup;
 
-pub use setup::{Setup, SetupError, SetupStatus, SetupStep};
+pub use setup::{
+    SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
+};
 
 use serde::{Deserialize, Serialize};
 

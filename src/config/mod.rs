@@ -34,6 +34,13 @@ impl Mode {
         }
     }
 
+    fn default_runtime_dir(self) -> PathBuf {
+        match self {
+            Mode::Production => PathBuf::from("/run/hearth"),
+            Mode::Dev => PathBuf::from(".hearth"),
+        }
+    }
+
     fn default_state_dir(self) -> PathBuf {
         match self {
             Mode::Production => PathBuf::from("/var/lib/hearth"),
@@ -100,6 +107,8 @@ pub struct Config {
     pub mode: Mode,
     pub listen: SocketAddr,
     pub state_dir: PathBuf,
+    /// Where the setup code file (and later the control socket) live.
+    pub runtime_dir: PathBuf,
     /// A `tracing` filter directive, already checked to parse.
     pub log: String,
     pub tls: Option<TlsFiles>,
@@ -114,6 +123,7 @@ impl Config {
             mode,
             listen: mode.default_listen(),
             state_dir: mode.default_state_dir(),
+            runtime_dir: mode.default_runtime_dir(),
             log: "info".to_string(),
             tls: None,
             limits: Limits::default(),
@@ -133,6 +143,7 @@ impl Config {
     pub fn restart_settings_equal(&self, other: &Config) -> bool {
         self.listen == other.listen
             && self.state_dir == other.state_dir
+            && self.runtime_dir == other.runtime_dir
             && self.limits == other.limits
             && self.metrics == other.metrics
     }

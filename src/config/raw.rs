@@ -14,6 +14,7 @@ use super::{Config, ConfigError, Limits, MetricsConfig, Mode, TlsFiles};
 pub(super) struct RawConfig {
     listen: Option<String>,
     state_dir: Option<String>,
+    runtime_dir: Option<String>,
     log: Option<String>,
     tls: Option<RawTls>,
     limits: Option<RawLimits>,
@@ -62,6 +63,12 @@ impl RawConfig {
         }
         if let Some(dir) = self.state_dir {
             config.state_dir = path("state_dir", &dir, mode == Mode::Production)?;
+        }
+        if let Some(dir) = self.runtime_dir {
+            config.runtime_dir = path("runtime_dir", &dir, mode == Mode::Production)?;
+        } else if mode == Mode::Dev {
+            // --dev keeps everything in the (possibly configured) state dir.
+            config.runtime_dir = config.state_dir.clone();
         }
         if let Some(log) = self.log {
             tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| {

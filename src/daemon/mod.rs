@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::{Setup, SetupError};
 use crate::config::{self, Config};
 use crate::events::{Hub, HubConfig, Topic};
 use crate::health::{ComponentState, Health};
@@ -37,12 +38,32 @@ const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 /// How often event streams get a `: ping` comment.
 const PING_EVERY: Duration = Duration::from_secs(15);
 
+/// The setup code's file name in the runtime dir.
+pub const SETUP_CODE_FILE: &str = "setup-code";
+
+/// Says where to go to set the box up. The code itself goes only to a
+/// terminal in `--dev` (what `make run` shows); under systemd stderr is the
+/// journal, which must never see it: there the console shows the file.
+fn announce_setup(setup: &Setup, mode: config::Mode, local: SocketAddr) {
+    tracing::info!(
+        file = %setup.code_path().display(),
+        "setup mode: open https://{local}/setup and enter the setup code from the console"
+    );
+    if mode == config::Mode::Dev
+        && let Some(code) = setup.code_for_console()
+    {
+        eprintln!("\n  hearth setup code: {code}   (open https://{local}/setup)\n");
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -124,11 +145,19 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         shutdown.clone(),
     ));
     let ping_task = tokio::spawn(ping_streams(hub.clone(), shutdown.clone()));
+    let setup = Arc::new(Setup::open(
+        store.clone(),
+        config.runtime_dir.join(SETUP_CODE_FILE),
+    )?);
+    if !setup.is_complete() {
+        announce_setup(&setup, config.mode, local);
+    }
     let ctx = Arc::new(AppContext::new(
         health.clone(),
         store.clone(),
         hub.clone(),
         metrics,
+        setup,
         &config.limits,
     ));
     let mut server = tokio::spawn(http::serve(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::limits::ConnectionLimiter;
+use crate::accounts::Setup;
 use crate::config::Limits;
 use crate::events::Hub;
 use crate::health::Health;
@@ -16,6 +17,7 @@ pub struct AppContext {
     pub store: Store,
     pub hub: Hub,
     pub metrics: Arc<MetricsState>,
+    pub setup: Arc<Setup>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
     pub started: Instant,
@@ -27,6 +29,7 @@ impl AppContext {
         store: Store,
         hub: Hub,
         metrics: Arc<MetricsState>,
+        setup: Arc<Setup>,
         limits: &Limits,
     ) -> AppContext {
         AppContext {
@@ -34,6 +37,7 @@ impl AppContext {
             store,
             hub,
             metrics,
+            setup,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
             started: Instant::now(),
         }

@@ -21,6 +21,15 @@ pub enum ApiError {
     RequestTimeout,
     #[error("{message}")]
     TooManyRequests { message: String },
+    /// Refused for a reason the client can act on; `code` says which.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{message}")]
+    Unauthorized { message: String },
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("gone: {message}")]
+    Gone { message: String },
     #[error("{message}")]
     Unavailable { message: String },
     #[error("{message}")]
@@ -55,6 +64,10 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -68,6 +81,10 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::BadRequest { .. } => "bad_request",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Forbidden { code, .. } => code,
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::Gone { .. } => "gone",
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Internal(_) => "internal",
         }

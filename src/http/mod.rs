@@ -12,6 +12,7 @@ pub mod limits;
 pub mod pages;
 mod prefixed;
 pub mod query;
+pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;

@@ -28,6 +28,16 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/style.css"),
     },
     Asset {
+        path: "/setup",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/setup.html"),
+    },
+    Asset {
+        path: "/assets/setup.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/setup.js"),
+    },
+    Asset {
         path: "/favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../web/favicon.svg"),

@@ -1,6 +1,10 @@
-//! The router: one `match` from (method, path) to a [`Route`], then one
-//! dispatch from a route to its handler. A known path with the wrong method
-//! is a 405 that lists the allowed ones.
+//! The router: one `match` from path to a [`Route`] and the methods it
+//! takes, then one dispatch from a route to its handler. A known path with
+//! the wrong method is a 405 that lists the allowed ones.
+//!
+//! Until the first-boot setup is finished, only the health check, the
+//! pages and the setup API answer; everything else is 403 `setup_required`.
+//! After it, the setup API and page are 410 Gone.
 
 use std::net::SocketAddr;
 
@@ -17,30 +21,92 @@ use super::response::Response;
 #[derive(Clone, Copy)]
 pub enum Route {
     Page(&'static Asset),
+    SetupPage(&'static Asset),
     Health,
     Status,
     Events,
     MetricsHistory,
     Prometheus,
+    SetupState,
+    SetupClaim,
+    SetupAdmin,
+    SetupHost,
+    SetupDomain,
+    SetupFinish,
 }
 
-const GET: &str = "GET, HEAD";
+#[derive(Clone, Copy)]
+enum Methods {
+    Read,
+    Write,
+}
+
+impl Methods {
+    fn allows(self, m: &Method) -> bool {
+        match self {
+            Methods::Read => matches!(*m, Method::GET | Method::HEAD),
+            Methods::Write => *m == Method::POST,
+        }
+    }
+
+    fn allow_header(self) -> &'static str {
+        match self {
+            Methods::Read => "GET, HEAD",
+            Methods::Write => "POST",
+        }
+    }
+}
 
 /// Parses a request line into a route.
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
-    let route = match path {
-        "/api/v1/health" => Route::Health,
-        "/api/v1/status" => Route::Status,
-        "/api/v1/events" => Route::Events,
-        "/api/v1/metrics/history" => Route::MetricsHistory,
-        "/metrics" => Route::Prometheus,
-        other => Route::Page(pages::find(other).ok_or(ApiError::NotFound)?),
+    use Methods::{Read, Write};
+    let (route, methods) = match path {
+        "/api/v1/health" => (Route::Health, Read),
+        "/api/v1/status" => (Route::Status, Read),
+        "/api/v1/events" => (Route::Events, Read),
+        "/api/v1/metrics/history" => (Route::MetricsHistory, Read),
+        "/metrics" => (Route::Prometheus, Read),
+        "/api/v1/setup" => (Route::SetupState, Read),
+        "/api/v1/setup/claim" => (Route::SetupClaim, Write),
+        "/api/v1/setup/admin" => (Route::SetupAdmin, Write),
+        "/api/v1/setup/host" => (Route::SetupHost, Write),
+        "/api/v1/setup/domain" => (Route::SetupDomain, Write),
+        "/api/v1/setup/finish" => (Route::SetupFinish, Write),
+        "/setup" => (
+            Route::SetupPage(pages::find("/setup").ok_or(ApiError::NotFound)?),
+            Read,
+        ),
+        other => (
+            Route::Page(pages::find(other).ok_or(ApiError::NotFound)?),
+            Read,
+        ),
     };
-    // Every route so far only reads.
-    if matches!(*method, Method::GET | Method::HEAD) {
+    if methods.allows(method) {
         Ok(route)
     } else {
-        Err(ApiError::MethodNotAllowed { allow: GET })
+        Err(ApiError::MethodNotAllowed {
+            allow: methods.allow_header(),
+        })
+    }
+}
+
+impl Route {
+    fn is_setup(self) -> bool {
+        matches!(
+            self,
+            Route::SetupPage(_)
+                | Route::SetupState
+                | Route::SetupClaim
+                | Route::SetupAdmin
+                | Route::SetupHost
+                | Route::SetupDomain
+                | Route::SetupFinish
+        )
+    }
+
+    /// What answers while the box is in setup mode.
+    fn open_during_setup(self) -> bool {
+        self.is_setup() || matches!(self, Route::Health | Route::Page(_))
     }
 }
 
@@ -51,13 +117,33 @@ pub async fn dispatch(
     peer: SocketAddr,
     req: Request<Bytes>,
 ) -> Response {
+    let complete = ctx.setup.is_complete();
+    if !complete && !route.open_during_setup() {
+        return ApiError::Forbidden {
+            code: "setup_required",
+            message: "this box is not set up yet; finish the setup at /setup".into(),
+        }
+        .into_response();
+    }
+    if complete && route.is_setup() {
+        return ApiError::Gone {
+            message: "setup is complete; sign in instead".into(),
+        }
+        .into_response();
+    }
     let result = match route {
-        Route::Page(asset) => Ok(pages::serve(asset)),
+        Route::Page(asset) | Route::SetupPage(asset) => Ok(pages::serve(asset)),
         Route::Health => Ok(api::health::get(ctx)),
         Route::Status => Ok(api::status::get(ctx)),
         Route::Events => api::events::get(ctx, peer, &req),
         Route::MetricsHistory => api::metrics::history(ctx, &req),
         Route::Prometheus => api::metrics::prometheus(ctx),
+        Route::SetupState => api::setup::state(ctx, &req).await,
+        Route::SetupClaim => api::setup::claim(ctx, peer, &req).await,
+        Route::SetupAdmin => api::setup::admin(ctx, peer, &req).await,
+        Route::SetupHost => api::setup::host(ctx, peer, &req).await,
+        Route::SetupDomain => api::setup::domain(ctx, peer, &req).await,
+        Route::SetupFinish => api::setup::finish(ctx, peer, &req).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }
@@ -68,12 +154,12 @@ mod tests {
 
     fn name(r: Result<Route, ApiError>) -> String {
         match r {
-            Ok(Route::Page(a)) => format!("page {}", a.path),
+            Ok(Route::Page(a)) | Ok(Route::SetupPage(a)) => format!("page {}", a.path),
             Ok(Route::Health) => "health".into(),
-            Ok(Route::Status) => "status".into(),
             Ok(Route::Events) => "events".into(),
-            Ok(Route::MetricsHistory) => "history".into(),
             Ok(Route::Prometheus) => "prometheus".into(),
+            Ok(Route::SetupClaim) => "claim".into(),
+            Ok(_) => "other".into(),
             Err(e) => e.code().into(),
         }
     }
@@ -85,9 +171,15 @@ mod tests {
         assert_eq!(name(resolve(&Method::GET, "/api/v1/events")), "events");
         assert_eq!(name(resolve(&Method::GET, "/metrics")), "prometheus");
         assert_eq!(name(resolve(&Method::GET, "/")), "page /");
+        assert_eq!(name(resolve(&Method::GET, "/setup")), "page /setup");
         assert_eq!(
             name(resolve(&Method::GET, "/assets/status.js")),
             "page /assets/status.js"
+        );
+        assert_eq!(name(resolve(&Method::POST, "/api/v1/setup/claim")), "claim");
+        assert_eq!(
+            name(resolve(&Method::GET, "/api/v1/setup/claim")),
+            "method_not_allowed"
         );
         assert_eq!(
             name(resolve(&Method::POST, "/api/v1/health")),

@@ -3,7 +3,7 @@
 //! saves the closed history minutes to the store.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -102,12 +102,7 @@ impl MetricsState {
     }
 }
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Clock ticks per second and the page size, from sysconf.
 pub fn clock_and_page() -> (u64, u64) {

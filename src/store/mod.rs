@@ -18,7 +18,6 @@ mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
@@ -129,7 +128,7 @@ impl Store {
             Some((id, _)) => id.value() + 1,
             None => 1,
         };
-        let record = AuditRecord::new(id, now_ms(), entry);
+        let record = AuditRecord::new(id, crate::clock::now_ms(), entry);
         let bytes = serde_json::to_vec(&record).expect("audit records always serialize");
         table
             .insert(id, bytes.as_slice())
@@ -275,13 +274,6 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
             source: Box::new(other.into()),
         },
     })
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -270,11 +270,20 @@ function connect() {
 
 async function start() {
   // Render at once; the sparklines' history and the stream follow.
-  const backfill = prefill();
   try {
     const r = await fetch('/api/v1/status');
+    if (r.status === 403) {
+      const body = await r.json().catch(() => ({}));
+      if (body.error && body.error.code === 'setup_required') {
+        // Nothing to show until the box has an owner: say where to go.
+        $('setup-notice').hidden = false;
+        setLive('reconnecting', 'Not set up');
+        return;
+      }
+    }
     if (r.ok) renderState(await r.json());
   } catch (e) { /* the stream's snapshot renders it */ }
+  const backfill = prefill();
   connect();
   await backfill;
 }

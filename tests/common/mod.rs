@@ -25,6 +25,9 @@ pub mod webdriver;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 
+/// The admin password the harness sets up.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
 /// A running daemon and the messages it sent to systemd.
 pub struct Daemon {
     pub dir: tempfile::TempDir,
@@ -45,6 +48,9 @@ pub struct Options {
     /// Start through `systemd-socket-activate` listening on this address,
     /// so the daemon gets its socket through LISTEN_FDS.
     pub socket_activate: Option<SocketAddr>,
+    /// Leave the box in setup mode (by default `start` finishes the setup
+    /// through the API, as an owner would).
+    pub pending_setup: bool,
 }
 
 impl Daemon {
@@ -57,7 +63,11 @@ impl Daemon {
             .unwrap_or_else(|| dir.path().join("state"));
         let config_path = dir.path().join("hearth.toml");
         let has_listen = opts.config.contains("listen");
-        let mut config = format!("state_dir = {:?}\n", state_dir.to_str().unwrap());
+        let mut config = format!(
+            "state_dir = {:?}\nruntime_dir = {:?}\n",
+            state_dir.to_str().unwrap(),
+            dir.path().join("run").to_str().unwrap()
+        );
         if !has_listen {
             config.push_str("listen = \"127.0.0.1:0\"\n");
         }
@@ -100,11 +110,75 @@ impl Daemon {
         }
     }
 
-    /// Starts the daemon and waits for READY=1.
+    /// Starts the daemon, waits for READY=1 and (unless `pending_setup`)
+    /// finishes the first-boot setup.
     pub fn start(opts: Options) -> Daemon {
+        let pending = opts.pending_setup;
         let mut d = Daemon::spawn(opts);
         d.wait_for("READY=1", Duration::from_secs(20));
+        if !pending && !d.setup_complete_already() {
+            d.finish_setup();
+        }
         d
+    }
+
+    pub fn setup_code_path(&self) -> PathBuf {
+        self.dir.path().join("run/setup-code")
+    }
+
+    /// The setup code as the console would show it.
+    pub fn setup_code(&self) -> String {
+        std::fs::read_to_string(self.setup_code_path())
+            .expect("the setup code file exists in setup mode")
+            .trim()
+            .to_string()
+    }
+
+    fn setup_complete_already(&self) -> bool {
+        !self.setup_code_path().exists()
+    }
+
+    /// Claims the box and finishes setup with admin `admin`.
+    pub fn finish_setup(&self) {
+        let client = self.client();
+        let code = self.setup_code();
+        // A runtime of its own on a thread of its own: `start` may be
+        // called from inside a test's runtime.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let r = client
+                        .post_json(
+                            "/api/v1/setup/claim",
+                            &format!("{{\"code\":\"{code}\"}}"),
+                            None,
+                        )
+                        .await;
+                    assert_eq!(r.status, 200, "claim: {:?}", r.body);
+                    let cookie = r.set_cookie("__Host-hearth_setup").expect("setup cookie");
+                    for (path, body) in [
+                        (
+                            "/api/v1/setup/admin",
+                            format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
+                        ),
+                        (
+                            "/api/v1/setup/host",
+                            "{\"hostname\":\"testbox\",\"timezone\":\"UTC\"}".to_string(),
+                        ),
+                        ("/api/v1/setup/finish", "{}".to_string()),
+                    ] {
+                        let r = client.post_json(path, &body, Some(&cookie)).await;
+                        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+                    }
+                });
+            })
+            .join()
+            .unwrap();
+        });
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -250,6 +324,18 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The value of cookie `name` set by this reply.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
@@ -333,6 +419,34 @@ impl TlsClient {
                 send.send_request(req).await.unwrap()
             }
         };
+        let status = response.status().as_u16();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            version,
+            headers,
+            body,
+        }
+    }
+
+    /// POSTs JSON over HTTP/1.1, with the setup cookie if given.
+    pub async fn post_json(&self, path: &str, body: &str, setup_cookie: Option<&str>) -> Reply {
+        let tls = self.connect(&[b"http/1.1"]).await.expect("TLS connection");
+        let io = TokioIo::new(tls);
+        let (mut send, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+        tokio::spawn(conn);
+        let mut req = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("host", format!("localhost:{}", self.addr.port()))
+            .header("content-type", "application/json");
+        if let Some(c) = setup_cookie {
+            req = req.header("cookie", format!("__Host-hearth_setup={c}"));
+        }
+        let req = req.body(Full::new(Bytes::from(body.to_string()))).unwrap();
+        let response = send.send_request(req).await.unwrap();
         let status = response.status().as_u16();
         let version = response.version();
         let headers = response.headers().clone();

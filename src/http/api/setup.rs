@@ -1,0 +1,210 @@
+//! The first-boot setup API (the wizard's steps, also usable without a
+//! browser): `GET /api/v1/setup`, `POST /api/v1/setup/{claim,admin,host,
+//! domain,finish}`. Every step after the claim needs the setup cookie;
+//! after `finish` all of it answers 410 Gone.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, StatusCode, header};
+use serde::Deserialize;
+
+use crate::accounts::{Setup, SetupError};
+use crate::clock::now_ms;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
+use crate::http::response::{Response, json};
+
+pub const SETUP_COOKIE: &str = "__Host-hearth_setup";
+
+/// The one mapping from setup outcomes to HTTP.
+fn api_error(e: SetupError) -> ApiError {
+    match e {
+        SetupError::Complete => ApiError::Gone {
+            message: "setup is complete; sign in instead".into(),
+        },
+        SetupError::WrongCode => ApiError::Forbidden {
+            code: "wrong_setup_code",
+            message: "wrong setup code".into(),
+        },
+        SetupError::RateLimited => ApiError::TooManyRequests {
+            message: "too many attempts; wait a minute".into(),
+        },
+        SetupError::NotClaimed => ApiError::Unauthorized {
+            message: "claim the box with the setup code first".into(),
+        },
+        SetupError::Invalid { field, message } => ApiError::BadRequest {
+            field: Some(field),
+            message,
+        },
+        e @ SetupError::Incomplete { .. } => ApiError::Conflict {
+            message: e.to_string(),
+        },
+        e @ (SetupError::Store(_) | SetupError::CodeFile { .. }) => {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+/// Runs a setup step off the async threads (it hashes and writes to disk).
+async fn run<T: Send + 'static>(
+    setup: &Arc<Setup>,
+    step: impl FnOnce(&Setup) -> Result<T, SetupError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let setup = setup.clone();
+    tokio::task::spawn_blocking(move || step(&setup))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(api_error)
+}
+
+fn secret(req: &Request<Bytes>) -> Option<String> {
+    cookie(req, SETUP_COOKIE).map(str::to_string)
+}
+
+fn next_step(ctx: &AppContext, secret: Option<&str>) -> Result<Response, ApiError> {
+    let status = ctx.setup.status(secret, now_ms()).map_err(api_error)?;
+    Ok(json(StatusCode::OK, &status))
+}
+
+pub async fn state(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    if ctx.setup.is_complete() {
+        return Err(api_error(SetupError::Complete));
+    }
+    next_step(ctx, secret(req).as_deref())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Claim {
+    code: String,
+}
+
+pub async fn claim(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let body: Claim = json_body(req, &["code"])?;
+    let ip: IpAddr = peer.ip();
+    let secret = run(&ctx.setup, move |s| s.claim(&body.code, ip, now_ms())).await?;
+    let mut r = next_step(ctx, Some(secret.expose()))?;
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(
+            SETUP_COOKIE,
+            secret.expose(),
+            crate::accounts::SETUP_SESSION_LIFETIME.as_secs(),
+        ),
+    );
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Admin {
+    username: String,
+    password: String,
+}
+
+pub async fn admin(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let body: Admin = json_body(req, &["username", "password"])?;
+    let s = secret(req);
+    let s2 = s.clone();
+    run(&ctx.setup, move |setup| {
+        setup.create_admin(
+            s2.as_deref(),
+            &body.username,
+            &body.password,
+            peer.ip(),
+            now_ms(),
+        )
+    })
+    .await?;
+    next_step(ctx, s.as_deref())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Host {
+    hostname: String,
+    timezone: String,
+}
+
+pub async fn host(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let body: Host = json_body(req, &["hostname", "timezone"])?;
+    let s = secret(req);
+    let s2 = s.clone();
+    run(&ctx.setup, move |setup| {
+        setup.set_host(
+            s2.as_deref(),
+            &body.hostname,
+            &body.timezone,
+            peer.ip(),
+            now_ms(),
+        )
+    })
+    .await?;
+    next_step(ctx, s.as_deref())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Domain {
+    #[serde(default)]
+    domain: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+pub async fn domain(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let body: Domain = json_body(req, &["domain", "email"])?;
+    let s = secret(req);
+    let s2 = s.clone();
+    run(&ctx.setup, move |setup| {
+        setup.set_domain(
+            s2.as_deref(),
+            body.domain.as_deref(),
+            body.email.as_deref(),
+            peer.ip(),
+            now_ms(),
+        )
+    })
+    .await?;
+    next_step(ctx, s.as_deref())
+}
+
+pub async fn finish(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let s = secret(req);
+    run(&ctx.setup, move |setup| {
+        setup.finish(s.as_deref(), peer.ip(), now_ms())
+    })
+    .await?;
+    let mut r = json(StatusCode::OK, &serde_json::json!({"complete": true}));
+    r.headers_mut()
+        .insert(header::SET_COOKIE, expired_cookie(SETUP_COOKIE));
+    Ok(r)
+}
