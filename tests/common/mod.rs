@@ -459,6 +459,32 @@ impl TlsClient {
         }
     }
 
+    /// GET over HTTP/1.1 with the setup cookie.
+    pub async fn get_with_cookie(&self, path: &str, setup_cookie: &str) -> Reply {
+        let tls = self.connect(&[b"http/1.1"]).await.expect("TLS connection");
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::builder()
+            .uri(path)
+            .header("host", format!("localhost:{}", self.addr.port()))
+            .header("cookie", format!("__Host-hearth_setup={setup_cookie}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = send.send_request(req).await.unwrap();
+        let status = response.status().as_u16();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            version,
+            headers,
+            body,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Protocol::Http1, "GET", path, None).await
     }

@@ -1,0 +1,333 @@
+//! The first-boot setup against the real binary: setup mode gates the
+//! API, the claim code from the console file, the wizard's API steps, the
+//! wizard page in headless Chromium, and 410 Gone afterwards.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::webdriver::{Browser, spki_pin};
+use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
+use hearth::store::{Outcome, Store};
+
+fn pending() -> Daemon {
+    Daemon::start(Options {
+        pending_setup: true,
+        ..Options::default()
+    })
+}
+
+async fn claim(client: &TlsClient, code: &str) -> String {
+    let r = client
+        .post_json(
+            "/api/v1/setup/claim",
+            &format!("{{\"code\":\"{code}\"}}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+    for attr in [
+        "__Host-hearth_setup=",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    r.set_cookie("__Host-hearth_setup").unwrap()
+}
+
+#[tokio::test]
+async fn setup_mode_refuses_everything_but_health_and_setup() {
+    let d = pending();
+    let client = d.client();
+    assert_eq!(client.get("/api/v1/health").await.status, 200);
+    assert_eq!(
+        client.get("/").await.status,
+        200,
+        "the page says where to go"
+    );
+    for path in [
+        "/api/v1/status",
+        "/api/v1/events",
+        "/metrics",
+        "/api/v1/metrics/history?series=load.1",
+    ] {
+        let r = client.get(path).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert_eq!(r.json()["error"]["code"], "setup_required", "{path}");
+    }
+    let state = client.get("/api/v1/setup").await.json();
+    assert_eq!(state["complete"], false);
+    assert_eq!(state["step"], "claim");
+    assert!(
+        state.get("admin").is_none(),
+        "nothing shown before the claim"
+    );
+    // The code is in a root-only file and nowhere in the daemon's output.
+    let code = d.setup_code();
+    assert_eq!(code.len(), 14);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.setup_code_path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!d.stderr().contains(&code), "the code must not be logged");
+}
+
+#[tokio::test]
+async fn wrong_code_is_refused_and_the_steps_need_the_claim() {
+    let d = pending();
+    let client = d.client();
+    let r = client
+        .post_json("/api/v1/setup/claim", "{\"code\":\"AAAA-AAAA-AAAA\"}", None)
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"]["code"], "wrong_setup_code");
+    let r = client
+        .post_json(
+            "/api/v1/setup/admin",
+            "{\"username\":\"x\",\"password\":\"y\"}",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = client.post_json("/api/v1/setup/claim", "{}", None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["field"], "code");
+}
+
+#[tokio::test]
+async fn the_api_walks_through_setup_and_then_answers_410() {
+    let d = pending();
+    let client = d.client();
+    let cookie = claim(&client, &d.setup_code()).await;
+    let c = Some(cookie.as_str());
+    let r = client
+        .post_json(
+            "/api/v1/setup/admin",
+            "{\"username\":\"owner\",\"password\":\"password1234\"}",
+            c,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["field"], "password");
+    let r = client
+        .post_json(
+            "/api/v1/setup/admin",
+            &format!("{{\"username\":\"owner\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
+            c,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["step"], "host");
+    let r = client
+        .post_json(
+            "/api/v1/setup/host",
+            "{\"hostname\":\"My Box\",\"timezone\":\"UTC\"}",
+            c,
+        )
+        .await;
+    assert_eq!(r.json()["error"]["field"], "hostname");
+    let r = client
+        .post_json(
+            "/api/v1/setup/host",
+            "{\"hostname\":\"mybox\",\"timezone\":\"Europe/Berlin\"}",
+            c,
+        )
+        .await;
+    assert_eq!(r.json()["step"], "domain");
+    assert_eq!(r.json()["timezone"], "Europe/Berlin");
+    let r = client
+        .post_json(
+            "/api/v1/setup/domain",
+            "{\"domain\":\"home.example.org\",\"email\":\"me@example.org\"}",
+            c,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = client.post_json("/api/v1/setup/finish", "{}", c).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+
+    assert!(!d.setup_code_path().exists(), "the code file is removed");
+    assert_eq!(client.get("/setup").await.status, 410);
+    assert_eq!(client.get("/api/v1/setup").await.status, 410);
+    let r = client
+        .post_json("/api/v1/setup/claim", "{\"code\":\"x\"}", None)
+        .await;
+    assert_eq!(r.status, 410);
+    assert_eq!(client.get("/api/v1/status").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_cross_site_post_with_the_cookie_is_refused() {
+    let d = pending();
+    let client = d.client();
+    let cookie = claim(&client, &d.setup_code()).await;
+    // Raw request with the browser's Sec-Fetch-Site header.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tls = client.connect(&[b"http/1.1"]).await.unwrap();
+    let body = format!("{{\"username\":\"evil\",\"password\":\"{ADMIN_PASSWORD}\"}}");
+    let req = format!(
+        "POST /api/v1/setup/admin HTTP/1.1\r\nHost: localhost\r\nCookie: __Host-hearth_setup={cookie}\r\nSec-Fetch-Site: cross-site\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 403"), "{text}");
+    assert!(text.contains("cross_origin"), "{text}");
+}
+
+#[tokio::test]
+async fn a_restart_mid_setup_resumes_it() {
+    let mut d = pending();
+    let state = d.state_dir();
+    let client = d.client();
+    let cookie = claim(&client, &d.setup_code()).await;
+    let r = client
+        .post_json(
+            "/api/v1/setup/admin",
+            &format!("{{\"username\":\"owner\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(d.stop().success());
+    {
+        let store = Store::open(&state).unwrap();
+        let claims: Vec<Outcome> = store
+            .audit_records(0, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "setup.claim")
+            .map(|r| r.outcome)
+            .collect();
+        assert_eq!(claims, vec![Outcome::Success]);
+    }
+    // Like a reboot: a fresh runtime dir, so a fresh code.
+    let again = Daemon::start(Options {
+        state_dir: Some(state),
+        pending_setup: true,
+        ..Options::default()
+    });
+    let client = again.client();
+    assert_eq!(
+        client.get("/api/v1/status").await.status,
+        403,
+        "still in setup mode"
+    );
+    let cookie = claim(&client, &again.setup_code()).await;
+    let s = client
+        .get_with_cookie("/api/v1/setup", &cookie)
+        .await
+        .json();
+    assert_eq!(
+        s["step"], "host",
+        "the admin from before the restart is kept"
+    );
+    assert_eq!(s["admin"], "owner");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wizard_in_chromium() {
+    let d = pending();
+    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
+    let browser = Browser::start(&spki_pin(&key)).await;
+    browser
+        .goto(&format!("https://localhost:{}/setup", d.addr().port()))
+        .await;
+    // Shown as the person sees it (computed style), and the only step shown.
+    let visible = |id: &str| {
+        format!(
+            "const shown = Array.from(document.querySelectorAll('.step')).filter(e => getComputedStyle(e).display !== 'none').map(e => e.id); return shown.length === 1 && shown[0] === '{id}';"
+        )
+    };
+    let wait_for = |id: &'static str| {
+        let script = visible(id);
+        let browser = &browser;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while browser.eval(&script).await != true {
+                let msg = browser
+                    .eval("return document.getElementById('message').textContent")
+                    .await;
+                assert!(
+                    Instant::now() < deadline,
+                    "{id} never shown; message: {msg}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let fill = |pairs: &[(&str, &str)], submit: &str| {
+        let mut js = String::new();
+        for (id, value) in pairs {
+            js.push_str(&format!(
+                "document.getElementById('{id}').value = {};",
+                serde_json::to_string(value).unwrap()
+            ));
+        }
+        js.push_str(&format!(
+            "document.querySelector('#{submit} button[type=submit]').click(); return true;"
+        ));
+        js
+    };
+    wait_for("step-claim").await;
+    browser
+        .eval(&fill(&[("code", &d.setup_code())], "step-claim"))
+        .await;
+    wait_for("step-admin").await;
+    browser
+        .eval(&fill(
+            &[
+                ("username", "owner"),
+                ("password", ADMIN_PASSWORD),
+                ("password2", ADMIN_PASSWORD),
+            ],
+            "step-admin",
+        ))
+        .await;
+    wait_for("step-host").await;
+    browser
+        .eval(&fill(
+            &[("hostname", "mybox"), ("timezone", "UTC")],
+            "step-host",
+        ))
+        .await;
+    wait_for("step-domain").await;
+    browser.eval(&fill(&[], "step-domain")).await;
+    wait_for("step-summary").await;
+    let summary = browser
+        .eval("return document.getElementById('sum-hostname').textContent")
+        .await;
+    assert_eq!(summary, "mybox");
+    browser
+        .eval("document.getElementById('finish').click(); return true;")
+        .await;
+    wait_for("step-done").await;
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("setup-done.png");
+    browser.screenshot(&shot).await;
+    let log = browser.log().await;
+    let severe: Vec<_> = log.iter().filter(|e| e["level"] == "SEVERE").collect();
+    // The 410 the finished wizard may see is expected; nothing else.
+    assert!(
+        severe
+            .iter()
+            .all(|e| e["message"].as_str().unwrap_or("").contains("410")),
+        "browser errors: {severe:?}"
+    );
+    let client = d.client();
+    assert_eq!(client.get("/setup").await.status, 410);
+    assert_eq!(client.get("/api/v1/status").await.status, 200);
+}
