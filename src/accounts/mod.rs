@@ -2,8 +2,10 @@
 //! handlers and the store. It owns the user record, the setup flow and its
 //! claim code, and writes every change with its audit record.
 
+mod sessions;
 mod setup;
 
+pub use sessions::{Caller, LoginError, SessionRecord, Sessions};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };

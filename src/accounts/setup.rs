@@ -24,7 +24,7 @@ use super::UserRecord;
 use crate::auth::{NewPassword, Role, Secret, SecretHash, SetupCode, Username};
 use crate::fsutil::write_atomically;
 use crate::names::{DomainName, Email, Hostname, TimeZone};
-use crate::store::{AuditEntry, Outcome, Store, StoreError};
+use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
 
 /// Wrong codes in total before the code is replaced.
 pub const MAX_WRONG: u32 = 10;
@@ -344,9 +344,9 @@ impl Setup {
                 if let Some(previous) = c.setting(ADMIN)?
                     && previous != username.as_str()
                 {
-                    c.remove_user(&previous)?;
+                    c.remove_record(Records::Users, &previous)?;
                 }
-                c.put_user(username.as_str(), &record)?;
+                c.put_record(Records::Users, username.as_str(), &record)?;
                 c.set_setting(ADMIN, username.as_str())
             },
         )?;

@@ -11,6 +11,7 @@ pub mod password;
 pub mod role;
 pub mod session;
 pub mod setup_code;
+pub mod throttle;
 pub mod token;
 pub mod username;
 
@@ -18,5 +19,6 @@ pub use password::{NewPassword, PasswordError, PasswordHash};
 pub use role::{Action, Role, allowed};
 pub use session::{SessionPolicy, SessionState};
 pub use setup_code::SetupCode;
+pub use throttle::Throttle;
 pub use token::{Secret, SecretHash};
 pub use username::{Username, UsernameError};

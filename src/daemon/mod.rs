@@ -18,7 +18,8 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use crate::accounts::{Setup, SetupError};
+use crate::accounts::{Sessions, Setup, SetupError};
+use crate::auth::SessionPolicy;
 use crate::config::{self, Config};
 use crate::events::{Hub, HubConfig, Topic};
 use crate::health::{ComponentState, Health};
@@ -158,6 +159,7 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         hub.clone(),
         metrics,
         setup,
+        Arc::new(Sessions::new(store.clone(), SessionPolicy::default())),
         &config.limits,
     ));
     let mut server = tokio::spawn(http::serve(

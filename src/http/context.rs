@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::limits::ConnectionLimiter;
-use crate::accounts::Setup;
+use crate::accounts::{Sessions, Setup};
 use crate::config::Limits;
 use crate::events::Hub;
 use crate::health::Health;
@@ -18,6 +18,7 @@ pub struct AppContext {
     pub hub: Hub,
     pub metrics: Arc<MetricsState>,
     pub setup: Arc<Setup>,
+    pub sessions: Arc<Sessions>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
     pub started: Instant,
@@ -30,6 +31,7 @@ impl AppContext {
         hub: Hub,
         metrics: Arc<MetricsState>,
         setup: Arc<Setup>,
+        sessions: Arc<Sessions>,
         limits: &Limits,
     ) -> AppContext {
         AppContext {
@@ -38,6 +40,7 @@ impl AppContext {
             hub,
             metrics,
             setup,
+            sessions,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
             started: Instant::now(),
         }

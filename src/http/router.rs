@@ -33,12 +33,17 @@ pub enum Route {
     SetupHost,
     SetupDomain,
     SetupFinish,
+    SessionLogin,
+    SessionWhoami,
+    SessionLogout,
 }
 
 #[derive(Clone, Copy)]
 enum Methods {
     Read,
     Write,
+    /// A resource read with GET, created with POST, ended with DELETE.
+    Session,
 }
 
 impl Methods {
@@ -46,6 +51,12 @@ impl Methods {
         match self {
             Methods::Read => matches!(*m, Method::GET | Method::HEAD),
             Methods::Write => *m == Method::POST,
+            Methods::Session => {
+                matches!(
+                    *m,
+                    Method::GET | Method::HEAD | Method::POST | Method::DELETE
+                )
+            }
         }
     }
 
@@ -53,13 +64,14 @@ impl Methods {
         match self {
             Methods::Read => "GET, HEAD",
             Methods::Write => "POST",
+            Methods::Session => "GET, HEAD, POST, DELETE",
         }
     }
 }
 
 /// Parses a request line into a route.
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
-    use Methods::{Read, Write};
+    use Methods::{Read, Session, Write};
     let (route, methods) = match path {
         "/api/v1/health" => (Route::Health, Read),
         "/api/v1/status" => (Route::Status, Read),
@@ -72,6 +84,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
         "/api/v1/setup/host" => (Route::SetupHost, Write),
         "/api/v1/setup/domain" => (Route::SetupDomain, Write),
         "/api/v1/setup/finish" => (Route::SetupFinish, Write),
+        "/api/v1/session" => (
+            match *method {
+                Method::POST => Route::SessionLogin,
+                Method::DELETE => Route::SessionLogout,
+                _ => Route::SessionWhoami,
+            },
+            Session,
+        ),
         "/setup" => (
             Route::SetupPage(pages::find("/setup").ok_or(ApiError::NotFound)?),
             Read,
@@ -144,6 +164,9 @@ pub async fn dispatch(
         Route::SetupHost => api::setup::host(ctx, peer, &req).await,
         Route::SetupDomain => api::setup::domain(ctx, peer, &req).await,
         Route::SetupFinish => api::setup::finish(ctx, peer, &req).await,
+        Route::SessionLogin => api::session::login(ctx, peer, &req).await,
+        Route::SessionWhoami => api::session::whoami(ctx, &req).await,
+        Route::SessionLogout => api::session::logout(ctx, peer, &req).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }

@@ -13,8 +13,8 @@
 mod audit;
 mod error;
 mod history;
+mod records;
 mod schema;
-mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 pub use audit::{AuditEntry, AuditRecord, Outcome};
 pub use error::StoreError;
 pub use history::MinutePoint;
+pub use records::Records;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
 use schema::{AUDIT, AUDIT_BY_ACTOR, SETTINGS};

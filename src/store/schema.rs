@@ -28,13 +28,16 @@ pub(super) const HISTORY: TableDefinition<(&str, u32), &[u8]> = TableDefinition:
 /// Username → JSON of the account record (defined by `accounts`).
 pub(super) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 
+/// SHA-256 of a session token → JSON of the session record.
+pub(super) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 4;
+pub const CURRENT_VERSION: u64 = 5;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
-const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4];
+const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5];
 
 /// Version 1: settings and the audit log.
 fn v0_to_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -68,6 +71,12 @@ fn v2_to_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 4: user accounts.
 fn v3_to_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(USERS)?;
+    Ok(())
+}
+
+/// Version 5: sign-in sessions.
+fn v4_to_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(SESSIONS)?;
     Ok(())
 }
 

@@ -262,7 +262,8 @@ fn users_are_stored_with_their_audit_record() {
     let store = Store::open(dir.path()).unwrap();
     store
         .change(entry("system", "user.create"), |c| {
-            c.put_user(
+            c.put_record(
+                Records::Users,
                 "alice",
                 &U {
                     role: "admin".into(),
@@ -271,16 +272,18 @@ fn users_are_stored_with_their_audit_record() {
         })
         .unwrap();
     assert_eq!(
-        store.user::<U>("alice").unwrap(),
+        store.record::<U>(Records::Users, "alice").unwrap(),
         Some(U {
             role: "admin".into()
         })
     );
-    assert_eq!(store.users::<U>().unwrap().len(), 1);
+    assert_eq!(store.records::<U>(Records::Users).unwrap().len(), 1);
     let removed = store
-        .change(entry("alice", "user.delete"), |c| c.remove_user("alice"))
+        .change(entry("alice", "user.delete"), |c| {
+            c.remove_record(Records::Users, "alice")
+        })
         .unwrap();
     assert!(removed);
-    assert_eq!(store.user::<U>("alice").unwrap(), None);
+    assert_eq!(store.record::<U>(Records::Users, "alice").unwrap(), None);
     assert_eq!(store.audit_records(0, 10).unwrap().len(), 2);
 }

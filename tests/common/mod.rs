@@ -431,19 +431,33 @@ impl TlsClient {
         }
     }
 
-    /// POSTs JSON over HTTP/1.1, with the setup cookie if given.
-    pub async fn post_json(&self, path: &str, body: &str, setup_cookie: Option<&str>) -> Reply {
+    /// One HTTP/1.1 request with the given cookies and headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        cookies: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let tls = self.connect(&[b"http/1.1"]).await.expect("TLS connection");
-        let io = TokioIo::new(tls);
-        let (mut send, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
         tokio::spawn(conn);
         let mut req = http::Request::builder()
-            .method("POST")
+            .method(method)
             .uri(path)
-            .header("host", format!("localhost:{}", self.addr.port()))
-            .header("content-type", "application/json");
-        if let Some(c) = setup_cookie {
-            req = req.header("cookie", format!("__Host-hearth_setup={c}"));
+            .header("host", format!("localhost:{}", self.addr.port()));
+        if !body.is_empty() {
+            req = req.header("content-type", "application/json");
+        }
+        if !cookies.is_empty() {
+            let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header("cookie", c.join("; "));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let req = req.body(Full::new(Bytes::from(body.to_string()))).unwrap();
         let response = send.send_request(req).await.unwrap();
@@ -459,30 +473,24 @@ impl TlsClient {
         }
     }
 
-    /// GET over HTTP/1.1 with the setup cookie.
+    /// POSTs JSON, with the setup cookie if given.
+    pub async fn post_json(&self, path: &str, body: &str, setup_cookie: Option<&str>) -> Reply {
+        let cookies: Vec<(&str, &str)> = setup_cookie
+            .map(|c| vec![("__Host-hearth_setup", c)])
+            .unwrap_or_default();
+        self.send("POST", path, body, &cookies, &[]).await
+    }
+
+    /// GET with the setup cookie.
     pub async fn get_with_cookie(&self, path: &str, setup_cookie: &str) -> Reply {
-        let tls = self.connect(&[b"http/1.1"]).await.expect("TLS connection");
-        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let req = http::Request::builder()
-            .uri(path)
-            .header("host", format!("localhost:{}", self.addr.port()))
-            .header("cookie", format!("__Host-hearth_setup={setup_cookie}"))
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        let response = send.send_request(req).await.unwrap();
-        let status = response.status().as_u16();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            version,
-            headers,
-            body,
-        }
+        self.send(
+            "GET",
+            path,
+            "",
+            &[("__Host-hearth_setup", setup_cookie)],
+            &[],
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

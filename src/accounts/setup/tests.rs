@@ -85,7 +85,7 @@ fn the_whole_flow() {
     setup
         .create_admin(s, "alice", GOOD_PASSWORD, ip(2), T0)
         .unwrap();
-    let user: UserRecord = f.store.user("alice").unwrap().unwrap();
+    let user: UserRecord = f.store.record(Records::Users, "alice").unwrap().unwrap();
     assert_eq!(user.role, Role::Admin);
     assert!(user.password.verify(GOOD_PASSWORD));
     assert_eq!(setup.status(s, T0).unwrap().step, SetupStep::Host);
@@ -158,8 +158,18 @@ fn admin_can_be_replaced_before_finishing() {
     setup
         .create_admin(s, "bob", GOOD_PASSWORD, ip(2), T0)
         .unwrap();
-    assert!(f.store.user::<UserRecord>("alice").unwrap().is_none());
-    assert!(f.store.user::<UserRecord>("bob").unwrap().is_some());
+    assert!(
+        f.store
+            .record::<UserRecord>(Records::Users, "alice")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.store
+            .record::<UserRecord>(Records::Users, "bob")
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]

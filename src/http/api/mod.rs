@@ -3,5 +3,6 @@
 pub mod events;
 pub mod health;
 pub mod metrics;
+pub mod session;
 pub mod setup;
 pub mod status;

@@ -1,0 +1,333 @@
+//! Sign-in sessions: login with username and password, the session behind
+//! a cookie, logout. The token is 256 random bits, kept in the store only
+//! as its SHA-256. Failures say only "wrong username or password", are
+//! audited, and slow down with growing delays per source address and per
+//! username.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::UserRecord;
+use crate::auth::{PasswordHash, Role, Secret, SecretHash, SessionPolicy, SessionState, Throttle};
+use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
+
+/// A session as the store keeps it (under the token's hash).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub username: String,
+    pub created_ms: u64,
+    pub last_seen_ms: u64,
+    pub source: String,
+}
+
+/// Who is asking: the signed-in user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Caller {
+    pub username: String,
+    pub role: Role,
+    #[serde(skip)]
+    pub session: SecretHash,
+    pub created_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("wrong username or password")]
+    WrongCredentials,
+    #[error("too many failed attempts; try again in {} s", retry_after.as_secs().max(1))]
+    Throttled { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A session's last-seen time is written at most this often: the idle
+/// timeout is measured with this granularity, and requests do not each
+/// cost a disk write.
+const TOUCH_EVERY_MS: u64 = 60_000;
+
+pub struct Sessions {
+    store: Store,
+    policy: SessionPolicy,
+    throttle: Mutex<Throttle>,
+}
+
+fn audit(actor: &str, action: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
+    AuditEntry {
+        actor: actor.chars().take(64).collect(),
+        action: action.into(),
+        target: "session".into(),
+        source: source.to_canonical().to_string(),
+        outcome,
+    }
+}
+
+impl Sessions {
+    pub fn new(store: Store, policy: SessionPolicy) -> Sessions {
+        Sessions {
+            store,
+            policy,
+            throttle: Mutex::new(Throttle::default()),
+        }
+    }
+
+    pub fn policy(&self) -> SessionPolicy {
+        self.policy
+    }
+
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks the password (argon2: call off the async threads) and opens
+    /// a session. Returns the token for the cookie.
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        source: IpAddr,
+        now_ms: u64,
+    ) -> Result<(Secret, Caller), LoginError> {
+        let source = source.to_canonical();
+        let keys = [format!("ip:{source}"), format!("user:{username}")];
+        {
+            let throttle = self.throttle();
+            let wait = keys
+                .iter()
+                .filter_map(|k| throttle.check(k, now_ms).err())
+                .max();
+            if let Some(retry_after) = wait {
+                drop(throttle);
+                self.store.change(
+                    audit(username, "session.login", source, Outcome::Denied),
+                    |_| Ok(()),
+                )?;
+                return Err(LoginError::Throttled { retry_after });
+            }
+        }
+        let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
+        // An unknown or disabled user costs the same hash as a real one.
+        let usable = user.filter(|u| !u.disabled);
+        let hash = usable
+            .as_ref()
+            .map(|u| u.password.clone())
+            .unwrap_or_else(PasswordHash::decoy);
+        if !hash.verify(password) || usable.is_none() {
+            let mut throttle = self.throttle();
+            for k in &keys {
+                throttle.failure(k, now_ms);
+            }
+            drop(throttle);
+            self.store.change(
+                audit(username, "session.login", source, Outcome::Failure),
+                |_| Ok(()),
+            )?;
+            return Err(LoginError::WrongCredentials);
+        }
+        let user = usable.expect("checked above");
+        {
+            let mut throttle = self.throttle();
+            for k in &keys {
+                throttle.success(k);
+            }
+        }
+        let secret = Secret::generate();
+        let record = SessionRecord {
+            username: username.to_string(),
+            created_ms: now_ms,
+            last_seen_ms: now_ms,
+            source: source.to_string(),
+        };
+        let key = secret.hash();
+        self.store.change(
+            audit(username, "session.login", source, Outcome::Success),
+            |c| c.put_record(Records::Sessions, key.as_str(), &record),
+        )?;
+        Ok((
+            secret,
+            Caller {
+                username: username.to_string(),
+                role: user.role,
+                session: key,
+                created_ms: now_ms,
+            },
+        ))
+    }
+
+    /// The caller behind a session token, if the session is live and its
+    /// user still exists and is enabled.
+    pub fn authenticate(&self, token: &str, now_ms: u64) -> Result<Option<Caller>, StoreError> {
+        let key = Secret::from_client(token).hash();
+        let Some(mut record) = self
+            .store
+            .record::<SessionRecord>(Records::Sessions, key.as_str())?
+        else {
+            return Ok(None);
+        };
+        if self
+            .policy
+            .check(record.created_ms, record.last_seen_ms, now_ms)
+            != SessionState::Valid
+        {
+            return Ok(None);
+        }
+        let Some(user) = self
+            .store
+            .record::<UserRecord>(Records::Users, &record.username)?
+        else {
+            return Ok(None);
+        };
+        if user.disabled {
+            return Ok(None);
+        }
+        if now_ms.saturating_sub(record.last_seen_ms) >= TOUCH_EVERY_MS {
+            record.last_seen_ms = now_ms;
+            self.store
+                .touch_record(Records::Sessions, key.as_str(), &record)?;
+        }
+        Ok(Some(Caller {
+            username: record.username,
+            role: user.role,
+            session: key,
+            created_ms: record.created_ms,
+        }))
+    }
+
+    /// Ends the caller's session.
+    pub fn logout(&self, caller: &Caller, source: IpAddr) -> Result<(), StoreError> {
+        self.store.change(
+            audit(&caller.username, "session.logout", source, Outcome::Success),
+            |c| {
+                c.remove_record(Records::Sessions, caller.session.as_str())
+                    .map(|_| ())
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::NewPassword;
+
+    const T0: u64 = 1_800_000_000_000;
+    const PW: &str = "correct horse battery staple";
+
+    fn ip(n: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, n])
+    }
+
+    fn fixture() -> (tempfile::TempDir, Store, Sessions) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let user = UserRecord {
+            role: Role::Member,
+            password: NewPassword::new(PW, "alice").unwrap().hash(),
+            disabled: false,
+            created_ms: T0,
+        };
+        store
+            .change(AuditEntry::system("user.create", "alice"), |c| {
+                c.put_record(Records::Users, "alice", &user)
+            })
+            .unwrap();
+        let sessions = Sessions::new(store.clone(), SessionPolicy::default());
+        (dir, store, sessions)
+    }
+
+    #[test]
+    fn login_authenticate_logout() {
+        let (_d, store, s) = fixture();
+        let (token, caller) = s.login("alice", PW, ip(1), T0).unwrap();
+        assert_eq!(caller.role, Role::Member);
+        let who = s.authenticate(token.expose(), T0 + 1000).unwrap().unwrap();
+        assert_eq!(who.username, "alice");
+        // Stored only as a hash.
+        let keys: Vec<String> = store
+            .records::<SessionRecord>(Records::Sessions)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, vec![token.hash().as_str().to_string()]);
+        assert_ne!(keys[0], token.expose());
+        s.logout(&who, ip(1)).unwrap();
+        assert!(s.authenticate(token.expose(), T0 + 2000).unwrap().is_none());
+    }
+
+    #[test]
+    fn wrong_password_and_unknown_user_look_the_same() {
+        let (_d, store, s) = fixture();
+        let a = s
+            .login("alice", "wrong password here", ip(1), T0)
+            .unwrap_err();
+        let b = s.login("mallory", PW, ip(2), T0).unwrap_err();
+        assert_eq!(a.to_string(), "wrong username or password");
+        assert_eq!(a.to_string(), b.to_string());
+        let failures = store
+            .audit_records(0, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "session.login" && r.outcome == Outcome::Failure)
+            .count();
+        assert_eq!(failures, 2);
+    }
+
+    #[test]
+    fn repeated_failures_are_slowed_down() {
+        let (_d, _store, s) = fixture();
+        for i in 0..4 {
+            assert!(matches!(
+                s.login("alice", "nope nope nope", ip(1), T0 + i),
+                Err(LoginError::WrongCredentials)
+            ));
+        }
+        // Even the right password waits now, from that address...
+        assert!(matches!(
+            s.login("alice", PW, ip(1), T0 + 10),
+            Err(LoginError::Throttled { .. })
+        ));
+        // ...and for that username from anywhere.
+        assert!(matches!(
+            s.login("alice", PW, ip(9), T0 + 10),
+            Err(LoginError::Throttled { .. })
+        ));
+        assert!(s.login("alice", PW, ip(1), T0 + 5_000).is_ok());
+    }
+
+    #[test]
+    fn sessions_expire_idle_and_absolute() {
+        let (_d, _store, s) = fixture();
+        let (token, _) = s.login("alice", PW, ip(1), T0).unwrap();
+        let min = 60_000;
+        assert!(
+            s.authenticate(token.expose(), T0 + 29 * min)
+                .unwrap()
+                .is_some()
+        );
+        // Used at 29 min: alive until 29 + 30.
+        assert!(
+            s.authenticate(token.expose(), T0 + 58 * min)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            s.authenticate(token.expose(), T0 + 89 * min)
+                .unwrap()
+                .is_none()
+        );
+        let (token, _) = s.login("alice", PW, ip(1), T0).unwrap();
+        let mut t = T0;
+        while t < T0 + 12 * 60 * min - 20 * min {
+            t += 20 * min;
+            assert!(s.authenticate(token.expose(), t).unwrap().is_some());
+        }
+        assert!(
+            s.authenticate(token.expose(), T0 + 12 * 60 * min)
+                .unwrap()
+                .is_none()
+        );
+    }
+}

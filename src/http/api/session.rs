@@ -1,0 +1,109 @@
+//! `POST /api/v1/session` (sign in), `GET /api/v1/session` (who am I),
+//! `DELETE /api/v1/session` (sign out). The session travels in the
+//! `__Host-hearth_session` cookie: HttpOnly, Secure, SameSite=Strict.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, StatusCode, header};
+use serde::Deserialize;
+
+use crate::accounts::{Caller, LoginError, Sessions};
+use crate::clock::now_ms;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
+use crate::http::response::{Response, full, json};
+
+pub const SESSION_COOKIE: &str = "__Host-hearth_session";
+
+/// The signed-in caller behind the request's session cookie, if any.
+pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = cookie(req, SESSION_COOKIE).map(str::to_string) else {
+        return Ok(None);
+    };
+    let sessions = ctx.sessions.clone();
+    tokio::task::spawn_blocking(move || sessions.authenticate(&token, now_ms()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::Unauthorized {
+        message: "sign in first".into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let body: Login = json_body(req, &["username", "password"])?;
+    let sessions: Arc<Sessions> = ctx.sessions.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        sessions.login(&body.username, &body.password, peer.ip(), now_ms())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match result {
+        Ok((token, caller)) => {
+            let mut r = json(StatusCode::OK, &caller);
+            let max_age = ctx.sessions.policy().absolute.as_secs();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(SESSION_COOKIE, token.expose(), max_age),
+            );
+            Ok(r)
+        }
+        Err(LoginError::WrongCredentials) => Err(ApiError::Unauthorized {
+            message: "wrong username or password".into(),
+        }),
+        Err(LoginError::Throttled { retry_after }) => {
+            let mut r = ApiError::TooManyRequests {
+                message: "too many failed attempts; wait and try again".into(),
+            }
+            .into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+            Ok(r)
+        }
+        Err(LoginError::Store(e)) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
+    Ok(json(StatusCode::OK, &caller))
+}
+
+pub async fn logout(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
+    let sessions = ctx.sessions.clone();
+    tokio::task::spawn_blocking(move || sessions.logout(&caller, peer.ip()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut r = http::Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r.headers_mut()
+        .insert(header::SET_COOKIE, expired_cookie(SESSION_COOKIE));
+    Ok(r)
+}

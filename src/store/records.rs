@@ -1,0 +1,146 @@
+//! Tables of JSON records keyed by a string: users (by name) and sessions
+//! (by the SHA-256 of their token). The record types belong to the
+//! `accounts` module; the store only keeps them, generic over serde.
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::schema::{SESSIONS, USERS};
+use super::{Change, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Records {
+    Users,
+    Sessions,
+}
+
+impl Records {
+    fn table(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        match self {
+            Records::Users => USERS,
+            Records::Sessions => SESSIONS,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Records::Users => "user",
+            Records::Sessions => "session",
+        }
+    }
+}
+
+impl Store {
+    pub fn record<T: DeserializeOwned>(
+        &self,
+        t: Records,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let err = |e: redb::Error| self.read_err(t.what(), e);
+        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(t.table()).map_err(|e| err(e.into()))?;
+        let Some(value) = table.get(key).map_err(|e| err(e.into()))? else {
+            return Ok(None);
+        };
+        self.decode(t.what(), value.value()).map(Some)
+    }
+
+    /// Every record of a table, by key.
+    pub fn records<T: DeserializeOwned>(&self, t: Records) -> Result<Vec<(String, T)>, StoreError> {
+        let err = |e: redb::Error| self.read_err(t.what(), e);
+        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(t.table()).map_err(|e| err(e.into()))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| err(e.into()))? {
+            let (k, v) = row.map_err(|e| err(e.into()))?;
+            out.push((k.value().to_string(), self.decode(t.what(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Writes one record outside an audited change: for bookkeeping that
+    /// is not a change someone made (a session's last-seen time).
+    pub fn touch_record<T: Serialize>(
+        &self,
+        t: Records,
+        key: &str,
+        record: &T,
+    ) -> Result<(), StoreError> {
+        let err = |e: redb::Error| self.write_err(t.what(), e);
+        let bytes = serde_json::to_vec(record).expect("records always serialize");
+        let txn = self.inner.db.begin_write().map_err(|e| err(e.into()))?;
+        txn.open_table(t.table())
+            .map_err(|e| err(e.into()))?
+            .insert(key, bytes.as_slice())
+            .map_err(|e| err(e.into()))?;
+        txn.commit().map_err(|e| err(e.into()))?;
+        Ok(())
+    }
+
+    pub(super) fn decode<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
+            path: self.inner.path.clone(),
+            what,
+            source,
+        })
+    }
+}
+
+impl Change<'_> {
+    pub fn put_record<T: Serialize>(
+        &mut self,
+        t: Records,
+        key: &str,
+        record: &T,
+    ) -> Result<(), StoreError> {
+        let err = |e: redb::Error| self.store.write_err(t.what(), e);
+        let bytes = serde_json::to_vec(record).expect("records always serialize");
+        self.txn
+            .open_table(t.table())
+            .map_err(|e| err(e.into()))?
+            .insert(key, bytes.as_slice())
+            .map_err(|e| err(e.into()))?;
+        Ok(())
+    }
+
+    /// Whether the record existed.
+    pub fn remove_record(&mut self, t: Records, key: &str) -> Result<bool, StoreError> {
+        let err = |e: redb::Error| self.store.write_err(t.what(), e);
+        let removed = self
+            .txn
+            .open_table(t.table())
+            .map_err(|e| err(e.into()))?
+            .remove(key)
+            .map_err(|e| err(e.into()))?
+            .is_some();
+        Ok(removed)
+    }
+
+    pub fn record<T: DeserializeOwned>(
+        &self,
+        t: Records,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let err = |e: redb::Error| self.store.read_err(t.what(), e);
+        let table = self.txn.open_table(t.table()).map_err(|e| err(e.into()))?;
+        let Some(value) = table.get(key).map_err(|e| err(e.into()))? else {
+            return Ok(None);
+        };
+        self.store.decode(t.what(), value.value()).map(Some)
+    }
+
+    pub fn remove_setting(&mut self, key: &str) -> Result<(), StoreError> {
+        let err = |e: redb::Error| self.store.write_err("setting", e);
+        self.txn
+            .open_table(super::schema::SETTINGS)
+            .map_err(|e| err(e.into()))?
+            .remove(key)
+            .map_err(|e| err(e.into()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! Signing in and out against the real binary.
+
+mod common;
+
+use common::{ADMIN_PASSWORD, Daemon, Options};
+
+const COOKIE: &str = "__Host-hearth_session";
+
+fn login_body(user: &str, password: &str) -> String {
+    format!("{{\"username\":\"{user}\",\"password\":\"{password}\"}}")
+}
+
+#[tokio::test]
+async fn sign_in_who_am_i_and_sign_out() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let r = client
+        .send(
+            "POST",
+            "/api/v1/session",
+            &login_body("admin", ADMIN_PASSWORD),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["username"], "admin");
+    assert_eq!(r.json()["role"], "admin");
+    let set = r.headers["set-cookie"].to_str().unwrap().to_string();
+    for attr in [
+        "__Host-hearth_session=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=43200",
+    ] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let token = r.set_cookie(COOKIE).unwrap();
+    assert_eq!(token.len(), 43, "256 bits");
+
+    let me = client
+        .send("GET", "/api/v1/session", "", &[(COOKIE, &token)], &[])
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "admin");
+
+    // A cross-site sign-out with the cookie is refused.
+    let r = client
+        .send(
+            "DELETE",
+            "/api/v1/session",
+            "",
+            &[(COOKIE, &token)],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    let r = client
+        .send("DELETE", "/api/v1/session", "", &[(COOKIE, &token)], &[])
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(
+        r.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let me = client
+        .send("GET", "/api/v1/session", "", &[(COOKIE, &token)], &[])
+        .await;
+    assert_eq!(me.status, 401, "the revoked session is refused at once");
+    let me = client.send("GET", "/api/v1/session", "", &[], &[]).await;
+    assert_eq!(me.status, 401);
+}
+
+#[tokio::test]
+async fn failures_say_only_wrong_username_or_password_and_slow_down() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let a = client
+        .send(
+            "POST",
+            "/api/v1/session",
+            &login_body("admin", "not the password at all"),
+            &[],
+            &[],
+        )
+        .await;
+    let b = client
+        .send(
+            "POST",
+            "/api/v1/session",
+            &login_body("nobody", ADMIN_PASSWORD),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!((a.status, b.status), (401, 401));
+    assert_eq!(a.json()["error"]["message"], "wrong username or password");
+    assert_eq!(a.json()["error"], b.json()["error"]);
+    for _ in 0..3 {
+        client
+            .send(
+                "POST",
+                "/api/v1/session",
+                &login_body("admin", "still wrong, sorry"),
+                &[],
+                &[],
+            )
+            .await;
+    }
+    let r = client
+        .send(
+            "POST",
+            "/api/v1/session",
+            &login_body("admin", ADMIN_PASSWORD),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 429, "{:?}", r.body);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+}
+
+#[tokio::test]
+async fn no_sign_in_during_setup() {
+    let d = Daemon::start(Options {
+        pending_setup: true,
+        ..Options::default()
+    });
+    let r = d
+        .client()
+        .send(
+            "POST",
+            "/api/v1/session",
+            &login_body("admin", ADMIN_PASSWORD),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"]["code"], "setup_required");
+}
