@@ -324,6 +324,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    pub async fn read(response: http::Response<hyper::body::Incoming>) -> Reply {
+        let status = response.status().as_u16();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            version,
+            headers,
+            body,
+        }
+    }
+
     /// The value of cookie `name` set by this reply.
     pub fn set_cookie(&self, name: &str) -> Option<String> {
         self.headers
@@ -419,16 +432,7 @@ impl TlsClient {
                 send.send_request(req).await.unwrap()
             }
         };
-        let status = response.status().as_u16();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            version,
-            headers,
-            body,
-        }
+        Reply::read(response).await
     }
 
     /// One HTTP/1.1 request with the given cookies and headers.
@@ -461,16 +465,7 @@ impl TlsClient {
         }
         let req = req.body(Full::new(Bytes::from(body.to_string()))).unwrap();
         let response = send.send_request(req).await.unwrap();
-        let status = response.status().as_u16();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            version,
-            headers,
-            body,
-        }
+        Reply::read(response).await
     }
 
     /// POSTs JSON, with the setup cookie if given.

@@ -103,6 +103,26 @@ pub async fn claim(
     Ok(r)
 }
 
+/// One wizard step after the claim: the same-origin check, the JSON body,
+/// the setup cookie, the step itself off the async threads, and the state
+/// it leads to.
+async fn step<B: serde::de::DeserializeOwned + Send + 'static>(
+    ctx: &AppContext,
+    req: &Request<Bytes>,
+    fields: &[&'static str],
+    apply: impl FnOnce(&Setup, Option<&str>, B, u64) -> Result<(), SetupError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    same_origin(req)?;
+    let body: B = json_body(req, fields)?;
+    let s = secret(req);
+    let s2 = s.clone();
+    run(&ctx.setup, move |setup| {
+        apply(setup, s2.as_deref(), body, now_ms())
+    })
+    .await?;
+    next_step(ctx, s.as_deref())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Admin {
@@ -115,21 +135,15 @@ pub async fn admin(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
-    let body: Admin = json_body(req, &["username", "password"])?;
-    let s = secret(req);
-    let s2 = s.clone();
-    run(&ctx.setup, move |setup| {
-        setup.create_admin(
-            s2.as_deref(),
-            &body.username,
-            &body.password,
-            peer.ip(),
-            now_ms(),
-        )
-    })
-    .await?;
-    next_step(ctx, s.as_deref())
+    step(
+        ctx,
+        req,
+        &["username", "password"],
+        move |setup, s, b: Admin, now| {
+            setup.create_admin(s, &b.username, &b.password, peer.ip(), now)
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -144,21 +158,13 @@ pub async fn host(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
-    let body: Host = json_body(req, &["hostname", "timezone"])?;
-    let s = secret(req);
-    let s2 = s.clone();
-    run(&ctx.setup, move |setup| {
-        setup.set_host(
-            s2.as_deref(),
-            &body.hostname,
-            &body.timezone,
-            peer.ip(),
-            now_ms(),
-        )
-    })
-    .await?;
-    next_step(ctx, s.as_deref())
+    step(
+        ctx,
+        req,
+        &["hostname", "timezone"],
+        move |setup, s, b: Host, now| setup.set_host(s, &b.hostname, &b.timezone, peer.ip(), now),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -175,21 +181,15 @@ pub async fn domain(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
-    let body: Domain = json_body(req, &["domain", "email"])?;
-    let s = secret(req);
-    let s2 = s.clone();
-    run(&ctx.setup, move |setup| {
-        setup.set_domain(
-            s2.as_deref(),
-            body.domain.as_deref(),
-            body.email.as_deref(),
-            peer.ip(),
-            now_ms(),
-        )
-    })
-    .await?;
-    next_step(ctx, s.as_deref())
+    step(
+        ctx,
+        req,
+        &["domain", "email"],
+        move |setup, s, b: Domain, now| {
+            setup.set_domain(s, b.domain.as_deref(), b.email.as_deref(), peer.ip(), now)
+        },
+    )
+    .await
 }
 
 pub async fn finish(
