@@ -4,11 +4,13 @@
 
 mod sessions;
 mod setup;
+mod users;
 
 pub use sessions::{Caller, LoginError, SessionRecord, Sessions};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };
+pub use users::{UserError, UserUpdate, UserView, Users};
 
 use serde::{Deserialize, Serialize};
 

@@ -100,10 +100,8 @@ impl Sessions {
                 .max();
             if let Some(retry_after) = wait {
                 drop(throttle);
-                self.store.change(
-                    audit(username, "session.login", source, Outcome::Denied),
-                    |_| Ok(()),
-                )?;
+                self.store
+                    .audit(audit(username, "session.login", source, Outcome::Denied))?;
                 return Err(LoginError::Throttled { retry_after });
             }
         }
@@ -120,10 +118,8 @@ impl Sessions {
                 throttle.failure(k, now_ms);
             }
             drop(throttle);
-            self.store.change(
-                audit(username, "session.login", source, Outcome::Failure),
-                |_| Ok(()),
-            )?;
+            self.store
+                .audit(audit(username, "session.login", source, Outcome::Failure))?;
             return Err(LoginError::WrongCredentials);
         }
         let user = usable.expect("checked above");

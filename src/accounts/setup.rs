@@ -261,10 +261,13 @@ impl Setup {
         }
         if attempts.len() >= MAX_ATTEMPTS {
             drop(inner);
-            self.store.change(
-                audit("setup.claim", "anonymous", "setup", source, Outcome::Denied),
-                |_| Ok(()),
-            )?;
+            self.store.audit(audit(
+                "setup.claim",
+                "anonymous",
+                "setup",
+                source,
+                Outcome::Denied,
+            ))?;
             return Err(SetupError::RateLimited);
         }
         attempts.push_back(now_ms);
@@ -278,19 +281,16 @@ impl Setup {
                 tracing::warn!("{MAX_WRONG} wrong setup codes: the code was replaced");
             }
             drop(inner);
-            self.store.change(
-                audit(
-                    "setup.claim",
-                    "anonymous",
-                    "setup",
-                    source,
-                    Outcome::Failure,
-                ),
-                |_| Ok(()),
-            )?;
+            self.store.audit(audit(
+                "setup.claim",
+                "anonymous",
+                "setup",
+                source,
+                Outcome::Failure,
+            ))?;
             if rotate {
                 self.store
-                    .change(AuditEntry::system("setup.code_rotate", "setup"), |_| Ok(()))?;
+                    .audit(AuditEntry::system("setup.code_rotate", "setup"))?;
             }
             return Err(SetupError::WrongCode);
         }
@@ -300,16 +300,13 @@ impl Setup {
             .insert(secret.hash(), now_ms + SESSION_LIFETIME.as_millis() as u64);
         inner.attempts.remove(&source);
         drop(inner);
-        self.store.change(
-            audit(
-                "setup.claim",
-                "anonymous",
-                "setup",
-                source,
-                Outcome::Success,
-            ),
-            |_| Ok(()),
-        )?;
+        self.store.audit(audit(
+            "setup.claim",
+            "anonymous",
+            "setup",
+            source,
+            Outcome::Success,
+        ))?;
         Ok(secret)
     }
 

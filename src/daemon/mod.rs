@@ -229,7 +229,7 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     let _ = sampler_task.await;
     let _ = health_task.await;
     let _ = ping_task.await;
-    if let Err(e) = store.change(AuditEntry::system("daemon.stop", "hearth"), |_| Ok(())) {
+    if let Err(e) = store.audit(AuditEntry::system("daemon.stop", "hearth")) {
         tracing::warn!(error = %e, "cannot record the stop");
     }
     tracing::info!("stopped");

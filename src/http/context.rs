@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::limits::ConnectionLimiter;
-use crate::accounts::{Sessions, Setup};
+use crate::accounts::{Sessions, Setup, Users};
 use crate::config::Limits;
 use crate::events::Hub;
 use crate::health::Health;
@@ -19,6 +19,7 @@ pub struct AppContext {
     pub metrics: Arc<MetricsState>,
     pub setup: Arc<Setup>,
     pub sessions: Arc<Sessions>,
+    pub users: Arc<Users>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
     pub started: Instant,
@@ -36,6 +37,7 @@ impl AppContext {
     ) -> AppContext {
         AppContext {
             health,
+            users: Arc::new(Users::new(store.clone())),
             store,
             hub,
             metrics,

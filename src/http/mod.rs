@@ -8,6 +8,7 @@ pub mod activity;
 pub mod api;
 pub mod context;
 pub mod error;
+pub mod guard;
 pub mod limits;
 pub mod pages;
 mod prefixed;

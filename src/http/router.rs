@@ -36,77 +36,83 @@ pub enum Route {
     SessionLogin,
     SessionWhoami,
     SessionLogout,
+    UsersList,
+    UsersCreate,
+    UserUpdate,
+    UserDelete,
 }
 
-#[derive(Clone, Copy)]
-enum Methods {
-    Read,
-    Write,
-    /// A resource read with GET, created with POST, ended with DELETE.
-    Session,
-}
+/// The methods a path takes, and its `Allow` header.
+struct Methods(&'static [Method], &'static str);
 
-impl Methods {
-    fn allows(self, m: &Method) -> bool {
-        match self {
-            Methods::Read => matches!(*m, Method::GET | Method::HEAD),
-            Methods::Write => *m == Method::POST,
-            Methods::Session => {
-                matches!(
-                    *m,
-                    Method::GET | Method::HEAD | Method::POST | Method::DELETE
-                )
-            }
-        }
-    }
+const READ: Methods = Methods(&[Method::GET, Method::HEAD], "GET, HEAD");
+const WRITE: Methods = Methods(&[Method::POST], "POST");
+/// A collection: listed with GET, added to with POST.
+const COLLECTION: Methods = Methods(
+    &[Method::GET, Method::HEAD, Method::POST],
+    "GET, HEAD, POST",
+);
+/// One item of a collection: changed with PATCH, removed with DELETE.
+const ITEM: Methods = Methods(&[Method::PATCH, Method::DELETE], "PATCH, DELETE");
+/// The session: read with GET, opened with POST, ended with DELETE.
+const SESSION: Methods = Methods(
+    &[Method::GET, Method::HEAD, Method::POST, Method::DELETE],
+    "GET, HEAD, POST, DELETE",
+);
 
-    fn allow_header(self) -> &'static str {
-        match self {
-            Methods::Read => "GET, HEAD",
-            Methods::Write => "POST",
-            Methods::Session => "GET, HEAD, POST, DELETE",
-        }
-    }
-}
+const USERS: &str = "/api/v1/users/";
 
 /// Parses a request line into a route.
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
-    use Methods::{Read, Session, Write};
     let (route, methods) = match path {
-        "/api/v1/health" => (Route::Health, Read),
-        "/api/v1/status" => (Route::Status, Read),
-        "/api/v1/events" => (Route::Events, Read),
-        "/api/v1/metrics/history" => (Route::MetricsHistory, Read),
-        "/metrics" => (Route::Prometheus, Read),
-        "/api/v1/setup" => (Route::SetupState, Read),
-        "/api/v1/setup/claim" => (Route::SetupClaim, Write),
-        "/api/v1/setup/admin" => (Route::SetupAdmin, Write),
-        "/api/v1/setup/host" => (Route::SetupHost, Write),
-        "/api/v1/setup/domain" => (Route::SetupDomain, Write),
-        "/api/v1/setup/finish" => (Route::SetupFinish, Write),
+        "/api/v1/health" => (Route::Health, READ),
+        "/api/v1/status" => (Route::Status, READ),
+        "/api/v1/events" => (Route::Events, READ),
+        "/api/v1/metrics/history" => (Route::MetricsHistory, READ),
+        "/metrics" => (Route::Prometheus, READ),
+        "/api/v1/setup" => (Route::SetupState, READ),
+        "/api/v1/setup/claim" => (Route::SetupClaim, WRITE),
+        "/api/v1/setup/admin" => (Route::SetupAdmin, WRITE),
+        "/api/v1/setup/host" => (Route::SetupHost, WRITE),
+        "/api/v1/setup/domain" => (Route::SetupDomain, WRITE),
+        "/api/v1/setup/finish" => (Route::SetupFinish, WRITE),
+        "/api/v1/users" => (
+            if *method == Method::POST {
+                Route::UsersCreate
+            } else {
+                Route::UsersList
+            },
+            COLLECTION,
+        ),
+        p if p.len() > USERS.len() && p.starts_with(USERS) => (
+            if *method == Method::DELETE {
+                Route::UserDelete
+            } else {
+                Route::UserUpdate
+            },
+            ITEM,
+        ),
         "/api/v1/session" => (
             match *method {
                 Method::POST => Route::SessionLogin,
                 Method::DELETE => Route::SessionLogout,
                 _ => Route::SessionWhoami,
             },
-            Session,
+            SESSION,
         ),
         "/setup" => (
             Route::SetupPage(pages::find("/setup").ok_or(ApiError::NotFound)?),
-            Read,
+            READ,
         ),
         other => (
             Route::Page(pages::find(other).ok_or(ApiError::NotFound)?),
-            Read,
+            READ,
         ),
     };
-    if methods.allows(method) {
+    if methods.0.contains(method) {
         Ok(route)
     } else {
-        Err(ApiError::MethodNotAllowed {
-            allow: methods.allow_header(),
-        })
+        Err(ApiError::MethodNotAllowed { allow: methods.1 })
     }
 }
 
@@ -167,6 +173,10 @@ pub async fn dispatch(
         Route::SessionLogin => api::session::login(ctx, peer, &req).await,
         Route::SessionWhoami => api::session::whoami(ctx, &req).await,
         Route::SessionLogout => api::session::logout(ctx, peer, &req).await,
+        Route::UsersList => api::users::list(ctx, &req).await,
+        Route::UsersCreate => api::users::create(ctx, peer, &req).await,
+        Route::UserUpdate => api::users::update(ctx, peer, &req).await,
+        Route::UserDelete => api::users::delete(ctx, peer, &req).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }

@@ -99,14 +99,15 @@ impl Store {
 
     /// Applies a change and its audit record in one transaction.
     ///
-    /// If `apply` fails, nothing is written. A refused or failed action that
-    /// must still be audited is passed with a no-op `apply` and an entry
-    /// whose outcome says so.
-    pub fn change<T>(
+    /// If `apply` fails (with a store error, or with the caller's own error
+    /// type, e.g. "no such user"), nothing is written. A refused or failed
+    /// action that must still be audited is passed with a no-op `apply` and
+    /// an entry whose outcome says so.
+    pub fn change<T, E: From<StoreError>>(
         &self,
         entry: AuditEntry,
-        apply: impl FnOnce(&mut Change<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+        apply: impl FnOnce(&mut Change<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let txn = self
             .inner
             .db
@@ -120,6 +121,12 @@ impl Store {
         self.append_audit(&txn, entry)?;
         txn.commit().map_err(|e| self.write_err("transaction", e))?;
         Ok(value)
+    }
+
+    /// Records an action that changed nothing (refused, failed, or a
+    /// lifecycle event), on its own.
+    pub fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.change(entry, |_| Ok::<(), StoreError>(()))
     }
 
     fn append_audit(&self, txn: &WriteTransaction, entry: AuditEntry) -> Result<(), StoreError> {

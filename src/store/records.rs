@@ -134,6 +134,21 @@ impl Change<'_> {
         self.store.decode(t.what(), value.value()).map(Some)
     }
 
+    /// Every record of a table as this change sees it.
+    pub fn records<T: DeserializeOwned>(&self, t: Records) -> Result<Vec<(String, T)>, StoreError> {
+        let err = |e: redb::Error| self.store.read_err(t.what(), e);
+        let table = self.txn.open_table(t.table()).map_err(|e| err(e.into()))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| err(e.into()))? {
+            let (k, v) = row.map_err(|e| err(e.into()))?;
+            out.push((
+                k.value().to_string(),
+                self.store.decode(t.what(), v.value())?,
+            ));
+        }
+        Ok(out)
+    }
+
     pub fn remove_setting(&mut self, key: &str) -> Result<(), StoreError> {
         let err = |e: redb::Error| self.store.write_err("setting", e);
         self.txn

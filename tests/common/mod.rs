@@ -25,6 +25,8 @@ pub mod webdriver;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 
+pub const SESSION_COOKIE: &str = "__Host-hearth_session";
+
 /// The admin password the harness sets up.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
@@ -486,6 +488,20 @@ impl TlsClient {
             &[],
         )
         .await
+    }
+
+    /// Signs in and returns the session token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let body = format!("{{\"username\":\"{username}\",\"password\":\"{password}\"}}");
+        let r = self.send("POST", "/api/v1/session", &body, &[], &[]).await;
+        assert_eq!(r.status, 200, "login {username}: {:?}", r.body);
+        r.set_cookie(SESSION_COOKIE).expect("session cookie")
+    }
+
+    /// A request with a session token.
+    pub async fn as_user(&self, token: &str, method: &str, path: &str, body: &str) -> Reply {
+        self.send(method, path, body, &[(SESSION_COOKIE, token)], &[])
+            .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

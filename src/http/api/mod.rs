@@ -6,3 +6,4 @@ pub mod metrics;
 pub mod session;
 pub mod setup;
 pub mod status;
+pub mod users;
