@@ -4,12 +4,14 @@
 
 mod sessions;
 mod setup;
+mod tokens;
 mod users;
 
 pub use sessions::{Caller, LoginError, SessionRecord, Sessions};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };
+pub use tokens::{TokenError, TokenRecord, Tokens};
 pub use users::{UserError, UserUpdate, UserView, Users};
 
 use serde::{Deserialize, Serialize};

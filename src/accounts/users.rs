@@ -176,7 +176,7 @@ impl Users {
             })
     }
 
-    /// Deletes the account and ends its sessions.
+    /// Deletes the account, ends its sessions and revokes its tokens.
     pub fn delete(&self, caller: &Caller, username: &str, source: IpAddr) -> Result<(), UserError> {
         self.store
             .change(audit(caller, "user.delete", username, source), |c| {
@@ -190,6 +190,11 @@ impl Users {
                 for (key, s) in c.records::<SessionRecord>(Records::Sessions)? {
                     if s.username == username {
                         c.remove_record(Records::Sessions, &key)?;
+                    }
+                }
+                for (key, t) in c.records::<super::TokenRecord>(Records::Tokens)? {
+                    if t.username == username {
+                        c.remove_record(Records::Tokens, &key)?;
                     }
                 }
                 Ok(())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::limits::ConnectionLimiter;
-use crate::accounts::{Sessions, Setup, Users};
+use crate::accounts::{Sessions, Setup, Tokens, Users};
 use crate::config::Limits;
 use crate::events::Hub;
 use crate::health::Health;
@@ -20,6 +20,7 @@ pub struct AppContext {
     pub setup: Arc<Setup>,
     pub sessions: Arc<Sessions>,
     pub users: Arc<Users>,
+    pub tokens: Arc<Tokens>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
     pub started: Instant,
@@ -38,6 +39,7 @@ impl AppContext {
         AppContext {
             health,
             users: Arc::new(Users::new(store.clone())),
+            tokens: Arc::new(Tokens::new(store.clone())),
             store,
             hub,
             metrics,

@@ -40,6 +40,9 @@ pub enum Route {
     UsersCreate,
     UserUpdate,
     UserDelete,
+    TokensList,
+    TokensCreate,
+    TokenRevoke,
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -61,6 +64,9 @@ const SESSION: Methods = Methods(
 );
 
 const USERS: &str = "/api/v1/users/";
+const TOKENS: &str = "/api/v1/tokens/";
+/// An item that can only be removed.
+const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 
 /// Parses a request line into a route.
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -100,6 +106,15 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             SESSION,
         ),
+        "/api/v1/tokens" => (
+            if *method == Method::POST {
+                Route::TokensCreate
+            } else {
+                Route::TokensList
+            },
+            COLLECTION,
+        ),
+        p if p.len() > TOKENS.len() && p.starts_with(TOKENS) => (Route::TokenRevoke, REMOVABLE),
         "/setup" => (
             Route::SetupPage(pages::find("/setup").ok_or(ApiError::NotFound)?),
             READ,
@@ -177,6 +192,9 @@ pub async fn dispatch(
         Route::UsersCreate => api::users::create(ctx, peer, &req).await,
         Route::UserUpdate => api::users::update(ctx, peer, &req).await,
         Route::UserDelete => api::users::delete(ctx, peer, &req).await,
+        Route::TokensList => api::tokens::list(ctx, &req).await,
+        Route::TokensCreate => api::tokens::create(ctx, peer, &req).await,
+        Route::TokenRevoke => api::tokens::revoke(ctx, peer, &req).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }

@@ -6,13 +6,14 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::{SESSIONS, USERS};
+use super::schema::{SESSIONS, TOKENS, USERS};
 use super::{Change, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Records {
     Users,
     Sessions,
+    Tokens,
 }
 
 impl Records {
@@ -20,6 +21,7 @@ impl Records {
         match self {
             Records::Users => USERS,
             Records::Sessions => SESSIONS,
+            Records::Tokens => TOKENS,
         }
     }
 
@@ -27,6 +29,7 @@ impl Records {
         match self {
             Records::Users => "user",
             Records::Sessions => "session",
+            Records::Tokens => "API token",
         }
     }
 }

@@ -31,13 +31,17 @@ pub(super) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("use
 /// SHA-256 of a session token → JSON of the session record.
 pub(super) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 
+/// SHA-256 of an API token → JSON of the token record.
+pub(super) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 5;
+pub const CURRENT_VERSION: u64 = 6;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
-const STEPS: [Step; CURRENT_VERSION as usize] = [v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5];
+const STEPS: [Step; CURRENT_VERSION as usize] =
+    [v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6];
 
 /// Version 1: settings and the audit log.
 fn v0_to_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -77,6 +81,12 @@ fn v3_to_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 5: sign-in sessions.
 fn v4_to_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(SESSIONS)?;
+    Ok(())
+}
+
+/// Version 6: API tokens.
+fn v5_to_v6(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(TOKENS)?;
     Ok(())
 }
 

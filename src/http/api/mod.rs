@@ -6,4 +6,5 @@ pub mod metrics;
 pub mod session;
 pub mod setup;
 pub mod status;
+pub mod tokens;
 pub mod users;

@@ -18,14 +18,26 @@ use crate::http::response::{Response, full, json};
 
 pub const SESSION_COOKIE: &str = "__Host-hearth_session";
 
-/// The signed-in caller behind the request's session cookie, if any.
+/// The caller behind the request: an API token (`Authorization: Bearer`)
+/// or else the session cookie. A bearer token that is not valid is not
+/// silently replaced by the cookie: the request is anonymous.
 pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Caller>, ApiError> {
-    let Some(token) = cookie(req, SESSION_COOKIE).map(str::to_string) else {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let found = if let Some(token) = bearer {
+        let tokens = ctx.tokens.clone();
+        tokio::task::spawn_blocking(move || tokens.authenticate(&token, now_ms())).await
+    } else if let Some(token) = cookie(req, SESSION_COOKIE).map(str::to_string) {
+        let sessions = ctx.sessions.clone();
+        tokio::task::spawn_blocking(move || sessions.authenticate(&token, now_ms())).await
+    } else {
         return Ok(None);
     };
-    let sessions = ctx.sessions.clone();
-    tokio::task::spawn_blocking(move || sessions.authenticate(&token, now_ms()))
-        .await
+    found
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
