@@ -43,6 +43,7 @@ pub enum Route {
     TokensList,
     TokensCreate,
     TokenRevoke,
+    Audit,
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -106,6 +107,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             SESSION,
         ),
+        "/api/v1/audit" => (Route::Audit, READ),
         "/api/v1/tokens" => (
             if *method == Method::POST {
                 Route::TokensCreate
@@ -195,6 +197,7 @@ pub async fn dispatch(
         Route::TokensList => api::tokens::list(ctx, &req).await,
         Route::TokensCreate => api::tokens::create(ctx, peer, &req).await,
         Route::TokenRevoke => api::tokens::revoke(ctx, peer, &req).await,
+        Route::Audit => api::audit::list(ctx, &req).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }

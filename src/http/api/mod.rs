@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one file per resource, and `/metrics`.
 
+pub mod audit;
 pub mod events;
 pub mod health;
 pub mod metrics;
