@@ -35,8 +35,9 @@ async fn client(tls: TlsClient, shared: Arc<Shared>) {
     let Ok(mut stream) = tls.connect(&[b"http/1.1"]).await else {
         return;
     };
+    let session = tls.session.clone().unwrap_or_default();
     let req = format!(
-        "GET /api/v1/events?topics=system HTTP/1.1\r\nHost: localhost:{}\r\n\r\n",
+        "GET /api/v1/events?topics=system HTTP/1.1\r\nHost: localhost:{}\r\nCookie: __Host-hearth_session={session}\r\n\r\n",
         tls.addr.port()
     );
     if stream.write_all(req.as_bytes()).await.is_err() {
@@ -174,7 +175,7 @@ async fn main() {
         ..Options::default()
     });
     let pid = daemon.child.id();
-    let tls = daemon.client();
+    let tls = daemon.admin_client();
     let shared = Arc::new(Shared {
         connected: AtomicUsize::new(0),
         measuring: AtomicBool::new(false),

@@ -36,7 +36,7 @@ async fn next_of(stream: &mut sse::SseStream, kind: &str) -> SseEvent {
 async fn snapshot_first_then_system_events_with_growing_ids() {
     let d = fast_daemon();
     let mut s = sse::open(
-        &d.client(),
+        &d.admin_client(),
         Protocol::Http1,
         "/api/v1/events?topics=system",
         None,
@@ -73,7 +73,7 @@ async fn snapshot_first_then_system_events_with_growing_ids() {
 #[tokio::test]
 async fn reconnect_with_last_event_id_gets_exactly_the_missed_events() {
     let d = fast_daemon();
-    let client = d.client();
+    let client = d.admin_client();
     let mut s = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
     s.next(WAIT).await.unwrap(); // snapshot
     let seen = next_of(&mut s, "system").await.id.unwrap();
@@ -98,7 +98,13 @@ async fn reconnect_with_last_event_id_gets_exactly_the_missed_events() {
 #[tokio::test]
 async fn reconnect_with_an_unknown_id_gets_a_snapshot() {
     let d = fast_daemon();
-    let mut s = sse::open(&d.client(), Protocol::Http1, "/api/v1/events", Some(5)).await;
+    let mut s = sse::open(
+        &d.admin_client(),
+        Protocol::Http1,
+        "/api/v1/events",
+        Some(5),
+    )
+    .await;
     assert_eq!(s.next(WAIT).await.unwrap().event, "snapshot");
 }
 
@@ -110,7 +116,7 @@ async fn reconnect_with_an_unknown_id_gets_a_snapshot() {
 #[tokio::test]
 async fn a_client_that_stops_reading_does_not_delay_another() {
     let d = fast_daemon();
-    let client = d.client();
+    let client = d.admin_client();
     // This one reads its first event and then nothing more.
     let mut stalled = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
     stalled.next(WAIT).await.unwrap();
@@ -134,7 +140,7 @@ async fn a_client_that_stops_reading_does_not_delay_another() {
 #[tokio::test]
 async fn many_streams_share_one_http2_connection() {
     let d = fast_daemon();
-    let client = d.client();
+    let client = d.admin_client();
     let tls = client.connect(&[b"h2"]).await.unwrap();
     let (send, conn) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
@@ -166,7 +172,10 @@ async fn many_streams_share_one_http2_connection() {
 #[tokio::test]
 async fn unknown_topic_is_a_400_naming_the_field() {
     let d = fast_daemon();
-    let r = d.client().get("/api/v1/events?topics=system,bogus").await;
+    let r = d
+        .admin_client()
+        .get("/api/v1/events?topics=system,bogus")
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["field"], "topics");
     assert!(
@@ -183,7 +192,7 @@ async fn streams_per_address_are_capped() {
         config: format!("{FAST}[limits]\nmax_streams_per_address = 2\n"),
         ..Options::default()
     });
-    let client = d.client();
+    let client = d.admin_client();
     let _a = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
     let _b = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
     let r = client.get("/api/v1/events").await;
@@ -205,7 +214,7 @@ async fn streams_per_address_are_capped() {
 #[tokio::test]
 async fn streams_end_cleanly_at_shutdown() {
     let mut d = fast_daemon();
-    let client = d.client();
+    let client = d.admin_client();
     let mut h1 = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
     let mut h2 = sse::open(&client, Protocol::Http2, "/api/v1/events", None).await;
     h1.next(WAIT).await.unwrap();
@@ -226,7 +235,7 @@ async fn streams_end_cleanly_at_shutdown() {
 #[tokio::test]
 async fn status_json_has_the_documented_shape() {
     let d = fast_daemon();
-    let v = d.client().get("/api/v1/status").await.json();
+    let v = d.admin_client().get("/api/v1/status").await.json();
     let s = &v["system"];
     assert!(s["cpu"]["cores"].is_array());
     assert_eq!(s["load"].as_array().unwrap().len(), 3);
@@ -244,7 +253,7 @@ async fn status_json_has_the_documented_shape() {
 #[tokio::test]
 async fn memory_total_equals_meminfo() {
     let d = fast_daemon();
-    let v = d.client().get("/api/v1/status").await.json();
+    let v = d.admin_client().get("/api/v1/status").await.json();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
     let kb: u64 = meminfo
         .lines()
@@ -263,7 +272,7 @@ async fn history_serves_the_samples_taken() {
     let d = fast_daemon();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let r = d
-        .client()
+        .admin_client()
         .get("/api/v1/metrics/history?series=memory.used_bytes&range=1h")
         .await;
     assert_eq!(r.status, 200);
@@ -274,7 +283,7 @@ async fn history_serves_the_samples_taken() {
     assert!(points.len() >= 2, "{v}");
     assert!(points[0][0].is_u64() && points[0][1].is_number());
     let r = d
-        .client()
+        .admin_client()
         .get("/api/v1/metrics/history?series=load.1&range=2h")
         .await;
     assert_eq!(r.status, 400);
@@ -289,6 +298,11 @@ async fn curl_follows_the_stream_over_http1_and_http2() {
         let out = Command::new(&curl)
             .args(["-sN", "-D", "-", version, "--max-time", "2", "--cacert"])
             .arg(d.cert_path())
+            .arg("-b")
+            .arg(format!(
+                "__Host-hearth_session={}",
+                d.session.as_ref().unwrap()
+            ))
             .arg(format!(
                 "https://localhost:{}/api/v1/events",
                 d.addr().port()
@@ -321,8 +335,14 @@ async fn curl_follows_the_stream_over_http1_and_http2() {
 async fn other_first_requests_on_http1_still_reach_hyper() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let d = fast_daemon();
+    let cookie = format!(
+        "Cookie: __Host-hearth_session={}\r\n",
+        d.session.as_ref().unwrap()
+    );
     let ask = |raw: &'static str| {
-        let client = d.client();
+        let client = d.admin_client();
+        // Every request head gets the session cookie after its first line.
+        let raw = raw.replace("\r\nHost: x\r\n", &format!("\r\nHost: x\r\n{cookie}"));
         async move {
             let mut tls = client.connect(&[b"http/1.1"]).await.unwrap();
             tls.write_all(raw.as_bytes()).await.unwrap();
@@ -344,14 +364,14 @@ async fn other_first_requests_on_http1_still_reach_hyper() {
     let second = two.find("HTTP/1.1 404").expect("404 answered");
     assert!(first < second, "{two}");
     // HTTP/1.0 goes to hyper too.
-    let old = ask("GET /api/v1/health HTTP/1.0\r\n\r\n").await;
+    let old = ask("GET /api/v1/health HTTP/1.0\r\nHost: x\r\n\r\n").await;
     assert!(old.starts_with("HTTP/1.0 200"), "{old}");
 }
 
 #[tokio::test]
 async fn prometheus_metrics_pass_promtool() {
     let d = fast_daemon();
-    let r = d.client().get("/metrics").await;
+    let r = d.admin_client().get("/metrics").await;
     assert_eq!(r.status, 200);
     assert!(
         r.headers["content-type"]

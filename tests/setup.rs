@@ -165,7 +165,9 @@ async fn the_api_walks_through_setup_and_then_answers_410() {
         .post_json("/api/v1/setup/claim", "{\"code\":\"x\"}", None)
         .await;
     assert_eq!(r.status, 410);
-    assert_eq!(client.get("/api/v1/status").await.status, 200);
+    // Out of setup mode: the status now asks for a sign-in instead.
+    assert_eq!(client.get("/api/v1/status").await.status, 401);
+    client.login("owner", ADMIN_PASSWORD).await;
 }
 
 #[tokio::test]
@@ -329,5 +331,10 @@ async fn the_wizard_in_chromium() {
     );
     let client = d.client();
     assert_eq!(client.get("/setup").await.status, 410);
-    assert_eq!(client.get("/api/v1/status").await.status, 200);
+    assert_eq!(
+        client.get("/api/v1/status").await.status,
+        401,
+        "sign in next"
+    );
+    client.login("owner", ADMIN_PASSWORD).await;
 }

@@ -3,11 +3,13 @@
 //! claim code, and writes every change with its audit record.
 
 mod sessions;
+mod settings;
 mod setup;
 mod tokens;
 mod users;
 
 pub use sessions::{Caller, LoginError, SessionRecord, Sessions};
+pub use settings::{BoxSettings, SettingsView};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };

@@ -18,11 +18,12 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use crate::accounts::{Sessions, Setup, SetupError};
+use crate::accounts::{BoxSettings, Sessions, Setup, SetupError};
 use crate::auth::SessionPolicy;
 use crate::config::{self, Config};
 use crate::events::{Hub, HubConfig, Topic};
 use crate::health::{ComponentState, Health};
+use crate::http::context::AccountServices;
 use crate::http::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
 use crate::http::{self, AppContext};
 use crate::liveness::{BEAT_INTERVAL, Liveness};
@@ -158,8 +159,11 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         store.clone(),
         hub.clone(),
         metrics,
-        setup,
-        Arc::new(Sessions::new(store.clone(), SessionPolicy::default())),
+        AccountServices {
+            setup,
+            sessions: Arc::new(Sessions::new(store.clone(), SessionPolicy::default())),
+            settings: Arc::new(BoxSettings::load(store.clone())?),
+        },
         &config.limits,
     ));
     let mut server = tokio::spawn(http::serve(

@@ -1,13 +1,14 @@
 //! The hub itself: publish, snapshot, subscribe, replay.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::sse::{encode_event, ping_frame, retry_frame};
 use super::topic::{Topic, TopicSet};
+use super::view::{View, view_json};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HubConfig {
@@ -30,13 +31,26 @@ impl Default for HubConfig {
     }
 }
 
-/// A published event, its SSE frame encoded once for every subscriber.
+/// A published event; its SSE frame is encoded once per view, on first
+/// use, and shared by every subscriber with that view.
 #[derive(Debug)]
 pub struct Event {
     pub id: u64,
     pub topic: Topic,
     pub json: Arc<str>,
-    pub frame: Bytes,
+    frames: [OnceLock<Option<Bytes>>; View::COUNT],
+}
+
+impl Event {
+    /// The frame `view` gets, or `None` if it may not see this event.
+    pub fn frame_for(&self, view: View) -> Option<Bytes> {
+        self.frames[view.index()]
+            .get_or_init(|| {
+                view_json(self.topic, view, &self.json)
+                    .map(|json| encode_event(self.id, self.topic.name(), &json))
+            })
+            .clone()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -104,9 +118,12 @@ impl Hub {
         let event = Arc::new(Event {
             id,
             topic,
-            frame: encode_event(id, topic.name(), &json),
             json: json.clone(),
+            frames: Default::default(),
         });
+        // The admin frame is encoded now: it is the common case, and it
+        // keeps the cost of encoding on the publisher, not on a reader.
+        let _ = event.frame_for(View::Admin);
         state.current.insert(topic, json);
         if state.ring.len() == self.config.replay {
             state.ring.pop_front();
@@ -124,28 +141,34 @@ impl Hub {
         self.lock().next_id.saturating_sub(1)
     }
 
-    /// The current content of `topics` as one JSON object, e.g.
-    /// `{"system":{...},"health":{...}}`; topics never published are left out.
-    pub fn state_json(&self, topics: TopicSet) -> String {
-        state_json(&self.lock(), topics)
+    /// The current content of `topics` as `view` sees it, as one JSON
+    /// object, e.g. `{"system":{...},"health":{...}}`; topics never
+    /// published, or hidden from the view, are left out.
+    pub fn state_json(&self, topics: TopicSet, view: View) -> String {
+        state_json(&self.lock(), topics, view)
     }
 
     /// A `snapshot` frame with the newest id.
-    fn snapshot_frame(state: &State, topics: TopicSet) -> Bytes {
+    fn snapshot_frame(state: &State, topics: TopicSet, view: View) -> Bytes {
         let id = state.next_id.saturating_sub(1);
-        encode_event(id, "snapshot", &state_json(state, topics))
+        encode_event(id, "snapshot", &state_json(state, topics, view))
     }
 
     /// Subscribes to `topics`. With `last_event_id`, the stream starts with
     /// exactly the missed events if the ring still holds all of them, and
     /// with a snapshot otherwise.
-    pub fn subscribe(&self, topics: TopicSet, last_event_id: Option<u64>) -> Subscription {
+    pub fn subscribe(
+        &self,
+        topics: TopicSet,
+        view: View,
+        last_event_id: Option<u64>,
+    ) -> Subscription {
         let state = self.lock();
         let mut initial = VecDeque::new();
         initial.push_back(retry_frame());
-        match last_event_id.and_then(|last| replay(&state, topics, last)) {
+        match last_event_id.and_then(|last| replay(&state, topics, view, last)) {
             Some(missed) => initial.extend(missed),
-            None => initial.push_back(Hub::snapshot_frame(&state, topics)),
+            None => initial.push_back(Hub::snapshot_frame(&state, topics, view)),
         }
         let rx = self.tx.subscribe();
         let closed = state.closed;
@@ -153,6 +176,7 @@ impl Hub {
         Subscription {
             hub: self.clone(),
             topics,
+            view,
             initial,
             rx,
             done: closed,
@@ -176,26 +200,29 @@ impl Hub {
     }
 }
 
-fn state_json(state: &State, topics: TopicSet) -> String {
+fn state_json(state: &State, topics: TopicSet, view: View) -> String {
     let mut out = String::from("{");
     for (topic, json) in &state.current {
         if !topics.contains(*topic) {
             continue;
         }
+        let Some(json) = view_json(*topic, view, json) else {
+            continue;
+        };
         if out.len() > 1 {
             out.push(',');
         }
         out.push('"');
         out.push_str(topic.name());
         out.push_str("\":");
-        out.push_str(json);
+        out.push_str(&json);
     }
     out.push('}');
     out
 }
 
 /// The frames after `last` on `topics`, or `None` if some are gone.
-fn replay(state: &State, topics: TopicSet, last: u64) -> Option<Vec<Bytes>> {
+fn replay(state: &State, topics: TopicSet, view: View, last: u64) -> Option<Vec<Bytes>> {
     let newest = state.next_id.saturating_sub(1);
     if last > newest {
         // An id from the future: not ours (or the clock went back).
@@ -213,7 +240,7 @@ fn replay(state: &State, topics: TopicSet, last: u64) -> Option<Vec<Bytes>> {
             .ring
             .iter()
             .filter(|e| e.id > last && topics.contains(e.topic))
-            .map(|e| e.frame.clone())
+            .filter_map(|e| e.frame_for(view))
             .collect(),
     )
 }
@@ -222,6 +249,7 @@ fn replay(state: &State, topics: TopicSet, last: u64) -> Option<Vec<Bytes>> {
 pub struct Subscription {
     hub: Hub,
     topics: TopicSet,
+    view: View,
     initial: VecDeque<Bytes>,
     rx: broadcast::Receiver<Message>,
     done: bool,
@@ -239,7 +267,10 @@ impl Subscription {
             }
             match self.rx.recv().await {
                 Ok(Message::Event(e)) if self.topics.contains(e.topic) => {
-                    return Some(e.frame.clone());
+                    match e.frame_for(self.view) {
+                        Some(frame) => return Some(frame),
+                        None => continue,
+                    }
                 }
                 Ok(Message::Event(_)) => continue,
                 Ok(Message::Ping) => return Some(ping_frame()),
@@ -259,7 +290,7 @@ impl Subscription {
                         return None;
                     }
                     self.rx = self.hub.tx.subscribe();
-                    return Some(Hub::snapshot_frame(&state, self.topics));
+                    return Some(Hub::snapshot_frame(&state, self.topics, self.view));
                 }
             }
         }

@@ -7,14 +7,16 @@
 //! with a fresh `snapshot` instead of the events it missed, so a slow
 //! client never slows the hub or anyone else.
 //!
-//! Role filtering (a later issue) slots in at [`Subscription`]: each
-//! subscriber will carry its view, and an event's frame will be encoded
-//! once per view rather than once overall.
+//! Role filtering: each subscriber carries a [`View`]; an event's JSON is
+//! cut down and encoded once per view, lazily, and shared by every
+//! subscriber with that view (see [`view`]).
 
 mod hub;
 mod sse;
 mod topic;
+pub mod view;
 
 pub use hub::{Event, Hub, HubConfig, Subscription};
 pub use sse::{RETRY_MS, encode_event};
 pub use topic::{Topic, TopicSet, TopicsError};
+pub use view::View;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::limits::ConnectionLimiter;
-use crate::accounts::{Sessions, Setup, Tokens, Users};
+use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, Users};
 use crate::config::Limits;
 use crate::events::Hub;
 use crate::health::Health;
@@ -21,9 +21,18 @@ pub struct AppContext {
     pub sessions: Arc<Sessions>,
     pub users: Arc<Users>,
     pub tokens: Arc<Tokens>,
+    pub settings: Arc<BoxSettings>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
     pub started: Instant,
+}
+
+/// The account services the daemon opened at start (each read state from
+/// the store then); users and tokens are made from the store here.
+pub struct AccountServices {
+    pub setup: Arc<Setup>,
+    pub sessions: Arc<Sessions>,
+    pub settings: Arc<BoxSettings>,
 }
 
 impl AppContext {
@@ -32,8 +41,7 @@ impl AppContext {
         store: Store,
         hub: Hub,
         metrics: Arc<MetricsState>,
-        setup: Arc<Setup>,
-        sessions: Arc<Sessions>,
+        accounts: AccountServices,
         limits: &Limits,
     ) -> AppContext {
         AppContext {
@@ -43,8 +51,9 @@ impl AppContext {
             store,
             hub,
             metrics,
-            setup,
-            sessions,
+            setup: accounts.setup,
+            sessions: accounts.sessions,
+            settings: accounts.settings,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
             started: Instant::now(),
         }

@@ -10,7 +10,8 @@ use super::context::AppContext;
 use super::error::ApiError;
 use super::request::same_origin;
 use crate::accounts::Caller;
-use crate::auth::{Action, allowed};
+use crate::auth::{Action, Role, allowed};
+use crate::events::View;
 
 pub async fn require(
     ctx: &AppContext,
@@ -30,5 +31,25 @@ pub async fn require(
             code: "forbidden",
             message: "your role does not allow this".into(),
         })
+    }
+}
+
+/// How a request may see the live status: by the caller's role, or as a
+/// visitor when the owner made the status public; otherwise 401.
+pub async fn status_view(ctx: &AppContext, req: &Request<Bytes>) -> Result<View, ApiError> {
+    match caller(ctx, req).await? {
+        Some(c) if allowed(c.role, Action::ReadStatus) => Ok(match c.role {
+            Role::Admin => View::Admin,
+            Role::Member => View::Member,
+            Role::Viewer => View::Viewer,
+        }),
+        Some(_) => Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: "your role does not allow this".into(),
+        }),
+        None if ctx.settings.public_status() => Ok(View::Public),
+        None => Err(ApiError::Unauthorized {
+            message: "sign in first".into(),
+        }),
     }
 }

@@ -38,6 +38,16 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/setup.js"),
     },
     Asset {
+        path: "/login",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/login.html"),
+    },
+    Asset {
+        path: "/assets/login.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/login.js"),
+    },
+    Asset {
         path: "/favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../web/favicon.svg"),

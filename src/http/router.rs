@@ -44,6 +44,8 @@ pub enum Route {
     TokensCreate,
     TokenRevoke,
     Audit,
+    SettingsGet,
+    SettingsPatch,
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -66,6 +68,11 @@ const SESSION: Methods = Methods(
 
 const USERS: &str = "/api/v1/users/";
 const TOKENS: &str = "/api/v1/tokens/";
+/// Settings: read with GET, changed with PATCH.
+const SETTINGS: Methods = Methods(
+    &[Method::GET, Method::HEAD, Method::PATCH],
+    "GET, HEAD, PATCH",
+);
 /// An item that can only be removed.
 const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 
@@ -108,6 +115,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             SESSION,
         ),
         "/api/v1/audit" => (Route::Audit, READ),
+        "/api/v1/settings" => (
+            if *method == Method::PATCH {
+                Route::SettingsPatch
+            } else {
+                Route::SettingsGet
+            },
+            SETTINGS,
+        ),
         "/api/v1/tokens" => (
             if *method == Method::POST {
                 Route::TokensCreate
@@ -177,10 +192,12 @@ pub async fn dispatch(
     let result = match route {
         Route::Page(asset) | Route::SetupPage(asset) => Ok(pages::serve(asset)),
         Route::Health => Ok(api::health::get(ctx)),
-        Route::Status => Ok(api::status::get(ctx)),
-        Route::Events => api::events::get(ctx, peer, &req),
-        Route::MetricsHistory => api::metrics::history(ctx, &req),
-        Route::Prometheus => api::metrics::prometheus(ctx),
+        Route::Status => api::status::get(ctx, &req).await,
+        Route::Events => api::events::get(ctx, peer, &req).await,
+        Route::MetricsHistory => api::metrics::history(ctx, &req).await,
+        Route::Prometheus => api::metrics::prometheus(ctx, &req).await,
+        Route::SettingsGet => api::settings::get(ctx, &req).await,
+        Route::SettingsPatch => api::settings::patch(ctx, peer, &req).await,
         Route::SetupState => api::setup::state(ctx, &req).await,
         Route::SetupClaim => api::setup::claim(ctx, peer, &req).await,
         Route::SetupAdmin => api::setup::admin(ctx, peer, &req).await,

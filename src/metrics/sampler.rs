@@ -221,7 +221,8 @@ mod tests {
         assert!(second.cpu.total_pct.is_some());
         assert_eq!(hub.last_id(), 2);
         let status: serde_json::Value =
-            serde_json::from_str(&hub.state_json(TopicSet::all())).unwrap();
+            serde_json::from_str(&hub.state_json(TopicSet::all(), crate::events::View::Admin))
+                .unwrap();
         assert!(status["system"]["cpu"]["total_pct"].is_number());
         let text = state.prometheus(0).unwrap();
         assert!(text.contains("node_memory_MemTotal_bytes"));

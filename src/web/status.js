@@ -268,10 +268,34 @@ function connect() {
   events.addEventListener('health', (e) => renderHealth(JSON.parse(e.data)));
 }
 
+async function account() {
+  try {
+    const r = await fetch('/api/v1/session');
+    if (r.ok) {
+      const me = await r.json();
+      text('whoami', `${me.username} (${me.role})`);
+      $('signout').hidden = false;
+    } else if (r.status === 401) {
+      $('signin').hidden = false; // a visitor on a public status page
+    }
+  } catch (e) { /* the status still shows */ }
+}
+
+$('signout').addEventListener('click', async () => {
+  await fetch('/api/v1/session', { method: 'DELETE' }).catch(() => {});
+  location.assign('/login');
+});
+
 async function start() {
+  account();
   // Render at once; the sparklines' history and the stream follow.
   try {
     const r = await fetch('/api/v1/status');
+    if (r.status === 401) {
+      // Not signed in, and the status is not public.
+      location.assign('/login?next=/');
+      return;
+    }
     if (r.status === 403) {
       const body = await r.json().catch(() => ({}));
       if (body.error && body.error.code === 'setup_required') {

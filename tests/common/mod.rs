@@ -38,6 +38,8 @@ pub struct Daemon {
     pub messages: Vec<String>,
     pub addr: Option<SocketAddr>,
     state_dir: PathBuf,
+    /// The admin's session once `start` has set the box up.
+    pub session: Option<String>,
 }
 
 #[derive(Default)]
@@ -109,6 +111,7 @@ impl Daemon {
             messages: Vec::new(),
             addr: None,
             state_dir,
+            session: None,
         }
     }
 
@@ -121,7 +124,40 @@ impl Daemon {
         if !pending && !d.setup_complete_already() {
             d.finish_setup();
         }
+        if !pending {
+            d.session = d.sign_in_admin();
+        }
         d
+    }
+
+    /// Signs the harness's admin in, if the box is set up with it.
+    fn sign_in_admin(&self) -> Option<String> {
+        let client = self.client();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let body =
+                        format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}");
+                    let r = client
+                        .send("POST", "/api/v1/session", &body, &[], &[])
+                        .await;
+                    r.set_cookie(SESSION_COOKIE)
+                })
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
+    /// A client signed in as the admin.
+    pub fn admin_client(&self) -> TlsClient {
+        let mut c = self.client();
+        c.session = Some(self.session.clone().expect("the admin is signed in"));
+        c
     }
 
     pub fn setup_code_path(&self) -> PathBuf {
@@ -316,6 +352,8 @@ pub struct TlsClient {
     roots: Arc<rustls::RootCertStore>,
     pub addr: SocketAddr,
     pub server_name: String,
+    /// A session token sent with every request that names no cookies.
+    pub session: Option<String>,
 }
 
 pub struct Reply {
@@ -367,6 +405,7 @@ impl TlsClient {
             roots: Arc::new(roots),
             addr,
             server_name: "localhost".into(),
+            session: None,
         }
     }
 
@@ -415,6 +454,9 @@ impl TlsClient {
         if protocol == Protocol::Http1 {
             req = req.header("host", format!("localhost:{}", self.addr.port()));
         }
+        if let Some(s) = &self.session {
+            req = req.header("cookie", format!("{SESSION_COOKIE}={s}"));
+        }
         let req = req.body(Full::new(body.unwrap_or_default())).unwrap();
         let io = TokioIo::new(tls);
         let response = match protocol {
@@ -461,6 +503,8 @@ impl TlsClient {
         if !cookies.is_empty() {
             let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header("cookie", c.join("; "));
+        } else if let Some(s) = &self.session {
+            req = req.header("cookie", format!("{SESSION_COOKIE}={s}"));
         }
         for (k, v) in headers {
             req = req.header(*k, *v);

@@ -74,6 +74,9 @@ pub fn request(
     if let Some(id) = last_event_id {
         req = req.header("last-event-id", id.to_string());
     }
+    if let Some(s) = &client.session {
+        req = req.header("cookie", format!("{}={s}", super::SESSION_COOKIE));
+    }
     req.body(Empty::new()).unwrap()
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::events::View;
 
 fn text(b: &Bytes) -> String {
     String::from_utf8(b.to_vec()).unwrap()
@@ -26,7 +27,7 @@ async fn fresh_subscriber_gets_retry_snapshot_then_events_in_order() {
     let hub = hub(16, 16);
     hub.publish(Topic::System, r#"{"cpu":1}"#.into());
     hub.publish(Topic::Health, r#"{"store":"ok"}"#.into());
-    let mut sub = hub.subscribe(TopicSet::all(), None);
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, None);
     assert_eq!(text(&sub.next().await.unwrap()), "retry: 2000\n\n");
     let snap = text(&sub.next().await.unwrap());
     assert_eq!(
@@ -54,7 +55,7 @@ async fn unchanged_content_is_not_published() {
 #[tokio::test]
 async fn topics_filter_what_a_subscriber_sees() {
     let hub = hub(16, 16);
-    let mut sub = hub.subscribe(TopicSet::parse(Some("health")).unwrap(), None);
+    let mut sub = hub.subscribe(TopicSet::parse(Some("health")).unwrap(), View::Admin, None);
     sub.next().await;
     assert_eq!(
         text(&sub.next().await.unwrap()),
@@ -78,7 +79,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
         hub.publish(topic, format!("{{\"n\":{i}}}"));
     }
     // Saw up to id 6; ids 7..=10 were missed.
-    let mut sub = hub.subscribe(TopicSet::all(), Some(6));
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(6));
     sub.next().await; // retry
     let ids: Vec<u64> = [
         sub.next().await.unwrap(),
@@ -91,13 +92,17 @@ async fn reconnect_replays_exactly_the_missed_events() {
     .collect();
     assert_eq!(ids, vec![7, 8, 9, 10]);
     // Only system events requested: the health ones (ids 7 and 10) are skipped.
-    let mut sub = hub.subscribe(TopicSet::parse(Some("system")).unwrap(), Some(6));
+    let mut sub = hub.subscribe(
+        TopicSet::parse(Some("system")).unwrap(),
+        View::Admin,
+        Some(6),
+    );
     sub.next().await;
     let a = id_of(&text(&sub.next().await.unwrap()));
     let b = id_of(&text(&sub.next().await.unwrap()));
     assert_eq!((a, b), (8, 9));
     // Up to date: nothing to replay, then live events.
-    let mut sub = hub.subscribe(TopicSet::all(), Some(10));
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(10));
     sub.next().await;
     hub.publish(Topic::System, "{\"n\":99}".into());
     assert_eq!(id_of(&text(&sub.next().await.unwrap())), 11);
@@ -109,16 +114,16 @@ async fn reconnect_after_the_ring_moved_on_gets_a_snapshot() {
     for i in 0..10 {
         hub.publish(Topic::System, format!("{{\"n\":{i}}}"));
     }
-    let mut sub = hub.subscribe(TopicSet::all(), Some(3));
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(3));
     sub.next().await;
     let f = text(&sub.next().await.unwrap());
     assert!(f.starts_with("id: 10\nevent: snapshot\n"), "{f}");
     // An id from the future (another daemon's) gets a snapshot too.
-    let mut sub = hub.subscribe(TopicSet::all(), Some(1_000));
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(1_000));
     sub.next().await;
     assert!(text(&sub.next().await.unwrap()).contains("event: snapshot"));
     // The oldest id still in the ring is 7: from 6 the replay is complete.
-    let mut sub = hub.subscribe(TopicSet::all(), Some(6));
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(6));
     sub.next().await;
     assert_eq!(id_of(&text(&sub.next().await.unwrap())), 7);
 }
@@ -126,8 +131,8 @@ async fn reconnect_after_the_ring_moved_on_gets_a_snapshot() {
 #[tokio::test]
 async fn a_lagging_subscriber_gets_a_fresh_snapshot_and_never_blocks_publishing() {
     let hub = hub(64, 4);
-    let mut slow = hub.subscribe(TopicSet::all(), None);
-    let mut fast = hub.subscribe(TopicSet::all(), None);
+    let mut slow = hub.subscribe(TopicSet::all(), View::Admin, None);
+    let mut fast = hub.subscribe(TopicSet::all(), View::Admin, None);
     fast.next().await;
     fast.next().await;
     for i in 0..20 {
@@ -150,7 +155,7 @@ async fn a_lagging_subscriber_gets_a_fresh_snapshot_and_never_blocks_publishing(
 #[tokio::test]
 async fn ping_and_shutdown() {
     let hub = hub(16, 16);
-    let mut sub = hub.subscribe(TopicSet::all(), None);
+    let mut sub = hub.subscribe(TopicSet::all(), View::Admin, None);
     sub.next().await;
     sub.next().await;
     hub.ping();
@@ -158,7 +163,7 @@ async fn ping_and_shutdown() {
     hub.shutdown();
     assert!(sub.next().await.is_none());
     assert_eq!(hub.publish(Topic::System, "{}".into()), None);
-    let mut late = hub.subscribe(TopicSet::all(), None);
+    let mut late = hub.subscribe(TopicSet::all(), View::Admin, None);
     late.next().await;
     late.next().await;
     assert!(late.next().await.is_none(), "no stream after shutdown");
@@ -167,13 +172,40 @@ async fn ping_and_shutdown() {
 #[test]
 fn state_json_joins_topics() {
     let hub = hub(16, 16);
-    assert_eq!(hub.state_json(TopicSet::all()), "{}");
+    assert_eq!(hub.state_json(TopicSet::all(), View::Admin), "{}");
     hub.publish(Topic::Health, "{\"h\":1}".into());
     hub.publish(Topic::System, "{\"s\":1}".into());
     assert_eq!(
-        hub.state_json(TopicSet::all()),
+        hub.state_json(TopicSet::all(), View::Admin),
         "{\"system\":{\"s\":1},\"health\":{\"h\":1}}"
     );
-    let v: serde_json::Value = serde_json::from_str(&hub.state_json(TopicSet::all())).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&hub.state_json(TopicSet::all(), View::Admin)).unwrap();
     assert_eq!(v["health"]["h"], 1);
+}
+
+#[tokio::test]
+async fn each_view_gets_its_own_cut() {
+    let hub = hub(16, 16);
+    hub.publish(
+        Topic::System,
+        r#"{"net":[{"iface":"eth0","mac":"aa:bb"}]}"#.into(),
+    );
+    let mut admin = hub.subscribe(TopicSet::all(), View::Admin, None);
+    let mut viewer = hub.subscribe(TopicSet::all(), View::Viewer, None);
+    admin.next().await;
+    viewer.next().await;
+    assert!(text(&admin.next().await.unwrap()).contains("aa:bb"));
+    assert!(!text(&viewer.next().await.unwrap()).contains("aa:bb"));
+    hub.publish(
+        Topic::System,
+        r#"{"net":[{"iface":"eth0","mac":"cc:dd"}]}"#.into(),
+    );
+    assert!(text(&admin.next().await.unwrap()).contains("cc:dd"));
+    let v = text(&viewer.next().await.unwrap());
+    assert!(v.contains("eth0") && !v.contains("cc:dd"), "{v}");
+    assert!(
+        !hub.state_json(TopicSet::all(), View::Public)
+            .contains("cc:dd")
+    );
 }

@@ -15,10 +15,16 @@ use hyper::body::Frame;
 use crate::events::TopicSet;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
+use crate::http::guard::status_view;
 use crate::http::query;
 use crate::http::response::Response;
 
-pub fn get(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn get(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let view = status_view(ctx, req).await?;
     let topics = TopicSet::parse(query::param(req.uri(), "topics").as_deref()).map_err(|e| {
         ApiError::BadRequest {
             field: Some("topics"),
@@ -39,7 +45,7 @@ pub fn get(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Result<R
         .map_err(|_| ApiError::TooManyRequests {
             message: "too many open event streams from this address".into(),
         })?;
-    let subscription = ctx.hub.subscribe(topics, last_event_id);
+    let subscription = ctx.hub.subscribe(topics, view, last_event_id);
     let stream =
         futures_util::stream::unfold((subscription, permit), |(mut sub, permit)| async move {
             let frame = sub.next().await?;

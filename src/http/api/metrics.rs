@@ -5,14 +5,17 @@ use http::{HeaderValue, Request, StatusCode, header};
 
 use bytes::Bytes;
 
+use crate::auth::Action;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
+use crate::http::guard::{require, status_view};
 use crate::http::query;
 use crate::http::response::{Response, full, json};
 use crate::metrics::history::{Range, SERIES};
 use crate::metrics::prometheus::CONTENT_TYPE;
 
-pub fn history(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn history(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    status_view(ctx, req).await?;
     let series = query::param(req.uri(), "series").ok_or_else(|| ApiError::BadRequest {
         field: Some("series"),
         message: format!("missing; one of: {}", series_names()),
@@ -42,7 +45,9 @@ fn series_names() -> String {
     SERIES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
-pub fn prometheus(ctx: &AppContext) -> Result<Response, ApiError> {
+pub async fn prometheus(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    // Scrapers use an API token; no public access.
+    require(ctx, req, Action::ReadStatus).await?;
     let text = ctx
         .metrics
         .prometheus(ctx.hub.subscribers())

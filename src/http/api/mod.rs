@@ -5,6 +5,7 @@ pub mod events;
 pub mod health;
 pub mod metrics;
 pub mod session;
+pub mod settings;
 pub mod setup;
 pub mod status;
 pub mod tokens;

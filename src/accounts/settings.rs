@@ -1,0 +1,77 @@
+//! The box settings an admin changes through the API: for now whether the
+//! status is public. The host name, time zone and domain come from the
+//! setup wizard and are shown here too. Changes are audited.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use super::Caller;
+use super::setup::{DOMAIN, EMAIL, HOSTNAME, TIMEZONE};
+use crate::store::{AuditEntry, Outcome, Store, StoreError};
+
+const PUBLIC_STATUS: &str = "public_status";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingsView {
+    pub public_status: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+pub struct BoxSettings {
+    store: Store,
+    /// Read on every anonymous status request: kept in memory.
+    public_status: AtomicBool,
+}
+
+impl BoxSettings {
+    pub fn load(store: Store) -> Result<BoxSettings, StoreError> {
+        let public = store.setting(PUBLIC_STATUS)?.as_deref() == Some("true");
+        Ok(BoxSettings {
+            store,
+            public_status: AtomicBool::new(public),
+        })
+    }
+
+    pub fn public_status(&self) -> bool {
+        self.public_status.load(Ordering::Acquire)
+    }
+
+    pub fn view(&self) -> Result<SettingsView, StoreError> {
+        Ok(SettingsView {
+            public_status: self.public_status(),
+            hostname: self.store.setting(HOSTNAME)?,
+            timezone: self.store.setting(TIMEZONE)?,
+            domain: self.store.setting(DOMAIN)?,
+            email: self.store.setting(EMAIL)?,
+        })
+    }
+
+    pub fn set_public_status(
+        &self,
+        caller: &Caller,
+        on: bool,
+        source: IpAddr,
+    ) -> Result<(), StoreError> {
+        let entry = AuditEntry {
+            actor: caller.username.clone(),
+            action: "settings.public_status".into(),
+            target: on.to_string(),
+            source: source.to_canonical().to_string(),
+            outcome: Outcome::Success,
+        };
+        self.store.change(entry, |c| {
+            c.set_setting(PUBLIC_STATUS, if on { "true" } else { "false" })
+        })?;
+        self.public_status.store(on, Ordering::Release);
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! Who sees what on the stream: each subscriber has a [`View`], and an
+//! event's JSON is cut down per view before it is encoded (once per view,
+//! see `Event::frame_for`). Admins see everything; other roles lose
+//! fields only admins may see; anonymous visitors (only when the owner
+//! turned `public_status` on) see less still.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::topic::Topic;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Admin,
+    Member,
+    Viewer,
+    /// Signed-out visitors, when `public_status` is on.
+    Public,
+}
+
+impl View {
+    pub const COUNT: usize = 4;
+
+    pub fn index(self) -> usize {
+        match self {
+            View::Admin => 0,
+            View::Member => 1,
+            View::Viewer => 2,
+            View::Public => 3,
+        }
+    }
+}
+
+/// Whether `view` may see `topic` at all.
+pub fn can_see(topic: Topic, view: View) -> bool {
+    match (topic, view) {
+        (Topic::System | Topic::Health, _) => true,
+    }
+}
+
+/// The JSON of `topic` as `view` may see it; `None` if it may not.
+pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
+    if !can_see(topic, view) {
+        return None;
+    }
+    let strip: &[&[&str]] = match (topic, view) {
+        (_, View::Admin) | (Topic::Health, _) => return Some(Cow::Borrowed(json)),
+        // Hardware addresses identify devices: admins only.
+        (Topic::System, View::Member | View::Viewer) => &[&["net", "*", "mac"]],
+        // Visitors see the machine's load, not what runs on it or where.
+        (Topic::System, View::Public) => &[
+            &["net", "*", "mac"],
+            &["processes"],
+            &["filesystems", "*", "device"],
+        ],
+    };
+    let Ok(mut value) = serde_json::from_str::<Value>(json) else {
+        return None;
+    };
+    for path in strip {
+        remove(&mut value, path);
+    }
+    Some(Cow::Owned(value.to_string()))
+}
+
+/// Removes the field at `path`; `*` walks every element of an array.
+fn remove(value: &mut Value, path: &[&str]) {
+    match path {
+        [] => {}
+        [last] => {
+            if let Value::Object(map) = value {
+                map.remove(*last);
+            }
+        }
+        ["*", rest @ ..] => {
+            if let Value::Array(items) = value {
+                for item in items {
+                    remove(item, rest);
+                }
+            }
+        }
+        [key, rest @ ..] => {
+            if let Some(inner) = value.get_mut(*key) {
+                remove(inner, rest);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYSTEM: &str = r#"{"hostname":"box","net":[{"iface":"eth0","mac":"52:54:00:12:34:56","rx_bps":1}],"processes":{"total":3},"filesystems":[{"mount":"/","device":"/dev/sda1"}]}"#;
+
+    #[test]
+    fn admins_see_everything_others_less() {
+        assert_eq!(
+            view_json(Topic::System, View::Admin, SYSTEM).unwrap(),
+            SYSTEM
+        );
+        let member: Value =
+            serde_json::from_str(&view_json(Topic::System, View::Member, SYSTEM).unwrap()).unwrap();
+        assert!(member["net"][0].get("mac").is_none());
+        assert_eq!(member["net"][0]["rx_bps"], 1);
+        assert_eq!(member["processes"]["total"], 3);
+        let public: Value =
+            serde_json::from_str(&view_json(Topic::System, View::Public, SYSTEM).unwrap()).unwrap();
+        assert!(public.get("processes").is_none());
+        assert!(public["filesystems"][0].get("device").is_none());
+        assert_eq!(public["filesystems"][0]["mount"], "/");
+        assert_eq!(public["hostname"], "box");
+    }
+}

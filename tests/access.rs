@@ -1,0 +1,141 @@
+//! Who may see the live status: signed-in users by role, visitors only
+//! when the owner made the status public, and each with its own cut of the
+//! data (role filtering on the stream).
+
+mod common;
+
+use std::time::Duration;
+
+use common::sse;
+use common::{Daemon, Options, Protocol};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn the_status_needs_a_session_and_each_role_gets_its_cut() {
+    let d = Daemon::start(Options::default());
+    let anon = d.client();
+    for path in [
+        "/api/v1/status",
+        "/api/v1/events",
+        "/api/v1/metrics/history?series=load.1",
+        "/metrics",
+    ] {
+        let r = anon.get(path).await;
+        assert_eq!(r.status, 401, "{path}");
+    }
+    let admin = d.admin_client();
+    let pw = "another fine passphrase here";
+    let r = admin
+        .send(
+            "POST",
+            "/api/v1/users",
+            &format!("{{\"username\":\"eve\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let mut viewer = d.client();
+    viewer.session = Some(viewer.login("eve", pw).await);
+
+    // The admin sees hardware addresses; a viewer does not, on the status
+    // and on the stream alike.
+    let has_mac = |v: &serde_json::Value| {
+        v["net"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.get("mac").is_some())
+    };
+    let admin_status = admin.get("/api/v1/status").await.json();
+    let viewer_status = viewer.get("/api/v1/status").await.json();
+    assert!(
+        has_mac(&admin_status["system"]),
+        "this machine has a MAC to hide"
+    );
+    assert!(!has_mac(&viewer_status["system"]));
+    assert!(viewer_status["system"]["processes"].is_object());
+    let mut stream = sse::open(
+        &viewer,
+        Protocol::Http1,
+        "/api/v1/events?topics=system",
+        None,
+    )
+    .await;
+    assert_eq!(stream.status, 200);
+    let snap = stream.next(WAIT).await.unwrap();
+    assert!(!has_mac(&snap.json()["system"]));
+    let live = stream.next(WAIT).await.unwrap();
+    assert_eq!(live.event, "system");
+    assert!(!has_mac(&live.json()));
+    assert_eq!(
+        viewer.get("/metrics").await.status,
+        200,
+        "viewers may scrape"
+    );
+}
+
+#[tokio::test]
+async fn public_status_lets_visitors_see_a_reduced_view() {
+    let d = Daemon::start(Options::default());
+    let admin = d.admin_client();
+    let anon = d.client();
+    let r = admin
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            "{\"public_status\":true}",
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["public_status"], true);
+    assert_eq!(r.json()["hostname"], "testbox");
+
+    let v = anon.get("/api/v1/status").await;
+    assert_eq!(v.status, 200);
+    let system = &v.json()["system"];
+    assert!(system["cpu"]["cores"].is_array());
+    assert!(
+        system.get("processes").is_none(),
+        "visitors do not see processes"
+    );
+    assert!(
+        system["net"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n.get("mac").is_none())
+    );
+    let mut stream = sse::open(&anon, Protocol::Http2, "/api/v1/events", None).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.next(WAIT).await.unwrap().event, "snapshot");
+    assert_eq!(anon.get("/metrics").await.status, 401, "no public scraping");
+    // Settings are admin-only.
+    assert_eq!(
+        anon.send(
+            "PATCH",
+            "/api/v1/settings",
+            "{\"public_status\":false}",
+            &[],
+            &[]
+        )
+        .await
+        .status,
+        401
+    );
+
+    let r = admin
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            "{\"public_status\":false}",
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.json()["public_status"], false);
+    assert_eq!(anon.get("/api/v1/status").await.status, 401);
+}
