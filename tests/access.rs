@@ -139,3 +139,40 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     assert_eq!(r.json()["public_status"], false);
     assert_eq!(anon.get("/api/v1/status").await.status, 401);
 }
+
+#[tokio::test]
+async fn admins_follow_the_audit_log_live_and_others_may_not() {
+    let d = Daemon::start(Options::default());
+    let admin = d.admin_client();
+    let mut stream = sse::open(&admin, Protocol::Http1, "/api/v1/events?topics=audit", None).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.next(WAIT).await.unwrap().event, "snapshot");
+    let pw = "another fine passphrase here";
+    let r = admin
+        .send(
+            "POST",
+            "/api/v1/users",
+            &format!("{{\"username\":\"ann\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let e = stream.next(WAIT).await.expect("an audit event");
+    assert_eq!(e.event, "audit");
+    assert_eq!(e.json()["action"], "user.create");
+    assert_eq!(e.json()["actor"], "admin");
+    assert_eq!(e.json()["target"], "ann");
+
+    let mut viewer = d.client();
+    viewer.session = Some(viewer.login("ann", pw).await);
+    let r = viewer.get("/api/v1/events?topics=audit").await;
+    assert_eq!(r.status, 403);
+    // Following everything, a viewer simply gets no audit events.
+    let mut all = sse::open(&viewer, Protocol::Http1, "/api/v1/events", None).await;
+    let snap = all.next(WAIT).await.unwrap();
+    assert!(snap.json().get("audit").is_none());
+    admin
+        .send("DELETE", "/api/v1/users/ann", "", &[], &[])
+        .await;
+}

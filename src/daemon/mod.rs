@@ -154,6 +154,15 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
     if !setup.is_complete() {
         announce_setup(&setup, config.mode, local);
     }
+    {
+        let hub = hub.clone();
+        store.on_audit(move |record| {
+            hub.publish(
+                Topic::Audit,
+                serde_json::to_string(record).expect("audit records serialize"),
+            );
+        });
+    }
     let ctx = Arc::new(AppContext::new(
         health.clone(),
         store.clone(),

@@ -8,15 +8,18 @@ pub enum Topic {
     System,
     /// Component health, on change.
     Health,
+    /// Each audit record as it is written (admins only).
+    Audit,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 2] = [Topic::System, Topic::Health];
+    pub const ALL: [Topic; 3] = [Topic::System, Topic::Health, Topic::Audit];
 
     pub fn name(self) -> &'static str {
         match self {
             Topic::System => "system",
             Topic::Health => "health",
+            Topic::Audit => "audit",
         }
     }
 
@@ -43,7 +46,7 @@ impl TryFrom<&str> for Topic {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown topic {0:?}; known topics: system, health")]
+#[error("unknown topic {0:?}; known topics: system, health, audit")]
 pub struct TopicsError(String);
 
 /// A set of topics, as a bit set.

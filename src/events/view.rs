@@ -36,6 +36,8 @@ impl View {
 pub fn can_see(topic: Topic, view: View) -> bool {
     match (topic, view) {
         (Topic::System | Topic::Health, _) => true,
+        (Topic::Audit, View::Admin) => true,
+        (Topic::Audit, View::Member | View::Viewer | View::Public) => false,
     }
 }
 
@@ -46,6 +48,7 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
     }
     let strip: &[&[&str]] = match (topic, view) {
         (_, View::Admin) | (Topic::Health, _) => return Some(Cow::Borrowed(json)),
+        (Topic::Audit, _) => return None,
         // Hardware addresses identify devices: admins only.
         (Topic::System, View::Member | View::Viewer) => &[&["net", "*", "mac"]],
         // Visitors see the machine's load, not what runs on it or where.

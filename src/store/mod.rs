@@ -41,7 +41,11 @@ pub struct Store {
 struct Inner {
     db: Database,
     path: PathBuf,
+    /// Told of every audit record once its transaction has committed.
+    audit_listener: std::sync::RwLock<Option<AuditListener>>,
 }
+
+type AuditListener = Box<dyn Fn(&AuditRecord) + Send + Sync>;
 
 impl Store {
     /// Opens (or on first start creates) the store in `state_dir` and
@@ -54,7 +58,11 @@ impl Store {
         let path = state_dir.join(STORE_FILE);
         let db = open_db(&path)?;
         let store = Store {
-            inner: Arc::new(Inner { db, path }),
+            inner: Arc::new(Inner {
+                db,
+                path,
+                audit_listener: std::sync::RwLock::new(None),
+            }),
         };
         store.migrate_to(schema::CURRENT_VERSION)?;
         Ok(store)
@@ -118,8 +126,17 @@ impl Store {
             store: self,
         };
         let value = apply(&mut change)?;
-        self.append_audit(&txn, entry)?;
+        let record = self.append_audit(&txn, entry)?;
         txn.commit().map_err(|e| self.write_err("transaction", e))?;
+        if let Some(listener) = self
+            .inner
+            .audit_listener
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            listener(&record);
+        }
         Ok(value)
     }
 
@@ -129,7 +146,22 @@ impl Store {
         self.change(entry, |_| Ok::<(), StoreError>(()))
     }
 
-    fn append_audit(&self, txn: &WriteTransaction, entry: AuditEntry) -> Result<(), StoreError> {
+    /// Calls `listener` with every audit record from now on, after its
+    /// change has committed (the daemon publishes them on the `audit`
+    /// topic). The listener must not block.
+    pub fn on_audit(&self, listener: impl Fn(&AuditRecord) + Send + Sync + 'static) {
+        *self
+            .inner
+            .audit_listener
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    fn append_audit(
+        &self,
+        txn: &WriteTransaction,
+        entry: AuditEntry,
+    ) -> Result<AuditRecord, StoreError> {
         let err = |e: redb::Error| self.write_err("audit record", e);
         let mut table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
         let id = match table.last().map_err(|e| err(e.into()))? {
@@ -145,7 +177,7 @@ impl Store {
             .map_err(|e| err(e.into()))?
             .insert(record.actor.as_str(), id)
             .map_err(|e| err(e.into()))?;
-        Ok(())
+        Ok(record)
     }
 
     /// A setting's value, if set.

@@ -45,6 +45,18 @@ pub async fn get(
         .map_err(|_| ApiError::TooManyRequests {
             message: "too many open event streams from this address".into(),
         })?;
+    // Asking by name for a topic one may not see is refused; the default
+    // (all topics) quietly leaves such topics out.
+    if query::param(req.uri(), "topics").is_some()
+        && topics
+            .iter()
+            .any(|t| !crate::events::view::can_see(t, view))
+    {
+        return Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: "your role may not follow one of these topics".into(),
+        });
+    }
     let subscription = ctx.hub.subscribe(topics, view, last_event_id);
     let stream =
         futures_util::stream::unfold((subscription, permit), |(mut sub, permit)| async move {
