@@ -145,3 +145,53 @@ async fn no_sign_in_during_setup() {
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["code"], "setup_required");
 }
+
+#[tokio::test]
+async fn a_user_lists_and_revokes_its_own_sessions() {
+    let d = Daemon::start(Options::default());
+    let c = d.client();
+    let laptop = c.login("admin", ADMIN_PASSWORD).await;
+    let phone = c.login("admin", ADMIN_PASSWORD).await;
+    let list = c
+        .as_user(&laptop, "GET", "/api/v1/sessions", "")
+        .await
+        .json();
+    let sessions = list.as_array().unwrap();
+    // The harness's own sign-in, the laptop and the phone.
+    assert_eq!(sessions.len(), 3, "{list}");
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(!list.to_string().contains(&phone), "no token is shown");
+    let current = sessions.iter().find(|s| s["current"] == true).unwrap()["id"].clone();
+    let other = sessions
+        .iter()
+        .filter(|s| s["current"] == false)
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    // Revoke everything but the current one: the phone is signed out at once.
+    for id in &other {
+        let r = c
+            .as_user(&laptop, "DELETE", &format!("/api/v1/sessions/{id}"), "")
+            .await;
+        assert_eq!(r.status, 204);
+    }
+    assert_eq!(
+        c.as_user(&phone, "GET", "/api/v1/session", "").await.status,
+        401
+    );
+    assert_eq!(
+        c.as_user(&laptop, "GET", "/api/v1/session", "")
+            .await
+            .status,
+        200
+    );
+    let r = c
+        .as_user(&laptop, "DELETE", "/api/v1/sessions/0000000000000000", "")
+        .await;
+    assert_eq!(r.status, 404);
+    let left = c
+        .as_user(&laptop, "GET", "/api/v1/sessions", "")
+        .await
+        .json();
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["id"], current);
+}

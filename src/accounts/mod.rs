@@ -8,7 +8,7 @@ mod setup;
 mod tokens;
 mod users;
 
-pub use sessions::{Caller, LoginError, SessionRecord, Sessions};
+pub use sessions::{Caller, LoginError, SessionRecord, SessionView, Sessions};
 pub use settings::{BoxSettings, SettingsView};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,

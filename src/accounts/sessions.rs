@@ -23,6 +23,16 @@ pub struct SessionRecord {
     pub source: String,
 }
 
+/// A session as its owner sees it in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub current: bool,
+    pub created_ms: u64,
+    pub last_seen_ms: u64,
+    pub source: String,
+}
+
 /// Who is asking: the signed-in user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Caller {
@@ -189,6 +199,49 @@ impl Sessions {
             session: key,
             created_ms: record.created_ms,
         }))
+    }
+
+    /// The caller's sessions, the current one marked. The id is the first
+    /// 16 hex digits of the token's hash: enough to name it, useless to
+    /// sign in with.
+    pub fn list(&self, caller: &Caller, now_ms: u64) -> Result<Vec<SessionView>, StoreError> {
+        let mut out: Vec<SessionView> = self
+            .store
+            .records::<SessionRecord>(Records::Sessions)?
+            .into_iter()
+            .filter(|(_, s)| s.username == caller.username)
+            .filter(|(_, s)| {
+                self.policy.check(s.created_ms, s.last_seen_ms, now_ms) == SessionState::Valid
+            })
+            .map(|(key, s)| SessionView {
+                id: key[..16].to_string(),
+                current: key == caller.session.as_str(),
+                created_ms: s.created_ms,
+                last_seen_ms: s.last_seen_ms,
+                source: s.source,
+            })
+            .collect();
+        out.sort_by_key(|s| s.created_ms);
+        Ok(out)
+    }
+
+    /// Ends one of the caller's own sessions by id; `false` if none matched.
+    pub fn revoke(&self, caller: &Caller, id: &str, source: IpAddr) -> Result<bool, StoreError> {
+        if id.len() != 16 {
+            return Ok(false);
+        }
+        let found = self
+            .store
+            .records::<SessionRecord>(Records::Sessions)?
+            .into_iter()
+            .find(|(key, s)| key.starts_with(id) && s.username == caller.username);
+        let Some((key, _)) = found else {
+            return Ok(false);
+        };
+        self.store.change(
+            audit(&caller.username, "session.revoke", source, Outcome::Success),
+            |c| c.remove_record(Records::Sessions, &key),
+        )
     }
 
     /// Ends the caller's session.

@@ -46,6 +46,8 @@ pub enum Route {
     Audit,
     SettingsGet,
     SettingsPatch,
+    SessionsList,
+    SessionRevoke,
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -68,6 +70,7 @@ const SESSION: Methods = Methods(
 
 const USERS: &str = "/api/v1/users/";
 const TOKENS: &str = "/api/v1/tokens/";
+const SESSIONS: &str = "/api/v1/sessions/";
 /// Settings: read with GET, changed with PATCH.
 const SETTINGS: Methods = Methods(
     &[Method::GET, Method::HEAD, Method::PATCH],
@@ -115,6 +118,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             SESSION,
         ),
         "/api/v1/audit" => (Route::Audit, READ),
+        "/api/v1/sessions" => (Route::SessionsList, READ),
+        p if p.len() > SESSIONS.len() && p.starts_with(SESSIONS) => {
+            (Route::SessionRevoke, REMOVABLE)
+        }
         "/api/v1/settings" => (
             if *method == Method::PATCH {
                 Route::SettingsPatch
@@ -198,6 +205,8 @@ pub async fn dispatch(
         Route::Prometheus => api::metrics::prometheus(ctx, &req).await,
         Route::SettingsGet => api::settings::get(ctx, &req).await,
         Route::SettingsPatch => api::settings::patch(ctx, peer, &req).await,
+        Route::SessionsList => api::session::list(ctx, &req).await,
+        Route::SessionRevoke => api::session::revoke(ctx, peer, &req).await,
         Route::SetupState => api::setup::state(ctx, &req).await,
         Route::SetupClaim => api::setup::claim(ctx, peer, &req).await,
         Route::SetupAdmin => api::setup::admin(ctx, peer, &req).await,

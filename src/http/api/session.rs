@@ -119,3 +119,42 @@ pub async fn logout(
         .insert(header::SET_COOKIE, expired_cookie(SESSION_COOKIE));
     Ok(r)
 }
+
+/// `GET /api/v1/sessions`: the caller's own sessions.
+pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    let caller =
+        crate::http::guard::require(ctx, req, crate::auth::Action::ManageOwnAccount).await?;
+    let sessions = ctx.sessions.clone();
+    let list = tokio::task::spawn_blocking(move || sessions.list(&caller, now_ms()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// `DELETE /api/v1/sessions/{id}`: ends one of the caller's sessions.
+pub async fn revoke(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller =
+        crate::http::guard::require(ctx, req, crate::auth::Action::ManageOwnAccount).await?;
+    let id = req
+        .uri()
+        .path()
+        .strip_prefix("/api/v1/sessions/")
+        .unwrap_or("")
+        .to_string();
+    let sessions = ctx.sessions.clone();
+    let found = tokio::task::spawn_blocking(move || sessions.revoke(&caller, &id, peer.ip()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !found {
+        return Err(ApiError::NotFound);
+    }
+    let mut r = http::Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok(r)
+}
