@@ -6,6 +6,7 @@ mod sessions;
 mod settings;
 mod setup;
 mod tokens;
+mod two_factor;
 mod users;
 
 pub use sessions::{Caller, LoginError, SessionRecord, SessionView, Sessions};
@@ -14,6 +15,7 @@ pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };
 pub use tokens::{TokenError, TokenRecord, Tokens};
+pub use two_factor::{Enrolment, TwoFactor, TwoFactorError};
 pub use users::{UserError, UserUpdate, UserView, Users};
 
 use serde::{Deserialize, Serialize};
@@ -27,4 +29,20 @@ pub struct UserRecord {
     pub password: PasswordHash,
     pub disabled: bool,
     pub created_ms: u64,
+    /// Two-factor login, when enrolled (older records have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpRecord>,
+}
+
+/// A user's TOTP secret and recovery codes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpRecord {
+    /// Base32; the code generator needs the secret itself.
+    pub secret: String,
+    /// False until a first code proved the app has the secret.
+    pub confirmed: bool,
+    /// The last time counter used, so a code works only once.
+    pub last_counter: u64,
+    /// SHA-256 of the unused recovery codes.
+    pub recovery: Vec<crate::auth::SecretHash>,
 }

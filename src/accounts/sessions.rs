@@ -47,6 +47,8 @@ pub struct Caller {
 pub enum LoginError {
     #[error("wrong username or password")]
     WrongCredentials,
+    #[error("the second factor is needed: a code from the authenticator app or a recovery code")]
+    SecondFactorRequired,
     #[error("too many failed attempts; try again in {} s", retry_after.as_secs().max(1))]
     Throttled { retry_after: Duration },
     #[error(transparent)]
@@ -97,6 +99,7 @@ impl Sessions {
         &self,
         username: &str,
         password: &str,
+        second_factor: Option<&str>,
         source: IpAddr,
         now_ms: u64,
     ) -> Result<(Secret, Caller), LoginError> {
@@ -132,7 +135,32 @@ impl Sessions {
                 .audit(audit(username, "session.login", source, Outcome::Failure))?;
             return Err(LoginError::WrongCredentials);
         }
-        let user = usable.expect("checked above");
+        let mut user = usable.expect("checked above");
+        // With two-factor login on, the password alone opens nothing.
+        let mut updated_user = None;
+        if user.totp.as_ref().is_some_and(|t| t.confirmed) {
+            let Some(input) = second_factor else {
+                self.store
+                    .audit(audit(username, "session.login", source, Outcome::Denied))?;
+                return Err(LoginError::SecondFactorRequired);
+            };
+            match super::two_factor::check_second_factor(&user, input, now_ms / 1000) {
+                Some(u) => {
+                    user = u.clone();
+                    updated_user = Some(u);
+                }
+                None => {
+                    let mut throttle = self.throttle();
+                    for k in &keys {
+                        throttle.failure(k, now_ms);
+                    }
+                    drop(throttle);
+                    self.store
+                        .audit(audit(username, "session.login", source, Outcome::Failure))?;
+                    return Err(LoginError::WrongCredentials);
+                }
+            }
+        }
         {
             let mut throttle = self.throttle();
             for k in &keys {
@@ -149,7 +177,13 @@ impl Sessions {
         let key = secret.hash();
         self.store.change(
             audit(username, "session.login", source, Outcome::Success),
-            |c| c.put_record(Records::Sessions, key.as_str(), &record),
+            |c| {
+                if let Some(u) = &updated_user {
+                    // The used code's counter, or the used recovery code.
+                    c.put_record(Records::Users, username, u)?;
+                }
+                c.put_record(Records::Sessions, key.as_str(), &record)
+            },
         )?;
         Ok((
             secret,
@@ -276,6 +310,7 @@ mod tests {
             password: NewPassword::new(PW, "alice").unwrap().hash(),
             disabled: false,
             created_ms: T0,
+            totp: None,
         };
         store
             .change(AuditEntry::system("user.create", "alice"), |c| {
@@ -289,7 +324,7 @@ mod tests {
     #[test]
     fn login_authenticate_logout() {
         let (_d, store, s) = fixture();
-        let (token, caller) = s.login("alice", PW, ip(1), T0).unwrap();
+        let (token, caller) = s.login("alice", PW, None, ip(1), T0).unwrap();
         assert_eq!(caller.role, Role::Member);
         let who = s.authenticate(token.expose(), T0 + 1000).unwrap().unwrap();
         assert_eq!(who.username, "alice");
@@ -310,9 +345,9 @@ mod tests {
     fn wrong_password_and_unknown_user_look_the_same() {
         let (_d, store, s) = fixture();
         let a = s
-            .login("alice", "wrong password here", ip(1), T0)
+            .login("alice", "wrong password here", None, ip(1), T0)
             .unwrap_err();
-        let b = s.login("mallory", PW, ip(2), T0).unwrap_err();
+        let b = s.login("mallory", PW, None, ip(2), T0).unwrap_err();
         assert_eq!(a.to_string(), "wrong username or password");
         assert_eq!(a.to_string(), b.to_string());
         let failures = store
@@ -329,27 +364,27 @@ mod tests {
         let (_d, _store, s) = fixture();
         for i in 0..4 {
             assert!(matches!(
-                s.login("alice", "nope nope nope", ip(1), T0 + i),
+                s.login("alice", "nope nope nope", None, ip(1), T0 + i),
                 Err(LoginError::WrongCredentials)
             ));
         }
         // Even the right password waits now, from that address...
         assert!(matches!(
-            s.login("alice", PW, ip(1), T0 + 10),
+            s.login("alice", PW, None, ip(1), T0 + 10),
             Err(LoginError::Throttled { .. })
         ));
         // ...and for that username from anywhere.
         assert!(matches!(
-            s.login("alice", PW, ip(9), T0 + 10),
+            s.login("alice", PW, None, ip(9), T0 + 10),
             Err(LoginError::Throttled { .. })
         ));
-        assert!(s.login("alice", PW, ip(1), T0 + 5_000).is_ok());
+        assert!(s.login("alice", PW, None, ip(1), T0 + 5_000).is_ok());
     }
 
     #[test]
     fn sessions_expire_idle_and_absolute() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s.login("alice", PW, ip(1), T0).unwrap();
+        let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
         let min = 60_000;
         assert!(
             s.authenticate(token.expose(), T0 + 29 * min)
@@ -367,7 +402,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let (token, _) = s.login("alice", PW, ip(1), T0).unwrap();
+        let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
         let mut t = T0;
         while t < T0 + 12 * 60 * min - 20 * min {
             t += 20 * min;

@@ -328,6 +328,7 @@ impl Setup {
             password: password.hash(),
             disabled: false,
             created_ms: now_ms,
+            totp: None,
         };
         self.store.change(
             audit(

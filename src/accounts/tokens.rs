@@ -177,6 +177,7 @@ mod tests {
                 .hash(),
             disabled: false,
             created_ms: T0,
+            totp: None,
         };
         store
             .change(AuditEntry::system("user.create", "ann"), |c| {

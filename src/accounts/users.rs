@@ -111,6 +111,7 @@ impl Users {
             password: password.hash(),
             disabled: false,
             created_ms: now_ms,
+            totp: None,
         };
         self.store.change(
             audit(caller, "user.create", username.as_str(), source),

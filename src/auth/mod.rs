@@ -13,6 +13,7 @@ pub mod session;
 pub mod setup_code;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 pub mod username;
 
 pub use password::{NewPassword, PasswordError, PasswordHash};

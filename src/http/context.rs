@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::limits::ConnectionLimiter;
-use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, Users};
+use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, TwoFactor, Users};
 use crate::config::Limits;
 use crate::events::Hub;
 use crate::health::Health;
@@ -21,6 +21,7 @@ pub struct AppContext {
     pub sessions: Arc<Sessions>,
     pub users: Arc<Users>,
     pub tokens: Arc<Tokens>,
+    pub two_factor: Arc<TwoFactor>,
     pub settings: Arc<BoxSettings>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
@@ -48,6 +49,7 @@ impl AppContext {
             health,
             users: Arc::new(Users::new(store.clone())),
             tokens: Arc::new(Tokens::new(store.clone())),
+            two_factor: Arc::new(TwoFactor::new(store.clone())),
             store,
             hub,
             metrics,

@@ -48,6 +48,9 @@ pub enum Route {
     SettingsPatch,
     SessionsList,
     SessionRevoke,
+    TotpBegin,
+    TotpConfirm,
+    TotpDisable,
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -76,6 +79,8 @@ const SETTINGS: Methods = Methods(
     &[Method::GET, Method::HEAD, Method::PATCH],
     "GET, HEAD, PATCH",
 );
+/// Two-factor login: started with POST, turned off with DELETE.
+const TOTP: Methods = Methods(&[Method::POST, Method::DELETE], "POST, DELETE");
 /// An item that can only be removed.
 const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 
@@ -119,6 +124,15 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
         ),
         "/api/v1/audit" => (Route::Audit, READ),
         "/api/v1/sessions" => (Route::SessionsList, READ),
+        "/api/v1/totp" => (
+            if *method == Method::DELETE {
+                Route::TotpDisable
+            } else {
+                Route::TotpBegin
+            },
+            TOTP,
+        ),
+        "/api/v1/totp/confirm" => (Route::TotpConfirm, WRITE),
         p if p.len() > SESSIONS.len() && p.starts_with(SESSIONS) => {
             (Route::SessionRevoke, REMOVABLE)
         }
@@ -207,6 +221,9 @@ pub async fn dispatch(
         Route::SettingsPatch => api::settings::patch(ctx, peer, &req).await,
         Route::SessionsList => api::session::list(ctx, &req).await,
         Route::SessionRevoke => api::session::revoke(ctx, peer, &req).await,
+        Route::TotpBegin => api::two_factor::begin(ctx, peer, &req).await,
+        Route::TotpConfirm => api::two_factor::confirm(ctx, peer, &req).await,
+        Route::TotpDisable => api::two_factor::disable(ctx, peer, &req).await,
         Route::SetupState => api::setup::state(ctx, &req).await,
         Route::SetupClaim => api::setup::claim(ctx, peer, &req).await,
         Route::SetupAdmin => api::setup::admin(ctx, peer, &req).await,

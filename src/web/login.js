@@ -21,7 +21,10 @@ $('login').addEventListener('submit', async (ev) => {
     const r = await fetch('/api/v1/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: $('username').value, password: $('password').value }),
+      body: JSON.stringify(Object.assign(
+        { username: $('username').value, password: $('password').value },
+        $('second').hidden ? {} : { totp: $('totp').value },
+      )),
       credentials: 'same-origin',
     });
     if (r.ok) {
@@ -36,6 +39,14 @@ $('login').addEventListener('submit', async (ev) => {
       return;
     }
     const data = await r.json().catch(() => ({}));
+    if (data.error && data.error.code === 'totp_required') {
+      // The password was right; this account also asks for a code.
+      $('second').hidden = false;
+      $('totp').required = true;
+      message('Enter the code from your authenticator app.');
+      $('totp').focus();
+      return;
+    }
     message((data.error && data.error.message) || `Sign-in failed (${r.status}).`);
     $('password').value = '';
     $('password').focus();

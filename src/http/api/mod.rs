@@ -9,4 +9,5 @@ pub mod settings;
 pub mod setup;
 pub mod status;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;

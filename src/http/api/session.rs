@@ -53,6 +53,10 @@ fn unauthorized() -> ApiError {
 struct Login {
     username: String,
     password: String,
+    /// A code from the authenticator app, or a recovery code, when the
+    /// user has two-factor login on.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 pub async fn login(
@@ -61,10 +65,16 @@ pub async fn login(
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
     same_origin(req)?;
-    let body: Login = json_body(req, &["username", "password"])?;
+    let body: Login = json_body(req, &["username", "password", "totp"])?;
     let sessions: Arc<Sessions> = ctx.sessions.clone();
     let result = tokio::task::spawn_blocking(move || {
-        sessions.login(&body.username, &body.password, peer.ip(), now_ms())
+        sessions.login(
+            &body.username,
+            &body.password,
+            body.totp.as_deref(),
+            peer.ip(),
+            now_ms(),
+        )
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -80,6 +90,10 @@ pub async fn login(
         }
         Err(LoginError::WrongCredentials) => Err(ApiError::Unauthorized {
             message: "wrong username or password".into(),
+        }),
+        Err(e @ LoginError::SecondFactorRequired) => Err(ApiError::Forbidden {
+            code: "totp_required",
+            message: e.to_string(),
         }),
         Err(LoginError::Throttled { retry_after }) => {
             let mut r = ApiError::TooManyRequests {

@@ -1,0 +1,94 @@
+//! Two-factor login for the caller's own account:
+//! `POST /api/v1/totp` starts enrolment (answers the secret, its
+//! `otpauth://` URI and a QR code as SVG), `POST /api/v1/totp/confirm
+//! {"code"}` turns it on and answers ten recovery codes (shown once),
+//! `DELETE /api/v1/totp` turns it off.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde::Deserialize;
+
+use crate::accounts::TwoFactorError;
+use crate::auth::Action;
+use crate::clock::now_ms;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::request::json_body;
+use crate::http::response::{Response, full, json};
+
+fn api_error(e: TwoFactorError) -> ApiError {
+    match e {
+        e @ (TwoFactorError::NotEnrolling | TwoFactorError::AlreadyOn) => ApiError::Conflict {
+            message: e.to_string(),
+        },
+        TwoFactorError::WrongCode => ApiError::BadRequest {
+            field: Some("code"),
+            message: "wrong code; check the time on your phone".into(),
+        },
+        TwoFactorError::NoUser => ApiError::NotFound,
+        TwoFactorError::Store(e) => ApiError::Internal(e.to_string()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, TwoFactorError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(api_error)
+}
+
+pub async fn begin(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
+    let hostname = ctx.settings.view().ok().and_then(|v| v.hostname);
+    let issuer = format!("hearth {}", hostname.unwrap_or_default())
+        .trim()
+        .to_string();
+    let two_factor = ctx.two_factor.clone();
+    let enrolment = blocking(move || two_factor.begin(&caller, &issuer, peer.ip())).await?;
+    Ok(json(StatusCode::OK, &enrolment))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirm {
+    code: String,
+}
+
+pub async fn confirm(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
+    let body: Confirm = json_body(req, &["code"])?;
+    let two_factor = ctx.two_factor.clone();
+    let codes =
+        blocking(move || two_factor.confirm(&caller, &body.code, peer.ip(), now_ms() / 1000))
+            .await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "recovery_codes": codes }),
+    ))
+}
+
+pub async fn disable(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
+    let two_factor = ctx.two_factor.clone();
+    blocking(move || two_factor.disable(&caller, peer.ip())).await?;
+    let mut r = http::Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok(r)
+}
