@@ -7,57 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::webdriver::{Browser, spki_pin};
-use common::{ADMIN_PASSWORD, Daemon, Options};
-
-/// Opens the status page as a signed-out person would: it sends them to
-/// the sign-in page, which brings them back once signed in.
-async fn sign_in_and_open_status(browser: &Browser, d: &Daemon) {
-    browser
-        .goto(&format!("https://localhost:{}/", d.addr().port()))
-        .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    // Fully loaded, script included: a click before it would submit the
-    // form natively.
-    while browser
-        .eval("return location.pathname === '/login' && document.readyState === 'complete'")
-        .await
-        != true
-    {
-        assert!(Instant::now() < deadline, "not sent to the sign-in page");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    browser
-        .eval(&format!(
-            "document.getElementById('username').value = 'admin'; document.getElementById('password').value = {}; document.querySelector('#login button').click(); return true;",
-            serde_json::to_string(ADMIN_PASSWORD).unwrap()
-        ))
-        .await;
-    while browser
-        .eval("return location.pathname === '/' && document.readyState === 'complete'")
-        .await
-        != true
-    {
-        let msg = browser
-            .eval("return (document.getElementById('message') || {}).textContent")
-            .await;
-        assert!(
-            Instant::now() < deadline,
-            "not back on the status page: {msg}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // The 401s of the signed-out first visit are how the page learns to
-    // send us to the sign-in page: expected, and dropped from the log that
-    // the checks below read.
-    let before: Vec<_> = browser.log().await;
-    assert!(
-        before
-            .iter()
-            .all(|e| e["message"].as_str().unwrap_or("").contains("401")),
-        "unexpected browser errors while signing in: {before:?}"
-    );
-}
+use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
+use common::{Daemon, Options};
 
 /// Makes the CPU figures move: every core busy for one second, then idle
 /// for one, so consecutive 1 Hz samples differ widely.
@@ -101,7 +52,7 @@ async fn shows_cpu_and_updates_live(d: &Daemon, key: &str) {
     let stop = Arc::new(AtomicBool::new(false));
     let load = vary_cpu_load(stop.clone());
 
-    sign_in_and_open_status(&browser, d).await;
+    sign_in_and_open_status(&browser, d.addr().port(), "admin", common::ADMIN_PASSWORD).await;
     // The CPU card's figures: total, per core, I/O wait, load.
     let read_cpu = "return [document.getElementById('cpu-total').textContent, ...Array.from(document.querySelectorAll('#cores .value'), e => e.textContent), document.getElementById('cpu-iowait').textContent, document.getElementById('load').textContent].join(' | ')";
     // Rendered from /api/v1/status at once (or the snapshot): a figure.
@@ -185,7 +136,7 @@ async fn shows_cpu_and_updates_live(d: &Daemon, key: &str) {
 async fn fits_a_phone_without_sideways_scrolling(d: &Daemon, key: &str) {
     let browser = Browser::start(&spki_pin(key)).await;
     browser.set_window_size(390, 844).await;
-    sign_in_and_open_status(&browser, d).await;
+    sign_in_and_open_status(&browser, d.addr().port(), "admin", common::ADMIN_PASSWORD).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while browser
         .eval("return document.getElementById('live').dataset.state")

@@ -179,3 +179,51 @@ pub fn spki_pin(key_pem: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, &key.subject_public_key_info());
     base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
 }
+
+/// Opens the status page as a signed-out person would: it sends them to
+/// the sign-in page, which brings them back once signed in.
+pub async fn sign_in_and_open_status(browser: &Browser, port: u16, username: &str, password: &str) {
+    browser.goto(&format!("https://localhost:{port}/")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Fully loaded, script included: a click before it would submit the
+    // form natively.
+    while browser
+        .eval("return location.pathname === '/login' && document.readyState === 'complete'")
+        .await
+        != true
+    {
+        assert!(Instant::now() < deadline, "not sent to the sign-in page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser
+        .eval(&format!(
+            "document.getElementById('username').value = {}; document.getElementById('password').value = {}; document.querySelector('#login button').click(); return true;",
+            serde_json::to_string(username).unwrap(),
+            serde_json::to_string(password).unwrap()
+        ))
+        .await;
+    while browser
+        .eval("return location.pathname === '/' && document.readyState === 'complete'")
+        .await
+        != true
+    {
+        let msg = browser
+            .eval("return (document.getElementById('message') || {}).textContent")
+            .await;
+        assert!(
+            Instant::now() < deadline,
+            "not back on the status page: {msg}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The 401s of the signed-out first visit are how the page learns to
+    // send us to the sign-in page: expected, and dropped from the log that
+    // the checks below read.
+    let before: Vec<_> = browser.log().await;
+    assert!(
+        before
+            .iter()
+            .all(|e| e["message"].as_str().unwrap_or("").contains("401")),
+        "unexpected browser errors while signing in: {before:?}"
+    );
+}
