@@ -48,6 +48,31 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/login.js"),
     },
     Asset {
+        path: "/account",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/account.html"),
+    },
+    Asset {
+        path: "/admin",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/admin.html"),
+    },
+    Asset {
+        path: "/assets/common.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/common.js"),
+    },
+    Asset {
+        path: "/assets/account.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/account.js"),
+    },
+    Asset {
+        path: "/assets/admin.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/admin.js"),
+    },
+    Asset {
         path: "/favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../web/favicon.svg"),
