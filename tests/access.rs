@@ -109,9 +109,16 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
             .iter()
             .all(|n| n.get("mac").is_none())
     );
+    assert!(
+        v.json().get("health").is_none(),
+        "visitors get a reduced topic set"
+    );
     let mut stream = sse::open(&anon, Protocol::Http2, "/api/v1/events", None).await;
     assert_eq!(stream.status, 200);
-    assert_eq!(stream.next(WAIT).await.unwrap().event, "snapshot");
+    let snap = stream.next(WAIT).await.unwrap();
+    assert_eq!(snap.event, "snapshot");
+    assert!(snap.json().get("health").is_none());
+    assert_eq!(anon.get("/api/v1/events?topics=health").await.status, 403);
     assert_eq!(anon.get("/metrics").await.status, 401, "no public scraping");
     // Settings are admin-only.
     assert_eq!(

@@ -35,7 +35,10 @@ impl View {
 /// Whether `view` may see `topic` at all.
 pub fn can_see(topic: Topic, view: View) -> bool {
     match (topic, view) {
-        (Topic::System | Topic::Health, _) => true,
+        (Topic::System, _) => true,
+        // Visitors get the machine's figures only: a reduced topic set.
+        (Topic::Health, View::Admin | View::Member | View::Viewer) => true,
+        (Topic::Health, View::Public) => false,
         (Topic::Audit, View::Admin) => true,
         (Topic::Audit, View::Member | View::Viewer | View::Public) => false,
     }
