@@ -34,6 +34,17 @@ pub struct UserRecord {
     pub totp: Option<TotpRecord>,
 }
 
+/// The user `username`, if it exists and is enabled: whom a session or
+/// token may act for.
+fn active_user(
+    store: &crate::store::Store,
+    username: &str,
+) -> Result<Option<UserRecord>, crate::store::StoreError> {
+    Ok(store
+        .record::<UserRecord>(crate::store::Records::Users, username)?
+        .filter(|u| !u.disabled))
+}
+
 /// A user's TOTP secret and recovery codes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TotpRecord {

@@ -213,15 +213,9 @@ impl Sessions {
         {
             return Ok(None);
         }
-        let Some(user) = self
-            .store
-            .record::<UserRecord>(Records::Users, &record.username)?
-        else {
+        let Some(user) = super::active_user(&self.store, &record.username)? else {
             return Ok(None);
         };
-        if user.disabled {
-            return Ok(None);
-        }
         if now_ms.saturating_sub(record.last_seen_ms) >= TOUCH_EVERY_MS {
             record.last_seen_ms = now_ms;
             self.store

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, UserRecord};
+use super::Caller;
 use crate::auth::Secret;
 use crate::auth::token::random_bytes;
 use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
@@ -142,15 +142,9 @@ impl Tokens {
         if record.expires_ms.is_some_and(|e| e <= now_ms) {
             return Ok(None);
         }
-        let Some(user) = self
-            .store
-            .record::<UserRecord>(Records::Users, &record.username)?
-        else {
+        let Some(user) = super::active_user(&self.store, &record.username)? else {
             return Ok(None);
         };
-        if user.disabled {
-            return Ok(None);
-        }
         Ok(Some(Caller {
             username: record.username,
             role: user.role,
@@ -163,6 +157,7 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::UserRecord;
     use crate::auth::{NewPassword, Role, SecretHash};
 
     const T0: u64 = 1_800_000_000_000;

@@ -20,6 +20,13 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
+/// 204 No Content.
+pub fn no_content() -> Response {
+    let mut r = http::Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
 /// A JSON response; our types always serialize.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     let body = serde_json::to_vec(value).expect("API types always serialize");

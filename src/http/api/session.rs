@@ -14,7 +14,7 @@ use crate::clock::now_ms;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
-use crate::http::response::{Response, full, json};
+use crate::http::response::{Response, json, no_content};
 
 pub const SESSION_COOKIE: &str = "__Host-hearth_session";
 
@@ -127,8 +127,7 @@ pub async fn logout(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut r = http::Response::new(full(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
+    let mut r = no_content();
     r.headers_mut()
         .insert(header::SET_COOKIE, expired_cookie(SESSION_COOKIE));
     Ok(r)
@@ -168,7 +167,5 @@ pub async fn revoke(
     if !found {
         return Err(ApiError::NotFound);
     }
-    let mut r = http::Response::new(full(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    Ok(r)
+    Ok(no_content())
 }

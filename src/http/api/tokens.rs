@@ -16,7 +16,7 @@ use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::request::json_body;
-use crate::http::response::{Response, full, json};
+use crate::http::response::{Response, json, no_content};
 
 fn api_error(e: TokenError) -> ApiError {
     match e {
@@ -93,7 +93,5 @@ pub async fn revoke(
         .await
         .map_err(join_error)?
         .map_err(api_error)?;
-    let mut r = http::Response::new(full(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    Ok(r)
+    Ok(no_content())
 }

@@ -17,7 +17,7 @@ use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::request::json_body;
-use crate::http::response::{Response, full, json};
+use crate::http::response::{Response, json, no_content};
 
 fn api_error(e: TwoFactorError) -> ApiError {
     match e {
@@ -88,7 +88,5 @@ pub async fn disable(
     let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let two_factor = ctx.two_factor.clone();
     blocking(move || two_factor.disable(&caller, peer.ip())).await?;
-    let mut r = http::Response::new(full(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    Ok(r)
+    Ok(no_content())
 }

@@ -16,7 +16,7 @@ use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::request::json_body;
-use crate::http::response::{Response, full, json};
+use crate::http::response::{Response, json, no_content};
 
 fn api_error(e: UserError) -> ApiError {
     match e {
@@ -136,7 +136,5 @@ pub async fn delete(
     let caller = require(ctx, req, Action::ManageUsers).await?;
     let name = name_of(req);
     blocking(&ctx.users, move |u| u.delete(&caller, &name, peer.ip())).await?;
-    let mut r = http::Response::new(full(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    Ok(r)
+    Ok(no_content())
 }
