@@ -7,17 +7,36 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 # Debian packages the tests use (each test says which one it misses).
-TEST_PACKAGES := systemd ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core
+TEST_PACKAGES := systemd ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core nftables caddy iproute2
+# What `make image` and `make vm` use.
+IMAGE_PACKAGES := mmdebstrap erofs-utils dosfstools mtools fdisk zstd qemu-system-x86 ovmf
 
-.PHONY: run test deps build release lint fmt clean bench
+# The appliance image (see image/build.sh). Its timestamps come from the
+# last commit, so two builds of one commit are the same bytes.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+IMAGE_DIR := build
+IMAGE := $(IMAGE_DIR)/hearth-$(VERSION)-x86_64.img
+# The image's hearth is built on its own, with the build paths mapped to
+# fixed ones so that the binary does not depend on where the checkout is.
+IMAGE_TARGET_DIR := target/image
+IMAGE_BINARY := $(IMAGE_TARGET_DIR)/release/hearth
+IMAGE_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/build/hearth --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+# make vm forwards hearth's HTTPS port here.
+VM_PORT ?= 8444
+
+.PHONY: run test deps image-deps build release lint fmt clean bench image image-binary image-lock vm
 
 run:
 	$(CARGO) build
 	@echo "hearth: starting at https://127.0.0.1:8443 (state in ./.hearth; Ctrl-C stops)"
 	./target/debug/hearth serve --dev
 
-test: deps lint
-	$(CARGO) test --no-fail-fast
+# The image tests (tests/vm.rs, tests/image_reproducible.rs) use the image
+# built here; the paths reach them through the environment.
+test: deps lint image
+	HEARTH_IMAGE=$(IMAGE) HEARTH_IMAGE_BINARY=$(IMAGE_BINARY) HEARTH_VERSION=$(VERSION) \
+	  $(CARGO) test --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check
@@ -34,19 +53,43 @@ release:
 
 # Installs the missing Debian packages (as root: apt-get update, then
 # install). Nothing is installed when everything is present.
-deps:
+define install_missing
 	@missing=""; \
-	for p in $(TEST_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "make test must run as root to install:$$missing" >&2; exit 1; fi; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "must run as root to install:$$missing" >&2; exit 1; fi; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(TEST_PACKAGES) $(IMAGE_PACKAGES))
+
+image-deps:
+	$(call install_missing,$(IMAGE_PACKAGES))
 
 clean:
 	$(CARGO) clean
+	rm -rf $(IMAGE_DIR)
+
+# The flashable disk image, its .sha256, .zst and package manifest, in
+# build/ (reused when nothing that goes into it changed).
+image: image-deps image-binary
+	image/make-image.sh $(IMAGE_DIR) $(IMAGE_BINARY) $(VERSION)
+
+image-binary:
+	RUSTFLAGS="$(IMAGE_RUSTFLAGS)" $(CARGO) build --release --locked --target-dir $(IMAGE_TARGET_DIR)
+
+# Re-resolves image/packages.list against the mirror into image/packages.lock.
+image-lock: image-deps
+	image/lock.sh
+
+# Boots the image in qemu; hearth on https://127.0.0.1:$(VM_PORT).
+vm: image
+	image/vm.sh $(IMAGE) $(VM_PORT)
 
 # Benchmarks (release build): the cost of one metrics sample beside a
 # node_exporter scrape, and the daemon under 0 to 10,000 SSE streams.

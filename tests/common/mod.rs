@@ -21,6 +21,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 pub mod sse;
+pub mod vm;
 pub mod webdriver;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hearth");
@@ -188,31 +189,7 @@ impl Daemon {
                     .enable_all()
                     .build()
                     .unwrap();
-                rt.block_on(async {
-                    let r = client
-                        .post_json(
-                            "/api/v1/setup/claim",
-                            &format!("{{\"code\":\"{code}\"}}"),
-                            None,
-                        )
-                        .await;
-                    assert_eq!(r.status, 200, "claim: {:?}", r.body);
-                    let cookie = r.set_cookie("__Host-hearth_setup").expect("setup cookie");
-                    for (path, body) in [
-                        (
-                            "/api/v1/setup/admin",
-                            format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
-                        ),
-                        (
-                            "/api/v1/setup/host",
-                            "{\"hostname\":\"testbox\",\"timezone\":\"UTC\"}".to_string(),
-                        ),
-                        ("/api/v1/setup/finish", "{}".to_string()),
-                    ] {
-                        let r = client.post_json(path, &body, Some(&cookie)).await;
-                        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
-                    }
-                });
+                rt.block_on(complete_setup(&client, &code));
             })
             .join()
             .unwrap();
@@ -395,11 +372,48 @@ impl Reply {
     }
 }
 
+/// Claims the box with `code` and finishes setup through the API, as an
+/// owner would: admin `admin` with [`ADMIN_PASSWORD`], host `testbox`.
+pub async fn complete_setup(client: &TlsClient, code: &str) {
+    let r = client
+        .post_json(
+            "/api/v1/setup/claim",
+            &format!("{{\"code\":\"{code}\"}}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "claim: {:?}", r.body);
+    let cookie = r.set_cookie("__Host-hearth_setup").expect("setup cookie");
+    for (path, body) in [
+        (
+            "/api/v1/setup/admin",
+            format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
+        ),
+        (
+            "/api/v1/setup/host",
+            "{\"hostname\":\"testbox\",\"timezone\":\"UTC\"}".to_string(),
+        ),
+        ("/api/v1/setup/finish", "{}".to_string()),
+    ] {
+        let r = client.post_json(path, &body, Some(&cookie)).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    }
+}
+
 impl TlsClient {
     pub fn trusting(cert: &Path, addr: SocketAddr) -> TlsClient {
+        let certs = CertificateDer::pem_file_iter(cert)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        TlsClient::trusting_der(certs, addr)
+    }
+
+    /// A client that trusts exactly these (DER) certificates.
+    pub fn trusting_der(certs: Vec<CertificateDer<'static>>, addr: SocketAddr) -> TlsClient {
         let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(cert).unwrap() {
-            roots.add(c.unwrap()).unwrap();
+        for c in certs {
+            roots.add(c).unwrap();
         }
         TlsClient {
             roots: Arc::new(roots),

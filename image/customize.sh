@@ -1,0 +1,56 @@
+#!/bin/bash
+# Turns the freshly installed Debian tree into the hearth appliance: hearth
+# and its boot configs, the units it needs enabled, a read-only-friendly
+# /etc, and an initramfs that prepares /var. Run by build.sh as an
+# mmdebstrap customize hook (the tree's /proc, /sys and /dev are mounted).
+#
+# usage: customize.sh ROOT HEARTH_BINARY VERSION
+set -euo pipefail
+root=$1
+binary=$2
+version=$3
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+
+install_file() { # MODE SOURCE DEST
+    install -D -m "$1" "$2" "$root$3"
+}
+
+# The files of this repository that make up the appliance.
+cp -r --preserve=mode "$here/rootfs/." "$root/"
+install_file 0755 "$binary" /usr/bin/hearth
+install_file 0644 "$top/systemd/hearth.service" /usr/lib/systemd/system/hearth.service
+install_file 0644 "$top/systemd/hearth-setup-console.service" /usr/lib/systemd/system/hearth-setup-console.service
+install_file 0644 "$top/systemd/sysusers.d/hearth.conf" /usr/lib/sysusers.d/hearth.conf
+install_file 0644 "$top/systemd/tmpfiles.d/hearth.conf" /usr/lib/tmpfiles.d/hearth.conf
+install_file 0644 "$top/README.md" /usr/share/doc/hearth/README.md
+install_file 0755 "$top/nftables/hearth-base.nft" /etc/nftables.conf
+install_file 0644 "$top/caddy/Caddyfile" /etc/caddy/Caddyfile
+install_file 0644 "$top/caddy/caddy.service.d/hearth.conf" /etc/systemd/system/caddy.service.d/hearth.conf
+echo "$version" >"$root/usr/lib/hearth/version"
+
+chroot "$root" systemd-sysusers
+chroot "$root" systemd-tmpfiles --create /usr/lib/tmpfiles.d/hearth.conf
+
+# /tmp is a tmpfs: the OS partition is read-only.
+cp "$root/usr/share/systemd/tmp.mount" "$root/etc/systemd/system/tmp.mount"
+systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-setup-console.service \
+    systemd-networkd.service systemd-resolved.service nftables.service
+# Nothing on an appliance may wait for someone to type at the console on
+# first boot, nor update packages on a read-only OS.
+systemctl --root="$root" mask --quiet systemd-firstboot.service apt-daily.timer \
+    apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service
+
+# Machine-specific files live on /var and are made at first boot (the
+# initramfs writes the machine-id; hearth its key and setup code).
+rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
+ln -s /var/lib/machine-id "$root/etc/machine-id"
+ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
+# dockerd writes its key to /etc/docker; that folder lives on /var.
+mkdir -p "$root/var/lib/docker-etc"
+rm -rf "$root/etc/docker"
+ln -s /var/lib/docker-etc "$root/etc/docker"
+
+# The initramfs, with the hook and script from rootfs/ (mkinitramfs takes
+# its timestamps from SOURCE_DATE_EPOCH).
+chroot "$root" update-initramfs -u -k all >/dev/null

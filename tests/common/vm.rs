@@ -1,0 +1,350 @@
+//! The built appliance image under qemu: a scratch copy of the disk booted
+//! with UEFI (OVMF) under TCG, everything its serial console prints kept
+//! (and written to `target/tmp/vm-<name>.log`), hearth's HTTPS port
+//! forwarded to a loopback port, and a monitor socket to power it off the
+//! way a button press would. The guest's network is qemu's user network
+//! with `restrict=on`: nothing leaves the VM but the forwarded port.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::require;
+
+pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/// What `make image` built and how: the Makefile passes these to the tests.
+pub struct ImageBuild {
+    pub image: PathBuf,
+    pub binary: PathBuf,
+    pub version: String,
+    pub source_date_epoch: String,
+}
+
+impl ImageBuild {
+    /// The image `make image` built. Fails, saying how to get one, when the
+    /// tests were not started by `make test`.
+    pub fn from_env() -> ImageBuild {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!(
+                    "{name} is not set: the image tests run from `make test`, which builds \
+                     the image first (`make image`) and passes its path"
+                )
+            })
+        };
+        let build = ImageBuild {
+            image: PathBuf::from(var("HEARTH_IMAGE")),
+            binary: PathBuf::from(var("HEARTH_IMAGE_BINARY")),
+            version: var("HEARTH_VERSION"),
+            source_date_epoch: var("SOURCE_DATE_EPOCH"),
+        };
+        assert!(
+            build.image.exists(),
+            "{} does not exist: run `make image`",
+            build.image.display()
+        );
+        build
+    }
+
+    /// The `.sha256` file `make image` wrote beside the image.
+    pub fn recorded_sha256(&self) -> String {
+        let path = self.image.with_extension("img.sha256");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        text.split_whitespace().next().unwrap().to_string()
+    }
+}
+
+/// A private, writable copy of the image (sparse), grown to `size` bytes as
+/// if written to a bigger disk, with its own UEFI variable store.
+pub struct Disk {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    vars: PathBuf,
+}
+
+impl Disk {
+    pub fn scratch_copy(image: &Path, size: u64) -> Disk {
+        // /var/tmp: the copy is sparse, but may be large; /tmp can be a tmpfs.
+        let dir = tempfile::Builder::new()
+            .prefix("hearth-vm.")
+            .tempdir_in("/var/tmp")
+            .unwrap();
+        let path = dir.path().join("disk.img");
+        let status = Command::new("cp")
+            .arg("--sparse=always")
+            .arg(image)
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "copying {}", image.display());
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        assert!(file.metadata().unwrap().len() <= size);
+        file.set_len(size).unwrap();
+        let vars = dir.path().join("OVMF_VARS.fd");
+        std::fs::copy(OVMF_VARS, &vars).unwrap_or_else(|e| {
+            panic!("copying {OVMF_VARS}: {e}: apt-get install ovmf (make test installs it)")
+        });
+        Disk { dir, path, vars }
+    }
+}
+
+/// A running VM.
+pub struct Vm {
+    child: Child,
+    serial: Arc<Mutex<String>>,
+    monitor: PathBuf,
+    started: Instant,
+    /// The loopback port forwarded to the guest's port 443.
+    pub port: u16,
+}
+
+impl Vm {
+    /// Starts qemu on `disk`; `name` names the serial log.
+    pub fn boot(disk: &Disk, name: &str) -> Vm {
+        let qemu = require("qemu-system-x86_64", "qemu-system-x86");
+        assert!(
+            Path::new(OVMF_CODE).exists(),
+            "{OVMF_CODE} is missing: apt-get install ovmf (make test installs it)"
+        );
+        let port = free_port();
+        let monitor = disk.dir.path().join(format!("{name}.monitor"));
+        let _ = std::fs::remove_file(&monitor);
+        let log_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
+        std::fs::create_dir_all(&log_dir).unwrap();
+        let log_path = log_dir.join(format!("vm-{name}.log"));
+        let mut child = Command::new(qemu)
+            .args(["-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2"])
+            .args(["-m", "2048", "-display", "none", "-no-user-config"])
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", disk.vars.display()))
+            .arg("-drive")
+            .arg(format!("if=virtio,format=raw,file={}", disk.path.display()))
+            .arg("-netdev")
+            .arg(format!(
+                "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:443"
+            ))
+            .args(["-device", "virtio-net-pci,netdev=net0"])
+            .args(["-serial", "stdio"])
+            .arg("-monitor")
+            .arg(format!("unix:{},server=on,wait=off", monitor.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting qemu");
+        let started = Instant::now();
+        let serial = Arc::new(Mutex::new(String::new()));
+        let mut stdout = child.stdout.take().unwrap();
+        let sink = serial.clone();
+        std::thread::spawn(move || {
+            let mut log = std::fs::File::create(&log_path).unwrap();
+            let mut plain = AnsiStripper::default();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = plain.strip(&buf[..n]);
+                let _ = log.write_all(&text);
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&text));
+            }
+        });
+        Vm {
+            child,
+            serial,
+            monitor,
+            started,
+            port,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Everything the serial console printed so far.
+    pub fn serial(&self) -> String {
+        self.serial.lock().unwrap().clone()
+    }
+
+    /// Waits until the console has printed `needle`; returns the line it is
+    /// on and the time since qemu started. Fails with the console's tail.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> (String, Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let elapsed = self.started.elapsed();
+            let serial = self.serial();
+            if let Some(at) = serial.find(needle) {
+                let start = serial[..at].rfind('\n').map_or(0, |i| i + 1);
+                let end = serial[at..].find('\n').map_or(serial.len(), |i| at + i);
+                let line = serial[start..end].trim_end_matches('\r').to_string();
+                return (line, elapsed);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "qemu exited ({status}) before the console showed {needle:?}; it printed:\n{}",
+                    tail(&serial)
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "the console did not show {needle:?} within {timeout:?}; it printed:\n{}",
+                    tail(&serial)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Presses the power button (ACPI) and waits for the guest to shut
+    /// down and qemu to exit.
+    pub fn power_off(&mut self, timeout: Duration) {
+        let mut monitor = UnixStream::connect(&self.monitor).expect("qemu monitor socket");
+        monitor.write_all(b"system_powerdown\n").unwrap();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "the VM did not power off within {timeout:?}; the console printed:\n{}",
+            tail(&self.serial())
+        );
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Drops the colour and cursor sequences (`ESC [ ... final-byte`) systemd
+/// writes to the console, so its lines read as plain text. Keeps its state
+/// across reads: a sequence may be split between two.
+#[derive(Default)]
+pub struct AnsiStripper {
+    in_escape: bool,
+    in_csi: bool,
+}
+
+impl AnsiStripper {
+    pub fn strip(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes.len());
+        for &b in bytes {
+            if self.in_csi {
+                // Parameters and intermediates run until a final byte.
+                self.in_csi = !(0x40..=0x7e).contains(&b);
+            } else if self.in_escape {
+                self.in_escape = false;
+                self.in_csi = b == b'[';
+            } else if b == 0x1b {
+                self.in_escape = true;
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The certificate a server presents, taken without verifying it: the
+/// first contact with a new box, whose self-signed certificate the test
+/// then pins (trust on first use, as a person would).
+pub async fn first_certificate(addr: SocketAddr) -> std::io::Result<CertificateDer<'static>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await?;
+    let tls = TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await?;
+    Ok(tls.get_ref().1.peer_certificates().unwrap()[0].clone().into_owned())
+}
+
+/// Accepts any certificate (still checking the handshake's signatures).
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,134 @@
+//! The appliance end to end: the image `make image` built boots under
+//! qemu (UEFI, TCG) on a disk bigger than the image, hearth comes up and
+//! shows its setup code on the serial console, the box is set up and
+//! signed in to over the forwarded port, and after a power-off and a new
+//! boot the admin account, the certificate and the grown /var are all
+//! still there.
+
+mod common;
+
+use std::time::Duration;
+
+use common::vm::{AnsiStripper, Disk, ImageBuild, Vm, first_certificate};
+use common::{ADMIN_PASSWORD, TlsClient, complete_setup};
+
+/// systemd's console line once hearth.service has sent READY=1.
+const READY_LINE: &str = "Started hearth.service";
+const SETUP_CODE_LINE: &str = "hearth setup code: ";
+/// Under TCG on two shared cores; a boot takes about a minute.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
+const DISK_SIZE: u64 = 4 << 30;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
+    let build = ImageBuild::from_env();
+    let disk = Disk::scratch_copy(&build.image, DISK_SIZE);
+
+    // First boot: hearth ready, the setup code on the console.
+    let mut vm = Vm::boot(&disk, "first-boot");
+    let (_, first_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
+    let (line, _) = vm.wait_for(SETUP_CODE_LINE, Duration::from_secs(60));
+    let code = line
+        .split(SETUP_CODE_LINE)
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(!code.is_empty(), "no code on {line:?}");
+
+    let cert = wait_for_certificate(&vm).await;
+    let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
+    let health = client.get("/api/v1/health").await;
+    assert_eq!(health.status, 200, "health: {:?}", health.body);
+
+    complete_setup(&client, &code).await;
+    let session = client.login("admin", ADMIN_PASSWORD).await;
+    let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
+    assert_eq!(status.status, 200);
+    let var_size = var_size_bytes(&status.json());
+    // The image's /var partition is 64 MiB; first boot grew it to the disk.
+    assert!(
+        var_size > DISK_SIZE / 2,
+        "/var is {var_size} bytes on a {DISK_SIZE}-byte disk: it was not grown"
+    );
+
+    vm.power_off(Duration::from_secs(180));
+    let first_serial = vm.serial();
+    drop(vm);
+
+    // Second boot: same disk, same state.
+    let mut vm = Vm::boot(&disk, "second-boot");
+    let (_, second_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
+    // Pinned to the first boot's certificate: a new one fails the handshake.
+    wait_for_certificate(&vm).await;
+    let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
+    assert_eq!(client.peer_certificate().await, cert.to_vec());
+    let session = client.login("admin", ADMIN_PASSWORD).await;
+    let me = client.as_user(&session, "GET", "/api/v1/session", "").await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    let claim = client
+        .post_json("/api/v1/setup/claim", &format!("{{\"code\":\"{code}\"}}"), None)
+        .await;
+    assert_eq!(claim.status, 410, "setup is over: {:?}", claim.body);
+    let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
+    assert_eq!(var_size_bytes(&status.json()), var_size);
+    // No code is shown once the box is set up.
+    assert!(!vm.serial().contains(SETUP_CODE_LINE));
+    assert!(first_serial.contains(SETUP_CODE_LINE));
+    vm.power_off(Duration::from_secs(180));
+
+    let raw = std::fs::metadata(&build.image).unwrap().len();
+    let zst = std::fs::metadata(build.image.with_extension("img.zst"))
+        .map(|m| m.len())
+        .expect("make image writes the .img.zst beside the image");
+    println!(
+        "vm: qemu start to hearth READY: {:.1} s on first boot, {:.1} s on the second",
+        first_ready.as_secs_f64(),
+        second_ready.as_secs_f64()
+    );
+    println!(
+        "vm: image {} MiB raw, {} MiB zstd-compressed",
+        raw >> 20,
+        zst >> 20
+    );
+}
+
+/// The certificate, once the forwarded port reaches hearth (the guest may
+/// still be getting its address when systemd reports hearth ready).
+async fn wait_for_certificate(vm: &Vm) -> rustls::pki_types::CertificateDer<'static> {
+    let mut last = None;
+    for _ in 0..120 {
+        match first_certificate(vm.addr()).await {
+            Ok(cert) => return cert,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!(
+        "no TLS through the forwarded port {}: {last:?}; the console printed:\n{}",
+        vm.port,
+        vm.serial()
+    );
+}
+
+fn var_size_bytes(status: &serde_json::Value) -> u64 {
+    status["system"]["filesystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|fs| fs["mount"] == "/var")
+        .unwrap_or_else(|| panic!("/var is not a mount in {status}"))["size_bytes"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn strips_console_colours_split_across_reads() {
+    let mut s = AnsiStripper::default();
+    let mut out = s.strip(b"[\x1b[0;32m  OK  \x1b[0m] Started \x1b[0;1;");
+    out.extend(s.strip(b"39mhearth.service\x1b[0m - hearth."));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "[  OK  ] Started hearth.service - hearth."
+    );
+}
