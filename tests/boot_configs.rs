@@ -16,7 +16,13 @@ fn the_base_ruleset_loads_and_only_opens_the_web_ports() {
     let unshare = require("unshare", "util-linux");
     let ruleset = format!("{ROOT}/nftables/hearth-base.nft");
     let out = Command::new(unshare)
-        .args(["--net", "sh", "-c", "nft -f \"$1\" && nft list ruleset", "sh"])
+        .args([
+            "--net",
+            "sh",
+            "-c",
+            "nft -f \"$1\" && nft list ruleset",
+            "sh",
+        ])
         .arg(&ruleset)
         .output()
         .unwrap();

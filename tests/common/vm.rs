@@ -127,7 +127,9 @@ impl Vm {
         std::fs::create_dir_all(&log_dir).unwrap();
         let log_path = log_dir.join(format!("vm-{name}.log"));
         let mut child = Command::new(qemu)
-            .args(["-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2"])
+            .args([
+                "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2",
+            ])
             .args(["-m", "2048", "-display", "none", "-no-user-config"])
             .arg("-drive")
             .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
@@ -297,7 +299,9 @@ pub async fn first_certificate(addr: SocketAddr) -> std::io::Result<CertificateD
     let tls = TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await?;
-    Ok(tls.get_ref().1.peer_certificates().unwrap()[0].clone().into_owned())
+    Ok(tls.get_ref().1.peer_certificates().unwrap()[0]
+        .clone()
+        .into_owned())
 }
 
 /// Accepts any certificate (still checking the handshake's signatures).
