@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use common::vm::{AnsiStripper, Disk, ImageBuild, Vm, first_certificate};
@@ -81,20 +83,29 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     assert!(first_serial.contains(SETUP_CODE_LINE));
     vm.power_off(Duration::from_secs(180));
 
-    let raw = std::fs::metadata(&build.image).unwrap().len();
+    let meta = std::fs::metadata(&build.image).unwrap();
+    let (raw, allocated) = (meta.len(), meta.blocks() * 512);
     let zst = std::fs::metadata(build.image.with_extension("img.zst"))
         .map(|m| m.len())
         .expect("make image writes the .img.zst beside the image");
-    println!(
+    // Written to stderr directly, not through println!, which the test
+    // harness captures: `make test` shows these figures on every run.
+    let mut err = std::io::stderr();
+    writeln!(
+        err,
         "vm: qemu start to hearth READY: {:.1} s on first boot, {:.1} s on the second",
         first_ready.as_secs_f64(),
         second_ready.as_secs_f64()
-    );
-    println!(
-        "vm: image {} MiB raw, {} MiB zstd-compressed",
+    )
+    .unwrap();
+    writeln!(
+        err,
+        "vm: image {} MiB raw ({} MiB allocated), {} MiB zstd-compressed",
         raw >> 20,
+        allocated >> 20,
         zst >> 20
-    );
+    )
+    .unwrap();
 }
 
 /// The certificate, once the forwarded port reaches hearth (the guest may

@@ -1,0 +1,213 @@
+//! What is inside the image `make image` built, read straight from its
+//! partitions: the layout, the boot entry, hearth and its configs, and
+//! nothing that belongs to one machine (no machine-id, key or state) or
+//! that would let someone in (no SSH server, no root password).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::require;
+use common::vm::ImageBuild;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const MIB: u64 = 1 << 20;
+
+struct Partition {
+    name: String,
+    start: u64,
+    size: u64,
+}
+
+fn partitions(image: &Path) -> Vec<Partition> {
+    let out = Command::new(require("sfdisk", "fdisk"))
+        .arg("--json")
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sfdisk --json {}", image.display());
+    let table: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(table["partitiontable"]["label"], "gpt");
+    table["partitiontable"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Partition {
+            name: p["name"].as_str().unwrap_or_default().to_string(),
+            start: p["start"].as_u64().unwrap() * 512,
+            size: p["size"].as_u64().unwrap() * 512,
+        })
+        .collect()
+}
+
+/// Copies one partition out of the image into `dir`.
+fn extract(image: &Path, part: &Partition, dir: &Path) -> PathBuf {
+    let path = dir.join(&part.name);
+    let status = Command::new("dd")
+        .arg(format!("if={}", image.display()))
+        .arg(format!("of={}", path.display()))
+        .args(["bs=1M", "conv=sparse", "status=none"])
+        .arg(format!("skip={}", part.start / MIB))
+        .arg(format!("count={}", part.size / MIB))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
+    let build = ImageBuild::from_env();
+    let image = &build.image;
+    let raw = std::fs::metadata(image).unwrap().len();
+    assert!(raw <= 1536 * MIB, "the image is {} MiB raw", raw / MIB);
+
+    let parts = partitions(image);
+    let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["hearth-esp", "hearth-root", "hearth-var"]);
+    let work = tempfile::Builder::new()
+        .prefix("hearth-image-contents.")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+
+    // The EFI system partition: systemd-boot, one entry, serial console.
+    let esp = extract(image, &parts[0], work.path());
+    let mtype = |path: &str| {
+        let out = Command::new(require("mtype", "mtools"))
+            .arg("-i")
+            .arg(&esp)
+            .arg(format!("::{path}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{path} on the ESP");
+        out.stdout
+    };
+    let text = |path: &str| String::from_utf8(mtype(path)).unwrap();
+    let entry = text("/loader/entries/hearth.conf");
+    assert!(entry.contains("console=ttyS0,115200"), "{entry}");
+    assert!(entry.contains("rootfstype=erofs ro"), "{entry}");
+    assert!(text("/loader/loader.conf").contains("editor no"));
+    // A PE executable: the UEFI fallback path OVMF and PCs boot from.
+    assert!(mtype("/EFI/BOOT/BOOTX64.EFI").starts_with(b"MZ"));
+
+    // The OS partition, unpacked.
+    let root_fs = extract(image, &parts[1], work.path());
+    let root = work.path().join("root");
+    let out = Command::new(require("fsck.erofs", "erofs-utils"))
+        .arg(format!("--extract={}", root.display()))
+        .arg(&root_fs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fsck.erofs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("/{path}: {e}"))
+    };
+
+    // hearth and the configs from this repository, as they are here.
+    assert!(root.join("usr/bin/hearth").is_file());
+    for (installed, source) in [
+        (
+            "usr/lib/systemd/system/hearth.service",
+            "systemd/hearth.service",
+        ),
+        (
+            "usr/lib/sysusers.d/hearth.conf",
+            "systemd/sysusers.d/hearth.conf",
+        ),
+        (
+            "usr/lib/tmpfiles.d/hearth.conf",
+            "systemd/tmpfiles.d/hearth.conf",
+        ),
+        ("etc/nftables.conf", "nftables/hearth-base.nft"),
+        ("etc/caddy/Caddyfile", "caddy/Caddyfile"),
+    ] {
+        let here = std::fs::read_to_string(Path::new(ROOT).join(source)).unwrap();
+        assert_eq!(read(installed), here, "/{installed} differs from {source}");
+    }
+    let enabled = |unit: &str| {
+        ["multi-user.target.wants", "sysinit.target.wants"]
+            .iter()
+            // Links to absolute paths inside the image: check the link itself.
+            .any(|wants| {
+                root.join("etc/systemd/system")
+                    .join(wants)
+                    .join(unit)
+                    .symlink_metadata()
+                    .is_ok()
+            })
+    };
+    for unit in [
+        "hearth.service",
+        "nftables.service",
+        "systemd-networkd.service",
+    ] {
+        assert!(enabled(unit), "{unit} is not enabled");
+    }
+    for package in [
+        "systemd",
+        "dbus",
+        "polkitd",
+        "nftables",
+        "caddy",
+        "docker.io",
+    ] {
+        assert!(
+            read("usr/share/hearth-manifest")
+                .lines()
+                .any(|l| l.starts_with(&format!("{package}="))),
+            "{package} is not in the image"
+        );
+    }
+
+    // Nothing machine-specific, nothing that lets anyone in.
+    let machine_id = std::fs::read_link(root.join("etc/machine-id")).unwrap();
+    assert_eq!(machine_id, Path::new("/var/lib/machine-id"));
+    assert_eq!(std::fs::read_dir(root.join("var")).unwrap().count(), 0);
+    let factory = root.join("usr/share/factory/var");
+    assert!(!factory.join("lib/machine-id").exists());
+    let hearth_state = factory.join("lib/hearth");
+    assert!(
+        !hearth_state.exists() || std::fs::read_dir(&hearth_state).unwrap().count() == 0,
+        "hearth state in the image"
+    );
+    assert!(!root.join("usr/sbin/sshd").exists(), "an SSH server");
+    let root_password = read("etc/shadow")
+        .lines()
+        .find(|l| l.starts_with("root:"))
+        .map(|l| l.split(':').nth(1).unwrap().to_string())
+        .unwrap();
+    assert!(
+        root_password == "*" || root_password.starts_with('!'),
+        "root has a password"
+    );
+    let keys = Command::new("grep")
+        .args(["-rlI", "--", "PRIVATE KEY-----"])
+        .arg(root.join("etc"))
+        .arg(&factory)
+        .output()
+        .unwrap();
+    assert!(
+        keys.stdout.is_empty(),
+        "private keys in the image: {}",
+        String::from_utf8_lossy(&keys.stdout)
+    );
+
+    // The state partition is empty: the first boot formats it.
+    let var = &parts[2];
+    assert!(var.size >= 16 * MIB);
+    let var_bytes = extract(image, var, work.path());
+    let blkid = Command::new(require("blkid", "util-linux"))
+        .args(["-p", "-s", "TYPE", "-o", "value"])
+        .arg(&var_bytes)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&blkid.stdout).trim().is_empty(),
+        "hearth-var has a file system in the image"
+    );
+}
