@@ -18,13 +18,7 @@ fn pending() -> Daemon {
 }
 
 async fn claim(client: &TlsClient, code: &str) -> String {
-    let r = client
-        .post_json(
-            "/api/v1/setup/claim",
-            &format!("{{\"code\":\"{code}\"}}"),
-            None,
-        )
-        .await;
+    let r = client.claim_setup(code).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
     for attr in [

@@ -68,13 +68,7 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     let session = client.login("admin", ADMIN_PASSWORD).await;
     let me = client.as_user(&session, "GET", "/api/v1/session", "").await;
     assert_eq!(me.status, 200, "{:?}", me.body);
-    let claim = client
-        .post_json(
-            "/api/v1/setup/claim",
-            &format!("{{\"code\":\"{code}\"}}"),
-            None,
-        )
-        .await;
+    let claim = client.claim_setup(&code).await;
     assert_eq!(claim.status, 410, "setup is over: {:?}", claim.body);
     let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
     assert_eq!(var_size_bytes(&status.json()), var_size);

@@ -375,13 +375,7 @@ impl Reply {
 /// Claims the box with `code` and finishes setup through the API, as an
 /// owner would: admin `admin` with [`ADMIN_PASSWORD`], host `testbox`.
 pub async fn complete_setup(client: &TlsClient, code: &str) {
-    let r = client
-        .post_json(
-            "/api/v1/setup/claim",
-            &format!("{{\"code\":\"{code}\"}}"),
-            None,
-        )
-        .await;
+    let r = client.claim_setup(code).await;
     assert_eq!(r.status, 200, "claim: {:?}", r.body);
     let cookie = r.set_cookie("__Host-hearth_setup").expect("setup cookie");
     for (path, body) in [
@@ -534,6 +528,12 @@ impl TlsClient {
             .map(|c| vec![("__Host-hearth_setup", c)])
             .unwrap_or_default();
         self.send("POST", path, body, &cookies, &[]).await
+    }
+
+    /// Claims the box with a setup code (`POST /api/v1/setup/claim`).
+    pub async fn claim_setup(&self, code: &str) -> Reply {
+        let body = format!("{{\"code\":\"{code}\"}}");
+        self.post_json("/api/v1/setup/claim", &body, None).await
     }
 
     /// GET with the setup cookie.
