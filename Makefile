@@ -21,7 +21,7 @@ IMAGE := $(IMAGE_DIR)/hearth-$(VERSION)-x86_64.img
 IMAGE_TARGET_DIR := target/image
 IMAGE_BINARY := $(IMAGE_TARGET_DIR)/release/hearth
 IMAGE_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/build/hearth --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
-export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+export SOURCE_DATE_EPOCH ?= $(shell git -c safe.directory=$(CURDIR) log -1 --format=%ct)
 # make vm forwards hearth's HTTPS port here.
 VM_PORT ?= 8444
 

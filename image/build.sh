@@ -28,6 +28,8 @@ for tool in mmdebstrap:mmdebstrap mkfs.erofs:erofs-utils mkfs.vfat:dosfstools \
     need "${tool%%:*}" "${tool#*:}"
 done
 export SOURCE_DATE_EPOCH LC_ALL=C TZ=UTC
+# Modes of the files this script creates do not depend on the caller.
+umask 022
 
 # Fixed identities: the same in every image, so builds are reproducible.
 # None of them is a secret or identifies a machine.
@@ -41,6 +43,10 @@ ESP_VOLUME_ID=4845415a
 TYPE_ESP=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
 TYPE_ROOT_X86_64=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
 TYPE_VAR=4D21B016-B534-45C2-A9FB-5C16E091FD2D
+# What hearth-var has in the image: "not set up yet". The initramfs sets
+# the partition up and only then gives it TYPE_VAR (see
+# rootfs/etc/initramfs-tools/scripts/local-bottom/hearth-var).
+TYPE_VAR_UNSET=6C1D0D1E-8A4F-4B52-9D2E-5641522D4E45
 # Sizes in MiB. The root slot is fixed so that a later update can replace
 # the OS in place; /var starts small and is grown to the disk on first boot.
 ESP_MIB=128
@@ -99,8 +105,15 @@ title hearth $version
 version $version
 linux /hearth/vmlinuz
 initrd /hearth/initrd.img
-options root=PARTUUID=$ROOT_PARTUUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 systemd.gpt_auto=0
+options root=PARTUUID=$ROOT_PARTUUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 systemd.gpt_auto=0 panic=30
 EOF
+
+# Links into /var, made here rather than in customize.sh: mmdebstrap's
+# clean-up after the hooks tests /etc/machine-id with -e, which follows an
+# absolute link to the build host's own /var.
+rm -f "$root/etc/machine-id" "$root/etc/resolv.conf"
+ln -s /var/lib/machine-id "$root/etc/machine-id"
+ln -s /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 
 # What packages left in /var becomes the factory state the first boot
 # copies to the new /var; the OS itself keeps an empty mount point.
@@ -115,6 +128,8 @@ mkdir -m 0755 "$root/var"
     echo "# hearth $version ($name.img): every package in the image"
     echo "hearth=$version"
     cat "$work/installed"
+    echo "# built with: $(rustc --version 2>/dev/null || echo "rustc unknown")"
+    echo "# and: $(dpkg-query -W -f '${Package}=${Version} ' mmdebstrap apt erofs-utils dosfstools mtools fdisk)"
 } >"$work/manifest"
 cp "$work/manifest" "$root/usr/share/hearth-manifest"
 
@@ -159,7 +174,7 @@ sector-size: 512
 
 start=$((esp_start * 2048)), size=$((ESP_MIB * 2048)), type=$TYPE_ESP, uuid=$ESP_PARTUUID, name="hearth-esp"
 start=$((root_start * 2048)), size=$((ROOT_MIB * 2048)), type=$TYPE_ROOT_X86_64, uuid=$ROOT_PARTUUID, name="hearth-root"
-start=$((var_start * 2048)), size=$((VAR_MIB * 2048)), type=$TYPE_VAR, uuid=$VAR_PARTUUID, name="hearth-var"
+start=$((var_start * 2048)), size=$((VAR_MIB * 2048)), type=$TYPE_VAR_UNSET, uuid=$VAR_PARTUUID, name="hearth-var"
 EOF
 dd if="$work/esp.img" of="$img" bs=1M seek=$esp_start conv=notrunc,sparse status=none
 dd if="$work/root.erofs" of="$img" bs=1M seek=$root_start conv=notrunc,sparse status=none

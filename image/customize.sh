@@ -16,8 +16,16 @@ install_file() { # MODE SOURCE DEST
     install -D -m "$1" "$2" "$root$3"
 }
 
-# The files of this repository that make up the appliance.
-cp -r --preserve=mode "$here/rootfs/." "$root/"
+# The files of this repository that make up the appliance, with standard
+# modes whatever the checkout's umask was (folders 0755, files 0644, or
+# 0755 where the repository marks them executable).
+overlay=$(mktemp -d)
+cp -r "$here/rootfs/." "$overlay/"
+find "$overlay" -type d -exec chmod 0755 {} +
+find "$overlay" -type f -perm /111 -exec chmod 0755 {} +
+find "$overlay" -type f ! -perm /111 -exec chmod 0644 {} +
+cp -r --preserve=mode "$overlay/." "$root/"
+rm -rf "$overlay"
 install_file 0755 "$binary" /usr/bin/hearth
 install_file 0644 "$top/systemd/hearth.service" /usr/lib/systemd/system/hearth.service
 install_file 0644 "$top/systemd/hearth-setup-console.service" /usr/lib/systemd/system/hearth-setup-console.service
@@ -43,9 +51,9 @@ systemctl --root="$root" mask --quiet systemd-firstboot.service apt-daily.timer 
 
 # Machine-specific files live on /var and are made at first boot (the
 # initramfs writes the machine-id; hearth its key and setup code).
-rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
-ln -s /var/lib/machine-id "$root/etc/machine-id"
-ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
+# (build.sh links /etc/machine-id and /etc/resolv.conf once mmdebstrap is
+# done.)
+rm -f "$root/var/lib/dbus/machine-id"
 # dockerd writes its key to /etc/docker; that folder lives on /var.
 mkdir -p "$root/var/lib/docker-etc"
 rm -rf "$root/etc/docker"

@@ -19,10 +19,13 @@ key=$(
         cd "$top"
         find image systemd nftables caddy README.md -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
         sha256sum <"$binary"
+        rustc --version
+        dpkg-query -W -f '${Package}=${Version}\n' mmdebstrap apt erofs-utils dosfstools mtools fdisk
     } | sha256sum | cut -d' ' -f1
 )
 if [ -f "$out/$name.img" ] && [ -f "$out/$name.img.sha256" ] && [ -f "$out/$name.img.zst" ] &&
-    [ "$(cat "$out/.$name.key" 2>/dev/null)" = "$key" ]; then
+    [ "$(cat "$out/.$name.key" 2>/dev/null)" = "$key" ] &&
+    (cd "$out" && sha256sum --check --status "$name.img.sha256"); then
     echo "image: $out/$name.img is up to date ($(cut -d' ' -f1 "$out/$name.img.sha256"))"
     exit 0
 fi

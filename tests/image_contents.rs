@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,6 +17,7 @@ const MIB: u64 = 1 << 20;
 
 struct Partition {
     name: String,
+    part_type: String,
     start: u64,
     size: u64,
 }
@@ -35,6 +37,7 @@ fn partitions(image: &Path) -> Vec<Partition> {
         .iter()
         .map(|p| Partition {
             name: p["name"].as_str().unwrap_or_default().to_string(),
+            part_type: p["type"].as_str().unwrap().to_ascii_lowercase(),
             start: p["start"].as_u64().unwrap() * 512,
             size: p["size"].as_u64().unwrap() * 512,
         })
@@ -164,6 +167,19 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         );
     }
 
+    // Standard modes, whatever the umask of the checkout it was built from.
+    for (path, mode) in [
+        ("etc", 0o755),
+        ("usr/lib", 0o755),
+        ("usr/lib/hearth/show-setup-code", 0o755),
+        ("etc/fstab", 0o644),
+    ] {
+        let meta = std::fs::symlink_metadata(root.join(path)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, mode, "mode of /{path}");
+    }
+    let resolv = std::fs::read_link(root.join("etc/resolv.conf")).unwrap();
+    assert_eq!(resolv, Path::new("/run/systemd/resolve/stub-resolv.conf"));
+
     // Nothing machine-specific, nothing that lets anyone in.
     let machine_id = std::fs::read_link(root.join("etc/machine-id")).unwrap();
     assert_eq!(machine_id, Path::new("/var/lib/machine-id"));
@@ -197,8 +213,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         String::from_utf8_lossy(&keys.stdout)
     );
 
-    // The state partition is empty: the first boot formats it.
+    // The state partition is empty and typed "not set up yet": the first
+    // boot formats it and only then gives it the /var type.
     let var = &parts[2];
+    assert_eq!(var.part_type, "6c1d0d1e-8a4f-4b52-9d2e-5641522d4e45");
     assert!(var.size >= 16 * MIB);
     let var_bytes = extract(image, var, work.path());
     let blkid = Command::new(require("blkid", "util-linux"))

@@ -1,5 +1,6 @@
 //! The appliance end to end: the image `make image` built boots under
-//! qemu (UEFI, TCG) on a disk bigger than the image, hearth comes up and
+//! qemu (UEFI, TCG) on a disk bigger than the image, survives a power cut
+//! in the middle of its first boot, hearth comes up and
 //! shows its setup code on the serial console, the box is set up and
 //! signed in to over the forwarded port, and after a power-off and a new
 //! boot the admin account, the certificate and the grown /var are all
@@ -20,13 +21,22 @@ const SETUP_CODE_LINE: &str = "hearth setup code: ";
 /// Under TCG on two shared cores; a boot takes about a minute.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
 const DISK_SIZE: u64 = 4 << 30;
+/// The Discoverable Partitions Specification's type for /var, which the
+/// first boot gives hearth-var once it is set up.
+const VAR_PARTITION_TYPE: &str = "4d21b016-b534-45c2-a9fb-5c16e091fd2d";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     let build = ImageBuild::from_env();
     let disk = Disk::scratch_copy(&build.image, DISK_SIZE);
 
-    // First boot: hearth ready, the setup code on the console.
+    // The power fails while the first boot is setting up /var.
+    let mut vm = Vm::boot(&disk, "interrupted-first-boot");
+    vm.wait_for("hearth-var: filling /var", BOOT_TIMEOUT);
+    vm.power_cut();
+    drop(vm);
+
+    // First boot, again: hearth ready, the setup code on the console.
     let mut vm = Vm::boot(&disk, "first-boot");
     let (_, first_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
     let (line, _) = vm.wait_for(SETUP_CODE_LINE, Duration::from_secs(60));
@@ -54,9 +64,31 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         "/var is {var_size} bytes on a {DISK_SIZE}-byte disk: it was not grown"
     );
 
+    assert!(
+        vm.serial().contains("Finished nftables.service"),
+        "the base firewall ruleset was not loaded"
+    );
+
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
     drop(vm);
+
+    // What the first boot left on hearth-var: marked set up, the factory
+    // /var in full, and a machine-id of its own.
+    let var = disk.var_partition();
+    assert_eq!(var.partition_type, VAR_PARTITION_TYPE);
+    let machine_id = var.read("lib/machine-id");
+    assert!(
+        machine_id.trim().len() == 32 && machine_id.trim().bytes().all(|b| b.is_ascii_hexdigit()),
+        "machine-id {machine_id:?}"
+    );
+    let lib = var.list("lib");
+    for entry in ["dpkg", "caddy", "docker-etc", "hearth", "systemd"] {
+        assert!(
+            lib.iter().any(|n| n == entry),
+            "/var/lib/{entry} missing: {lib:?}"
+        );
+    }
 
     // Second boot: same disk, same state.
     let mut vm = Vm::boot(&disk, "second-boot");
@@ -76,6 +108,11 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     assert!(!vm.serial().contains(SETUP_CODE_LINE));
     assert!(first_serial.contains(SETUP_CODE_LINE));
     vm.power_off(Duration::from_secs(180));
+    assert_eq!(
+        disk.var_partition().read("lib/machine-id"),
+        machine_id,
+        "the machine-id changed across a reboot"
+    );
 
     let meta = std::fs::metadata(&build.image).unwrap();
     let (raw, allocated) = (meta.len(), meta.blocks() * 512);

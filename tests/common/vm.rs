@@ -102,6 +102,86 @@ impl Disk {
     }
 }
 
+impl Disk {
+    /// A copy of the disk's `hearth-var` partition, read while the VM is
+    /// off, to look at what the guest left on it.
+    pub fn var_partition(&self) -> VarPartition {
+        let out = Command::new(require("sfdisk", "fdisk"))
+            .arg("--json")
+            .arg(&self.path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sfdisk --json {}",
+            self.path.display()
+        );
+        let table: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let part = table["partitiontable"]["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "hearth-var")
+            .expect("a hearth-var partition")
+            .clone();
+        let sectors = |key: &str| part[key].as_u64().unwrap();
+        let file = self.dir.path().join("var.ext4");
+        let status = Command::new("dd")
+            .arg(format!("if={}", self.path.display()))
+            .arg(format!("of={}", file.display()))
+            .args([
+                "bs=512",
+                "conv=sparse",
+                "status=none",
+                "iflag=count_bytes,skip_bytes",
+            ])
+            .arg(format!("skip={}", sectors("start") * 512))
+            .arg(format!("count={}", sectors("size") * 512))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        VarPartition {
+            file,
+            partition_type: part["type"].as_str().unwrap().to_ascii_lowercase(),
+        }
+    }
+}
+
+/// The `hearth-var` partition of a stopped VM's disk.
+pub struct VarPartition {
+    file: PathBuf,
+    /// Its GPT partition type (lower case).
+    pub partition_type: String,
+}
+
+impl VarPartition {
+    fn debugfs(&self, request: &str) -> String {
+        let out = Command::new(require("debugfs", "e2fsprogs"))
+            .arg("-R")
+            .arg(request)
+            .arg(&self.file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "debugfs {request}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A file's contents (paths relative to /var).
+    pub fn read(&self, path: &str) -> String {
+        self.debugfs(&format!("cat {path}"))
+    }
+
+    /// The names in a folder (relative to /var).
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        // `ls -p`: one "/inode/mode/uid/gid/name/size/" line per entry.
+        self.debugfs(&format!("ls -p {dir}"))
+            .lines()
+            .filter_map(|l| l.split('/').nth(5).map(str::to_string))
+            .filter(|n| !n.is_empty() && n != "." && n != "..")
+            .collect()
+    }
+}
+
 /// A running VM.
 pub struct Vm {
     child: Child,
@@ -212,6 +292,18 @@ impl Vm {
                     tail(&serial)
                 );
             }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Pulls the plug: qemu stops at once, with whatever the guest had not
+    /// yet written lost.
+    pub fn power_cut(&mut self) {
+        let mut monitor = UnixStream::connect(&self.monitor).expect("qemu monitor socket");
+        monitor.write_all(b"quit\n").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "qemu did not quit");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
