@@ -4,6 +4,9 @@
 #   make test   install what the tests need, then fmt, clippy, every test
 
 CARGO ?= cargo
+# One recipe at a time: `deps` and `image-deps` both run apt-get, and cargo
+# parallelises on its own.
+.NOTPARALLEL:
 export CARGO_TERM_COLOR ?= never
 
 # Debian packages the tests use (each test says which one it misses).

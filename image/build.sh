@@ -75,10 +75,14 @@ packages=$(cut -d= -f1 "$work/lock" | paste -sd, -)
 
 step "installing $(wc -l <"$work/lock") packages (image/packages.lock)"
 mapfile -t common <<<"$MMDEBSTRAP_COMMON"
+# The hooks are shell commands mmdebstrap runs with this environment: the
+# paths reach them as variables, so no quoting can break.
+export HEARTH_IMAGE_WORK=$work HEARTH_IMAGE_HERE=$here HEARTH_IMAGE_BINARY=$binary HEARTH_IMAGE_VERSION=$version
+# shellcheck disable=SC2016 # expanded by the hooks' shell, not this one
 mmdebstrap --quiet --variant=custom --include="$packages" "${common[@]}" \
-    --setup-hook="mkdir -p \"\$1\"/etc/apt/preferences.d && cp $work/preferences \"\$1\"/etc/apt/preferences.d/hearth-lock" \
-    --customize-hook="chroot \"\$1\" dpkg-query -W -f '\${Package}=\${Version}\n' | sort >$work/installed" \
-    --customize-hook="$here/customize.sh \"\$1\" $binary $version" \
+    --setup-hook='mkdir -p "$1"/etc/apt/preferences.d && cp "$HEARTH_IMAGE_WORK"/preferences "$1"/etc/apt/preferences.d/hearth-lock' \
+    --customize-hook='chroot "$1" dpkg-query -W -f "\${Package}=\${Version}\n" | sort >"$HEARTH_IMAGE_WORK"/installed' \
+    --customize-hook='"$HEARTH_IMAGE_HERE"/customize.sh "$1" "$HEARTH_IMAGE_BINARY" "$HEARTH_IMAGE_VERSION"' \
     "$SUITE" "$root" "$MIRRORS"
 
 if ! diff -u "$work/lock" "$work/installed" >"$work/lock.diff"; then
