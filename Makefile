@@ -25,6 +25,8 @@ IMAGE_TARGET_DIR := target/image
 IMAGE_BINARY := $(IMAGE_TARGET_DIR)/release/hearth
 IMAGE_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/build/hearth --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 export SOURCE_DATE_EPOCH ?= $(shell git -c safe.directory=$(CURDIR) log -1 --format=%ct)
+# Named in the image's manifest.
+export HEARTH_COMMIT ?= $(shell git -c safe.directory=$(CURDIR) rev-parse HEAD)
 # make vm forwards hearth's HTTPS port here.
 VM_PORT ?= 8444
 

@@ -15,7 +15,7 @@ name="hearth-$version-x86_64"
 
 key=$(
     {
-        echo "version=$version epoch=${SOURCE_DATE_EPOCH:-}"
+        echo "version=$version epoch=${SOURCE_DATE_EPOCH:-} commit=${HEARTH_COMMIT:-}"
         cd "$top"
         find image systemd nftables caddy README.md -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
         sha256sum <"$binary"

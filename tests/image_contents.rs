@@ -151,6 +151,12 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
+    let manifest = read("usr/share/hearth-manifest");
+    assert!(
+        manifest.contains(&format!("# commit: {}\n", build.commit)),
+        "the manifest does not name commit {}",
+        build.commit
+    );
     for package in [
         "systemd",
         "dbus",
@@ -160,7 +166,7 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "docker.io",
     ] {
         assert!(
-            read("usr/share/hearth-manifest")
+            manifest
                 .lines()
                 .any(|l| l.starts_with(&format!("{package}="))),
             "{package} is not in the image"

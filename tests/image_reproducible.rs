@@ -23,6 +23,7 @@ fn a_second_build_of_the_same_commit_is_bit_for_bit_identical() {
         .arg(&build.binary)
         .arg(&build.version)
         .env("SOURCE_DATE_EPOCH", &build.source_date_epoch)
+        .env("HEARTH_COMMIT", &build.commit)
         .env("HEARTH_IMAGE_NO_ZSTD", "1")
         .status()
         .expect("running image/build.sh");

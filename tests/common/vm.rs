@@ -31,6 +31,7 @@ pub struct ImageBuild {
     pub binary: PathBuf,
     pub version: String,
     pub source_date_epoch: String,
+    pub commit: String,
 }
 
 impl ImageBuild {
@@ -50,6 +51,7 @@ impl ImageBuild {
             binary: PathBuf::from(var("HEARTH_IMAGE_BINARY")),
             version: var("HEARTH_VERSION"),
             source_date_epoch: var("SOURCE_DATE_EPOCH"),
+            commit: var("HEARTH_COMMIT"),
         };
         assert!(
             build.image.exists(),
