@@ -8,8 +8,9 @@
 # usage: image/build.sh OUT_DIR HEARTH_BINARY VERSION
 # SOURCE_DATE_EPOCH must be set (make image sets it to the last commit's
 # time). Every timestamp, UUID and seed comes from it or from the constants
-# below, and every package from image/packages.lock, so two builds of one
-# commit are the same bytes.
+# below, and every package from the package lock (image/packages.lock, or
+# the file HEARTH_IMAGE_LOCK names), so two builds of one commit are the
+# same bytes. The lock is copied beside the image as OUT_DIR/<name>.lock.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,13 +68,16 @@ root=$work/root
 step() { echo "image: $*"; }
 
 # --- 1. The OS tree, from the locked package set ----------------------------
-grep -v '^#' "$here/packages.lock" | grep -v '^$' >"$work/lock"
-[ -s "$work/lock" ] || die "image/packages.lock is empty: run make image-lock"
+lock_file=${HEARTH_IMAGE_LOCK:-$here/packages.lock}
+[ -f "$lock_file" ] || die "no package lock at $lock_file"
+cp "$lock_file" "$work/lock.used"
+grep -v '^#' "$lock_file" | grep -v '^$' >"$work/lock"
+[ -s "$work/lock" ] || die "the package lock $lock_file is empty: run make image-lock"
 awk -F= '{ printf "Package: %s\nPin: version %s\nPin-Priority: 1001\n\n", $1, $2 }' \
     "$work/lock" >"$work/preferences"
 packages=$(cut -d= -f1 "$work/lock" | paste -sd, -)
 
-step "installing $(wc -l <"$work/lock") packages (image/packages.lock)"
+step "installing $(wc -l <"$work/lock") packages ($lock_file)"
 mapfile -t common <<<"$MMDEBSTRAP_COMMON"
 # The hooks are shell commands mmdebstrap runs with this environment: the
 # paths reach them as variables, so no quoting can break.
@@ -87,7 +91,7 @@ mmdebstrap --quiet --variant=custom --include="$packages" "${common[@]}" \
 
 if ! diff -u "$work/lock" "$work/installed" >"$work/lock.diff"; then
     cat "$work/lock.diff" >&2
-    die "the installed packages differ from image/packages.lock (above); is a pinned version gone from the mirror? make image-lock refreshes the lock"
+    die "the installed packages differ from the lock $lock_file (above); is a pinned version gone from the mirror? make image-lock refreshes the lock"
 fi
 
 # --- 2. Boot files out, state in /usr/share/factory ---------------------------
@@ -133,6 +137,11 @@ mkdir -m 0755 "$root/var"
     echo "hearth=$version"
     cat "$work/installed"
     echo "# commit: ${HEARTH_COMMIT:-unknown}"
+    if cmp -s "$work/lock.used" "$here/packages.lock"; then
+        echo "# packages: as image/packages.lock pins them"
+    else
+        echo "# packages: NOT image/packages.lock but $(sed -n 's/^# Resolved/resolved/p' "$work/lock.used" | head -n 1)"
+    fi
     echo "# built with: $(rustc --version 2>/dev/null || echo "rustc unknown")"
     echo "# and: $(dpkg-query -W -f '${Package}=${Version} ' mmdebstrap apt erofs-utils dosfstools mtools fdisk)"
 } >"$work/manifest"
@@ -188,6 +197,7 @@ dd if="$work/root.erofs" of="$img" bs=1M seek=$root_start conv=notrunc,sparse st
 rm -f "$out/$name".*
 mv "$img" "$out/$name.img"
 cp "$work/manifest" "$out/$name.manifest"
+cp "$work/lock.used" "$out/$name.lock"
 (cd "$out" && sha256sum "$name.img" >"$name.img.sha256")
 if [ -z "${HEARTH_IMAGE_NO_ZSTD:-}" ]; then
     # The file to publish: zstdcat hearth-...img.zst | dd of=/dev/sdX

@@ -6,6 +6,8 @@ SUITE=bookworm
 MIRRORS="deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main"
+# What the mirror's indexes are signed with.
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # Downloaded .deb files are kept here between builds. apt checks every one
 # against the signed indexes before it is used, so a stale or damaged file

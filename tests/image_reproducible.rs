@@ -25,6 +25,9 @@ fn a_second_build_of_the_same_commit_is_bit_for_bit_identical() {
         .env("SOURCE_DATE_EPOCH", &build.source_date_epoch)
         .env("HEARTH_COMMIT", &build.commit)
         .env("HEARTH_IMAGE_NO_ZSTD", "1")
+        // The lock the first build used (image/packages.lock, or a fresh
+        // resolution when the mirror has moved past it).
+        .env("HEARTH_IMAGE_LOCK", build.image.with_extension("lock"))
         .status()
         .expect("running image/build.sh");
     assert!(status.success(), "the second build failed: {status}");
