@@ -41,8 +41,9 @@ run:
 # built here; the paths reach them through the environment. When Debian has
 # moved past image/packages.lock, the tests' image is built from a fresh
 # resolution, with a warning (see image/make-image.sh); `make image` alone
-# refuses.
-test: export HEARTH_IMAGE_STALE_LOCK = refresh
+# refuses (as does `make image test`, which builds the image first, on its
+# own). HEARTH_IMAGE_STALE_LOCK=fail make test refuses too.
+test: export HEARTH_IMAGE_STALE_LOCK ?= refresh
 test: deps lint image
 	HEARTH_IMAGE=$(IMAGE) HEARTH_IMAGE_BINARY=$(IMAGE_BINARY) HEARTH_VERSION=$(VERSION) \
 	  $(CARGO) test --no-fail-fast

@@ -137,10 +137,12 @@ mkdir -m 0755 "$root/var"
     echo "hearth=$version"
     cat "$work/installed"
     echo "# commit: ${HEARTH_COMMIT:-unknown}"
-    if cmp -s "$work/lock.used" "$here/packages.lock"; then
+    # The pins decide, not the comments above them.
+    if cmp -s "$work/lock" <(grep -v '^#' "$here/packages.lock" | grep -v '^$'); then
         echo "# packages: as image/packages.lock pins them"
     else
-        echo "# packages: NOT image/packages.lock but $(sed -n 's/^# Resolved/resolved/p' "$work/lock.used" | head -n 1)"
+        resolved=$(sed -n 's/^# Resolved/resolved/p' "$work/lock.used" | head -n 1)
+        echo "# packages: NOT image/packages.lock but ${resolved:-$lock_file} (beside the image as $name.lock)"
     fi
     echo "# built with: $(rustc --version 2>/dev/null || echo "rustc unknown")"
     echo "# and: $(dpkg-query -W -f '${Package}=${Version} ' mmdebstrap apt erofs-utils dosfstools mtools fdisk)"

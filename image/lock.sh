@@ -9,6 +9,11 @@
 #   lock.sh check LOCK     exit 0 if the mirror still serves every pinned
 #                          version in LOCK; else name the ones it no longer
 #                          has and exit 1
+#   lock.sh listed LOCK    exit 0 if LOCK was resolved from packages.list as
+#                          it is now; else say so and exit 1
+#
+# Exit status: 0 yes, 1 no (stale), 2 could not tell (the mirror did not
+# answer, bad usage, a missing tool).
 #
 # The Debian mirror keeps only the current version of a package in each
 # suite: after a point release or a security update, a lock pinning the old
@@ -20,13 +25,27 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Could not tell: exit 2, apart from 1 (stale).
+fail() {
+    echo "image: $*" >&2
+    exit 2
+}
+
 list_sha256() {
     sha256sum <"$here/packages.list" | cut -d' ' -f1
 }
 
 # Whether LOCK was resolved from packages.list as it is now.
 from_current_list() {
-    grep -qx "# packages.list sha256: $(list_sha256)" "$1"
+    [ -f "$1" ] && grep -qx "# packages.list sha256: $(list_sha256)" "$1"
+}
+
+listed() {
+    local lock=$1
+    [ -s "$lock" ] || fail "no package lock at $lock"
+    from_current_list "$lock" && return 0
+    echo "image: $lock was not resolved from image/packages.list as it is now" >&2
+    return 1
 }
 
 resolve() {
@@ -44,14 +63,16 @@ resolve() {
         echo "# Resolved from image/packages.list on $(date -u +%Y-%m-%d)."
         echo "# packages.list sha256: $(list_sha256)"
         LC_ALL=C sort "$out"
-    } >"$lock"
+    } >"$lock.tmp"
+    # Only a complete resolution replaces the lock.
+    mv "$lock.tmp" "$lock"
     echo "image: $(grep -vc '^#' "$lock") packages pinned in $lock"
 }
 
 check() {
     local lock=$1 apt_root=$tmp/apt pinned served missing package version now
-    [ -s "$lock" ] || die "no package lock at $lock"
-    [ -f "$KEYRING" ] || die "$KEYRING is missing: apt-get install debian-archive-keyring"
+    [ -s "$lock" ] || fail "no package lock at $lock"
+    [ -f "$KEYRING" ] || fail "$KEYRING is missing: apt-get install debian-archive-keyring"
     # A private apt: the mirror's signed indexes, nothing from the host's
     # own configuration or sources.
     mkdir -p "$apt_root"/etc/apt/apt.conf.d "$apt_root"/etc/apt/preferences.d \
@@ -62,9 +83,12 @@ check() {
     local opts=(-o "Dir=$apt_root" -o "Dir::State::status=$apt_root/var/lib/dpkg/status"
         -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Acquire::Languages=none
         -o APT::Sandbox::User=root)
-    touch "$tmp/apt.conf"
-    APT_CONFIG=$tmp/apt.conf apt-get -qq "${opts[@]}" update >/dev/null ||
-        die "could not read the package indexes from the mirror"
+    # Dir in the file APT_CONFIG names is read before the host's
+    # apt.conf.d, so none of the host's settings or hooks apply.
+    echo "Dir \"$apt_root/\";" >"$tmp/apt.conf"
+    # --error-on=any: a failed fetch is an error, not a silently older index.
+    APT_CONFIG=$tmp/apt.conf apt-get -qq --error-on=any "${opts[@]}" update >/dev/null ||
+        fail "could not read the package indexes from the mirror"
     pinned=$(grep -v '^#' "$lock" | grep -v '^$' | LC_ALL=C sort)
     # apt-cache madison prints "package | version | where" per version.
     served=$(APT_CONFIG=$tmp/apt.conf apt-cache "${opts[@]}" madison $(cut -d= -f1 <<<"$pinned") |
@@ -73,7 +97,7 @@ check() {
     if [ -n "$missing" ]; then
         echo "image: the mirror no longer serves these pinned versions of $lock:" >&2
         while IFS== read -r package version; do
-            now=$(grep "^$package=" <<<"$served" | cut -d= -f2 | paste -sd' ' -)
+            now=$(awk -F= -v p="$package" '$1 == p { print $2 }' <<<"$served" | paste -sd' ' -)
             echo "image:   $package=$version (the mirror has: ${now:-nothing})" >&2
         done <<<"$missing"
         return 1
@@ -81,10 +105,16 @@ check() {
     echo "image: the mirror serves every version pinned in $lock"
 }
 
+usage="usage: lock.sh [resolve OUT | check LOCK | current LOCK | listed LOCK]"
+case "${1:-}" in
+"") [ $# -eq 0 ] || fail "$usage" ;;
+resolve | check | listed | current) [ $# -eq 2 ] && [ -n "$2" ] || fail "$usage" ;;
+*) fail "$usage" ;;
+esac
 case "${1:-}" in
 "") resolve "$here/packages.lock" ;;
-resolve) resolve "${2:?usage: lock.sh resolve OUT}" ;;
-check) check "${2:?usage: lock.sh check LOCK}" ;;
-current) [ -f "$2" ] && from_current_list "$2" && check "$2" ;;
-*) die "usage: lock.sh [resolve OUT | check LOCK | current LOCK]" ;;
+resolve) resolve "$2" ;;
+check) check "$2" ;;
+listed) listed "$2" ;;
+current) from_current_list "$2" && check "$2" ;;
 esac

@@ -6,9 +6,10 @@
 #
 # usage: image/make-image.sh OUT_DIR HEARTH_BINARY VERSION
 #
-# HEARTH_IMAGE_STALE_LOCK says what to do when the mirror no longer serves
-# a version image/packages.lock pins (Debian replaces a package's version
-# at every point release and security update):
+# HEARTH_IMAGE_STALE_LOCK says what to do when image/packages.lock cannot be
+# built from: the mirror no longer serves a version it pins (Debian replaces
+# a package's version at every point release and security update), or
+# image/packages.list changed since it was resolved:
 #   fail     (the default) stop and say which: a release is built from the
 #            committed lock or not at all
 #   refresh  resolve image/packages.list again into OUT_DIR/packages.lock
@@ -39,26 +40,57 @@ key_for() {
 }
 
 up_to_date() {
-    [ -f "$out/$name.img" ] && [ -f "$out/$name.img.sha256" ] && [ -f "$out/$name.img.zst" ] &&
-        [ "$(cat "$out/.$name.key" 2>/dev/null)" = "$1" ] &&
+    local file
+    for file in img img.sha256 img.zst manifest lock; do
+        [ -f "$out/$name.$file" ] || return 1
+    done
+    [ "$(cat "$out/.$name.key" 2>/dev/null)" = "$1" ] &&
         (cd "$out" && sha256sum --check --status "$name.img.sha256")
 }
 
+# Whether the committed lock can be built from: resolved from packages.list
+# as it is now, and every pinned version still on the mirror.
+committed_lock_usable() {
+    local rc=0
+    "$here/lock.sh" listed "$lock" || rc=$?
+    [ "$rc" -eq 0 ] && { "$here/lock.sh" check "$lock" || rc=$?; }
+    case $rc in
+    0) return 0 ;;
+    1) return 1 ;;
+    *) die "could not tell whether image/packages.lock can be built from (above)" ;;
+    esac
+}
+
+mode=${HEARTH_IMAGE_STALE_LOCK:-fail}
+case $mode in
+fail | refresh) ;;
+*) die "HEARTH_IMAGE_STALE_LOCK is '$mode': it must be fail or refresh" ;;
+esac
+
 lock=$here/packages.lock
 key=$(key_for "$lock")
-if ! up_to_date "$key" && ! "$here/lock.sh" check "$lock"; then
-    case ${HEARTH_IMAGE_STALE_LOCK:-fail} in
-    refresh)
-        echo "image: WARNING: image/packages.lock is stale (above): building from a fresh resolution of image/packages.list instead; make image-lock refreshes the committed lock" >&2
-        lock=$out/packages.lock
-        "$here/lock.sh" current "$lock" 2>/dev/null || "$here/lock.sh" resolve "$lock"
-        key=$(key_for "$lock")
-        ;;
-    fail)
-        die "image/packages.lock is stale: make image-lock refreshes it (then commit it)"
-        ;;
-    *) die "HEARTH_IMAGE_STALE_LOCK is '$HEARTH_IMAGE_STALE_LOCK': it must be fail or refresh" ;;
-    esac
+# A release build reuses its image without asking the mirror: the image was
+# built from this very lock. In refresh mode the mirror is always asked, so
+# that the .lock beside a reused image can still be rebuilt from (the
+# reproducibility test does that).
+if [ "$mode" = refresh ] || ! up_to_date "$key"; then
+    if ! committed_lock_usable; then
+        case $mode in
+        refresh)
+            echo "image: WARNING: image/packages.lock cannot be built from (above): building from a fresh resolution of image/packages.list instead; make image-lock refreshes the committed lock" >&2
+            lock=$out/packages.lock
+            rc=0
+            "$here/lock.sh" current "$lock" || rc=$?
+            case $rc in
+            0) echo "image: reusing $lock, resolved earlier and still served" ;;
+            1) "$here/lock.sh" resolve "$lock" ;;
+            *) die "could not check $lock against the mirror" ;;
+            esac
+            key=$(key_for "$lock")
+            ;;
+        fail) die "image/packages.lock cannot be built from: make image-lock refreshes it (then commit it)" ;;
+        esac
+    fi
 fi
 if up_to_date "$key"; then
     echo "image: $out/$name.img is up to date ($(cut -d' ' -f1 "$out/$name.img.sha256"))"
