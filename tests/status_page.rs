@@ -45,6 +45,52 @@ async fn status_page_in_chromium() {
     let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
     shows_cpu_and_updates_live(&d, &key).await;
     fits_a_phone_without_sideways_scrolling(&d, &key).await;
+    a_revoked_session_sends_the_page_to_sign_in(&d, &key).await;
+}
+
+/// Signed out elsewhere (here: the session revoked from another device),
+/// the open page loses its stream and goes to the sign-in page by itself.
+async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon, key: &str) {
+    let browser = Browser::start(&spki_pin(key)).await;
+    sign_in_and_open_status(&browser, d.addr().port(), "admin", common::ADMIN_PASSWORD).await;
+    let live = "return document.getElementById('live').dataset.state";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.eval(live).await != "live" {
+        assert!(Instant::now() < deadline, "the stream never came up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The harness's admin session revokes every other one: the browser's.
+    let admin = d.admin_client();
+    let list = admin.get("/api/v1/sessions").await.json();
+    let others: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["current"] == false)
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !others.is_empty(),
+        "the browser's session is listed: {list}"
+    );
+    for id in others {
+        let r = admin
+            .send("DELETE", &format!("/api/v1/sessions/{id}"), "", &[], &[])
+            .await;
+        assert_eq!(r.status, 204);
+    }
+    // The browser waits the retry delay the stream set (2 s) before it
+    // reconnects and is refused.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.eval("return location.pathname").await != "/login" {
+        assert!(
+            Instant::now() < deadline,
+            "still on {} with the stream {}",
+            browser.eval("return location.href").await,
+            browser.eval(live).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn shows_cpu_and_updates_live(d: &Daemon, key: &str) {

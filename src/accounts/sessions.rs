@@ -60,6 +60,13 @@ pub enum LoginError {
 /// cost a disk write.
 const TOUCH_EVERY_MS: u64 = 60_000;
 
+/// Whether looking a session up counts as using it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Touch,
+    Check,
+}
+
 pub struct Sessions {
     store: Store,
     policy: SessionPolicy,
@@ -197,8 +204,20 @@ impl Sessions {
     }
 
     /// The caller behind a session token, if the session is live and its
-    /// user still exists and is enabled.
+    /// user still exists and is enabled. This is a use of the session: it
+    /// keeps it from idling out.
     pub fn authenticate(&self, token: &str, now_ms: u64) -> Result<Option<Caller>, StoreError> {
+        self.lookup(token, now_ms, Use::Touch)
+    }
+
+    /// The same answer as [`Sessions::authenticate`], without counting as a
+    /// use: an open event stream checks its session this way, so a page
+    /// left watching does not keep a session alive past its idle timeout.
+    pub fn verify(&self, token: &str, now_ms: u64) -> Result<Option<Caller>, StoreError> {
+        self.lookup(token, now_ms, Use::Check)
+    }
+
+    fn lookup(&self, token: &str, now_ms: u64, how: Use) -> Result<Option<Caller>, StoreError> {
         let key = Secret::from_client(token).hash();
         let Some(mut record) = self
             .store
@@ -216,7 +235,7 @@ impl Sessions {
         let Some(user) = super::active_user(&self.store, &record.username)? else {
             return Ok(None);
         };
-        if now_ms.saturating_sub(record.last_seen_ms) >= TOUCH_EVERY_MS {
+        if how == Use::Touch && now_ms.saturating_sub(record.last_seen_ms) >= TOUCH_EVERY_MS {
             record.last_seen_ms = now_ms;
             self.store
                 .touch_record(Records::Sessions, key.as_str(), &record)?;
@@ -404,6 +423,22 @@ mod tests {
         }
         assert!(
             s.authenticate(token.expose(), T0 + 12 * 60 * min)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn verifying_a_session_does_not_keep_it_alive() {
+        let (_d, _store, s) = fixture();
+        let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
+        let min = 60_000;
+        let caller = s.verify(token.expose(), T0 + 29 * min).unwrap();
+        assert_eq!(caller.map(|c| c.username).as_deref(), Some("alice"));
+        // Checked at 29 min, but not used: idle since T0.
+        assert!(s.verify(token.expose(), T0 + 31 * min).unwrap().is_none());
+        assert!(
+            s.authenticate(token.expose(), T0 + 31 * min)
                 .unwrap()
                 .is_none()
         );

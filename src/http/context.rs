@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::access_changes::AccessChanges;
 use super::limits::ConnectionLimiter;
 use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, TwoFactor, Users};
 use crate::config::Limits;
@@ -25,6 +26,8 @@ pub struct AppContext {
     pub settings: Arc<BoxSettings>,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
+    /// Wakes the open SSE streams to check their credentials again.
+    pub access: AccessChanges,
     pub started: Instant,
 }
 
@@ -57,6 +60,7 @@ impl AppContext {
             sessions: accounts.sessions,
             settings: accounts.settings,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
+            access: AccessChanges::default(),
             started: Instant::now(),
         }
     }

@@ -37,7 +37,16 @@ pub async fn require(
 /// How a request may see the live status: by the caller's role, or as a
 /// visitor when the owner made the status public; otherwise 401.
 pub async fn status_view(ctx: &AppContext, req: &Request<Bytes>) -> Result<View, ApiError> {
-    match caller(ctx, req).await? {
+    view_for(
+        caller(ctx, req).await?.as_ref(),
+        ctx.settings.public_status(),
+    )
+}
+
+/// The view `caller` (or a visitor, for `None`) gets of the live status
+/// while the status is public or not.
+pub fn view_for(caller: Option<&Caller>, public_status: bool) -> Result<View, ApiError> {
+    match caller {
         Some(c) if allowed(c.role, Action::ReadStatus) => Ok(match c.role {
             Role::Admin => View::Admin,
             Role::Member => View::Member,
@@ -47,9 +56,41 @@ pub async fn status_view(ctx: &AppContext, req: &Request<Bytes>) -> Result<View,
             code: "forbidden",
             message: "your role does not allow this".into(),
         }),
-        None if ctx.settings.public_status() => Ok(View::Public),
+        None if public_status => Ok(View::Public),
         None => Err(ApiError::Unauthorized {
             message: "sign in first".into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Secret;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            username: "ann".into(),
+            role,
+            session: Secret::from_client("t").hash(),
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn each_role_gets_its_view_and_visitors_only_when_public() {
+        for (role, view) in [
+            (Role::Admin, View::Admin),
+            (Role::Member, View::Member),
+            (Role::Viewer, View::Viewer),
+        ] {
+            assert_eq!(view_for(Some(&caller(role)), false).unwrap(), view);
+            assert_eq!(view_for(Some(&caller(role)), true).unwrap(), view);
+        }
+        assert_eq!(view_for(None, true).unwrap(), View::Public);
+        assert!(matches!(
+            view_for(None, false),
+            Err(ApiError::Unauthorized { .. })
+        ));
     }
 }

@@ -4,6 +4,7 @@
 //! Handlers are thin: they parse and validate into typed values, call a
 //! module through [`context::AppContext`], and encode the reply.
 
+pub mod access_changes;
 pub mod activity;
 pub mod api;
 pub mod context;

@@ -242,7 +242,12 @@ pub async fn dispatch(
         Route::TokenRevoke => api::tokens::revoke(ctx, peer, &req).await,
         Route::Audit => api::audit::list(ctx, &req).await,
     };
-    result.unwrap_or_else(ApiError::into_response)
+    let response = result.unwrap_or_else(ApiError::into_response);
+    // Any change may have taken someone's access away; open streams check.
+    if !matches!(*req.method(), Method::GET | Method::HEAD) && response.status().is_success() {
+        ctx.access.changed();
+    }
+    response
 }
 
 #[cfg(test)]

@@ -259,6 +259,11 @@ function connect() {
     // The browser retries by itself unless the server refused the stream
     // (an error status such as 429): then it gives up, and so we retry.
     if (events.readyState === EventSource.CLOSED) {
+      // Refused because the session ended (signed out, revoked, expired)
+      // and the status is not public: sign in again.
+      fetch('/api/v1/status').then((r) => {
+        if (r.status === 401) location.assign('/login?next=/');
+      }).catch(() => {});
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 30000);
     }

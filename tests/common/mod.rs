@@ -331,6 +331,8 @@ pub struct TlsClient {
     pub server_name: String,
     /// A session token sent with every request that names no cookies.
     pub session: Option<String>,
+    /// An API token sent as `Authorization: Bearer` by [`sse::open`].
+    pub bearer: Option<String>,
 }
 
 pub struct Reply {
@@ -414,6 +416,7 @@ impl TlsClient {
             addr,
             server_name: "localhost".into(),
             session: None,
+            bearer: None,
         }
     }
 

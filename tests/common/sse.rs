@@ -77,6 +77,9 @@ pub fn request(
     if let Some(s) = &client.session {
         req = req.header("cookie", format!("{}={s}", super::SESSION_COOKIE));
     }
+    if let Some(t) = &client.bearer {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
     req.body(Empty::new()).unwrap()
 }
 

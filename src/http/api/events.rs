@@ -3,19 +3,30 @@
 //! `Last-Event-ID` (the header a browser's EventSource sends on reconnect,
 //! or `?last_event_id=` for clients that cannot set headers) resumes the
 //! stream; see [`crate::events`] for the replay rules.
+//!
+//! A stream lasts only as long as the access it was opened with: after any
+//! change (see [`AccessChanges`](crate::http::access_changes)) and every
+//! [`RECHECK_EVERY`], it checks its credential again, without counting as a
+//! use of the session, and ends if the caller no longer gets the same view.
+//! The browser then reconnects and is answered as it now should be.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
-use crate::events::TopicSet;
+use crate::accounts::{BoxSettings, Sessions, Tokens};
+use crate::events::{Subscription, TopicSet, View};
+use crate::http::access_changes::RECHECK_EVERY;
+use crate::http::api::session::{Credential, Use};
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::status_view;
+use crate::http::guard::{status_view, view_for};
+use crate::http::limits::ConnectionPermit;
 use crate::http::query;
 use crate::http::response::Response;
 
@@ -58,11 +69,27 @@ pub async fn get(
         });
     }
     let subscription = ctx.hub.subscribe(topics, view, last_event_id);
-    let stream =
-        futures_util::stream::unfold((subscription, permit), |(mut sub, permit)| async move {
-            let frame = sub.next().await?;
-            Some((Ok::<_, Infallible>(Frame::data(frame)), (sub, permit)))
-        });
+    let access = StreamAccess {
+        credential: Credential::of(req),
+        view,
+        sessions: ctx.sessions.clone(),
+        tokens: ctx.tokens.clone(),
+        settings: ctx.settings.clone(),
+    };
+    let mut recheck =
+        tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = Following {
+        subscription,
+        access,
+        changes: ctx.access.subscribe(),
+        recheck,
+        _permit: permit,
+    };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        let frame = s.next().await?;
+        Some((Ok::<_, Infallible>(Frame::data(frame)), s))
+    });
     let mut r = http::Response::new(StreamBody::new(stream).boxed_unsync());
     *r.status_mut() = StatusCode::OK;
     let h = r.headers_mut();
@@ -74,4 +101,61 @@ pub async fn get(
     // Tell a buffering reverse proxy (nginx) to pass events through at once.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(r)
+}
+
+/// One open stream: its events, and what it needs to check its access.
+struct Following {
+    subscription: Subscription,
+    access: StreamAccess,
+    changes: tokio::sync::watch::Receiver<u64>,
+    recheck: tokio::time::Interval,
+    /// Held for the stream's life: it counts against the address's cap.
+    _permit: ConnectionPermit,
+}
+
+impl Following {
+    /// The next frame; `None` ends the stream (shutdown, or access lost).
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            // Each branch is cancel-safe: a frame not yet taken stays queued.
+            tokio::select! {
+                frame = self.subscription.next() => return frame,
+                changed = self.changes.changed() => {
+                    if changed.is_err() {
+                        // The context is gone: the server is stopping.
+                        return None;
+                    }
+                }
+                _ = self.recheck.tick() => {}
+            }
+            if !self.access.still_holds().await {
+                return None;
+            }
+        }
+    }
+}
+
+/// The credential a stream was opened with and the view it got.
+struct StreamAccess {
+    credential: Option<Credential>,
+    view: View,
+    sessions: Arc<Sessions>,
+    tokens: Arc<Tokens>,
+    settings: Arc<BoxSettings>,
+}
+
+impl StreamAccess {
+    async fn still_holds(&self) -> bool {
+        let caller = match &self.credential {
+            Some(c) => match c.lookup(&self.sessions, &self.tokens, Use::Check).await {
+                Ok(caller) => caller,
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking an event stream's access failed; ending it");
+                    return false;
+                }
+            },
+            None => None,
+        };
+        view_for(caller.as_ref(), self.settings.public_status()).is_ok_and(|v| v == self.view)
+    }
 }

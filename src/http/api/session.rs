@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, header};
 use serde::Deserialize;
 
-use crate::accounts::{Caller, LoginError, Sessions};
+use crate::accounts::{Caller, LoginError, Sessions, Tokens};
 use crate::clock::now_ms;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
@@ -22,24 +22,69 @@ pub const SESSION_COOKIE: &str = "__Host-hearth_session";
 /// or else the session cookie. A bearer token that is not valid is not
 /// silently replaced by the cookie: the request is anonymous.
 pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Caller>, ApiError> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
-    let found = if let Some(token) = bearer {
-        let tokens = ctx.tokens.clone();
-        tokio::task::spawn_blocking(move || tokens.authenticate(&token, now_ms())).await
-    } else if let Some(token) = cookie(req, SESSION_COOKIE).map(str::to_string) {
-        let sessions = ctx.sessions.clone();
-        tokio::task::spawn_blocking(move || sessions.authenticate(&token, now_ms())).await
-    } else {
-        return Ok(None);
-    };
-    found
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    match Credential::of(req) {
+        Some(credential) => {
+            credential
+                .lookup(&ctx.sessions, &ctx.tokens, Use::Touch)
+                .await
+        }
+        None => Ok(None),
+    }
+}
+
+/// What a request signs in with, kept by an event stream to check again
+/// later that it still may follow (see [`super::events`]).
+#[derive(Clone)]
+pub enum Credential {
+    Token(String),
+    Session(String),
+}
+
+/// Whether a lookup counts as using a session (see [`Sessions::verify`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Touch,
+    Check,
+}
+
+impl Credential {
+    pub fn of(req: &Request<Bytes>) -> Option<Credential> {
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match bearer {
+            Some(token) => Some(Credential::Token(token.trim().to_string())),
+            None => cookie(req, SESSION_COOKIE).map(|t| Credential::Session(t.to_string())),
+        }
+    }
+
+    /// The caller it signs in as now, if any.
+    pub async fn lookup(
+        &self,
+        sessions: &Arc<Sessions>,
+        tokens: &Arc<Tokens>,
+        how: Use,
+    ) -> Result<Option<Caller>, ApiError> {
+        let found = match self.clone() {
+            Credential::Token(token) => {
+                let tokens = tokens.clone();
+                tokio::task::spawn_blocking(move || tokens.authenticate(&token, now_ms())).await
+            }
+            Credential::Session(token) => {
+                let sessions = sessions.clone();
+                tokio::task::spawn_blocking(move || match how {
+                    Use::Touch => sessions.authenticate(&token, now_ms()),
+                    Use::Check => sessions.verify(&token, now_ms()),
+                })
+                .await
+            }
+        };
+        found
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
 }
 
 fn unauthorized() -> ApiError {
