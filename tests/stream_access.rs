@@ -27,26 +27,39 @@ fn with_session(d: &Daemon, token: &str) -> TlsClient {
 }
 
 /// A stream on the system topic, past its snapshot.
-async fn follow(client: &TlsClient) -> SseStream {
-    let mut s = sse::open(
-        client,
-        Protocol::Http1,
-        "/api/v1/events?topics=system",
-        None,
-    )
-    .await;
+async fn follow(client: &TlsClient, protocol: Protocol) -> SseStream {
+    let mut s = sse::open(client, protocol, "/api/v1/events?topics=system", None).await;
     assert_eq!(s.status, 200);
     assert_eq!(s.next(WAIT).await.expect("a snapshot").event, "snapshot");
     s
 }
 
-/// The stream still delivers: the next sample arrives (one a second).
+/// The stream still delivers: two more samples arrive (one a second), so
+/// not just a frame that was already on its way.
 async fn still_live(s: &mut SseStream, what: &str) {
-    let e = s.next(WAIT).await;
-    assert!(
-        e.as_ref().is_some_and(|e| e.event == "system"),
-        "{what}: the stream should still deliver, got {e:?}"
-    );
+    for _ in 0..2 {
+        let e = s.next(WAIT).await;
+        assert!(
+            e.as_ref().is_some_and(|e| e.event == "system"),
+            "{what}: the stream should still deliver, got {e:?}"
+        );
+    }
+}
+
+/// The server ends the stream, and a reconnect with the same credential
+/// is refused.
+async fn cut_off(s: &mut SseStream, client: &TlsClient, what: &str) {
+    assert!(s.ends_within(WAIT).await, "{what}: the stream goes on");
+    let again = sse::open(client, Protocol::Http1, "/api/v1/events", None).await;
+    assert_eq!(again.status, 401, "{what}: reconnecting is not refused");
+}
+
+fn shows_mac(sample: &serde_json::Value) -> bool {
+    sample["net"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.get("mac").is_some())
 }
 
 #[tokio::test]
@@ -57,25 +70,20 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
     let c = d.client();
     let laptop = with_session(&d, &c.login("bob", PW).await);
     let phone = with_session(&d, &c.login("bob", PW).await);
-    let mut on_laptop = follow(&laptop).await;
-    let mut on_phone = follow(&phone).await;
-    let mut on_admin = follow(&admin).await;
+    let mut on_laptop = follow(&laptop, Protocol::Http1).await;
+    let mut on_phone = follow(&phone, Protocol::Http2).await;
+    let mut on_admin = follow(&admin, Protocol::Http1).await;
 
     let r = laptop.send("DELETE", "/api/v1/session", "", &[], &[]).await;
     assert_eq!(r.status, 204);
-    assert!(
-        on_laptop.ends_within(WAIT).await,
-        "the signed-out session's stream goes on"
-    );
+    cut_off(&mut on_laptop, &laptop, "the signed-out session").await;
     still_live(&mut on_phone, "bob's other session").await;
     still_live(&mut on_admin, "another user").await;
-    let again = sse::open(&laptop, Protocol::Http1, "/api/v1/events", None).await;
-    assert_eq!(again.status, 401, "reconnecting is refused");
 
     // Revoking a session from another device ends its stream too (the
     // laptop's is gone, so the phone's one other session is the desk's).
     let desk = with_session(&d, &c.login("bob", PW).await);
-    let mut on_desk = follow(&desk).await;
+    let mut on_desk = follow(&desk, Protocol::Http2).await;
     let sessions = phone
         .send("GET", "/api/v1/sessions", "", &[], &[])
         .await
@@ -89,75 +97,59 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
         .as_str()
         .unwrap()
         .to_string();
-    let r = phone
-        .send(
-            "DELETE",
-            &format!("/api/v1/sessions/{desk_id}"),
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let path = format!("/api/v1/sessions/{desk_id}");
+    let r = phone.send("DELETE", &path, "", &[], &[]).await;
     assert_eq!(r.status, 204);
-    assert!(
-        on_desk.ends_within(WAIT).await,
-        "the revoked session's stream goes on"
-    );
+    cut_off(&mut on_desk, &desk, "the revoked session").await;
     still_live(&mut on_phone, "the session that revoked it").await;
 }
 
 #[tokio::test]
-async fn a_new_role_or_a_deleted_user_ends_that_users_streams() {
+async fn a_new_role_a_disabled_or_deleted_user_ends_that_users_streams() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
-    add_user(&admin, "ann", "viewer").await;
+    add_user(&admin, "ann", "admin").await;
     add_user(&admin, "cy", "viewer").await;
     let c = d.client();
     let ann = with_session(&d, &c.login("ann", PW).await);
     let cy = with_session(&d, &c.login("cy", PW).await);
-    let mut as_viewer = follow(&ann).await;
-    let mut cys = follow(&cy).await;
+    let mut as_admin = follow(&ann, Protocol::Http1).await;
+    let mut cys = follow(&cy, Protocol::Http2).await;
+    let sample = as_admin.next(WAIT).await.expect("a sample");
+    assert!(shows_mac(&sample.json()), "an admin's cut: {}", sample.data);
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/users/ann",
-            "{\"role\":\"admin\"}",
-            &[],
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    let patch = |user: &'static str, body: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let path = format!("/api/v1/users/{user}");
+            let r = admin.send("PATCH", &path, body, &[], &[]).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    // Demoted: the admin's cut ends; reconnecting gives a viewer's.
+    patch("ann", "{\"role\":\"viewer\"}").await;
     assert!(
-        as_viewer.ends_within(WAIT).await,
-        "a stream cut for a viewer goes on after the role changed"
+        as_admin.ends_within(WAIT).await,
+        "a stream cut for an admin goes on after the demotion"
     );
     still_live(&mut cys, "a user whose role did not change").await;
-    // Reconnecting gives the new role's cut: an admin sees hardware
-    // addresses.
-    let mut as_admin = follow(&ann).await;
-    let e = as_admin.next(WAIT).await.expect("a sample");
+    let mut as_viewer = follow(&ann, Protocol::Http1).await;
+    let sample = as_viewer.next(WAIT).await.expect("a sample");
     assert!(
-        e.json()["net"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n.get("mac").is_some()),
-        "the reopened stream has the admin's view: {}",
-        e.data
+        !shows_mac(&sample.json()),
+        "a viewer's cut: {}",
+        sample.data
     );
+
+    patch("cy", "{\"disabled\":true}").await;
+    cut_off(&mut cys, &cy, "a disabled user").await;
+    still_live(&mut as_viewer, "another user").await;
 
     let r = admin
         .send("DELETE", "/api/v1/users/ann", "", &[], &[])
         .await;
     assert_eq!(r.status, 204);
-    assert!(
-        as_admin.ends_within(WAIT).await,
-        "a deleted user's stream goes on"
-    );
-    still_live(&mut cys, "another user").await;
-    let again = sse::open(&ann, Protocol::Http1, "/api/v1/events", None).await;
-    assert_eq!(again.status, 401);
+    cut_off(&mut as_viewer, &ann, "a deleted user").await;
 }
 
 #[tokio::test]
@@ -176,52 +168,43 @@ async fn making_the_status_private_ends_the_visitors_streams() {
     };
     set_public(true).await;
     let visitor = d.client();
-    let mut visiting = follow(&visitor).await;
-    let mut admins = follow(&admin).await;
-    // A change that does not concern the visitor leaves the stream open.
-    add_user(&admin, "dee", "viewer").await;
-    still_live(&mut visiting, "a visitor, after an unrelated change").await;
+    let mut visiting = follow(&visitor, Protocol::Http2).await;
+    let mut admins = follow(&admin, Protocol::Http1).await;
+    // A change that takes someone else's access away (a sign-out) makes
+    // every stream check, and leaves the visitor's open.
+    let other = with_session(&d, &d.client().login("admin", common::ADMIN_PASSWORD).await);
+    let r = other.send("DELETE", "/api/v1/session", "", &[], &[]).await;
+    assert_eq!(r.status, 204);
+    still_live(&mut visiting, "a visitor, after an unrelated sign-out").await;
 
     set_public(false).await;
-    assert!(
-        visiting.ends_within(WAIT).await,
-        "a visitor keeps watching a status made private"
-    );
+    cut_off(
+        &mut visiting,
+        &visitor,
+        "a visitor of a status made private",
+    )
+    .await;
     still_live(&mut admins, "the admin").await;
-    let again = sse::open(&visitor, Protocol::Http1, "/api/v1/events", None).await;
-    assert_eq!(again.status, 401);
 }
 
 #[tokio::test]
 async fn a_revoked_token_ends_its_stream() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/tokens",
-            "{\"name\":\"dashboard\"}",
-            &[],
-            &[],
-        )
-        .await;
+    let body = "{\"name\":\"dashboard\"}";
+    let r = admin.send("POST", "/api/v1/tokens", body, &[], &[]).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let created = r.json();
     let mut dashboard = d.client();
     dashboard.bearer = Some(created["token"].as_str().unwrap().to_string());
-    let mut by_token = follow(&dashboard).await;
-    let mut by_session = follow(&admin).await;
+    let mut by_token = follow(&dashboard, Protocol::Http2).await;
+    let mut by_session = follow(&admin, Protocol::Http1).await;
 
     let id = created["id"].as_str().unwrap();
     let r = admin
         .send("DELETE", &format!("/api/v1/tokens/{id}"), "", &[], &[])
         .await;
     assert_eq!(r.status, 204);
-    assert!(
-        by_token.ends_within(WAIT).await,
-        "a revoked token's stream goes on"
-    );
+    cut_off(&mut by_token, &dashboard, "a revoked token").await;
     still_live(&mut by_session, "the session of the token's owner").await;
-    let again = sse::open(&dashboard, Protocol::Http1, "/api/v1/events", None).await;
-    assert_eq!(again.status, 401);
 }

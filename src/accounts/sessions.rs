@@ -61,9 +61,12 @@ pub enum LoginError {
 const TOUCH_EVERY_MS: u64 = 60_000;
 
 /// Whether looking a session up counts as using it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Use {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionUse {
+    /// A request made with the session: it keeps it from idling out.
     Touch,
+    /// A check on behalf of an open event stream: a page left watching
+    /// does not keep its session alive past the idle timeout.
     Check,
 }
 
@@ -204,20 +207,19 @@ impl Sessions {
     }
 
     /// The caller behind a session token, if the session is live and its
-    /// user still exists and is enabled. This is a use of the session: it
-    /// keeps it from idling out.
+    /// user still exists and is enabled; a use of the session.
     pub fn authenticate(&self, token: &str, now_ms: u64) -> Result<Option<Caller>, StoreError> {
-        self.lookup(token, now_ms, Use::Touch)
+        self.lookup(token, now_ms, SessionUse::Touch)
     }
 
-    /// The same answer as [`Sessions::authenticate`], without counting as a
-    /// use: an open event stream checks its session this way, so a page
-    /// left watching does not keep a session alive past its idle timeout.
-    pub fn verify(&self, token: &str, now_ms: u64) -> Result<Option<Caller>, StoreError> {
-        self.lookup(token, now_ms, Use::Check)
-    }
-
-    fn lookup(&self, token: &str, now_ms: u64, how: Use) -> Result<Option<Caller>, StoreError> {
+    /// The same answer as [`Sessions::authenticate`]; `how` says whether it
+    /// counts as a use of the session.
+    pub fn lookup(
+        &self,
+        token: &str,
+        now_ms: u64,
+        how: SessionUse,
+    ) -> Result<Option<Caller>, StoreError> {
         let key = Secret::from_client(token).hash();
         let Some(mut record) = self
             .store
@@ -235,7 +237,8 @@ impl Sessions {
         let Some(user) = super::active_user(&self.store, &record.username)? else {
             return Ok(None);
         };
-        if how == Use::Touch && now_ms.saturating_sub(record.last_seen_ms) >= TOUCH_EVERY_MS {
+        if how == SessionUse::Touch && now_ms.saturating_sub(record.last_seen_ms) >= TOUCH_EVERY_MS
+        {
             record.last_seen_ms = now_ms;
             self.store
                 .touch_record(Records::Sessions, key.as_str(), &record)?;
@@ -433,10 +436,16 @@ mod tests {
         let (_d, _store, s) = fixture();
         let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
         let min = 60_000;
-        let caller = s.verify(token.expose(), T0 + 29 * min).unwrap();
+        let caller = s
+            .lookup(token.expose(), T0 + 29 * min, SessionUse::Check)
+            .unwrap();
         assert_eq!(caller.map(|c| c.username).as_deref(), Some("alice"));
         // Checked at 29 min, but not used: idle since T0.
-        assert!(s.verify(token.expose(), T0 + 31 * min).unwrap().is_none());
+        assert!(
+            s.lookup(token.expose(), T0 + 31 * min, SessionUse::Check)
+                .unwrap()
+                .is_none()
+        );
         assert!(
             s.authenticate(token.expose(), T0 + 31 * min)
                 .unwrap()

@@ -6,6 +6,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// A secret as the client holds it. Its text is never printed.
+#[derive(Clone)]
 pub struct Secret(String);
 
 /// What the store keeps: SHA-256 of the secret, hex.

@@ -1,16 +1,23 @@
-//! The signal that who may see what may have changed: after any request
-//! that changed state (a sign-out, a revoked session or token, a changed
-//! role or password, a deleted user, the status made private...), every
-//! open event stream checks its credential again and ends if it no longer
-//! gets the view it was opened with. A stream also checks on its own every
-//! [`RECHECK_EVERY`], for sessions that expire with time and for changes
-//! made outside the API.
+//! The signal that who may see what may have changed: after a request that
+//! can take access away succeeds (a sign-out, a revoked session or token, a
+//! changed or deleted user, the status made private; see
+//! [`Route::may_reduce_access`](crate::http::router::Route)), every open
+//! event stream checks its credential again and ends if it no longer gets
+//! the view it was opened with. A stream also checks on its own every
+//! [`RECHECK_EVERY`], for sessions that expire with time.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 pub const RECHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// When a new stream checks first: at a random point of its first
+/// [`RECHECK_EVERY`], so that streams opened together check apart.
+pub fn first_recheck() -> Duration {
+    let r = u16::from_le_bytes(crate::auth::token::random_bytes::<2>());
+    RECHECK_EVERY.mul_f64((f64::from(r) + 1.0) / 65536.0)
+}
 
 pub struct AccessChanges {
     tx: watch::Sender<u64>,
@@ -50,5 +57,13 @@ mod tests {
         a.changed().await.unwrap();
         b.changed().await.unwrap();
         assert!(!a.has_changed().unwrap(), "seen once");
+    }
+
+    #[test]
+    fn first_checks_spread_over_the_interval() {
+        let firsts: Vec<Duration> = (0..100).map(|_| first_recheck()).collect();
+        assert!(firsts.iter().all(|d| !d.is_zero() && *d <= RECHECK_EVERY));
+        let distinct: std::collections::HashSet<_> = firsts.iter().collect();
+        assert!(distinct.len() > 50, "{firsts:?}");
     }
 }

@@ -187,6 +187,49 @@ impl Route {
     fn open_during_setup(self) -> bool {
         self.is_setup() || matches!(self, Route::Health | Route::Page(_))
     }
+
+    /// Whether succeeding can take someone's access to the live status
+    /// away, so that open event streams must check theirs again. Spelled
+    /// out for every route, so that a new one has to decide. Only these:
+    /// every check costs a store read per open stream, and a signal on
+    /// every sign-in or new token would let anyone keep all of them busy.
+    pub fn may_reduce_access(self) -> bool {
+        match self {
+            Route::SessionLogout
+            | Route::SessionRevoke
+            | Route::TokenRevoke
+            | Route::UserUpdate
+            | Route::UserDelete
+            | Route::SettingsPatch => true,
+            // Streams are refused until setup is complete.
+            Route::SetupState
+            | Route::SetupClaim
+            | Route::SetupAdmin
+            | Route::SetupHost
+            | Route::SetupDomain
+            | Route::SetupFinish
+            | Route::SetupPage(_) => false,
+            // Add access, or change nothing that decides it.
+            Route::Page(_)
+            | Route::Health
+            | Route::Status
+            | Route::Events
+            | Route::MetricsHistory
+            | Route::Prometheus
+            | Route::SessionLogin
+            | Route::SessionWhoami
+            | Route::UsersList
+            | Route::UsersCreate
+            | Route::TokensList
+            | Route::TokensCreate
+            | Route::Audit
+            | Route::SettingsGet
+            | Route::SessionsList
+            | Route::TotpBegin
+            | Route::TotpConfirm
+            | Route::TotpDisable => false,
+        }
+    }
 }
 
 /// Runs the handler of an already resolved route.
@@ -210,6 +253,7 @@ pub async fn dispatch(
         }
         .into_response();
     }
+    let recheck_access = route.may_reduce_access();
     let result = match route {
         Route::Page(asset) | Route::SetupPage(asset) => Ok(pages::serve(asset)),
         Route::Health => Ok(api::health::get(ctx)),
@@ -243,8 +287,7 @@ pub async fn dispatch(
         Route::Audit => api::audit::list(ctx, &req).await,
     };
     let response = result.unwrap_or_else(ApiError::into_response);
-    // Any change may have taken someone's access away; open streams check.
-    if !matches!(*req.method(), Method::GET | Method::HEAD) && response.status().is_success() {
+    if recheck_access && response.status().is_success() {
         ctx.access.changed();
     }
     response

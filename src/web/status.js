@@ -250,10 +250,18 @@ async function prefill() {
 }
 
 let retryMs = 2000;
+let reconnecting = false;
 
 function connect() {
   const events = new EventSource('/api/v1/events?topics=system,health');
-  events.addEventListener('open', () => { retryMs = 2000; setLive('live', 'Live'); });
+  events.addEventListener('open', () => {
+    retryMs = 2000;
+    setLive('live', 'Live');
+    // A stream ends when its access changes, and the reconnect may be as
+    // someone else (a visitor, another role): say who, again.
+    if (reconnecting) account();
+    reconnecting = true;
+  });
   events.addEventListener('error', () => {
     setLive('reconnecting', 'Reconnecting…');
     // The browser retries by itself unless the server refused the stream
@@ -280,8 +288,12 @@ async function account() {
       const me = await r.json();
       text('whoami', `${me.username} (${me.role})`);
       $('signout').hidden = false;
+      $('signin').hidden = true;
     } else if (r.status === 401) {
-      $('signin').hidden = false; // a visitor on a public status page
+      // A visitor on a public status page.
+      text('whoami', '');
+      $('signout').hidden = true;
+      $('signin').hidden = false;
     }
   } catch (e) { /* the status still shows */ }
 }

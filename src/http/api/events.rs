@@ -19,10 +19,11 @@ use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
+use crate::accounts::SessionUse;
 use crate::accounts::{BoxSettings, Sessions, Tokens};
 use crate::events::{Subscription, TopicSet, View};
-use crate::http::access_changes::RECHECK_EVERY;
-use crate::http::api::session::{Credential, Use};
+use crate::http::access_changes::{RECHECK_EVERY, first_recheck};
+use crate::http::api::session::Credential;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::{status_view, view_for};
@@ -35,6 +36,9 @@ pub async fn get(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
+    // Subscribed before the access is checked: a change committed while
+    // the check runs still wakes this stream to check again.
+    let changes = ctx.access.subscribe();
     let view = status_view(ctx, req).await?;
     let topics = TopicSet::parse(query::param(req.uri(), "topics").as_deref()).map_err(|e| {
         ApiError::BadRequest {
@@ -76,13 +80,15 @@ pub async fn get(
         tokens: ctx.tokens.clone(),
         settings: ctx.settings.clone(),
     };
+    // The first check is spread over a minute, so that streams opened
+    // together (all clients reconnecting after a restart) check apart.
     let mut recheck =
-        tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+        tokio::time::interval_at(tokio::time::Instant::now() + first_recheck(), RECHECK_EVERY);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = Following {
         subscription,
         access,
-        changes: ctx.access.subscribe(),
+        changes,
         recheck,
         _permit: permit,
     };
@@ -145,13 +151,21 @@ struct StreamAccess {
 }
 
 impl StreamAccess {
+    /// Whether the caller still gets the view the stream was opened with.
+    /// A check that fails (the store could not be read) decides nothing:
+    /// the stream stays and the next check tells. Ending every stream at
+    /// once would only bring every client back at once; and a change that
+    /// takes access away is itself a store write that would have failed.
     async fn still_holds(&self) -> bool {
         let caller = match &self.credential {
-            Some(c) => match c.lookup(&self.sessions, &self.tokens, Use::Check).await {
+            Some(c) => match c
+                .lookup(&self.sessions, &self.tokens, SessionUse::Check)
+                .await
+            {
                 Ok(caller) => caller,
                 Err(e) => {
-                    tracing::warn!(error = %e, "checking an event stream's access failed; ending it");
-                    return false;
+                    tracing::warn!(error = %e, "could not check an event stream's access; checking again later");
+                    return true;
                 }
             },
             None => None,

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, header};
 use serde::Deserialize;
 
-use crate::accounts::{Caller, LoginError, Sessions, Tokens};
+use crate::accounts::{Caller, LoginError, SessionUse, Sessions, Tokens};
+use crate::auth::Secret;
 use crate::clock::now_ms;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
@@ -25,7 +26,7 @@ pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Cal
     match Credential::of(req) {
         Some(credential) => {
             credential
-                .lookup(&ctx.sessions, &ctx.tokens, Use::Touch)
+                .lookup(&ctx.sessions, &ctx.tokens, SessionUse::Touch)
                 .await
         }
         None => Ok(None),
@@ -33,18 +34,12 @@ pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Cal
 }
 
 /// What a request signs in with, kept by an event stream to check again
-/// later that it still may follow (see [`super::events`]).
+/// later that it still may follow (see [`super::events`]). The secrets
+/// inside never print.
 #[derive(Clone)]
 pub enum Credential {
-    Token(String),
-    Session(String),
-}
-
-/// Whether a lookup counts as using a session (see [`Sessions::verify`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Use {
-    Touch,
-    Check,
+    Token(Secret),
+    Session(Secret),
 }
 
 impl Credential {
@@ -55,30 +50,31 @@ impl Credential {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         match bearer {
-            Some(token) => Some(Credential::Token(token.trim().to_string())),
-            None => cookie(req, SESSION_COOKIE).map(|t| Credential::Session(t.to_string())),
+            Some(token) => Some(Credential::Token(Secret::from_client(token.trim()))),
+            None => {
+                cookie(req, SESSION_COOKIE).map(|t| Credential::Session(Secret::from_client(t)))
+            }
         }
     }
 
-    /// The caller it signs in as now, if any.
+    /// The caller it signs in as now, if any. `how` matters for sessions
+    /// only: an API token has no idle timeout to keep from.
     pub async fn lookup(
         &self,
         sessions: &Arc<Sessions>,
         tokens: &Arc<Tokens>,
-        how: Use,
+        how: SessionUse,
     ) -> Result<Option<Caller>, ApiError> {
         let found = match self.clone() {
             Credential::Token(token) => {
                 let tokens = tokens.clone();
-                tokio::task::spawn_blocking(move || tokens.authenticate(&token, now_ms())).await
+                tokio::task::spawn_blocking(move || tokens.authenticate(token.expose(), now_ms()))
+                    .await
             }
             Credential::Session(token) => {
                 let sessions = sessions.clone();
-                tokio::task::spawn_blocking(move || match how {
-                    Use::Touch => sessions.authenticate(&token, now_ms()),
-                    Use::Check => sessions.verify(&token, now_ms()),
-                })
-                .await
+                tokio::task::spawn_blocking(move || sessions.lookup(token.expose(), now_ms(), how))
+                    .await
             }
         };
         found
