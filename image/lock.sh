@@ -106,15 +106,11 @@ check() {
 }
 
 usage="usage: lock.sh [resolve OUT | check LOCK | current LOCK | listed LOCK]"
-case "${1:-}" in
-"") [ $# -eq 0 ] || fail "$usage" ;;
-resolve | check | listed | current) [ $# -eq 2 ] && [ -n "$2" ] || fail "$usage" ;;
+case "$#:${1:-}" in
+0:) resolve "$here/packages.lock" ;;
+2:resolve) resolve "$2" ;;
+2:check) check "$2" ;;
+2:listed) listed "$2" ;;
+2:current) from_current_list "$2" && check "$2" ;;
 *) fail "$usage" ;;
-esac
-case "${1:-}" in
-"") resolve "$here/packages.lock" ;;
-resolve) resolve "$2" ;;
-check) check "$2" ;;
-listed) listed "$2" ;;
-current) from_current_list "$2" && check "$2" ;;
 esac

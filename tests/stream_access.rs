@@ -20,9 +20,10 @@ async fn add_user(admin: &TlsClient, name: &str, role: &str) {
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
 
-fn with_session(d: &Daemon, token: &str) -> TlsClient {
+/// A client signed in as `username`, with its own new session.
+async fn signed_in(d: &Daemon, username: &str, password: &str) -> TlsClient {
     let mut c = d.client();
-    c.session = Some(token.to_string());
+    c.session = Some(c.login(username, password).await);
     c
 }
 
@@ -67,9 +68,8 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
     add_user(&admin, "bob", "member").await;
-    let c = d.client();
-    let laptop = with_session(&d, &c.login("bob", PW).await);
-    let phone = with_session(&d, &c.login("bob", PW).await);
+    let laptop = signed_in(&d, "bob", PW).await;
+    let phone = signed_in(&d, "bob", PW).await;
     let mut on_laptop = follow(&laptop, Protocol::Http1).await;
     let mut on_phone = follow(&phone, Protocol::Http2).await;
     let mut on_admin = follow(&admin, Protocol::Http1).await;
@@ -82,7 +82,7 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
 
     // Revoking a session from another device ends its stream too (the
     // laptop's is gone, so the phone's one other session is the desk's).
-    let desk = with_session(&d, &c.login("bob", PW).await);
+    let desk = signed_in(&d, "bob", PW).await;
     let mut on_desk = follow(&desk, Protocol::Http2).await;
     let sessions = phone
         .send("GET", "/api/v1/sessions", "", &[], &[])
@@ -110,9 +110,8 @@ async fn a_new_role_a_disabled_or_deleted_user_ends_that_users_streams() {
     let admin = d.admin_client();
     add_user(&admin, "ann", "admin").await;
     add_user(&admin, "cy", "viewer").await;
-    let c = d.client();
-    let ann = with_session(&d, &c.login("ann", PW).await);
-    let cy = with_session(&d, &c.login("cy", PW).await);
+    let ann = signed_in(&d, "ann", PW).await;
+    let cy = signed_in(&d, "cy", PW).await;
     let mut as_admin = follow(&ann, Protocol::Http1).await;
     let mut cys = follow(&cy, Protocol::Http2).await;
     let sample = as_admin.next(WAIT).await.expect("a sample");
@@ -172,7 +171,7 @@ async fn making_the_status_private_ends_the_visitors_streams() {
     let mut admins = follow(&admin, Protocol::Http1).await;
     // A change that takes someone else's access away (a sign-out) makes
     // every stream check, and leaves the visitor's open.
-    let other = with_session(&d, &d.client().login("admin", common::ADMIN_PASSWORD).await);
+    let other = signed_in(&d, "admin", common::ADMIN_PASSWORD).await;
     let r = other.send("DELETE", "/api/v1/session", "", &[], &[]).await;
     assert_eq!(r.status, 204);
     still_live(&mut visiting, "a visitor, after an unrelated sign-out").await;

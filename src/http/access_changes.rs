@@ -19,14 +19,15 @@ pub fn first_recheck() -> Duration {
     RECHECK_EVERY.mul_f64((f64::from(r) + 1.0) / 65536.0)
 }
 
+/// A watch channel with nothing in it: only the wake-up counts.
 pub struct AccessChanges {
-    tx: watch::Sender<u64>,
+    tx: watch::Sender<()>,
 }
 
 impl Default for AccessChanges {
     fn default() -> Self {
         AccessChanges {
-            tx: watch::Sender::new(0),
+            tx: watch::Sender::new(()),
         }
     }
 }
@@ -34,11 +35,11 @@ impl Default for AccessChanges {
 impl AccessChanges {
     /// Tells every stream to check again.
     pub fn changed(&self) {
-        self.tx.send_modify(|n| *n = n.wrapping_add(1));
+        self.tx.send_replace(());
     }
 
     /// A receiver that wakes at the next [`AccessChanges::changed`].
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub fn subscribe(&self) -> watch::Receiver<()> {
         self.tx.subscribe()
     }
 }

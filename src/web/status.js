@@ -250,7 +250,7 @@ async function prefill() {
 }
 
 let retryMs = 2000;
-let reconnecting = false;
+let openedBefore = false;
 
 function connect() {
   const events = new EventSource('/api/v1/events?topics=system,health');
@@ -259,8 +259,8 @@ function connect() {
     setLive('live', 'Live');
     // A stream ends when its access changes, and the reconnect may be as
     // someone else (a visitor, another role): say who, again.
-    if (reconnecting) account();
-    reconnecting = true;
+    if (openedBefore) account();
+    openedBefore = true;
   });
   events.addEventListener('error', () => {
     setLive('reconnecting', 'Reconnecting…');

@@ -19,14 +19,13 @@ use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
-use crate::accounts::SessionUse;
-use crate::accounts::{BoxSettings, Sessions, Tokens};
+use crate::accounts::{BoxSettings, SessionUse, Sessions, Tokens};
 use crate::events::{Subscription, TopicSet, View};
 use crate::http::access_changes::{RECHECK_EVERY, first_recheck};
 use crate::http::api::session::Credential;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::{status_view, view_for};
+use crate::http::guard::view_for;
 use crate::http::limits::ConnectionPermit;
 use crate::http::query;
 use crate::http::response::Response;
@@ -39,7 +38,8 @@ pub async fn get(
     // Subscribed before the access is checked: a change committed while
     // the check runs still wakes this stream to check again.
     let changes = ctx.access.subscribe();
-    let view = status_view(ctx, req).await?;
+    let access = StreamAccess::of(ctx, req);
+    let view = access.view(SessionUse::Touch).await?;
     let topics = TopicSet::parse(query::param(req.uri(), "topics").as_deref()).map_err(|e| {
         ApiError::BadRequest {
             field: Some("topics"),
@@ -73,13 +73,6 @@ pub async fn get(
         });
     }
     let subscription = ctx.hub.subscribe(topics, view, last_event_id);
-    let access = StreamAccess {
-        credential: Credential::of(req),
-        view,
-        sessions: ctx.sessions.clone(),
-        tokens: ctx.tokens.clone(),
-        settings: ctx.settings.clone(),
-    };
     // The first check is spread over a minute, so that streams opened
     // together (all clients reconnecting after a restart) check apart.
     let mut recheck =
@@ -88,6 +81,7 @@ pub async fn get(
     let state = Following {
         subscription,
         access,
+        view,
         changes,
         recheck,
         _permit: permit,
@@ -113,7 +107,9 @@ pub async fn get(
 struct Following {
     subscription: Subscription,
     access: StreamAccess,
-    changes: tokio::sync::watch::Receiver<u64>,
+    /// What the stream was opened with; it ends when the caller's differs.
+    view: View,
+    changes: tokio::sync::watch::Receiver<()>,
     recheck: tokio::time::Interval,
     /// Held for the stream's life: it counts against the address's cap.
     _permit: ConnectionPermit,
@@ -134,42 +130,48 @@ impl Following {
                 }
                 _ = self.recheck.tick() => {}
             }
-            if !self.access.still_holds().await {
-                return None;
+            match self.access.view(SessionUse::Check).await {
+                Ok(view) if view == self.view => {}
+                // The store could not be read: that decides nothing, and
+                // the next check tells. Ending every stream at once would
+                // only bring every client back at once; and a change that
+                // takes access away is itself a store write that would
+                // have failed.
+                Err(ApiError::Internal(e)) => {
+                    tracing::warn!(error = %e, "could not check an event stream's access; checking again later");
+                }
+                // Signed out, refused, or another view: the client
+                // reconnects and is answered as it now should be.
+                Ok(_) | Err(_) => return None,
             }
         }
     }
 }
 
-/// The credential a stream was opened with and the view it got.
+/// The credential a stream was opened with, and where to check it.
 struct StreamAccess {
     credential: Option<Credential>,
-    view: View,
     sessions: Arc<Sessions>,
     tokens: Arc<Tokens>,
     settings: Arc<BoxSettings>,
 }
 
 impl StreamAccess {
-    /// Whether the caller still gets the view the stream was opened with.
-    /// A check that fails (the store could not be read) decides nothing:
-    /// the stream stays and the next check tells. Ending every stream at
-    /// once would only bring every client back at once; and a change that
-    /// takes access away is itself a store write that would have failed.
-    async fn still_holds(&self) -> bool {
+    fn of(ctx: &AppContext, req: &Request<Bytes>) -> StreamAccess {
+        StreamAccess {
+            credential: Credential::of(req),
+            sessions: ctx.sessions.clone(),
+            tokens: ctx.tokens.clone(),
+            settings: ctx.settings.clone(),
+        }
+    }
+
+    /// The view the caller gets now (see [`view_for`]).
+    async fn view(&self, how: SessionUse) -> Result<View, ApiError> {
         let caller = match &self.credential {
-            Some(c) => match c
-                .lookup(&self.sessions, &self.tokens, SessionUse::Check)
-                .await
-            {
-                Ok(caller) => caller,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not check an event stream's access; checking again later");
-                    return true;
-                }
-            },
+            Some(c) => c.lookup(&self.sessions, &self.tokens, how).await?,
             None => None,
         };
-        view_for(caller.as_ref(), self.settings.public_status()).is_ok_and(|v| v == self.view)
+        view_for(caller.as_ref(), self.settings.public_status())
     }
 }
