@@ -108,12 +108,15 @@ timeout 0
 editor no
 console-mode keep
 EOF
+# loglevel=4: the kernel's warnings and errors reach the console, its
+# chatter does not; it would tear the console's lines (hearth's banner, the
+# setup code) when both write at once.
 cat >"$work/esp/loader/entries/hearth.conf" <<EOF
 title hearth $version
 version $version
 linux /hearth/vmlinuz
 initrd /hearth/initrd.img
-options root=PARTUUID=$ROOT_PARTUUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 systemd.gpt_auto=0 panic=30
+options root=PARTUUID=$ROOT_PARTUUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 loglevel=4 systemd.gpt_auto=0 panic=30
 EOF
 
 # Links into /var, made here rather than in customize.sh: mmdebstrap's

@@ -89,6 +89,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     let text = |path: &str| String::from_utf8(mtype(path)).unwrap();
     let entry = text("/loader/entries/hearth.conf");
     assert!(entry.contains("console=ttyS0,115200"), "{entry}");
+    assert!(
+        entry.contains("loglevel=4"),
+        "kernel chatter on the console: {entry}"
+    );
     assert!(entry.contains("rootfstype=erofs ro"), "{entry}");
     assert!(text("/loader/loader.conf").contains("editor no"));
     // A PE executable: the UEFI fallback path OVMF and PCs boot from.
@@ -119,6 +123,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "systemd/hearth.service",
         ),
         (
+            "usr/lib/systemd/system/hearth-console-banner.service",
+            "systemd/hearth-console-banner.service",
+        ),
+        (
             "usr/lib/sysusers.d/hearth.conf",
             "systemd/sysusers.d/hearth.conf",
         ),
@@ -133,21 +141,27 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         assert_eq!(read(installed), here, "/{installed} differs from {source}");
     }
     let enabled = |unit: &str| {
-        ["multi-user.target.wants", "sysinit.target.wants"]
-            .iter()
-            // Links to absolute paths inside the image: check the link itself.
-            .any(|wants| {
-                root.join("etc/systemd/system")
-                    .join(wants)
-                    .join(unit)
-                    .symlink_metadata()
-                    .is_ok()
-            })
+        [
+            "multi-user.target.wants",
+            "sysinit.target.wants",
+            "hearth.service.wants",
+        ]
+        .iter()
+        // Links to absolute paths inside the image: check the link itself.
+        .any(|wants| {
+            root.join("etc/systemd/system")
+                .join(wants)
+                .join(unit)
+                .symlink_metadata()
+                .is_ok()
+        })
     };
     for unit in [
         "hearth.service",
         "nftables.service",
         "systemd-networkd.service",
+        // The console's readiness line and the setup code come from it.
+        "hearth-console-banner.service",
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
@@ -177,7 +191,7 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     for (path, mode) in [
         ("etc", 0o755),
         ("usr/lib", 0o755),
-        ("usr/lib/hearth/show-setup-code", 0o755),
+        ("usr/lib/hearth/console-banner", 0o755),
         ("etc/fstab", 0o644),
     ] {
         let meta = std::fs::symlink_metadata(root.join(path)).unwrap();

@@ -12,11 +12,12 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use common::vm::{AnsiStripper, Disk, ImageBuild, Vm, first_certificate};
+use common::vm::{AnsiStripper, Disk, ImageBuild, Utf8Decoder, Vm, first_certificate};
 use common::{ADMIN_PASSWORD, TlsClient, complete_setup};
 
-/// systemd's console line once hearth.service has sent READY=1.
-const READY_LINE: &str = "Started hearth.service";
+/// The console banner's first line, printed once hearth.service has sent
+/// READY=1 (systemd/hearth-console-banner.service).
+const READY_LINE: &str = "hearth is ready.";
 const SETUP_CODE_LINE: &str = "hearth setup code: ";
 /// Under TCG on two shared cores; a boot takes about a minute.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -46,7 +47,10 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         .unwrap()
         .trim()
         .to_string();
-    assert!(!code.is_empty(), "no code on {line:?}");
+    assert!(
+        hearth::auth::SetupCode::from_stored(&code).is_some(),
+        "the console's setup code line is not a setup code: {line:?}"
+    );
 
     let cert = wait_for_certificate(&vm).await;
     let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
@@ -177,4 +181,14 @@ fn strips_console_colours_split_across_reads() {
         String::from_utf8(out).unwrap(),
         "[  OK  ] Started hearth.service - hearth."
     );
+}
+
+#[test]
+fn keeps_characters_split_across_reads() {
+    let mut utf8 = Utf8Decoder::default();
+    let mut out = String::new();
+    let ellipsis = "…".as_bytes();
+    utf8.decode_into(&[b"containerd.servic", &ellipsis[..1]].concat(), &mut out);
+    utf8.decode_into(&[&ellipsis[1..], b" \xff ok".as_slice()].concat(), &mut out);
+    assert_eq!(out, "containerd.servic\u{2026} \u{fffd} ok");
 }

@@ -24,6 +24,8 @@ use super::require;
 
 pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+/// How often [`Vm::power_off`] presses the power button until qemu exits.
+const POWER_BUTTON_REPEAT: Duration = Duration::from_secs(20);
 
 /// What `make image` built and how: the Makefile passes these to the tests.
 pub struct ImageBuild {
@@ -239,6 +241,7 @@ impl Vm {
         std::thread::spawn(move || {
             let mut log = std::fs::File::create(&log_path).unwrap();
             let mut plain = AnsiStripper::default();
+            let mut utf8 = Utf8Decoder::default();
             let mut buf = [0u8; 4096];
             while let Ok(n) = stdout.read(&mut buf) {
                 if n == 0 {
@@ -246,9 +249,8 @@ impl Vm {
                 }
                 let text = plain.strip(&buf[..n]);
                 let _ = log.write_all(&text);
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&text));
+                let mut sink = sink.lock().unwrap();
+                utf8.decode_into(&text, &mut sink);
             }
         });
         Vm {
@@ -311,19 +313,27 @@ impl Vm {
     }
 
     /// Presses the power button (ACPI) and waits for the guest to shut
-    /// down and qemu to exit.
+    /// down and qemu to exit. Presses it again every
+    /// [`POWER_BUTTON_REPEAT`], as a person would: a press the guest was
+    /// not listening for is lost, and one during the shutdown changes
+    /// nothing (logind has stopped by then).
     pub fn power_off(&mut self, timeout: Duration) {
         let mut monitor = UnixStream::connect(&self.monitor).expect("qemu monitor socket");
-        monitor.write_all(b"system_powerdown\n").unwrap();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
+        let started = Instant::now();
+        let mut presses = 0;
+        while started.elapsed() < timeout {
             if self.child.try_wait().unwrap().is_some() {
                 return;
+            }
+            if started.elapsed() >= POWER_BUTTON_REPEAT * presses {
+                monitor.write_all(b"system_powerdown\n").unwrap();
+                presses += 1;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
         panic!(
-            "the VM did not power off within {timeout:?}; the console printed:\n{}",
+            "the VM did not power off within {timeout:?} ({presses} presses of the power \
+             button); the console printed:\n{}",
             tail(&self.serial())
         );
     }
@@ -362,6 +372,45 @@ impl AnsiStripper {
             }
         }
         out
+    }
+}
+
+/// Decodes UTF-8 that arrives in pieces: a character split between two
+/// reads is kept until its last byte comes, not turned into U+FFFD.
+#[derive(Default)]
+pub struct Utf8Decoder {
+    pending: Vec<u8>,
+}
+
+impl Utf8Decoder {
+    pub fn decode_into(&mut self, bytes: &[u8], out: &mut String) {
+        self.pending.extend_from_slice(bytes);
+        let mut rest = &self.pending[..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    out.push_str(text);
+                    rest = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    out.push_str(std::str::from_utf8(valid).unwrap());
+                    match e.error_len() {
+                        // Cut off at the end: wait for the rest.
+                        None => {
+                            rest = after;
+                            break;
+                        }
+                        Some(bad) => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                    }
+                }
+            }
+        }
+        self.pending = rest.to_vec();
     }
 }
 
