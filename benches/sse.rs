@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Daemon, Options, TlsClient};
+use common::{Daemon, Options, TlsClient, rss_kib};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
@@ -90,16 +90,6 @@ async fn client(tls: TlsClient, shared: Arc<Shared>) {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap()
 }
 
 /// (user, system) clock ticks of a process.
@@ -177,6 +167,20 @@ fn raise_fd_limit() {
 #[tokio::main]
 async fn main() {
     raise_fd_limit();
+    println!("SSE over TLS on loopback, 1 sample per second (release build)");
+    // The baseline: a daemon that has not yet set a password since it
+    // started (zxcvbn's dictionaries, ~8 MiB, are built at the first).
+    let fresh = Daemon::start(Options {
+        pending_setup: true,
+        ..Options::default()
+    });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    println!(
+        "  at start, in setup mode (no password set yet): RSS {:.1} MiB",
+        rss_kib(fresh.child.id()) as f64 / 1024.0
+    );
+    drop(fresh);
+
     let daemon = Daemon::start(Options {
         config: "[limits]\nmax_connections = 30000\nmax_connections_per_address = 30000\nmax_streams_per_address = 30000\n".into(),
         ..Options::default()
@@ -190,7 +194,6 @@ async fn main() {
         latencies_ms: Mutex::new(Vec::new()),
     });
     tokio::time::sleep(Duration::from_secs(3)).await;
-    println!("SSE over TLS on loopback, 1 sample per second (release build)");
     let mut rss_at_zero = 0;
     for n in [0usize, 100, 1000] {
         open_streams(&tls, &shared, n).await;

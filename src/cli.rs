@@ -77,6 +77,8 @@ fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
         }
     };
     let log = logging::init(&config.log);
+    // Before the first large allocation.
+    daemon::allocator::return_large_allocations();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

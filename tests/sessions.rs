@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ADMIN_PASSWORD, Daemon, Options};
+use common::{ADMIN_PASSWORD, Daemon, Options, rss_kib};
 
 const COOKIE: &str = "__Host-hearth_session";
 
@@ -194,4 +194,31 @@ async fn a_user_lists_and_revokes_its_own_sessions() {
         .json();
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(left[0]["id"], current);
+}
+
+/// A password check is argon2id over 19 MiB; once it is done, that memory
+/// goes back to the system (see `daemon::allocator`), sign-in after
+/// sign-in. The daemon is restarted on a set-up box so that nothing but
+/// sign-ins happens in it (setting a password also builds the strength
+/// checker's dictionaries, which stay).
+#[tokio::test]
+async fn sign_ins_give_their_memory_back() {
+    let state = tempfile::tempdir().unwrap();
+    let options = || Options {
+        state_dir: Some(state.path().join("state")),
+        ..Options::default()
+    };
+    drop(Daemon::start(options()));
+    // Its start signed the admin in once: glibc's default would keep the
+    // next check's 19 MiB from here on.
+    let d = Daemon::start(options());
+    let before = rss_kib(d.child.id());
+    for _ in 0..3 {
+        d.client().login("admin", ADMIN_PASSWORD).await;
+    }
+    let grown_mib = rss_kib(d.child.id()).saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 8,
+        "three sign-ins left the daemon {grown_mib} MiB bigger: argon2's memory was kept"
+    );
 }

@@ -6,6 +6,7 @@
 //! SIGHUP: RELOADING=1, reload the config's reloadable part and the
 //! certificate, READY=1.
 
+pub mod allocator;
 mod listener;
 pub mod notify;
 mod watchdog;

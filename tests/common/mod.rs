@@ -306,6 +306,17 @@ impl Drop for Daemon {
     }
 }
 
+/// The resident set size of process `pid`, in KiB (VmRSS).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
 /// The path of a tool the test needs; fails (never skips) if missing.
 pub fn require(tool: &str, package: &str) -> PathBuf {
     for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
