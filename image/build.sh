@@ -108,9 +108,9 @@ timeout 0
 editor no
 console-mode keep
 EOF
-# loglevel=4: the kernel's warnings and errors reach the console, its
+# loglevel=4: only the kernel's errors (and worse) reach the console, its
 # chatter does not; it would tear the console's lines (hearth's banner, the
-# setup code) when both write at once.
+# setup code) when both write at once. dmesg and the journal keep it all.
 cat >"$work/esp/loader/entries/hearth.conf" <<EOF
 title hearth $version
 version $version

@@ -10,11 +10,12 @@
 //! the system as soon as they are freed; below it nothing changes.
 
 /// glibc's default threshold, fixed so that it no longer grows.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD_BYTES: i32 = 128 * 1024;
 
 /// Fixes glibc's mmap threshold (see the module doc). Call once, early.
 pub fn return_large_allocations() {
-    #[cfg(target_env = "gnu")]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; glibc takes its own
     // lock, and the call has no pointer arguments.
     unsafe {

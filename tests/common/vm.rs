@@ -325,8 +325,11 @@ impl Vm {
             if self.child.try_wait().unwrap().is_some() {
                 return;
             }
-            if started.elapsed() >= POWER_BUTTON_REPEAT * presses {
-                monitor.write_all(b"system_powerdown\n").unwrap();
+            // A monitor that no longer takes the press is a qemu on its
+            // way out: keep waiting for it to exit.
+            if started.elapsed() >= POWER_BUTTON_REPEAT * presses
+                && monitor.write_all(b"system_powerdown\n").is_ok()
+            {
                 presses += 1;
             }
             std::thread::sleep(Duration::from_millis(200));
