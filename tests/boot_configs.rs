@@ -1,6 +1,7 @@
 //! The configs the image installs for the components hearth drives are
-//! accepted by those components: the base nftables ruleset loads (in a
-//! network namespace of the test's own) and Caddy validates its boot config.
+//! accepted by those components: the base nftables ruleset loads, reloads
+//! and stops without touching other tables (in network namespaces of the
+//! test's own), and Caddy validates its boot config.
 
 mod common;
 
@@ -10,31 +11,78 @@ use common::require;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-#[test]
-fn the_base_ruleset_loads_and_only_opens_the_web_ports() {
+/// Runs `script` with `sh` in a network namespace of its own (so its
+/// ruleset is the test's alone), with `$1` the base ruleset's path.
+/// Returns what `nft list ruleset` printed last, or fails with stderr.
+fn in_own_netns(script: &str) -> String {
     require("nft", "nftables");
     let unshare = require("unshare", "util-linux");
     let ruleset = format!("{ROOT}/nftables/hearth-base.nft");
     let out = Command::new(unshare)
-        .args([
-            "--net",
-            "sh",
-            "-c",
-            "nft -f \"$1\" && nft list ruleset",
-            "sh",
-        ])
+        .args(["--net", "sh", "-c", script, "sh"])
         .arg(&ruleset)
         .output()
         .unwrap();
-    let listed = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "nft -f {ruleset}: {}",
+        "{script} ($1 = {ruleset}): {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_base_ruleset_loads_and_only_opens_the_web_ports() {
+    let listed = in_own_netns("nft -f \"$1\" && nft list ruleset");
     assert!(listed.contains("policy drop;"), "{listed}");
     assert!(listed.contains("tcp dport { 80, 443 } accept"), "{listed}");
     assert!(!listed.contains("dport 22"), "{listed}");
+}
+
+/// Docker's tables (and hearth's own) were there before a reload; they
+/// are there after it, and the base table is there once, not twice.
+#[test]
+fn reloading_the_base_ruleset_replaces_only_its_own_table() {
+    let listed = in_own_netns(
+        "nft add table ip docker_nat && nft add chain ip docker_nat DOCKER \
+         && nft -f \"$1\" && nft -f \"$1\" && nft list ruleset",
+    );
+    assert!(listed.contains("table ip docker_nat"), "{listed}");
+    assert!(listed.contains("chain DOCKER"), "{listed}");
+    assert_eq!(
+        listed.matches("table inet hearth_base").count(),
+        1,
+        "{listed}"
+    );
+    assert_eq!(
+        listed.matches("tcp dport { 80, 443 } accept").count(),
+        1,
+        "{listed}"
+    );
+}
+
+/// `systemctl stop nftables` runs the drop-in's command in place of the
+/// stock `nft flush ruleset`: the base table goes, Docker's stays.
+#[test]
+fn stopping_nftables_takes_away_only_the_base_table() {
+    let path = format!("{ROOT}/nftables/nftables.service.d/hearth.conf");
+    let dropin = std::fs::read_to_string(&path).unwrap();
+    let stops: Vec<&str> = dropin
+        .lines()
+        .filter_map(|l| l.strip_prefix("ExecStop="))
+        .collect();
+    assert_eq!(
+        stops.first(),
+        Some(&""),
+        "{path} must first clear the stock ExecStop (nft flush ruleset)"
+    );
+    assert_eq!(stops.len(), 2, "{path}: one command to stop: {stops:?}");
+    let listed = in_own_netns(&format!(
+        "nft add table ip docker_nat && nft -f \"$1\" && {} && nft list ruleset",
+        stops[1]
+    ));
+    assert!(listed.contains("table ip docker_nat"), "{listed}");
+    assert!(!listed.contains("hearth_base"), "{listed}");
 }
 
 #[test]

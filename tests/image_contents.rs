@@ -135,6 +135,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "systemd/tmpfiles.d/hearth.conf",
         ),
         ("etc/nftables.conf", "nftables/hearth-base.nft"),
+        (
+            "etc/systemd/system/nftables.service.d/hearth.conf",
+            "nftables/nftables.service.d/hearth.conf",
+        ),
         ("etc/caddy/Caddyfile", "caddy/Caddyfile"),
     ] {
         let here = std::fs::read_to_string(Path::new(ROOT).join(source)).unwrap();
