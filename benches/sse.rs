@@ -158,6 +158,13 @@ async fn latency_summary(shared: &Shared) -> String {
     )
 }
 
+/// Room for the 10,000 streams, all from loopback.
+const LIMITS: &str = "[limits]
+max_connections = 30000
+max_connections_per_address = 30000
+max_streams_per_address = 30000
+";
+
 fn raise_fd_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
@@ -184,12 +191,10 @@ async fn main() {
     );
     drop(fresh);
     let state = tempfile::tempdir().unwrap();
-    let options = || {
-        Options {
-        config: "[limits]\nmax_connections = 30000\nmax_connections_per_address = 30000\nmax_streams_per_address = 30000\n".into(),
+    let options = || Options {
+        config: LIMITS.into(),
         state_dir: Some(state.path().join("state")),
         ..Options::default()
-    }
     };
     let just_set_up = Daemon::start(options());
     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -19,7 +19,8 @@ use common::{ADMIN_PASSWORD, TlsClient, complete_setup};
 /// READY=1 (systemd/hearth-console-banner.service).
 const READY_LINE: &str = "hearth is ready.";
 const SETUP_CODE_LINE: &str = "hearth setup code: ";
-/// Under TCG on two shared cores; a boot takes about a minute.
+/// Under TCG on two shared cores a boot takes 30 to 60 s; ten times that
+/// before calling it hung.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
 const DISK_SIZE: u64 = 4 << 30;
 /// The Discoverable Partitions Specification's type for /var, which the

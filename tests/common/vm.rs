@@ -388,32 +388,22 @@ pub struct Utf8Decoder {
 impl Utf8Decoder {
     pub fn decode_into(&mut self, bytes: &[u8], out: &mut String) {
         self.pending.extend_from_slice(bytes);
-        let mut rest = &self.pending[..];
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(text) => {
-                    out.push_str(text);
-                    rest = &[];
-                    break;
-                }
-                Err(e) => {
-                    let (valid, after) = rest.split_at(e.valid_up_to());
-                    out.push_str(std::str::from_utf8(valid).unwrap());
-                    match e.error_len() {
-                        // Cut off at the end: wait for the rest.
-                        None => {
-                            rest = after;
-                            break;
-                        }
-                        Some(bad) => {
-                            out.push(char::REPLACEMENT_CHARACTER);
-                            rest = &after[bad..];
-                        }
-                    }
-                }
+        let mut kept = Vec::new();
+        let mut chunks = self.pending.utf8_chunks().peekable();
+        while let Some(chunk) = chunks.next() {
+            out.push_str(chunk.valid());
+            let invalid = chunk.invalid();
+            // Bytes that only lack their end, at the very end: the start
+            // of a character the next read completes.
+            let cut_off = chunks.peek().is_none()
+                && std::str::from_utf8(invalid).is_err_and(|e| e.error_len().is_none());
+            if cut_off {
+                kept = invalid.to_vec();
+            } else if !invalid.is_empty() {
+                out.push(char::REPLACEMENT_CHARACTER);
             }
         }
-        self.pending = rest.to_vec();
+        self.pending = kept;
     }
 }
 
