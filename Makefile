@@ -2,6 +2,8 @@
 #
 #   make run    build and run the daemon with local defaults (--dev)
 #   make test   install what the tests need, then fmt, clippy, every test
+#   make check  the fast tier: the same but no image is built, and the image
+#               and VM tests (tests/vm.rs, tests/image_*.rs) are left out
 
 CARGO ?= cargo
 # One recipe at a time: `deps` and `image-deps` both run apt-get, and cargo
@@ -30,7 +32,7 @@ export HEARTH_COMMIT ?= $(shell git -c safe.directory=$(CURDIR) rev-parse HEAD)
 # make vm forwards hearth's HTTPS port here.
 VM_PORT ?= 8444
 
-.PHONY: run test deps image-deps build release lint fmt clean bench image image-binary image-lock vm
+.PHONY: run test check deps packages browser-deps image-deps build release lint fmt clean bench image image-binary image-lock vm
 
 run:
 	$(CARGO) build
@@ -47,6 +49,14 @@ test: export HEARTH_IMAGE_STALE_LOCK ?= refresh
 test: deps lint image
 	HEARTH_IMAGE=$(IMAGE) HEARTH_IMAGE_BINARY=$(IMAGE_BINARY) HEARTH_VERSION=$(VERSION) \
 	  $(CARGO) test --no-fail-fast
+
+# Every integration test (tests/*.rs) but those of the image and the VM: a
+# new test file joins `make check` by itself.
+IMAGE_TESTS := vm image_contents image_reproducible
+CHECK_TESTS := $(filter-out $(IMAGE_TESTS),$(basename $(notdir $(wildcard tests/*.rs))))
+
+check: deps lint
+	$(CARGO) test --no-fail-fast --lib --bins $(addprefix --test ,$(CHECK_TESTS))
 
 lint:
 	$(CARGO) fmt --check
@@ -75,8 +85,27 @@ define install_missing
 	fi
 endef
 
-deps:
-	$(call install_missing,$(TEST_PACKAGES) $(IMAGE_PACKAGES))
+deps: packages browser-deps
+
+packages:
+	$(call install_missing,$(TEST_PACKAGES) $(IMAGE_PACKAGES) $(NPM_PACKAGE))
+
+# What the browser tests inject into the pages (axe-core), from the npm
+# registry into tests/browser/node_modules, pinned by its package-lock.json;
+# never part of the product. Reinstalled when the lock is newer (npm keeps
+# the package's own file dates, hence the touch).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+# Debian's npm, unless an npm is there already (Node.js from elsewhere
+# brings its own, and Debian's would conflict with it). Expanded only when
+# a recipe runs, so after `packages` has installed it.
+NPM_PACKAGE = $(if $(shell command -v npm 2>/dev/null),,npm)
+
+browser-deps: $(AXE)
+
+$(AXE): tests/browser/package-lock.json tests/browser/package.json
+	$(call install_missing,$(NPM_PACKAGE))
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
 
 image-deps:
 	$(call install_missing,$(IMAGE_PACKAGES))

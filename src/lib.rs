@@ -17,6 +17,8 @@
 //! - [`events`]: the event hub (topics, replay ring, SSE frames).
 //! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
 //! - [`health`]: the health registry of the daemon's components.
+//! - [`host`]: facts about the machine the pages show: host name,
+//!   network addresses, the time zones it knows.
 //! - [`store`]: the redb state store, schema migrations, the audit log,
 //!   the metrics history table.
 //! - [`names`]: validated host names, domain names, time zones, e-mail.
@@ -34,6 +36,7 @@ pub mod daemon;
 pub mod events;
 pub mod fsutil;
 pub mod health;
+pub mod host;
 pub mod http;
 pub mod liveness;
 pub mod logging;

@@ -118,7 +118,27 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     let snap = stream.next(WAIT).await.unwrap();
     assert_eq!(snap.event, "snapshot");
     assert!(snap.json().get("health").is_none());
-    assert_eq!(anon.get("/api/v1/events?topics=health").await.status, 403);
+    // Asking for more than a visitor may follow is cut down, not refused:
+    // the public page asks for what a signed-in user gets.
+    let mut cut = sse::open(
+        &anon,
+        Protocol::Http1,
+        "/api/v1/events?topics=system,health",
+        None,
+    )
+    .await;
+    assert_eq!(cut.status, 200);
+    let snap = cut.next(WAIT).await.unwrap();
+    assert_eq!(snap.event, "snapshot");
+    assert!(snap.json()["system"].is_object(), "{}", snap.data);
+    assert!(snap.json().get("health").is_none(), "{}", snap.data);
+    let live = cut.next(WAIT).await.unwrap();
+    assert_eq!(live.event, "system");
+    // Nothing left to follow: refused, naming what a visitor may follow.
+    let r = anon.get("/api/v1/events?topics=health").await;
+    assert_eq!(r.status, 403);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("may follow: system"), "{message}");
     assert_eq!(anon.get("/metrics").await.status, 401, "no public scraping");
     // Settings are admin-only.
     assert_eq!(
@@ -175,10 +195,55 @@ async fn admins_follow_the_audit_log_live_and_others_may_not() {
     viewer.session = Some(viewer.login("ann", pw).await);
     let r = viewer.get("/api/v1/events?topics=audit").await;
     assert_eq!(r.status, 403);
-    // Following everything, a viewer simply gets no audit events.
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("may follow: system, health"), "{message}");
+    // Following everything, or naming `audit` among others, a viewer
+    // simply gets no audit events.
     let mut all = sse::open(&viewer, Protocol::Http1, "/api/v1/events", None).await;
     let snap = all.next(WAIT).await.unwrap();
     assert!(snap.json().get("audit").is_none());
+    let mut named = sse::open(
+        &viewer,
+        Protocol::Http1,
+        "/api/v1/events?topics=system,audit",
+        None,
+    )
+    .await;
+    assert_eq!(named.status, 200);
+    let snap = named.next(WAIT).await.unwrap();
+    assert_eq!(snap.event, "snapshot");
+    assert!(snap.json()["system"].is_object());
+    assert!(snap.json().get("audit").is_none());
+    // An audited change while the viewer's streams are open: the admin's
+    // stream gets it, the viewer's only system samples.
+    let r = admin
+        .send(
+            "POST",
+            "/api/v1/users",
+            &format!("{{\"username\":\"bob\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    // (After the records of the viewer's sign-in.)
+    loop {
+        let e = stream.next(WAIT).await.expect("an audit event");
+        assert_eq!(e.event, "audit");
+        if e.json()["target"] == "bob" {
+            break;
+        }
+    }
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut seen = Vec::new();
+    while let Some(e) = named
+        .next(until.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+    {
+        seen.push(e.event);
+    }
+    assert!(seen.iter().any(|e| e == "system"), "{seen:?}");
+    assert!(seen.iter().all(|e| e == "system"), "{seen:?}");
     admin
         .send("DELETE", "/api/v1/users/ann", "", &[], &[])
         .await;

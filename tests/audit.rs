@@ -2,7 +2,39 @@
 
 mod common;
 
-use common::{ADMIN_PASSWORD, Daemon, Options};
+use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
+
+/// The ids of every page of `/api/v1/audit?{query}`, following `next`
+/// (as `before=`) from the newest page to the last.
+async fn all_pages(c: &TlsClient, session: &str, query: &str) -> Vec<Vec<u64>> {
+    let mut pages = Vec::new();
+    let mut path = format!("/api/v1/audit?{query}");
+    loop {
+        let r = c.as_user(session, "GET", &path, "").await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        let page = r.json();
+        pages.push(
+            page["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_u64().unwrap())
+                .collect(),
+        );
+        match page["next"].as_u64() {
+            Some(before) => path = format!("/api/v1/audit?{query}&before={before}"),
+            None => return pages,
+        }
+    }
+}
+
+/// One failed sign-in as `username`: one audit record with that actor
+/// (once the address is throttled, a cheap one: no password check).
+async fn failed_login(c: &TlsClient, username: &str) {
+    let body = format!("{{\"username\":\"{username}\",\"password\":\"not the password\"}}");
+    let r = c.send("POST", "/api/v1/session", &body, &[], &[]).await;
+    assert!(matches!(r.status, 401 | 429), "{:?}", r.body);
+}
 
 #[tokio::test]
 async fn admins_read_the_audit_log_with_filters_and_paging() {
@@ -49,34 +81,15 @@ async fn admins_read_the_audit_log_with_filters_and_paging() {
         .expect("the failed login is audited");
     assert_eq!(failed["source"], "127.0.0.1");
     assert!(all.json().get("next").is_none());
+    // Newest first: the failed login is the latest record.
+    assert_eq!(records[0]["id"], failed["id"]);
+    let ids: Vec<u64> = records.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
 
     // Paging: two at a time, following `next`, gives the same records.
-    let mut paged = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = c
-            .as_user(
-                &admin,
-                "GET",
-                &format!("/api/v1/audit?limit=2&after={after}"),
-                "",
-            )
-            .await
-            .json();
-        paged.extend(
-            page["records"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_u64().unwrap()),
-        );
-        match page["next"].as_u64() {
-            Some(n) => after = n,
-            None => break,
-        }
-    }
-    let ids: Vec<u64> = records.iter().map(|r| r["id"].as_u64().unwrap()).collect();
-    assert_eq!(paged, ids);
+    let paged = all_pages(&c, &admin, "limit=2").await;
+    assert_eq!(paged.iter().map(|p| p.len()).max(), Some(2));
+    assert_eq!(paged.concat(), ids);
 
     let mine = c
         .as_user(&admin, "GET", "/api/v1/audit?actor=admin", "")
@@ -89,7 +102,7 @@ async fn admins_read_the_audit_log_with_filters_and_paging() {
             .iter()
             .all(|r| r["actor"] == "admin")
     );
-    let later = records.last().unwrap()["time_ms"].as_u64().unwrap() + 1;
+    let later = records[0]["time_ms"].as_u64().unwrap() + 1;
     let none = c
         .as_user(&admin, "GET", &format!("/api/v1/audit?since={later}"), "")
         .await
@@ -115,4 +128,50 @@ async fn admins_read_the_audit_log_with_filters_and_paging() {
         c.as_user(&kid, "GET", "/api/v1/audit", "").await.status,
         403
     );
+}
+
+#[tokio::test]
+async fn pages_run_newest_first_without_gaps_or_repeats() {
+    let d = Daemon::start(Options::default());
+    let c = d.client();
+    let admin = d.session.clone().expect("the harness signed in");
+    for i in 0..120 {
+        failed_login(&c, if i % 3 == 0 { "alpha" } else { "beta" }).await;
+    }
+    let pages = all_pages(&c, &admin, "limit=50").await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+    assert_eq!(&sizes[..2], &[50, 50]);
+    assert!(sizes[2] >= 20, "{sizes:?}");
+    // Every record once, newest first, none left out: ids only grow by
+    // one, so the pages together are exactly newest..=1.
+    let ids = pages.concat();
+    let newest = ids[0];
+    assert!(newest >= 120);
+    assert_eq!(ids, (1..=newest).rev().collect::<Vec<u64>>());
+    // The default page size is 100.
+    let first = all_pages(&c, &admin, "").await;
+    assert_eq!(first[0].len(), 100);
+
+    // The actor filter pages the same way, through that actor's records.
+    let alpha = all_pages(&c, &admin, "actor=alpha&limit=15").await;
+    let sizes: Vec<usize> = alpha.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![15, 15, 10]);
+    let alpha = alpha.concat();
+    assert!(alpha.windows(2).all(|w| w[0] > w[1]), "{alpha:?}");
+    let page = c
+        .as_user(&admin, "GET", "/api/v1/audit?actor=alpha&limit=500", "")
+        .await
+        .json();
+    let records = page["records"].as_array().unwrap();
+    assert!(records.iter().all(|r| r["actor"] == "alpha"));
+    let listed: Vec<u64> = records.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert_eq!(alpha, listed);
+    // `before` past the oldest record: an empty last page.
+    let r = c
+        .as_user(&admin, "GET", "/api/v1/audit?before=1", "")
+        .await
+        .json();
+    assert!(r["records"].as_array().unwrap().is_empty());
+    assert!(r.get("next").is_none());
 }

@@ -24,6 +24,48 @@ async fn unknown_path_404_and_wrong_method_405_with_json_errors() {
     assert_eq!(r.json()["error"]["code"], "method_not_allowed");
 }
 
+/// What a browser sends when it loads a page.
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+#[tokio::test]
+async fn browsers_get_a_404_page_and_api_clients_json() {
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let html = [("accept", BROWSER_ACCEPT)];
+    let r = client.send("GET", "/no/such/page", "", &[], &html).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.headers["content-type"], "text/html; charset=utf-8");
+    let page = String::from_utf8(r.body.to_vec()).unwrap();
+    assert!(page.contains("<h1>Page not found</h1>"), "{page}");
+    assert!(page.contains("<a href=\"/\">"), "{page}");
+    assert!(page.contains("href=\"/assets/style.css\""), "{page}");
+    assert!(!page.contains("<script") && !page.contains("<style"));
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    // The stylesheet it names is there.
+    let css = client.send("GET", "/assets/style.css", "", &[], &[]).await;
+    assert_eq!(css.status, 200);
+
+    // Under /api/, and for every client that does not ask for HTML: JSON.
+    let r = client
+        .send("GET", "/api/v1/nothing-here", "", &[], &html)
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    for accept in ["application/json", "*/*"] {
+        let r = client
+            .send("GET", "/no/such/page", "", &[], &[("accept", accept)])
+            .await;
+        assert_eq!(r.status, 404, "{accept}");
+        assert_eq!(r.json()["error"]["code"], "not_found", "{accept}");
+    }
+    let r = client.get("/no/such/page").await;
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    // Known pages are still pages.
+    let r = client.send("GET", "/", "", &[], &html).await;
+    assert_eq!(r.status, 200);
+}
+
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let d = Daemon::start(Options::default());

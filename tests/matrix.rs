@@ -10,20 +10,12 @@ const PW: &str = "another fine passphrase here";
 
 async fn audit_count(c: &TlsClient, admin: &str) -> usize {
     let mut n = 0;
-    let mut after = 0;
+    let mut path = "/api/v1/audit?limit=500".to_string();
     loop {
-        let page = c
-            .as_user(
-                admin,
-                "GET",
-                &format!("/api/v1/audit?limit=500&after={after}"),
-                "",
-            )
-            .await
-            .json();
+        let page = c.as_user(admin, "GET", &path, "").await.json();
         n += page["records"].as_array().unwrap().len();
         match page["next"].as_u64() {
-            Some(next) => after = next,
+            Some(next) => path = format!("/api/v1/audit?limit=500&before={next}"),
             None => return n,
         }
     }

@@ -6,6 +6,8 @@ use common::{ADMIN_PASSWORD, Daemon, Options, rss_kib};
 
 const COOKIE: &str = "__Host-hearth_session";
 
+const PHONE_AGENT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
 fn login_body(user: &str, password: &str) -> String {
     format!("{{\"username\":\"{user}\",\"password\":\"{password}\"}}")
 }
@@ -45,6 +47,8 @@ async fn sign_in_who_am_i_and_sign_out() {
         .await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["username"], "admin");
+    assert_eq!(me.json()["role"], "admin");
+    assert_eq!(me.json()["two_factor"], false);
 
     // A cross-site sign-out with the cookie is refused.
     let r = client
@@ -124,6 +128,11 @@ async fn failures_say_only_wrong_username_or_password_and_slow_down() {
     assert_eq!(r.status, 429, "{:?}", r.body);
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
+    // The message says how long, in the same seconds as the header.
+    assert_eq!(
+        r.json()["error"]["message"],
+        format!("too many failed attempts; try again in {retry} s")
+    );
 }
 
 #[tokio::test]
@@ -151,7 +160,17 @@ async fn a_user_lists_and_revokes_its_own_sessions() {
     let d = Daemon::start(Options::default());
     let c = d.client();
     let laptop = c.login("admin", ADMIN_PASSWORD).await;
-    let phone = c.login("admin", ADMIN_PASSWORD).await;
+    let r = c
+        .send(
+            "POST",
+            "/api/v1/session",
+            &login_body("admin", ADMIN_PASSWORD),
+            &[],
+            &[("user-agent", PHONE_AGENT)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let phone = r.set_cookie(COOKIE).unwrap();
     let list = c
         .as_user(&laptop, "GET", "/api/v1/sessions", "")
         .await
@@ -159,6 +178,23 @@ async fn a_user_lists_and_revokes_its_own_sessions() {
     let sessions = list.as_array().unwrap();
     // The harness's own sign-in, the laptop and the phone.
     assert_eq!(sessions.len(), 3, "{list}");
+    // Each names its browser, as a short label, never the header itself.
+    let agents: Vec<&str> = sessions
+        .iter()
+        .map(|s| s["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        agents.iter().filter(|a| **a == "Safari on iPhone").count(),
+        1,
+        "{list}"
+    );
+    assert_eq!(
+        agents.iter().filter(|a| **a == "unknown").count(),
+        2,
+        "{list}"
+    );
+    assert!(!list.to_string().contains("AppleWebKit"), "{list}");
+    assert!(sessions.iter().all(|s| s["last_seen_ms"].is_u64()));
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     assert!(!list.to_string().contains(&phone), "no token is shown");
     let current = sessions.iter().find(|s| s["current"] == true).unwrap()["id"].clone();

@@ -67,6 +67,8 @@ async fn enrol_then_sign_in_with_the_second_factor() {
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(recovery.len(), 10);
+    let me = c.as_user(&admin, "GET", "/api/v1/session", "").await.json();
+    assert_eq!(me["two_factor"], true, "{me}");
 
     let login = |extra: String| {
         format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"{extra}}}")
@@ -92,6 +94,28 @@ async fn enrol_then_sign_in_with_the_second_factor() {
         )
         .await;
     assert_eq!(r.status, 401, "a used code is refused");
+    // It says the code was wrong, not the password, in plain words.
+    assert_eq!(r.json()["error"]["code"], "totp_wrong", "{:?}", r.body);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("code is not right"), "{message}");
+    assert!(!message.contains(&code), "{message}");
+    assert!(!d.stderr().contains(&code), "no code in the log");
+    // A wrong password with a code is still only "wrong username or
+    // password".
+    let r = c
+        .send(
+            "POST",
+            "/api/v1/session",
+            &format!(
+                "{{\"username\":\"admin\",\"password\":\"not it at all\",\"totp\":\"{code}\"}}"
+            ),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "unauthorized");
+    assert_eq!(r.json()["error"]["message"], "wrong username or password");
     // The next step's code does (clocks may drift by one step).
     let next = totp::hotp(&secret, counter + 1, totp::DIGITS);
     let r = c
@@ -127,6 +151,7 @@ async fn enrol_then_sign_in_with_the_second_factor() {
         )
         .await;
     assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "totp_wrong");
 
     let r = c.as_user(&admin, "DELETE", "/api/v1/totp", "").await;
     assert_eq!(r.status, 204);
@@ -134,4 +159,57 @@ async fn enrol_then_sign_in_with_the_second_factor() {
         .send("POST", "/api/v1/session", &login(String::new()), &[], &[])
         .await;
     assert_eq!(r.status, 200, "off again: the password alone signs in");
+    let me = c.as_user(&admin, "GET", "/api/v1/session", "").await.json();
+    assert_eq!(me["two_factor"], false, "{me}");
+}
+
+#[tokio::test]
+async fn wrong_codes_count_towards_the_wait() {
+    let d = Daemon::start(Options::default());
+    let c = d.client();
+    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let e = c.as_user(&admin, "POST", "/api/v1/totp", "").await.json();
+    let secret = totp::base32_decode(e["secret"].as_str().unwrap()).unwrap();
+    let code = totp::hotp(&secret, now_s() / totp::STEP_S, totp::DIGITS);
+    let r = c
+        .as_user(
+            &admin,
+            "POST",
+            "/api/v1/totp/confirm",
+            &format!("{{\"code\":\"{code}\"}}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // Recovery-code shaped, so never a valid TOTP code.
+    let attempt = format!(
+        "{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\",\"totp\":\"zzzzz-zzzzz\"}}"
+    );
+    for _ in 0..4 {
+        let r = c.send("POST", "/api/v1/session", &attempt, &[], &[]).await;
+        assert_eq!(r.status, 401, "{:?}", r.body);
+        assert_eq!(r.json()["error"]["code"], "totp_wrong");
+    }
+    let r = c.send("POST", "/api/v1/session", &attempt, &[], &[]).await;
+    assert_eq!(r.status, 429, "{:?}", r.body);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        r.json()["error"]["message"],
+        format!("too many failed attempts; try again in {retry} s")
+    );
+    // Each attempt is audited as a failure (or, while waiting, denied).
+    let audit = c
+        .as_user(&admin, "GET", "/api/v1/audit?actor=admin&limit=10", "")
+        .await
+        .json();
+    let outcomes: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "session.login")
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &outcomes[..5],
+        ["denied", "failure", "failure", "failure", "failure"]
+    );
 }

@@ -9,7 +9,9 @@ mod tokens;
 mod two_factor;
 mod users;
 
-pub use sessions::{Caller, LoginError, SessionRecord, SessionUse, SessionView, Sessions};
+pub use sessions::{
+    Caller, LoginError, PasswordChangeError, SessionRecord, SessionUse, SessionView, Sessions,
+};
 pub use settings::{BoxSettings, SettingsView};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,

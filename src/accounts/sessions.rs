@@ -1,8 +1,10 @@
 //! Sign-in sessions: login with username and password, the session behind
 //! a cookie, logout. The token is 256 random bits, kept in the store only
-//! as its SHA-256. Failures say only "wrong username or password", are
-//! audited, and slow down with growing delays per source address and per
-//! username.
+//! as its SHA-256. A wrong password says only "wrong username or
+//! password"; a wrong second factor says so (the right password is no
+//! secret to whoever typed it, and `SecondFactorRequired` already tells).
+//! Failures are audited and slow down with growing delays per source
+//! address and per username.
 
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -11,6 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::UserRecord;
+
+mod password_change;
+pub use password_change::PasswordChangeError;
 use crate::auth::{PasswordHash, Role, Secret, SecretHash, SessionPolicy, SessionState, Throttle};
 use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
 
@@ -21,6 +26,14 @@ pub struct SessionRecord {
     pub created_ms: u64,
     pub last_seen_ms: u64,
     pub source: String,
+    /// The browser, as a short label made from its User-Agent at sign-in
+    /// (never the header itself); sessions stored before it have none.
+    #[serde(default = "unknown_agent")]
+    pub agent: String,
+}
+
+fn unknown_agent() -> String {
+    "unknown".into()
 }
 
 /// A session as its owner sees it in the list.
@@ -31,6 +44,7 @@ pub struct SessionView {
     pub created_ms: u64,
     pub last_seen_ms: u64,
     pub source: String,
+    pub agent: String,
 }
 
 /// Who is asking: the signed-in user behind a request.
@@ -49,6 +63,9 @@ pub enum LoginError {
     WrongCredentials,
     #[error("the second factor is needed: a code from the authenticator app or a recovery code")]
     SecondFactorRequired,
+    /// The password was right; the code (or recovery code) was not.
+    #[error("that code is not right; check the time on your phone, or use a recovery code")]
+    WrongSecondFactor,
     #[error("too many failed attempts; try again in {} s", retry_after.as_secs().max(1))]
     Throttled { retry_after: Duration },
     #[error(transparent)]
@@ -104,13 +121,15 @@ impl Sessions {
     }
 
     /// Checks the password (argon2: call off the async threads) and opens
-    /// a session. Returns the token for the cookie.
+    /// a session. `agent` names the browser in the session list. Returns
+    /// the token for the cookie.
     pub fn login(
         &self,
         username: &str,
         password: &str,
         second_factor: Option<&str>,
         source: IpAddr,
+        agent: &str,
         now_ms: u64,
     ) -> Result<(Secret, Caller), LoginError> {
         let source = source.to_canonical();
@@ -167,7 +186,7 @@ impl Sessions {
                     drop(throttle);
                     self.store
                         .audit(audit(username, "session.login", source, Outcome::Failure))?;
-                    return Err(LoginError::WrongCredentials);
+                    return Err(LoginError::WrongSecondFactor);
                 }
             }
         }
@@ -183,6 +202,7 @@ impl Sessions {
             created_ms: now_ms,
             last_seen_ms: now_ms,
             source: source.to_string(),
+            agent: agent.to_string(),
         };
         let key = secret.hash();
         self.store.change(
@@ -269,6 +289,7 @@ impl Sessions {
                 created_ms: s.created_ms,
                 last_seen_ms: s.last_seen_ms,
                 source: s.source,
+                agent: s.agent,
             })
             .collect();
         out.sort_by_key(|s| s.created_ms);
@@ -313,6 +334,7 @@ mod tests {
 
     const T0: u64 = 1_800_000_000_000;
     const PW: &str = "correct horse battery staple";
+    const AGENT: &str = "Firefox 128 on Linux";
 
     fn ip(n: u8) -> IpAddr {
         IpAddr::from([10, 0, 0, n])
@@ -340,7 +362,7 @@ mod tests {
     #[test]
     fn login_authenticate_logout() {
         let (_d, store, s) = fixture();
-        let (token, caller) = s.login("alice", PW, None, ip(1), T0).unwrap();
+        let (token, caller) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
         assert_eq!(caller.role, Role::Member);
         let who = s.authenticate(token.expose(), T0 + 1000).unwrap().unwrap();
         assert_eq!(who.username, "alice");
@@ -361,9 +383,9 @@ mod tests {
     fn wrong_password_and_unknown_user_look_the_same() {
         let (_d, store, s) = fixture();
         let a = s
-            .login("alice", "wrong password here", None, ip(1), T0)
+            .login("alice", "wrong password here", None, ip(1), AGENT, T0)
             .unwrap_err();
-        let b = s.login("mallory", PW, None, ip(2), T0).unwrap_err();
+        let b = s.login("mallory", PW, None, ip(2), AGENT, T0).unwrap_err();
         assert_eq!(a.to_string(), "wrong username or password");
         assert_eq!(a.to_string(), b.to_string());
         let failures = store
@@ -380,27 +402,97 @@ mod tests {
         let (_d, _store, s) = fixture();
         for i in 0..4 {
             assert!(matches!(
-                s.login("alice", "nope nope nope", None, ip(1), T0 + i),
+                s.login("alice", "nope nope nope", None, ip(1), AGENT, T0 + i),
                 Err(LoginError::WrongCredentials)
             ));
         }
         // Even the right password waits now, from that address...
         assert!(matches!(
-            s.login("alice", PW, None, ip(1), T0 + 10),
+            s.login("alice", PW, None, ip(1), AGENT, T0 + 10),
             Err(LoginError::Throttled { .. })
         ));
         // ...and for that username from anywhere.
         assert!(matches!(
-            s.login("alice", PW, None, ip(9), T0 + 10),
+            s.login("alice", PW, None, ip(9), AGENT, T0 + 10),
             Err(LoginError::Throttled { .. })
         ));
-        assert!(s.login("alice", PW, None, ip(1), T0 + 5_000).is_ok());
+        assert!(s.login("alice", PW, None, ip(1), AGENT, T0 + 5_000).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_second_factor_says_so_and_counts_as_a_failure() {
+        let (_d, store, s) = fixture();
+        let mut user: UserRecord = store.record(Records::Users, "alice").unwrap().unwrap();
+        let secret = crate::auth::totp::new_secret();
+        user.totp = Some(super::super::TotpRecord {
+            secret: crate::auth::totp::base32(&secret),
+            confirmed: true,
+            last_counter: 0,
+            recovery: Vec::new(),
+        });
+        store
+            .change(AuditEntry::system("test.totp", "alice"), |c| {
+                c.put_record(Records::Users, "alice", &user)
+            })
+            .unwrap();
+        assert!(matches!(
+            s.login("alice", PW, None, ip(1), AGENT, T0),
+            Err(LoginError::SecondFactorRequired)
+        ));
+        // Not a code of any time step near T0 (nor a recovery code).
+        let err = s
+            .login("alice", PW, Some("not-a-code"), ip(1), AGENT, T0)
+            .unwrap_err();
+        assert!(matches!(err, LoginError::WrongSecondFactor));
+        assert!(err.to_string().contains("not right"), "{err}");
+        let failures = store
+            .audit_records(0, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "session.login" && r.outcome == Outcome::Failure)
+            .count();
+        assert_eq!(failures, 1);
+        for i in 1..4 {
+            let _ = s.login("alice", PW, Some("000000x"), ip(1), AGENT, T0 + i);
+        }
+        let err = s
+            .login("alice", PW, Some("000000x"), ip(1), AGENT, T0 + 10)
+            .unwrap_err();
+        assert!(matches!(err, LoginError::Throttled { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("too many failed attempts; try again in "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_list_names_each_sessions_browser() {
+        let (_d, store, s) = fixture();
+        let (token, caller) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
+        // A session stored by an older hearth, without an agent.
+        let old = r#"{"username":"alice","created_ms":1800000000000,"last_seen_ms":1800000000000,"source":"10.0.0.2"}"#;
+        let old: SessionRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(old.agent, "unknown");
+        store
+            .change(AuditEntry::system("test.session", "alice"), |c| {
+                c.put_record(Records::Sessions, &"0".repeat(64), &old)
+            })
+            .unwrap();
+        let list = s.list(&caller, T0 + 1000).unwrap();
+        assert_eq!(list.len(), 2);
+        let current = list.iter().find(|v| v.current).unwrap();
+        assert_eq!(current.agent, AGENT);
+        assert!(current.id.len() == 16 && token.hash().as_str().starts_with(&current.id));
+        let other = list.iter().find(|v| !v.current).unwrap();
+        assert_eq!(other.agent, "unknown");
+        assert_eq!(other.source, "10.0.0.2");
     }
 
     #[test]
     fn sessions_expire_idle_and_absolute() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
+        let (token, _) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
         let min = 60_000;
         assert!(
             s.authenticate(token.expose(), T0 + 29 * min)
@@ -418,7 +510,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
+        let (token, _) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
         let mut t = T0;
         while t < T0 + 12 * 60 * min - 20 * min {
             t += 20 * min;
@@ -434,7 +526,7 @@ mod tests {
     #[test]
     fn verifying_a_session_does_not_keep_it_alive() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s.login("alice", PW, None, ip(1), T0).unwrap();
+        let (token, _) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
         let min = 60_000;
         let caller = s
             .lookup(token.expose(), T0 + 29 * min, SessionUse::Check)

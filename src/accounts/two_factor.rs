@@ -125,6 +125,16 @@ impl TwoFactor {
         Ok(codes)
     }
 
+    /// Whether `username` has two-factor login on (confirmed, not only
+    /// begun); `false` for no such user.
+    pub fn is_on(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .record::<UserRecord>(Records::Users, username)?
+            .and_then(|u| u.totp)
+            .is_some_and(|t| t.confirmed))
+    }
+
     /// Turns two-factor login off for the caller.
     pub fn disable(&self, caller: &Caller, source: IpAddr) -> Result<(), TwoFactorError> {
         self.store
@@ -182,6 +192,28 @@ mod tests {
             }),
         };
         (user, secret)
+    }
+
+    #[test]
+    fn on_only_once_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let put = |user: &UserRecord| {
+            store
+                .change(AuditEntry::system("test.user", "u"), |c| {
+                    c.put_record(Records::Users, "u", user)
+                })
+                .unwrap()
+        };
+        let (mut user, _) = user_with_totp();
+        user.totp.as_mut().unwrap().confirmed = false;
+        put(&user);
+        let two_factor = TwoFactor::new(store.clone());
+        assert!(!two_factor.is_on("u").unwrap(), "begun is not on");
+        assert!(!two_factor.is_on("nobody").unwrap());
+        user.totp.as_mut().unwrap().confirmed = true;
+        put(&user);
+        assert!(two_factor.is_on("u").unwrap());
     }
 
     #[test]

@@ -55,6 +55,16 @@ fn audit(caller: &Caller, action: &str, target: &str, source: IpAddr) -> AuditEn
     }
 }
 
+/// Removes every session of `username`.
+fn end_sessions(c: &mut Change<'_>, username: &str) -> Result<(), StoreError> {
+    for (key, s) in c.records::<SessionRecord>(Records::Sessions)? {
+        if s.username == username {
+            c.remove_record(Records::Sessions, &key)?;
+        }
+    }
+    Ok(())
+}
+
 fn invalid(field: &'static str, e: impl std::fmt::Display) -> UserError {
     UserError::Invalid {
         field,
@@ -166,6 +176,9 @@ impl Users {
                 }
                 if let Some(hash) = password {
                     user.password = hash;
+                    // A reset password is for someone who lost theirs, or
+                    // lost a device: nobody stays signed in with the old one.
+                    end_sessions(c, username)?;
                 }
                 c.put_record(Records::Users, username, &user)?;
                 Ok(UserView {
@@ -188,11 +201,7 @@ impl Users {
                     return Err(UserError::LastAdmin);
                 }
                 c.remove_record(Records::Users, username)?;
-                for (key, s) in c.records::<SessionRecord>(Records::Sessions)? {
-                    if s.username == username {
-                        c.remove_record(Records::Sessions, &key)?;
-                    }
-                }
+                end_sessions(c, username)?;
                 for (key, t) in c.records::<super::TokenRecord>(Records::Tokens)? {
                     if t.username == username {
                         c.remove_record(Records::Tokens, &key)?;

@@ -14,10 +14,13 @@ pub enum UsernameError {
     Empty,
     #[error("must be at most 32 characters")]
     TooLong,
+    /// The name's characters, described the way a person would fix them
+    /// ("has capital letters and a space"): checked before the first
+    /// letter, so that `Admin User` is not told only about its `A`.
+    #[error("{0}; use only lower-case letters a-z, digits, '-' and '_'")]
+    BadCharacters(String),
     #[error("must start with a letter (a-z)")]
     BadStart,
-    #[error("may contain only a-z, 0-9, '-' and '_'")]
-    BadCharacter,
     #[error("is reserved")]
     Reserved,
 }
@@ -33,19 +36,43 @@ impl TryFrom<&str> for Username {
         if s.len() > 32 {
             return Err(UsernameError::TooLong);
         }
+        if let Some(problems) = character_problems(s) {
+            return Err(UsernameError::BadCharacters(problems));
+        }
         if !first.is_ascii_lowercase() {
             return Err(UsernameError::BadStart);
-        }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            return Err(UsernameError::BadCharacter);
         }
         if RESERVED.contains(&s) {
             return Err(UsernameError::Reserved);
         }
         Ok(Username(s.to_string()))
+    }
+}
+
+/// What is wrong with the characters of `s`, or `None` if each is allowed.
+fn character_problems(s: &str) -> Option<String> {
+    let mut problems = Vec::new();
+    if s.chars().any(|c| c.is_ascii_uppercase()) {
+        problems.push("capital letters".to_string());
+    }
+    if s.chars().any(char::is_whitespace) {
+        problems.push("a space".to_string());
+    }
+    let mut others: Vec<char> = Vec::new();
+    for c in s.chars() {
+        let allowed = c.is_ascii_alphanumeric() || c == '-' || c == '_' || c.is_whitespace();
+        if !allowed && !others.contains(&c) {
+            others.push(c);
+        }
+    }
+    if !others.is_empty() {
+        let shown: String = others.iter().take(5).map(|c| format!(" '{c}'")).collect();
+        problems.push(format!("the character(s){shown}"));
+    }
+    match problems.as_slice() {
+        [] => None,
+        [one] => Some(format!("has {one}")),
+        [rest @ .., last] => Some(format!("has {} and {last}", rest.join(", "))),
     }
 }
 
@@ -80,16 +107,17 @@ mod tests {
             Err(UsernameError::TooLong)
         );
         assert_eq!(Username::try_from("1abc"), Err(UsernameError::BadStart));
-        assert_eq!(Username::try_from("Alice"), Err(UsernameError::BadStart));
+        assert_eq!(Username::try_from("-abc"), Err(UsernameError::BadStart));
+        let bad = |s: &str| Username::try_from(s).unwrap_err().to_string();
         assert_eq!(
-            Username::try_from("al ice"),
-            Err(UsernameError::BadCharacter)
+            bad("Alice"),
+            "has capital letters; use only lower-case letters a-z, digits, '-' and '_'"
         );
-        assert_eq!(Username::try_from("álice"), Err(UsernameError::BadStart));
-        assert_eq!(
-            Username::try_from("ab/../c"),
-            Err(UsernameError::BadCharacter)
-        );
+        assert!(bad("al ice").starts_with("has a space;"));
+        // The real problems of "Admin User", not only its first letter.
+        assert!(bad("Admin User").starts_with("has capital letters and a space;"));
+        assert!(bad("álice").starts_with("has the character(s) 'á';"));
+        assert!(bad("ab/../c").starts_with("has the character(s) '/' '.';"));
         assert_eq!(Username::try_from("system"), Err(UsernameError::Reserved));
     }
 }

@@ -175,6 +175,7 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
             settings: Arc::new(BoxSettings::load(store.clone())?),
         },
         &config.limits,
+        local,
     ));
     let mut server = tokio::spawn(http::serve(
         listener,

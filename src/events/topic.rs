@@ -46,7 +46,7 @@ impl TryFrom<&str> for Topic {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown topic {0:?}; known topics: system, health, audit")]
+#[error("unknown topic {:?}; known topics: {}", .0, TopicSet::all())]
 pub struct TopicsError(String);
 
 /// A set of topics, as a bit set.
@@ -64,6 +64,10 @@ impl TopicSet {
 
     pub fn insert(&mut self, t: Topic) {
         self.0 |= t.bit();
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 
     pub fn iter(self) -> impl Iterator<Item = Topic> {
@@ -86,6 +90,29 @@ impl TopicSet {
     }
 }
 
+impl FromIterator<Topic> for TopicSet {
+    fn from_iter<I: IntoIterator<Item = Topic>>(topics: I) -> TopicSet {
+        let mut set = TopicSet::default();
+        for t in topics {
+            set.insert(t);
+        }
+        set
+    }
+}
+
+/// The names, comma-separated, in the order of [`Topic::ALL`].
+impl fmt::Display for TopicSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(t.name())?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +127,22 @@ mod tests {
         assert!(s.contains(Topic::System) && s.contains(Topic::Health));
         assert!(!s.contains(Topic::Audit));
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
-        assert!(e.to_string().contains("bogus"));
+        assert_eq!(
+            e.to_string(),
+            "unknown topic \"bogus\"; known topics: system, health, audit"
+        );
+    }
+
+    #[test]
+    fn sets_collect_and_print_their_names() {
+        let s: TopicSet = [Topic::Audit, Topic::System].into_iter().collect();
+        assert_eq!(s.to_string(), "system, audit");
+        assert!(!s.is_empty());
+        assert!(TopicSet::default().is_empty());
+        assert_eq!(TopicSet::default().to_string(), "");
+        assert_eq!(
+            Topic::ALL.into_iter().collect::<TopicSet>(),
+            TopicSet::all()
+        );
     }
 }

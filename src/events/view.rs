@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::topic::Topic;
+use super::topic::{Topic, TopicSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -42,6 +42,12 @@ pub fn can_see(topic: Topic, view: View) -> bool {
         (Topic::Audit, View::Admin) => true,
         (Topic::Audit, View::Member | View::Viewer | View::Public) => false,
     }
+}
+
+/// The topics of `asked` that `view` may see: what a stream asking for
+/// `asked` follows.
+pub fn visible(asked: TopicSet, view: View) -> TopicSet {
+    asked.iter().filter(|t| can_see(*t, view)).collect()
 }
 
 /// The JSON of `topic` as `view` may see it; `None` if it may not.
@@ -99,6 +105,21 @@ mod tests {
     use super::*;
 
     const SYSTEM: &str = r#"{"hostname":"box","net":[{"iface":"eth0","mac":"52:54:00:12:34:56","rx_bps":1}],"processes":{"total":3},"filesystems":[{"mount":"/","device":"/dev/sda1"}]}"#;
+
+    #[test]
+    fn asked_topics_are_cut_down_to_the_visible_ones() {
+        let asked = TopicSet::parse(Some("system,health")).unwrap();
+        assert_eq!(visible(asked, View::Admin), asked);
+        assert_eq!(visible(asked, View::Viewer), asked);
+        assert_eq!(visible(asked, View::Public).to_string(), "system");
+        let audit = TopicSet::parse(Some("audit")).unwrap();
+        assert!(visible(audit, View::Member).is_empty());
+        assert_eq!(visible(TopicSet::all(), View::Admin), TopicSet::all());
+        assert_eq!(
+            visible(TopicSet::all(), View::Viewer).to_string(),
+            "system, health"
+        );
+    }
 
     #[test]
     fn admins_see_everything_others_less() {

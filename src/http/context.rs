@@ -1,6 +1,7 @@
 //! What request handlers may reach: the handles the daemon gives the HTTP
 //! layer. Handlers call into these modules; they never see their internals.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +30,9 @@ pub struct AppContext {
     /// Wakes the open SSE streams to check their credentials again.
     pub access: AccessChanges,
     pub started: Instant,
+    /// The address hearth's listener is bound to (its port is shown to
+    /// signed-in users, who may be reaching the box through a proxy).
+    pub local_addr: SocketAddr,
 }
 
 /// The account services the daemon opened at start (each read state from
@@ -47,6 +51,7 @@ impl AppContext {
         metrics: Arc<MetricsState>,
         accounts: AccountServices,
         limits: &Limits,
+        local_addr: SocketAddr,
     ) -> AppContext {
         AppContext {
             health,
@@ -62,6 +67,7 @@ impl AppContext {
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
             access: AccessChanges::default(),
             started: Instant::now(),
+            local_addr,
         }
     }
 }

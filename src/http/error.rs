@@ -24,8 +24,10 @@ pub enum ApiError {
     /// Refused for a reason the client can act on; `code` says which.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// Not signed in, or the sign-in failed; `code` says how, when a
+    /// client can act on the difference (e.g. `totp_wrong`).
     #[error("{message}")]
-    Unauthorized { message: String },
+    Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { message: String },
     #[error("gone: {message}")]
@@ -82,7 +84,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => "bad_request",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Forbidden { code, .. } => code,
-            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Unauthorized { code, .. } => code,
             ApiError::Conflict { .. } => "conflict",
             ApiError::Gone { .. } => "gone",
             ApiError::Unavailable { .. } => "unavailable",
@@ -149,6 +151,19 @@ mod tests {
         let v = body_json(r).await;
         assert_eq!(v["error"]["field"], "hostname");
         assert_eq!(v["error"]["message"], "too long");
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_its_code() {
+        let r = ApiError::Unauthorized {
+            code: "totp_wrong",
+            message: "that code is not right".into(),
+        }
+        .into_response();
+        assert_eq!(r.status(), 401);
+        let v = body_json(r).await;
+        assert_eq!(v["error"]["code"], "totp_wrong");
+        assert_eq!(v["error"]["message"], "that code is not right");
     }
 
     #[tokio::test]

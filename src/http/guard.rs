@@ -22,6 +22,7 @@ pub async fn require(
         same_origin(req)?;
     }
     let caller = caller(ctx, req).await?.ok_or(ApiError::Unauthorized {
+        code: "unauthorized",
         message: "sign in first".into(),
     })?;
     if allowed(caller.role, action) {
@@ -58,6 +59,7 @@ pub fn view_for(caller: Option<&Caller>, public_status: bool) -> Result<View, Ap
         }),
         None if public_status => Ok(View::Public),
         None => Err(ApiError::Unauthorized {
+            code: "unauthorized",
             message: "sign in first".into(),
         }),
     }

@@ -20,6 +20,7 @@ pub mod router;
 pub mod server;
 mod stream_h1;
 pub mod tls;
+pub mod user_agent;
 
 pub use context::AppContext;
 pub use server::serve;

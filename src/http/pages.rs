@@ -58,9 +58,14 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/admin.html"),
     },
     Asset {
-        path: "/assets/common.js",
+        path: "/assets/shell.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/common.js"),
+        body: include_bytes!("../web/shell.js"),
+    },
+    Asset {
+        path: "/assets/status.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../web/status.css"),
     },
     Asset {
         path: "/assets/account.js",
@@ -93,5 +98,20 @@ pub fn serve(asset: &'static Asset) -> Response {
     );
     // Small and part of the binary: revalidate, so an upgrade shows at once.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// The page a browser gets for a path that is none of the above: plain
+/// HTML under the same CSP as the others (no script, no inline style).
+const NOT_FOUND_PAGE: &[u8] = include_bytes!("../web/notfound.html");
+
+/// 404 with the "page not found" page.
+pub fn not_found() -> Response {
+    let mut r = http::Response::new(full(NOT_FOUND_PAGE));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     r
 }

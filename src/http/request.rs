@@ -19,6 +19,22 @@ pub fn cookie<'a>(req: &'a Request<Bytes>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// Whether the client takes HTML (`Accept` names `text/html`): a browser
+/// loading a page, not a script or the pages' own `fetch` calls.
+pub fn accepts_html<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            media
+                .split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/html"))
+        })
+}
+
 /// `__Host-` cookie: Secure, Path=/, no Domain; HttpOnly and
 /// SameSite=Strict so scripts and other sites cannot use it.
 pub fn session_cookie(name: &str, value: &str, max_age_s: u64) -> HeaderValue {
@@ -91,6 +107,17 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(Bytes::from(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn html_is_what_browsers_loading_a_page_accept() {
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(accepts_html(&req(&[("accept", browser)], "")));
+        assert!(accepts_html(&req(&[("accept", "Text/HTML; q=0.5")], "")));
+        assert!(!accepts_html(&req(&[("accept", "*/*")], "")));
+        assert!(!accepts_html(&req(&[("accept", "application/json")], "")));
+        assert!(!accepts_html(&req(&[("accept", "text/htmlx")], "")));
+        assert!(!accepts_html(&req(&[], "")));
     }
 
     #[test]

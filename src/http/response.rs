@@ -27,6 +27,15 @@ pub fn no_content() -> Response {
     r
 }
 
+/// 303 See Other: the browser goes to `location` with a GET.
+pub fn see_other(location: &'static str) -> Response {
+    let mut r = http::Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    r
+}
+
 /// A JSON response; our types always serialize.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     let body = serde_json::to_vec(value).expect("API types always serialize");

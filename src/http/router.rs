@@ -3,8 +3,13 @@
 //! the wrong method is a 405 that lists the allowed ones.
 //!
 //! Until the first-boot setup is finished, only the health check, the
-//! pages and the setup API answer; everything else is 403 `setup_required`.
-//! After it, the setup API and page are 410 Gone.
+//! pages, the box's name (`/api/v1/box`), the time zones and the setup API
+//! answer; everything else is 403 `setup_required`. After it, the setup
+//! API is 410 Gone, and so is the setup page, except that a browser
+//! loading it is sent to `/`.
+//!
+//! Browsers get pages, not JSON: an unknown path outside `/api/` asked
+//! for with `Accept: text/html` is answered with the HTML 404 page.
 
 use std::net::SocketAddr;
 
@@ -15,7 +20,8 @@ use super::api;
 use super::context::AppContext;
 use super::error::ApiError;
 use super::pages::{self, Asset};
-use super::response::Response;
+use super::request::accepts_html;
+use super::response::{Response, see_other};
 
 /// Everything the server can be asked to do.
 #[derive(Clone, Copy)]
@@ -23,6 +29,8 @@ pub enum Route {
     Page(&'static Asset),
     SetupPage(&'static Asset),
     Health,
+    BoxInfo,
+    TimeZones,
     Status,
     Events,
     MetricsHistory,
@@ -36,6 +44,7 @@ pub enum Route {
     SessionLogin,
     SessionWhoami,
     SessionLogout,
+    PasswordChange,
     UsersList,
     UsersCreate,
     UserUpdate,
@@ -88,6 +97,8 @@ const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
     let (route, methods) = match path {
         "/api/v1/health" => (Route::Health, READ),
+        "/api/v1/box" => (Route::BoxInfo, READ),
+        "/api/v1/timezones" => (Route::TimeZones, READ),
         "/api/v1/status" => (Route::Status, READ),
         "/api/v1/events" => (Route::Events, READ),
         "/api/v1/metrics/history" => (Route::MetricsHistory, READ),
@@ -122,6 +133,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             SESSION,
         ),
+        "/api/v1/session/password" => (Route::PasswordChange, WRITE),
         "/api/v1/audit" => (Route::Audit, READ),
         "/api/v1/sessions" => (Route::SessionsList, READ),
         "/api/v1/totp" => (
@@ -185,7 +197,11 @@ impl Route {
 
     /// What answers while the box is in setup mode.
     fn open_during_setup(self) -> bool {
-        self.is_setup() || matches!(self, Route::Health | Route::Page(_))
+        self.is_setup()
+            || matches!(
+                self,
+                Route::Health | Route::BoxInfo | Route::TimeZones | Route::Page(_)
+            )
     }
 
     /// Whether succeeding can take someone's access to the live status
@@ -196,6 +212,7 @@ impl Route {
     pub fn may_reduce_access(self) -> bool {
         match self {
             Route::SessionLogout
+            | Route::PasswordChange
             | Route::SessionRevoke
             | Route::TokenRevoke
             | Route::UserUpdate
@@ -212,6 +229,8 @@ impl Route {
             // Add access, or change nothing that decides it.
             Route::Page(_)
             | Route::Health
+            | Route::BoxInfo
+            | Route::TimeZones
             | Route::Status
             | Route::Events
             | Route::MetricsHistory
@@ -232,6 +251,20 @@ impl Route {
     }
 }
 
+/// The answer to a request that resolved to no route: a browser loading
+/// a page gets the HTML 404 page; API paths and every other client get
+/// the JSON error.
+pub fn refused<B>(req: &Request<B>, error: ApiError) -> Response {
+    let page_wanted = matches!(error, ApiError::NotFound)
+        && !req.uri().path().starts_with("/api/")
+        && accepts_html(req);
+    if page_wanted {
+        pages::not_found()
+    } else {
+        error.into_response()
+    }
+}
+
 /// Runs the handler of an already resolved route.
 pub async fn dispatch(
     ctx: &AppContext,
@@ -248,6 +281,11 @@ pub async fn dispatch(
         .into_response();
     }
     if complete && route.is_setup() {
+        // A bookmark of the wizard, or the wizard's own last step: the
+        // person wants the box, not an error.
+        if matches!(route, Route::SetupPage(_)) && accepts_html(&req) {
+            return see_other("/");
+        }
         return ApiError::Gone {
             message: "setup is complete; sign in instead".into(),
         }
@@ -257,6 +295,8 @@ pub async fn dispatch(
     let result = match route {
         Route::Page(asset) | Route::SetupPage(asset) => Ok(pages::serve(asset)),
         Route::Health => Ok(api::health::get(ctx)),
+        Route::BoxInfo => api::box_info::get(ctx, &req).await,
+        Route::TimeZones => api::timezones::list().await,
         Route::Status => api::status::get(ctx, &req).await,
         Route::Events => api::events::get(ctx, peer, &req).await,
         Route::MetricsHistory => api::metrics::history(ctx, &req).await,
@@ -277,6 +317,7 @@ pub async fn dispatch(
         Route::SessionLogin => api::session::login(ctx, peer, &req).await,
         Route::SessionWhoami => api::session::whoami(ctx, &req).await,
         Route::SessionLogout => api::session::logout(ctx, peer, &req).await,
+        Route::PasswordChange => api::password::change(ctx, peer, &req).await,
         Route::UsersList => api::users::list(ctx, &req).await,
         Route::UsersCreate => api::users::create(ctx, peer, &req).await,
         Route::UserUpdate => api::users::update(ctx, peer, &req).await,
@@ -333,5 +374,56 @@ mod tests {
         assert_eq!(name(resolve(&Method::GET, "/api/v1/nope")), "not_found");
         assert_eq!(name(resolve(&Method::GET, "/api/v1/health/")), "not_found");
         assert_eq!(name(resolve(&Method::DELETE, "/nope")), "not_found");
+        assert_eq!(name(resolve(&Method::GET, "/api/v1/box")), "other");
+        assert_eq!(name(resolve(&Method::GET, "/api/v1/timezones")), "other");
+        assert_eq!(
+            name(resolve(&Method::POST, "/api/v1/timezones")),
+            "method_not_allowed"
+        );
+    }
+
+    #[test]
+    fn the_box_and_time_zones_answer_in_setup_mode_and_change_no_access() {
+        for route in [Route::BoxInfo, Route::TimeZones] {
+            assert!(route.open_during_setup());
+            assert!(!route.may_reduce_access());
+        }
+        assert!(!Route::Status.open_during_setup());
+    }
+
+    async fn refusal(path: &str, accept: &str) -> (u16, String, String) {
+        use http_body_util::BodyExt;
+        let req = Request::builder()
+            .uri(path)
+            .header("accept", accept)
+            .body(())
+            .unwrap();
+        let r = refused(&req, resolve(&Method::GET, path).err().unwrap());
+        let status = r.status().as_u16();
+        let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        (status, kind, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn browsers_get_the_404_page_and_everyone_else_json() {
+        let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+        let (status, kind, body) = refusal("/no-such-page", html).await;
+        assert_eq!((status, kind.as_str()), (404, "text/html; charset=utf-8"));
+        assert!(body.contains("<h1>Page not found</h1>"), "{body}");
+        assert!(body.contains("href=\"/\""), "{body}");
+        assert!(!body.contains("<script") && !body.contains("style="));
+        let (status, kind, _) = refusal("/api/v1/nope", html).await;
+        assert_eq!((status, kind.as_str()), (404, "application/json"));
+        let (status, kind, _) = refusal("/no-such-page", "*/*").await;
+        assert_eq!((status, kind.as_str()), (404, "application/json"));
+        // Only a missing page gets the page: a wrong method stays JSON.
+        let req = Request::builder()
+            .uri("/api/v1/health")
+            .header("accept", html)
+            .body(())
+            .unwrap();
+        let e = resolve(&Method::DELETE, "/api/v1/health").err().unwrap();
+        assert_eq!(refused(&req, e).status(), 405);
     }
 }

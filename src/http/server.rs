@@ -286,7 +286,7 @@ async fn respond(
     req: Request<Bytes>,
 ) -> Response {
     let response = match route(&req, limits) {
-        Err(e) => e.into_response(),
+        Err(e) => router::refused(&req, e),
         Ok(route) => router::dispatch(ctx, route, peer, req).await,
     };
     with_security_headers(response)
@@ -301,7 +301,7 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Response {
     let route = match route(&req, limits) {
-        Err(e) => return with_security_headers(e.into_response()),
+        Err(e) => return with_security_headers(router::refused(&req, e)),
         Ok(route) => route,
     };
     let response = match read_body(req, limits).await {

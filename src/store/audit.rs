@@ -65,3 +65,32 @@ impl AuditRecord {
         }
     }
 }
+
+/// Which audit records to read, newest first (see
+/// [`super::Store::audit_newest_first`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery<'a> {
+    /// Only records with a smaller id: the paging cursor (`u64::MAX` for
+    /// the newest page).
+    pub before: u64,
+    /// Only this actor's records.
+    pub actor: Option<&'a str>,
+    /// Only records written in `since_ms..=until_ms` (ms since the epoch).
+    pub since_ms: u64,
+    pub until_ms: u64,
+    /// At most this many records.
+    pub limit: usize,
+}
+
+impl AuditQuery<'_> {
+    /// The newest `limit` records, unfiltered.
+    pub fn newest(limit: usize) -> AuditQuery<'static> {
+        AuditQuery {
+            before: u64::MAX,
+            actor: None,
+            since_ms: 0,
+            until_ms: u64::MAX,
+            limit,
+        }
+    }
+}

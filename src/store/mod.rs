@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
-pub use audit::{AuditEntry, AuditRecord, Outcome};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use error::StoreError;
 pub use history::MinutePoint;
 pub use records::Records;
@@ -189,7 +189,8 @@ impl Store {
         Ok(value.map(|v| v.value().to_string()))
     }
 
-    /// Audit records with an id greater than `after`, oldest first, at most `limit`.
+    /// Audit records with an id greater than `after`, oldest first, at most
+    /// `limit` (for tests and tools that replay the log in order).
     pub fn audit_records(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         let err = |e: redb::Error| self.read_err("audit records", e);
         let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
@@ -206,19 +207,57 @@ impl Store {
         Ok(out)
     }
 
-    /// The audit records of one actor, oldest first.
-    pub fn audit_records_by_actor(&self, actor: &str) -> Result<Vec<AuditRecord>, StoreError> {
+    /// One page of the audit log, newest first: the records `query`
+    /// selects, at most `query.limit`. It walks the log backwards from
+    /// `before`, through the actor index when there is an actor, and stops
+    /// as soon as the page is full, so no page reads the whole log unless
+    /// the time filter leaves it nearly empty.
+    pub fn audit_newest_first(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let err = |e: redb::Error| self.read_err("audit records", e);
         let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
-        let index = txn
-            .open_multimap_table(AUDIT_BY_ACTOR)
-            .map_err(|e| err(e.into()))?;
         let table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
         let mut out = Vec::new();
-        for id in index.get(actor).map_err(|e| err(e.into()))? {
-            let id = id.map_err(|e| err(e.into()))?.value();
-            if let Some(value) = table.get(id).map_err(|e| err(e.into()))? {
-                out.push(self.decode_audit(id, value.value())?);
+        if query.limit == 0 {
+            return Ok(out);
+        }
+        let mut keep = |record: AuditRecord| {
+            if (query.since_ms..=query.until_ms).contains(&record.time_ms) {
+                out.push(record);
+            }
+            out.len() >= query.limit
+        };
+        match query.actor {
+            None => {
+                for row in table
+                    .range(..query.before)
+                    .map_err(|e| err(e.into()))?
+                    .rev()
+                {
+                    let (id, value) = row.map_err(|e| err(e.into()))?;
+                    if keep(self.decode_audit(id.value(), value.value())?) {
+                        break;
+                    }
+                }
+            }
+            Some(actor) => {
+                let index = txn
+                    .open_multimap_table(AUDIT_BY_ACTOR)
+                    .map_err(|e| err(e.into()))?;
+                // An actor's ids come in ascending order; reversed, the
+                // ids at or above `before` come first and cost no record
+                // read each.
+                for id in index.get(actor).map_err(|e| err(e.into()))?.rev() {
+                    let id = id.map_err(|e| err(e.into()))?.value();
+                    if id >= query.before {
+                        continue;
+                    }
+                    let Some(value) = table.get(id).map_err(|e| err(e.into()))? else {
+                        continue;
+                    };
+                    if keep(self.decode_audit(id, value.value())?) {
+                        break;
+                    }
+                }
             }
         }
         Ok(out)

@@ -63,8 +63,65 @@ fn audit_ids_grow_and_page() {
     }
     let page = store.audit_records(2, 2).unwrap();
     assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3, 4]);
-    let by_b = store.audit_records_by_actor("b").unwrap();
-    assert_eq!(by_b.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2, 4]);
+    assert_eq!(actor_ids(&store, "b"), vec![4, 2]);
+}
+
+/// The ids of `actor`'s records, newest first.
+fn actor_ids(store: &Store, actor: &str) -> Vec<u64> {
+    let query = AuditQuery {
+        actor: Some(actor),
+        ..AuditQuery::newest(usize::MAX)
+    };
+    ids(&store.audit_newest_first(&query).unwrap())
+}
+
+fn ids(records: &[AuditRecord]) -> Vec<u64> {
+    records.iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn the_log_reads_backwards_in_pages_with_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 0..10 {
+        let actor = if i % 3 == 0 { "a" } else { "b" };
+        store.audit(entry(actor, "x")).unwrap();
+    }
+    let page = |before, actor, limit| {
+        let query = AuditQuery {
+            before,
+            actor,
+            limit,
+            ..AuditQuery::newest(0)
+        };
+        ids(&store.audit_newest_first(&query).unwrap())
+    };
+    assert_eq!(page(u64::MAX, None, 4), vec![10, 9, 8, 7]);
+    assert_eq!(page(7, None, 4), vec![6, 5, 4, 3]);
+    assert_eq!(page(3, None, 4), vec![2, 1]);
+    assert_eq!(page(1, None, 4), Vec::<u64>::new());
+    assert_eq!(page(u64::MAX, None, 0), Vec::<u64>::new());
+    // Actor "a" wrote 1, 4, 7 and 10.
+    assert_eq!(page(u64::MAX, Some("a"), 2), vec![10, 7]);
+    assert_eq!(page(7, Some("a"), 2), vec![4, 1]);
+    assert_eq!(page(1, Some("a"), 2), Vec::<u64>::new());
+    assert_eq!(page(u64::MAX, Some("nobody"), 2), Vec::<u64>::new());
+
+    // The time filter: every record of this test has a time; one window
+    // that holds all of them and one after all of them.
+    let all = store.audit_newest_first(&AuditQuery::newest(100)).unwrap();
+    let (oldest, newest) = (all.last().unwrap().time_ms, all[0].time_ms);
+    let window = |since_ms, until_ms| {
+        let query = AuditQuery {
+            since_ms,
+            until_ms,
+            ..AuditQuery::newest(100)
+        };
+        store.audit_newest_first(&query).unwrap().len()
+    };
+    assert_eq!(window(oldest, newest), 10);
+    assert_eq!(window(newest + 1, u64::MAX), 0);
+    assert_eq!(window(0, oldest.saturating_sub(1)), 0);
 }
 
 #[test]
@@ -136,16 +193,10 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
         store.setting("installed_at").unwrap().as_deref(),
         Some("1700000000000")
     );
-    let alice: Vec<u64> = store
-        .audit_records_by_actor("alice")
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(alice, vec![1, 3]);
+    assert_eq!(actor_ids(&store, "alice"), vec![3, 1]);
     // New records continue the old sequence and are indexed too.
     store.audit(entry("alice", "new")).unwrap();
-    assert_eq!(store.audit_records_by_actor("alice").unwrap().len(), 3);
+    assert_eq!(actor_ids(&store, "alice"), vec![4, 3, 1]);
     assert_eq!(store.audit_records(3, 10).unwrap()[0].id, 4);
 }
 

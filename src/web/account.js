@@ -1,39 +1,90 @@
-// Your account: sessions, API tokens, two-factor login.
+// Your account: password, two-factor login, where you are signed in, API
+// tokens. Every change answers with a message that is not red, and every
+// failure sits beside the field it is about.
 'use strict';
+
+let me = null;
 
 async function loadSessions() {
   const list = await api('GET', '/api/v1/sessions');
-  $('sessions').replaceChildren(...list.map((s) => row(
-    [s.source, when(s.created_ms)],
-    s.current ? cell('span', 'this one') : button('Sign out', async () => {
-      await api('DELETE', `/api/v1/sessions/${s.id}`);
-      loadSessions();
-    }),
-  )));
+  $('sessions').replaceChildren(...list.map((s) => {
+    const browser = el('span', s.agent || 'unknown browser');
+    browser.title = `signed in ${when(s.created_ms)}`;
+    return row(
+      [browser, s.source, s.current ? 'now (this browser)' : ago(s.last_seen_ms)],
+      s.current ? el('span', 'this one', 'muted') : button('Sign out', async () => {
+        try {
+          await api('DELETE', `/api/v1/sessions/${encodeURIComponent(s.id)}`);
+          say('message', `Signed out ${s.agent || 'that browser'} (${s.source}).`, 'ok');
+          loadSessions();
+        } catch (e) { say('message', e.message, 'error'); }
+      }),
+    );
+  }));
 }
 
 async function loadTokens() {
   const list = await api('GET', '/api/v1/tokens');
   $('tokens').replaceChildren(...list.map((t) => row(
     [t.name, t.expires_ms ? when(t.expires_ms) : 'never'],
-    button('Revoke', async () => { await api('DELETE', `/api/v1/tokens/${t.id}`); loadTokens(); }),
+    button('Revoke', async () => {
+      const sure = await confirmAction({
+        title: `Revoke the token “${t.name}”?`,
+        text: 'Programs using it lose access at once. This cannot be undone.',
+        confirm: 'Revoke',
+      });
+      if (!sure) return;
+      try {
+        await api('DELETE', `/api/v1/tokens/${encodeURIComponent(t.id)}`);
+        say('message', `Token “${t.name}” revoked.`, 'ok');
+        loadTokens();
+      } catch (e) { say('message', e.message, 'error'); }
+    }),
   )));
+  if (!list.length) {
+    const tr = el('tr');
+    const td = el('td', 'No tokens yet.', 'muted');
+    td.colSpan = 3;
+    tr.appendChild(td);
+    $('tokens').appendChild(tr);
+  }
 }
 
-$('new-token').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  message('');
-  try {
-    const t = await api('POST', '/api/v1/tokens', { name: $('token-name').value });
-    $('token-value').textContent = t.token;
-    $('token-shown').hidden = false;
-    $('token-name').value = '';
-    loadTokens();
-  } catch (e) { message(e.message); }
-});
+onSubmit($('change-password'), async () => {
+  const current = $('current-password').value;
+  const fresh = $('new-password').value;
+  if (!current) { fieldError($('current-password'), 'Enter your current password.'); return; }
+  if (fresh.length < 12) { fieldError($('new-password'), 'Use at least 12 characters.'); return; }
+  if (fresh !== $('new-password2').value) { fieldError($('new-password2'), 'The two new passwords differ.'); return; }
+  await api('POST', '/api/v1/session/password', { current_password: current, new_password: fresh });
+  $('change-password').reset();
+  say('message', 'Password changed. Your other sessions were signed out.', 'ok');
+  loadSessions();
+}, { current_password: 'current-password', new_password: 'new-password' });
+
+onSubmit($('new-token'), async () => {
+  const name = $('token-name').value.trim();
+  if (!name) { fieldError($('token-name'), 'Give the token a name, such as the program that uses it.'); return; }
+  const days = $('token-expiry').value;
+  const body = { name };
+  if (days) body.expires_at = Math.floor(Date.now() / 1000) + Number(days) * 86400;
+  const t = await api('POST', '/api/v1/tokens', body);
+  $('token-value').textContent = t.token;
+  $('token-copy').replaceChildren(copyButton('Copy token', () => t.token));
+  $('token-shown').hidden = false;
+  $('token-name').value = '';
+  loadTokens();
+}, { name: 'token-name', expires_at: 'token-expiry' });
+
+function showTwoFactor(on) {
+  $('totp-state').textContent = on ? 'on' : 'off';
+  $('totp-begin').hidden = on;
+  $('totp-off').hidden = !on;
+  if (on) $('totp-enrol').hidden = true;
+}
 
 $('totp-begin').addEventListener('click', async () => {
-  message('');
+  say('message', '');
   try {
     const e = await api('POST', '/api/v1/totp');
     // The SVG is the server's own output, shown as an image (a data: URL
@@ -41,31 +92,41 @@ $('totp-begin').addEventListener('click', async () => {
     $('totp-qr').src = `data:image/svg+xml;base64,${btoa(e.qr_svg)}`;
     $('totp-secret').textContent = e.secret;
     $('totp-enrol').hidden = false;
+    $('totp-begin').hidden = true;
     $('totp-code').focus();
-  } catch (e) { message(e.message); }
+  } catch (e) { say('message', e.message, 'error'); }
 });
 
-$('totp-confirm').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  message('');
-  try {
-    const r = await api('POST', '/api/v1/totp/confirm', { code: $('totp-code').value });
-    $('recovery-codes').replaceChildren(...r.recovery_codes.map((c) => cell('li', c)));
-    $('totp-enrol').hidden = true;
-    $('totp-recovery').hidden = false;
-  } catch (e) { message(e.message); }
-});
+onSubmit($('totp-confirm'), async () => {
+  const r = await api('POST', '/api/v1/totp/confirm', { code: $('totp-code').value.trim() });
+  $('recovery-codes').replaceChildren(...r.recovery_codes.map((c) => el('li', c)));
+  $('recovery-copy').replaceChildren(copyButton('Copy recovery codes', () => r.recovery_codes.join('\n')));
+  $('totp-recovery').hidden = false;
+  $('totp-code').value = '';
+  showTwoFactor(true);
+  say('message', 'Two-factor login is on.', 'ok');
+}, { code: 'totp-code' });
 
 $('totp-off').addEventListener('click', async () => {
-  message('');
+  const sure = await confirmAction({
+    title: 'Turn two-factor login off?',
+    text: 'Signing in will ask for your password only. Your recovery codes stop working.',
+    confirm: 'Turn off',
+  });
+  if (!sure) return;
   try {
     await api('DELETE', '/api/v1/totp');
     $('totp-recovery').hidden = true;
-    message('Two-factor login is off.');
-  } catch (e) { message(e.message); }
+    showTwoFactor(false);
+    say('message', 'Two-factor login is off.', 'ok');
+  } catch (e) { say('message', e.message, 'error'); }
 });
 
-whoami()
-  .then((me) => { $('admin-link').hidden = me.role !== 'admin'; })
-  .then(() => Promise.all([loadSessions(), loadTokens()]))
-  .catch((e) => message(e.message));
+shell({ page: 'account' })
+  .then(async (s) => {
+    me = s.me;
+    if (!me) { location.assign('/login?next=/account'); return; }
+    showTwoFactor(Boolean(me.two_factor));
+    await Promise.all([loadSessions(), loadTokens()]);
+  })
+  .catch((e) => say('message', e.message, 'error'));

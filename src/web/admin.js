@@ -1,64 +1,205 @@
-// Administration: users, settings, the audit log.
+// Administration: users (add, role, enable, delete, reset a password),
+// settings, and the audit log in words, newest first and live.
 'use strict';
+
+let me = null;
+
+// --- Users -----------------------------------------------------------
+
+function roleSelect(u) {
+  const s = el('select');
+  s.setAttribute('aria-label', `Role of ${u.username}`);
+  for (const r of ['admin', 'member', 'viewer']) {
+    const o = el('option', r);
+    o.value = r;
+    o.selected = r === u.role;
+    s.appendChild(o);
+  }
+  s.addEventListener('change', async () => {
+    try {
+      await api('PATCH', `/api/v1/users/${encodeURIComponent(u.username)}`, { role: s.value });
+      say('message', `${u.username} is now ${s.value === 'admin' ? 'an' : 'a'} ${s.value}.`, 'ok');
+    } catch (e) {
+      say('message', e.message, 'error');
+    }
+    loadUsers();
+  });
+  return s;
+}
+
+// Why an account offers no Disable or Delete, or null when it may.
+function protectedBecause(u, users) {
+  if (u.username === me.username) return 'you';
+  const admins = users.filter((x) => x.role === 'admin' && !x.disabled);
+  if (u.role === 'admin' && !u.disabled && admins.length === 1) return 'the only admin';
+  return null;
+}
+
+function userActions(u, users) {
+  const why = protectedBecause(u, users);
+  if (why) return el('span', why, 'muted');
+  const toggle = button(u.disabled ? 'Enable' : 'Disable', async () => {
+    try {
+      await api('PATCH', `/api/v1/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled });
+      say('message', `${u.username} is ${u.disabled ? 'enabled again' : 'disabled and signed out'}.`, 'ok');
+      loadUsers();
+    } catch (e) { say('message', e.message, 'error'); }
+  });
+  const del = button('Delete', async () => {
+    const sure = await confirmAction({
+      title: `Delete ${u.username}?`,
+      text: `${u.username} is signed out and can no longer sign in. This cannot be undone.`,
+      confirm: 'Delete',
+    });
+    if (!sure) return;
+    try {
+      await api('DELETE', `/api/v1/users/${encodeURIComponent(u.username)}`);
+      say('message', `${u.username} was deleted.`, 'ok');
+      loadUsers();
+    } catch (e) { say('message', e.message, 'error'); }
+  });
+  del.setAttribute('aria-label', `Delete ${u.username}`);
+  toggle.setAttribute('aria-label', `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`);
+  return [toggle, del];
+}
 
 async function loadUsers() {
   const users = await api('GET', '/api/v1/users');
   $('users').replaceChildren(...users.map((u) => {
-    const actions = cell('span');
-    actions.appendChild(button(u.disabled ? 'Enable' : 'Disable', async () => {
-      try { await api('PATCH', `/api/v1/users/${u.username}`, { disabled: !u.disabled }); loadUsers(); } catch (e) { message(e.message); }
-    }));
-    actions.appendChild(button('Delete', async () => {
-      try { await api('DELETE', `/api/v1/users/${u.username}`); loadUsers(); } catch (e) { message(e.message); }
-    }));
-    return row([u.username, u.disabled ? `${u.role} (disabled)` : u.role], actions);
+    const role = u.username === me.username ? el('span', u.role) : roleSelect(u);
+    const name = el('span', u.username);
+    if (u.disabled) name.append(' ', el('span', 'disabled', 'pill'));
+    return row([name, role], userActions(u, users));
   }));
+  const chosen = $('reset-user').value;
+  $('reset-user').replaceChildren(...users.filter((u) => u.username !== me.username).map((u) => {
+    const o = el('option', u.username);
+    o.value = u.username;
+    o.selected = u.username === chosen;
+    return o;
+  }));
+  $('reset-password').hidden = $('reset-user').options.length === 0;
 }
 
-$('new-user').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  message('');
-  try {
-    await api('POST', '/api/v1/users', {
-      username: $('new-username').value, password: $('new-password').value, role: $('new-role').value,
-    });
-    $('new-username').value = '';
-    $('new-password').value = '';
-    loadUsers();
-  } catch (e) { message(e.message); }
-});
+onSubmit($('new-user'), async () => {
+  const username = $('new-username').value.trim();
+  if (!username) { fieldError($('new-username'), 'Enter a username.'); return; }
+  if ($('new-password').value.length < 12) { fieldError($('new-password'), 'Use at least 12 characters.'); return; }
+  await api('POST', '/api/v1/users', {
+    username, password: $('new-password').value, role: $('new-role').value,
+  });
+  $('new-user').reset();
+  say('message', `${username} was added.`, 'ok');
+  loadUsers();
+}, { username: 'new-username', password: 'new-password', role: 'new-role' });
+
+onSubmit($('reset-password'), async () => {
+  const username = $('reset-user').value;
+  if ($('reset-new').value.length < 12) { fieldError($('reset-new'), 'Use at least 12 characters.'); return; }
+  await api('PATCH', `/api/v1/users/${encodeURIComponent(username)}`, { password: $('reset-new').value });
+  $('reset-new').value = '';
+  say('message', `${username}'s password was reset; their sessions ended.`, 'ok');
+}, { password: 'reset-new' });
 
 $('public-status').addEventListener('change', async () => {
-  try { await api('PATCH', '/api/v1/settings', { public_status: $('public-status').checked }); } catch (e) { message(e.message); }
+  const on = $('public-status').checked;
+  try {
+    await api('PATCH', '/api/v1/settings', { public_status: on });
+    say('message', on ? 'The status page is now public on the network.' : 'The status page now needs a sign-in.', 'ok');
+  } catch (e) {
+    $('public-status').checked = !on;
+    say('message', e.message, 'error');
+  }
 });
 
-// The log, newest pages last; "Older entries" is simply the next page.
-let auditAfter = 0;
+// --- The audit log ---------------------------------------------------
+
+// What an action means, in words; `t` is its target.
+const ACTIONS = {
+  'daemon.start': () => 'started',
+  'daemon.stop': () => 'stopped',
+  'session.login': () => 'signed in',
+  'session.logout': () => 'signed out',
+  'session.revoke': () => 'ended one of their sessions',
+  'settings.public_status': (t) => `set the public status page ${t === 'true' ? 'on' : t === 'false' ? 'off' : t}`,
+  'setup.claim': () => 'claimed the box with the setup code',
+  'setup.admin': (t) => `created the admin account ${t}`,
+  'setup.host': (t) => `named the box ${t}`,
+  'setup.domain': (t) => (t ? `set the domain ${t}` : 'chose no domain'),
+  'setup.finish': () => 'finished the setup',
+  'setup.complete': () => 'finished the setup',
+  'setup.code_rotate': () => 'made a new setup code',
+  'token.create': (t) => `created the API token ${t}`,
+  'token.revoke': (t) => `revoked the API token ${t}`,
+  'totp.begin': () => 'began setting up two-factor login',
+  'totp.enable': () => 'turned two-factor login on',
+  'totp.disable': () => 'turned two-factor login off',
+  'user.create': (t) => `added the user ${t}`,
+  'user.update': (t) => `changed the user ${t}`,
+  'user.delete': (t) => `deleted the user ${t}`,
+};
+const OUTCOMES = { failure: 'failed', denied: 'refused' };
+
+function auditWords(r) {
+  const words = ACTIONS[r.action];
+  const who = r.actor === 'system' ? 'hearth' : r.actor;
+  return `${who} ${words ? words(r.target) : `${r.action} ${r.target}`}`;
+}
+
+function auditRow(r) {
+  const what = el('span', auditWords(r));
+  what.title = `${r.action} ${r.target}`;
+  if (OUTCOMES[r.outcome]) what.append(' ', el('span', OUTCOMES[r.outcome], `pill ${r.outcome}`));
+  const tr = row([when(r.time_ms), what, r.source]);
+  tr.dataset.id = String(r.id);
+  if (OUTCOMES[r.outcome]) tr.className = 'audit-bad';
+  return tr;
+}
+
+let auditBefore = null;
 async function loadAudit(reset) {
-  if (reset) { auditAfter = 0; $('audit').replaceChildren(); }
+  if (reset) { auditBefore = null; $('audit').replaceChildren(); }
   const actor = $('audit-actor').value.trim();
-  const q = new URLSearchParams({ after: String(auditAfter), limit: '50' });
+  const q = new URLSearchParams({ limit: '50' });
+  if (auditBefore) q.set('before', String(auditBefore));
   if (actor) q.set('actor', actor);
   const page = await api('GET', `/api/v1/audit?${q}`);
-  for (const r of page.records) {
-    const tr = document.createElement('tr');
-    [when(r.time_ms), r.actor, `${r.action} ${r.target}`, r.outcome].forEach((v, i) => {
-      const c = cell(i === 0 ? 'th' : 'td', v);
-      if (i === 0) c.scope = 'row';
-      tr.appendChild(c);
-    });
-    $('audit').appendChild(tr);
-  }
-  auditAfter = page.next || auditAfter;
+  $('audit').append(...page.records.map(auditRow));
+  auditBefore = page.next || null;
   $('audit-more').hidden = !page.next;
 }
-$('audit-more').addEventListener('click', () => loadAudit(false).catch((e) => message(e.message)));
-$('audit-actor').addEventListener('change', () => loadAudit(true).catch((e) => message(e.message)));
 
-whoami()
-  .then(async () => {
-    const s = await api('GET', '/api/v1/settings');
-    $('public-status').checked = s.public_status;
+// New records appear at the top as they are written.
+function followAudit() {
+  const events = new EventSource('/api/v1/events?topics=audit');
+  events.addEventListener('audit', (e) => {
+    const r = JSON.parse(e.data);
+    const actor = $('audit-actor').value.trim();
+    if (actor && r.actor !== actor) return;
+    if ($('audit').querySelector(`tr[data-id="${r.id}"]`)) return;
+    $('audit').prepend(auditRow(r));
+  });
+}
+
+$('audit-more').addEventListener('click', () => loadAudit(false).catch((e) => say('message', e.message, 'error')));
+$('audit-filter').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  loadAudit(true).catch((e) => say('message', e.message, 'error'));
+});
+
+shell({ page: 'admin' })
+  .then(async (s) => {
+    me = s.me;
+    if (!me) { location.assign('/login?next=/admin'); return; }
+    if (me.role !== 'admin') {
+      $('your-role').textContent = me.role;
+      $('no-access').hidden = false;
+      return;
+    }
+    $('admin').hidden = false;
+    const settings = await api('GET', '/api/v1/settings');
+    $('public-status').checked = settings.public_status;
     await Promise.all([loadUsers(), loadAudit(true)]);
+    followAudit();
   })
-  .catch((e) => message(e.message));
+  .catch((e) => { $('admin').hidden = false; say('message', e.message, 'error'); });

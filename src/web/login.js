@@ -2,56 +2,59 @@
 // only: never another site).
 'use strict';
 
-const $ = (id) => document.getElementById(id);
-
 function target() {
   const next = new URLSearchParams(location.search).get('next') || '/';
   return next.startsWith('/') && !next.startsWith('//') ? next : '/';
 }
 
-function message(text) {
-  $('message').textContent = text || '';
-  $('message').hidden = !text;
+const form = $('login');
+
+function askSecondFactor() {
+  $('second').hidden = false;
+  $('totp').required = true;
+  say('login-message', 'Your password is right. This account also asks for a code from your authenticator app.', 'info');
+  $('totp').focus();
 }
 
-$('login').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  message('');
-  try {
-    const r = await fetch('/api/v1/session', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(Object.assign(
-        { username: $('username').value, password: $('password').value },
-        $('second').hidden ? {} : { totp: $('totp').value },
-      )),
-      credentials: 'same-origin',
-    });
-    if (r.ok) {
-      // The browser stores the cookie on its own schedule: wait until a
-      // request carries it, or the next page would find us signed out.
-      for (let i = 0; i < 20; i++) {
-        const me = await fetch('/api/v1/session', { credentials: 'same-origin' });
-        if (me.ok) break;
-        await new Promise((done) => setTimeout(done, 100));
-      }
-      location.assign(target());
-      return;
-    }
-    const data = await r.json().catch(() => ({}));
-    if (data.error && data.error.code === 'totp_required') {
-      // The password was right; this account also asks for a code.
-      $('second').hidden = false;
-      $('totp').required = true;
-      message('Enter the code from your authenticator app.');
-      $('totp').focus();
-      return;
-    }
-    message((data.error && data.error.message) || `Sign-in failed (${r.status}).`);
-    $('password').value = '';
-    $('password').focus();
-  } catch (e) {
-    message('The box did not answer. Try again.');
+onSubmit(form, async () => {
+  const body = { username: $('username').value, password: $('password').value };
+  if (!body.username) { fieldError($('username'), 'Enter your username.'); return; }
+  if (!body.password) { fieldError($('password'), 'Enter your password.'); return; }
+  if (!$('second').hidden) {
+    body.totp = $('totp').value.trim();
+    if (!body.totp) { fieldError($('totp'), 'Enter the code from your app.'); return; }
   }
+  try {
+    await api('POST', '/api/v1/session', body, { signIn: false });
+  } catch (e) {
+    if (e.code === 'totp_required') { askSecondFactor(); return; }
+    if (e.code === 'totp_wrong') {
+      // The password was right: keep it, ask for the code again.
+      $('totp').value = '';
+      throw Object.assign(e, { field: 'totp' });
+    }
+    if (e.status === 401) {
+      $('password').value = '';
+      throw Object.assign(e, { field: 'password', message: 'Wrong username or password.' });
+    }
+    throw e;
+  }
+  // The browser stores the cookie on its own schedule: wait until a
+  // request carries it, or the next page would find us signed out.
+  for (let i = 0; i < 20; i++) {
+    const me = await fetch('/api/v1/session', { credentials: 'same-origin' }).catch(() => null);
+    if (me && me.ok) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  location.assign(target());
 });
+
+$('show-password').addEventListener('click', () => {
+  const shown = $('password').type === 'text';
+  $('password').type = shown ? 'password' : 'text';
+  $('show-password').textContent = shown ? 'Show' : 'Hide';
+  $('show-password').setAttribute('aria-pressed', String(!shown));
+});
+
+shell({ page: 'login' });
 $('username').focus();

@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+pub mod page_check;
 pub mod sse;
 pub mod vm;
 pub mod webdriver;

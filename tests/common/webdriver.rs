@@ -1,6 +1,8 @@
 //! A minimal WebDriver client for headless Chromium through the Debian
-//! `chromedriver`: enough to load a page, run a script, read the browser
-//! log and take a screenshot.
+//! `chromedriver`: enough to load a page, run a script, click, fill in a
+//! field, wait for the page, read the browser log and take a screenshot.
+//! The checks every page gets (axe-core, sideways scrolling, screenshots
+//! at two widths) are in `page_check.rs`.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -74,6 +76,12 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {v}"))
             .to_string();
+        // How long an `eval_async` script may take (axe-core on a page
+        // takes a second or two).
+        let v = b
+            .call("POST", &b.at("/timeouts"), Some(json!({"script": 30000})))
+            .await;
+        assert!(error(&v).is_none(), "setting the script timeout: {v}");
         b
     }
 
@@ -108,24 +116,153 @@ impl Browser {
     }
 
     pub async fn set_window_size(&self, width: u32, height: u32) {
-        self.call(
-            "POST",
-            &self.at("/window/rect"),
-            Some(json!({"width": width, "height": height})),
-        )
-        .await;
+        let v = self
+            .call(
+                "POST",
+                &self.at("/window/rect"),
+                Some(json!({"width": width, "height": height})),
+            )
+            .await;
+        assert!(error(&v).is_none(), "resizing to {width}x{height}: {v}");
     }
 
-    /// Runs `script` (a function body) and returns its value.
+    /// The window's (outer) width and height.
+    pub async fn window_size(&self) -> (u32, u32) {
+        let v = self.call("GET", &self.at("/window/rect"), None).await;
+        let px = |k: &str| {
+            v["value"][k]
+                .as_u64()
+                .unwrap_or_else(|| panic!("window rect: {v}"))
+        };
+        (px("width") as u32, px("height") as u32)
+    }
+
+    /// Runs `script` (a function body) and returns its value. A script
+    /// error comes back as the WebDriver error object, not as a panic: a
+    /// page that is loading may not have what the script looks for yet.
     pub async fn eval(&self, script: &str) -> Value {
+        self.eval_with(script, &[]).await
+    }
+
+    /// [`Browser::eval`] with `arguments[0]`, `arguments[1]`, ... set to
+    /// `args` (no quoting of values into the script).
+    pub async fn eval_with(&self, script: &str, args: &[Value]) -> Value {
         let v = self
             .call(
                 "POST",
                 &self.at("/execute/sync"),
-                Some(json!({"script": script, "args": []})),
+                Some(json!({"script": script, "args": args})),
             )
             .await;
         v["value"].clone()
+    }
+
+    /// Runs `script`, a function body whose last argument is the callback
+    /// (`arguments[arguments.length - 1]`), and returns what it passes the
+    /// callback. Panics on a script error and after 30 s.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        let v = self
+            .call(
+                "POST",
+                &self.at("/execute/async"),
+                Some(json!({"script": script, "args": []})),
+            )
+            .await;
+        if let Some(e) = error(&v) {
+            let start: String = script.chars().take(200).collect();
+            panic!("script failed: {e}\nscript: {start}");
+        }
+        v["value"].clone()
+    }
+
+    /// Polls `script` (a function body returning a boolean) every 100 ms
+    /// until it returns true; after 10 s, panics naming `what`, the page
+    /// and what it shows in `#message`, `[role=alert]` and `.message`.
+    pub async fn wait_for(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.eval(script).await;
+            if v == true {
+                return;
+            }
+            if Instant::now() >= deadline {
+                let shown = self
+                    .eval(
+                        "return [location.href, Array.from(document.querySelectorAll('#message, [role=alert], .message:not([hidden])'), e => e.textContent.trim()).filter(t => t).join(' | ')]",
+                    )
+                    .await;
+                // A script error: its message, without chromedriver's trace.
+                let last = match (v["error"].as_str(), v["message"].as_str()) {
+                    (Some(_), Some(m)) => m.lines().next().unwrap_or(m).to_string(),
+                    _ => v.to_string(),
+                };
+                panic!(
+                    "{what}: not within 10 s on {}\nmessages on the page: {}\nwaited for: {script}\nlast result: {last}",
+                    shown[0], shown[1]
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The WebDriver reference of the first element matching `css`.
+    async fn element(&self, css: &str) -> String {
+        let v = self
+            .call(
+                "POST",
+                &self.at("/element"),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        match v["value"][ELEMENT].as_str() {
+            Some(id) => id.to_string(),
+            None => panic!(
+                "no element `{css}` on the page: {}",
+                error(&v).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Clicks the element matching `css` as a person would (scrolled into
+    /// view, at its centre): fails if it is hidden or covered.
+    pub async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        let v = self
+            .call(
+                "POST",
+                &self.at(&format!("/element/{id}/click")),
+                Some(json!({})),
+            )
+            .await;
+        if let Some(e) = error(&v) {
+            panic!("cannot click `{css}`: {e}");
+        }
+    }
+
+    /// Sets the `value` of the field matching `css` and sends it the
+    /// `input` and `change` events typing would.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let done = self
+            .eval_with(
+                "const e = document.querySelector(arguments[0]); if (!e) return false; e.value = arguments[1]; e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+                &[json!(css), json!(value)],
+            )
+            .await;
+        assert_eq!(done, true, "no field `{css}` to set: {done}");
+    }
+
+    /// The `textContent` of the element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        let v = self
+            .eval_with(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                &[json!(css)],
+            )
+            .await;
+        match v.as_str() {
+            Some(t) => t.to_string(),
+            None => panic!("no element `{css}` to read: {v}"),
+        }
     }
 
     /// The browser console log since the last call.
@@ -138,6 +275,13 @@ impl Browser {
             )
             .await;
         v["value"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The SEVERE entries of [`Browser::log`] (script errors, failed
+    /// requests, Content-Security-Policy violations).
+    pub async fn severe_log(&self) -> Vec<Value> {
+        let log = self.log().await;
+        log.into_iter().filter(|e| e["level"] == "SEVERE").collect()
     }
 
     pub async fn screenshot(&self, path: &std::path::Path) {
@@ -171,6 +315,18 @@ impl Drop for Browser {
     }
 }
 
+/// The key under which WebDriver names an element.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The error of a WebDriver reply ("error: message"), if it is one.
+fn error(reply: &Value) -> Option<String> {
+    let v = &reply["value"];
+    match (v["error"].as_str(), v["message"].as_str()) {
+        (Some(e), Some(m)) if v.get("stacktrace").is_some() => Some(format!("{e}: {m}")),
+        _ => None,
+    }
+}
+
 /// base64(SHA-256(SubjectPublicKeyInfo)) of a PEM private key's public
 /// key, as Chromium's `--ignore-certificate-errors-spki-list` wants it.
 pub fn spki_pin(key_pem: &str) -> String {
@@ -184,38 +340,23 @@ pub fn spki_pin(key_pem: &str) -> String {
 /// the sign-in page, which brings them back once signed in.
 pub async fn sign_in_and_open_status(browser: &Browser, port: u16, username: &str, password: &str) {
     browser.goto(&format!("https://localhost:{port}/")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
     // Fully loaded, script included: a click before it would submit the
     // form natively.
-    while browser
-        .eval("return location.pathname === '/login' && document.readyState === 'complete'")
-        .await
-        != true
-    {
-        assert!(Instant::now() < deadline, "not sent to the sign-in page");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     browser
-        .eval(&format!(
-            "document.getElementById('username').value = {}; document.getElementById('password').value = {}; document.querySelector('#login button').click(); return true;",
-            serde_json::to_string(username).unwrap(),
-            serde_json::to_string(password).unwrap()
-        ))
+        .wait_for(
+            "return location.pathname === '/login' && document.readyState === 'complete'",
+            "sent to the sign-in page",
+        )
         .await;
-    while browser
-        .eval("return location.pathname === '/' && document.readyState === 'complete'")
-        .await
-        != true
-    {
-        let msg = browser
-            .eval("return (document.getElementById('message') || {}).textContent")
-            .await;
-        assert!(
-            Instant::now() < deadline,
-            "not back on the status page: {msg}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser.set_value("#username", username).await;
+    browser.set_value("#password", password).await;
+    browser.click("#login button[type=submit]").await;
+    browser
+        .wait_for(
+            "return location.pathname === '/' && document.readyState === 'complete'",
+            "back on the status page, signed in",
+        )
+        .await;
     // The 401s of the signed-out first visit are how the page learns to
     // send us to the sign-in page: expected, and dropped from the log that
     // the checks below read.

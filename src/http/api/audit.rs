@@ -1,7 +1,14 @@
-//! `GET /api/v1/audit` (admins): the audit log, oldest first, with
-//! filters: `actor=`, `since=` and `until=` (milliseconds since the
-//! epoch), paged with `after=<id>` and `limit=` (at most 500). The reply's
-//! `next` is the `after` of the following page, absent on the last.
+//! `GET /api/v1/audit` (admins): the audit log, newest first.
+//!
+//! Filters: `actor=`, `since=` and `until=` (milliseconds since the epoch,
+//! both inclusive). Paging: `limit=` (1 to 500, default 100; a number
+//! outside is brought into that range) and `before=<id>`, which gives the
+//! records with a smaller id. The reply's `next` is the `before` of the
+//! following, older page, absent on the last. Newest first because the
+//! latest actions are what an admin opens the log for; a cursor on the id
+//! (not an offset) keeps pages without gaps or repeats while new records
+//! arrive. The `after=` of earlier versions is gone; like any parameter
+//! this endpoint does not know, it is ignored.
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -13,9 +20,10 @@ use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::query;
 use crate::http::response::{Response, json};
-use crate::store::AuditRecord;
+use crate::store::{AuditQuery, AuditRecord};
 
 pub const MAX_LIMIT: usize = 500;
+pub const DEFAULT_LIMIT: usize = 100;
 
 #[derive(Serialize)]
 struct Page {
@@ -37,52 +45,30 @@ fn number(req: &Request<Bytes>, field: &'static str) -> Result<Option<u64>, ApiE
 
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ReadAudit).await?;
-    let after = number(req, "after")?.unwrap_or(0);
-    let since = number(req, "since")?.unwrap_or(0);
-    let until = number(req, "until")?.unwrap_or(u64::MAX);
+    let before = number(req, "before")?.unwrap_or(u64::MAX);
+    let since_ms = number(req, "since")?.unwrap_or(0);
+    let until_ms = number(req, "until")?.unwrap_or(u64::MAX);
     let limit = number(req, "limit")?
-        .unwrap_or(100)
+        .unwrap_or(DEFAULT_LIMIT as u64)
         .clamp(1, MAX_LIMIT as u64) as usize;
     let actor = query::param(req.uri(), "actor");
     let store = ctx.store.clone();
-    let records = tokio::task::spawn_blocking(move || -> Result<Vec<AuditRecord>, ApiError> {
-        let internal = |e: crate::store::StoreError| ApiError::Internal(e.to_string());
-        let candidates = match &actor {
-            Some(actor) => store.audit_records_by_actor(actor).map_err(internal)?,
-            // Read one more than asked for, to know whether a page follows.
-            None => {
-                let mut out = Vec::new();
-                let mut cursor = after;
-                loop {
-                    let batch = store.audit_records(cursor, 1000).map_err(internal)?;
-                    let Some(last) = batch.last().map(|r| r.id) else {
-                        break;
-                    };
-                    cursor = last;
-                    out.extend(
-                        batch
-                            .into_iter()
-                            .filter(|r| r.time_ms >= since && r.time_ms <= until),
-                    );
-                    if out.len() > limit {
-                        break;
-                    }
-                }
-                out
-            }
-        };
-        Ok(candidates
-            .into_iter()
-            .filter(|r| r.id > after && r.time_ms >= since && r.time_ms <= until)
-            .take(limit + 1)
-            .collect())
+    let mut records = tokio::task::spawn_blocking(move || {
+        // One more than asked for, to know whether an older page follows.
+        store.audit_newest_first(&AuditQuery {
+            before,
+            actor: actor.as_deref(),
+            since_ms,
+            until_ms,
+            limit: limit + 1,
+        })
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let mut records = records;
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let next = (records.len() > limit).then(|| {
         records.truncate(limit);
-        records.last().map(|r| r.id).unwrap_or(after)
+        records.last().map_or(before, |r| r.id)
     });
     Ok(json(StatusCode::OK, &Page { records, next }))
 }

@@ -1,5 +1,12 @@
 //! `GET /api/v1/events?topics=a,b`: the Server-Sent Events stream.
 //!
+//! The server cuts the asked topics (all of them when none are named)
+//! down to those the caller's view may follow
+//! ([`can_see`](crate::events::view::can_see)) and follows those: a
+//! signed-out visitor asking for `system,health` gets `system`, so one
+//! page serves every kind of caller. Only when nothing is left is it 403,
+//! naming the topics the caller may follow.
+//!
 //! `Last-Event-ID` (the header a browser's EventSource sends on reconnect,
 //! or `?last_event_id=` for clients that cannot set headers) resumes the
 //! stream; see [`crate::events`] for the replay rules.
@@ -20,6 +27,7 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use crate::accounts::{BoxSettings, SessionUse, Sessions, Tokens};
+use crate::events::view::visible;
 use crate::events::{Subscription, TopicSet, View};
 use crate::http::access_changes::{RECHECK_EVERY, first_recheck};
 use crate::http::api::session::Credential;
@@ -40,12 +48,22 @@ pub async fn get(
     let changes = ctx.access.subscribe();
     let access = StreamAccess::of(ctx, req);
     let view = access.view(SessionUse::Touch).await?;
-    let topics = TopicSet::parse(query::param(req.uri(), "topics").as_deref()).map_err(|e| {
+    let asked = TopicSet::parse(query::param(req.uri(), "topics").as_deref()).map_err(|e| {
         ApiError::BadRequest {
             field: Some("topics"),
             message: e.to_string(),
         }
     })?;
+    let topics = visible(asked, view);
+    if topics.is_empty() {
+        return Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: format!(
+                "you may not follow {asked}; topics you may follow: {}",
+                visible(TopicSet::all(), view)
+            ),
+        });
+    }
     let last_event_id = req
         .headers()
         .get("last-event-id")
@@ -60,18 +78,6 @@ pub async fn get(
         .map_err(|_| ApiError::TooManyRequests {
             message: "too many open event streams from this address".into(),
         })?;
-    // Asking by name for a topic one may not see is refused; the default
-    // (all topics) quietly leaves such topics out.
-    if query::param(req.uri(), "topics").is_some()
-        && topics
-            .iter()
-            .any(|t| !crate::events::view::can_see(t, view))
-    {
-        return Err(ApiError::Forbidden {
-            code: "forbidden",
-            message: "your role may not follow one of these topics".into(),
-        });
-    }
     let subscription = ctx.hub.subscribe(topics, view, last_event_id);
     // The first check is spread over a minute, so that streams opened
     // together (all clients reconnecting after a restart) check apart.

@@ -1,13 +1,16 @@
 //! The JSON API under `/api/v1`, one file per resource, and `/metrics`.
 
 pub mod audit;
+pub mod box_info;
 pub mod events;
 pub mod health;
 pub mod metrics;
+pub mod password;
 pub mod session;
 pub mod settings;
 pub mod setup;
 pub mod status;
+pub mod timezones;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;

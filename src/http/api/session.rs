@@ -1,13 +1,19 @@
 //! `POST /api/v1/session` (sign in), `GET /api/v1/session` (who am I),
 //! `DELETE /api/v1/session` (sign out). The session travels in the
 //! `__Host-hearth_session` cookie: HttpOnly, Secure, SameSite=Strict.
+//!
+//! Sign-in answers 401 `unauthorized` to a wrong username or password,
+//! 403 `totp_required` to the right password alone when two-factor login
+//! is on, 401 `totp_wrong` to a wrong code, and 429 with `Retry-After`
+//! (and the wait in the message) while throttled. Who-am-I answers the
+//! caller (`username`, `role`, `created_ms`) and `two_factor`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, header};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Caller, LoginError, SessionUse, Sessions, Tokens};
 use crate::auth::Secret;
@@ -16,6 +22,7 @@ use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
 use crate::http::response::{Response, json, no_content};
+use crate::http::user_agent;
 
 pub const SESSION_COOKIE: &str = "__Host-hearth_session";
 
@@ -85,6 +92,7 @@ impl Credential {
 
 fn unauthorized() -> ApiError {
     ApiError::Unauthorized {
+        code: "unauthorized",
         message: "sign in first".into(),
     }
 }
@@ -107,6 +115,11 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     same_origin(req)?;
     let body: Login = json_body(req, &["username", "password", "totp"])?;
+    let agent = user_agent::label(
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let sessions: Arc<Sessions> = ctx.sessions.clone();
     let result = tokio::task::spawn_blocking(move || {
         sessions.login(
@@ -114,6 +127,7 @@ pub async fn login(
             &body.password,
             body.totp.as_deref(),
             peer.ip(),
+            &agent,
             now_ms(),
         )
     })
@@ -130,15 +144,20 @@ pub async fn login(
             Ok(r)
         }
         Err(LoginError::WrongCredentials) => Err(ApiError::Unauthorized {
+            code: "unauthorized",
             message: "wrong username or password".into(),
         }),
         Err(e @ LoginError::SecondFactorRequired) => Err(ApiError::Forbidden {
             code: "totp_required",
             message: e.to_string(),
         }),
-        Err(LoginError::Throttled { retry_after }) => {
+        Err(e @ LoginError::WrongSecondFactor) => Err(ApiError::Unauthorized {
+            code: "totp_wrong",
+            message: e.to_string(),
+        }),
+        Err(e @ LoginError::Throttled { retry_after }) => {
             let mut r = ApiError::TooManyRequests {
-                message: "too many failed attempts; wait and try again".into(),
+                message: e.to_string(),
             }
             .into_response();
             r.headers_mut().insert(
@@ -151,9 +170,23 @@ pub async fn login(
     }
 }
 
+/// Who the caller is, and whether two-factor login is on for them.
+#[derive(Serialize)]
+struct WhoAmI {
+    #[serde(flatten)]
+    caller: Caller,
+    two_factor: bool,
+}
+
 pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
-    Ok(json(StatusCode::OK, &caller))
+    let two_factor = ctx.two_factor.clone();
+    let username = caller.username.clone();
+    let two_factor = tokio::task::spawn_blocking(move || two_factor.is_on(&username))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json(StatusCode::OK, &WhoAmI { caller, two_factor }))
 }
 
 pub async fn logout(

@@ -33,6 +33,7 @@ fn api_error(e: SetupError) -> ApiError {
             message: "too many attempts; wait a minute".into(),
         },
         SetupError::NotClaimed => ApiError::Unauthorized {
+            code: "unauthorized",
             message: "claim the box with the setup code first".into(),
         },
         SetupError::Invalid { field, message } => ApiError::BadRequest {

@@ -1,0 +1,94 @@
+//! A user changing their own password: the current one is checked first
+//! (under the sign-in throttle, so a left-open session cannot be used to
+//! guess it), and every other session of the user ends, since changing
+//! the password is what one does after losing a device.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{Caller, Sessions};
+use crate::accounts::{SessionRecord, UserRecord};
+use crate::auth::NewPassword;
+use crate::store::{AuditEntry, Outcome, Records, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("is not your current password")]
+    WrongCurrent,
+    /// The new password was refused (too short, too weak, ...).
+    #[error("{0}")]
+    Refused(String),
+    #[error("too many failed attempts; try again in {} s", retry_after.as_secs().max(1))]
+    Throttled { retry_after: Duration },
+    #[error("the account no longer exists or is disabled")]
+    NoAccount,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Sessions {
+    /// Replaces `caller`'s password (argon2 twice: call off the async
+    /// threads). The caller's own session stays open; the others end.
+    pub fn change_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+        source: IpAddr,
+        now_ms: u64,
+    ) -> Result<(), PasswordChangeError> {
+        let source = source.to_canonical();
+        let username = caller.username.as_str();
+        let keys = [format!("ip:{source}"), format!("user:{username}")];
+        let wait = {
+            let throttle = self.throttle();
+            keys.iter()
+                .filter_map(|k| throttle.check(k, now_ms).err())
+                .max()
+        };
+        if let Some(retry_after) = wait {
+            return Err(PasswordChangeError::Throttled { retry_after });
+        }
+        let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
+        let Some(user) = user.filter(|u| !u.disabled) else {
+            return Err(PasswordChangeError::NoAccount);
+        };
+        if !user.password.verify(current) {
+            let mut throttle = self.throttle();
+            for k in &keys {
+                throttle.failure(k, now_ms);
+            }
+            drop(throttle);
+            self.store
+                .audit(entry(username, source, Outcome::Failure))?;
+            return Err(PasswordChangeError::WrongCurrent);
+        }
+        let hash = NewPassword::new(new, username)
+            .map_err(|e| PasswordChangeError::Refused(e.to_string()))?
+            .hash();
+        self.store
+            .change(entry(username, source, Outcome::Success), |c| {
+                let Some(mut user) = c.record::<UserRecord>(Records::Users, username)? else {
+                    return Err(PasswordChangeError::NoAccount);
+                };
+                user.password = hash;
+                c.put_record(Records::Users, username, &user)?;
+                for (key, s) in c.records::<SessionRecord>(Records::Sessions)? {
+                    if s.username == username && key != caller.session.as_str() {
+                        c.remove_record(Records::Sessions, &key)?;
+                    }
+                }
+                Ok(())
+            })
+    }
+}
+
+fn entry(username: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
+    AuditEntry {
+        actor: username.into(),
+        action: "user.password".into(),
+        target: username.into(),
+        source: source.to_string(),
+        outcome,
+    }
+}

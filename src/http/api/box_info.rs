@@ -1,0 +1,71 @@
+//! `GET /api/v1/box`: what the pages' header and status strip show about
+//! the box. Open to everyone, in setup mode too, with more for those who
+//! may see more:
+//!
+//! - everyone: `name` (the host name chosen in setup, else the OS's) and
+//!   `setup_complete`;
+//! - whoever may see the status (signed in, or a visitor while
+//!   `public_status` is on): also `version`, `timezone` (`UTC` until one
+//!   is chosen) and `domain` when one is set;
+//! - signed-in users only: also `addresses` and `port`, where on the
+//!   network the box answers, which a visitor from the internet has no
+//!   need to learn.
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde::Serialize;
+
+use crate::events::View;
+use crate::host;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::status_view;
+use crate::http::response::{Response, json};
+
+#[derive(Debug, Serialize)]
+struct BoxInfo {
+    name: String,
+    setup_complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    addresses: Option<Vec<std::net::IpAddr>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    let view = match status_view(ctx, req).await {
+        Ok(view) => Some(view),
+        // Signed out (or not allowed the status): the public part only.
+        Err(ApiError::Unauthorized { .. } | ApiError::Forbidden { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let signed_in = view.is_some_and(|v| v != View::Public);
+    let settings = ctx.settings.clone();
+    let (settings, addresses) = tokio::task::spawn_blocking(move || {
+        let addresses = signed_in.then(host::addresses::of_this_machine);
+        settings.view().map(|s| (s, addresses))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let status = view.is_some();
+    let reply = BoxInfo {
+        name: settings
+            .hostname
+            .or_else(host::os_hostname)
+            .unwrap_or_else(|| "hearth".into()),
+        setup_complete: ctx.setup.is_complete(),
+        version: status.then_some(env!("CARGO_PKG_VERSION")),
+        timezone: status.then(|| settings.timezone.unwrap_or_else(|| "UTC".into())),
+        domain: settings.domain.filter(|_| status),
+        addresses,
+        port: signed_in.then_some(ctx.local_addr.port()),
+    };
+    Ok(json(StatusCode::OK, &reply))
+}

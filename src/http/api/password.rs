@@ -1,0 +1,73 @@
+//! `POST /api/v1/session/password {current_password, new_password}`: the
+//! caller changes their own password (any role). The caller's other
+//! sessions end; this one stays.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, header};
+use serde::Deserialize;
+
+use crate::accounts::PasswordChangeError;
+use crate::auth::Action;
+use crate::clock::now_ms;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::request::json_body;
+use crate::http::response::{Response, no_content};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn change(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
+    let body: Change = json_body(req, &["current_password", "new_password"])?;
+    let sessions = ctx.sessions.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        sessions.change_password(
+            &caller,
+            &body.current_password,
+            &body.new_password,
+            peer.ip(),
+            now_ms(),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match result {
+        Ok(()) => Ok(no_content()),
+        Err(e @ PasswordChangeError::WrongCurrent) => Err(ApiError::BadRequest {
+            field: Some("current_password"),
+            message: e.to_string(),
+        }),
+        Err(PasswordChangeError::Refused(message)) => Err(ApiError::BadRequest {
+            field: Some("new_password"),
+            message,
+        }),
+        Err(e @ PasswordChangeError::Throttled { retry_after }) => {
+            let mut r = ApiError::TooManyRequests {
+                message: e.to_string(),
+            }
+            .into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+            Ok(r)
+        }
+        Err(PasswordChangeError::NoAccount) => Err(ApiError::Unauthorized {
+            code: "unauthorized",
+            message: "sign in first".into(),
+        }),
+        Err(PasswordChangeError::Store(e)) => Err(ApiError::Internal(e.to_string())),
+    }
+}

@@ -1,0 +1,18 @@
+//! `GET /api/v1/timezones`: the time zone names the box knows, sorted, as
+//! a JSON array (see [`crate::host::timezones`]). Open to everyone, in
+//! setup mode too: the setup wizard offers them, and they are the same
+//! on every box with the same `tzdata`.
+
+use http::StatusCode;
+
+use crate::host::timezones;
+use crate::http::error::ApiError;
+use crate::http::response::{Response, json};
+
+pub async fn list() -> Result<Response, ApiError> {
+    // The first call reads the database: off the async threads.
+    let zones = tokio::task::spawn_blocking(timezones::list)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json(StatusCode::OK, &zones))
+}

@@ -1,0 +1,150 @@
+//! Changing a password against the binary: one's own (any role, the
+//! current password checked, the other sessions ended, one audit record)
+//! and an admin's reset of someone else's (their sessions ended).
+
+mod common;
+
+use common::{Daemon, Options, TlsClient};
+
+const PW: &str = "another fine passphrase here";
+const NEW_PW: &str = "a brand new passphrase now";
+
+async fn add(d: &Daemon, name: &str, role: &str) {
+    let r = d
+        .admin_client()
+        .send(
+            "POST",
+            "/api/v1/users",
+            &format!(r#"{{"username":"{name}","password":"{PW}","role":"{role}"}}"#),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+async fn change(c: &TlsClient, token: &str, current: &str, new: &str) -> common::Reply {
+    c.as_user(
+        token,
+        "POST",
+        "/api/v1/session/password",
+        &format!(r#"{{"current_password":"{current}","new_password":"{new}"}}"#),
+    )
+    .await
+}
+
+async fn password_records(d: &Daemon) -> Vec<serde_json::Value> {
+    let page = d
+        .admin_client()
+        .get("/api/v1/audit?actor=ann&limit=500")
+        .await
+        .json();
+    page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "user.password")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_viewer_changes_their_own_password() {
+    let d = Daemon::start(Options::default());
+    add(&d, "ann", "viewer").await;
+    let c = d.client();
+    let here = c.login("ann", PW).await;
+    let elsewhere = c.login("ann", PW).await;
+
+    let r = change(&c, &here, "not the password at all", NEW_PW).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["field"], "current_password");
+    let r = change(&c, &here, PW, "short").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["field"], "new_password");
+    let records = password_records(&d).await;
+    assert_eq!(records.len(), 1, "the wrong current password is audited");
+    assert_eq!(records[0]["outcome"], "failure");
+
+    let r = change(&c, &here, PW, NEW_PW).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let records = password_records(&d).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["outcome"], "success", "newest first");
+    assert_eq!(
+        c.as_user(&here, "GET", "/api/v1/session", "").await.status,
+        200,
+        "this session stays"
+    );
+    assert_eq!(
+        c.as_user(&elsewhere, "GET", "/api/v1/session", "")
+            .await
+            .status,
+        401,
+        "the other session ended"
+    );
+    let old = c
+        .send(
+            "POST",
+            "/api/v1/session",
+            &format!(r#"{{"username":"ann","password":"{PW}"}}"#),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(old.status, 401, "the old password is gone");
+    c.login("ann", NEW_PW).await;
+
+    let anon = c
+        .send(
+            "POST",
+            "/api/v1/session/password",
+            &format!(r#"{{"current_password":"{PW}","new_password":"{NEW_PW}"}}"#),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(anon.status, 401, "signed out");
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled() {
+    let d = Daemon::start(Options::default());
+    add(&d, "ann", "member").await;
+    let c = d.client();
+    let here = c.login("ann", PW).await;
+    let mut last = 0;
+    for _ in 0..20 {
+        last = change(&c, &here, "a wrong guess of it", NEW_PW)
+            .await
+            .status;
+        if last == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429, "wrong guesses are throttled like sign-ins");
+}
+
+#[tokio::test]
+async fn an_admin_reset_ends_the_users_sessions() {
+    let d = Daemon::start(Options::default());
+    add(&d, "ann", "member").await;
+    let c = d.client();
+    let ann = c.login("ann", PW).await;
+    let r = d
+        .admin_client()
+        .send(
+            "PATCH",
+            "/api/v1/users/ann",
+            &format!(r#"{{"password":"{NEW_PW}"}}"#),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        c.as_user(&ann, "GET", "/api/v1/session", "").await.status,
+        401
+    );
+    c.login("ann", NEW_PW).await;
+}
