@@ -400,6 +400,41 @@ async fn the_admin_page_newest_first_with_confirmation() {
         .await;
     assert_eq!(own_buttons, 0, "no Disable or Delete on one's own account");
     b.check_page("admin").await;
+
+    // A role changed and a password reset from the page, each confirmed
+    // by a message that is not red.
+    b.set_value("select[aria-label='Role of kid']", "member").await;
+    b.wait_for(
+        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('kid is now a member')",
+        "the role changed",
+    )
+    .await;
+    let users = d.admin_client().get("/api/v1/users").await.json();
+    let kid = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "kid")
+        .unwrap()
+        .clone();
+    assert_eq!(kid["role"], "member", "{kid}");
+    b.set_value("#reset-user", "kid").await;
+    b.set_value("#reset-new", "short").await;
+    b.click("#reset-password button[type=submit]").await;
+    b.wait_for(
+        "return document.getElementById('reset-new').getAttribute('aria-invalid') === 'true'",
+        "a short password marked",
+    )
+    .await;
+    let fresh = "a brand new passphrase now";
+    b.set_value("#reset-new", fresh).await;
+    b.click("#reset-password button[type=submit]").await;
+    b.wait_for(
+        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('password was reset')",
+        "the password reset",
+    )
+    .await;
+    d.client().login("kid", fresh).await;
     b.click("button[aria-label='Delete kid']").await;
     b.wait_for(
         "return document.querySelector('dialog.confirm').open",
