@@ -175,3 +175,13 @@ async fn pages_run_newest_first_without_gaps_or_repeats() {
     assert!(r["records"].as_array().unwrap().is_empty());
     assert!(r.get("next").is_none());
 }
+
+#[tokio::test]
+async fn paging_forward_with_after_is_refused_with_what_to_use() {
+    let d = Daemon::start(Options::default());
+    let r = d.admin_client().get("/api/v1/audit?after=1").await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let e = r.json();
+    assert_eq!(e["error"]["field"], "after");
+    assert!(e["error"]["message"].as_str().unwrap().contains("before="));
+}

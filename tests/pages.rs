@@ -67,6 +67,25 @@ async fn nav_links(b: &Browser) -> Value {
         .await
 }
 
+const DIALOG_OPEN: &str = "return document.querySelector('dialog.confirm').open";
+
+/// Answers the shell's confirmation dialog (which must open) with its
+/// confirming button or Cancel, and waits until it has closed.
+async fn answer_dialog(b: &Browser, confirm: bool) {
+    b.wait_for(DIALOG_OPEN, "the confirmation").await;
+    b.click(if confirm {
+        "#confirm-ok"
+    } else {
+        "dialog.confirm button[value=cancel]"
+    })
+    .await;
+    b.wait_for(
+        "return !document.querySelector('dialog.confirm').open",
+        "the dialog closed",
+    )
+    .await;
+}
+
 async fn no_severe_errors(b: &Browser, allowed: &[&str]) {
     let severe: Vec<Value> = b
         .severe_log()
@@ -204,26 +223,17 @@ async fn the_account_page_says_whether_two_factor_login_is_on() {
 
     // Turning it off asks first; Cancel keeps it on.
     b.click("#totp-off").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
+    b.wait_for(DIALOG_OPEN, "the confirmation").await;
+    assert_eq!(
+        b.eval("return document.activeElement.value").await,
+        "cancel",
+        "Enter alone destroys nothing"
+    );
     b.check_page("account-confirm").await;
-    b.click("dialog.confirm button[value=cancel]").await;
-    b.wait_for(
-        "return !document.querySelector('dialog.confirm').open",
-        "the dialog closed",
-    )
-    .await;
+    answer_dialog(&b, false).await;
     assert_eq!(b.text("#totp-state").await, "on");
     b.click("#totp-off").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
-    b.click("#confirm-ok").await;
+    answer_dialog(&b, true).await;
     b.wait_for(
         "return document.getElementById('totp-state').textContent === 'off'",
         "two-factor off",
@@ -403,7 +413,8 @@ async fn the_admin_page_newest_first_with_confirmation() {
 
     // A role changed and a password reset from the page, each confirmed
     // by a message that is not red.
-    b.set_value("select[aria-label='Role of kid']", "member").await;
+    b.set_value("select[aria-label='Role of kid']", "member")
+        .await;
     b.wait_for(
         "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('kid is now a member')",
         "the role changed",
@@ -436,12 +447,7 @@ async fn the_admin_page_newest_first_with_confirmation() {
     .await;
     d.client().login("kid", fresh).await;
     b.click("button[aria-label='Delete kid']").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
-    b.click("dialog.confirm button[value=cancel]").await;
+    answer_dialog(&b, false).await;
     let users = d.admin_client().get("/api/v1/users").await.json();
     assert!(
         users
@@ -452,12 +458,7 @@ async fn the_admin_page_newest_first_with_confirmation() {
         "cancel keeps the user"
     );
     b.click("button[aria-label='Delete kid']").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
-    b.click("#confirm-ok").await;
+    answer_dialog(&b, true).await;
     b.wait_for(
         "return !Array.from(document.querySelectorAll('#users th')).some(e => e.textContent === 'kid')",
         "kid gone",
@@ -492,4 +493,31 @@ async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {
     assert_eq!(state, serde_json::json!([true, "viewer", 0]));
     b.check_page("admin-viewer").await;
     no_severe_errors(&b, &[]).await;
+}
+
+/// After sign-in the page goes back where the visitor came from, but only
+/// on this box: `next` values that a browser would follow elsewhere
+/// (a backslash, a tab, a scheme) lead to the status page.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_never_leads_off_the_box() {
+    let d = Daemon::start(Options::default());
+    let b = browser(&d).await;
+    for (next, expect) in [
+        ("/account", "/account"),
+        ("/admin?x=1#y", "/admin?x=1#y"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("/\t/evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+    ] {
+        let q: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        b.goto(&url(&d, &format!("/login?next={q}"))).await;
+        b.wait_for(
+            "return document.readyState === 'complete'",
+            "the sign-in page",
+        )
+        .await;
+        assert_eq!(b.eval("return target()").await, expect, "next={next}");
+    }
 }

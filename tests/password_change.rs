@@ -123,6 +123,71 @@ async fn guessing_the_current_password_is_throttled() {
         }
     }
     assert_eq!(last, 429, "wrong guesses are throttled like sign-ins");
+    let r = change(&c, &here, PW, NEW_PW).await;
+    assert_eq!(r.status, 429, "the right password waits too");
+    assert!(r.headers.contains_key("retry-after"), "says how long");
+    let login = c
+        .send(
+            "POST",
+            "/api/v1/session",
+            &format!(r#"{{"username":"ann","password":"{PW}"}}"#),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(login.status, 429, "sign-in shares the count");
+}
+
+#[tokio::test]
+async fn an_admin_cannot_set_their_own_password_without_the_current_one() {
+    let d = Daemon::start(Options::default());
+    let r = d
+        .admin_client()
+        .send(
+            "PATCH",
+            "/api/v1/users/admin",
+            &format!(r#"{{"password":"{NEW_PW}"}}"#),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert_eq!(r.json()["error"]["field"], "password");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/session/password")
+    );
+    d.client().login("admin", common::ADMIN_PASSWORD).await;
+}
+
+/// API tokens are for programs, and stay: the page says so, and lists
+/// them to revoke.
+#[tokio::test]
+async fn api_tokens_outlive_a_password_change() {
+    let d = Daemon::start(Options::default());
+    add(&d, "ann", "member").await;
+    let c = d.client();
+    let here = c.login("ann", PW).await;
+    let token = c
+        .as_user(&here, "POST", "/api/v1/tokens", r#"{"name":"backup"}"#)
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(change(&c, &here, PW, NEW_PW).await.status, 204);
+    let r = c
+        .send(
+            "GET",
+            "/api/v1/session",
+            "",
+            &[],
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "the token still works");
 }
 
 #[tokio::test]

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::UserRecord;
 
 mod password_change;
-pub use password_change::PasswordChangeError;
 use crate::auth::{PasswordHash, Role, Secret, SecretHash, SessionPolicy, SessionState, Throttle};
 use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
+pub use password_change::PasswordChangeError;
 
 /// A session as the store keeps it (under the token's hash).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +93,16 @@ pub struct Sessions {
     throttle: Mutex<Throttle>,
 }
 
+/// A password attempt is throttled both per address and per username, so
+/// that neither many accounts from one place nor one account from many
+/// places can be guessed at speed; a sign-in and a password change share
+/// the counts.
+type AttemptKeys = [String; 2];
+
+fn attempt_keys(source: IpAddr, username: &str) -> AttemptKeys {
+    [format!("ip:{source}"), format!("user:{username}")]
+}
+
 fn audit(actor: &str, action: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
     AuditEntry {
         actor: actor.chars().take(64).collect(),
@@ -120,6 +130,28 @@ impl Sessions {
         self.throttle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How long a password attempt under `keys` must still wait, if at all.
+    fn must_wait(&self, keys: &AttemptKeys, now_ms: u64) -> Option<Duration> {
+        let throttle = self.throttle();
+        keys.iter()
+            .filter_map(|k| throttle.check(k, now_ms).err())
+            .max()
+    }
+
+    fn failed(&self, keys: &AttemptKeys, now_ms: u64) {
+        let mut throttle = self.throttle();
+        for k in keys {
+            throttle.failure(k, now_ms);
+        }
+    }
+
+    fn succeeded(&self, keys: &AttemptKeys) {
+        let mut throttle = self.throttle();
+        for k in keys {
+            throttle.success(k);
+        }
+    }
+
     /// Checks the password (argon2: call off the async threads) and opens
     /// a session. `agent` names the browser in the session list. Returns
     /// the token for the cookie.
@@ -133,19 +165,11 @@ impl Sessions {
         now_ms: u64,
     ) -> Result<(Secret, Caller), LoginError> {
         let source = source.to_canonical();
-        let keys = [format!("ip:{source}"), format!("user:{username}")];
-        {
-            let throttle = self.throttle();
-            let wait = keys
-                .iter()
-                .filter_map(|k| throttle.check(k, now_ms).err())
-                .max();
-            if let Some(retry_after) = wait {
-                drop(throttle);
-                self.store
-                    .audit(audit(username, "session.login", source, Outcome::Denied))?;
-                return Err(LoginError::Throttled { retry_after });
-            }
+        let keys = attempt_keys(source, username);
+        if let Some(retry_after) = self.must_wait(&keys, now_ms) {
+            self.store
+                .audit(audit(username, "session.login", source, Outcome::Denied))?;
+            return Err(LoginError::Throttled { retry_after });
         }
         let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
         // An unknown or disabled user costs the same hash as a real one.
@@ -155,11 +179,7 @@ impl Sessions {
             .map(|u| u.password.clone())
             .unwrap_or_else(PasswordHash::decoy);
         if !hash.verify(password) || usable.is_none() {
-            let mut throttle = self.throttle();
-            for k in &keys {
-                throttle.failure(k, now_ms);
-            }
-            drop(throttle);
+            self.failed(&keys, now_ms);
             self.store
                 .audit(audit(username, "session.login", source, Outcome::Failure))?;
             return Err(LoginError::WrongCredentials);
@@ -179,23 +199,14 @@ impl Sessions {
                     updated_user = Some(u);
                 }
                 None => {
-                    let mut throttle = self.throttle();
-                    for k in &keys {
-                        throttle.failure(k, now_ms);
-                    }
-                    drop(throttle);
+                    self.failed(&keys, now_ms);
                     self.store
                         .audit(audit(username, "session.login", source, Outcome::Failure))?;
                     return Err(LoginError::WrongSecondFactor);
                 }
             }
         }
-        {
-            let mut throttle = self.throttle();
-            for k in &keys {
-                throttle.success(k);
-            }
-        }
+        self.succeeded(&keys);
         let secret = Secret::generate();
         let record = SessionRecord {
             username: username.to_string(),

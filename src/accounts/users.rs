@@ -150,6 +150,15 @@ impl Users {
         update: UserUpdate,
         source: IpAddr,
     ) -> Result<UserView, UserError> {
+        // One's own password changes only with the current one (and its
+        // throttle): a session left open must not be enough to take the
+        // account.
+        if update.password.is_some() && username == caller.username {
+            return Err(UserError::Invalid {
+                field: "password",
+                message: "change your own password with your current one, at POST /api/v1/session/password".into(),
+            });
+        }
         let password = update
             .password
             .as_deref()

@@ -21,6 +21,13 @@ pub enum ApiError {
     RequestTimeout,
     #[error("{message}")]
     TooManyRequests { message: String },
+    /// Too many failed attempts: answered with `Retry-After`, so that a
+    /// client knows how long to wait.
+    #[error("{message}")]
+    Throttled {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// Refused for a reason the client can act on; `code` says which.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
@@ -65,7 +72,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -82,7 +91,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::BadRequest { .. } => "bad_request",
-            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::TooManyRequests { .. } | ApiError::Throttled { .. } => "too_many_requests",
             ApiError::Forbidden { code, .. } => code,
             ApiError::Unauthorized { code, .. } => code,
             ApiError::Conflict { .. } => "conflict",
@@ -111,10 +120,19 @@ impl ApiError {
             },
         };
         let mut response = json(self.status(), &body);
-        if let ApiError::MethodNotAllowed { allow } = self {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Throttled { retry_after, .. } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+            }
+            _ => {}
         }
         response
     }

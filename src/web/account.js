@@ -3,8 +3,6 @@
 // failure sits beside the field it is about.
 'use strict';
 
-let me = null;
-
 async function loadSessions() {
   const list = await api('GET', '/api/v1/sessions');
   $('sessions').replaceChildren(...list.map((s) => {
@@ -12,13 +10,13 @@ async function loadSessions() {
     browser.title = `signed in ${when(s.created_ms)}`;
     return row(
       [browser, s.source, s.current ? 'now (this browser)' : ago(s.last_seen_ms)],
-      s.current ? el('span', 'this one', 'muted') : button('Sign out', async () => {
+      s.current ? el('span', 'this one', 'muted') : labelled(button('Sign out', async () => {
         try {
           await api('DELETE', `/api/v1/sessions/${encodeURIComponent(s.id)}`);
+          await loadSessions();
           say('message', `Signed out ${s.agent || 'that browser'} (${s.source}).`, 'ok');
-          loadSessions();
         } catch (e) { say('message', e.message, 'error'); }
-      }),
+      }), `Sign out ${s.agent || 'that browser'} at ${s.source}`),
     );
   }));
 }
@@ -27,7 +25,7 @@ async function loadTokens() {
   const list = await api('GET', '/api/v1/tokens');
   $('tokens').replaceChildren(...list.map((t) => row(
     [t.name, t.expires_ms ? when(t.expires_ms) : 'never'],
-    button('Revoke', async () => {
+    labelled(button('Revoke', async () => {
       const sure = await confirmAction({
         title: `Revoke the token “${t.name}”?`,
         text: 'Programs using it lose access at once. This cannot be undone.',
@@ -36,10 +34,10 @@ async function loadTokens() {
       if (!sure) return;
       try {
         await api('DELETE', `/api/v1/tokens/${encodeURIComponent(t.id)}`);
+        await loadTokens();
         say('message', `Token “${t.name}” revoked.`, 'ok');
-        loadTokens();
       } catch (e) { say('message', e.message, 'error'); }
-    }),
+    }), `Revoke the token ${t.name}`),
   )));
   if (!list.length) {
     const tr = el('tr');
@@ -58,8 +56,8 @@ onSubmit($('change-password'), async () => {
   if (fresh !== $('new-password2').value) { fieldError($('new-password2'), 'The two new passwords differ.'); return; }
   await api('POST', '/api/v1/session/password', { current_password: current, new_password: fresh });
   $('change-password').reset();
-  say('message', 'Password changed. Your other sessions were signed out.', 'ok');
-  loadSessions();
+  await loadSessions();
+  say('message', 'Password changed. Your other sessions were signed out; your API tokens still work (revoke any you no longer trust below).', 'ok');
 }, { current_password: 'current-password', new_password: 'new-password' });
 
 onSubmit($('new-token'), async () => {
@@ -123,8 +121,7 @@ $('totp-off').addEventListener('click', async () => {
 });
 
 shell({ page: 'account' })
-  .then(async (s) => {
-    me = s.me;
+  .then(async ({ me }) => {
     if (!me) { location.assign('/login?next=/account'); return; }
     showTwoFactor(Boolean(me.two_factor));
     await Promise.all([loadSessions(), loadTokens()]);

@@ -2,6 +2,7 @@
 // settings, and the audit log in words, newest first and live.
 'use strict';
 
+// The signed-in admin: their own row offers no Disable or Delete.
 let me = null;
 
 // --- Users -----------------------------------------------------------
@@ -18,11 +19,12 @@ function roleSelect(u) {
   s.addEventListener('change', async () => {
     try {
       await api('PATCH', `/api/v1/users/${encodeURIComponent(u.username)}`, { role: s.value });
+      await loadUsers();
       say('message', `${u.username} is now ${s.value === 'admin' ? 'an' : 'a'} ${s.value}.`, 'ok');
     } catch (e) {
       say('message', e.message, 'error');
+      loadUsers();
     }
-    loadUsers();
   });
   return s;
 }
@@ -41,8 +43,8 @@ function userActions(u, users) {
   const toggle = button(u.disabled ? 'Enable' : 'Disable', async () => {
     try {
       await api('PATCH', `/api/v1/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled });
+      await loadUsers();
       say('message', `${u.username} is ${u.disabled ? 'enabled again' : 'disabled and signed out'}.`, 'ok');
-      loadUsers();
     } catch (e) { say('message', e.message, 'error'); }
   });
   const del = button('Delete', async () => {
@@ -54,13 +56,14 @@ function userActions(u, users) {
     if (!sure) return;
     try {
       await api('DELETE', `/api/v1/users/${encodeURIComponent(u.username)}`);
+      await loadUsers();
       say('message', `${u.username} was deleted.`, 'ok');
-      loadUsers();
     } catch (e) { say('message', e.message, 'error'); }
   });
-  del.setAttribute('aria-label', `Delete ${u.username}`);
-  toggle.setAttribute('aria-label', `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`);
-  return [toggle, del];
+  return [
+    labelled(toggle, `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`),
+    labelled(del, `Delete ${u.username}`),
+  ];
 }
 
 async function loadUsers() {
@@ -89,8 +92,8 @@ onSubmit($('new-user'), async () => {
     username, password: $('new-password').value, role: $('new-role').value,
   });
   $('new-user').reset();
+  await loadUsers();
   say('message', `${username} was added.`, 'ok');
-  loadUsers();
 }, { username: 'new-username', password: 'new-password', role: 'new-role' });
 
 onSubmit($('reset-password'), async () => {
@@ -137,6 +140,7 @@ const ACTIONS = {
   'user.create': (t) => `added the user ${t}`,
   'user.update': (t) => `changed the user ${t}`,
   'user.delete': (t) => `deleted the user ${t}`,
+  'user.password': () => 'changed their password',
 };
 const OUTCOMES = { failure: 'failed', denied: 'refused' };
 
@@ -156,17 +160,33 @@ function auditRow(r) {
   return tr;
 }
 
-let auditBefore = null;
+// The filter applied (not what is being typed), where the next older page
+// starts, and a generation: a page that arrives after the filter changed
+// belongs to the old one and is dropped.
+const audit = { actor: '', before: null, generation: 0 };
+
 async function loadAudit(reset) {
-  if (reset) { auditBefore = null; $('audit').replaceChildren(); }
-  const actor = $('audit-actor').value.trim();
+  if (reset) {
+    audit.actor = $('audit-actor').value.trim();
+    audit.before = null;
+    audit.generation += 1;
+    $('audit').replaceChildren();
+  }
+  const generation = audit.generation;
   const q = new URLSearchParams({ limit: '50' });
-  if (auditBefore) q.set('before', String(auditBefore));
-  if (actor) q.set('actor', actor);
-  const page = await api('GET', `/api/v1/audit?${q}`);
-  $('audit').append(...page.records.map(auditRow));
-  auditBefore = page.next || null;
-  $('audit-more').hidden = !page.next;
+  if (audit.before) q.set('before', String(audit.before));
+  if (audit.actor) q.set('actor', audit.actor);
+  $('audit-more').disabled = true;
+  try {
+    const page = await api('GET', `/api/v1/audit?${q}`);
+    if (generation !== audit.generation) return;
+    $('audit').append(...page.records.map(auditRow));
+    audit.before = page.next || null;
+    if (!page.next && document.activeElement === $('audit-more')) $('h-audit').focus();
+    $('audit-more').hidden = !page.next;
+  } finally {
+    $('audit-more').disabled = false;
+  }
 }
 
 // New records appear at the top as they are written.
@@ -174,8 +194,7 @@ function followAudit() {
   const events = new EventSource('/api/v1/events?topics=audit');
   events.addEventListener('audit', (e) => {
     const r = JSON.parse(e.data);
-    const actor = $('audit-actor').value.trim();
-    if (actor && r.actor !== actor) return;
+    if (audit.actor && r.actor !== audit.actor) return;
     if ($('audit').querySelector(`tr[data-id="${r.id}"]`)) return;
     $('audit').prepend(auditRow(r));
   });

@@ -2,9 +2,18 @@
 // only: never another site).
 'use strict';
 
+// Parsed as the browser would follow it: `/\evil.org` or a tab after the
+// slash would otherwise lead off the box.
 function target() {
   const next = new URLSearchParams(location.search).get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  try {
+    const u = new URL(next, location.origin);
+    // A path starting with `//` would be read as another host once more.
+    if (u.origin !== location.origin || u.pathname.startsWith('//')) return '/';
+    return u.pathname + u.search + u.hash;
+  } catch (e) {
+    return '/';
+  }
 }
 
 const form = $('login');

@@ -78,6 +78,13 @@ function button(label, onClick, className) {
   return b;
 }
 
+// Names a button for screen readers where its text alone ("Revoke", in
+// every row) does not say what it acts on.
+function labelled(b, label) {
+  b.setAttribute('aria-label', label);
+  return b;
+}
+
 // A table row: the first value is the row's header.
 function row(values, actions) {
   const tr = document.createElement('tr');
@@ -112,14 +119,19 @@ function ago(ms) {
 // --- Messages and field errors ---------------------------------------
 
 // A message in the box `target` (an element or its id): `kind` is 'error'
-// (red, announced at once), 'ok' or 'info' (announced politely).
+// (red), 'ok' or 'info'. The boxes are live regions from the start
+// (role=status in the page, empty until used), so that the first message
+// is announced too. When the control that acted is gone (its row was
+// drawn again), the message takes the focus, so a keyboard user is not
+// sent back to the top of the page.
 function say(target, text, kind = 'info') {
   const m = typeof target === 'string' ? $(target) : target;
   if (!m) return;
   m.textContent = text || '';
-  m.hidden = !text;
-  m.className = `message ${kind}`;
-  m.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  m.classList.toggle('error', Boolean(text) && kind === 'error');
+  m.classList.toggle('ok', Boolean(text) && kind === 'ok');
+  const focus = document.activeElement;
+  if (text && (!focus || focus === document.body || !focus.isConnected)) m.focus();
 }
 
 function fieldErrorId(input) {
@@ -167,17 +179,26 @@ function showError(form, error, fields = {}) {
     fieldError(input, error.message);
     return;
   }
+  say(formMessage(form), error.message, 'error');
+}
+
+// The form's own message box, made (empty, already a live region) when
+// the form is set up rather than when the first error comes.
+function formMessage(form) {
   let m = form.querySelector('.form-message');
   if (!m) {
     m = el('p', null, 'message form-message');
+    m.setAttribute('role', 'status');
+    m.tabIndex = -1;
     form.prepend(m);
   }
-  say(m, error.message, 'error');
+  return m;
 }
 
 // Runs a form's submit: old errors cleared, the button busy meanwhile,
 // a failure shown where it belongs. `work` returns true on success.
 function onSubmit(form, work, fields) {
+  formMessage(form);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -219,6 +240,8 @@ function confirmAction({ title, text, confirm = 'Delete' }) {
     buttons.append(cancel, ok);
     form.append(h, p, buttons);
     dialog.appendChild(form);
+    // The dialog itself has no padding (the form has it), so a click
+    // whose target is the dialog fell on the backdrop around it.
     dialog.addEventListener('click', (ev) => { if (ev.target === dialog) dialog.close('cancel'); });
     document.body.appendChild(dialog);
   }
@@ -295,8 +318,17 @@ async function shell({ page }) {
     user.id = 'whoami';
     user.title = `signed in as ${me.role}`;
     const roleTag = el('span', me.role, 'role');
+    // Only once the box has ended the session: on a shared computer a
+    // sign-out that failed must not look as if it worked.
     const out = button('Sign out', async () => {
-      await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => {});
+      try {
+        await api('DELETE', '/api/v1/session', undefined, { signIn: false });
+      } catch (e) {
+        if (e.status !== 401) {
+          out.textContent = 'Sign-out failed: try again';
+          return;
+        }
+      }
       location.assign('/login');
     }, 'link');
     out.id = 'signout';

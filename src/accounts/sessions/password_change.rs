@@ -6,9 +6,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Caller, Sessions};
+use super::{Caller, Sessions, attempt_keys};
 use crate::accounts::{SessionRecord, UserRecord};
-use crate::auth::NewPassword;
+use crate::auth::{NewPassword, PasswordError};
 use crate::store::{AuditEntry, Outcome, Records, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +16,8 @@ pub enum PasswordChangeError {
     #[error("is not your current password")]
     WrongCurrent,
     /// The new password was refused (too short, too weak, ...).
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(#[from] PasswordError),
     #[error("too many failed attempts; try again in {} s", retry_after.as_secs().max(1))]
     Throttled { retry_after: Duration },
     #[error("the account no longer exists or is disabled")]
@@ -39,14 +39,9 @@ impl Sessions {
     ) -> Result<(), PasswordChangeError> {
         let source = source.to_canonical();
         let username = caller.username.as_str();
-        let keys = [format!("ip:{source}"), format!("user:{username}")];
-        let wait = {
-            let throttle = self.throttle();
-            keys.iter()
-                .filter_map(|k| throttle.check(k, now_ms).err())
-                .max()
-        };
-        if let Some(retry_after) = wait {
+        let keys = attempt_keys(source, username);
+        if let Some(retry_after) = self.must_wait(&keys, now_ms) {
+            self.store.audit(entry(username, source, Outcome::Denied))?;
             return Err(PasswordChangeError::Throttled { retry_after });
         }
         let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
@@ -54,18 +49,13 @@ impl Sessions {
             return Err(PasswordChangeError::NoAccount);
         };
         if !user.password.verify(current) {
-            let mut throttle = self.throttle();
-            for k in &keys {
-                throttle.failure(k, now_ms);
-            }
-            drop(throttle);
+            self.failed(&keys, now_ms);
             self.store
                 .audit(entry(username, source, Outcome::Failure))?;
             return Err(PasswordChangeError::WrongCurrent);
         }
-        let hash = NewPassword::new(new, username)
-            .map_err(|e| PasswordChangeError::Refused(e.to_string()))?
-            .hash();
+        self.succeeded(&keys);
+        let hash = NewPassword::new(new, username)?.hash();
         self.store
             .change(entry(username, source, Outcome::Success), |c| {
                 let Some(mut user) = c.record::<UserRecord>(Records::Users, username)? else {

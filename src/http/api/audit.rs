@@ -7,8 +7,8 @@
 //! following, older page, absent on the last. Newest first because the
 //! latest actions are what an admin opens the log for; a cursor on the id
 //! (not an offset) keeps pages without gaps or repeats while new records
-//! arrive. The `after=` of earlier versions is gone; like any parameter
-//! this endpoint does not know, it is ignored.
+//! arrive. The `after=` of earlier versions is refused (400) rather than
+//! ignored: a client paging with it would get the newest page forever.
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -45,6 +45,12 @@ fn number(req: &Request<Bytes>, field: &'static str) -> Result<Option<u64>, ApiE
 
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ReadAudit).await?;
+    if query::param(req.uri(), "after").is_some() {
+        return Err(ApiError::BadRequest {
+            field: Some("after"),
+            message: "the log pages from the newest record back: use before=<id> (the next of the previous reply)".into(),
+        });
+    }
     let before = number(req, "before")?.unwrap_or(u64::MAX);
     let since_ms = number(req, "since")?.unwrap_or(0);
     let until_ms = number(req, "until")?.unwrap_or(u64::MAX);

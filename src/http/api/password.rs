@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, header};
+use http::Request;
 use serde::Deserialize;
 
 use crate::accounts::PasswordChangeError;
@@ -49,21 +49,14 @@ pub async fn change(
             field: Some("current_password"),
             message: e.to_string(),
         }),
-        Err(PasswordChangeError::Refused(message)) => Err(ApiError::BadRequest {
+        Err(e @ PasswordChangeError::Refused(_)) => Err(ApiError::BadRequest {
             field: Some("new_password"),
-            message,
+            message: e.to_string(),
         }),
-        Err(e @ PasswordChangeError::Throttled { retry_after }) => {
-            let mut r = ApiError::TooManyRequests {
-                message: e.to_string(),
-            }
-            .into_response();
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs().max(1)),
-            );
-            Ok(r)
-        }
+        Err(e @ PasswordChangeError::Throttled { retry_after }) => Err(ApiError::Throttled {
+            message: e.to_string(),
+            retry_after,
+        }),
         Err(PasswordChangeError::NoAccount) => Err(ApiError::Unauthorized {
             code: "unauthorized",
             message: "sign in first".into(),

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, StatusCode, header};
+use http::{Request, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Caller, LoginError, SessionUse, Sessions, Tokens};
@@ -155,17 +155,10 @@ pub async fn login(
             code: "totp_wrong",
             message: e.to_string(),
         }),
-        Err(e @ LoginError::Throttled { retry_after }) => {
-            let mut r = ApiError::TooManyRequests {
-                message: e.to_string(),
-            }
-            .into_response();
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs().max(1)),
-            );
-            Ok(r)
-        }
+        Err(e @ LoginError::Throttled { retry_after }) => Err(ApiError::Throttled {
+            message: e.to_string(),
+            retry_after,
+        }),
         Err(LoginError::Store(e)) => Err(ApiError::Internal(e.to_string())),
     }
 }
