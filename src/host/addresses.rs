@@ -14,10 +14,6 @@ pub struct InterfaceAddress {
     pub address: IpAddr,
 }
 
-/// Interface names that belong to Docker, libvirt and traffic shaping,
-/// not to the box's own network.
-const VIRTUAL_PREFIXES: &[&str] = &["veth", "docker", "br-", "virbr", "ifb"];
-
 /// The addresses to show, from everything the system lists: IPv4 first
 /// (the one people type), otherwise in the system's order, each once.
 pub fn shown(all: &[InterfaceAddress]) -> Vec<IpAddr> {
@@ -32,8 +28,7 @@ pub fn shown(all: &[InterfaceAddress]) -> Vec<IpAddr> {
 }
 
 fn is_shown(a: &InterfaceAddress) -> bool {
-    let virtual_interface =
-        a.interface == "lo" || VIRTUAL_PREFIXES.iter().any(|p| a.interface.starts_with(p));
+    let virtual_interface = super::interfaces::is_virtual(&a.interface);
     let link_local_v6 = matches!(a.address, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
     a.up && !a.loopback
         && !virtual_interface

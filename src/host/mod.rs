@@ -3,6 +3,7 @@
 //! setting the host name or time zone is left to systemd's services.
 
 pub mod addresses;
+pub mod interfaces;
 pub mod timezones;
 
 /// The host name the OS has now, if it can be read.

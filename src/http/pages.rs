@@ -63,6 +63,11 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/shell.js"),
     },
     Asset {
+        path: "/assets/history.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/history.js"),
+    },
+    Asset {
         path: "/assets/status.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../web/status.css"),

@@ -60,12 +60,12 @@ pub const SERIES: &[SeriesDef] = &[
     SeriesDef {
         name: "net.rx_bps",
         unit: "bytes/s",
-        get: |s| sum(s.net.iter().filter(|n| n.iface != "lo").map(|n| n.rx_bps)),
+        get: |s| sum(s.net.iter().filter(|n| !n.is_virtual).map(|n| n.rx_bps)),
     },
     SeriesDef {
         name: "net.tx_bps",
         unit: "bytes/s",
-        get: |s| sum(s.net.iter().filter(|n| n.iface != "lo").map(|n| n.tx_bps)),
+        get: |s| sum(s.net.iter().filter(|n| !n.is_virtual).map(|n| n.tx_bps)),
     },
     SeriesDef {
         name: "disk.read_bps",

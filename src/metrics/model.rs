@@ -103,6 +103,10 @@ pub struct Disk {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetIface {
     pub iface: String,
+    /// A container's, a VM's or the loopback (see
+    /// [`crate::host::interfaces`]): not in the totals.
+    #[serde(rename = "virtual")]
+    pub is_virtual: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rx_bps: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]

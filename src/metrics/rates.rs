@@ -149,6 +149,7 @@ impl Rates {
                     };
                     NetIface {
                         iface: c.iface.clone(),
+                        is_virtual: crate::host::interfaces::is_virtual(&c.iface),
                         rx_bps: rate(|x| x.rx_bytes).map(|v| v as u64),
                         tx_bps: rate(|x| x.tx_bytes).map(|v| v as u64),
                         rx_pps: rate(|x| x.rx_packets).map(round1),

@@ -189,9 +189,16 @@ async function loadAudit(reset) {
   }
 }
 
-// New records appear at the top as they are written.
+// New records appear at the top as they are written. The stream is let
+// go when the page is left (a page in the back/forward cache would hold
+// one of the streams its address may have), and taken again on return.
+let auditStream = null;
+addEventListener('pagehide', () => { if (auditStream) auditStream.close(); });
+addEventListener('pageshow', (ev) => { if (ev.persisted && auditStream) followAudit(); });
+
 function followAudit() {
   const events = new EventSource('/api/v1/events?topics=audit');
+  auditStream = events;
   events.addEventListener('audit', (e) => {
     const r = JSON.parse(e.data);
     if (audit.actor && r.actor !== audit.actor) return;

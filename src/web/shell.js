@@ -61,6 +61,7 @@ async function api(method, path, body, opts = {}) {
   else if (r.status >= 500) message = 'Something went wrong on the box. Try again; if it keeps happening, see its log.';
   // The server's messages start in lower case ("must be ..."): a sentence here.
   message = message.charAt(0).toUpperCase() + message.slice(1);
+  if (!/[.!?]$/.test(message)) message += '.';
   throw new ApiFailure(message, { status: r.status, code: err.code || '', field: err.field || null, retryAfter });
 }
 
@@ -317,7 +318,7 @@ async function shell({ page }) {
     const user = el('span', `${me.username}`, 'user');
     user.id = 'whoami';
     user.title = `signed in as ${me.role}`;
-    const roleTag = el('span', me.role, 'role');
+    const roleTag = el('span', `(${me.role})`, 'role');
     // Only once the box has ended the session: on a shared computer a
     // sign-out that failed must not look as if it worked.
     const out = button('Sign out', async () => {

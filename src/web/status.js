@@ -1,19 +1,35 @@
-// hearth status page: render /api/v1/status at once, then follow the
-// event stream. No inline script (the CSP forbids it); text goes in
-// through textContent only, never as HTML.
+// hearth status page: the box at a glance, live. It renders
+// /api/v1/status at once, then follows the event stream; the history
+// charts (history.js) come from /api/v1/metrics/history. Plain script on top of
+// shell.js under the strict CSP: no inline script or style, text only
+// through textContent.
 'use strict';
 
 const SPARK_POINTS = 300; // five minutes at the default 1 s interval
+// A filesystem fuller than this (as df counts, see usedPct) is a problem.
+const FULL_DISK_PCT = 90;
+
+// What the page knows: the box and who looks (from the shell), the newest
+// sample and the health of hearth's components (when the viewer gets it).
+const view = {
+  box: null,
+  me: null,
+  sample: null,
+  // Browser time when the newest sample arrived: how old the figures are.
+  receivedAt: 0,
+  // The box's clock minus the browser's, so "local time" is the box's.
+  clockOffset: 0,
+  health: null,
+  showVirtual: false,
+};
 // Each sparkline is a list of [t_ms, value], oldest first.
 const sparks = { cpu: [], mem: [], net: [] };
-let lastSampleTs = 0;
-
-const $ = (id) => document.getElementById(id);
 
 function text(id, value) {
-  const el = $(id);
-  if (el) el.textContent = value;
+  $(id).textContent = value;
 }
+
+// --- Numbers in words ----------------------------------------------------
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 function bytes(n) {
@@ -42,6 +58,10 @@ function pct(v) {
   return v === undefined || v === null ? '—' : `${v.toFixed(1)} %`;
 }
 
+function celsius(v) {
+  return v === undefined || v === null ? '—' : `${v.toFixed(1)} °C`;
+}
+
 function duration(s) {
   if (s === undefined || s === null) return '—';
   const d = Math.floor(s / 86400);
@@ -52,45 +72,321 @@ function duration(s) {
   return `${m} min`;
 }
 
-function el(tag, className, content) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (content !== undefined) e.textContent = content;
-  return e;
+function age(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
 }
 
-function row(cells) {
-  const tr = document.createElement('tr');
-  cells.forEach((c, i) => {
-    const td = el(i === 0 ? 'th' : 'td', null, c);
-    if (i === 0) td.scope = 'row';
-    tr.appendChild(td);
-  });
-  return tr;
+function loadText(load) {
+  if (!load) return '—';
+  return ['1 min', '5 min', '15 min'].map((l, i) => `${l} ${load[i].toFixed(2)}`).join(' · ');
 }
 
-function fill(id, rows, emptyId) {
-  const body = $(id);
-  body.replaceChildren(...rows);
-  if (emptyId) $(emptyId).hidden = rows.length > 0;
+// Times on the page are the box's local time, in its time zone.
+let formats = null;
+function fmt() {
+  if (!formats) {
+    const tz = view.box && view.box.timezone;
+    const make = (options) => {
+      try {
+        return new Intl.DateTimeFormat(undefined, { ...options, timeZone: tz || undefined });
+      } catch (e) {
+        // A zone this browser does not know: its own zone beats nothing.
+        return new Intl.DateTimeFormat(undefined, options);
+      }
+    };
+    const hm = { hour: 'numeric', minute: '2-digit' };
+    formats = {
+      clock: make({ weekday: 'short', day: 'numeric', month: 'short', ...hm, second: '2-digit' }),
+      seconds: make({ ...hm, second: '2-digit' }),
+      minutes: make(hm),
+      days: make({ weekday: 'short', ...hm }),
+    };
+  }
+  return formats;
+}
+
+// --- The live figures ----------------------------------------------------
+
+function fill(id, rows) {
+  $(id).replaceChildren(...rows);
+  return rows.length;
 }
 
 function barItem(label, fraction, value) {
   const li = el('li');
-  li.appendChild(el('span', 'label', label));
-  const bar = el('div', 'bar');
-  const fillSpan = el('span');
+  const bar = el('div', null, 'bar');
+  const filled = el('span');
   // Set through the CSSOM, which the CSP allows (a style attribute it would not).
-  fillSpan.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
-  bar.appendChild(fillSpan);
-  li.appendChild(bar);
-  li.appendChild(el('span', 'value', value));
+  filled.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
+  bar.appendChild(filled);
+  li.append(el('span', label, 'label'), bar, el('span', value, 'value'));
   return li;
 }
 
+// Used space as df shows it: of what is used plus what an unprivileged
+// user may still fill. The blocks only root may use (ext4 keeps 5 %) are
+// in neither, so a disk is full for hearth at 100 % with them still free.
+// Rounded up, as df does, so that "100 %" means full.
+function usedPct(f) {
+  const whole = f.used_bytes + f.avail_bytes;
+  return whole ? Math.ceil((f.used_bytes * 100) / whole) : null;
+}
+
+function storageItem(f) {
+  const whole = f.used_bytes + f.avail_bytes;
+  const used = usedPct(f);
+  return barItem(f.mount, whole ? f.used_bytes / whole : 0,
+    `${bytes(f.avail_bytes)} free of ${bytes(whole)} (${used === null ? '—' : used} % used)`);
+}
+
+// The box marks the interfaces that carry traffic a real one carries
+// too, or none that leaves it (containers', VMs', lo: see
+// src/host/interfaces.rs): hidden by default and left out of the totals.
+function splitIfaces(list) {
+  const real = [];
+  const virtual = [];
+  for (const n of list) (n.virtual ? virtual : real).push(n);
+  return { real, virtual };
+}
+
+function sum(list, key) {
+  let total = null;
+  for (const item of list) {
+    if (item[key] !== undefined && item[key] !== null) total = (total || 0) + item[key];
+  }
+  return total;
+}
+
+function addNullable(a, b) {
+  const none = (v) => v === undefined || v === null;
+  return none(a) && none(b) ? null : (a || 0) + (b || 0);
+}
+
+function ifaceRow(n) {
+  return row([
+    n.iface,
+    n.link ? (n.speed_mbps ? `${n.link} ${n.speed_mbps} Mbit/s` : n.link) : '—',
+    bits(n.rx_bps),
+    bits(n.tx_bps),
+  ]);
+}
+
+function renderNet(s, fresh) {
+  const { real, virtual } = splitIfaces(s.net || []);
+  // Only the real interfaces count: the hidden ones would count the
+  // same packets again.
+  const rx = sum(real, 'rx_bps');
+  const tx = sum(real, 'tx_bps');
+  text('net-rx', bits(rx));
+  text('net-tx', bits(tx));
+  if (fresh) pushSpark('net', s.ts_ms, addNullable(rx, tx));
+  fill('ifaces', (view.showVirtual ? real.concat(virtual) : real).map(ifaceRow));
+  const toggle = $('show-virtual');
+  toggle.hidden = virtual.length === 0;
+  toggle.textContent = `${view.showVirtual ? 'Hide' : 'Show'} virtual interfaces (${virtual.length})`;
+  toggle.setAttribute('aria-expanded', String(view.showVirtual));
+}
+
+function renderCpu(s, fresh) {
+  const cpu = s.cpu || {};
+  text('cpu-total', pct(cpu.total_pct));
+  text('cpu-iowait', pct(cpu.iowait_pct));
+  text('cpu-steal', pct(cpu.steal_pct));
+  text('load', loadText(s.load));
+  fill('cores', (cpu.cores || []).map((c) =>
+    barItem(`cpu${c.id}`, (c.busy_pct || 0) / 100, pct(c.busy_pct))));
+  if (fresh) pushSpark('cpu', s.ts_ms, cpu.total_pct);
+}
+
+function renderMemory(s, fresh) {
+  const m = s.memory;
+  if (!m) return;
+  text('mem-used', bytes(m.used_bytes));
+  text('mem-total', bytes(m.total_bytes));
+  text('mem-avail', bytes(m.available_bytes));
+  text('mem-cached', bytes(m.cached_bytes));
+  text('swap', m.swap_total_bytes ? `${bytes(m.swap_used_bytes)} / ${bytes(m.swap_total_bytes)}` : 'none');
+  $('mem-bar').style.width = `${(m.used_bytes / Math.max(1, m.total_bytes)) * 100}%`;
+  if (fresh) pushSpark('mem', s.ts_ms, m.used_bytes);
+}
+
+function renderStorage(s) {
+  fill('filesystems', (s.filesystems || []).map(storageItem));
+  fill('disks', (s.disks || []).map((d) => row([
+    d.name, rate(d.read_bps), rate(d.write_bps), pct(d.busy_pct),
+  ])));
+}
+
+function powerRows(power) {
+  const rows = power.rapl.map((z) =>
+    row([z.zone, z.watts === undefined ? '—' : `${z.watts.toFixed(1)} W`]));
+  for (const p of power.supplies) {
+    const parts = [];
+    if (p.capacity_pct !== undefined) parts.push(`${p.capacity_pct} %`);
+    if (p.status) parts.push(p.status);
+    if (p.online !== undefined) parts.push(p.online ? 'online' : 'offline');
+    if (p.watts !== undefined) parts.push(`${p.watts.toFixed(1)} W`);
+    rows.push(row([p.kind ? `${p.name} (${p.kind})` : p.name, parts.join(', ') || '—']));
+  }
+  return rows;
+}
+
+// A machine without sensors gets one line, not two empty cards.
+function renderSensors(s) {
+  const temps = fill('temps', (s.temperatures || []).map((t) => row([t.label, celsius(t.celsius)])));
+  const power = fill('power', powerRows(s.power || { rapl: [], supplies: [] }));
+  $('card-temps').hidden = temps === 0;
+  $('card-power').hidden = power === 0;
+  $('no-sensors').hidden = temps + power > 0;
+}
+
+// The name, with the PID as a tooltip for the mouse and as text for
+// screen readers (a title alone is not read reliably).
+function processName(p) {
+  const name = el('span', p.name);
+  name.title = `PID ${p.pid}`;
+  name.appendChild(el('span', ` (PID ${p.pid})`, 'visually-hidden'));
+  return name;
+}
+
+// Visitors do not get the processes: the card goes.
+function renderProcesses(s) {
+  const procs = s.processes;
+  $('card-procs').hidden = !procs;
+  if (!procs) return;
+  text('proc-total', String(procs.total));
+  text('proc-running', String(procs.running));
+  fill('top-cpu', procs.top_cpu.map((p) => row([processName(p), pct(p.cpu_pct)])));
+  fill('top-mem', procs.top_memory.map((p) => row([processName(p), bytes(p.rss_bytes)])));
+}
+
+function renderSystem(s) {
+  // The same sample can arrive twice (status, then the stream's
+  // snapshot, or again after a reconnect): draw it, but chart it once.
+  const fresh = !view.sample || s.ts_ms > view.sample.ts_ms;
+  if (fresh) {
+    view.receivedAt = Date.now();
+    $('sample-time').dateTime = new Date(s.ts_ms).toISOString();
+  }
+  view.sample = s;
+  text('os', s.os || '—');
+  text('kernel', s.kernel || '—');
+  text('uptime', duration(s.uptime_s));
+  renderCpu(s, fresh);
+  renderMemory(s, fresh);
+  renderNet(s, fresh);
+  renderStorage(s);
+  renderSensors(s);
+  renderProcesses(s);
+  drawSparks();
+  renderVerdict();
+  if (fresh) advanceHistory(s);
+}
+
+function renderHealth(h) {
+  view.health = h;
+  renderVerdict();
+}
+
+function renderState(state) {
+  if (state.system) renderSystem(state.system);
+  if (state.health) renderHealth(state.health);
+}
+
+// --- The strip at the top ------------------------------------------------
+
+// What is wrong, in words: full filesystems, and hearth's components that
+// are degraded or down (only for viewers who get the health topic).
+function problems() {
+  const out = [];
+  for (const f of view.sample.filesystems || []) {
+    const used = usedPct(f);
+    if (used !== null && used > FULL_DISK_PCT) out.push(`${f.mount} is ${used} % full`);
+  }
+  for (const [name, c] of Object.entries(view.health || {})) {
+    if (c.state === 'degraded' || c.state === 'down') {
+      out.push(`${name} is ${c.state}${c.detail ? ` (${c.detail})` : ''}`);
+    }
+  }
+  return out;
+}
+
+function renderVerdict() {
+  if (!view.sample) return;
+  const list = problems();
+  const verdict = $('verdict');
+  verdict.dataset.level = list.length ? 'bad' : 'ok';
+  verdict.textContent = list.length ? `Needs attention: ${list.join('; ')}.` : 'All well.';
+}
+
+// The box's own URLs: its domain (through Caddy on 443) and each address
+// on hearth's port. Only signed-in viewers are told the addresses.
+function boxUrls(box) {
+  const urls = [];
+  if (box.domain) urls.push(`https://${box.domain}/`);
+  const port = box.port ? `:${box.port}` : '';
+  for (const a of box.addresses || []) {
+    urls.push(`https://${a.includes(':') ? `[${a}]` : a}${port}/`);
+  }
+  return urls;
+}
+
+function renderBox() {
+  const box = view.box || {};
+  formats = null;
+  text('title', box.name ? `Status of ${box.name}` : 'Status');
+  $('fact-version').hidden = !box.version;
+  text('version', box.version || '');
+  $('fact-time').hidden = !box.timezone;
+  text('timezone', box.timezone || '');
+  const urls = boxUrls(box);
+  $('fact-addresses').hidden = urls.length === 0;
+  $('addresses').replaceChildren(...urls.map((u) => {
+    const a = el('a', u);
+    a.href = u;
+    const li = el('li');
+    li.appendChild(a);
+    return li;
+  }));
+  tick();
+}
+
+// Once a second: the box's clock, and how old the figures are while the
+// stream is down.
+function tick() {
+  const now = Date.now();
+  if (view.box && view.box.timezone) text('clock', fmt().clock.format(now + view.clockOffset));
+  const stale = $('main').classList.contains('stale') && view.sample !== null;
+  $('as-of').hidden = !stale;
+  if (!stale) return;
+  text('sample-time', fmt().seconds.format(view.sample.ts_ms));
+  text('sample-age', age(now - view.receivedAt));
+}
+
+const LIVE_LABELS = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  'not-set-up': 'Not set up',
+};
+
+// Out of date figures stay, greyed out, with their age beside them.
+function setLive(state) {
+  const live = $('live');
+  live.dataset.state = state;
+  live.textContent = LIVE_LABELS[state];
+  $('main').classList.toggle('stale', state === 'reconnecting');
+  tick();
+}
+
+// --- Sparklines ----------------------------------------------------------
+
 function pushSpark(name, t, value) {
   const s = sparks[name];
-  s.push([t, value === undefined || value === null ? null : value]);
+  s.push([t, value === undefined ? null : value]);
   while (s.length > SPARK_POINTS) s.shift();
 }
 
@@ -110,119 +406,13 @@ function drawSpark(name, max) {
   line.setAttribute('points', points.join(' '));
 }
 
-function sum(list, key) {
-  let total = null;
-  for (const item of list) {
-    if (item[key] !== undefined && item[key] !== null) total = (total || 0) + item[key];
-  }
-  return total;
-}
-
-function renderSystem(s) {
-  // The same sample can arrive twice (status, then the stream's
-  // snapshot, or again after a reconnect): draw it, but chart it once.
-  const fresh = s.ts_ms > lastSampleTs;
-  if (fresh) lastSampleTs = s.ts_ms;
-  const spark = (name, value) => { if (fresh) pushSpark(name, s.ts_ms, value); };
-  text('hostname', s.hostname || 'hearth');
-  document.title = `${s.hostname || 'hearth'} — status`;
-  text('os', s.os || '—');
-  text('kernel', s.kernel || '—');
-  text('uptime', duration(s.uptime_s));
-  text('load', s.load ? s.load.map((l) => l.toFixed(2)).join(' ') : '—');
-
-  const cpu = s.cpu || {};
-  text('cpu-total', pct(cpu.total_pct));
-  text('cpu-iowait', pct(cpu.iowait_pct));
-  text('cpu-steal', pct(cpu.steal_pct));
-  fill('cores', (cpu.cores || []).map((c) =>
-    barItem(`cpu${c.id}`, (c.busy_pct || 0) / 100, pct(c.busy_pct))));
-  spark('cpu', cpu.total_pct);
+// All three at once, wherever their data came from, so that none is
+// left behind (the memory line once stayed empty after the prefill).
+function drawSparks() {
+  const memory = view.sample && view.sample.memory;
   drawSpark('cpu', 100);
-
-  const m = s.memory;
-  if (m) {
-    text('mem-used', bytes(m.used_bytes));
-    text('mem-total', bytes(m.total_bytes));
-    text('mem-avail', bytes(m.available_bytes));
-    text('mem-cached', bytes(m.cached_bytes));
-    text('swap', m.swap_total_bytes ? `${bytes(m.swap_used_bytes)} / ${bytes(m.swap_total_bytes)}` : 'none');
-    $('mem-bar').style.width = `${(m.used_bytes / Math.max(1, m.total_bytes)) * 100}%`;
-    spark('mem', m.used_bytes);
-    drawSpark('mem', m.total_bytes);
-  }
-
-  const ifaces = (s.net || []).filter((n) => n.iface !== 'lo');
-  const rx = sum(ifaces, 'rx_bps');
-  const tx = sum(ifaces, 'tx_bps');
-  text('net-rx', bits(rx));
-  text('net-tx', bits(tx));
-  spark('net', rx === null && tx === null ? null : (rx || 0) + (tx || 0));
+  drawSpark('mem', memory ? memory.total_bytes : undefined);
   drawSpark('net');
-  fill('ifaces', ifaces.map((n) => row([
-    n.iface,
-    n.link ? (n.speed_mbps ? `${n.link} ${n.speed_mbps} Mbit/s` : n.link) : '—',
-    bits(n.rx_bps),
-    bits(n.tx_bps),
-  ])));
-
-  fill('filesystems', (s.filesystems || []).map((f) => barItem(
-    f.mount,
-    f.used_bytes / Math.max(1, f.size_bytes),
-    `${bytes(f.avail_bytes)} free`)));
-  fill('disks', (s.disks || []).map((d) => row([
-    d.name, rate(d.read_bps), rate(d.write_bps), pct(d.busy_pct),
-  ])));
-
-  fill('temps', (s.temperatures || []).map((t) =>
-    row([t.label, `${t.celsius.toFixed(1)} °C`])), 'temps-none');
-
-  const power = s.power || { rapl: [], supplies: [] };
-  const powerRows = power.rapl.map((z) =>
-    row([z.zone, z.watts === undefined ? '—' : `${z.watts.toFixed(1)} W`]));
-  for (const p of power.supplies) {
-    const parts = [];
-    if (p.capacity_pct !== undefined) parts.push(`${p.capacity_pct} %`);
-    if (p.status) parts.push(p.status);
-    if (p.online !== undefined) parts.push(p.online ? 'online' : 'offline');
-    if (p.watts !== undefined) parts.push(`${p.watts.toFixed(1)} W`);
-    powerRows.push(row([p.kind ? `${p.name} (${p.kind})` : p.name, parts.join(', ') || '—']));
-  }
-  fill('power', powerRows, 'power-none');
-
-  const procs = s.processes;
-  if (procs) {
-    text('proc-total', String(procs.total));
-    text('proc-running', String(procs.running));
-    fill('top-cpu', procs.top_cpu.map((p) => row([`${p.name} (${p.pid})`, pct(p.cpu_pct)])));
-    fill('top-mem', procs.top_memory.map((p) => row([`${p.name} (${p.pid})`, bytes(p.rss_bytes)])));
-  }
-}
-
-function renderHealth(h) {
-  fill('health', Object.entries(h).map(([name, c]) => {
-    const tr = row([name, c.state]);
-    tr.lastChild.className = `state-${c.state}`;
-    tr.title = c.detail || '';
-    return tr;
-  }));
-}
-
-function renderState(state) {
-  if (state.system) renderSystem(state.system);
-  if (state.health) renderHealth(state.health);
-}
-
-function setLive(state, label) {
-  const live = $('live');
-  live.dataset.state = state;
-  live.textContent = label;
-}
-
-async function history(series) {
-  const r = await fetch(`/api/v1/metrics/history?series=${series}&range=1h`);
-  if (!r.ok) throw new Error(`history ${r.status}`);
-  return (await r.json()).points;
 }
 
 // Puts the last minutes in front of what the live samples drew so far.
@@ -233,100 +423,132 @@ function merge(name, points) {
   sparks[name] = older.concat(live).slice(-SPARK_POINTS);
 }
 
-async function prefill() {
-  try {
-    const [cpu, mem, rx, tx] = await Promise.all(
-      ['cpu.total_pct', 'memory.used_bytes', 'net.rx_bps', 'net.tx_bps'].map(history));
-    merge('cpu', cpu);
-    merge('mem', mem);
-    const txAt = new Map(tx.map((p) => [p[0], p[1]]));
-    merge('net', rx.map(([t, v]) => {
-      const out = txAt.get(t);
-      return [t, v === null && (out === undefined || out === null) ? null : (v || 0) + (out || 0)];
-    }));
-    drawSpark('cpu', 100);
-    drawSpark('net');
-  } catch (e) { /* the live stream fills the sparklines anyway */ }
+// The sparklines start with the last minutes of the hour's history (whose
+// network total, too, leaves the virtual interfaces out).
+function prefill(history) {
+  const points = (name) => (history.get(name) || { points: [] }).points;
+  merge('cpu', points('cpu.total_pct'));
+  merge('mem', points('memory.used_bytes'));
+  const tx = new Map(points('net.tx_bps'));
+  merge('net', points('net.rx_bps').map(([t, v]) => [t, addNullable(v, tx.get(t))]));
+  drawSparks();
 }
 
+// --- The stream ----------------------------------------------------------
+
+let stream = null;
 let retryMs = 2000;
 let openedBefore = false;
 
-function connect() {
-  const events = new EventSource('/api/v1/events?topics=system,health');
+// What this viewer may follow, and no more: visitors get `system` only.
+// (Asking a visitor's stream for health once had it refused, and the
+// public page stood still.) Nothing needs health to stay live.
+function topics() {
+  return view.me ? 'system,health' : 'system';
+}
+
+async function showShell() {
+  const { box, me } = await shell({ page: 'status' });
+  view.box = box;
+  view.me = me;
+  if (!me) view.health = null;
+  renderBox();
+  renderVerdict();
+}
+
+// A stream ends when its access changes, and the browser comes back as
+// whoever it now is: say who in the header, and follow what they may.
+async function reviewAccess() {
+  const asked = topics();
+  await showShell();
+  if (topics() !== asked && stream.readyState !== EventSource.CLOSED) {
+    stream.close();
+    follow();
+  }
+}
+
+// The server refused the stream (an error status: signed out, not
+// allowed, too many streams): the browser gives up, so we try again.
+async function refused() {
+  try {
+    // A 401 here sends the page to sign in (api() does that).
+    await api('GET', '/api/v1/status');
+    await showShell();
+  } catch (e) {
+    if (e.status === 401) return;
+  }
+  setTimeout(follow, retryMs);
+  retryMs = Math.min(retryMs * 2, 30000);
+}
+
+function follow() {
+  const events = new EventSource(`/api/v1/events?topics=${topics()}`);
+  stream = events;
   events.addEventListener('open', () => {
     retryMs = 2000;
-    setLive('live', 'Live');
-    // A stream ends when its access changes, and the reconnect may be as
-    // someone else (a visitor, another role): say who, again.
-    if (openedBefore) account();
+    setLive('live');
+    if (openedBefore) reviewAccess();
     openedBefore = true;
   });
   events.addEventListener('error', () => {
-    setLive('reconnecting', 'Reconnecting…');
-    // The browser retries by itself unless the server refused the stream
-    // (an error status such as 429): then it gives up, and so we retry.
-    if (events.readyState === EventSource.CLOSED) {
-      // Refused because the session ended (signed out, revoked, expired)
-      // and the status is not public: sign in again.
-      fetch('/api/v1/status').then((r) => {
-        if (r.status === 401) location.assign('/login?next=/');
-      }).catch(() => {});
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 30000);
-    }
+    setLive('reconnecting');
+    if (events.readyState === EventSource.CLOSED) refused();
   });
   events.addEventListener('snapshot', (e) => renderState(JSON.parse(e.data)));
-  events.addEventListener('system', (e) => renderSystem(JSON.parse(e.data)));
+  events.addEventListener('system', (e) => {
+    const s = JSON.parse(e.data);
+    // Only a sample just taken tells the box's clock (status and the
+    // snapshot may hand over one from a second ago).
+    view.clockOffset = s.ts_ms - Date.now();
+    renderSystem(s);
+  });
   events.addEventListener('health', (e) => renderHealth(JSON.parse(e.data)));
 }
 
-async function account() {
-  try {
-    const r = await fetch('/api/v1/session');
-    if (r.ok) {
-      const me = await r.json();
-      text('whoami', `${me.username} (${me.role})`);
-      $('signout').hidden = false;
-      $('signin').hidden = true;
-    } else if (r.status === 401) {
-      // A visitor on a public status page.
-      text('whoami', '');
-      $('signout').hidden = true;
-      $('signin').hidden = false;
-    }
-  } catch (e) { /* the status still shows */ }
+// A page kept in the back/forward cache keeps its stream open, and with
+// it one of the streams its address may have, for up to a minute: it
+// lets go when it is left, and follows again when it comes back.
+function keepOnlyWhileShown() {
+  addEventListener('pagehide', () => { if (stream) stream.close(); });
+  addEventListener('pageshow', (ev) => {
+    if (!ev.persisted || !stream) return;
+    setLive('reconnecting');
+    follow();
+  });
 }
 
-$('signout').addEventListener('click', async () => {
-  await fetch('/api/v1/session', { method: 'DELETE' }).catch(() => {});
-  location.assign('/login');
-});
+function notSetUp() {
+  $('setup-notice').hidden = false;
+  setLive('not-set-up');
+}
 
 async function start() {
-  account();
-  // Render at once; the sparklines' history and the stream follow.
-  try {
-    const r = await fetch('/api/v1/status');
-    if (r.status === 401) {
-      // Not signed in, and the status is not public.
-      location.assign('/login?next=/');
-      return;
-    }
-    if (r.status === 403) {
-      const body = await r.json().catch(() => ({}));
-      if (body.error && body.error.code === 'setup_required') {
-        // Nothing to show until the box has an owner: say where to go.
-        $('setup-notice').hidden = false;
-        setLive('reconnecting', 'Not set up');
-        return;
-      }
-    }
-    if (r.ok) renderState(await r.json());
-  } catch (e) { /* the stream's snapshot renders it */ }
-  const backfill = prefill();
-  connect();
-  await backfill;
+  setInterval(tick, 1000);
+  $('show-virtual').addEventListener('click', () => {
+    view.showVirtual = !view.showVirtual;
+    if (view.sample) renderNet(view.sample, false);
+  });
+  setupHistory();
+  // Render at once; the history and the stream follow.
+  const [, status] = await Promise.all([
+    showShell(),
+    api('GET', '/api/v1/status').catch((e) => e),
+  ]);
+  if ((view.box && !view.box.setup_complete) || status.code === 'setup_required') {
+    // Nothing to show until the box has an owner: say where to go.
+    notSetUp();
+    return;
+  }
+  // Not signed in, and the status is not public: api() is on its way to
+  // the sign-in page.
+  if (status.status === 401) return;
+  if (!(status instanceof ApiFailure)) renderState(status);
+  keepOnlyWhileShown();
+  follow();
+  showHistory('1h');
 }
 
-start();
+// history.js (loaded after this file, for its charts use the formats
+// here) must be in place before the page starts: deferred scripts have
+// all run by DOMContentLoaded.
+addEventListener('DOMContentLoaded', start);
