@@ -32,16 +32,7 @@ async fn each_caller_learns_what_it_may() {
 
     // Signed out, status public: what the status strip shows, but not
     // where on the network the box is.
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":true}",
-            &[],
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    d.set_public_status(true).await;
     let v = box_info(&anon).await;
     assert_eq!(
         fields(&v),

@@ -21,21 +21,6 @@ fn url(d: &Daemon, path: &str) -> String {
     format!("https://localhost:{}{path}", d.addr().port())
 }
 
-/// Adds a user through the API as the harness's admin.
-async fn add_user(d: &Daemon, name: &str, role: &str) {
-    let r = d
-        .admin_client()
-        .send(
-            "POST",
-            "/api/v1/users",
-            &format!(r#"{{"username":"{name}","password":"{PASSWORD}","role":"{role}"}}"#),
-            &[],
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 201, "add {name}: {:?}", r.body);
-}
-
 /// The current code of an authenticator holding `secret` (base32).
 fn code_for(secret: &str) -> String {
     let key = totp::base32_decode(secret).unwrap();
@@ -86,25 +71,12 @@ async fn answer_dialog(b: &Browser, confirm: bool) {
     .await;
 }
 
-async fn no_severe_errors(b: &Browser, allowed: &[&str]) {
-    let severe: Vec<Value> = b
-        .severe_log()
-        .await
-        .into_iter()
-        .filter(|e| {
-            let m = e["message"].as_str().unwrap_or("");
-            !allowed.iter().any(|a| m.contains(a))
-        })
-        .collect();
-    assert!(severe.is_empty(), "browser errors: {severe:?}");
-}
-
 /// Defect 4: a wrong second factor said "wrong username or password" and
 /// cleared the right password; the prompt for the code was a red error.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
     let d = Daemon::start(Options::default());
-    add_user(&d, "ann", "member").await;
+    d.add_user("ann", PASSWORD, "member").await;
     let mut ann = d.client();
     ann.session = Some(ann.login("ann", PASSWORD).await);
     let recovery_code = enrol_two_factor(&ann).await;
@@ -167,7 +139,7 @@ async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
     .await;
     // The request for the code (403) and the wrong code (401) are how
     // the page learns; nothing else.
-    no_severe_errors(&b, &["403 ()", "401 ()"]).await;
+    b.assert_no_severe_errors(&["403 ()", "401 ()"]).await;
 }
 
 /// Defect 7: the account page did not say whether two-factor login is on,
@@ -248,15 +220,15 @@ async fn the_account_page_says_whether_two_factor_login_is_on() {
     );
     let me = d.admin_client().get("/api/v1/session").await.json();
     assert_eq!(me["two_factor"], false, "{me}");
-    no_severe_errors(&b, &[]).await;
+    b.assert_no_severe_errors(&[]).await;
 }
 
 /// A token is made with an expiry and shown once with a copy button; the
 /// password is changed on the account page.
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_with_an_expiry_and_a_password_change() {
-    let d = Daemon::start(Options::default());
-    add_user(&d, "ann", "viewer").await;
+    let mut d = Daemon::start(Options::default());
+    d.add_user("ann", PASSWORD, "viewer").await;
     let b = browser(&d).await;
     sign_in_and_open_status(&b, d.addr().port(), "ann", PASSWORD).await;
     assert_eq!(
@@ -331,8 +303,19 @@ async fn tokens_with_an_expiry_and_a_password_change() {
         )
         .await;
     assert_eq!(r.status, 401, "the old password no longer works");
+
+    // The box gone: the page says so in people's words.
+    d.stop();
+    b.set_value("#token-name", "offline").await;
+    b.click("#new-token button[type=submit]").await;
+    b.wait_for(
+        "return document.querySelector('#new-token .form-message').textContent.startsWith(\"Can't reach the box\")",
+        "the box unreachable, in words",
+    )
+    .await;
     // The refused current password (400) is how the page learns.
-    no_severe_errors(&b, &["400 ()"]).await;
+    b.assert_no_severe_errors(&["400 ()", "ERR_CONNECTION_REFUSED"])
+        .await;
 }
 
 /// Defects 3, 8 and 9: the audit log showed the oldest records first; the
@@ -344,7 +327,7 @@ async fn the_admin_page_newest_first_with_confirmation() {
     let d = Daemon::start(Options::default());
     // More than one page of audit records (50 a page).
     for i in 0..30 {
-        add_user(&d, &format!("user{i}"), "viewer").await;
+        d.add_user(&format!("user{i}"), PASSWORD, "viewer").await;
     }
     for i in 0..29 {
         let r = d
@@ -390,7 +373,7 @@ async fn the_admin_page_newest_first_with_confirmation() {
     );
 
     // A new record appears at the top, live.
-    add_user(&d, "kid", "viewer").await;
+    d.add_user("kid", PASSWORD, "viewer").await;
     b.wait_for(
         "return document.querySelector('#audit tr td').textContent === 'admin added the user kid'",
         "the new record, live",
@@ -471,14 +454,14 @@ async fn the_admin_page_newest_first_with_confirmation() {
         message[0].as_str().unwrap().contains("ok"),
         "feedback that it worked: {message}"
     );
-    no_severe_errors(&b, &[]).await;
+    b.assert_no_severe_errors(&[]).await;
 }
 
 /// Defect 8: a viewer got the whole admin form with an error on top.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {
     let d = Daemon::start(Options::default());
-    add_user(&d, "vic", "viewer").await;
+    d.add_user("vic", PASSWORD, "viewer").await;
     let b = browser(&d).await;
     sign_in_and_open_status(&b, d.addr().port(), "vic", PASSWORD).await;
     b.goto(&url(&d, "/admin")).await;
@@ -492,7 +475,7 @@ async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {
         .await;
     assert_eq!(state, serde_json::json!([true, "viewer", 0]));
     b.check_page("admin-viewer").await;
-    no_severe_errors(&b, &[]).await;
+    b.assert_no_severe_errors(&[]).await;
 }
 
 /// After sign-in the page goes back where the visitor came from, but only
@@ -519,5 +502,24 @@ async fn sign_in_never_leads_off_the_box() {
         )
         .await;
         assert_eq!(b.eval("return target()").await, expect, "next={next}");
+    }
+
+    // Wrong passwords, until the box says how long to wait.
+    for attempt in 1..=6 {
+        b.set_value("#username", "admin").await;
+        b.set_value("#password", "not the password at all").await;
+        b.click("#login button[type=submit]").await;
+        b.wait_for(
+            "return document.getElementById('login').querySelector('button[type=submit]').disabled === false && document.querySelector('[aria-invalid=true], #login-message:not(:empty)') !== null",
+            "the refusal",
+        )
+        .await;
+        let said = b.text("#login-message").await;
+        if said.starts_with("Too many tries. Wait ") {
+            assert!(said.contains("second"), "{said}");
+            b.check_page("login-throttled").await;
+            return;
+        }
+        assert!(attempt < 6, "never told to wait: {said}");
     }
 }

@@ -9,20 +9,6 @@ use common::{Daemon, Options, TlsClient};
 const PW: &str = "another fine passphrase here";
 const NEW_PW: &str = "a brand new passphrase now";
 
-async fn add(d: &Daemon, name: &str, role: &str) {
-    let r = d
-        .admin_client()
-        .send(
-            "POST",
-            "/api/v1/users",
-            &format!(r#"{{"username":"{name}","password":"{PW}","role":"{role}"}}"#),
-            &[],
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-}
-
 async fn change(c: &TlsClient, token: &str, current: &str, new: &str) -> common::Reply {
     c.as_user(
         token,
@@ -51,7 +37,7 @@ async fn password_records(d: &Daemon) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn a_viewer_changes_their_own_password() {
     let d = Daemon::start(Options::default());
-    add(&d, "ann", "viewer").await;
+    d.add_user("ann", PW, "viewer").await;
     let c = d.client();
     let here = c.login("ann", PW).await;
     let elsewhere = c.login("ann", PW).await;
@@ -83,15 +69,7 @@ async fn a_viewer_changes_their_own_password() {
         401,
         "the other session ended"
     );
-    let old = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &format!(r#"{{"username":"ann","password":"{PW}"}}"#),
-            &[],
-            &[],
-        )
-        .await;
+    let old = c.try_login("ann", PW).await;
     assert_eq!(old.status, 401, "the old password is gone");
     c.login("ann", NEW_PW).await;
 
@@ -110,7 +88,7 @@ async fn a_viewer_changes_their_own_password() {
 #[tokio::test]
 async fn guessing_the_current_password_is_throttled() {
     let d = Daemon::start(Options::default());
-    add(&d, "ann", "member").await;
+    d.add_user("ann", PW, "member").await;
     let c = d.client();
     let here = c.login("ann", PW).await;
     let mut last = 0;
@@ -126,15 +104,7 @@ async fn guessing_the_current_password_is_throttled() {
     let r = change(&c, &here, PW, NEW_PW).await;
     assert_eq!(r.status, 429, "the right password waits too");
     assert!(r.headers.contains_key("retry-after"), "says how long");
-    let login = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &format!(r#"{{"username":"ann","password":"{PW}"}}"#),
-            &[],
-            &[],
-        )
-        .await;
+    let login = c.try_login("ann", PW).await;
     assert_eq!(login.status, 429, "sign-in shares the count");
 }
 
@@ -167,7 +137,7 @@ async fn an_admin_cannot_set_their_own_password_without_the_current_one() {
 #[tokio::test]
 async fn api_tokens_outlive_a_password_change() {
     let d = Daemon::start(Options::default());
-    add(&d, "ann", "member").await;
+    d.add_user("ann", PW, "member").await;
     let c = d.client();
     let here = c.login("ann", PW).await;
     let token = c
@@ -193,7 +163,7 @@ async fn api_tokens_outlive_a_password_change() {
 #[tokio::test]
 async fn an_admin_reset_ends_the_users_sessions() {
     let d = Daemon::start(Options::default());
-    add(&d, "ann", "member").await;
+    d.add_user("ann", PW, "member").await;
     let c = d.client();
     let ann = c.login("ann", PW).await;
     let r = d

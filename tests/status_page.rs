@@ -104,21 +104,6 @@ async fn wait_live(b: &Browser) {
     .await;
 }
 
-/// The severe entries of the browser log but the ones `allowed` (parts
-/// of their messages): none may be left.
-async fn assert_no_severe_errors(b: &Browser, allowed: &[&str]) {
-    let severe: Vec<Value> = b
-        .severe_log()
-        .await
-        .into_iter()
-        .filter(|e| {
-            let m = e["message"].as_str().unwrap_or("");
-            !m.contains("favicon.ico") && !allowed.iter().any(|a| m.contains(a))
-        })
-        .collect();
-    assert!(severe.is_empty(), "browser errors: {severe:?}");
-}
-
 /// Everything a signed-in admin sees, in one browser.
 async fn signed_in(d: &Daemon, key: &str) {
     let b = Browser::start(&spki_pin(key)).await;
@@ -129,7 +114,7 @@ async fn signed_in(d: &Daemon, key: &str) {
     the_storage_bar_agrees_with_its_number(d, &b).await;
     virtual_interfaces_are_hidden_until_asked_for(&b).await;
     history_charts_render_and_switch_range(d, &b).await;
-    assert_no_severe_errors(&b, &[]).await;
+    b.assert_no_severe_errors(&[]).await;
     // check_page's screenshots show the top of the page.
     b.eval("window.scrollTo(0, 0); return true").await;
     b.check_page("status").await;
@@ -570,17 +555,7 @@ async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon, key: &str) {
 /// the page stood still, "Reconnecting…". Now it follows what a visitor
 /// may follow, for as long as one watches.
 async fn public_status_is_live_for_visitors(d: &Daemon, key: &str) {
-    let r = d
-        .admin_client()
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":true}",
-            &[],
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    d.set_public_status(true).await;
     let b = Browser::start(&spki_pin(key)).await;
     b.goto(&page_url(d)).await;
     wait_live(&b).await;
@@ -624,7 +599,7 @@ async fn public_status_is_live_for_visitors(d: &Daemon, key: &str) {
     assert_eq!(hidden, json!([true, true, true, true]));
     assert_eq!(b.text("h1").await, "Status of testbox");
     // The shell asks who is signed in: nobody, a 401.
-    assert_no_severe_errors(&b, &["/api/v1/session"]).await;
+    b.assert_no_severe_errors(&["/api/v1/session"]).await;
     b.check_page("status-public").await;
 }
 

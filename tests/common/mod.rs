@@ -162,6 +162,26 @@ impl Daemon {
         c
     }
 
+    /// Adds a user through the API, as the harness's admin.
+    pub async fn add_user(&self, name: &str, password: &str, role: &str) {
+        let body = serde_json::json!({"username": name, "password": password, "role": role});
+        let r = self
+            .admin_client()
+            .send("POST", "/api/v1/users", &body.to_string(), &[], &[])
+            .await;
+        assert_eq!(r.status, 201, "add {name}: {:?}", r.body);
+    }
+
+    /// Turns `public_status` on or off, as the harness's admin.
+    pub async fn set_public_status(&self, on: bool) {
+        let body = format!("{{\"public_status\":{on}}}");
+        let r = self
+            .admin_client()
+            .send("PATCH", "/api/v1/settings", &body, &[], &[])
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+
     pub fn setup_code_path(&self) -> PathBuf {
         self.dir.path().join("run/setup-code")
     }
@@ -563,10 +583,17 @@ impl TlsClient {
         .await
     }
 
+    /// A sign-in attempt, answered as it is (see `login` for one that
+    /// must succeed).
+    pub async fn try_login(&self, username: &str, password: &str) -> Reply {
+        let body = serde_json::json!({"username": username, "password": password});
+        self.send("POST", "/api/v1/session", &body.to_string(), &[], &[])
+            .await
+    }
+
     /// Signs in and returns the session token.
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let body = format!("{{\"username\":\"{username}\",\"password\":\"{password}\"}}");
-        let r = self.send("POST", "/api/v1/session", &body, &[], &[]).await;
+        let r = self.try_login(username, password).await;
         assert_eq!(r.status, 200, "login {username}: {:?}", r.body);
         r.set_cookie(SESSION_COOKIE).expect("session cookie")
     }

@@ -161,6 +161,23 @@ impl Browser {
         }
     }
 
+    /// Panics listing the SEVERE entries of the browser log since the
+    /// last read, but for those whose message contains one of `allowed`
+    /// (e.g. `"401 ()"`, a refusal the page learns from). A missing
+    /// favicon.ico (Chromium asks for one on its own) never counts.
+    pub async fn assert_no_severe_errors(&self, allowed: &[&str]) {
+        let severe: Vec<Value> = self
+            .severe_log()
+            .await
+            .into_iter()
+            .filter(|e| {
+                let m = e["message"].as_str().unwrap_or("");
+                !m.contains("favicon.ico") && !allowed.iter().any(|a| m.contains(a))
+            })
+            .collect();
+        assert!(severe.is_empty(), "browser errors: {severe:?}");
+    }
+
     /// The checks of the current page at each of [`WIDTHS`] (900 px
     /// high): it does not scroll sideways and axe-core finds nothing. A
     /// screenshot of each is saved as `target/screenshots/{name}-{width}.png`
