@@ -121,3 +121,53 @@ async fn tokens_act_for_their_user_and_die_when_revoked() {
         .await;
     assert_eq!(r.status, 404);
 }
+
+/// Signing out with an API token would end nothing: it is refused, and
+/// the audit log does not claim a sign-out.
+#[tokio::test]
+async fn a_token_cannot_sign_out() {
+    let d = Daemon::start(Options::default());
+    let admin = d.admin_client();
+    let token = admin
+        .send("POST", "/api/v1/tokens", r#"{"name":"t"}"#, &[], &[])
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let logouts = || async {
+        let page = admin.get("/api/v1/audit?limit=500").await.json();
+        page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "session.logout")
+            .count()
+    };
+    let before = logouts().await;
+    let r = d
+        .client()
+        .send(
+            "DELETE",
+            "/api/v1/session",
+            "",
+            &[],
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let said = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(said.contains("/api/v1/tokens"), "{said}");
+    assert_eq!(logouts().await, before, "no sign-out recorded");
+    let r = d
+        .client()
+        .send(
+            "GET",
+            "/api/v1/session",
+            "",
+            &[],
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "the token still works");
+}

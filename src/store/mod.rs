@@ -15,6 +15,7 @@ mod error;
 mod history;
 mod records;
 mod schema;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use error::StoreError;
 pub use history::MinutePoint;
 pub use records::Records;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+pub use watch::Table;
 
 use schema::{AUDIT, AUDIT_BY_ACTOR, SETTINGS};
 
@@ -41,11 +43,9 @@ pub struct Store {
 struct Inner {
     db: Database,
     path: PathBuf,
-    /// Told of every audit record once its transaction has committed.
-    audit_listener: std::sync::RwLock<Option<AuditListener>>,
+    /// Told of what each transaction changed, once it has committed.
+    watchers: watch::Watchers,
 }
-
-type AuditListener = Box<dyn Fn(&AuditRecord) + Send + Sync>;
 
 impl Store {
     /// Opens (or on first start creates) the store in `state_dir` and
@@ -61,7 +61,7 @@ impl Store {
             inner: Arc::new(Inner {
                 db,
                 path,
-                audit_listener: std::sync::RwLock::new(None),
+                watchers: watch::Watchers::default(),
             }),
         };
         store.migrate_to(schema::CURRENT_VERSION)?;
@@ -124,19 +124,14 @@ impl Store {
         let mut change = Change {
             txn: &txn,
             store: self,
+            touched: watch::Touched::default(),
         };
         let value = apply(&mut change)?;
+        let mut touched = change.touched;
         let record = self.append_audit(&txn, entry)?;
+        touched.add(Table::Audit);
         txn.commit().map_err(|e| self.write_err("transaction", e))?;
-        if let Some(listener) = self
-            .inner
-            .audit_listener
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            listener(&record);
-        }
+        self.inner.watchers.committed(touched, Some(&record));
         Ok(value)
     }
 
@@ -144,17 +139,6 @@ impl Store {
     /// lifecycle event), on its own.
     pub fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         self.change(entry, |_| Ok::<(), StoreError>(()))
-    }
-
-    /// Calls `listener` with every audit record from now on, after its
-    /// change has committed (the daemon publishes them on the `audit`
-    /// topic). The listener must not block.
-    pub fn on_audit(&self, listener: impl Fn(&AuditRecord) + Send + Sync + 'static) {
-        *self
-            .inner
-            .audit_listener
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }
 
     fn append_audit(
@@ -300,10 +284,13 @@ impl Store {
 pub struct Change<'a> {
     txn: &'a WriteTransaction,
     store: &'a Store,
+    /// What this change wrote to, for the watchers.
+    touched: watch::Touched,
 }
 
 impl Change<'_> {
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.touched.add(Table::Settings);
         let err = |e: redb::Error| self.store.write_err("setting", e);
         self.txn
             .open_table(SETTINGS)

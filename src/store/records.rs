@@ -78,6 +78,9 @@ impl Store {
             .insert(key, bytes.as_slice())
             .map_err(|e| err(e.into()))?;
         txn.commit().map_err(|e| err(e.into()))?;
+        let mut touched = super::watch::Touched::default();
+        touched.add(t);
+        self.inner.watchers.committed(touched, None);
         Ok(())
     }
 
@@ -101,6 +104,7 @@ impl Change<'_> {
         key: &str,
         record: &T,
     ) -> Result<(), StoreError> {
+        self.touched.add(t);
         let err = |e: redb::Error| self.store.write_err(t.what(), e);
         let bytes = serde_json::to_vec(record).expect("records always serialize");
         self.txn
@@ -113,6 +117,7 @@ impl Change<'_> {
 
     /// Whether the record existed.
     pub fn remove_record(&mut self, t: Records, key: &str) -> Result<bool, StoreError> {
+        self.touched.add(t);
         let err = |e: redb::Error| self.store.write_err(t.what(), e);
         let removed = self
             .txn
@@ -153,6 +158,7 @@ impl Change<'_> {
     }
 
     pub fn remove_setting(&mut self, key: &str) -> Result<(), StoreError> {
+        self.touched.add(super::Table::Settings);
         let err = |e: redb::Error| self.store.write_err("setting", e);
         self.txn
             .open_table(super::schema::SETTINGS)

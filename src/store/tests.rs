@@ -338,3 +338,75 @@ fn users_are_stored_with_their_audit_record() {
     assert_eq!(store.record::<U>(Records::Users, "alice").unwrap(), None);
     assert_eq!(store.audit_records(0, 10).unwrap().len(), 2);
 }
+
+#[test]
+fn watchers_wake_after_a_commit_to_their_table_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut users = store.watch(Table::Users);
+    let mut settings = store.watch(Table::Settings);
+    let mut audit = store.watch(Table::Audit);
+    store
+        .change(entry("alice", "user.create"), |c| {
+            c.put_record(
+                Records::Users,
+                "bob",
+                &serde_json::json!({"role": "viewer"}),
+            )
+        })
+        .unwrap();
+    assert!(users.has_changed().unwrap(), "the users table changed");
+    assert!(audit.has_changed().unwrap(), "so did the audit log");
+    assert!(!settings.has_changed().unwrap(), "settings did not");
+    assert_eq!(*users.borrow_and_update(), 1);
+    audit.borrow_and_update();
+
+    // Refused: nothing was written, nobody wakes.
+    let refused = store.change(entry("alice", "user.create"), |c| {
+        c.put_record(Records::Users, "carol", &serde_json::json!({}))?;
+        Err::<(), StoreError>(StoreError::Locked {
+            path: "refused".into(),
+        })
+    });
+    assert!(refused.is_err());
+    assert!(!users.has_changed().unwrap());
+    assert!(!audit.has_changed().unwrap());
+
+    // A burst of commits: one wake, and the count says how many.
+    for i in 0..3 {
+        store
+            .change(entry("alice", "settings.set"), |c| {
+                c.set_setting("n", &i.to_string())
+            })
+            .unwrap();
+    }
+    assert!(settings.has_changed().unwrap());
+    assert_eq!(*settings.borrow_and_update(), 3);
+    assert!(!users.has_changed().unwrap());
+}
+
+#[test]
+fn every_audit_listener_hears_each_record_after_commit() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let heard: Arc<Mutex<Vec<(u8, String)>>> = Arc::default();
+    for n in [1u8, 2] {
+        let heard = heard.clone();
+        store.on_audit(move |r| heard.lock().unwrap().push((n, r.action.clone())));
+    }
+    store.audit(entry("alice", "session.login")).unwrap();
+    let _ = store.change(entry("alice", "user.delete"), |_| {
+        Err::<(), StoreError>(StoreError::Locked {
+            path: "refused".into(),
+        })
+    });
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            (1, "session.login".to_string()),
+            (2, "session.login".to_string())
+        ],
+        "both listeners, and only for what committed"
+    );
+}

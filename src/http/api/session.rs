@@ -189,6 +189,15 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     same_origin(req)?;
     let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
+    // An API token is no session: "signing out" with it would end nothing
+    // yet read as a success in the audit log.
+    if matches!(Credential::of(req), Some(Credential::Token(_))) {
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: "an API token is not a session; revoke it with DELETE /api/v1/tokens/{id}"
+                .into(),
+        });
+    }
     let sessions = ctx.sessions.clone();
     tokio::task::spawn_blocking(move || sessions.logout(&caller, peer.ip()))
         .await
