@@ -14,6 +14,8 @@
 //!   handlers and the embedded pages (`src/web/`).
 //! - [`metrics`]: readers of /proc and /sys, rates, history, Prometheus
 //!   text, and the sampler task.
+//! - [`reconcile`]: the one loop every component manager runs (wake-ups,
+//!   merging, backoff, health, status, heartbeat).
 //! - [`events`]: the event hub (topics, replay ring, SSE frames).
 //! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
 //! - [`health`]: the health registry of the daemon's components.
@@ -42,4 +44,5 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod names;
+pub mod reconcile;
 pub mod store;

@@ -1,0 +1,75 @@
+//! What a manager implements: the four steps of a pass and the types
+//! that flow between them.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+/// The component a manager drives, as health, liveness, the log and the
+/// published report name it. A string for now; a typed enum replaces it
+/// (issue 12), and every use goes through [`Manager::COMPONENT`], so the
+/// swap touches this alias, the managers' constants and the few lines of
+/// [`super::run`] that turn it into a name.
+pub type Component = &'static str;
+
+/// What `observe` found: the component, or the reason it is not there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation<T> {
+    Present(T),
+    /// Not on this machine, by design or by circumstance (no Docker under
+    /// `--dev`): the component is `disabled`, never failed, and is looked
+    /// for again on the drift timer only. The reason is shown to people.
+    NotPresent {
+        reason: String,
+    },
+}
+
+/// A manager's plan: whatever it is, it says whether there is work.
+pub trait Plan {
+    /// True when the component already matches: `apply` is skipped, so a
+    /// drift check of a healthy component does no writes (a needless
+    /// Caddy `/load` would close every proxied stream).
+    fn is_noop(&self) -> bool;
+}
+
+/// One component's reconciler; [`super::run`] drives it.
+///
+/// The async steps are written `async fn` in an impl; the trait spells
+/// them as `impl Future + Send` so that the loop can be spawned.
+pub trait Manager: Send + 'static {
+    const COMPONENT: Component;
+
+    /// The typed desired state, read from the store.
+    type Desired: Send;
+    /// What the real component looks like now.
+    type Observed: Send;
+    type Plan: Plan + Send;
+    /// What is published after a pass (inside a [`super::Report`]).
+    type Status: Serialize + Send;
+    /// Its text, with its sources, becomes the health detail: no secrets.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    fn desired(&mut self) -> impl Future<Output = Result<Self::Desired, Self::Error>> + Send;
+
+    fn observe(
+        &mut self,
+    ) -> impl Future<Output = Result<Observation<Self::Observed>, Self::Error>> + Send;
+
+    /// Pure: no I/O, no clock, so that it can be golden-file tested.
+    fn plan(desired: &Self::Desired, observed: &Self::Observed) -> Self::Plan;
+
+    /// Carries the plan out. Must be atomic or cancel-safe: at shutdown
+    /// the future is dropped wherever it is.
+    fn apply(
+        &mut self,
+        plan: Self::Plan,
+    ) -> impl Future<Output = Result<Self::Status, Self::Error>> + Send;
+
+    /// The status of a component that needed nothing (a no-op plan).
+    fn status(desired: &Self::Desired, observed: &Self::Observed) -> Self::Status;
+
+    /// The health detail of a pass that succeeded, e.g. "12 rules".
+    fn detail(_status: &Self::Status) -> String {
+        "in sync".to_string()
+    }
+}

@@ -1,0 +1,104 @@
+//! The one loop every manager runs: the nftables firewall, the Caddy
+//! proxy, the Docker servers and systemd all bring their component to the
+//! state kept in the store the same way, through [`run`].
+//!
+//! What this module owns: when a pass runs and what follows from its
+//! outcome. It wakes on a change of the store tables the manager depends
+//! on, on the component's own events and on a drift timer; merges bursts
+//! of wake-ups into one pass; backs off with jitter when a pass fails;
+//! sets the component's entry in [`crate::health::Health`]; publishes the
+//! component's status (a [`Report`]) after every pass; and beats for the
+//! systemd watchdog. A manager holds no `select!`, timer or retry of its
+//! own.
+//!
+//! # The contract for managers
+//!
+//! A pass is: read the desired state ([`Manager::desired`]), look at the
+//! real component ([`Manager::observe`]), compute a plan with a pure
+//! function ([`Manager::plan`]), and, unless the plan says there is
+//! nothing to do ([`Plan::is_noop`]), apply it ([`Manager::apply`]).
+//! Every manager module has the same files:
+//!
+//! - `model`: the typed desired state, kept in the store (`Desired`);
+//! - `plan`: the pure function from desired and observed state to a
+//!   `Plan` (an nftables script, a Caddy JSON config, a list of Docker
+//!   actions), golden-file tested, no I/O;
+//! - `adapter`: a trait with the real implementation (the `nft` binary,
+//!   Caddy's admin socket, bollard, zbus) and a recording fake;
+//! - `error`: the manager's error enum (`Manager::Error`);
+//! - `run`: the `impl Manager`, and the function the daemon calls, which
+//!   builds its [`Wakes`] and hands everything to [`run`].
+//!
+//! What a manager must guarantee:
+//!
+//! - **Apply is atomic or cancel-safe.** At shutdown [`run`] drops the
+//!   pass in flight, in whatever await it is in. The firewall's `nft -f`
+//!   (one kernel transaction) and Caddy's `POST /load` (one config swap)
+//!   are atomic; a Docker manager must order its actions so that dropping
+//!   it between two of them leaves a state the next pass can plan from.
+//! - **A pass is short.** The loop does not beat the watchdog while a
+//!   pass runs (see [`run`]), so a pass must end well within the
+//!   watchdog's stale age (a few seconds): adapters put timeouts on their
+//!   I/O, so a slow component becomes an error, and long jobs (an image
+//!   pull) are started by `apply` and followed through the component's
+//!   events, never awaited.
+//! - **Errors carry no secrets.** An error's text, with its sources,
+//!   becomes the component's health detail, which `GET /api/v1/health`
+//!   shows without authentication, and the published report. Say what
+//!   failed and where (a path, a unit, a container name), never a
+//!   password, token or key.
+//! - **A missing component is not an error.** `observe` returns
+//!   [`Observation::NotPresent`] (no Docker under `--dev`, no nft binary)
+//!   and the component is shown `disabled`; the loop looks again on the
+//!   drift timer only.
+//!
+//! # What it deliberately does not do
+//!
+//! - It does not read the store or know the hub: the manager reads its
+//!   own tables, the daemon hands in the store's change receivers (in
+//!   [`Wakes`]) and a publish callback (in [`ReconcileContext`]).
+//! - It does not time a pass out: a hung pass stops the heartbeat and
+//!   the watchdog restarts the daemon, which is the honest outcome for a
+//!   component call that never returns.
+//! - It does not run managers in parallel with themselves or share a
+//!   task between them: one [`run`] per manager, each on its own task.
+//! - It keeps no history of passes; the log and the audit trail do.
+//!
+//! # Wiring, in the daemon
+//!
+//! ```ignore
+//! let hub = hub.clone();
+//! let ctx = ReconcileContext::new(
+//!     health.clone(),
+//!     liveness.clone(),
+//!     Arc::new(move |json| {
+//!         hub.publish(Topic::Firewall, json);
+//!     }),
+//! );
+//! let wakes = Wakes::new()
+//!     .watch("store", store.watch(Table::Firewall))
+//!     .stream("netlink", firewall::events());
+//! tokio::spawn(reconcile::run(
+//!     FirewallManager::new(store.clone(), adapter),
+//!     wakes,
+//!     ctx,
+//!     shutdown.clone().cancelled_owned(),
+//! ));
+//! ```
+
+mod backoff;
+mod context;
+mod error;
+mod manager;
+mod pass;
+mod report;
+mod run;
+mod wakes;
+
+pub use backoff::{Backoff, Jitter};
+pub use context::{Publish, ReconcileContext, Timing};
+pub use error::PassError;
+pub use manager::{Component, Manager, Observation, Plan};
+pub use report::Report;
+pub use run::run;
+pub use wakes::Wakes;
