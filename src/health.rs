@@ -11,6 +11,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::component::Component;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentState {
@@ -35,7 +37,7 @@ pub enum Overall {
     Degraded,
 }
 
-pub type Snapshot = BTreeMap<String, ComponentHealth>;
+pub type Snapshot = BTreeMap<Component, ComponentHealth>;
 
 /// Shared handle to the registry; cheap to clone.
 #[derive(Clone)]
@@ -57,19 +59,19 @@ impl Health {
     }
 
     /// Records a component's state; watchers wake only if it changed.
-    pub fn set(&self, component: &str, state: ComponentState, detail: impl Into<String>) {
+    pub fn set(&self, component: Component, state: ComponentState, detail: impl Into<String>) {
         let health = ComponentHealth {
             state,
             detail: detail.into(),
         };
         self.tx.send_if_modified(|map| {
-            if map.get(component) == Some(&health) {
+            if map.get(&component) == Some(&health) {
                 return false;
             }
             if health.state != ComponentState::Ok {
-                tracing::warn!(component, state = ?health.state, detail = %health.detail, "component health changed");
+                tracing::warn!(component = component.name(), state = ?health.state, detail = %health.detail, "component health changed");
             }
-            map.insert(component.to_string(), health);
+            map.insert(component, health);
             true
         });
     }
@@ -120,25 +122,25 @@ mod tests {
     #[test]
     fn overall_follows_the_worst_component() {
         let h = Health::new();
-        h.set("store", ComponentState::Ok, "open");
-        h.set("docker", ComponentState::Disabled, "not in --dev");
+        h.set(Component::Store, ComponentState::Ok, "open");
+        h.set(Component::Fake, ComponentState::Disabled, "not in --dev");
         assert_eq!(h.overall(), Overall::Ok);
         assert_eq!(h.summary(), "all components ok");
-        h.set("proxy", ComponentState::Down, "caddy not reachable");
+        h.set(Component::Https, ComponentState::Down, "not listening");
         assert_eq!(h.overall(), Overall::Degraded);
-        assert_eq!(h.summary(), "degraded: proxy down");
+        assert_eq!(h.summary(), "degraded: https down");
     }
 
     #[test]
     fn watchers_wake_only_on_change() {
         let h = Health::new();
         let mut rx = h.subscribe();
-        h.set("store", ComponentState::Ok, "open");
+        h.set(Component::Store, ComponentState::Ok, "open");
         assert!(rx.has_changed().unwrap());
         rx.borrow_and_update();
-        h.set("store", ComponentState::Ok, "open");
+        h.set(Component::Store, ComponentState::Ok, "open");
         assert!(!rx.has_changed().unwrap());
-        h.set("store", ComponentState::Degraded, "slow");
+        h.set(Component::Store, ComponentState::Degraded, "slow");
         assert!(rx.has_changed().unwrap());
     }
 }

@@ -18,6 +18,7 @@
 //!   merging, backoff, health, status, heartbeat).
 //! - [`events`]: the event hub (topics, replay ring, SSE frames).
 //! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
+//! - [`component`]: the names of the daemon's components, once.
 //! - [`health`]: the health registry of the daemon's components.
 //! - [`host`]: facts about the machine the pages show: host name,
 //!   network addresses, the time zones it knows.
@@ -33,6 +34,7 @@ pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod component;
 pub mod config;
 pub mod daemon;
 pub mod events;

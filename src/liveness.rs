@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::component::Component;
+
 /// How often a loop is expected to beat.
 pub const BEAT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -22,7 +24,7 @@ pub struct Liveness {
 }
 
 struct LoopState {
-    name: &'static str,
+    component: Component,
     last_beat_ms: AtomicU64,
 }
 
@@ -47,9 +49,9 @@ impl Liveness {
     }
 
     /// Registers a loop; it counts as alive from now.
-    pub fn register(&self, name: &'static str) -> Heartbeat {
+    pub fn register(&self, component: Component) -> Heartbeat {
         let state = Arc::new(LoopState {
-            name,
+            component,
             last_beat_ms: AtomicU64::new(elapsed_ms(self.base)),
         });
         self.loops
@@ -63,7 +65,7 @@ impl Liveness {
     }
 
     /// The loops that have not beaten within `max_age`.
-    pub fn stale(&self, max_age: Duration) -> Vec<&'static str> {
+    pub fn stale(&self, max_age: Duration) -> Vec<Component> {
         let now = elapsed_ms(self.base);
         let max = max_age.as_millis() as u64;
         self.loops
@@ -71,7 +73,7 @@ impl Liveness {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|l| now.saturating_sub(l.last_beat_ms.load(Ordering::Relaxed)) > max)
-            .map(|l| l.name)
+            .map(|l| l.component)
             .collect()
     }
 }
@@ -95,8 +97,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_loop_that_stops_beating_becomes_stale() {
         let live = Liveness::new();
-        let a = live.register("accept");
-        let b = live.register("store-check");
+        let a = live.register(Component::Https);
+        let b = live.register(Component::Store);
         tokio::time::advance(Duration::from_secs(2)).await;
         a.beat();
         b.beat();
@@ -104,6 +106,6 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         a.beat();
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(live.stale(Duration::from_secs(3)), vec!["store-check"]);
+        assert_eq!(live.stale(Duration::from_secs(3)), vec![Component::Store]);
     }
 }

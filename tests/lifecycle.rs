@@ -31,6 +31,9 @@ async fn ready_then_health_over_http1_and_http2() {
         assert!(v["uptime_s"].is_u64());
         assert_eq!(v["components"]["store"]["state"], "ok");
         assert_eq!(v["components"]["tls"]["state"], "ok");
+        // Every loop that beats for the watchdog has a health entry too.
+        assert_eq!(v["components"]["https"]["state"], "ok", "{v}");
+        assert_eq!(v["components"]["metrics"]["state"], "ok", "{v}");
         assert_eq!(r.headers["content-type"], "application/json");
     }
 }

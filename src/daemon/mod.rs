@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{BoxSettings, Sessions, Setup, SetupError};
 use crate::auth::SessionPolicy;
+use crate::component::Component;
 use crate::config::{self, Config};
 use crate::events::{Hub, HubConfig, Topic};
 use crate::health::{ComponentState, Health};
@@ -99,12 +100,16 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
 
     let store = Store::open(&config.state_dir)?;
     let health = Health::new();
-    health.set("store", ComponentState::Ok, "open");
+    health.set(Component::Store, ComponentState::Ok, "open");
     tracing::info!(path = %store.path().display(), "state store open");
 
     let material = tls::load_or_generate(&config.state_dir, config.tls.as_ref())?;
     log_certificate(&material);
-    health.set("tls", ComponentState::Ok, certificate_detail(&material));
+    health.set(
+        Component::Tls,
+        ComponentState::Ok,
+        certificate_detail(&material),
+    );
     let slot = CertSlot::new(material.key.clone());
 
     let (listener, how) = listener::take_or_bind(config.listen)?;
@@ -113,6 +118,11 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         source,
     })?;
     tracing::info!(url = %format!("https://{local}"), origin = ?how, "listening");
+    health.set(
+        Component::Https,
+        ComponentState::Ok,
+        format!("listening on {local}"),
+    );
     // Audited only now: a start that fails to bind is not a start.
     record_start(&store)?;
 
@@ -131,9 +141,14 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         interval: config.metrics.interval,
     };
     let sampled_from = sampler.prime();
+    health.set(
+        Component::Metrics,
+        ComponentState::Ok,
+        format!("a sample every {} ms", config.metrics.interval.as_millis()),
+    );
     let sampler_task = tokio::spawn(sampler.run(
         sampled_from,
-        liveness.register("metrics-sampler"),
+        liveness.register(Component::Metrics),
         shutdown.clone(),
     ));
     // Published before READY, like the first sample: the status is
@@ -182,7 +197,7 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
         tls::server_config(&slot),
         ctx,
         config.limits.clone(),
-        liveness.register("https-accept"),
+        liveness.register(Component::Https),
         shutdown.clone().cancelled_owned(),
     ));
     let store_check = tokio::spawn(store_check_loop(
@@ -309,7 +324,11 @@ fn reload(
         Ok(material) => {
             slot.replace(material.key.clone());
             log_certificate(&material);
-            health.set("tls", ComponentState::Ok, certificate_detail(&material));
+            health.set(
+                Component::Tls,
+                ComponentState::Ok,
+                certificate_detail(&material),
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "reload: certificate refused; keeping the running one");
@@ -356,7 +375,7 @@ async fn store_check_loop(
     liveness: Liveness,
     shutdown: CancellationToken,
 ) {
-    let heartbeat = liveness.register("store-check");
+    let heartbeat = liveness.register(Component::Store);
     let mut beat = tokio::time::interval(BEAT_INTERVAL);
     let mut check = tokio::time::interval(STORE_CHECK_INTERVAL);
     loop {
@@ -367,14 +386,14 @@ async fn store_check_loop(
                 let s = store.clone();
                 // The health reply is public: the cause goes to the log only.
                 match tokio::task::spawn_blocking(move || s.check()).await {
-                    Ok(Ok(())) => health.set("store", ComponentState::Ok, "open"),
+                    Ok(Ok(())) => health.set(Component::Store, ComponentState::Ok, "open"),
                     Ok(Err(e)) => {
                         tracing::error!(error = %e, "state store check failed");
-                        health.set("store", ComponentState::Degraded, "store check failed; see the log");
+                        health.set(Component::Store, ComponentState::Degraded, "store check failed; see the log");
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "state store check panicked");
-                        health.set("store", ComponentState::Degraded, "store check failed; see the log");
+                        health.set(Component::Store, ComponentState::Degraded, "store check failed; see the log");
                     }
                 }
             }

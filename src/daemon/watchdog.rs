@@ -37,6 +37,7 @@ pub async fn run(period: Duration, liveness: Liveness, notifier: Arc<dyn Notifie
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::component::Component;
     use crate::daemon::notify::RecordingNotifier;
 
     fn pings(n: &RecordingNotifier) -> usize {
@@ -52,8 +53,8 @@ mod tests {
     async fn pings_while_alive_and_stops_when_a_loop_sticks() {
         let liveness = Liveness::new();
         let recorder = Arc::new(RecordingNotifier::default());
-        let alive = liveness.register("alive");
-        let stuck = liveness.register("stuck");
+        let alive = liveness.register(Component::Metrics);
+        let stuck = liveness.register(Component::Store);
         let task = tokio::spawn(run(
             Duration::from_secs(10),
             liveness.clone(),

@@ -5,12 +5,7 @@ use std::future::Future;
 
 use serde::Serialize;
 
-/// The component a manager drives, as health, liveness, the log and the
-/// published report name it. A string for now; a typed enum replaces it
-/// (issue 12), and every use goes through [`Manager::COMPONENT`], so the
-/// swap touches this alias, the managers' constants and the few lines of
-/// [`super::run`] that turn it into a name.
-pub type Component = &'static str;
+pub use crate::component::Component;
 
 /// What `observe` found: the component, or the reason it is not there.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::context::Publish;
+use crate::component::Component;
 use crate::health::ComponentState;
 
 /// The published JSON, e.g.
@@ -16,7 +17,7 @@ use crate::health::ComponentState;
 /// left out while the component is not present.
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
-    pub component: &'static str,
+    pub component: Component,
     pub state: ComponentState,
     pub detail: &'a str,
     /// Failed passes in a row; 0 after a success.
@@ -36,7 +37,7 @@ impl Report<'_> {
             // Unreachable with the field types above; kept out of a panic
             // all the same, since the loop must outlive a bad status.
             Err(e) => {
-                tracing::error!(component = self.component, error = %e, "cannot encode the report")
+                tracing::error!(component = self.component.name(), error = %e, "cannot encode the report")
             }
         }
     }

@@ -44,8 +44,7 @@ pub async fn run<M: Manager>(
     ctx: ReconcileContext,
     shutdown: impl Future<Output = ()>,
 ) {
-    // The one place the component's name is taken from its `Component`.
-    let name: &'static str = M::COMPONENT;
+    let component = M::COMPONENT;
     let ReconcileContext {
         health,
         liveness,
@@ -53,11 +52,11 @@ pub async fn run<M: Manager>(
         timing,
         jitter,
     } = ctx;
-    let heartbeat = liveness.register(name);
+    let heartbeat = liveness.register(component);
     let mut beat = tokio::time::interval(BEAT_INTERVAL);
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let backoff = Backoff::new(timing.backoff_base, timing.backoff_cap, jitter);
-    let mut state = State::new(name, health, publish, timing, backoff);
+    let mut state = State::new(component, health, publish, timing, backoff);
     let mut shutdown = pin!(shutdown);
     // The manager is either idle here or inside the running pass.
     let mut idle = Some(manager);
@@ -68,7 +67,7 @@ pub async fn run<M: Manager>(
         tokio::select! {
             biased;
             () = &mut shutdown => {
-                tracing::debug!(component = name, in_pass = busy, "reconcile loop stopping");
+                tracing::debug!(component = component.name(), in_pass = busy, "reconcile loop stopping");
                 return;
             }
             (manager, outcome) = finish(&mut running) => {

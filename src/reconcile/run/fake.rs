@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::reconcile::{Manager, Observation, Plan};
+use crate::reconcile::{Component, Manager, Observation, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Call {
@@ -112,7 +112,7 @@ impl Drop for DropWatch {
 }
 
 impl Manager for Fake {
-    const COMPONENT: &'static str = "fake";
+    const COMPONENT: Component = Component::Fake;
     type Desired = u32;
     type Observed = u32;
     type Plan = FakePlan;

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::component::Component;
 use crate::health::{ComponentState, Health};
 use crate::reconcile::backoff::Backoff;
 use crate::reconcile::context::{Publish, Timing};
@@ -13,7 +14,7 @@ use crate::reconcile::report::Report;
 use crate::reconcile::wakes::Wake;
 
 pub(super) struct State {
-    name: &'static str,
+    component: Component,
     health: Health,
     publish: Publish,
     timing: Timing,
@@ -33,7 +34,7 @@ pub(super) struct State {
 impl State {
     /// A first pass is due at once.
     pub fn new(
-        name: &'static str,
+        component: Component,
         health: Health,
         publish: Publish,
         timing: Timing,
@@ -41,7 +42,7 @@ impl State {
     ) -> State {
         let now = Instant::now();
         State {
-            name,
+            component,
             health,
             publish,
             timing,
@@ -56,7 +57,7 @@ impl State {
 
     /// A wake-up; `busy` when a pass is running.
     pub fn woken(&mut self, wake: Wake, busy: bool) {
-        let name = self.name;
+        let name = self.component.name();
         match wake {
             Wake::Woke(source) if busy => {
                 // Served after the running pass, which may have read the
@@ -90,7 +91,7 @@ impl State {
 
     /// Quiet lasted a drift period: a pass is due now.
     pub fn drifted(&mut self) {
-        tracing::trace!(component = self.name, "drift check");
+        tracing::trace!(component = self.component.name(), "drift check");
         self.wanted = true;
     }
 
@@ -106,7 +107,7 @@ impl State {
     }
 
     fn synced<M: Manager>(&mut self, now: Instant, status: M::Status, applied: bool) {
-        let name = self.name;
+        let name = self.component.name();
         if self.backoff.failures() > 0 {
             tracing::info!(
                 component = name,
@@ -133,7 +134,7 @@ impl State {
     fn not_present(&mut self, reason: String) {
         if !self.disabled {
             tracing::info!(
-                component = self.name,
+                component = self.component.name(),
                 reason,
                 "component not present; disabled"
             );
@@ -150,7 +151,7 @@ impl State {
         let wait = self.backoff.fail();
         let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         tracing::warn!(
-            component = self.name,
+            component = self.component.name(),
             error = %detail,
             failures = self.backoff.failures(),
             retry_in_ms,
@@ -163,9 +164,9 @@ impl State {
     }
 
     fn report(&self, state: ComponentState, detail: &str, retry_in_ms: Option<u64>) {
-        self.health.set(self.name, state, detail);
+        self.health.set(self.component, state, detail);
         Report {
-            component: self.name,
+            component: self.component,
             state,
             detail,
             failures: self.backoff.failures(),

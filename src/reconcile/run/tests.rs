@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::fake::{Call, Fake, Script, State};
 use super::run;
+use crate::component::Component;
 use crate::health::{ComponentHealth, ComponentState, Health};
 use crate::liveness::{BEAT_INTERVAL, Liveness};
 use crate::reconcile::{Jitter, ReconcileContext, Timing, Wakes};
@@ -97,7 +98,7 @@ impl Harness {
     }
 
     fn health(&self) -> ComponentHealth {
-        self.health.snapshot()["fake"].clone()
+        self.health.snapshot()[&Component::Fake].clone()
     }
 
     fn last_report(&self) -> Value {
@@ -350,7 +351,7 @@ async fn the_heartbeat_goes_on_through_backoff_and_stops_while_apply_hangs() {
     });
     h.wake();
     sleep(5 * S).await;
-    assert_eq!(h.liveness.stale(2 * BEAT_INTERVAL), ["fake"]);
+    assert_eq!(h.liveness.stale(2 * BEAT_INTERVAL), [Component::Fake]);
     h.stop_at_once().await;
 }
 

@@ -1,0 +1,61 @@
+//! The daemon's components: every part that reports its health, beats for
+//! the watchdog or (for the managers to come) publishes on its own topic
+//! is named here once, so that `/api/v1/health`, the watchdog's log and
+//! the stream cannot disagree on a name. A loop that beats for the
+//! watchdog also has a health entry.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    /// The state store (and its periodic check).
+    Store,
+    /// The HTTPS certificate.
+    Tls,
+    /// The HTTPS listener's accept loop.
+    Https,
+    /// The metrics sampler.
+    Metrics,
+    /// The reconcile loop's tests' fake manager.
+    #[cfg(test)]
+    Fake,
+}
+
+impl Component {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Component::Store => "store",
+            Component::Tls => "tls",
+            Component::Https => "https",
+            Component::Metrics => "metrics",
+            #[cfg(test)]
+            Component::Fake => "fake",
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_name_is_the_name() {
+        for c in [
+            Component::Store,
+            Component::Tls,
+            Component::Https,
+            Component::Metrics,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.name());
+        }
+    }
+}
