@@ -90,7 +90,14 @@ fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
         }
     };
     let source = ConfigSource { path, mode };
-    match runtime.block_on(daemon::run(config, source, log)) {
+    let notifier = std::sync::Arc::new(daemon::SdNotifier);
+    match runtime.block_on(daemon::run(
+        config,
+        source,
+        log,
+        notifier,
+        std::future::pending(),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             print_error(&e);

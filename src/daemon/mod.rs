@@ -34,7 +34,7 @@ use crate::metrics::collect::{Collector, Roots};
 use crate::metrics::rates::Rates;
 use crate::metrics::sampler::{self, MetricsState, Sampler};
 use crate::store::{AuditEntry, Store, StoreError};
-use notify::{Notifier, SdNotifier};
+pub use notify::{Notifier, RecordingNotifier, SdNotifier};
 
 /// How often the store is probed for the health report.
 const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
@@ -88,9 +88,18 @@ pub struct ConfigSource {
     pub mode: config::Mode,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result<(), DaemonError> {
-    let notifier: Arc<dyn Notifier> = Arc::new(SdNotifier);
+/// Runs the daemon until SIGTERM or SIGINT, or until `stop` completes.
+///
+/// `notifier` is how it speaks to systemd ([`SdNotifier`] in production);
+/// `stop` lets a test run the whole start-up and shutdown in-process
+/// (`std::future::pending()` when only signals may stop it).
+pub async fn run(
+    config: Config,
+    source: ConfigSource,
+    log: LogHandle,
+    notifier: Arc<dyn Notifier>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
     notifier.status("starting: opening the state store");
 
     // Signals first, so a SIGTERM during start-up is not lost.
@@ -225,8 +234,10 @@ pub async fn run(config: Config, source: ConfigSource, log: LogHandle) -> Result
 
     let mut config = config;
     let mut server_died = false;
+    let mut stop = std::pin::pin!(stop);
     loop {
         tokio::select! {
+            _ = &mut stop => break,
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
             result = &mut server => {

@@ -44,17 +44,23 @@ impl Notifier for SdNotifier {
     }
 }
 
-/// Records what would have been sent, for unit tests.
-#[cfg(test)]
+/// Records what would have been sent (`READY=1`, `STATUS=...`, one
+/// entry a state), for tests of the lifecycle without a systemd.
 #[derive(Default)]
 pub struct RecordingNotifier {
     pub sent: std::sync::Mutex<Vec<String>>,
 }
 
-#[cfg(test)]
+impl RecordingNotifier {
+    /// What was sent so far.
+    pub fn sent(&self) -> Vec<String> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl Notifier for RecordingNotifier {
     fn send(&self, states: &[NotifyState<'_>]) {
-        let mut sent = self.sent.lock().unwrap();
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.extend(states.iter().map(|s| s.to_string()));
     }
 }
