@@ -39,6 +39,8 @@ pub mod config;
 pub mod daemon;
 pub mod events;
 pub mod fsutil;
+#[cfg(test)]
+pub(crate) mod golden;
 pub mod health;
 pub mod host;
 pub mod http;

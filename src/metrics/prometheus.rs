@@ -551,6 +551,24 @@ mod tests {
         assert_eq!(families.len(), n, "a family declared twice");
     }
 
+    /// The whole text for the fixture machine, against its golden file:
+    /// any change to names, labels, help or order shows as a diff. The
+    /// filesystem figures come from statvfs of the real mount point the
+    /// fixture names, so their values (not their lines) are masked.
+    #[test]
+    fn the_fixture_machine_renders_as_its_golden_file() {
+        let text: String = fixture_text()
+            .lines()
+            .map(|l| match l.rsplit_once(' ') {
+                Some((series, _)) if l.starts_with("node_filesystem_") => {
+                    format!("{series} <statvfs>\n")
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        crate::golden::assert_golden("prometheus.txt", &text);
+    }
+
     #[test]
     fn two_packages_give_one_family_per_zone_kind() {
         let zone = |name: &str, index: &str| crate::metrics::collect::RaplRaw {
