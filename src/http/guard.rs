@@ -1,17 +1,88 @@
-//! Who may call a handler: the signed-in caller and the permission matrix
-//! ([`crate::auth::allowed`]). 401 without a session, 403 without the
-//! permission; state-changing requests also pass the same-origin check.
+//! Who is asking, and whether they may: the credential a request carries
+//! (an API token, or the session cookie), the signed-in caller behind it,
+//! and the permission matrix ([`crate::auth::allowed`]). 401 without a
+//! session, 403 without the permission; state-changing requests also pass
+//! the same-origin check. The handlers under `api/` ask here; nothing here
+//! asks them.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, Request};
+use http::{Method, Request, header};
 
-use super::api::session::caller;
 use super::context::AppContext;
 use super::error::ApiError;
-use super::request::same_origin;
-use crate::accounts::Caller;
-use crate::auth::{Action, Role, allowed};
+use super::request::{cookie, same_origin};
+use crate::accounts::{Caller, SessionUse, Sessions, Tokens};
+use crate::auth::{Action, Role, Secret, allowed};
+use crate::clock::now_ms;
 use crate::events::View;
+
+pub const SESSION_COOKIE: &str = "__Host-hearth_session";
+
+/// The caller behind the request: an API token (`Authorization: Bearer`)
+/// or else the session cookie. A bearer token that is not valid is not
+/// silently replaced by the cookie: the request is anonymous.
+pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Caller>, ApiError> {
+    match Credential::of(req) {
+        Some(credential) => {
+            credential
+                .lookup(&ctx.sessions, &ctx.tokens, SessionUse::Touch)
+                .await
+        }
+        None => Ok(None),
+    }
+}
+
+/// What a request signs in with, kept by an event stream to check again
+/// later that it still may follow (see [`super::events`]). The secrets
+/// inside never print.
+#[derive(Clone)]
+pub enum Credential {
+    Token(Secret),
+    Session(Secret),
+}
+
+impl Credential {
+    pub fn of(req: &Request<Bytes>) -> Option<Credential> {
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match bearer {
+            Some(token) => Some(Credential::Token(Secret::from_client(token.trim()))),
+            None => {
+                cookie(req, SESSION_COOKIE).map(|t| Credential::Session(Secret::from_client(t)))
+            }
+        }
+    }
+
+    /// The caller it signs in as now, if any. `how` matters for sessions
+    /// only: an API token has no idle timeout to keep from.
+    pub async fn lookup(
+        &self,
+        sessions: &Arc<Sessions>,
+        tokens: &Arc<Tokens>,
+        how: SessionUse,
+    ) -> Result<Option<Caller>, ApiError> {
+        let found = match self.clone() {
+            Credential::Token(token) => {
+                let tokens = tokens.clone();
+                tokio::task::spawn_blocking(move || tokens.authenticate(token.expose(), now_ms()))
+                    .await
+            }
+            Credential::Session(token) => {
+                let sessions = sessions.clone();
+                tokio::task::spawn_blocking(move || sessions.lookup(token.expose(), now_ms(), how))
+                    .await
+            }
+        };
+        found
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
 
 pub async fn require(
     ctx: &AppContext,

@@ -15,80 +15,14 @@ use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Caller, LoginError, SessionUse, Sessions, Tokens};
-use crate::auth::Secret;
+use crate::accounts::{Caller, LoginError, Sessions};
 use crate::clock::now_ms;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
+use crate::http::guard::{Credential, SESSION_COOKIE, caller};
+use crate::http::request::{expired_cookie, json_body, same_origin, session_cookie};
 use crate::http::response::{Response, json, no_content};
 use crate::http::user_agent;
-
-pub const SESSION_COOKIE: &str = "__Host-hearth_session";
-
-/// The caller behind the request: an API token (`Authorization: Bearer`)
-/// or else the session cookie. A bearer token that is not valid is not
-/// silently replaced by the cookie: the request is anonymous.
-pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Caller>, ApiError> {
-    match Credential::of(req) {
-        Some(credential) => {
-            credential
-                .lookup(&ctx.sessions, &ctx.tokens, SessionUse::Touch)
-                .await
-        }
-        None => Ok(None),
-    }
-}
-
-/// What a request signs in with, kept by an event stream to check again
-/// later that it still may follow (see [`super::events`]). The secrets
-/// inside never print.
-#[derive(Clone)]
-pub enum Credential {
-    Token(Secret),
-    Session(Secret),
-}
-
-impl Credential {
-    pub fn of(req: &Request<Bytes>) -> Option<Credential> {
-        let bearer = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match bearer {
-            Some(token) => Some(Credential::Token(Secret::from_client(token.trim()))),
-            None => {
-                cookie(req, SESSION_COOKIE).map(|t| Credential::Session(Secret::from_client(t)))
-            }
-        }
-    }
-
-    /// The caller it signs in as now, if any. `how` matters for sessions
-    /// only: an API token has no idle timeout to keep from.
-    pub async fn lookup(
-        &self,
-        sessions: &Arc<Sessions>,
-        tokens: &Arc<Tokens>,
-        how: SessionUse,
-    ) -> Result<Option<Caller>, ApiError> {
-        let found = match self.clone() {
-            Credential::Token(token) => {
-                let tokens = tokens.clone();
-                tokio::task::spawn_blocking(move || tokens.authenticate(token.expose(), now_ms()))
-                    .await
-            }
-            Credential::Session(token) => {
-                let sessions = sessions.clone();
-                tokio::task::spawn_blocking(move || sessions.lookup(token.expose(), now_ms(), how))
-                    .await
-            }
-        };
-        found
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    }
-}
 
 fn unauthorized() -> ApiError {
     ApiError::Unauthorized {
