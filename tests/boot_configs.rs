@@ -7,28 +7,33 @@ mod common;
 
 use std::process::Command;
 
+use common::netns::{NetNs, link};
 use common::require;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Runs `script` with `sh` in a network namespace of its own (so its
 /// ruleset is the test's alone), with `$1` the base ruleset's path.
-/// Returns what `nft list ruleset` printed last, or fails with stderr.
+/// Returns what it printed (`nft list ruleset`, last), or fails with stderr.
 fn in_own_netns(script: &str) -> String {
     require("nft", "nftables");
-    let unshare = require("unshare", "util-linux");
     let ruleset = format!("{ROOT}/nftables/hearth-base.nft");
-    let out = Command::new(unshare)
-        .args(["--net", "sh", "-c", script, "sh"])
-        .arg(&ruleset)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script} ($1 = {ruleset}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    NetNs::new("boot").sh(script, &[&ruleset])
+}
+
+/// The kit's namespaces are real hosts: two of them joined by a veth
+/// pair exchange packets, and neither sees the machine's interfaces.
+#[test]
+fn two_namespaces_joined_by_a_veth_pair_reach_each_other() {
+    let a = NetNs::new("kit");
+    let b = NetNs::new("kit");
+    let (ea, _) = link(&a, "10.201.0.1/24", &b, "10.201.0.2/24");
+    let links = a.run("ip", &["-o", "link"]);
+    assert!(links.contains(&ea) && links.contains("lo"), "{links}");
+    assert_eq!(links.lines().count(), 2, "only lo and the veth: {links}");
+    require("ping", "iputils-ping");
+    let out = a.run("ping", &["-c", "1", "-W", "5", "10.201.0.2"]);
+    assert!(out.contains("1 received"), "{out}");
 }
 
 #[test]

@@ -20,6 +20,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+pub mod inproc;
+pub mod netns;
 pub mod page_check;
 pub mod sse;
 pub mod vm;
