@@ -16,7 +16,7 @@ use super::UserRecord;
 
 mod password_change;
 use crate::auth::{PasswordHash, Role, Secret, SecretHash, SessionPolicy, SessionState, Throttle};
-use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 pub use password_change::PasswordChangeError;
 
 /// A session as the store keeps it (under the token's hash).
@@ -103,10 +103,10 @@ fn attempt_keys(source: IpAddr, username: &str) -> AttemptKeys {
     [format!("ip:{source}"), format!("user:{username}")]
 }
 
-fn audit(actor: &str, action: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
+fn audit(actor: &str, action: AuditAction, source: IpAddr, outcome: Outcome) -> AuditEntry {
     AuditEntry {
         actor: actor.chars().take(64).collect(),
-        action: action.into(),
+        action,
         target: "session".into(),
         source: source.to_canonical().to_string(),
         outcome,
@@ -166,9 +166,10 @@ impl Sessions {
     ) -> Result<(Secret, Caller), LoginError> {
         let source = source.to_canonical();
         let keys = attempt_keys(source, username);
+        // Every way this sign-in ends is recorded as the same action.
+        let entry = |outcome| audit(username, AuditAction::SessionLogin, source, outcome);
         if let Some(retry_after) = self.must_wait(&keys, now_ms) {
-            self.store
-                .audit(audit(username, "session.login", source, Outcome::Denied))?;
+            self.store.audit(entry(Outcome::Denied))?;
             return Err(LoginError::Throttled { retry_after });
         }
         let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
@@ -180,8 +181,7 @@ impl Sessions {
             .unwrap_or_else(PasswordHash::decoy);
         if !hash.verify(password) || usable.is_none() {
             self.failed(&keys, now_ms);
-            self.store
-                .audit(audit(username, "session.login", source, Outcome::Failure))?;
+            self.store.audit(entry(Outcome::Failure))?;
             return Err(LoginError::WrongCredentials);
         }
         let mut user = usable.expect("checked above");
@@ -189,8 +189,7 @@ impl Sessions {
         let mut updated_user = None;
         if user.totp.as_ref().is_some_and(|t| t.confirmed) {
             let Some(input) = second_factor else {
-                self.store
-                    .audit(audit(username, "session.login", source, Outcome::Denied))?;
+                self.store.audit(entry(Outcome::Denied))?;
                 return Err(LoginError::SecondFactorRequired);
             };
             match super::two_factor::check_second_factor(&user, input, now_ms / 1000) {
@@ -200,8 +199,7 @@ impl Sessions {
                 }
                 None => {
                     self.failed(&keys, now_ms);
-                    self.store
-                        .audit(audit(username, "session.login", source, Outcome::Failure))?;
+                    self.store.audit(entry(Outcome::Failure))?;
                     return Err(LoginError::WrongSecondFactor);
                 }
             }
@@ -216,16 +214,13 @@ impl Sessions {
             agent: agent.to_string(),
         };
         let key = secret.hash();
-        self.store.change(
-            audit(username, "session.login", source, Outcome::Success),
-            |c| {
-                if let Some(u) = &updated_user {
-                    // The used code's counter, or the used recovery code.
-                    c.put_record(Records::Users, username, u)?;
-                }
-                c.put_record(Records::Sessions, key.as_str(), &record)
-            },
-        )?;
+        self.store.change(entry(Outcome::Success), |c| {
+            if let Some(u) = &updated_user {
+                // The used code's counter, or the used recovery code.
+                c.put_record(Records::Users, username, u)?;
+            }
+            c.put_record(Records::Sessions, key.as_str(), &record)
+        })?;
         Ok((
             secret,
             Caller {
@@ -321,7 +316,12 @@ impl Sessions {
             return Ok(false);
         };
         self.store.change(
-            audit(&caller.username, "session.revoke", source, Outcome::Success),
+            audit(
+                &caller.username,
+                AuditAction::SessionRevoke,
+                source,
+                Outcome::Success,
+            ),
             |c| c.remove_record(Records::Sessions, &key),
         )
     }
@@ -329,7 +329,12 @@ impl Sessions {
     /// Ends the caller's session.
     pub fn logout(&self, caller: &Caller, source: IpAddr) -> Result<(), StoreError> {
         self.store.change(
-            audit(&caller.username, "session.logout", source, Outcome::Success),
+            audit(
+                &caller.username,
+                AuditAction::SessionLogout,
+                source,
+                Outcome::Success,
+            ),
             |c| {
                 c.remove_record(Records::Sessions, caller.session.as_str())
                     .map(|_| ())
@@ -362,7 +367,7 @@ mod tests {
             totp: None,
         };
         store
-            .change(AuditEntry::system("user.create", "alice"), |c| {
+            .change(AuditEntry::system(AuditAction::UserCreate, "alice"), |c| {
                 c.put_record(Records::Users, "alice", &user)
             })
             .unwrap();
@@ -442,7 +447,7 @@ mod tests {
             recovery: Vec::new(),
         });
         store
-            .change(AuditEntry::system("test.totp", "alice"), |c| {
+            .change(AuditEntry::system(AuditAction::TotpEnable, "alice"), |c| {
                 c.put_record(Records::Users, "alice", &user)
             })
             .unwrap();
@@ -486,9 +491,10 @@ mod tests {
         let old: SessionRecord = serde_json::from_str(old).unwrap();
         assert_eq!(old.agent, "unknown");
         store
-            .change(AuditEntry::system("test.session", "alice"), |c| {
-                c.put_record(Records::Sessions, &"0".repeat(64), &old)
-            })
+            .change(
+                AuditEntry::system(AuditAction::SessionLogin, "alice"),
+                |c| c.put_record(Records::Sessions, &"0".repeat(64), &old),
+            )
             .unwrap();
         let list = s.list(&caller, T0 + 1000).unwrap();
         assert_eq!(list.len(), 2);

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Caller;
 use super::setup::{DOMAIN, EMAIL, HOSTNAME, TIMEZONE};
-use crate::store::{AuditEntry, Outcome, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Outcome, Store, StoreError};
 
 const PUBLIC_STATUS: &str = "public_status";
 
@@ -63,7 +63,7 @@ impl BoxSettings {
     ) -> Result<(), StoreError> {
         let entry = AuditEntry {
             actor: caller.username.clone(),
-            action: "settings.public_status".into(),
+            action: AuditAction::SettingsPublicStatus,
             target: on.to_string(),
             source: source.to_canonical().to_string(),
             outcome: Outcome::Success,

@@ -24,7 +24,7 @@ use super::UserRecord;
 use crate::auth::{NewPassword, Role, Secret, SecretHash, SetupCode, Username};
 use crate::fsutil::write_atomically;
 use crate::names::{DomainName, Email, Hostname, TimeZone};
-use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 
 /// Wrong codes in total before the code is replaced.
 pub const MAX_WRONG: u32 = 10;
@@ -108,10 +108,16 @@ pub struct Setup {
     inner: Mutex<Inner>,
 }
 
-fn audit(action: &str, actor: &str, target: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
+fn audit(
+    action: AuditAction,
+    actor: &str,
+    target: &str,
+    source: IpAddr,
+    outcome: Outcome,
+) -> AuditEntry {
     AuditEntry {
         actor: actor.into(),
-        action: action.into(),
+        action,
         target: target.into(),
         source: source.to_canonical().to_string(),
         outcome,
@@ -262,7 +268,7 @@ impl Setup {
         if attempts.len() >= MAX_ATTEMPTS {
             drop(inner);
             self.store.audit(audit(
-                "setup.claim",
+                AuditAction::SetupClaim,
                 "anonymous",
                 "setup",
                 source,
@@ -282,7 +288,7 @@ impl Setup {
             }
             drop(inner);
             self.store.audit(audit(
-                "setup.claim",
+                AuditAction::SetupClaim,
                 "anonymous",
                 "setup",
                 source,
@@ -290,7 +296,7 @@ impl Setup {
             ))?;
             if rotate {
                 self.store
-                    .audit(AuditEntry::system("setup.code_rotate", "setup"))?;
+                    .audit(AuditEntry::system(AuditAction::SetupCodeRotate, "setup"))?;
             }
             return Err(SetupError::WrongCode);
         }
@@ -301,7 +307,7 @@ impl Setup {
         inner.attempts.remove(&source);
         drop(inner);
         self.store.audit(audit(
-            "setup.claim",
+            AuditAction::SetupClaim,
             "anonymous",
             "setup",
             source,
@@ -332,7 +338,7 @@ impl Setup {
         };
         self.store.change(
             audit(
-                "setup.admin",
+                AuditAction::SetupAdmin,
                 "setup",
                 username.as_str(),
                 source,
@@ -366,7 +372,7 @@ impl Setup {
         let timezone = TimeZone::try_from(timezone).map_err(|e| invalid("timezone", e))?;
         self.store.change(
             audit(
-                "setup.host",
+                AuditAction::SetupHost,
                 "setup",
                 hostname.as_str(),
                 source,
@@ -407,7 +413,13 @@ impl Setup {
         }
         let target = domain.as_ref().map(|d| d.to_string()).unwrap_or_default();
         self.store.change(
-            audit("setup.domain", "setup", &target, source, Outcome::Success),
+            audit(
+                AuditAction::SetupDomain,
+                "setup",
+                &target,
+                source,
+                Outcome::Success,
+            ),
             |c| {
                 match &domain {
                     Some(d) => c.set_setting(DOMAIN, d.as_str())?,
@@ -441,7 +453,13 @@ impl Setup {
             });
         }
         self.store.change(
-            audit("setup.finish", "setup", "setup", source, Outcome::Success),
+            audit(
+                AuditAction::SetupFinish,
+                "setup",
+                "setup",
+                source,
+                Outcome::Success,
+            ),
             |c| c.set_setting(COMPLETE, &now_ms.to_string()),
         )?;
         self.complete.store(true, Ordering::Release);

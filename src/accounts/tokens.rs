@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Caller;
 use crate::auth::Secret;
 use crate::auth::token::random_bytes;
-use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 
 /// Marks hearth tokens, so secret scanners and people recognise them.
 pub const PREFIX: &str = "hth_";
@@ -42,10 +42,10 @@ pub struct Tokens {
     store: Store,
 }
 
-fn audit(caller: &Caller, action: &str, target: &str, source: IpAddr) -> AuditEntry {
+fn audit(caller: &Caller, action: AuditAction, target: &str, source: IpAddr) -> AuditEntry {
     AuditEntry {
         actor: caller.username.clone(),
-        action: action.into(),
+        action,
         target: target.into(),
         source: source.to_canonical().to_string(),
         outcome: Outcome::Success,
@@ -94,7 +94,7 @@ impl Tokens {
         };
         let key = Secret::from_client(&token).hash();
         self.store
-            .change(audit(caller, "token.create", &id, source), |c| {
+            .change(audit(caller, AuditAction::TokenCreate, &id, source), |c| {
                 c.put_record(Records::Tokens, key.as_str(), &record)
             })?;
         Ok((record, token))
@@ -114,7 +114,7 @@ impl Tokens {
     /// Revokes one of the caller's own tokens.
     pub fn revoke(&self, caller: &Caller, id: &str, source: IpAddr) -> Result<(), TokenError> {
         self.store
-            .change(audit(caller, "token.revoke", id, source), |c| {
+            .change(audit(caller, AuditAction::TokenRevoke, id, source), |c| {
                 let found = c
                     .records::<TokenRecord>(Records::Tokens)?
                     .into_iter()
@@ -175,7 +175,7 @@ mod tests {
             totp: None,
         };
         store
-            .change(AuditEntry::system("user.create", "ann"), |c| {
+            .change(AuditEntry::system(AuditAction::UserCreate, "ann"), |c| {
                 c.put_record(Records::Users, "ann", &user)
             })
             .unwrap();

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Caller, TotpRecord, UserRecord};
 use crate::auth::{Secret, totp};
-use crate::store::{AuditEntry, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 
 pub const RECOVERY_CODES: usize = 10;
 
@@ -38,10 +38,10 @@ pub struct TwoFactor {
     store: Store,
 }
 
-fn audit(caller: &Caller, action: &str, source: IpAddr) -> AuditEntry {
+fn audit(caller: &Caller, action: AuditAction, source: IpAddr) -> AuditEntry {
     AuditEntry {
         actor: caller.username.clone(),
-        action: action.into(),
+        action,
         target: caller.username.clone(),
         source: source.to_canonical().to_string(),
         outcome: Outcome::Success,
@@ -73,7 +73,7 @@ impl TwoFactor {
         let secret = totp::base32(&totp::new_secret());
         let uri = totp::otpauth_uri(issuer, &caller.username, &secret);
         self.store
-            .change(audit(caller, "totp.begin", source), |c| {
+            .change(audit(caller, AuditAction::TotpBegin, source), |c| {
                 let mut user: UserRecord = c
                     .record(Records::Users, &caller.username)?
                     .ok_or(TwoFactorError::NoUser)?;
@@ -106,7 +106,7 @@ impl TwoFactor {
     ) -> Result<Vec<String>, TwoFactorError> {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
         self.store
-            .change(audit(caller, "totp.enable", source), |c| {
+            .change(audit(caller, AuditAction::TotpEnable, source), |c| {
                 let mut user: UserRecord = c
                     .record(Records::Users, &caller.username)?
                     .ok_or(TwoFactorError::NoUser)?;
@@ -138,7 +138,7 @@ impl TwoFactor {
     /// Turns two-factor login off for the caller.
     pub fn disable(&self, caller: &Caller, source: IpAddr) -> Result<(), TwoFactorError> {
         self.store
-            .change(audit(caller, "totp.disable", source), |c| {
+            .change(audit(caller, AuditAction::TotpDisable, source), |c| {
                 let mut user: UserRecord = c
                     .record(Records::Users, &caller.username)?
                     .ok_or(TwoFactorError::NoUser)?;
@@ -200,7 +200,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let put = |user: &UserRecord| {
             store
-                .change(AuditEntry::system("test.user", "u"), |c| {
+                .change(AuditEntry::system(AuditAction::UserUpdate, "u"), |c| {
                     c.put_record(Records::Users, "u", user)
                 })
                 .unwrap()

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Caller, SessionRecord, UserRecord};
 use crate::auth::{NewPassword, Role, Username};
-use crate::store::{AuditEntry, Change, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Change, Outcome, Records, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -45,10 +45,10 @@ pub struct UserUpdate {
     pub password: Option<String>,
 }
 
-fn audit(caller: &Caller, action: &str, target: &str, source: IpAddr) -> AuditEntry {
+fn audit(caller: &Caller, action: AuditAction, target: &str, source: IpAddr) -> AuditEntry {
     AuditEntry {
         actor: caller.username.clone(),
-        action: action.into(),
+        action,
         target: target.into(),
         source: source.to_canonical().to_string(),
         outcome: Outcome::Success,
@@ -124,7 +124,7 @@ impl Users {
             totp: None,
         };
         self.store.change(
-            audit(caller, "user.create", username.as_str(), source),
+            audit(caller, AuditAction::UserCreate, username.as_str(), source),
             |c| {
                 if c.record::<UserRecord>(Records::Users, username.as_str())?
                     .is_some()
@@ -165,8 +165,9 @@ impl Users {
             .map(|p| NewPassword::new(p, username).map_err(|e| invalid("password", e)))
             .transpose()?
             .map(|p| p.hash());
-        self.store
-            .change(audit(caller, "user.update", username, source), |c| {
+        self.store.change(
+            audit(caller, AuditAction::UserUpdate, username, source),
+            |c| {
                 let Some(mut user) = c.record::<UserRecord>(Records::Users, username)? else {
                     return Err(UserError::NotFound);
                 };
@@ -196,13 +197,15 @@ impl Users {
                     disabled: user.disabled,
                     created_ms: user.created_ms,
                 })
-            })
+            },
+        )
     }
 
     /// Deletes the account, ends its sessions and revokes its tokens.
     pub fn delete(&self, caller: &Caller, username: &str, source: IpAddr) -> Result<(), UserError> {
-        self.store
-            .change(audit(caller, "user.delete", username, source), |c| {
+        self.store.change(
+            audit(caller, AuditAction::UserDelete, username, source),
+            |c| {
                 let Some(user) = c.record::<UserRecord>(Records::Users, username)? else {
                     return Err(UserError::NotFound);
                 };
@@ -217,7 +220,8 @@ impl Users {
                     }
                 }
                 Ok(())
-            })
+            },
+        )
     }
 }
 

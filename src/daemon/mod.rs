@@ -33,7 +33,7 @@ use crate::logging::LogHandle;
 use crate::metrics::collect::{Collector, Roots};
 use crate::metrics::rates::Rates;
 use crate::metrics::sampler::{self, MetricsState, Sampler};
-use crate::store::{AuditEntry, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 pub use notify::{Notifier, RecordingNotifier, SdNotifier};
 
 /// How often the store is probed for the health report.
@@ -270,7 +270,7 @@ pub async fn run(
     let _ = sampler_task.await;
     let _ = health_task.await;
     let _ = ping_task.await;
-    if let Err(e) = store.audit(AuditEntry::system("daemon.stop", "hearth")) {
+    if let Err(e) = store.audit(AuditEntry::system(AuditAction::DaemonStop, "hearth")) {
         tracing::warn!(error = %e, "cannot record the stop");
     }
     tracing::info!("stopped");
@@ -282,13 +282,16 @@ pub async fn run(
 
 /// Keeps the first-start time and audits every start.
 fn record_start(store: &Store) -> Result<(), StoreError> {
-    store.change(AuditEntry::system("daemon.start", "hearth"), |c| {
-        if c.setting("installed_at")?.is_none() {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-            c.set_setting("installed_at", &now)?;
-        }
-        Ok(())
-    })
+    store.change(
+        AuditEntry::system(AuditAction::DaemonStart, "hearth"),
+        |c| {
+            if c.setting("installed_at")?.is_none() {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+                c.set_setting("installed_at", &now)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 fn log_certificate(material: &TlsMaterial) {

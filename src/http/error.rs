@@ -1,13 +1,22 @@
-//! The API's error type and its one exhaustive mapping to HTTP status.
+//! The API's error type and its one exhaustive mapping to HTTP status,
+//! and the one place where the other modules' errors become it (the
+//! `From` impls below), so that handlers only say `?`.
 //!
 //! Every error leaves as `{"error":{"code":...,"message":...,"field":...}}`.
 //! Internal errors are logged here and answered with a generic message, so
 //! no internal detail (paths, store errors) reaches a client.
 
+use std::convert::Infallible;
+
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use super::response::{Response, json};
+use crate::accounts::{
+    LoginError, PasswordChangeError, SetupError, TokenError, TwoFactorError, UserError,
+};
+use crate::events::TopicsError;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -138,6 +147,153 @@ impl ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// For work that cannot fail (see [`super::blocking()`]).
+impl From<Infallible> for ApiError {
+    fn from(e: Infallible) -> ApiError {
+        match e {}
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> ApiError {
+        match e {
+            UserError::Invalid { field, message } => ApiError::BadRequest {
+                field: Some(field),
+                message,
+            },
+            e @ (UserError::Exists(_) | UserError::LastAdmin) => ApiError::Conflict {
+                message: e.to_string(),
+            },
+            UserError::NotFound => ApiError::NotFound,
+            UserError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> ApiError {
+        match e {
+            TokenError::Invalid { field, message } => ApiError::BadRequest {
+                field: Some(field),
+                message,
+            },
+            TokenError::NotFound => ApiError::NotFound,
+            TokenError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TwoFactorError> for ApiError {
+    fn from(e: TwoFactorError) -> ApiError {
+        match e {
+            e @ (TwoFactorError::NotEnrolling | TwoFactorError::AlreadyOn) => ApiError::Conflict {
+                message: e.to_string(),
+            },
+            TwoFactorError::WrongCode => ApiError::BadRequest {
+                field: Some("code"),
+                message: "wrong code; check the time on your phone".into(),
+            },
+            TwoFactorError::NoUser => ApiError::NotFound,
+            TwoFactorError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SetupError> for ApiError {
+    fn from(e: SetupError) -> ApiError {
+        match e {
+            SetupError::Complete => ApiError::Gone {
+                message: "setup is complete; sign in instead".into(),
+            },
+            SetupError::WrongCode => ApiError::Forbidden {
+                code: "wrong_setup_code",
+                message: "wrong setup code".into(),
+            },
+            SetupError::RateLimited => ApiError::TooManyRequests {
+                message: "too many attempts; wait a minute".into(),
+            },
+            SetupError::NotClaimed => ApiError::Unauthorized {
+                code: "unauthorized",
+                message: "claim the box with the setup code first".into(),
+            },
+            SetupError::Invalid { field, message } => ApiError::BadRequest {
+                field: Some(field),
+                message,
+            },
+            e @ SetupError::Incomplete { .. } => ApiError::Conflict {
+                message: e.to_string(),
+            },
+            e @ (SetupError::Store(_) | SetupError::CodeFile { .. }) => {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> ApiError {
+        match e {
+            LoginError::WrongCredentials => ApiError::Unauthorized {
+                code: "unauthorized",
+                message: "wrong username or password".into(),
+            },
+            e @ LoginError::SecondFactorRequired => ApiError::Forbidden {
+                code: "totp_required",
+                message: e.to_string(),
+            },
+            e @ LoginError::WrongSecondFactor => ApiError::Unauthorized {
+                code: "totp_wrong",
+                message: e.to_string(),
+            },
+            e @ LoginError::Throttled { retry_after } => ApiError::Throttled {
+                message: e.to_string(),
+                retry_after,
+            },
+            LoginError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<PasswordChangeError> for ApiError {
+    fn from(e: PasswordChangeError) -> ApiError {
+        match e {
+            e @ PasswordChangeError::WrongCurrent => ApiError::BadRequest {
+                field: Some("current_password"),
+                message: e.to_string(),
+            },
+            e @ PasswordChangeError::Refused(_) => ApiError::BadRequest {
+                field: Some("new_password"),
+                message: e.to_string(),
+            },
+            e @ PasswordChangeError::Throttled { retry_after } => ApiError::Throttled {
+                message: e.to_string(),
+                retry_after,
+            },
+            PasswordChangeError::NoAccount => ApiError::Unauthorized {
+                code: "unauthorized",
+                message: "sign in first".into(),
+            },
+            PasswordChangeError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// `?topics=` named a topic there is none of.
+impl From<TopicsError> for ApiError {
+    fn from(e: TopicsError) -> ApiError {
+        ApiError::BadRequest {
+            field: Some("topics"),
+            message: e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +338,203 @@ mod tests {
         let v = body_json(r).await;
         assert_eq!(v["error"]["code"], "totp_wrong");
         assert_eq!(v["error"]["message"], "that code is not right");
+    }
+
+    /// Status, code, field and message of what `e` becomes.
+    fn mapped(e: impl Into<ApiError>) -> (u16, &'static str, Option<&'static str>, String) {
+        let e = e.into();
+        (e.status().as_u16(), e.code(), e.field(), e.to_string())
+    }
+
+    fn store_error() -> StoreError {
+        StoreError::Locked {
+            path: "/var/lib/hearth/state.redb".into(),
+        }
+    }
+
+    fn internal() -> (u16, &'static str, Option<&'static str>, String) {
+        (500, "internal", None, "internal error".into())
+    }
+
+    #[test]
+    fn every_domain_error_maps_as_the_api_promises() {
+        use crate::auth::PasswordError;
+        use std::time::Duration;
+        let conflict = |m: &str| (409, "conflict", None, m.to_string());
+        let bad = |f, m: &str| (400, "bad_request", Some(f), m.to_string());
+        let minute = Duration::from_secs(60);
+
+        assert_eq!(mapped(store_error()), internal());
+
+        assert_eq!(
+            mapped(UserError::Invalid {
+                field: "username",
+                message: "username too long".into()
+            }),
+            bad("username", "username too long")
+        );
+        assert_eq!(
+            mapped(UserError::Exists("ann".into())),
+            conflict("user ann already exists")
+        );
+        assert_eq!(
+            mapped(UserError::NotFound),
+            (404, "not_found", None, "no such resource".into())
+        );
+        assert_eq!(
+            mapped(UserError::LastAdmin),
+            conflict("the last enabled admin cannot be removed, disabled or demoted")
+        );
+        assert_eq!(mapped(UserError::Store(store_error())), internal());
+
+        assert_eq!(
+            mapped(TokenError::Invalid {
+                field: "name",
+                message: "name is empty".into()
+            }),
+            bad("name", "name is empty")
+        );
+        assert_eq!(mapped(TokenError::NotFound).0, 404);
+        assert_eq!(mapped(TokenError::Store(store_error())), internal());
+
+        assert_eq!(
+            mapped(TwoFactorError::NotEnrolling),
+            conflict("start the enrolment first")
+        );
+        assert_eq!(
+            mapped(TwoFactorError::AlreadyOn),
+            conflict("two-factor login is already on; turn it off first")
+        );
+        assert_eq!(
+            mapped(TwoFactorError::WrongCode),
+            bad("code", "wrong code; check the time on your phone")
+        );
+        assert_eq!(mapped(TwoFactorError::NoUser).0, 404);
+        assert_eq!(mapped(TwoFactorError::Store(store_error())), internal());
+
+        assert_eq!(
+            mapped(SetupError::Complete),
+            (
+                410,
+                "gone",
+                None,
+                "gone: setup is complete; sign in instead".into()
+            )
+        );
+        assert_eq!(
+            mapped(SetupError::WrongCode),
+            (403, "wrong_setup_code", None, "wrong setup code".into())
+        );
+        assert_eq!(
+            mapped(SetupError::RateLimited),
+            (
+                429,
+                "too_many_requests",
+                None,
+                "too many attempts; wait a minute".into()
+            )
+        );
+        assert_eq!(
+            mapped(SetupError::NotClaimed),
+            (
+                401,
+                "unauthorized",
+                None,
+                "claim the box with the setup code first".into()
+            )
+        );
+        assert_eq!(
+            mapped(SetupError::Invalid {
+                field: "hostname",
+                message: "hostname too long".into()
+            }),
+            bad("hostname", "hostname too long")
+        );
+        assert_eq!(
+            mapped(SetupError::Incomplete {
+                missing: "the host name"
+            }),
+            conflict("not ready to finish: the host name is not set yet")
+        );
+        assert_eq!(mapped(SetupError::Store(store_error())), internal());
+        assert_eq!(
+            mapped(SetupError::CodeFile {
+                path: "/run/hearth/setup-code".into(),
+                source: std::io::ErrorKind::PermissionDenied.into(),
+            }),
+            internal()
+        );
+
+        assert_eq!(
+            mapped(LoginError::WrongCredentials),
+            (
+                401,
+                "unauthorized",
+                None,
+                "wrong username or password".into()
+            )
+        );
+        let (status, code, _, _) = mapped(LoginError::SecondFactorRequired);
+        assert_eq!((status, code), (403, "totp_required"));
+        let (status, code, _, _) = mapped(LoginError::WrongSecondFactor);
+        assert_eq!((status, code), (401, "totp_wrong"));
+        assert_eq!(
+            mapped(LoginError::Throttled {
+                retry_after: minute
+            }),
+            (
+                429,
+                "too_many_requests",
+                None,
+                "too many failed attempts; try again in 60 s".into()
+            )
+        );
+        assert!(matches!(
+            LoginError::Throttled {
+                retry_after: minute
+            }
+            .into(),
+            ApiError::Throttled { retry_after, .. } if retry_after == minute
+        ));
+        assert_eq!(mapped(LoginError::Store(store_error())), internal());
+
+        assert_eq!(
+            mapped(PasswordChangeError::WrongCurrent),
+            bad("current_password", "is not your current password")
+        );
+        assert_eq!(
+            mapped(PasswordChangeError::Refused(
+                PasswordError::ContainsUsername
+            )),
+            bad("new_password", "must not contain the username")
+        );
+        assert!(matches!(
+            PasswordChangeError::Throttled {
+                retry_after: minute
+            }
+            .into(),
+            ApiError::Throttled { retry_after, .. } if retry_after == minute
+        ));
+        assert_eq!(
+            mapped(PasswordChangeError::NoAccount),
+            (401, "unauthorized", None, "sign in first".into())
+        );
+        assert_eq!(
+            mapped(PasswordChangeError::Store(store_error())),
+            internal()
+        );
+
+        let topics = crate::events::TopicSet::parse(Some("nope")).unwrap_err();
+        let message = topics.to_string();
+        assert_eq!(mapped(topics), bad("topics", &message));
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_for_the_log() {
+        let ApiError::Internal(cause) = ApiError::from(store_error()) else {
+            panic!("not internal")
+        };
+        assert_eq!(cause, store_error().to_string());
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Method, Request, header};
 
+use super::blocking;
 use super::context::AppContext;
 use super::error::ApiError;
 use super::request::{cookie, same_origin};
@@ -66,21 +67,16 @@ impl Credential {
         tokens: &Arc<Tokens>,
         how: SessionUse,
     ) -> Result<Option<Caller>, ApiError> {
-        let found = match self.clone() {
+        match self.clone() {
             Credential::Token(token) => {
                 let tokens = tokens.clone();
-                tokio::task::spawn_blocking(move || tokens.authenticate(token.expose(), now_ms()))
-                    .await
+                blocking(move || tokens.authenticate(token.expose(), now_ms())).await
             }
             Credential::Session(token) => {
                 let sessions = sessions.clone();
-                tokio::task::spawn_blocking(move || sessions.lookup(token.expose(), now_ms(), how))
-                    .await
+                blocking(move || sessions.lookup(token.expose(), now_ms(), how)).await
             }
-        };
-        found
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        }
     }
 }
 

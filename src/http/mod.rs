@@ -7,6 +7,7 @@
 pub mod access_changes;
 pub mod activity;
 pub mod api;
+mod blocking;
 pub mod context;
 pub mod error;
 pub mod guard;
@@ -22,5 +23,6 @@ mod stream_h1;
 pub mod tls;
 pub mod user_agent;
 
+pub use blocking::blocking;
 pub use context::AppContext;
 pub use server::serve;

@@ -10,6 +10,10 @@
 //!
 //! Browsers get pages, not JSON: an unknown path outside `/api/` asked
 //! for with `Accept: text/html` is answered with the HTML 404 page.
+//!
+//! A route carries what its path names (`/api/v1/users/{name}` gives
+//! [`Route::UserUpdate`] its `name`), so the path is read here once and a
+//! handler takes the value, never the path.
 
 use std::net::SocketAddr;
 
@@ -24,7 +28,7 @@ use super::request::accepts_html;
 use super::response::{Response, see_other};
 
 /// Everything the server can be asked to do.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Route {
     Page(&'static Asset),
     SetupPage(&'static Asset),
@@ -47,16 +51,27 @@ pub enum Route {
     PasswordChange,
     UsersList,
     UsersCreate,
-    UserUpdate,
-    UserDelete,
+    /// The item routes (a user, a token, a session) carry the rest of
+    /// their path as sent: not decoded, not checked (an unknown item is
+    /// the handler's 404).
+    UserUpdate {
+        name: String,
+    },
+    UserDelete {
+        name: String,
+    },
     TokensList,
     TokensCreate,
-    TokenRevoke,
+    TokenRevoke {
+        id: String,
+    },
     Audit,
     SettingsGet,
     SettingsPatch,
     SessionsList,
-    SessionRevoke,
+    SessionRevoke {
+        id: String,
+    },
     TotpBegin,
     TotpConfirm,
     TotpDisable,
@@ -80,9 +95,6 @@ const SESSION: Methods = Methods(
     "GET, HEAD, POST, DELETE",
 );
 
-const USERS: &str = "/api/v1/users/";
-const TOKENS: &str = "/api/v1/tokens/";
-const SESSIONS: &str = "/api/v1/sessions/";
 /// Settings: read with GET, changed with PATCH.
 const SETTINGS: Methods = Methods(
     &[Method::GET, Method::HEAD, Method::PATCH],
@@ -117,14 +129,6 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             COLLECTION,
         ),
-        p if p.len() > USERS.len() && p.starts_with(USERS) => (
-            if *method == Method::DELETE {
-                Route::UserDelete
-            } else {
-                Route::UserUpdate
-            },
-            ITEM,
-        ),
         "/api/v1/session" => (
             match *method {
                 Method::POST => Route::SessionLogin,
@@ -145,9 +149,6 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             TOTP,
         ),
         "/api/v1/totp/confirm" => (Route::TotpConfirm, WRITE),
-        p if p.len() > SESSIONS.len() && p.starts_with(SESSIONS) => {
-            (Route::SessionRevoke, REMOVABLE)
-        }
         "/api/v1/settings" => (
             if *method == Method::PATCH {
                 Route::SettingsPatch
@@ -164,15 +165,17 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             COLLECTION,
         ),
-        p if p.len() > TOKENS.len() && p.starts_with(TOKENS) => (Route::TokenRevoke, REMOVABLE),
         "/setup" => (
             Route::SetupPage(pages::find("/setup").ok_or(ApiError::NotFound)?),
             READ,
         ),
-        other => (
-            Route::Page(pages::find(other).ok_or(ApiError::NotFound)?),
-            READ,
-        ),
+        other => match item_route(method, other) {
+            Some(item) => item,
+            None => (
+                Route::Page(pages::find(other).ok_or(ApiError::NotFound)?),
+                READ,
+            ),
+        },
     };
     if methods.0.contains(method) {
         Ok(route)
@@ -181,8 +184,26 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
     }
 }
 
+/// The routes of one item of a collection, `/api/v1/{collection}/{item}`.
+/// The item is everything after the collection's slash, and must not be
+/// empty (`/api/v1/users/` names nothing).
+fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
+    let (collection, item) = path.strip_prefix("/api/v1/")?.split_once('/')?;
+    if item.is_empty() {
+        return None;
+    }
+    let item = item.to_string();
+    match collection {
+        "users" if *method == Method::DELETE => Some((Route::UserDelete { name: item }, ITEM)),
+        "users" => Some((Route::UserUpdate { name: item }, ITEM)),
+        "tokens" => Some((Route::TokenRevoke { id: item }, REMOVABLE)),
+        "sessions" => Some((Route::SessionRevoke { id: item }, REMOVABLE)),
+        _ => None,
+    }
+}
+
 impl Route {
-    fn is_setup(self) -> bool {
+    fn is_setup(&self) -> bool {
         matches!(
             self,
             Route::SetupPage(_)
@@ -196,7 +217,7 @@ impl Route {
     }
 
     /// What answers while the box is in setup mode.
-    fn open_during_setup(self) -> bool {
+    fn open_during_setup(&self) -> bool {
         self.is_setup()
             || matches!(
                 self,
@@ -209,14 +230,14 @@ impl Route {
     /// out for every route, so that a new one has to decide. Only these:
     /// every check costs a store read per open stream, and a signal on
     /// every sign-in or new token would let anyone keep all of them busy.
-    pub fn may_reduce_access(self) -> bool {
+    pub fn may_reduce_access(&self) -> bool {
         match self {
             Route::SessionLogout
             | Route::PasswordChange
-            | Route::SessionRevoke
-            | Route::TokenRevoke
-            | Route::UserUpdate
-            | Route::UserDelete
+            | Route::SessionRevoke { .. }
+            | Route::TokenRevoke { .. }
+            | Route::UserUpdate { .. }
+            | Route::UserDelete { .. }
             | Route::SettingsPatch => true,
             // Streams are refused until setup is complete.
             Route::SetupState
@@ -304,7 +325,7 @@ pub async fn dispatch(
         Route::SettingsGet => api::settings::get(ctx, &req).await,
         Route::SettingsPatch => api::settings::patch(ctx, peer, &req).await,
         Route::SessionsList => api::session::list(ctx, &req).await,
-        Route::SessionRevoke => api::session::revoke(ctx, peer, &req).await,
+        Route::SessionRevoke { id } => api::session::revoke(ctx, peer, &req, id).await,
         Route::TotpBegin => api::two_factor::begin(ctx, peer, &req).await,
         Route::TotpConfirm => api::two_factor::confirm(ctx, peer, &req).await,
         Route::TotpDisable => api::two_factor::disable(ctx, peer, &req).await,
@@ -320,11 +341,11 @@ pub async fn dispatch(
         Route::PasswordChange => api::password::change(ctx, peer, &req).await,
         Route::UsersList => api::users::list(ctx, &req).await,
         Route::UsersCreate => api::users::create(ctx, peer, &req).await,
-        Route::UserUpdate => api::users::update(ctx, peer, &req).await,
-        Route::UserDelete => api::users::delete(ctx, peer, &req).await,
+        Route::UserUpdate { name } => api::users::update(ctx, peer, &req, name).await,
+        Route::UserDelete { name } => api::users::delete(ctx, peer, &req, name).await,
         Route::TokensList => api::tokens::list(ctx, &req).await,
         Route::TokensCreate => api::tokens::create(ctx, peer, &req).await,
-        Route::TokenRevoke => api::tokens::revoke(ctx, peer, &req).await,
+        Route::TokenRevoke { id } => api::tokens::revoke(ctx, peer, &req, id).await,
         Route::Audit => api::audit::list(ctx, &req).await,
     };
     let response = result.unwrap_or_else(ApiError::into_response);
@@ -380,6 +401,58 @@ mod tests {
             name(resolve(&Method::POST, "/api/v1/timezones")),
             "method_not_allowed"
         );
+    }
+
+    /// What an item route carries, as `"route item"`.
+    fn item(method: Method, path: &str) -> String {
+        match resolve(&method, path) {
+            Ok(Route::UserUpdate { name }) => format!("user_update {name}"),
+            Ok(Route::UserDelete { name }) => format!("user_delete {name}"),
+            Ok(Route::TokenRevoke { id }) => format!("token_revoke {id}"),
+            Ok(Route::SessionRevoke { id }) => format!("session_revoke {id}"),
+            other => name(other),
+        }
+    }
+
+    #[test]
+    fn item_routes_carry_the_rest_of_the_path_as_sent() {
+        let cases = [
+            (Method::PATCH, "/api/v1/users/ann", "user_update ann"),
+            (Method::DELETE, "/api/v1/users/ann", "user_delete ann"),
+            (Method::DELETE, "/api/v1/tokens/0a1b", "token_revoke 0a1b"),
+            (Method::DELETE, "/api/v1/sessions/0f", "session_revoke 0f"),
+            // Not decoded, and the rest is the rest: the handler's lookup
+            // finds no such item, as it always has.
+            (Method::DELETE, "/api/v1/users/a%20b", "user_delete a%20b"),
+            (Method::DELETE, "/api/v1/tokens/a/b", "token_revoke a/b"),
+            // An empty item names nothing.
+            (Method::DELETE, "/api/v1/users/", "not_found"),
+            (Method::DELETE, "/api/v1/tokens/", "not_found"),
+            (Method::DELETE, "/api/v1/sessions/", "not_found"),
+            // Other collections have no items; the fixed paths stay theirs.
+            (Method::DELETE, "/api/v1/audit/1", "not_found"),
+            (Method::DELETE, "/api/v1/session/x", "not_found"),
+            (Method::POST, "/api/v1/session/password", "other"),
+            (Method::POST, "/api/v1/totp/confirm", "other"),
+            (Method::GET, "/api/v1/users/ann", "method_not_allowed"),
+            (Method::PATCH, "/api/v1/tokens/x", "method_not_allowed"),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(item(method.clone(), path), expected, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn item_routes_that_take_access_away_say_so() {
+        for path in [
+            "/api/v1/users/ann",
+            "/api/v1/tokens/x",
+            "/api/v1/sessions/x",
+        ] {
+            let route = resolve(&Method::DELETE, path).ok().unwrap();
+            assert!(route.may_reduce_access(), "{path}");
+            assert!(!route.open_during_setup(), "{path}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::response::Response;
+use super::router::{self, Route};
 
 /// The longest first request head read here; a longer one goes to hyper,
 /// which answers 431.
@@ -87,11 +88,16 @@ fn parse(buf: &[u8]) -> Result<Option<Request<Bytes>>, ()> {
     }
 }
 
-/// Whether this request is served here rather than by hyper.
+/// Whether this request is served here rather than by hyper: what the
+/// router takes for the event stream, asked with GET over HTTP/1.1. A HEAD
+/// routes there too, but its answer must have no body, which hyper sees to.
 pub fn is_event_stream(req: &Request<Bytes>) -> bool {
     req.method() == Method::GET
-        && req.uri().path() == "/api/v1/events"
         && req.version() == http::Version::HTTP_11
+        && matches!(
+            router::resolve(req.method(), req.uri().path()),
+            Ok(Route::Events)
+        )
 }
 
 /// Writes `response` and its body, then closes the connection. Each body
@@ -199,6 +205,38 @@ mod tests {
             panic!("not parsed")
         };
         assert!(!is_event_stream(&req));
+    }
+
+    #[test]
+    fn only_a_get_of_the_event_stream_over_http_1_1_is_served_here() {
+        let req = |method: Method, uri: &str, version| {
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .version(version)
+                .body(Bytes::new())
+                .unwrap()
+        };
+        let h11 = http::Version::HTTP_11;
+        assert!(is_event_stream(&req(Method::GET, "/api/v1/events", h11)));
+        assert!(is_event_stream(&req(
+            Method::GET,
+            "/api/v1/events?topics=system",
+            h11
+        )));
+        for (method, uri, version) in [
+            (Method::HEAD, "/api/v1/events", h11),
+            (Method::POST, "/api/v1/events", h11),
+            (Method::GET, "/api/v1/events", http::Version::HTTP_10),
+            (Method::GET, "/api/v1/events/", h11),
+            (Method::GET, "/api/v1/status", h11),
+            (Method::GET, "/", h11),
+        ] {
+            assert!(
+                !is_event_stream(&req(method.clone(), uri, version)),
+                "{method} {uri} {version:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -13,13 +13,76 @@ pub enum Outcome {
     Denied,
 }
 
+/// Declares [`AuditAction`] and its dotted names from one list, so that
+/// [`AuditAction::ALL`] cannot miss a variant.
+macro_rules! audit_actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
+        /// What an audit record says was done. The names are what the log
+        /// stores and the API serves (and what the admin page puts in
+        /// words): a stored name must never change meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AuditAction {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl AuditAction {
+            pub const ALL: &[AuditAction] = &[$(AuditAction::$variant,)+];
+
+            /// The dotted name stored in the log, e.g. `user.create`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+audit_actions! {
+    DaemonStart => "daemon.start",
+    DaemonStop => "daemon.stop",
+    SessionLogin => "session.login",
+    SessionLogout => "session.logout",
+    /// One of the caller's other sessions ended by them.
+    SessionRevoke => "session.revoke",
+    SettingsPublicStatus => "settings.public_status",
+    SetupClaim => "setup.claim",
+    SetupAdmin => "setup.admin",
+    SetupHost => "setup.host",
+    SetupDomain => "setup.domain",
+    SetupFinish => "setup.finish",
+    /// Too many wrong setup codes: the daemon made a new one.
+    SetupCodeRotate => "setup.code_rotate",
+    TokenCreate => "token.create",
+    TokenRevoke => "token.revoke",
+    TotpBegin => "totp.begin",
+    TotpEnable => "totp.enable",
+    TotpDisable => "totp.disable",
+    UserCreate => "user.create",
+    UserUpdate => "user.update",
+    UserDelete => "user.delete",
+    /// A user changed their own password.
+    UserPassword => "user.password",
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AuditAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// An audit record as the caller describes it; the store adds id and time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     /// A username, or `system` for the daemon itself.
     pub actor: String,
-    /// A dotted verb such as `daemon.start` or `user.create`.
-    pub action: String,
+    pub action: AuditAction,
     pub target: String,
     /// The peer address of the request, or `local`.
     pub source: String,
@@ -28,10 +91,10 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A record of the daemon acting on its own behalf.
-    pub fn system(action: &str, target: &str) -> AuditEntry {
+    pub fn system(action: AuditAction, target: &str) -> AuditEntry {
         AuditEntry {
             actor: "system".into(),
-            action: action.into(),
+            action,
             target: target.into(),
             source: "local".into(),
             outcome: Outcome::Success,
@@ -46,6 +109,9 @@ pub struct AuditRecord {
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
     pub actor: String,
+    /// An [`AuditAction`]'s name. Kept as text: a log written by another
+    /// hearth version may hold names this one does not write, and they
+    /// must still read and serve as they were.
     pub action: String,
     pub target: String,
     pub source: String,
@@ -58,7 +124,7 @@ impl AuditRecord {
             id,
             time_ms,
             actor: entry.actor,
-            action: entry.action,
+            action: entry.action.as_str().to_string(),
             target: entry.target,
             source: entry.source,
             outcome: entry.outcome,
@@ -92,5 +158,40 @@ impl AuditQuery<'_> {
             until_ms: u64::MAX,
             limit,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_its_own_dotted_name() {
+        let mut seen = std::collections::HashSet::new();
+        for action in AuditAction::ALL {
+            let name = action.as_str();
+            assert!(seen.insert(name), "{name} names two actions");
+            let parts: Vec<&str> = name.split('.').collect();
+            assert_eq!(parts.len(), 2, "{name} is not noun.verb");
+            for part in parts {
+                assert!(
+                    !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                    "{name}"
+                );
+            }
+            assert_eq!(action.to_string(), name);
+            assert_eq!(
+                serde_json::to_value(action).unwrap(),
+                serde_json::Value::from(name)
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_stores_the_name() {
+        let entry = AuditEntry::system(AuditAction::UserCreate, "ann");
+        let record = AuditRecord::new(1, 2, entry);
+        assert_eq!(record.action, "user.create");
+        assert_eq!(record.actor, "system");
     }
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
-pub use audit::{AuditEntry, AuditQuery, AuditRecord, Outcome};
+pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use error::StoreError;
 pub use history::MinutePoint;
 pub use records::Records;

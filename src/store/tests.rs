@@ -1,9 +1,9 @@
 use super::*;
 
-fn entry(actor: &str, action: &str) -> AuditEntry {
+fn entry(actor: &str, action: AuditAction) -> AuditEntry {
     AuditEntry {
         actor: actor.into(),
-        action: action.into(),
+        action,
         target: "t".into(),
         source: "127.0.0.1".into(),
         outcome: Outcome::Success,
@@ -23,7 +23,7 @@ fn change_writes_value_and_audit_together() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store
-        .change(entry("alice", "settings.set"), |c| {
+        .change(entry("alice", AuditAction::SettingsPublicStatus), |c| {
             c.set_setting("name", "box")
         })
         .unwrap();
@@ -32,7 +32,7 @@ fn change_writes_value_and_audit_together() {
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].id, 1);
     assert_eq!(audit[0].actor, "alice");
-    assert_eq!(audit[0].action, "settings.set");
+    assert_eq!(audit[0].action, "settings.public_status");
     assert!(audit[0].time_ms > 0);
 }
 
@@ -40,14 +40,15 @@ fn change_writes_value_and_audit_together() {
 fn failed_change_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let result: Result<(), _> = store.change(entry("bob", "settings.set"), |c| {
-        c.set_setting("name", "half")?;
-        Err(StoreError::SchemaTooNew {
-            path: "x".into(),
-            found: 0,
-            supported: 0,
-        })
-    });
+    let result: Result<(), _> =
+        store.change(entry("bob", AuditAction::SettingsPublicStatus), |c| {
+            c.set_setting("name", "half")?;
+            Err(StoreError::SchemaTooNew {
+                path: "x".into(),
+                found: 0,
+                supported: 0,
+            })
+        });
     assert!(result.is_err());
     assert_eq!(store.setting("name").unwrap(), None);
     assert!(store.audit_records(0, 100).unwrap().is_empty());
@@ -59,7 +60,9 @@ fn audit_ids_grow_and_page() {
     let store = Store::open(dir.path()).unwrap();
     for i in 0..5 {
         let actor = if i % 2 == 0 { "a" } else { "b" };
-        store.audit(entry(actor, "x")).unwrap();
+        store
+            .audit(entry(actor, AuditAction::SessionLogin))
+            .unwrap();
     }
     let page = store.audit_records(2, 2).unwrap();
     assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3, 4]);
@@ -85,7 +88,9 @@ fn the_log_reads_backwards_in_pages_with_filters() {
     let store = Store::open(dir.path()).unwrap();
     for i in 0..10 {
         let actor = if i % 3 == 0 { "a" } else { "b" };
-        store.audit(entry(actor, "x")).unwrap();
+        store
+            .audit(entry(actor, AuditAction::SessionLogin))
+            .unwrap();
     }
     let page = |before, actor, limit| {
         let query = AuditQuery {
@@ -130,7 +135,9 @@ fn reopen_keeps_data() {
     {
         let store = Store::open(dir.path()).unwrap();
         store
-            .change(entry("a", "x"), |c| c.set_setting("k", "v"))
+            .change(entry("a", AuditAction::SettingsPublicStatus), |c| {
+                c.set_setting("k", "v")
+            })
             .unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
@@ -174,7 +181,16 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
         {
             let mut audit = txn.open_table(AUDIT).unwrap();
             for (id, actor) in [(1u64, "alice"), (2, "bob"), (3, "alice")] {
-                let stored = AuditRecord::new(id, 1_700_000_000_000, entry(actor, "old.action"));
+                // An action no current version writes: old logs keep theirs.
+                let stored = AuditRecord {
+                    id,
+                    time_ms: 1_700_000_000_000,
+                    actor: actor.into(),
+                    action: "old.action".into(),
+                    target: "t".into(),
+                    source: "127.0.0.1".into(),
+                    outcome: Outcome::Success,
+                };
                 audit
                     .insert(id, serde_json::to_vec(&stored).unwrap().as_slice())
                     .unwrap();
@@ -194,8 +210,11 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
         Some("1700000000000")
     );
     assert_eq!(actor_ids(&store, "alice"), vec![3, 1]);
+    assert_eq!(store.audit_records(0, 1).unwrap()[0].action, "old.action");
     // New records continue the old sequence and are indexed too.
-    store.audit(entry("alice", "new")).unwrap();
+    store
+        .audit(entry("alice", AuditAction::SessionLogin))
+        .unwrap();
     assert_eq!(actor_ids(&store, "alice"), vec![4, 3, 1]);
     assert_eq!(store.audit_records(3, 10).unwrap()[0].id, 4);
 }
@@ -249,7 +268,9 @@ fn truncated_store_is_reported_and_left_untouched() {
         let store = Store::open(dir.path()).unwrap();
         for i in 0..50 {
             store
-                .change(entry("a", "x"), |c| c.set_setting(&format!("k{i}"), "v"))
+                .change(entry("a", AuditAction::SettingsPublicStatus), |c| {
+                    c.set_setting(&format!("k{i}"), "v")
+                })
                 .unwrap();
         }
     }
@@ -312,7 +333,7 @@ fn users_are_stored_with_their_audit_record() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store
-        .change(entry("system", "user.create"), |c| {
+        .change(entry("system", AuditAction::UserCreate), |c| {
             c.put_record(
                 Records::Users,
                 "alice",
@@ -330,7 +351,7 @@ fn users_are_stored_with_their_audit_record() {
     );
     assert_eq!(store.records::<U>(Records::Users).unwrap().len(), 1);
     let removed = store
-        .change(entry("alice", "user.delete"), |c| {
+        .change(entry("alice", AuditAction::UserDelete), |c| {
             c.remove_record(Records::Users, "alice")
         })
         .unwrap();
@@ -347,7 +368,7 @@ fn watchers_wake_after_a_commit_to_their_table_only() {
     let mut settings = store.watch(Table::Settings);
     let mut audit = store.watch(Table::Audit);
     store
-        .change(entry("alice", "user.create"), |c| {
+        .change(entry("alice", AuditAction::UserCreate), |c| {
             c.put_record(
                 Records::Users,
                 "bob",
@@ -362,7 +383,7 @@ fn watchers_wake_after_a_commit_to_their_table_only() {
     audit.borrow_and_update();
 
     // Refused: nothing was written, nobody wakes.
-    let refused = store.change(entry("alice", "user.create"), |c| {
+    let refused = store.change(entry("alice", AuditAction::UserCreate), |c| {
         c.put_record(Records::Users, "carol", &serde_json::json!({}))?;
         Err::<(), StoreError>(StoreError::Locked {
             path: "refused".into(),
@@ -375,7 +396,7 @@ fn watchers_wake_after_a_commit_to_their_table_only() {
     // A burst of commits: one wake, and the count says how many.
     for i in 0..3 {
         store
-            .change(entry("alice", "settings.set"), |c| {
+            .change(entry("alice", AuditAction::SettingsPublicStatus), |c| {
                 c.set_setting("n", &i.to_string())
             })
             .unwrap();
@@ -395,8 +416,10 @@ fn every_audit_listener_hears_each_record_after_commit() {
         let heard = heard.clone();
         store.on_audit(move |r| heard.lock().unwrap().push((n, r.action.clone())));
     }
-    store.audit(entry("alice", "session.login")).unwrap();
-    let _ = store.change(entry("alice", "user.delete"), |_| {
+    store
+        .audit(entry("alice", AuditAction::SessionLogin))
+        .unwrap();
+    let _ = store.change(entry("alice", AuditAction::UserDelete), |_| {
         Err::<(), StoreError>(StoreError::Locked {
             path: "refused".into(),
         })

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{Caller, Sessions, attempt_keys};
 use crate::accounts::{SessionRecord, UserRecord};
 use crate::auth::{NewPassword, PasswordError};
-use crate::store::{AuditEntry, Outcome, Records, StoreError};
+use crate::store::{AuditAction, AuditEntry, Outcome, Records, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordChangeError {
@@ -76,7 +76,7 @@ impl Sessions {
 fn entry(username: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
     AuditEntry {
         actor: username.into(),
-        action: "user.password".into(),
+        action: AuditAction::UserPassword,
         target: username.into(),
         source: source.to_string(),
         outcome,

@@ -15,6 +15,7 @@ use http::{Request, StatusCode};
 use serde::Serialize;
 
 use crate::auth::Action;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
@@ -59,7 +60,7 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
         .clamp(1, MAX_LIMIT as u64) as usize;
     let actor = query::param(req.uri(), "actor");
     let store = ctx.store.clone();
-    let mut records = tokio::task::spawn_blocking(move || {
+    let mut records = blocking(move || {
         // One more than asked for, to know whether an older page follows.
         store.audit_newest_first(&AuditQuery {
             before,
@@ -69,9 +70,7 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
             limit: limit + 1,
         })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     let next = (records.len() > limit).then(|| {
         records.truncate(limit);
         records.last().map_or(before, |r| r.id)

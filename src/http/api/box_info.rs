@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::events::View;
 use crate::host;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::status_view;
@@ -47,13 +48,11 @@ pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Api
     };
     let signed_in = view.is_some_and(|v| v != View::Public);
     let settings = ctx.settings.clone();
-    let (settings, addresses) = tokio::task::spawn_blocking(move || {
+    let (settings, addresses) = blocking(move || {
         let addresses = signed_in.then(host::addresses::of_this_machine);
         settings.view().map(|s| (s, addresses))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     let status = view.is_some();
     let reply = BoxInfo {
         name: settings

@@ -48,12 +48,7 @@ pub async fn get(
     let changes = ctx.access.subscribe();
     let access = StreamAccess::of(ctx, req);
     let view = access.view(SessionUse::Touch).await?;
-    let asked = TopicSet::parse(query::param(req.uri(), "topics").as_deref()).map_err(|e| {
-        ApiError::BadRequest {
-            field: Some("topics"),
-            message: e.to_string(),
-        }
-    })?;
+    let asked = TopicSet::parse(query::param(req.uri(), "topics").as_deref())?;
     let topics = visible(asked, view);
     if topics.is_empty() {
         return Err(ApiError::Forbidden {

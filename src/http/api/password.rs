@@ -8,9 +8,9 @@ use bytes::Bytes;
 use http::Request;
 use serde::Deserialize;
 
-use crate::accounts::PasswordChangeError;
 use crate::auth::Action;
 use crate::clock::now_ms;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
@@ -32,7 +32,7 @@ pub async fn change(
     let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let body: Change = json_body(req, &["current_password", "new_password"])?;
     let sessions = ctx.sessions.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    blocking(move || {
         sessions.change_password(
             &caller,
             &body.current_password,
@@ -41,26 +41,6 @@ pub async fn change(
             now_ms(),
         )
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    match result {
-        Ok(()) => Ok(no_content()),
-        Err(e @ PasswordChangeError::WrongCurrent) => Err(ApiError::BadRequest {
-            field: Some("current_password"),
-            message: e.to_string(),
-        }),
-        Err(e @ PasswordChangeError::Refused(_)) => Err(ApiError::BadRequest {
-            field: Some("new_password"),
-            message: e.to_string(),
-        }),
-        Err(e @ PasswordChangeError::Throttled { retry_after }) => Err(ApiError::Throttled {
-            message: e.to_string(),
-            retry_after,
-        }),
-        Err(PasswordChangeError::NoAccount) => Err(ApiError::Unauthorized {
-            code: "unauthorized",
-            message: "sign in first".into(),
-        }),
-        Err(PasswordChangeError::Store(e)) => Err(ApiError::Internal(e.to_string())),
-    }
+    .await?;
+    Ok(no_content())
 }

@@ -9,17 +9,18 @@
 //! caller (`username`, `role`, `created_ms`) and `two_factor`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Caller, LoginError, Sessions};
+use crate::accounts::Caller;
+use crate::auth::Action;
 use crate::clock::now_ms;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::{Credential, SESSION_COOKIE, caller};
+use crate::http::guard::{Credential, SESSION_COOKIE, caller, require};
 use crate::http::request::{expired_cookie, json_body, same_origin, session_cookie};
 use crate::http::response::{Response, json, no_content};
 use crate::http::user_agent;
@@ -54,8 +55,8 @@ pub async fn login(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
     );
-    let sessions: Arc<Sessions> = ctx.sessions.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let sessions = ctx.sessions.clone();
+    let (token, caller) = blocking(move || {
         sessions.login(
             &body.username,
             &body.password,
@@ -65,36 +66,14 @@ pub async fn login(
             now_ms(),
         )
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    match result {
-        Ok((token, caller)) => {
-            let mut r = json(StatusCode::OK, &caller);
-            let max_age = ctx.sessions.policy().absolute.as_secs();
-            r.headers_mut().insert(
-                header::SET_COOKIE,
-                session_cookie(SESSION_COOKIE, token.expose(), max_age),
-            );
-            Ok(r)
-        }
-        Err(LoginError::WrongCredentials) => Err(ApiError::Unauthorized {
-            code: "unauthorized",
-            message: "wrong username or password".into(),
-        }),
-        Err(e @ LoginError::SecondFactorRequired) => Err(ApiError::Forbidden {
-            code: "totp_required",
-            message: e.to_string(),
-        }),
-        Err(e @ LoginError::WrongSecondFactor) => Err(ApiError::Unauthorized {
-            code: "totp_wrong",
-            message: e.to_string(),
-        }),
-        Err(e @ LoginError::Throttled { retry_after }) => Err(ApiError::Throttled {
-            message: e.to_string(),
-            retry_after,
-        }),
-        Err(LoginError::Store(e)) => Err(ApiError::Internal(e.to_string())),
-    }
+    .await?;
+    let mut r = json(StatusCode::OK, &caller);
+    let max_age = ctx.sessions.policy().absolute.as_secs();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(SESSION_COOKIE, token.expose(), max_age),
+    );
+    Ok(r)
 }
 
 /// Who the caller is, and whether two-factor login is on for them.
@@ -109,10 +88,7 @@ pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, 
     let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
     let two_factor = ctx.two_factor.clone();
     let username = caller.username.clone();
-    let two_factor = tokio::task::spawn_blocking(move || two_factor.is_on(&username))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let two_factor = blocking(move || two_factor.is_on(&username)).await?;
     Ok(json(StatusCode::OK, &WhoAmI { caller, two_factor }))
 }
 
@@ -133,10 +109,7 @@ pub async fn logout(
         });
     }
     let sessions = ctx.sessions.clone();
-    tokio::task::spawn_blocking(move || sessions.logout(&caller, peer.ip()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    blocking(move || sessions.logout(&caller, peer.ip())).await?;
     let mut r = no_content();
     r.headers_mut()
         .insert(header::SET_COOKIE, expired_cookie(SESSION_COOKIE));
@@ -145,13 +118,9 @@ pub async fn logout(
 
 /// `GET /api/v1/sessions`: the caller's own sessions.
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller =
-        crate::http::guard::require(ctx, req, crate::auth::Action::ManageOwnAccount).await?;
+    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let sessions = ctx.sessions.clone();
-    let list = tokio::task::spawn_blocking(move || sessions.list(&caller, now_ms()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let list = blocking(move || sessions.list(&caller, now_ms())).await?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -160,20 +129,11 @@ pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    id: String,
 ) -> Result<Response, ApiError> {
-    let caller =
-        crate::http::guard::require(ctx, req, crate::auth::Action::ManageOwnAccount).await?;
-    let id = req
-        .uri()
-        .path()
-        .strip_prefix("/api/v1/sessions/")
-        .unwrap_or("")
-        .to_string();
+    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let sessions = ctx.sessions.clone();
-    let found = tokio::task::spawn_blocking(move || sessions.revoke(&caller, &id, peer.ip()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let found = blocking(move || sessions.revoke(&caller, &id, peer.ip())).await?;
     if !found {
         return Err(ApiError::NotFound);
     }

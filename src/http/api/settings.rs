@@ -8,22 +8,16 @@ use http::{Request, StatusCode};
 use serde::Deserialize;
 
 use crate::auth::Action;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageSettings).await?;
-    Ok(json(
-        StatusCode::OK,
-        &ctx.settings.view().map_err(internal)?,
-    ))
+    Ok(json(StatusCode::OK, &ctx.settings.view()?))
 }
 
 #[derive(Deserialize)]
@@ -41,13 +35,7 @@ pub async fn patch(
     let body: Patch = json_body(req, &["public_status"])?;
     if let Some(on) = body.public_status {
         let settings = ctx.settings.clone();
-        tokio::task::spawn_blocking(move || settings.set_public_status(&caller, on, peer.ip()))
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        blocking(move || settings.set_public_status(&caller, on, peer.ip())).await?;
     }
-    Ok(json(
-        StatusCode::OK,
-        &ctx.settings.view().map_err(internal)?,
-    ))
+    Ok(json(StatusCode::OK, &ctx.settings.view()?))
 }

@@ -4,7 +4,6 @@
 //! after `finish` all of it answers 410 Gone.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
@@ -12,6 +11,7 @@ use serde::Deserialize;
 
 use crate::accounts::{Setup, SetupError};
 use crate::clock::now_ms;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
@@ -19,60 +19,18 @@ use crate::http::response::{Response, json};
 
 pub const SETUP_COOKIE: &str = "__Host-hearth_setup";
 
-/// The one mapping from setup outcomes to HTTP.
-fn api_error(e: SetupError) -> ApiError {
-    match e {
-        SetupError::Complete => ApiError::Gone {
-            message: "setup is complete; sign in instead".into(),
-        },
-        SetupError::WrongCode => ApiError::Forbidden {
-            code: "wrong_setup_code",
-            message: "wrong setup code".into(),
-        },
-        SetupError::RateLimited => ApiError::TooManyRequests {
-            message: "too many attempts; wait a minute".into(),
-        },
-        SetupError::NotClaimed => ApiError::Unauthorized {
-            code: "unauthorized",
-            message: "claim the box with the setup code first".into(),
-        },
-        SetupError::Invalid { field, message } => ApiError::BadRequest {
-            field: Some(field),
-            message,
-        },
-        e @ SetupError::Incomplete { .. } => ApiError::Conflict {
-            message: e.to_string(),
-        },
-        e @ (SetupError::Store(_) | SetupError::CodeFile { .. }) => {
-            ApiError::Internal(e.to_string())
-        }
-    }
-}
-
-/// Runs a setup step off the async threads (it hashes and writes to disk).
-async fn run<T: Send + 'static>(
-    setup: &Arc<Setup>,
-    step: impl FnOnce(&Setup) -> Result<T, SetupError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let setup = setup.clone();
-    tokio::task::spawn_blocking(move || step(&setup))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(api_error)
-}
-
 fn secret(req: &Request<Bytes>) -> Option<String> {
     cookie(req, SETUP_COOKIE).map(str::to_string)
 }
 
 fn next_step(ctx: &AppContext, secret: Option<&str>) -> Result<Response, ApiError> {
-    let status = ctx.setup.status(secret, now_ms()).map_err(api_error)?;
+    let status = ctx.setup.status(secret, now_ms())?;
     Ok(json(StatusCode::OK, &status))
 }
 
 pub async fn state(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     if ctx.setup.is_complete() {
-        return Err(api_error(SetupError::Complete));
+        return Err(SetupError::Complete.into());
     }
     next_step(ctx, secret(req).as_deref())
 }
@@ -91,7 +49,8 @@ pub async fn claim(
     same_origin(req)?;
     let body: Claim = json_body(req, &["code"])?;
     let ip: IpAddr = peer.ip();
-    let secret = run(&ctx.setup, move |s| s.claim(&body.code, ip, now_ms())).await?;
+    let setup = ctx.setup.clone();
+    let secret = blocking(move || setup.claim(&body.code, ip, now_ms())).await?;
     let mut r = next_step(ctx, Some(secret.expose()))?;
     r.headers_mut().insert(
         header::SET_COOKIE,
@@ -105,8 +64,8 @@ pub async fn claim(
 }
 
 /// One wizard step after the claim: the same-origin check, the JSON body,
-/// the setup cookie, the step itself off the async threads, and the state
-/// it leads to.
+/// the setup cookie, the step itself off the async threads (it hashes and
+/// writes to disk), and the state it leads to.
 async fn step<B: serde::de::DeserializeOwned + Send + 'static>(
     ctx: &AppContext,
     req: &Request<Bytes>,
@@ -117,10 +76,8 @@ async fn step<B: serde::de::DeserializeOwned + Send + 'static>(
     let body: B = json_body(req, fields)?;
     let s = secret(req);
     let s2 = s.clone();
-    run(&ctx.setup, move |setup| {
-        apply(setup, s2.as_deref(), body, now_ms())
-    })
-    .await?;
+    let setup = ctx.setup.clone();
+    blocking(move || apply(&setup, s2.as_deref(), body, now_ms())).await?;
     next_step(ctx, s.as_deref())
 }
 
@@ -200,10 +157,8 @@ pub async fn finish(
 ) -> Result<Response, ApiError> {
     same_origin(req)?;
     let s = secret(req);
-    run(&ctx.setup, move |setup| {
-        setup.finish(s.as_deref(), peer.ip(), now_ms())
-    })
-    .await?;
+    let setup = ctx.setup.clone();
+    blocking(move || setup.finish(s.as_deref(), peer.ip(), now_ms())).await?;
     let mut r = json(StatusCode::OK, &serde_json::json!({"complete": true}));
     r.headers_mut()
         .insert(header::SET_COOKIE, expired_cookie(SETUP_COOKIE));

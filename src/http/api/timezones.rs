@@ -3,16 +3,17 @@
 //! setup mode too: the setup wizard offers them, and they are the same
 //! on every box with the same `tzdata`.
 
+use std::convert::Infallible;
+
 use http::StatusCode;
 
 use crate::host::timezones;
+use crate::http::blocking;
 use crate::http::error::ApiError;
 use crate::http::response::{Response, json};
 
 pub async fn list() -> Result<Response, ApiError> {
     // The first call reads the database: off the async threads.
-    let zones = tokio::task::spawn_blocking(timezones::list)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let zones = blocking(|| Ok::<_, Infallible>(timezones::list())).await?;
     Ok(json(StatusCode::OK, &zones))
 }

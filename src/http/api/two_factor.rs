@@ -10,37 +10,14 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Deserialize;
 
-use crate::accounts::TwoFactorError;
 use crate::auth::Action;
 use crate::clock::now_ms;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
-
-fn api_error(e: TwoFactorError) -> ApiError {
-    match e {
-        e @ (TwoFactorError::NotEnrolling | TwoFactorError::AlreadyOn) => ApiError::Conflict {
-            message: e.to_string(),
-        },
-        TwoFactorError::WrongCode => ApiError::BadRequest {
-            field: Some("code"),
-            message: "wrong code; check the time on your phone".into(),
-        },
-        TwoFactorError::NoUser => ApiError::NotFound,
-        TwoFactorError::Store(e) => ApiError::Internal(e.to_string()),
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, TwoFactorError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(api_error)
-}
 
 pub async fn begin(
     ctx: &AppContext,

@@ -3,62 +3,26 @@
 //! changes, `DELETE` removes (and ends the user's sessions).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Deserialize;
 
-use crate::accounts::{UserError, UserUpdate, Users};
+use crate::accounts::UserUpdate;
 use crate::auth::{Action, Role};
 use crate::clock::now_ms;
+use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
-fn api_error(e: UserError) -> ApiError {
-    match e {
-        UserError::Invalid { field, message } => ApiError::BadRequest {
-            field: Some(field),
-            message,
-        },
-        e @ UserError::Exists(_) => ApiError::Conflict {
-            message: e.to_string(),
-        },
-        UserError::NotFound => ApiError::NotFound,
-        e @ UserError::LastAdmin => ApiError::Conflict {
-            message: e.to_string(),
-        },
-        UserError::Store(e) => ApiError::Internal(e.to_string()),
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    users: &Arc<Users>,
-    f: impl FnOnce(&Users) -> Result<T, UserError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let users = users.clone();
-    tokio::task::spawn_blocking(move || f(&users))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(api_error)
-}
-
-/// The `{name}` of `/api/v1/users/{name}`.
-fn name_of(req: &Request<Bytes>) -> String {
-    req.uri()
-        .path()
-        .strip_prefix("/api/v1/users/")
-        .unwrap_or("")
-        .to_string()
-}
-
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageUsers).await?;
-    let users = blocking(&ctx.users, |u| u.list().map_err(UserError::Store)).await?;
-    Ok(json(StatusCode::OK, &users))
+    let users = ctx.users.clone();
+    let list = blocking(move || users.list()).await?;
+    Ok(json(StatusCode::OK, &list))
 }
 
 #[derive(Deserialize)]
@@ -76,8 +40,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageUsers).await?;
     let body: Create = json_body(req, &["username", "password", "role"])?;
-    let view = blocking(&ctx.users, move |u| {
-        u.create(
+    let users = ctx.users.clone();
+    let view = blocking(move || {
+        users.create(
             &caller,
             &body.username,
             &body.password,
@@ -102,6 +67,7 @@ pub async fn update(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    name: String,
 ) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageUsers).await?;
     let body: Patch = json_body(req, &["role", "disabled", "password"])?;
@@ -115,16 +81,13 @@ pub async fn update(
             })
         })
         .transpose()?;
-    let name = name_of(req);
     let update = UserUpdate {
         role,
         disabled: body.disabled,
         password: body.password,
     };
-    let view = blocking(&ctx.users, move |u| {
-        u.update(&caller, &name, update, peer.ip())
-    })
-    .await?;
+    let users = ctx.users.clone();
+    let view = blocking(move || users.update(&caller, &name, update, peer.ip())).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
@@ -132,9 +95,10 @@ pub async fn delete(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    name: String,
 ) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageUsers).await?;
-    let name = name_of(req);
-    blocking(&ctx.users, move |u| u.delete(&caller, &name, peer.ip())).await?;
+    let users = ctx.users.clone();
+    blocking(move || users.delete(&caller, &name, peer.ip())).await?;
     Ok(no_content())
 }
