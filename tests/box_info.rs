@@ -66,15 +66,7 @@ async fn each_caller_learns_what_it_may() {
         );
     }
     // A signed-in user sees the same while the status is not public.
-    admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":false}",
-            &[],
-            &[],
-        )
-        .await;
+    d.set_public_status(false).await;
     assert_eq!(box_info(&admin).await["port"], d.addr().port());
     assert_eq!(fields(&box_info(&anon).await), ["name", "setup_complete"]);
 }

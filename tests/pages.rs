@@ -6,7 +6,7 @@
 mod common;
 
 use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
-use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
+use common::{ADMIN_PASSWORD, Daemon, Options};
 use hearth::auth::totp;
 use serde_json::Value;
 
@@ -23,27 +23,7 @@ fn url(d: &Daemon, path: &str) -> String {
 
 /// The current code of an authenticator holding `secret` (base32).
 fn code_for(secret: &str) -> String {
-    let key = totp::base32_decode(secret).unwrap();
-    totp::hotp(
-        &key,
-        hearth::clock::now_ms() / 1000 / totp::STEP_S,
-        totp::DIGITS,
-    )
-}
-
-/// Turns two-factor login on for the client's user; answers one of its
-/// recovery codes (the app's current code was just used to confirm, and
-/// a code is refused a second time).
-async fn enrol_two_factor(client: &TlsClient) -> String {
-    let r = client.send("POST", "/api/v1/totp", "", &[], &[]).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let secret = r.json()["secret"].as_str().unwrap().to_string();
-    let body = format!(r#"{{"code":"{}"}}"#, code_for(&secret));
-    let r = client
-        .send("POST", "/api/v1/totp/confirm", &body, &[], &[])
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    r.json()["recovery_codes"][0].as_str().unwrap().to_string()
+    common::totp_now(&totp::base32_decode(secret).unwrap())
 }
 
 /// The header's navigation, link by link.
@@ -77,9 +57,11 @@ async fn answer_dialog(b: &Browser, confirm: bool) {
 async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
     let d = Daemon::start(Options::default());
     d.add_user("ann", PASSWORD, "member").await;
-    let mut ann = d.client();
-    ann.session = Some(ann.login("ann", PASSWORD).await);
-    let recovery_code = enrol_two_factor(&ann).await;
+    let ann = d.client();
+    let session = ann.login("ann", PASSWORD).await;
+    // The app's current code confirmed the enrolment, and is refused a
+    // second time: sign in with a recovery code.
+    let recovery_code = ann.enrol_two_factor(&session).await.recovery_codes[0].clone();
 
     let b = browser(&d).await;
     b.goto(&url(&d, "/login")).await;

@@ -148,15 +148,7 @@ async fn api_tokens_outlive_a_password_change() {
         .unwrap()
         .to_string();
     assert_eq!(change(&c, &here, PW, NEW_PW).await.status, 204);
-    let r = c
-        .send(
-            "GET",
-            "/api/v1/session",
-            "",
-            &[],
-            &[("authorization", &format!("Bearer {token}"))],
-        )
-        .await;
+    let r = c.as_token(&token, "GET", "/api/v1/session", "").await;
     assert_eq!(r.status, 200, "the token still works");
 }
 

@@ -69,25 +69,9 @@ async fn tokens_act_for_their_user_and_die_when_revoked() {
         .as_str()
         .unwrap()
         .to_string();
-    let r = c
-        .send(
-            "GET",
-            "/api/v1/users",
-            "",
-            &[],
-            &[("authorization", &format!("Bearer {vt}"))],
-        )
-        .await;
+    let r = c.as_token(&vt, "GET", "/api/v1/users", "").await;
     assert_eq!(r.status, 403);
-    let r = c
-        .send(
-            "GET",
-            "/api/v1/session",
-            "",
-            &[],
-            &[("authorization", &format!("Bearer {vt}"))],
-        )
-        .await;
+    let r = c.as_token(&vt, "GET", "/api/v1/session", "").await;
     assert_eq!(r.json()["username"], "watcher");
 
     let r = c
@@ -147,13 +131,7 @@ async fn a_token_cannot_sign_out() {
     let before = logouts().await;
     let r = d
         .client()
-        .send(
-            "DELETE",
-            "/api/v1/session",
-            "",
-            &[],
-            &[("authorization", &format!("Bearer {token}"))],
-        )
+        .as_token(&token, "DELETE", "/api/v1/session", "")
         .await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     let said = r.json()["error"]["message"].as_str().unwrap().to_string();
@@ -161,13 +139,7 @@ async fn a_token_cannot_sign_out() {
     assert_eq!(logouts().await, before, "no sign-out recorded");
     let r = d
         .client()
-        .send(
-            "GET",
-            "/api/v1/session",
-            "",
-            &[],
-            &[("authorization", &format!("Bearer {token}"))],
-        )
+        .as_token(&token, "GET", "/api/v1/session", "")
         .await;
     assert_eq!(r.status, 200, "the token still works");
 }

@@ -356,6 +356,16 @@ mod tests {
         IpAddr::from([10, 0, 0, n])
     }
 
+    /// How many sign-ins the audit log records as failed.
+    fn failed_logins(store: &Store) -> usize {
+        store
+            .audit_records(0, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "session.login" && r.outcome == Outcome::Failure)
+            .count()
+    }
+
     fn fixture() -> (tempfile::TempDir, Store, Sessions) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -404,12 +414,7 @@ mod tests {
         let b = s.login("mallory", PW, None, ip(2), AGENT, T0).unwrap_err();
         assert_eq!(a.to_string(), "wrong username or password");
         assert_eq!(a.to_string(), b.to_string());
-        let failures = store
-            .audit_records(0, 100)
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.action == "session.login" && r.outcome == Outcome::Failure)
-            .count();
+        let failures = failed_logins(&store);
         assert_eq!(failures, 2);
     }
 
@@ -461,12 +466,7 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, LoginError::WrongSecondFactor));
         assert!(err.to_string().contains("not right"), "{err}");
-        let failures = store
-            .audit_records(0, 100)
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.action == "session.login" && r.outcome == Outcome::Failure)
-            .count();
+        let failures = failed_logins(&store);
         assert_eq!(failures, 1);
         for i in 1..4 {
             let _ = s.login("alice", PW, Some("000000x"), ip(1), AGENT, T0 + i);

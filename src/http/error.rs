@@ -74,6 +74,14 @@ struct Detail<'a> {
 }
 
 impl ApiError {
+    /// 401 for a request that needs a caller and has none.
+    pub fn sign_in_first() -> ApiError {
+        ApiError::Unauthorized {
+            code: "unauthorized",
+            message: "sign in first".into(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -275,10 +283,7 @@ impl From<PasswordChangeError> for ApiError {
                 message: e.to_string(),
                 retry_after,
             },
-            PasswordChangeError::NoAccount => ApiError::Unauthorized {
-                code: "unauthorized",
-                message: "sign in first".into(),
-            },
+            PasswordChangeError::NoAccount => ApiError::sign_in_first(),
             PasswordChangeError::Store(e) => e.into(),
         }
     }

@@ -88,10 +88,9 @@ pub async fn require(
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         same_origin(req)?;
     }
-    let caller = caller(ctx, req).await?.ok_or(ApiError::Unauthorized {
-        code: "unauthorized",
-        message: "sign in first".into(),
-    })?;
+    let caller = caller(ctx, req)
+        .await?
+        .ok_or_else(ApiError::sign_in_first)?;
     if allowed(caller.role, action) {
         Ok(caller)
     } else {
@@ -125,10 +124,7 @@ pub fn view_for(caller: Option<&Caller>, public_status: bool) -> Result<View, Ap
             message: "your role does not allow this".into(),
         }),
         None if public_status => Ok(View::Public),
-        None => Err(ApiError::Unauthorized {
-            code: "unauthorized",
-            message: "sign in first".into(),
-        }),
+        None => Err(ApiError::sign_in_first()),
     }
 }
 

@@ -44,7 +44,7 @@ onSubmit(form, async () => {
     }
     if (e.status === 401) {
       $('password').value = '';
-      throw Object.assign(e, { field: 'password', message: 'Wrong username or password.' });
+      throw Object.assign(e, { field: 'password' });
     }
     throw e;
   }

@@ -121,13 +121,11 @@ $('finish').addEventListener('click', async () => {
   show('done');
 });
 
-// A suggested name (the box's current one, if it is a valid host name)
-// and the zones this box knows, with the browser's own zone first.
-async function defaults() {
-  const [box, zones] = await Promise.all([
-    api('GET', '/api/v1/box', undefined, { signIn: false }).catch(() => null),
-    api('GET', '/api/v1/timezones', undefined, { signIn: false }).catch(() => []),
-  ]);
+// A suggested name (the box's current one, from the header's look-up,
+// if it is a valid host name) and the zones this box knows, with the
+// browser's own zone first.
+async function defaults(box) {
+  const zones = await api('GET', '/api/v1/timezones', undefined, { signIn: false }).catch(() => []);
   if (!$('hostname').value) {
     const name = box && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(box.name) ? box.name : 'hearth';
     $('hostname').value = name;
@@ -141,5 +139,4 @@ async function defaults() {
   }
 }
 
-shell({ page: 'setup' });
-defaults().then(refresh);
+shell({ page: 'setup' }).then(({ box }) => defaults(box)).then(refresh);

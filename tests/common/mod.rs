@@ -606,7 +606,55 @@ impl TlsClient {
             .await
     }
 
+    /// A request with an API token (`Authorization: Bearer`).
+    pub async fn as_token(&self, token: &str, method: &str, path: &str, body: &str) -> Reply {
+        let bearer = format!("Bearer {token}");
+        self.send(method, path, body, &[], &[("authorization", &bearer)])
+            .await
+    }
+
+    /// Turns two-factor login on for the user of session `token`, as an
+    /// authenticator app would (the current code confirms it).
+    pub async fn enrol_two_factor(&self, token: &str) -> TwoFactor {
+        let r = self.as_user(token, "POST", "/api/v1/totp", "").await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let secret =
+            hearth::auth::totp::base32_decode(r.json()["secret"].as_str().unwrap()).unwrap();
+        let body = format!(r#"{{"code":"{}"}}"#, totp_now(&secret));
+        let r = self
+            .as_user(token, "POST", "/api/v1/totp/confirm", &body)
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let recovery_codes = r.json()["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        TwoFactor {
+            secret,
+            recovery_codes,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Protocol::Http1, "GET", path, None).await
     }
+}
+
+/// A user's two-factor login, as enrolled by [`TlsClient::enrol_two_factor`].
+pub struct TwoFactor {
+    pub secret: Vec<u8>,
+    pub recovery_codes: Vec<String>,
+}
+
+/// The code an authenticator app holding `secret` shows now. (The code
+/// that confirmed an enrolment is refused a second time.)
+pub fn totp_now(secret: &[u8]) -> String {
+    use hearth::auth::totp;
+    totp::hotp(
+        secret,
+        hearth::clock::now_ms() / 1000 / totp::STEP_S,
+        totp::DIGITS,
+    )
 }

@@ -25,13 +25,6 @@ use crate::http::request::{expired_cookie, json_body, same_origin, session_cooki
 use crate::http::response::{Response, json, no_content};
 use crate::http::user_agent;
 
-fn unauthorized() -> ApiError {
-    ApiError::Unauthorized {
-        code: "unauthorized",
-        message: "sign in first".into(),
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Login {
@@ -85,7 +78,9 @@ struct WhoAmI {
 }
 
 pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
+    let caller = caller(ctx, req)
+        .await?
+        .ok_or_else(ApiError::sign_in_first)?;
     let two_factor = ctx.two_factor.clone();
     let username = caller.username.clone();
     let two_factor = blocking(move || two_factor.is_on(&username)).await?;
@@ -98,7 +93,9 @@ pub async fn logout(
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
     same_origin(req)?;
-    let caller = caller(ctx, req).await?.ok_or_else(unauthorized)?;
+    let caller = caller(ctx, req)
+        .await?
+        .ok_or_else(ApiError::sign_in_first)?;
     // An API token is no session: "signing out" with it would end nothing
     // yet read as a success in the audit log.
     if matches!(Credential::of(req), Some(Credential::Token(_))) {
