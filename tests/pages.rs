@@ -26,8 +26,14 @@ fn code_for(secret: &str) -> String {
     common::totp_now(&totp::base32_decode(secret).unwrap())
 }
 
-/// The header's navigation, link by link.
+/// The header's navigation, link by link, once the shell has drawn it
+/// (it knows the role only after its look-up: the name shows then).
 async fn nav_links(b: &Browser) -> Value {
+    b.wait_for(
+        "return document.getElementById('whoami') !== null",
+        "the header drawn for the signed-in user",
+    )
+    .await;
     b.eval("return Array.from(document.querySelectorAll('#shell nav a'), a => a.textContent)")
         .await
 }
