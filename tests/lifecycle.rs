@@ -157,10 +157,12 @@ async fn restart_keeps_the_certificate_and_the_stored_data() {
     let installed_at = {
         let store = Store::open(&state).unwrap();
         store
-            .setting("installed_at")
+            .installed_at_ms()
             .unwrap()
             .expect("set on first start")
     };
+    // Milliseconds, like every time in the store: after 2020 in ms.
+    assert!(installed_at > 1_577_836_800_000, "{installed_at}");
 
     let mut again = Daemon::start(Options {
         state_dir: Some(state.clone()),
@@ -171,10 +173,7 @@ async fn restart_keeps_the_certificate_and_the_stored_data() {
     assert!(again.stop().success());
 
     let store = Store::open(&state).unwrap();
-    assert_eq!(
-        store.setting("installed_at").unwrap().as_deref(),
-        Some(installed_at.as_str())
-    );
+    assert_eq!(store.installed_at_ms().unwrap(), Some(installed_at));
     let actions: Vec<(String, Outcome)> = store
         .audit_records(0, 100)
         .unwrap()

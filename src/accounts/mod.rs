@@ -2,6 +2,7 @@
 //! handlers and the store. It owns the user record, the setup flow and its
 //! claim code, and writes every change with its audit record.
 
+mod profile;
 mod sessions;
 mod settings;
 mod setup;
@@ -9,6 +10,7 @@ mod tokens;
 mod two_factor;
 mod users;
 
+pub use profile::BoxProfile;
 pub use sessions::{
     Caller, LoginError, PasswordChangeError, SessionRecord, SessionUse, SessionView, Sessions,
 };

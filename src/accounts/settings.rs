@@ -1,6 +1,7 @@
 //! The box settings an admin changes through the API: for now whether the
-//! status is public. The host name, time zone and domain come from the
-//! setup wizard and are shown here too. Changes are audited.
+//! status is public. The box's profile (host name, time zone, domain,
+//! e-mail; see [`BoxProfile`]) comes from the setup wizard and is shown
+//! here too. Changes are audited.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 
 use super::Caller;
-use super::setup::{DOMAIN, EMAIL, HOSTNAME, TIMEZONE};
+use super::profile::BoxProfile;
 use crate::store::{AuditAction, AuditEntry, Outcome, Store, StoreError};
 
 const PUBLIC_STATUS: &str = "public_status";
@@ -16,14 +17,8 @@ const PUBLIC_STATUS: &str = "public_status";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SettingsView {
     pub public_status: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    #[serde(flatten)]
+    pub profile: BoxProfile,
 }
 
 pub struct BoxSettings {
@@ -45,13 +40,15 @@ impl BoxSettings {
         self.public_status.load(Ordering::Acquire)
     }
 
+    /// The profile setup chose: host name, time zone, domain, e-mail.
+    pub fn profile(&self) -> Result<BoxProfile, StoreError> {
+        BoxProfile::read(&self.store)
+    }
+
     pub fn view(&self) -> Result<SettingsView, StoreError> {
         Ok(SettingsView {
             public_status: self.public_status(),
-            hostname: self.store.setting(HOSTNAME)?,
-            timezone: self.store.setting(TIMEZONE)?,
-            domain: self.store.setting(DOMAIN)?,
-            email: self.store.setting(EMAIL)?,
+            profile: self.profile()?,
         })
     }
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::UserRecord;
+use super::profile::{self, BoxProfile};
 use crate::auth::{NewPassword, Role, Secret, SecretHash, SetupCode, Username};
 use crate::fsutil::write_atomically;
 use crate::names::{DomainName, Email, Hostname, TimeZone};
@@ -36,10 +37,6 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 const COMPLETE: &str = "setup.complete";
 const ADMIN: &str = "setup.admin";
-pub const HOSTNAME: &str = "box.hostname";
-pub const TIMEZONE: &str = "box.timezone";
-pub const DOMAIN: &str = "box.domain";
-pub const EMAIL: &str = "box.email";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -86,11 +83,11 @@ pub struct SetupStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<Hostname>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
+    pub timezone: Option<TimeZone>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
+    pub domain: Option<DomainName>,
 }
 
 struct Inner {
@@ -227,14 +224,14 @@ impl Setup {
     pub fn status(&self, secret: Option<&str>, now_ms: u64) -> Result<SetupStatus, SetupError> {
         let complete = self.is_complete();
         let admin = self.store.setting(ADMIN)?;
-        let hostname = self.store.setting(HOSTNAME)?;
+        let profile = BoxProfile::read(&self.store)?;
         let step = if complete {
             SetupStep::Done
         } else if !self.is_claimed(secret, now_ms) {
             SetupStep::Claim
         } else if admin.is_none() {
             SetupStep::Admin
-        } else if hostname.is_none() {
+        } else if profile.hostname.is_none() {
             SetupStep::Host
         } else {
             SetupStep::Domain
@@ -245,9 +242,9 @@ impl Setup {
             complete,
             step,
             admin: admin.filter(|_| show),
-            hostname: hostname.filter(|_| show),
-            timezone: self.store.setting(TIMEZONE)?.filter(|_| show),
-            domain: self.store.setting(DOMAIN)?.filter(|_| show),
+            hostname: profile.hostname.filter(|_| show),
+            timezone: profile.timezone.filter(|_| show),
+            domain: profile.domain.filter(|_| show),
         })
     }
 
@@ -378,10 +375,7 @@ impl Setup {
                 source,
                 Outcome::Success,
             ),
-            |c| {
-                c.set_setting(HOSTNAME, hostname.as_str())?;
-                c.set_setting(TIMEZONE, timezone.as_str())
-            },
+            |c| profile::write_host(c, &hostname, &timezone),
         )?;
         Ok(())
     }
@@ -420,16 +414,7 @@ impl Setup {
                 source,
                 Outcome::Success,
             ),
-            |c| {
-                match &domain {
-                    Some(d) => c.set_setting(DOMAIN, d.as_str())?,
-                    None => c.remove_setting(DOMAIN)?,
-                }
-                match &email {
-                    Some(e) => c.set_setting(EMAIL, e.as_str()),
-                    None => c.remove_setting(EMAIL),
-                }
-            },
+            |c| profile::write_domain(c, domain.as_ref(), email.as_ref()),
         )?;
         Ok(())
     }
@@ -447,7 +432,7 @@ impl Setup {
                 missing: "the admin account",
             });
         }
-        if self.store.setting(HOSTNAME)?.is_none() {
+        if !BoxProfile::has_host(&self.store)? {
             return Err(SetupError::Incomplete {
                 missing: "the host name",
             });

@@ -284,13 +284,7 @@ pub async fn run(
 fn record_start(store: &Store) -> Result<(), StoreError> {
     store.change(
         AuditEntry::system(AuditAction::DaemonStart, "hearth"),
-        |c| {
-            if c.setting("installed_at")?.is_none() {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-                c.set_setting("installed_at", &now)?;
-            }
-            Ok(())
-        },
+        |c| c.keep_installed_at(crate::clock::now_ms()),
     )
 }
 

@@ -65,4 +65,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// A value that was valid when written no longer parses (edited by
+    /// hand, or a rule tightened since).
+    #[error("state store {path} holds a malformed {what}: it {reason}")]
+    Malformed {
+        path: PathBuf,
+        what: &'static str,
+        reason: String,
+    },
 }

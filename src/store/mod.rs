@@ -260,7 +260,14 @@ impl Store {
 
     /// Proves the store still answers: a read transaction on the settings.
     pub fn check(&self) -> Result<(), StoreError> {
-        self.setting("installed_at").map(|_| ())
+        self.setting(schema::INSTALLED_AT).map(|_| ())
+    }
+
+    /// When hearth first started on this box, in ms since the epoch.
+    pub fn installed_at_ms(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .setting(schema::INSTALLED_AT)?
+            .and_then(|v| v.parse().ok()))
     }
 
     fn read_err(&self, what: &'static str, source: redb::Error) -> StoreError {
@@ -297,6 +304,15 @@ impl Change<'_> {
             .map_err(|e| err(e.into()))?
             .insert(key, value)
             .map_err(|e| err(e.into()))?;
+        Ok(())
+    }
+
+    /// Records the first start's time (ms since the epoch); a store that
+    /// has one keeps it.
+    pub fn keep_installed_at(&mut self, now_ms: u64) -> Result<(), StoreError> {
+        if self.setting(schema::INSTALLED_AT)?.is_none() {
+            self.set_setting(schema::INSTALLED_AT, &now_ms.to_string())?;
+        }
         Ok(())
     }
 

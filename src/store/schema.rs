@@ -35,13 +35,14 @@ pub(super) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 pub(super) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 6;
+pub const CURRENT_VERSION: u64 = 7;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
-const STEPS: [Step; CURRENT_VERSION as usize] =
-    [v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6];
+const STEPS: [Step; CURRENT_VERSION as usize] = [
+    v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7,
+];
 
 /// Version 1: settings and the audit log.
 fn v0_to_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -87,6 +88,25 @@ fn v4_to_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 6: API tokens.
 fn v5_to_v6(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(TOKENS)?;
+    Ok(())
+}
+
+/// The setting that holds the first start's time.
+pub(super) const INSTALLED_AT: &str = "installed_at";
+
+/// Version 7: one unit for times in the store, milliseconds since the
+/// epoch. `installed_at` was written in seconds by versions before 7; a
+/// value below 10^11 (a date in 1973 as milliseconds, in 5138 as seconds)
+/// can only be seconds.
+fn v6_to_v7(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    let mut settings = txn.open_table(SETTINGS)?;
+    let seconds = settings
+        .get(INSTALLED_AT)?
+        .and_then(|v| v.value().parse::<u64>().ok())
+        .filter(|&v| v < 100_000_000_000);
+    if let Some(seconds) = seconds {
+        settings.insert(INSTALLED_AT, (seconds * 1000).to_string().as_str())?;
+    }
     Ok(())
 }
 

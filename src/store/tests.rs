@@ -220,6 +220,33 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
 }
 
 #[test]
+fn installed_at_written_in_seconds_becomes_milliseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(STORE_FILE);
+    {
+        let db = Database::create(&path).unwrap();
+        for from in 0..6 {
+            schema::step(&db, from).unwrap();
+        }
+        let txn = db.begin_write().unwrap();
+        txn.open_table(SETTINGS)
+            .unwrap()
+            .insert("installed_at", "1700000000")
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.installed_at_ms().unwrap(), Some(1_700_000_000_000));
+    // A later start keeps the first start's time.
+    store
+        .change(entry("hearth", AuditAction::DaemonStart), |c| {
+            c.keep_installed_at(1_800_000_000_000)
+        })
+        .unwrap();
+    assert_eq!(store.installed_at_ms().unwrap(), Some(1_700_000_000_000));
+}
+
+#[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(STORE_FILE);

@@ -22,6 +22,7 @@ use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::status_view;
 use crate::http::response::{Response, json};
+use crate::names::DomainName;
 
 #[derive(Debug, Serialize)]
 struct BoxInfo {
@@ -32,7 +33,7 @@ struct BoxInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     timezone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    domain: Option<String>,
+    domain: Option<DomainName>,
     #[serde(skip_serializing_if = "Option::is_none")]
     addresses: Option<Vec<std::net::IpAddr>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,21 +49,23 @@ pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Api
     };
     let signed_in = view.is_some_and(|v| v != View::Public);
     let settings = ctx.settings.clone();
-    let (settings, addresses) = blocking(move || {
+    let (profile, addresses) = blocking(move || {
         let addresses = signed_in.then(host::addresses::of_this_machine);
-        settings.view().map(|s| (s, addresses))
+        settings.profile().map(|p| (p, addresses))
     })
     .await?;
     let status = view.is_some();
     let reply = BoxInfo {
-        name: settings
+        name: profile
             .hostname
+            .as_ref()
+            .map(|h| h.to_string())
             .or_else(host::os_hostname)
             .unwrap_or_else(|| "hearth".into()),
         setup_complete: ctx.setup.is_complete(),
         version: status.then_some(env!("CARGO_PKG_VERSION")),
-        timezone: status.then(|| settings.timezone.unwrap_or_else(|| "UTC".into())),
-        domain: settings.domain.filter(|_| status),
+        timezone: status.then(|| profile.timezone_or_utc().to_string()),
+        domain: profile.domain.filter(|_| status),
         addresses,
         port: signed_in.then_some(ctx.local_addr.port()),
     };

@@ -25,12 +25,16 @@ pub async fn begin(
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnAccount).await?;
-    let hostname = ctx.settings.view().ok().and_then(|v| v.hostname);
-    let issuer = format!("hearth {}", hostname.unwrap_or_default())
-        .trim()
-        .to_string();
-    let two_factor = ctx.two_factor.clone();
-    let enrolment = blocking(move || two_factor.begin(&caller, &issuer, peer.ip())).await?;
+    let (two_factor, settings) = (ctx.two_factor.clone(), ctx.settings.clone());
+    let enrolment = blocking(move || {
+        // The authenticator app lists the code as "hearth <host name>".
+        let issuer = match settings.profile().ok().and_then(|p| p.hostname) {
+            Some(host) => format!("hearth {host}"),
+            None => "hearth".to_string(),
+        };
+        two_factor.begin(&caller, &issuer, peer.ip())
+    })
+    .await?;
     Ok(json(StatusCode::OK, &enrolment))
 }
 
