@@ -9,6 +9,8 @@
 pub mod allocator;
 mod listener;
 pub mod notify;
+mod store_probe;
+mod tasks;
 mod watchdog;
 
 use std::net::SocketAddr;
@@ -28,16 +30,16 @@ use crate::health::{ComponentState, Health};
 use crate::http::context::AccountServices;
 use crate::http::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
 use crate::http::{self, AppContext};
-use crate::liveness::{BEAT_INTERVAL, Liveness};
+use crate::liveness::Liveness;
 use crate::logging::LogHandle;
 use crate::metrics::collect::{Collector, Roots};
 use crate::metrics::rates::Rates;
 use crate::metrics::sampler::{self, MetricsState, Sampler};
+use crate::reconcile::{self, ReconcileContext};
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 pub use notify::{Notifier, RecordingNotifier, SdNotifier};
-
-/// How often the store is probed for the health report.
-const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+use store_probe::StoreProbe;
+use tasks::Tasks;
 
 /// How often event streams get a `: ping` comment.
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -155,23 +157,26 @@ pub async fn run(
         ComponentState::Ok,
         format!("a sample every {} ms", config.metrics.interval.as_millis()),
     );
-    let sampler_task = tokio::spawn(sampler.run(
-        sampled_from,
-        liveness.register(Component::Metrics),
-        shutdown.clone(),
-    ));
+    let mut tasks = Tasks::default();
+    tasks.spawn(
+        "metrics sampler",
+        sampler.run(
+            sampled_from,
+            liveness.register(Component::Metrics),
+            shutdown.clone(),
+        ),
+    );
     // Published before READY, like the first sample: the status is
     // complete from the first request on.
     hub.publish(
         Topic::Health,
         serde_json::to_string(&health.snapshot()).expect("health serializes"),
     );
-    let health_task = tokio::spawn(publish_health(
-        health.clone(),
-        hub.clone(),
-        shutdown.clone(),
-    ));
-    let ping_task = tokio::spawn(ping_streams(hub.clone(), shutdown.clone()));
+    tasks.spawn(
+        "health publisher",
+        publish_health(health.clone(), hub.clone(), shutdown.clone()),
+    );
+    tasks.spawn("stream pinger", ping_streams(hub.clone(), shutdown.clone()));
     let setup = Arc::new(Setup::open(
         store.clone(),
         config.runtime_dir.join(SETUP_CODE_FILE),
@@ -209,12 +214,23 @@ pub async fn run(
         liveness.register(Component::Https),
         shutdown.clone().cancelled_owned(),
     ));
-    let store_check = tokio::spawn(store_check_loop(
-        store.clone(),
-        health.clone(),
-        liveness.clone(),
-        shutdown.clone(),
-    ));
+    // The store has no topic of its own: its state reaches people through
+    // the health entry, which the health publisher sends.
+    let no_topic: reconcile::Publish = Arc::new(|_| {});
+    tasks.spawn(
+        "store check",
+        reconcile::run(
+            StoreProbe {
+                store: store.clone(),
+            },
+            reconcile::Wakes::new(),
+            ReconcileContext {
+                timing: store_probe::timing(),
+                ..ReconcileContext::new(health.clone(), liveness.clone(), no_topic)
+            },
+            shutdown.clone().cancelled_owned(),
+        ),
+    );
     let watchdog = sd_notify::watchdog_enabled()
         .filter(|p| !p.is_zero())
         .map(|period| {
@@ -266,10 +282,7 @@ pub async fn run(
     if !server_died {
         let _ = server.await;
     }
-    let _ = store_check.await;
-    let _ = sampler_task.await;
-    let _ = health_task.await;
-    let _ = ping_task.await;
+    tasks.join().await;
     if let Err(e) = store.audit(AuditEntry::system(AuditAction::DaemonStop, "hearth")) {
         tracing::warn!(error = %e, "cannot record the stop");
     }
@@ -371,40 +384,6 @@ async fn ping_streams(hub: Hub, shutdown: CancellationToken) {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => hub.ping(),
-        }
-    }
-}
-
-/// Probes the store so the health report notices a failing disk; beats for
-/// the watchdog.
-async fn store_check_loop(
-    store: Store,
-    health: Health,
-    liveness: Liveness,
-    shutdown: CancellationToken,
-) {
-    let heartbeat = liveness.register(Component::Store);
-    let mut beat = tokio::time::interval(BEAT_INTERVAL);
-    let mut check = tokio::time::interval(STORE_CHECK_INTERVAL);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = beat.tick() => heartbeat.beat(),
-            _ = check.tick() => {
-                let s = store.clone();
-                // The health reply is public: the cause goes to the log only.
-                match tokio::task::spawn_blocking(move || s.check()).await {
-                    Ok(Ok(())) => health.set(Component::Store, ComponentState::Ok, "open"),
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "state store check failed");
-                        health.set(Component::Store, ComponentState::Degraded, "store check failed; see the log");
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "state store check panicked");
-                        health.set(Component::Store, ComponentState::Degraded, "store check failed; see the log");
-                    }
-                }
-            }
         }
     }
 }

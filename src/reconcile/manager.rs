@@ -41,7 +41,7 @@ pub trait Manager: Send + 'static {
     type Plan: Plan + Send;
     /// What is published after a pass (inside a [`super::Report`]).
     type Status: Serialize + Send;
-    /// Its text, with its sources, becomes the health detail: no secrets.
+    /// Its text, with its sources, goes to the log and the report: no secrets.
     type Error: std::error::Error + Send + Sync + 'static;
 
     fn desired(&mut self) -> impl Future<Output = Result<Self::Desired, Self::Error>> + Send;

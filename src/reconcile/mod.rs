@@ -43,10 +43,10 @@
 //!   pull) are started by `apply` and followed through the component's
 //!   events, never awaited.
 //! - **Errors carry no secrets.** An error's text, with its sources,
-//!   becomes the component's health detail, which `GET /api/v1/health`
-//!   shows without authentication, and the published report. Say what
-//!   failed and where (a path, a unit, a container name), never a
-//!   password, token or key.
+//!   goes to the log and to the published report (the `cause`, on a topic
+//!   only admins may follow); the public `GET /api/v1/health` shows only
+//!   which step failed. Say what failed and where (a path, a unit, a
+//!   container name), never a password, token or key.
 //! - **A missing component is not an error.** `observe` returns
 //!   [`Observation::NotPresent`] (no Docker under `--dev`, no nft binary)
 //!   and the component is shown `disabled`; the loop looks again on the

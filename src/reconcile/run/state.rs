@@ -102,7 +102,9 @@ impl State {
         match outcome {
             Outcome::Synced { status, applied } => self.synced::<M>(now, status, applied),
             Outcome::NotPresent { reason } => self.not_present(reason),
-            Outcome::Failed(error) => self.failed(now, error.chain()),
+            Outcome::Failed(error) => {
+                self.failed(now, &format!("{error}; see the log"), &error.chain())
+            }
         }
     }
 
@@ -147,12 +149,14 @@ impl State {
         self.report(ComponentState::Disabled, &reason, None);
     }
 
-    fn failed(&mut self, now: Instant, detail: String) {
+    /// `detail` (the failed step) goes to the public health entry; `cause`
+    /// (the whole chain) to the log and the report.
+    fn failed(&mut self, now: Instant, detail: &str, cause: &str) {
         let wait = self.backoff.fail();
         let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         tracing::warn!(
             component = self.component.name(),
-            error = %detail,
+            error = %cause,
             failures = self.backoff.failures(),
             retry_in_ms,
             "reconcile pass failed"
@@ -160,17 +164,19 @@ impl State {
         self.disabled = false;
         self.wanted = true;
         self.start_at = now + wait;
-        self.report(ComponentState::Degraded, &detail, Some(retry_in_ms));
+        self.report(ComponentState::Degraded, detail, Some((cause, retry_in_ms)));
     }
 
-    fn report(&self, state: ComponentState, detail: &str, retry_in_ms: Option<u64>) {
+    /// `failure`: the cause and the wait before the retry.
+    fn report(&self, state: ComponentState, detail: &str, failure: Option<(&str, u64)>) {
         self.health.set(self.component, state, detail);
         Report {
             component: self.component,
             state,
             detail,
+            cause: failure.map(|(cause, _)| cause),
+            retry_in_ms: failure.map(|(_, wait)| wait),
             failures: self.backoff.failures(),
-            retry_in_ms,
             status: self.last_status.as_ref(),
         }
         .send(&self.publish);

@@ -208,11 +208,13 @@ async fn health_and_reports_follow_ok_degraded_disabled() {
         s.fail_apply = 1;
     });
     sleep(10 * MS).await;
+    // The public health entry names the step; the report has the cause.
     let refused = "cannot apply the plan: component refused: busy";
-    assert_eq!(h.health(), health(ComponentState::Degraded, refused));
+    let step = "cannot apply the plan; see the log";
+    assert_eq!(h.health(), health(ComponentState::Degraded, step));
     let failed_first = json!({
-        "component": "fake", "state": "degraded", "detail": refused,
-        "failures": 1, "retry_in_ms": 1000,
+        "component": "fake", "state": "degraded", "detail": step,
+        "cause": refused, "failures": 1, "retry_in_ms": 1000,
     });
     assert_eq!(h.last_report(), failed_first);
 
@@ -229,10 +231,11 @@ async fn health_and_reports_follow_ok_degraded_disabled() {
     h.wake();
     sleep(200 * MS).await;
     let unreadable = "cannot read the desired state: store unreadable";
-    assert_eq!(h.health(), health(ComponentState::Degraded, unreadable));
+    let step = "cannot read the desired state; see the log";
+    assert_eq!(h.health(), health(ComponentState::Degraded, step));
     let failed_again = json!({
-        "component": "fake", "state": "degraded", "detail": unreadable,
-        "failures": 1, "retry_in_ms": 1000, "status": {"value": 1},
+        "component": "fake", "state": "degraded", "detail": step,
+        "cause": unreadable, "failures": 1, "retry_in_ms": 1000, "status": {"value": 1},
     });
     assert_eq!(h.last_report(), failed_again);
     sleep(S).await;
