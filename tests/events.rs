@@ -113,28 +113,116 @@ async fn reconnect_with_an_unknown_id_gets_a_snapshot() {
 /// so this shows that one idle subscriber costs the others nothing. What
 /// happens once a subscriber falls behind the hub (a fresh snapshot) is
 /// tested on the hub itself (`src/events/hub/tests.rs`).
+/// Audited changes this test makes: each is one `audit` event, and
+/// together far more than the stalled stream's window and the hub's queue
+/// of 256 events hold (it falls behind after about 260).
+const BURST: usize = 1000;
+
 #[tokio::test]
 async fn a_client_that_stops_reading_does_not_delay_another() {
     let d = fast_daemon();
     let client = d.admin_client();
-    // This one reads its first event and then nothing more.
-    let mut stalled = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
-    stalled.next(WAIT).await.unwrap();
-    let mut reader = sse::open(&client, Protocol::Http1, "/api/v1/events", None).await;
-    reader.next(WAIT).await.unwrap();
+    let path = "/api/v1/events?topics=audit";
+    // This one reads its first event and then nothing more, through an
+    // HTTP/2 stream window of 1 KiB: the server cannot push past it, as
+    // past a full socket, and its send buffer for the stream fills.
+    let tls = client.connect(&[b"h2"]).await.unwrap();
+    let (mut send, conn) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .initial_stream_window_size(1024)
+            .handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let response = send
+        .send_request(sse::request(&client, path, None))
+        .await
+        .unwrap();
+    let mut stalled = sse::from_response(response);
+    assert_eq!(stalled.next(WAIT).await.unwrap().event, "snapshot");
+    let mut reader = sse::open(&client, Protocol::Http1, path, None).await;
+    assert_eq!(reader.next(WAIT).await.unwrap().event, "snapshot");
+
+    // The writer must not wait for the stalled stream: if publishing
+    // blocked on it, these changes would stop once its buffers are full.
+    let writer = tokio::spawn(toggle_public_status(client.clone(), BURST));
     let mut last = None;
-    for _ in 0..20 {
+    for n in 0..BURST {
         let e = reader
             .next(WAIT)
             .await
-            .expect("the reading client keeps getting events");
-        assert_ne!(e.event, "snapshot", "the reader never falls behind");
+            .unwrap_or_else(|| panic!("the reading client got only {n} of {BURST} events"));
+        assert_eq!(e.event, "audit", "the reader never falls behind");
+        let id = e.json()["id"].as_u64().unwrap();
         if let Some(prev) = last {
-            assert_eq!(e.id.unwrap(), prev + 1, "no event skipped");
+            assert_eq!(id, prev + 1, "no audit record skipped");
         }
-        last = e.id;
+        last = Some(id);
     }
-    drop(stalled);
+    writer.await.unwrap();
+
+    // The stalled client did fall behind (so its buffers were full while
+    // the reader was served): reading again, after what its buffers held
+    // it gets a fresh snapshot, not the events it missed.
+    let mut buffered = 0;
+    loop {
+        let e = stalled
+            .next(WAIT)
+            .await
+            .expect("the stalled client's stream stays open");
+        if e.event == "snapshot" {
+            break;
+        }
+        buffered += 1;
+        assert!(
+            buffered < BURST,
+            "the stalled client never fell behind: its buffers held every event"
+        );
+    }
+    assert!(
+        buffered > 0,
+        "its buffers held the events before the snapshot"
+    );
+}
+
+/// Turns `public_status` over `times` times on one HTTP/2 connection,
+/// four requests in flight.
+async fn toggle_public_status(client: common::TlsClient, times: usize) {
+    use futures_util::StreamExt;
+    let tls = client.connect(&[b"h2"]).await.unwrap();
+    let (send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let cookie = format!(
+        "{}={}",
+        common::SESSION_COOKIE,
+        client.session.as_deref().unwrap()
+    );
+    futures_util::stream::iter(0..times)
+        .map(|i| {
+            let mut send = send.clone();
+            let req = http::Request::builder()
+                .method("PATCH")
+                .uri(format!(
+                    "https://localhost:{}/api/v1/settings",
+                    client.addr.port()
+                ))
+                .header("content-type", "application/json")
+                .header("cookie", &cookie)
+                .body(http_body_util::Full::new(bytes::Bytes::from(format!(
+                    "{{\"public_status\":{}}}",
+                    i % 2 == 0
+                ))))
+                .unwrap();
+            async move { send.send_request(req).await.unwrap().status() }
+        })
+        .buffer_unordered(4)
+        .for_each(|status| async move { assert_eq!(status, 200) })
+        .await;
 }
 
 #[tokio::test]

@@ -45,6 +45,11 @@ struct Inner {
     path: PathBuf,
     /// Told of what each transaction changed, once it has committed.
     watchers: watch::Watchers,
+    /// Held by [`Store::change`] from its transaction's start until its
+    /// watchers are told, so that they hear of changes in commit order:
+    /// redb lets the next writer in at commit, and without this the
+    /// stream could send audit record 43 before 42.
+    change_order: std::sync::Mutex<()>,
 }
 
 impl Store {
@@ -62,6 +67,7 @@ impl Store {
                 db,
                 path,
                 watchers: watch::Watchers::default(),
+                change_order: std::sync::Mutex::new(()),
             }),
         };
         store.migrate_to(schema::CURRENT_VERSION)?;
@@ -116,6 +122,12 @@ impl Store {
         entry: AuditEntry,
         apply: impl FnOnce(&mut Change<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        // A panic in another change's `apply` poisons nothing of value.
+        let _order = self
+            .inner
+            .change_order
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let txn = self
             .inner
             .db

@@ -460,3 +460,27 @@ fn every_audit_listener_hears_each_record_after_commit() {
         "both listeners, and only for what committed"
     );
 }
+
+#[test]
+fn audit_listeners_hear_of_concurrent_changes_in_commit_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let heard = heard.clone();
+        store.on_audit(move |r| heard.lock().unwrap().push(r.id));
+    }
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    store
+                        .audit(entry("alice", AuditAction::SessionLogin))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let heard = heard.lock().unwrap();
+    assert_eq!(*heard, (1..=200).collect::<Vec<u64>>());
+}

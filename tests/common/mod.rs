@@ -468,6 +468,14 @@ impl TlsClient {
     /// A TLS connection, verified, offering `alpn`.
     pub async fn connect(&self, alpn: &[&[u8]]) -> std::io::Result<TlsStream<TcpStream>> {
         let tcp = TcpStream::connect(self.addr).await?;
+        self.handshake(alpn, tcp).await
+    }
+
+    async fn handshake(
+        &self,
+        alpn: &[&[u8]],
+        tcp: TcpStream,
+    ) -> std::io::Result<TlsStream<TcpStream>> {
         let name = ServerName::try_from(self.server_name.clone()).unwrap();
         TlsConnector::from(self.config(alpn))
             .connect(name, tcp)
