@@ -1,5 +1,11 @@
 //! The daemon's systemd lifecycle against the real binary: READY, the
 //! watchdog, SIGTERM, SIGHUP, a second daemon, a restart.
+//!
+//! Tests named `systemd_contract_*` assert times, because the time is
+//! the contract: systemd kills a unit that misses its watchdog period or
+//! outlives TimeoutStopSec. Their bounds are the unit's, with slack. Every
+//! other timing of the loops is tested under paused time in the unit
+//! tests (`reconcile`, `daemon::watchdog`, `events`).
 
 mod common;
 
@@ -55,7 +61,7 @@ async fn certificate_is_valid_for_the_loopback_address_too() {
 }
 
 #[test]
-fn watchdog_pings_repeatedly() {
+fn systemd_contract_watchdog_pings_at_half_the_period() {
     let mut d = Daemon::start(Options {
         env: vec![("WATCHDOG_USEC".into(), "1000000".into())],
         ..Options::default()
@@ -71,7 +77,7 @@ fn no_watchdog_pings_without_watchdog_usec() {
 }
 
 #[test]
-fn sigterm_sends_stopping_and_exits_zero_within_5_s() {
+fn systemd_contract_sigterm_sends_stopping_and_exits_zero_within_5_s() {
     let mut d = Daemon::start(Options::default());
     let asked = Instant::now();
     d.signal(Signal::SIGTERM);
@@ -83,7 +89,7 @@ fn sigterm_sends_stopping_and_exits_zero_within_5_s() {
 }
 
 #[tokio::test]
-async fn sigterm_with_a_connection_open_still_exits_in_time() {
+async fn systemd_contract_sigterm_with_a_connection_open_still_exits_within_5_s() {
     let mut d = Daemon::start(Options::default());
     // An idle keep-alive HTTP/2 connection must not hold the shutdown.
     let client = d.client();
