@@ -32,7 +32,7 @@ async fn all_pages(c: &TlsClient, session: &str, query: &str) -> Vec<Vec<u64>> {
 /// (once the address is throttled, a cheap one: no password check).
 async fn failed_login(c: &TlsClient, username: &str) {
     let body = format!("{{\"username\":\"{username}\",\"password\":\"not the password\"}}");
-    let r = c.send("POST", "/api/v1/session", &body, &[], &[]).await;
+    let r = c.post_session(&body).await;
     assert!(matches!(r.status, 401 | 429), "{:?}", r.body);
 }
 

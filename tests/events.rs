@@ -189,14 +189,7 @@ async fn a_client_that_stops_reading_does_not_delay_another() {
 /// four requests in flight.
 async fn toggle_public_status(client: common::TlsClient, times: usize) {
     use futures_util::StreamExt;
-    let tls = client.connect(&[b"h2"]).await.unwrap();
-    let (send, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(tls),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let send = client.http2().await;
     let cookie = format!(
         "{}={}",
         common::SESSION_COOKIE,
@@ -229,14 +222,7 @@ async fn toggle_public_status(client: common::TlsClient, times: usize) {
 async fn many_streams_share_one_http2_connection() {
     let d = fast_daemon();
     let client = d.admin_client();
-    let tls = client.connect(&[b"h2"]).await.unwrap();
-    let (send, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(tls),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let send = client.http2().await;
     let mut streams = Vec::new();
     for topics in ["system", "health", "system,health"] {
         let mut send = send.clone();

@@ -282,13 +282,7 @@ async fn tokens_with_an_expiry_and_a_password_change() {
     d.client().login("ann", fresh).await;
     let r = d
         .client()
-        .send(
-            "POST",
-            "/api/v1/session",
-            &format!(r#"{{"username":"ann","password":"{PASSWORD}"}}"#),
-            &[],
-            &[],
-        )
+        .post_session(&format!(r#"{{"username":"ann","password":"{PASSWORD}"}}"#))
         .await;
     assert_eq!(r.status, 401, "the old password no longer works");
 

@@ -17,13 +17,7 @@ async fn sign_in_who_am_i_and_sign_out() {
     let d = Daemon::start(Options::default());
     let client = d.client();
     let r = client
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login_body("admin", ADMIN_PASSWORD),
-            &[],
-            &[],
-        )
+        .post_session(&login_body("admin", ADMIN_PASSWORD))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["username"], "admin");
@@ -85,45 +79,21 @@ async fn failures_say_only_wrong_username_or_password_and_slow_down() {
     let d = Daemon::start(Options::default());
     let client = d.client();
     let a = client
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login_body("admin", "not the password at all"),
-            &[],
-            &[],
-        )
+        .post_session(&login_body("admin", "not the password at all"))
         .await;
     let b = client
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login_body("nobody", ADMIN_PASSWORD),
-            &[],
-            &[],
-        )
+        .post_session(&login_body("nobody", ADMIN_PASSWORD))
         .await;
     assert_eq!((a.status, b.status), (401, 401));
     assert_eq!(a.json()["error"]["message"], "wrong username or password");
     assert_eq!(a.json()["error"], b.json()["error"]);
     for _ in 0..3 {
         client
-            .send(
-                "POST",
-                "/api/v1/session",
-                &login_body("admin", "still wrong, sorry"),
-                &[],
-                &[],
-            )
+            .post_session(&login_body("admin", "still wrong, sorry"))
             .await;
     }
     let r = client
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login_body("admin", ADMIN_PASSWORD),
-            &[],
-            &[],
-        )
+        .post_session(&login_body("admin", ADMIN_PASSWORD))
         .await;
     assert_eq!(r.status, 429, "{:?}", r.body);
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
@@ -143,13 +113,7 @@ async fn no_sign_in_during_setup() {
     });
     let r = d
         .client()
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login_body("admin", ADMIN_PASSWORD),
-            &[],
-            &[],
-        )
+        .post_session(&login_body("admin", ADMIN_PASSWORD))
         .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["code"], "setup_required");

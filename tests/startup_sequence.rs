@@ -51,12 +51,7 @@ async fn start_up_and_shut_down_tell_systemd_in_order() {
     );
     // The stop is in the audit log, after the start.
     let store = Store::open(&d.state_dir).unwrap();
-    let actions: Vec<String> = store
-        .audit_records(0, 100)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.action)
-        .collect();
+    let actions: Vec<String> = store.audit_actions(100).unwrap();
     assert_eq!(
         actions.last().map(String::as_str),
         Some("daemon.stop"),

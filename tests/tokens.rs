@@ -34,17 +34,8 @@ async fn tokens_act_for_their_user_and_die_when_revoked() {
     let token = created["token"].as_str().unwrap().to_string();
     let id = created["id"].as_str().unwrap().to_string();
     assert!(token.starts_with("hth_"));
-    let bearer = format!("Bearer {token}");
 
-    let r = c
-        .send(
-            "GET",
-            "/api/v1/users",
-            "",
-            &[],
-            &[("authorization", &bearer)],
-        )
-        .await;
+    let r = c.as_token(&token, "GET", "/api/v1/users", "").await;
     assert_eq!(r.status, 200, "the admin's token acts as the admin");
 
     let list = c.as_user(&admin, "GET", "/api/v1/tokens", "").await.json();
@@ -89,15 +80,7 @@ async fn tokens_act_for_their_user_and_die_when_revoked() {
         .as_user(&admin, "DELETE", &format!("/api/v1/tokens/{id}"), "")
         .await;
     assert_eq!(r.status, 204);
-    let r = c
-        .send(
-            "GET",
-            "/api/v1/users",
-            "",
-            &[],
-            &[("authorization", &bearer)],
-        )
-        .await;
+    let r = c.as_token(&token, "GET", "/api/v1/users", "").await;
     assert_eq!(r.status, 401, "a revoked token is refused at once");
     // Another user cannot revoke someone else's token.
     let r = c

@@ -73,9 +73,7 @@ async fn enrol_then_sign_in_with_the_second_factor() {
     let login = |extra: String| {
         format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"{extra}}}")
     };
-    let r = c
-        .send("POST", "/api/v1/session", &login(String::new()), &[], &[])
-        .await;
+    let r = c.post_session(&login(String::new())).await;
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["code"], "totp_required");
     assert!(
@@ -85,13 +83,7 @@ async fn enrol_then_sign_in_with_the_second_factor() {
 
     // The code used to confirm does not work a second time.
     let r = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login(format!(",\"totp\":\"{code}\"")),
-            &[],
-            &[],
-        )
+        .post_session(&login(format!(",\"totp\":\"{code}\"")))
         .await;
     assert_eq!(r.status, 401, "a used code is refused");
     // It says the code was wrong, not the password, in plain words.
@@ -103,15 +95,9 @@ async fn enrol_then_sign_in_with_the_second_factor() {
     // A wrong password with a code is still only "wrong username or
     // password".
     let r = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &format!(
-                "{{\"username\":\"admin\",\"password\":\"not it at all\",\"totp\":\"{code}\"}}"
-            ),
-            &[],
-            &[],
-        )
+        .post_session(&format!(
+            "{{\"username\":\"admin\",\"password\":\"not it at all\",\"totp\":\"{code}\"}}"
+        ))
         .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["code"], "unauthorized");
@@ -119,45 +105,21 @@ async fn enrol_then_sign_in_with_the_second_factor() {
     // The next step's code does (clocks may drift by one step).
     let next = totp::hotp(&secret, counter + 1, totp::DIGITS);
     let r = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login(format!(",\"totp\":\"{next}\"")),
-            &[],
-            &[],
-        )
+        .post_session(&login(format!(",\"totp\":\"{next}\"")))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
     // A recovery code works once.
     let rc = &recovery[0];
-    let r = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login(format!(",\"totp\":\"{rc}\"")),
-            &[],
-            &[],
-        )
-        .await;
+    let r = c.post_session(&login(format!(",\"totp\":\"{rc}\""))).await;
     assert_eq!(r.status, 200);
-    let r = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            &login(format!(",\"totp\":\"{rc}\"")),
-            &[],
-            &[],
-        )
-        .await;
+    let r = c.post_session(&login(format!(",\"totp\":\"{rc}\""))).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["code"], "totp_wrong");
 
     let r = c.as_user(&admin, "DELETE", "/api/v1/totp", "").await;
     assert_eq!(r.status, 204);
-    let r = c
-        .send("POST", "/api/v1/session", &login(String::new()), &[], &[])
-        .await;
+    let r = c.post_session(&login(String::new())).await;
     assert_eq!(r.status, 200, "off again: the password alone signs in");
     let me = c.as_user(&admin, "GET", "/api/v1/session", "").await.json();
     assert_eq!(me["two_factor"], false, "{me}");
@@ -174,11 +136,11 @@ async fn wrong_codes_count_towards_the_wait() {
         "{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\",\"totp\":\"zzzzz-zzzzz\"}}"
     );
     for _ in 0..4 {
-        let r = c.send("POST", "/api/v1/session", &attempt, &[], &[]).await;
+        let r = c.post_session(&attempt).await;
         assert_eq!(r.status, 401, "{:?}", r.body);
         assert_eq!(r.json()["error"]["code"], "totp_wrong");
     }
-    let r = c.send("POST", "/api/v1/session", &attempt, &[], &[]).await;
+    let r = c.post_session(&attempt).await;
     assert_eq!(r.status, 429, "{:?}", r.body);
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert_eq!(

@@ -57,6 +57,21 @@ pub struct Caller {
     pub created_ms: u64,
 }
 
+impl Caller {
+    /// The audit entry of a change this caller made from `source` to
+    /// `target`, recorded with the change itself (a refused change is
+    /// audited with its own outcome, not through this).
+    pub fn audit(&self, action: AuditAction, target: &str, source: IpAddr) -> AuditEntry {
+        AuditEntry {
+            actor: self.username.clone(),
+            action,
+            target: target.into(),
+            source: source.to_canonical().to_string(),
+            outcome: Outcome::Success,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("wrong username or password")]

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Caller;
 use super::profile::BoxProfile;
-use crate::store::{AuditAction, AuditEntry, Outcome, Store, StoreError};
+use crate::store::{AuditAction, Store, StoreError};
 
 const PUBLIC_STATUS: &str = "public_status";
 
@@ -58,13 +58,7 @@ impl BoxSettings {
         on: bool,
         source: IpAddr,
     ) -> Result<(), StoreError> {
-        let entry = AuditEntry {
-            actor: caller.username.clone(),
-            action: AuditAction::SettingsPublicStatus,
-            target: on.to_string(),
-            source: source.to_canonical().to_string(),
-            outcome: Outcome::Success,
-        };
+        let entry = caller.audit(AuditAction::SettingsPublicStatus, &on.to_string(), source);
         self.store.change(entry, |c| {
             c.set_setting(PUBLIC_STATUS, if on { "true" } else { "false" })
         })?;

@@ -82,12 +82,9 @@ pub struct SetupStatus {
     pub step: SetupStep,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<Hostname>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<TimeZone>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<DomainName>,
+    /// What was entered so far (empty for a visitor who has not claimed).
+    #[serde(flatten)]
+    pub profile: BoxProfile,
 }
 
 struct Inner {
@@ -242,9 +239,7 @@ impl Setup {
             complete,
             step,
             admin: admin.filter(|_| show),
-            hostname: profile.hostname.filter(|_| show),
-            timezone: profile.timezone.filter(|_| show),
-            domain: profile.domain.filter(|_| show),
+            profile: if show { profile } else { BoxProfile::default() },
         })
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Caller;
 use crate::auth::Secret;
 use crate::auth::token::random_bytes;
-use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, Records, Store, StoreError};
 
 /// Marks hearth tokens, so secret scanners and people recognise them.
 pub const PREFIX: &str = "hth_";
@@ -40,16 +40,6 @@ pub enum TokenError {
 
 pub struct Tokens {
     store: Store,
-}
-
-fn audit(caller: &Caller, action: AuditAction, target: &str, source: IpAddr) -> AuditEntry {
-    AuditEntry {
-        actor: caller.username.clone(),
-        action,
-        target: target.into(),
-        source: source.to_canonical().to_string(),
-        outcome: Outcome::Success,
-    }
 }
 
 impl Tokens {
@@ -94,7 +84,7 @@ impl Tokens {
         };
         let key = Secret::from_client(&token).hash();
         self.store
-            .change(audit(caller, AuditAction::TokenCreate, &id, source), |c| {
+            .change(caller.audit(AuditAction::TokenCreate, &id, source), |c| {
                 c.put_record(Records::Tokens, key.as_str(), &record)
             })?;
         Ok((record, token))
@@ -114,7 +104,7 @@ impl Tokens {
     /// Revokes one of the caller's own tokens.
     pub fn revoke(&self, caller: &Caller, id: &str, source: IpAddr) -> Result<(), TokenError> {
         self.store
-            .change(audit(caller, AuditAction::TokenRevoke, id, source), |c| {
+            .change(caller.audit(AuditAction::TokenRevoke, id, source), |c| {
                 let found = c
                     .records::<TokenRecord>(Records::Tokens)?
                     .into_iter()
@@ -175,9 +165,10 @@ mod tests {
             totp: None,
         };
         store
-            .change(AuditEntry::system(AuditAction::UserCreate, "ann"), |c| {
-                c.put_record(Records::Users, "ann", &user)
-            })
+            .change(
+                crate::store::AuditEntry::system(AuditAction::UserCreate, "ann"),
+                |c| c.put_record(Records::Users, "ann", &user),
+            )
             .unwrap();
         let caller = Caller {
             username: "ann".into(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Caller, TotpRecord, UserRecord};
 use crate::auth::{Secret, totp};
-use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
+use crate::store::{AuditAction, AuditEntry, Records, Store, StoreError};
 
 pub const RECOVERY_CODES: usize = 10;
 
@@ -38,14 +38,9 @@ pub struct TwoFactor {
     store: Store,
 }
 
+/// Two-factor changes are made by a user to their own account.
 fn audit(caller: &Caller, action: AuditAction, source: IpAddr) -> AuditEntry {
-    AuditEntry {
-        actor: caller.username.clone(),
-        action,
-        target: caller.username.clone(),
-        source: source.to_canonical().to_string(),
-        outcome: Outcome::Success,
-    }
+    caller.audit(action, &caller.username, source)
 }
 
 /// A recovery code: 10 characters of base32 in two groups, easy to type.

@@ -270,6 +270,16 @@ impl Store {
             })
     }
 
+    /// The action names of the first `limit` audit records, oldest first:
+    /// the trail's shape at a glance (the recovery console, tests).
+    pub fn audit_actions(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .audit_records(0, limit)?
+            .into_iter()
+            .map(|r| r.action)
+            .collect())
+    }
+
     /// Proves the store still answers: a read transaction on the settings.
     pub fn check(&self) -> Result<(), StoreError> {
         self.setting(schema::INSTALLED_AT).map(|_| ())

@@ -137,23 +137,9 @@ impl Daemon {
     /// Signs the harness's admin in, if the box is set up with it.
     fn sign_in_admin(&self) -> Option<String> {
         let client = self.client();
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    let body =
-                        format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}");
-                    let r = client
-                        .send("POST", "/api/v1/session", &body, &[], &[])
-                        .await;
-                    r.set_cookie(SESSION_COOKIE)
-                })
-            })
-            .join()
-            .unwrap()
+        on_own_runtime(async {
+            let r = client.try_login("admin", ADMIN_PASSWORD).await;
+            r.set_cookie(SESSION_COOKIE)
         })
     }
 
@@ -204,19 +190,7 @@ impl Daemon {
     pub fn finish_setup(&self) {
         let client = self.client();
         let code = self.setup_code();
-        // A runtime of its own on a thread of its own: `start` may be
-        // called from inside a test's runtime.
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(complete_setup(&client, &code));
-            })
-            .join()
-            .unwrap();
-        });
+        on_own_runtime(complete_setup(&client, &code));
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -597,8 +571,31 @@ impl TlsClient {
     /// must succeed).
     pub async fn try_login(&self, username: &str, password: &str) -> Reply {
         let body = serde_json::json!({"username": username, "password": password});
-        self.send("POST", "/api/v1/session", &body.to_string(), &[], &[])
-            .await
+        self.post_session(&body.to_string()).await
+    }
+
+    /// An HTTP/2 connection, for many requests or streams on one.
+    pub async fn http2<B>(&self) -> hyper::client::conn::http2::SendRequest<B>
+    where
+        B: hyper::body::Body + Send + Unpin + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let tls = self.connect(&[b"h2"]).await.expect("TLS connection");
+        let (send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            TokioIo::new(tls),
+        )
+        .await
+        .expect("HTTP/2 handshake");
+        tokio::spawn(conn);
+        send
+    }
+
+    /// `POST /api/v1/session` with this body, as it is (a second factor,
+    /// a malformed body), without cookies.
+    pub async fn post_session(&self, body: &str) -> Reply {
+        self.send("POST", "/api/v1/session", body, &[], &[]).await
     }
 
     /// Signs in and returns the session token.
@@ -648,6 +645,23 @@ impl TlsClient {
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Protocol::Http1, "GET", path, None).await
     }
+}
+
+/// Runs `work` to its end on a runtime of its own, on a thread of its
+/// own: `Daemon::start` may be called from inside a test's runtime, where
+/// blocking on another would panic.
+fn on_own_runtime<T: Send>(work: impl std::future::Future<Output = T> + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(work)
+        })
+        .join()
+        .unwrap()
+    })
 }
 
 /// A user's two-factor login, as enrolled by [`TlsClient::enrol_two_factor`].
