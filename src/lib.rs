@@ -38,6 +38,7 @@ pub mod component;
 pub mod config;
 pub mod daemon;
 pub mod events;
+pub mod firewall;
 pub mod fsutil;
 #[cfg(test)]
 pub(crate) mod golden;

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::{SESSIONS, TOKENS, USERS};
+use super::schema::{FIREWALL, SESSIONS, TOKENS, USERS};
 use super::{Change, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,7 @@ pub enum Records {
     Users,
     Sessions,
     Tokens,
+    Firewall,
 }
 
 impl Records {
@@ -22,6 +23,7 @@ impl Records {
             Records::Users => USERS,
             Records::Sessions => SESSIONS,
             Records::Tokens => TOKENS,
+            Records::Firewall => FIREWALL,
         }
     }
 
@@ -30,6 +32,7 @@ impl Records {
             Records::Users => "user",
             Records::Sessions => "session",
             Records::Tokens => "API token",
+            Records::Firewall => "firewall",
         }
     }
 }

@@ -34,14 +34,18 @@ pub(super) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 /// SHA-256 of an API token → JSON of the token record.
 pub(super) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 
+/// Key (`policy`, `pending`) → JSON of the firewall's records (defined by
+/// `firewall`).
+pub(super) const FIREWALL: TableDefinition<&str, &[u8]> = TableDefinition::new("firewall");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 7;
+pub const CURRENT_VERSION: u64 = 8;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
 const STEPS: [Step; CURRENT_VERSION as usize] = [
-    v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7,
+    v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8,
 ];
 
 /// Version 1: settings and the audit log.
@@ -107,6 +111,12 @@ fn v6_to_v7(txn: &WriteTransaction) -> Result<(), redb::Error> {
     if let Some(seconds) = seconds {
         settings.insert(INSTALLED_AT, (seconds * 1000).to_string().as_str())?;
     }
+    Ok(())
+}
+
+/// Version 8: the firewall's policy and its pending change.
+fn v7_to_v8(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(FIREWALL)?;
     Ok(())
 }
 

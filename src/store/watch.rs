@@ -22,15 +22,17 @@ pub enum Table {
     Tokens,
     Settings,
     Audit,
+    Firewall,
 }
 
 impl Table {
-    const ALL: [Table; 5] = [
+    const ALL: [Table; 6] = [
         Table::Users,
         Table::Sessions,
         Table::Tokens,
         Table::Settings,
         Table::Audit,
+        Table::Firewall,
     ];
 
     fn bit(self) -> u8 {
@@ -44,6 +46,7 @@ impl From<Records> for Table {
             Records::Users => Table::Users,
             Records::Sessions => Table::Sessions,
             Records::Tokens => Table::Tokens,
+            Records::Firewall => Table::Firewall,
         }
     }
 }
