@@ -18,5 +18,8 @@
 //! Reading back needs a structure, not text, to pick out the per-rule
 //! counters and compare what the kernel holds: there JSON serves best.
 
+pub mod adapter;
+pub mod error;
 pub mod model;
 pub mod render;
+pub mod stored;

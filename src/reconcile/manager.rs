@@ -63,6 +63,13 @@ pub trait Manager: Send + 'static {
     /// The status of a component that needed nothing (a no-op plan).
     fn status(desired: &Self::Desired, observed: &Self::Observed) -> Self::Status;
 
+    /// A moment the component must be looked at again, sooner than the
+    /// drift timer: e.g. the end of the firewall's confirm window, when
+    /// an unconfirmed change is taken back. Asked after every pass.
+    fn wake_at(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+
     /// The health detail of a pass that succeeded, e.g. "12 rules".
     fn detail(_status: &Self::Status) -> String {
         "in sync".to_string()

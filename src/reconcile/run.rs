@@ -16,8 +16,9 @@ use crate::liveness::BEAT_INTERVAL;
 use state::State;
 
 /// Runs `manager` until `shutdown` completes: a first pass at once, then
-/// one per burst of wake-ups, one after each drift period of quiet, and
-/// retries with backoff after a failure.
+/// one per burst of wake-ups, one after each drift period of quiet (or at
+/// the manager's [`Manager::wake_at`], if sooner), and retries with
+/// backoff after a failure.
 ///
 /// - **Merging.** The first wake-up after a quiet spell starts the
 ///   debounce; what arrives before the pass starts, or while it runs, is
@@ -72,9 +73,10 @@ pub async fn run<M: Manager>(
             }
             (manager, outcome) = finish(&mut running) => {
                 running = None;
+                let wake_at = M::wake_at(&manager);
                 idle = Some(manager);
                 heartbeat.beat();
-                state.finished(outcome);
+                state.finished(outcome, wake_at);
             }
             // Not while a pass runs: a hung pass must starve the watchdog.
             _ = beat.tick(), if !busy => heartbeat.beat(),

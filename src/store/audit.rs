@@ -41,6 +41,14 @@ macro_rules! audit_actions {
 audit_actions! {
     DaemonStart => "daemon.start",
     DaemonStop => "daemon.stop",
+    /// An admin applied a new firewall policy.
+    FirewallChange => "firewall.change",
+    /// An admin kept a change within its confirm window.
+    FirewallConfirm => "firewall.confirm",
+    /// An unconfirmed or failed change was taken back.
+    FirewallRollback => "firewall.rollback",
+    /// hearth put back its ruleset after a change behind its back.
+    FirewallRepair => "firewall.repair",
     SessionLogin => "session.login",
     SessionLogout => "session.logout",
     /// One of the caller's other sessions ended by them.

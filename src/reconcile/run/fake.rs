@@ -34,6 +34,8 @@ pub(super) struct State {
     pub hang_apply: bool,
     /// Applies dropped before they finished (shutdown mid-apply).
     pub applies_dropped: u32,
+    /// What `wake_at` answers, after the fake was made.
+    pub wake_after: Option<Duration>,
 }
 
 /// The test's handle on the fake's state.
@@ -118,6 +120,11 @@ impl Manager for Fake {
     type Plan = FakePlan;
     type Status = FakeStatus;
     type Error = FakeError;
+
+    fn wake_at(&self) -> Option<Instant> {
+        let base = self.0.base;
+        self.0.with(|s| s.wake_after.map(|d| base + d))
+    }
 
     async fn desired(&mut self) -> Result<u32, FakeError> {
         self.0.record(Call::Desired);

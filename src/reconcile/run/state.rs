@@ -96,9 +96,15 @@ impl State {
     }
 
     /// A pass ended: sets the health, publishes, schedules what follows.
-    pub fn finished<M: Manager>(&mut self, outcome: Outcome<M>) {
+    /// `wake_at`: when the manager wants a look sooner than the drift.
+    pub fn finished<M: Manager>(&mut self, outcome: Outcome<M>, wake_at: Option<Instant>) {
         let now = Instant::now();
         self.drift_at = now + self.timing.drift;
+        if let Some(at) = wake_at {
+            // A moment already past is served after the debounce, so that
+            // a manager that keeps answering it cannot spin the loop.
+            self.drift_at = self.drift_at.min(at.max(now + self.timing.debounce));
+        }
         match outcome {
             Outcome::Synced { status, applied } => self.synced::<M>(now, status, applied),
             Outcome::NotPresent { reason } => self.not_present(reason),

@@ -370,3 +370,18 @@ async fn an_ended_source_is_dropped_and_the_others_still_wake() {
     assert_eq!(h.script.passes(), [0, 2100]);
     h.stop_at_once().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_manager_can_ask_for_a_pass_before_the_drift() {
+    let h = start(timing(), |s| s.wake_after = Some(5 * S));
+    sleep(5050 * MS).await;
+    assert_eq!(h.script.passes(), [0, 5000], "at once, then when asked");
+    // Still asking for 5 s, now past: once more after the debounce, not
+    // in a loop without pause.
+    sleep(200 * MS).await;
+    assert_eq!(h.script.passes(), [0, 5000, 5100, 5200]);
+    h.script.with(|s| s.wake_after = None);
+    sleep(60 * S).await;
+    assert_eq!(h.script.passes().len(), 5, "then only the drift timer");
+    h.stop_at_once().await;
+}

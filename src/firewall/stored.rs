@@ -1,0 +1,124 @@
+//! The firewall's records in the store: the policy in force (with a
+//! version that every change raises), the pending change awaiting its
+//! confirmation, and the user plane that the servers' manager keeps.
+//! Rolling back an unconfirmed change is one audited transaction.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Policy, UserPlane};
+use crate::store::{AuditAction, AuditEntry, Change, Records, Store, StoreError};
+
+const POLICY: &str = "policy";
+const PENDING: &str = "pending";
+const SERVERS: &str = "servers";
+
+/// The policy in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    /// Raised by every change and rollback; 0 is the built-in default.
+    pub version: u64,
+    pub policy: Policy,
+}
+
+impl Default for StoredPolicy {
+    fn default() -> StoredPolicy {
+        StoredPolicy {
+            version: 0,
+            policy: Policy::default(),
+        }
+    }
+}
+
+/// A change in its confirm window: without a confirmation by
+/// `deadline_ms`, `previous` comes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The version that awaits confirmation.
+    pub version: u64,
+    /// What comes back: the last confirmed policy.
+    pub previous: Policy,
+    pub deadline_ms: u64,
+    /// Who made the change.
+    pub by: String,
+}
+
+pub fn policy(store: &Store) -> Result<StoredPolicy, StoreError> {
+    Ok(store.record(Records::Firewall, POLICY)?.unwrap_or_default())
+}
+
+pub fn pending(store: &Store) -> Result<Option<Pending>, StoreError> {
+    store.record(Records::Firewall, PENDING)
+}
+
+pub fn servers(store: &Store) -> Result<UserPlane, StoreError> {
+    Ok(store
+        .record(Records::Firewall, SERVERS)?
+        .unwrap_or_default())
+}
+
+pub(super) fn policy_in(c: &Change<'_>) -> Result<StoredPolicy, StoreError> {
+    Ok(c.record(Records::Firewall, POLICY)?.unwrap_or_default())
+}
+
+pub(super) fn pending_in(c: &Change<'_>) -> Result<Option<Pending>, StoreError> {
+    c.record(Records::Firewall, PENDING)
+}
+
+pub(super) fn put_policy(c: &mut Change<'_>, p: &StoredPolicy) -> Result<(), StoreError> {
+    c.put_record(Records::Firewall, POLICY, p)
+}
+
+pub(super) fn put_pending(c: &mut Change<'_>, p: Option<&Pending>) -> Result<(), StoreError> {
+    match p {
+        Some(p) => c.put_record(Records::Firewall, PENDING, p),
+        None => c.remove_record(Records::Firewall, PENDING).map(drop),
+    }
+}
+
+/// Sets the user plane (the servers' manager's part); audited as the
+/// system's own change.
+pub fn set_servers(store: &Store, servers: &UserPlane) -> Result<(), StoreError> {
+    let entry = AuditEntry::system(AuditAction::FirewallChange, "servers");
+    store.change(entry, |c| c.put_record(Records::Firewall, SERVERS, servers))
+}
+
+/// Takes an unconfirmed change back, if there is one: the previous policy
+/// is in force again under a new version. `why` goes into the audit
+/// record's target (`timeout`, `restart`, `apply failed`).
+pub fn roll_back(store: &Store, why: &str) -> Result<bool, StoreError> {
+    let result = store.change(
+        AuditEntry::system(AuditAction::FirewallRollback, why),
+        |c| {
+            // Nothing pending (confirmed meanwhile): abort, so that no
+            // rollback is recorded.
+            let pending = pending_in(c)?.ok_or(Abort::Nothing)?;
+            let current = policy_in(c)?;
+            put_policy(
+                c,
+                &StoredPolicy {
+                    version: current.version + 1,
+                    policy: pending.previous,
+                },
+            )?;
+            put_pending(c, None)?;
+            Ok::<(), Abort>(())
+        },
+    );
+    match result {
+        Ok(()) => Ok(true),
+        Err(Abort::Nothing) => Ok(false),
+        Err(Abort::Store(e)) => Err(e),
+    }
+}
+
+/// Ends a change's transaction early without writing anything.
+pub(super) enum Abort {
+    Store(StoreError),
+    Nothing,
+}
+
+impl From<StoreError> for Abort {
+    fn from(e: StoreError) -> Abort {
+        Abort::Store(e)
+    }
+}
