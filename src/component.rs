@@ -19,6 +19,8 @@ pub enum Component {
     Https,
     /// The metrics sampler.
     Metrics,
+    /// The nftables firewall's manager.
+    Firewall,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -31,6 +33,7 @@ impl Component {
             Component::Tls => "tls",
             Component::Https => "https",
             Component::Metrics => "metrics",
+            Component::Firewall => "firewall",
             #[cfg(test)]
             Component::Fake => "fake",
         }
@@ -54,6 +57,7 @@ mod tests {
             Component::Tls,
             Component::Https,
             Component::Metrics,
+            Component::Firewall,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.name());
         }

@@ -36,6 +36,7 @@ pub mod cli;
 pub mod clock;
 pub mod component;
 pub mod config;
+pub mod connection_epoch;
 pub mod daemon;
 pub mod events;
 pub mod firewall;

@@ -22,4 +22,6 @@ pub mod adapter;
 pub mod error;
 pub mod model;
 pub mod render;
+pub mod run;
+pub mod service;
 pub mod stored;
