@@ -236,10 +236,12 @@ pub fn table_state(json: &Value) -> TableState {
                     counter.insert("bytes".into(), 0.into());
                 }
             }
-        } else if let Some(obj) = item.as_object_mut().and_then(|o| o.values_mut().next()) {
-            if let Some(obj) = obj.as_object_mut() {
-                obj.remove("handle");
-            }
+        } else if let Some(obj) = item
+            .as_object_mut()
+            .and_then(|o| o.values_mut().next())
+            .and_then(Value::as_object_mut)
+        {
+            obj.remove("handle");
         }
         shape.push(item);
     }

@@ -13,20 +13,11 @@ const PENDING: &str = "pending";
 const SERVERS: &str = "servers";
 
 /// The policy in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPolicy {
     /// Raised by every change and rollback; 0 is the built-in default.
     pub version: u64,
     pub policy: Policy,
-}
-
-impl Default for StoredPolicy {
-    fn default() -> StoredPolicy {
-        StoredPolicy {
-            version: 0,
-            policy: Policy::default(),
-        }
-    }
 }
 
 /// A change in its confirm window: without a confirmation by
