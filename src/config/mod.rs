@@ -101,6 +101,25 @@ impl Default for MetricsConfig {
     }
 }
 
+/// The firewall: whether hearth drives the kernel's, and how long an
+/// admin has to confirm a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirewallConfig {
+    /// Production: on. `--dev`: off, so that `make run` never replaces a
+    /// developer's firewall (the policy is still kept and shown).
+    pub manage: bool,
+    pub confirm_window: Duration,
+}
+
+impl FirewallConfig {
+    fn defaults(mode: Mode) -> FirewallConfig {
+        FirewallConfig {
+            manage: mode == Mode::Production,
+            confirm_window: Duration::from_secs(crate::firewall::service::WINDOW_DEFAULT_S),
+        }
+    }
+}
+
 /// The validated configuration. It cannot hold a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -114,6 +133,7 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub limits: Limits,
     pub metrics: MetricsConfig,
+    pub firewall: FirewallConfig,
 }
 
 impl Config {
@@ -128,6 +148,7 @@ impl Config {
             tls: None,
             limits: Limits::default(),
             metrics: MetricsConfig::default(),
+            firewall: FirewallConfig::defaults(mode),
         }
     }
 
@@ -146,6 +167,7 @@ impl Config {
             && self.runtime_dir == other.runtime_dir
             && self.limits == other.limits
             && self.metrics == other.metrics
+            && self.firewall == other.firewall
     }
 }
 
@@ -298,5 +320,24 @@ mod tests {
         assert!(a.restart_settings_equal(&b));
         b.listen = "127.0.0.1:1".parse().unwrap();
         assert!(!a.restart_settings_equal(&b));
+    }
+
+    #[test]
+    fn the_firewall_is_managed_in_production_only_and_its_window_is_bounded() {
+        assert!(Config::parse("", Mode::Production).unwrap().firewall.manage);
+        let dev = Config::parse("", Mode::Dev).unwrap().firewall;
+        assert!(!dev.manage);
+        assert_eq!(dev.confirm_window, Duration::from_secs(60));
+        let c = Config::parse(
+            "[firewall]\nmanage = true\nconfirm_seconds = 30\n",
+            Mode::Dev,
+        )
+        .unwrap();
+        assert!(c.firewall.manage);
+        assert_eq!(c.firewall.confirm_window, Duration::from_secs(30));
+        for bad in ["5", "601"] {
+            let e = err(&format!("[firewall]\nconfirm_seconds = {bad}"));
+            assert!(e.contains("`firewall.confirm_seconds`"), "{e}");
+        }
     }
 }

@@ -19,6 +19,14 @@ pub(super) struct RawConfig {
     tls: Option<RawTls>,
     limits: Option<RawLimits>,
     metrics: Option<RawMetrics>,
+    firewall: Option<RawFirewall>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFirewall {
+    manage: Option<bool>,
+    confirm_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +104,21 @@ impl RawConfig {
                     ));
                 }
             };
+        }
+        if let Some(firewall) = self.firewall {
+            if let Some(manage) = firewall.manage {
+                config.firewall.manage = manage;
+            }
+            if let Some(s) = firewall.confirm_seconds {
+                use crate::firewall::service::{WINDOW_MAX_S, WINDOW_MIN_S};
+                if !(WINDOW_MIN_S..=WINDOW_MAX_S).contains(&s) {
+                    return Err(ConfigError::invalid(
+                        "firewall.confirm_seconds",
+                        format!("{s} is out of range ({WINDOW_MIN_S} to {WINDOW_MAX_S} seconds)"),
+                    ));
+                }
+                config.firewall.confirm_window = Duration::from_secs(s);
+            }
         }
         if let Some(limits) = self.limits {
             config.limits = limits.validate()?;

@@ -25,9 +25,14 @@ use crate::accounts::{BoxSettings, Sessions, Setup, SetupError};
 use crate::auth::SessionPolicy;
 use crate::component::Component;
 use crate::config::{self, Config};
+use crate::connection_epoch::ConnectionEpoch;
 use crate::events::{Hub, HubConfig, Topic};
+use crate::firewall::adapter::NftBinary;
+use crate::firewall::run::FirewallManager;
+use crate::firewall::service::{Driver, FirewallService};
+use crate::firewall::stored as firewall_store;
 use crate::health::{ComponentState, Health};
-use crate::http::context::AccountServices;
+use crate::http::context::Services;
 use crate::http::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
 use crate::http::{self, AppContext};
 use crate::liveness::Liveness;
@@ -36,6 +41,7 @@ use crate::metrics::collect::{Collector, Roots};
 use crate::metrics::rates::Rates;
 use crate::metrics::sampler::{self, MetricsState, Sampler};
 use crate::reconcile::{self, ReconcileContext};
+use crate::store::Table;
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 pub use notify::{Notifier, RecordingNotifier, SdNotifier};
 use store_probe::StoreProbe;
@@ -193,15 +199,31 @@ pub async fn run(
             );
         });
     }
+    let epoch = ConnectionEpoch::new();
+    let firewall = start_firewall(
+        &config,
+        &store,
+        local.port(),
+        epoch.clone(),
+        FirewallLoop {
+            health: &health,
+            liveness: &liveness,
+            hub: &hub,
+            shutdown: &shutdown,
+            tasks: &mut tasks,
+        },
+    )?;
     let ctx = Arc::new(AppContext::new(
         health.clone(),
         store.clone(),
         hub.clone(),
         metrics,
-        AccountServices {
+        Services {
             setup,
             sessions: Arc::new(Sessions::new(store.clone(), SessionPolicy::default())),
             settings: Arc::new(BoxSettings::load(store.clone())?),
+            firewall: firewall.clone(),
+            epoch,
         },
         &config.limits,
         local,
@@ -291,6 +313,75 @@ pub async fn run(
         return Err(DaemonError::ServerStopped);
     }
     Ok(())
+}
+
+/// What the firewall's loop is started with.
+struct FirewallLoop<'a> {
+    health: &'a Health,
+    liveness: &'a Liveness,
+    hub: &'a Hub,
+    shutdown: &'a CancellationToken,
+    tasks: &'a mut Tasks,
+}
+
+/// How often the firewall's manager reads the kernel's table back when
+/// nothing woke it: it puts back hand edits and refreshes the counters.
+const FIREWALL_DRIFT: Duration = Duration::from_secs(10);
+
+/// The firewall service, and (where hearth manages the firewall) its
+/// manager. An unconfirmed change left by a crash or power cut is taken
+/// back first, before anything is applied.
+fn start_firewall(
+    config: &Config,
+    store: &Store,
+    https_port: u16,
+    epoch: ConnectionEpoch,
+    run: FirewallLoop<'_>,
+) -> Result<Arc<FirewallService>, DaemonError> {
+    if !config.firewall.manage {
+        let why =
+            "--dev leaves this machine's firewall alone (set firewall.manage = true to manage it)";
+        run.health
+            .set(Component::Firewall, ComponentState::Disabled, why);
+        return Ok(Arc::new(FirewallService::new(
+            store.clone(),
+            Driver::NotManaged(why.into()),
+            https_port,
+            config.firewall.confirm_window,
+            epoch,
+        )));
+    }
+    if firewall_store::roll_back(store, "not confirmed before hearth stopped")? {
+        tracing::warn!("an unconfirmed firewall change was taken back at start");
+    }
+    let service = Arc::new(FirewallService::new(
+        store.clone(),
+        Driver::Managed(Arc::new(NftBinary::system())),
+        https_port,
+        config.firewall.confirm_window,
+        epoch,
+    ));
+    let hub = run.hub.clone();
+    let publish: reconcile::Publish = Arc::new(move |json| {
+        hub.publish(Topic::Firewall, json);
+    });
+    let ctx = ReconcileContext {
+        timing: reconcile::Timing {
+            drift: FIREWALL_DRIFT,
+            ..reconcile::Timing::default()
+        },
+        ..ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish)
+    };
+    run.tasks.spawn(
+        "firewall",
+        reconcile::run(
+            FirewallManager::new(service.clone()),
+            reconcile::Wakes::new().watch("store", store.watch(Table::Firewall)),
+            ctx,
+            run.shutdown.clone().cancelled_owned(),
+        ),
+    );
+    Ok(service)
 }
 
 /// Keeps the first-start time and audits every start.

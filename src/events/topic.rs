@@ -10,16 +10,21 @@ pub enum Topic {
     Health,
     /// Each audit record as it is written (admins only).
     Audit,
+    /// The firewall manager's report after each pass: the policy version
+    /// in force, a pending change, the last apply and why, and per-rule
+    /// counters (admins only).
+    Firewall,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::System, Topic::Health, Topic::Audit];
+    pub const ALL: [Topic; 4] = [Topic::System, Topic::Health, Topic::Audit, Topic::Firewall];
 
     pub fn name(self) -> &'static str {
         match self {
             Topic::System => "system",
             Topic::Health => "health",
             Topic::Audit => "audit",
+            Topic::Firewall => "firewall",
         }
     }
 
@@ -129,7 +134,7 @@ mod tests {
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown topic \"bogus\"; known topics: system, health, audit"
+            "unknown topic \"bogus\"; known topics: system, health, audit, firewall"
         );
     }
 

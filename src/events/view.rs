@@ -39,8 +39,8 @@ pub fn can_see(topic: Topic, view: View) -> bool {
         // Visitors get the machine's figures only: a reduced topic set.
         (Topic::Health, View::Admin | View::Member | View::Viewer) => true,
         (Topic::Health, View::Public) => false,
-        (Topic::Audit, View::Admin) => true,
-        (Topic::Audit, View::Member | View::Viewer | View::Public) => false,
+        (Topic::Audit | Topic::Firewall, View::Admin) => true,
+        (Topic::Audit | Topic::Firewall, View::Member | View::Viewer | View::Public) => false,
     }
 }
 
@@ -57,7 +57,7 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
     }
     let strip: &[&[&str]] = match (topic, view) {
         (_, View::Admin) | (Topic::Health, _) => return Some(Cow::Borrowed(json)),
-        (Topic::Audit, _) => return None,
+        (Topic::Audit | Topic::Firewall, _) => return None,
         // Hardware addresses identify devices: admins only.
         (Topic::System, View::Member | View::Viewer) => &[&["net", "*", "mac"]],
         // Visitors see the machine's load, not what runs on it or where.

@@ -9,7 +9,9 @@ use super::access_changes::AccessChanges;
 use super::limits::ConnectionLimiter;
 use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, TwoFactor, Users};
 use crate::config::Limits;
+use crate::connection_epoch::ConnectionEpoch;
 use crate::events::Hub;
+use crate::firewall::service::FirewallService;
 use crate::health::Health;
 use crate::metrics::sampler::MetricsState;
 use crate::store::Store;
@@ -25,6 +27,9 @@ pub struct AppContext {
     pub tokens: Arc<Tokens>,
     pub two_factor: Arc<TwoFactor>,
     pub settings: Arc<BoxSettings>,
+    pub firewall: Arc<FirewallService>,
+    /// The epoch of new connections (see `connection_epoch`).
+    pub epoch: ConnectionEpoch,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
     /// Wakes the open SSE streams to check their credentials again.
@@ -35,12 +40,14 @@ pub struct AppContext {
     pub local_addr: SocketAddr,
 }
 
-/// The account services the daemon opened at start (each read state from
-/// the store then); users and tokens are made from the store here.
-pub struct AccountServices {
+/// The services the daemon opened at start (each read state from the
+/// store then); users and tokens are made from the store here.
+pub struct Services {
     pub setup: Arc<Setup>,
     pub sessions: Arc<Sessions>,
     pub settings: Arc<BoxSettings>,
+    pub firewall: Arc<FirewallService>,
+    pub epoch: ConnectionEpoch,
 }
 
 impl AppContext {
@@ -49,7 +56,7 @@ impl AppContext {
         store: Store,
         hub: Hub,
         metrics: Arc<MetricsState>,
-        accounts: AccountServices,
+        services: Services,
         limits: &Limits,
         local_addr: SocketAddr,
     ) -> AppContext {
@@ -61,9 +68,11 @@ impl AppContext {
             store,
             hub,
             metrics,
-            setup: accounts.setup,
-            sessions: accounts.sessions,
-            settings: accounts.settings,
+            setup: services.setup,
+            sessions: services.sessions,
+            settings: services.settings,
+            firewall: services.firewall,
+            epoch: services.epoch,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
             access: AccessChanges::default(),
             started: Instant::now(),

@@ -16,6 +16,7 @@ use crate::accounts::{
     LoginError, PasswordChangeError, SetupError, TokenError, TwoFactorError, UserError,
 };
 use crate::events::TopicsError;
+use crate::firewall::error::{FirewallError, NftError};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,13 @@ pub enum ApiError {
         field: Option<&'static str>,
         message: String,
     },
+    /// A bad field deep in a body, named by its path (`allow[2].ports`).
+    #[error("{field} {message}")]
+    InvalidField { field: String, message: String },
+    /// Well-formed, but the component refused it (the kernel a ruleset);
+    /// nothing was changed.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// The cause is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -88,7 +96,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } | ApiError::Throttled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -107,7 +116,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RequestTimeout => "request_timeout",
-            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::BadRequest { .. } | ApiError::InvalidField { .. } => "bad_request",
+            ApiError::Unprocessable { code, .. } => code,
             ApiError::TooManyRequests { .. } | ApiError::Throttled { .. } => "too_many_requests",
             ApiError::Forbidden { code, .. } => code,
             ApiError::Unauthorized { code, .. } => code,
@@ -118,9 +128,10 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&'static str> {
+    fn field(&self) -> Option<&str> {
         match self {
             ApiError::BadRequest { field, .. } => *field,
+            ApiError::InvalidField { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -165,6 +176,40 @@ impl From<StoreError> for ApiError {
 impl From<Infallible> for ApiError {
     fn from(e: Infallible) -> ApiError {
         match e {}
+    }
+}
+
+impl From<crate::firewall::model::Invalid> for ApiError {
+    fn from(e: crate::firewall::model::Invalid) -> ApiError {
+        ApiError::InvalidField {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+impl From<FirewallError> for ApiError {
+    fn from(e: FirewallError) -> ApiError {
+        match e {
+            FirewallError::Invalid(e) => e.into(),
+            FirewallError::Nft(NftError::Refused { message }) => ApiError::Unprocessable {
+                code: "ruleset_refused",
+                message: format!("the kernel refused the ruleset, so nothing changed: {message}"),
+            },
+            FirewallError::Nft(e) => ApiError::Unavailable {
+                message: format!("cannot drive the firewall: {e}"),
+            },
+            FirewallError::Store(e) => e.into(),
+            FirewallError::CannotConfirm(message) => ApiError::Conflict {
+                message: message.into(),
+            },
+            e @ FirewallError::ApplyTimedOut => ApiError::Unavailable {
+                message: e.to_string(),
+            },
+            e @ FirewallError::NotManaged(_) => ApiError::Conflict {
+                message: e.to_string(),
+            },
+        }
     }
 }
 
@@ -346,9 +391,10 @@ mod tests {
     }
 
     /// Status, code, field and message of what `e` becomes.
-    fn mapped(e: impl Into<ApiError>) -> (u16, &'static str, Option<&'static str>, String) {
+    fn mapped(e: impl Into<ApiError>) -> (u16, &'static str, Option<String>, String) {
         let e = e.into();
-        (e.status().as_u16(), e.code(), e.field(), e.to_string())
+        let field = e.field().map(str::to_owned);
+        (e.status().as_u16(), e.code(), field, e.to_string())
     }
 
     fn store_error() -> StoreError {
@@ -357,8 +403,40 @@ mod tests {
         }
     }
 
-    fn internal() -> (u16, &'static str, Option<&'static str>, String) {
+    fn internal() -> (u16, &'static str, Option<String>, String) {
         (500, "internal", None, "internal error".into())
+    }
+
+    #[test]
+    fn firewall_errors_map_as_the_api_promises() {
+        use crate::firewall::model::Invalid;
+        let invalid = Invalid {
+            field: "allow[2].ports".into(),
+            message: "must be a port".into(),
+        };
+        assert_eq!(
+            mapped(FirewallError::Invalid(invalid)),
+            (
+                400,
+                "bad_request",
+                Some("allow[2].ports".into()),
+                "allow[2].ports must be a port".into()
+            )
+        );
+        let refused = NftError::Refused {
+            message: "Error: syntax error".into(),
+        };
+        let (status, code, field, message) = mapped(FirewallError::Nft(refused));
+        assert_eq!((status, code, field), (422, "ruleset_refused", None));
+        assert!(
+            message.contains("nothing changed: Error: syntax error"),
+            "{message}"
+        );
+        let (status, code, ..) = mapped(FirewallError::CannotConfirm("too early"));
+        assert_eq!((status, code), (409, "conflict"));
+        let (status, ..) = mapped(FirewallError::ApplyTimedOut);
+        assert_eq!(status, 503);
+        assert_eq!(mapped(FirewallError::Store(store_error())), internal());
     }
 
     #[test]
@@ -366,7 +444,7 @@ mod tests {
         use crate::auth::PasswordError;
         use std::time::Duration;
         let conflict = |m: &str| (409, "conflict", None, m.to_string());
-        let bad = |f, m: &str| (400, "bad_request", Some(f), m.to_string());
+        let bad = |f: &str, m: &str| (400, "bad_request", Some(f.to_string()), m.to_string());
         let minute = Duration::from_secs(60);
 
         assert_eq!(mapped(store_error()), internal());

@@ -75,6 +75,9 @@ pub enum Route {
     TotpBegin,
     TotpConfirm,
     TotpDisable,
+    FirewallGet,
+    FirewallPut,
+    FirewallConfirm,
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -102,6 +105,8 @@ const SETTINGS: Methods = Methods(
 );
 /// Two-factor login: started with POST, turned off with DELETE.
 const TOTP: Methods = Methods(&[Method::POST, Method::DELETE], "POST, DELETE");
+/// The firewall policy: read with GET, replaced with PUT.
+const REPLACEABLE: Methods = Methods(&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT");
 /// An item that can only be removed.
 const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 
@@ -157,6 +162,15 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             SETTINGS,
         ),
+        "/api/v1/firewall" => (
+            if *method == Method::PUT {
+                Route::FirewallPut
+            } else {
+                Route::FirewallGet
+            },
+            REPLACEABLE,
+        ),
+        "/api/v1/firewall/confirm" => (Route::FirewallConfirm, WRITE),
         "/api/v1/tokens" => (
             if *method == Method::POST {
                 Route::TokensCreate
@@ -239,6 +253,9 @@ impl Route {
             | Route::UserUpdate { .. }
             | Route::UserDelete { .. }
             | Route::SettingsPatch => true,
+            // The firewall decides who reaches the box, not who may see
+            // what once there.
+            Route::FirewallGet | Route::FirewallPut | Route::FirewallConfirm => false,
             // Streams are refused until setup is complete.
             Route::SetupState
             | Route::SetupClaim
@@ -324,6 +341,9 @@ pub async fn dispatch(
         Route::Prometheus => api::metrics::prometheus(ctx, &req).await,
         Route::SettingsGet => api::settings::get(ctx, &req).await,
         Route::SettingsPatch => api::settings::patch(ctx, peer, &req).await,
+        Route::FirewallGet => api::firewall::get(ctx, &req).await,
+        Route::FirewallPut => api::firewall::put(ctx, peer, &req).await,
+        Route::FirewallConfirm => api::firewall::confirm(ctx, peer, &req).await,
         Route::SessionsList => api::session::list(ctx, &req).await,
         Route::SessionRevoke { id } => api::session::revoke(ctx, peer, &req, id).await,
         Route::TotpBegin => api::two_factor::begin(ctx, peer, &req).await,

@@ -47,6 +47,7 @@ use super::response::{Response, add_security_headers};
 use super::router;
 use super::stream_h1::{self, FirstRequest};
 use crate::config::Limits;
+use crate::connection_epoch::AcceptedIn;
 use crate::liveness::{BEAT_INTERVAL, Heartbeat};
 
 /// How long open connections get to finish after shutdown starts; the
@@ -146,6 +147,9 @@ async fn connection(
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    // The epoch this connection was accepted in: its requests carry it,
+    // and a newer epoch closes it (see `connection_epoch`).
+    let born = ctx.epoch.current();
     let tls = tokio::select! {
         _ = stop.cancelled() => return,
         r = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)) => match r {
@@ -174,10 +178,11 @@ async fn connection(
         let Some((prefix, first)) = peeked else {
             return;
         };
-        if let FirstRequest::Parsed(req) = first
+        if let FirstRequest::Parsed(mut req) = first
             && stream_h1::is_event_stream(&req)
         {
             drop(prefix);
+            req.extensions_mut().insert(AcceptedIn(born));
             let response = respond(&ctx, peer, &limits, *req).await;
             if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {
                 tracing::debug!(%peer, error = %e, "event stream ended");
@@ -187,10 +192,12 @@ async fn connection(
         prefix
     };
     let activity = Activity::new();
+    let epoch = ctx.epoch.clone();
     let service = {
         let activity = activity.clone();
         let limits = limits.clone();
-        service_fn(move |req| {
+        service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(AcceptedIn(born));
             let guard = activity.start();
             let ctx = ctx.clone();
             let limits = limits.clone();
@@ -218,7 +225,14 @@ async fn connection(
         // Boxed, as below: hyper's connection state is large, and an
         // unboxed await here would make every connection task (event
         // streams on the lean path included) that large.
-        Box::pin(drive(conn, &activity, &limits, &stop)).await
+        Box::pin(drive(
+            conn,
+            &activity,
+            &limits,
+            &stop,
+            epoch.superseded(born),
+        ))
+        .await
     } else {
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -229,26 +243,36 @@ async fn connection(
             .writev(false)
             .max_buf_size(64 * 1024)
             .serve_connection(io, service);
-        Box::pin(drive(conn, &activity, &limits, &stop)).await
+        Box::pin(drive(
+            conn,
+            &activity,
+            &limits,
+            &stop,
+            epoch.superseded(born),
+        ))
+        .await
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }
 
-/// Runs a connection to its end, closing it gracefully at shutdown or when
-/// it has been idle too long (before its first request: the header
-/// timeout; after: the idle timeout).
+/// Runs a connection to its end, closing it gracefully at shutdown, when
+/// a newer connection epoch starts (`superseded`), or when it has been
+/// idle too long (before its first request: the header timeout; after:
+/// the idle timeout).
 async fn drive<C>(
     conn: C,
     activity: &Activity,
     limits: &Limits,
     stop: &CancellationToken,
+    superseded: impl Future<Output = ()>,
 ) -> Result<(), C::Error>
 where
     C: GracefulConnection,
 {
     let mut conn = pin!(conn);
+    let mut superseded = pin!(superseded);
     let mut check = tokio::time::interval(IDLE_CHECK);
     // Once closing, a peer that does not cooperate (an HTTP/2 client that
     // never acknowledges GOAWAY's ping) is dropped after a grace period.
@@ -258,6 +282,11 @@ where
         tokio::select! {
             result = conn.as_mut() => return result,
             _ = stop.cancelled(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+            }
+            // The answer in flight still goes out: graceful, like shutdown.
+            () = &mut superseded, if !closing => {
                 conn.as_mut().graceful_shutdown();
                 hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
             }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod box_info;
 pub mod events;
+pub mod firewall;
 pub mod health;
 pub mod metrics;
 pub mod password;

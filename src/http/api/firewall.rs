@@ -1,0 +1,79 @@
+//! `GET/PUT /api/v1/firewall` and `POST /api/v1/firewall/confirm`
+//! (admins). A PUT answers once the new policy is in force (or refused);
+//! when it awaits confirmation, the answer says by when.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Action;
+use crate::connection_epoch::AcceptedIn;
+use crate::firewall::model::{Policy, PolicyInput};
+use crate::firewall::service::ChangeRequest;
+use crate::http::blocking;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::request::json_body;
+use crate::http::response::{Response, json};
+
+pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    require(ctx, req, Action::ManageSettings).await?;
+    let firewall = ctx.firewall.clone();
+    let view = blocking(move || firewall.view()).await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Put {
+    policy: PolicyInput,
+    /// Keep the change only if confirmed in time (the default).
+    #[serde(default = "yes")]
+    confirm: bool,
+    /// The admin knows the change cuts off the address they send it from.
+    #[serde(default)]
+    drop_my_access: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub async fn put(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageSettings).await?;
+    let body: Put = json_body(req, &["policy", "confirm", "drop_my_access"])?;
+    let policy = Policy::try_from(body.policy)?;
+    let request = ChangeRequest {
+        policy,
+        confirm: body.confirm,
+        drop_my_access: body.drop_my_access,
+    };
+    let outcome = ctx.firewall.change(&caller, request, peer.ip()).await?;
+    Ok(json(StatusCode::OK, &outcome))
+}
+
+pub async fn confirm(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageSettings).await?;
+    // Requests always carry it (the server tags them); a request made
+    // some other way proves no new connection.
+    let accepted_in = req
+        .extensions()
+        .get::<AcceptedIn>()
+        .copied()
+        .unwrap_or(AcceptedIn(0));
+    let firewall = ctx.firewall.clone();
+    let version = blocking(move || firewall.confirm(&caller, peer.ip(), accepted_in)).await?;
+    Ok(json(StatusCode::OK, &json!({ "confirmed": version })))
+}
