@@ -1,4 +1,5 @@
-//! The command line: `hearth serve`, `hearth check-config`, `--version`.
+//! The command line: `hearth serve`, `hearth check-config`,
+//! `hearth firewall-reset`, `--version`.
 //!
 //! Exit codes: 0 success, 2 bad config or usage, 1 runtime failure. An
 //! error prints its whole chain of causes.
@@ -37,6 +38,11 @@ enum Command {
         #[arg(long)]
         dev: bool,
     },
+    /// Put the boot-time firewall back (hearth's table removed, the base
+    /// table of /etc/nftables.conf loaded) in one transaction: the safe
+    /// state, in which the web ports and hearth's port answer. A running
+    /// hearth applies its policy again; stop it first to keep the reset.
+    FirewallReset,
     /// Validate a config file and exit.
     CheckConfig {
         path: PathBuf,
@@ -61,6 +67,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config, dev } => serve(config, mode(dev)),
         Command::CheckConfig { path, dev } => check_config(path, mode(dev)),
+        Command::FirewallReset => firewall_reset(),
     }
 }
 
@@ -99,6 +106,30 @@ fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
         std::future::pending(),
     )) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn firewall_reset() -> ExitCode {
+    let nft = crate::firewall::adapter::NftBinary::system();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(crate::firewall::reset(&nft)) {
+        Ok(()) => {
+            println!("firewall reset: the boot-time ruleset is in force");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             print_error(&e);
             ExitCode::from(EXIT_RUNTIME)

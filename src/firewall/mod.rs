@@ -5,6 +5,8 @@
 //! - `render`: the pure function from policy to one `nft -f` script;
 //! - `adapter`: the `nft` binary behind a trait, and a recording fake;
 //! - `error`: what can fail;
+//! - `stored`: its records in the store (policy, pending change, servers);
+//! - `service`: what the API asks (change, confirm), and the confirm window;
 //! - `run`: the manager that `reconcile::run` drives.
 //!
 //! # Why the script form
@@ -25,3 +27,12 @@ pub mod render;
 pub mod run;
 pub mod service;
 pub mod stored;
+
+/// The boot-time ruleset (installed as /etc/nftables.conf), as built in.
+pub const BASE_RULESET: &str = include_str!("../../nftables/hearth-base.nft");
+
+/// The safe reset: hearth's table removed and the boot-time table put
+/// back, in one transaction (for the recovery console).
+pub async fn reset(nft: &dyn adapter::Nft) -> Result<(), error::NftError> {
+    nft.apply(&render::reset_script(BASE_RULESET)).await
+}

@@ -90,7 +90,6 @@ pub fn ruleset(input: RenderInput<'_>) -> String {
 pub fn reset_script(base: &str) -> String {
     let mut s = String::new();
     replace_table(&mut s, TABLE);
-    let _ = writeln!(s, "delete table inet {TABLE}");
     s.push_str(base);
     s
 }
@@ -112,6 +111,10 @@ fn sets(s: &mut String, servers: &UserPlane) {
         .map(|i| format!("\"{}\"", i.as_str()))
         .collect();
     set(s, "server_ifaces", "ifname", "", &names);
+    // Each server's interface to itself: traffic between the containers
+    // of one server, bridged behind its interface, stays its own.
+    let same: Vec<String> = names.iter().map(|n| format!("{n} . {n}")).collect();
+    set(s, "server_self", "ifname . ifname", "", &same);
     let uids: Vec<String> = servers.uids.iter().map(u32::to_string).collect();
     set(s, "server_uids", "uid", "", &uids);
     let v4: Vec<String> = DENIED_V4.iter().map(|n| n.to_string()).collect();
@@ -180,6 +183,7 @@ fn server_chains(s: &mut String, servers: &UserPlane) {
     s.push_str("\t\tcounter drop comment \"server to box\"\n\t}\n");
     // Out of a server behind an interface: the internet, nothing else.
     s.push_str("\tchain server_out {\n");
+    s.push_str("\t\tiifname . oifname @server_self accept\n");
     s.push_str("\t\toifname @server_ifaces counter drop comment \"server to server\"\n");
     denied(s);
     s.push_str("\t\taccept\n\t}\n");

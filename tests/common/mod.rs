@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+pub mod fw_lab;
 pub mod inproc;
 pub mod netns;
 pub mod page_check;

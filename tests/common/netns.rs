@@ -67,6 +67,16 @@ impl Drop for NetNs {
 /// Joins `a` and `b` with a veth pair, `a_addr` and `b_addr` in CIDR
 /// form (`10.9.0.1/24`), both ends up; answers the interface names.
 pub fn link(a: &NetNs, a_addr: &str, b: &NetNs, b_addr: &str) -> (String, String) {
+    let (ea, eb) = veth(a, b);
+    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
+        ns.run("ip", &["addr", "add", addr, "dev", dev]);
+    }
+    (ea, eb)
+}
+
+/// Joins `a` and `b` with a veth pair, both ends up and without an
+/// address (e.g. to put `b`'s end on a bridge); answers the names.
+pub fn veth(a: &NetNs, b: &NetNs) -> (String, String) {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     // Interface names are at most 15 bytes, and unique on the host while
@@ -92,11 +102,49 @@ pub fn link(a: &NetNs, a_addr: &str, b: &NetNs, b_addr: &str) -> (String, String
         ]),
         "ip link add veth",
     );
-    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
-        ns.run("ip", &["addr", "add", addr, "dev", dev]);
+    for (ns, dev) in [(a, &ea), (b, &eb)] {
         ns.run("ip", &["link", "set", dev, "up"]);
     }
     (ea, eb)
+}
+
+impl NetNs {
+    /// Runs `work` on a thread of its own inside this namespace (and, with
+    /// `uid`, as that user: the thread's own credentials only), so that the
+    /// sockets it opens are this namespace's and that user's.
+    pub fn on_thread<T: Send + 'static>(
+        &self,
+        uid: Option<u32>,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            enter(&path);
+            if let Some(uid) = uid {
+                // SAFETY: the raw system call changes this thread's
+                // credentials only (glibc's setresuid would change every
+                // thread's); the arguments are plain integers.
+                let r = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+                assert_eq!(r, 0, "setresuid({uid}) on a test thread (needs root)");
+            }
+            work()
+        })
+    }
+}
+
+/// Moves the calling thread into the network namespace at `path`.
+pub fn enter(path: &str) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    // SAFETY: `file` is an open namespace file for the whole call; setns
+    // only changes the calling thread's network namespace.
+    let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(
+        r,
+        0,
+        "setns into {path}: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 fn ip(args: &[&str]) -> Output {

@@ -113,6 +113,6 @@ fn the_reset_removes_hearths_table_and_puts_the_base_back() {
     let script = reset_script("table inet hearth_base {\n}\n");
     assert_eq!(
         script,
-        "table inet hearth\ndelete table inet hearth\ndelete table inet hearth\ntable inet hearth_base {\n}\n"
+        "table inet hearth\ndelete table inet hearth\ntable inet hearth_base {\n}\n"
     );
 }

@@ -1,0 +1,158 @@
+//! The firewall's test network, made of the test's own namespaces:
+//!
+//! ```text
+//!  lan 192.168.50.10 ─┐
+//!  private .50.20 ────┼─ switch (br0) ─ 192.168.50.1 ┐
+//!                     │                              box ─ 203.0.113.1 ─ internet 203.0.113.10
+//!  srv1 10.88.1.2 ─ 10.88.1.1 ───────────────────────┤
+//!  srv2 10.88.2.2 ─ 10.88.2.1 ───────────────────────┘
+//! ```
+//!
+//! The LAN is a bridge in a namespace of its own, a switch the box is
+//! plugged into with one interface, as a home server is.
+//!
+//! The box forwards; `srv1` and `srv2` are servers behind interfaces of
+//! their own (the user plane), the private host shares the LAN with the
+//! client and the internet host stands for everything outside. A process
+//! (a thread) on the box under [`SERVER_UID`] is the server owned by a
+//! user. Nothing leaves these namespaces.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::netns::{NetNs, link, veth};
+
+pub const BOX_LAN: &str = "192.168.50.1";
+pub const LAN_CLIENT: &str = "192.168.50.10";
+pub const PRIVATE_HOST: &str = "192.168.50.20";
+pub const INTERNET_HOST: &str = "203.0.113.10";
+pub const BOX_INTERNET: &str = "203.0.113.1";
+pub const SRV1: &str = "10.88.1.2";
+pub const SRV2: &str = "10.88.2.2";
+/// The Linux user owning the sockets of the "server owned by a user".
+pub const SERVER_UID: u32 = 2001;
+
+pub struct Lab {
+    pub lan: NetNs,
+    pub private: NetNs,
+    pub boxns: NetNs,
+    pub internet: NetNs,
+    pub srv1: NetNs,
+    pub srv2: NetNs,
+    pub switch: NetNs,
+    /// The box's interfaces towards srv1 and srv2.
+    pub server_ifaces: [String; 2],
+}
+
+impl Lab {
+    pub fn new(tag: &str) -> Lab {
+        let boxns = NetNs::new(&format!("{tag}-box"));
+        let lan = NetNs::new(&format!("{tag}-lan"));
+        let private = NetNs::new(&format!("{tag}-prv"));
+        let internet = NetNs::new(&format!("{tag}-inet"));
+        let srv1 = NetNs::new(&format!("{tag}-s1"));
+        let srv2 = NetNs::new(&format!("{tag}-s2"));
+        let switch = NetNs::new(&format!("{tag}-sw"));
+        switch.run("ip", &["link", "add", "br0", "type", "bridge"]);
+        switch.run("ip", &["link", "set", "br0", "up"]);
+        for (host, addr) in [
+            (&lan, LAN_CLIENT),
+            (&private, PRIVATE_HOST),
+            (&boxns, BOX_LAN),
+        ] {
+            let (end, port) = veth(host, &switch);
+            host.run("ip", &["addr", "add", &format!("{addr}/24"), "dev", &end]);
+            switch.run("ip", &["link", "set", &port, "master", "br0"]);
+        }
+        lan.run("ip", &["route", "add", "default", "via", BOX_LAN]);
+        // The private host has no route out: only what the box masquerades
+        // reaches it from elsewhere and gets an answer.
+        link(
+            &boxns,
+            &format!("{BOX_INTERNET}/24"),
+            &internet,
+            &format!("{INTERNET_HOST}/24"),
+        );
+        let mut ifaces = Vec::new();
+        for (srv, n) in [(&srv1, 1), (&srv2, 2)] {
+            let (b, _) = link(
+                &boxns,
+                &format!("10.88.{n}.1/30"),
+                srv,
+                &format!("10.88.{n}.2/30"),
+            );
+            srv.run(
+                "ip",
+                &["route", "add", "default", "via", &format!("10.88.{n}.1")],
+            );
+            ifaces.push(b);
+        }
+        boxns.run("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+        Lab {
+            lan,
+            private,
+            boxns,
+            internet,
+            srv1,
+            srv2,
+            switch,
+            server_ifaces: [ifaces[0].clone(), ifaces[1].clone()],
+        }
+    }
+}
+
+/// A TCP listener in a namespace that answers `hi` and notes the peers.
+pub struct Listener {
+    pub addr: SocketAddr,
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
+}
+
+impl Listener {
+    pub fn start(ns: &NetNs, addr: &str) -> Listener {
+        let addr: SocketAddr = addr.parse().unwrap();
+        let peers = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let seen = peers.clone();
+        // Runs until the test process ends; its namespace's deletion does
+        // not end a socket that is still open.
+        let _ = ns.on_thread(None, move || {
+            let listener = TcpListener::bind(addr).unwrap();
+            ready_tx.send(()).unwrap();
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                if let Ok(peer) = conn.peer_addr() {
+                    seen.lock().unwrap().push(peer);
+                }
+                let _ = conn.write_all(b"hi");
+            }
+        });
+        ready_rx.recv().expect("the listener is up");
+        Listener { addr, peers }
+    }
+
+    /// Who connected so far, as this listener saw them.
+    pub fn peers(&self) -> Vec<SocketAddr> {
+        self.peers.lock().unwrap().clone()
+    }
+}
+
+/// How long a connection attempt may take before it counts as dropped.
+const CONNECT_WAIT: Duration = Duration::from_millis(1500);
+
+/// Whether a TCP connection from `ns` (as `uid`, if given) to `to` is
+/// answered with `hi`. A dropped SYN is a `false` after [`CONNECT_WAIT`].
+pub fn reaches(ns: &NetNs, uid: Option<u32>, to: &str) -> bool {
+    let to: SocketAddr = to.parse().unwrap();
+    ns.on_thread(uid, move || {
+        let Ok(mut conn) = TcpStream::connect_timeout(&to, CONNECT_WAIT) else {
+            return false;
+        };
+        conn.set_read_timeout(Some(CONNECT_WAIT)).unwrap();
+        let mut buf = [0u8; 2];
+        conn.read_exact(&mut buf).is_ok() && &buf == b"hi"
+    })
+    .join()
+    .unwrap()
+}

@@ -1,0 +1,320 @@
+//! The firewall's ruleset in the kernel, with real packets: hearth's
+//! renderer and its `nft` adapter, applied in a network namespace of the
+//! test's own (never the machine's), between namespaces that stand for a
+//! LAN client, a private LAN host, the internet and two servers (see
+//! `common::fw_lab`). Needs root, nftables and iproute2.
+
+mod common;
+
+use common::fw_lab::{
+    BOX_INTERNET, BOX_LAN, INTERNET_HOST, LAN_CLIENT, Lab, Listener, PRIVATE_HOST, SERVER_UID,
+    SRV2, reaches,
+};
+use common::require;
+use hearth::firewall::adapter::{Nft, NftBinary};
+use hearth::firewall::model::{
+    AllowRule, InterfaceName, Policy, PortForward, PortRange, Protocol, UserPlane,
+};
+use hearth::firewall::render::{self, RenderInput};
+
+const HTTPS_PORT: u16 = 8443;
+
+fn nft_in(lab: &Lab) -> NftBinary {
+    require("nft", "nftables");
+    NftBinary::with_argv(vec![
+        "ip".into(),
+        "netns".into(),
+        "exec".into(),
+        lab.boxns.name().into(),
+        "nft".into(),
+    ])
+}
+
+async fn apply(lab: &Lab, policy: &Policy, servers: &UserPlane) {
+    let script = render::ruleset(RenderInput {
+        policy,
+        servers,
+        https_port: HTTPS_PORT,
+    });
+    nft_in(lab)
+        .apply(&script)
+        .await
+        .expect("the ruleset applies");
+}
+
+fn ruleset(lab: &Lab) -> String {
+    lab.boxns.run("nft", &["list", "ruleset"])
+}
+
+/// Packets the rule with this comment counted, per the adapter's read-back.
+async fn counted(lab: &Lab, rule: &str) -> u64 {
+    let listing = nft_in(lab).list().await.unwrap();
+    listing
+        .hearth
+        .expect("hearth's table is loaded")
+        .counters
+        .iter()
+        .filter(|c| c.rule == rule)
+        .map(|c| c.packets)
+        .sum()
+}
+
+#[tokio::test]
+async fn the_lan_reaches_hearth_and_opened_ports_and_the_rest_is_dropped_and_counted() {
+    let lab = Lab::new("fwin");
+    for port in [HTTPS_PORT, 5000, 6000] {
+        Listener::start(&lab.boxns, &format!("0.0.0.0:{port}"));
+    }
+    let policy = Policy {
+        https_from: vec!["192.168.50.0/24".parse().unwrap()],
+        web: false,
+        allow: vec![AllowRule {
+            protocol: Protocol::Tcp,
+            ports: PortRange::one(5000),
+            from: Vec::new(),
+        }],
+        forwards: Vec::new(),
+    };
+    apply(&lab, &policy, &UserPlane::default()).await;
+    let to = |port: u16| format!("{BOX_LAN}:{port}");
+    assert!(reaches(&lab.lan, None, &to(HTTPS_PORT)), "hearth's port");
+    assert!(reaches(&lab.lan, None, &to(5000)), "the opened port");
+    let dropped_before = counted(&lab, "dropped").await;
+    assert!(!reaches(&lab.lan, None, &to(6000)), "any other port");
+    assert!(
+        counted(&lab, "dropped").await > dropped_before,
+        "the drop is counted"
+    );
+    assert!(
+        counted(&lab, "allow 0").await >= 1,
+        "the allow rule counts too"
+    );
+    // hearth's port only from the LAN: the internet host is dropped.
+    assert!(!reaches(
+        &lab.internet,
+        None,
+        &format!("{BOX_INTERNET}:{HTTPS_PORT}")
+    ));
+}
+
+fn servers(lab: &Lab) -> UserPlane {
+    UserPlane {
+        interfaces: lab
+            .server_ifaces
+            .iter()
+            .map(|i| InterfaceName::try_from(i.clone()).unwrap())
+            .collect(),
+        uids: vec![SERVER_UID],
+        offered: vec![(Protocol::Tcp, 53)],
+    }
+}
+
+#[tokio::test]
+async fn servers_reach_the_internet_masqueraded_and_nothing_private() {
+    let lab = Lab::new("fwup");
+    let internet = Listener::start(&lab.internet, &format!("{INTERNET_HOST}:80"));
+    Listener::start(&lab.private, &format!("{PRIVATE_HOST}:80"));
+    Listener::start(&lab.srv2, &format!("{SRV2}:80"));
+    Listener::start(&lab.boxns, &format!("0.0.0.0:{HTTPS_PORT}"));
+    Listener::start(&lab.boxns, "0.0.0.0:53");
+    apply(&lab, &Policy::default(), &servers(&lab)).await;
+
+    // The server behind an interface.
+    let web = format!("{INTERNET_HOST}:80");
+    assert!(reaches(&lab.srv1, None, &web), "srv1 reaches the internet");
+    assert!(
+        internet
+            .peers()
+            .iter()
+            .all(|p| p.ip().to_string() == BOX_INTERNET),
+        "masqueraded behind the box: {:?}",
+        internet.peers()
+    );
+    assert!(
+        !reaches(&lab.srv1, None, &format!("{PRIVATE_HOST}:80")),
+        "not the LAN"
+    );
+    assert!(
+        !reaches(&lab.srv1, None, &format!("{BOX_LAN}:{HTTPS_PORT}")),
+        "not hearth"
+    );
+    assert!(
+        !reaches(&lab.srv1, None, &format!("10.88.1.1:{HTTPS_PORT}")),
+        "not hearth, near side"
+    );
+    assert!(
+        !reaches(&lab.srv1, None, &format!("{SRV2}:80")),
+        "not another server"
+    );
+    assert!(
+        reaches(&lab.srv1, None, "10.88.1.1:53"),
+        "the port offered to servers"
+    );
+
+    // The server owned by a user, on the box itself.
+    let uid = Some(SERVER_UID);
+    assert!(
+        reaches(&lab.boxns, uid, &web),
+        "the user's server reaches the internet"
+    );
+    assert!(
+        !reaches(&lab.boxns, uid, &format!("{PRIVATE_HOST}:80")),
+        "not the LAN"
+    );
+    assert!(
+        !reaches(&lab.boxns, uid, &format!("127.0.0.1:{HTTPS_PORT}")),
+        "not hearth"
+    );
+    assert!(
+        !reaches(&lab.boxns, uid, &format!("{SRV2}:80")),
+        "not another server"
+    );
+    assert!(reaches(&lab.boxns, uid, "127.0.0.1:53"), "the offered port");
+    // The box's own processes are not servers: the same targets answer.
+    assert!(reaches(&lab.boxns, None, &format!("{PRIVATE_HOST}:80")));
+    assert!(
+        reaches(&lab.lan, None, &format!("{PRIVATE_HOST}:80")),
+        "the LAN itself is fine"
+    );
+}
+
+#[tokio::test]
+async fn a_port_forward_reaches_its_target_from_the_lan() {
+    let lab = Lab::new("fwfw");
+    let target = Listener::start(&lab.private, &format!("{PRIVATE_HOST}:22"));
+    let policy = Policy {
+        forwards: vec![PortForward {
+            protocol: Protocol::Tcp,
+            port: 2222,
+            to: PRIVATE_HOST.parse().unwrap(),
+            to_port: 22,
+            from: Vec::new(),
+        }],
+        ..Policy::default()
+    };
+    policy.check_ports(HTTPS_PORT).unwrap();
+    apply(&lab, &policy, &UserPlane::default()).await;
+    assert!(reaches(&lab.lan, None, &format!("{BOX_LAN}:2222")));
+    assert_eq!(target.peers().len(), 1, "the target got it");
+    assert_eq!(counted(&lab, "forward 0").await, 1);
+    // From the internet side too (the box's other address).
+    assert!(reaches(
+        &lab.internet,
+        None,
+        &format!("{BOX_INTERNET}:2222")
+    ));
+    // The port itself is not open on the box.
+    assert!(!reaches(&lab.lan, None, &format!("{BOX_LAN}:22")));
+    let _ = LAN_CLIENT;
+}
+
+/// A table like the ones Docker's iptables-nft makes.
+const DOCKER_LIKE: &str = "table ip filter {
+	chain DOCKER-USER {
+		counter return
+	}
+	chain FORWARD {
+		type filter hook forward priority filter; policy accept;
+		counter jump DOCKER-USER
+	}
+}
+";
+
+fn tables(lab: &Lab) -> Vec<String> {
+    lab.boxns
+        .run("nft", &["list", "tables"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn hearth_replaces_the_boot_table_in_one_go_leaves_others_alone_and_the_reset_puts_it_back() {
+    let lab = Lab::new("fwboot");
+    lab.boxns.sh(
+        "nft -f \"$1\"",
+        &[&format!(
+            "{}/nftables/hearth-base.nft",
+            env!("CARGO_MANIFEST_DIR")
+        )],
+    );
+    lab.boxns
+        .sh("printf '%s' \"$1\" | nft -f -", &[DOCKER_LIKE]);
+    let docker_before = lab.boxns.run("nft", &["list", "table", "ip", "filter"]);
+    assert!(tables(&lab).contains(&"table inet hearth_base".to_string()));
+
+    apply(&lab, &Policy::default(), &UserPlane::default()).await;
+    let now = tables(&lab);
+    assert!(now.contains(&"table inet hearth".to_string()), "{now:?}");
+    assert!(
+        !now.contains(&"table inet hearth_base".to_string()),
+        "{now:?}"
+    );
+    assert_eq!(
+        lab.boxns.run("nft", &["list", "table", "ip", "filter"]),
+        docker_before,
+        "the other table, byte for byte"
+    );
+
+    hearth::firewall::reset(&nft_in(&lab)).await.unwrap();
+    let now = tables(&lab);
+    assert!(
+        now.contains(&"table inet hearth_base".to_string()),
+        "{now:?}"
+    );
+    assert!(!now.contains(&"table inet hearth".to_string()), "{now:?}");
+    assert_eq!(
+        lab.boxns.run("nft", &["list", "table", "ip", "filter"]),
+        docker_before
+    );
+    // And from the reset, hearth takes over again.
+    apply(&lab, &Policy::default(), &UserPlane::default()).await;
+    assert!(!tables(&lab).contains(&"table inet hearth_base".to_string()));
+}
+
+#[tokio::test]
+async fn a_ruleset_the_kernel_refuses_changes_nothing() {
+    let lab = Lab::new("fwbad");
+    lab.boxns.sh(
+        "nft -f \"$1\"",
+        &[&format!(
+            "{}/nftables/hearth-base.nft",
+            env!("CARGO_MANIFEST_DIR")
+        )],
+    );
+    apply(&lab, &Policy::default(), &UserPlane::default()).await;
+    let before = ruleset(&lab);
+    // Well-formed, so nft parses it; the kernel refuses the jump to a
+    // chain that does not exist when the transaction commits.
+    let mut script = render::ruleset(RenderInput {
+        policy: &Policy {
+            web: false,
+            ..Policy::default()
+        },
+        servers: &UserPlane::default(),
+        https_port: HTTPS_PORT,
+    });
+    script.push_str("add rule inet hearth input jump nowhere\n");
+    let nft = nft_in(&lab);
+    let checked = nft.check(&script).await;
+    assert!(checked.is_err(), "the check refuses it");
+    let applied = nft.apply(&script).await.unwrap_err().to_string();
+    assert!(applied.contains("refused"), "{applied}");
+    assert_eq!(ruleset(&lab), before, "the kernel's ruleset is unchanged");
+}
+
+#[tokio::test]
+async fn the_golden_scripts_are_what_the_kernel_takes() {
+    let lab = Lab::new("fwgold");
+    let nft = nft_in(&lab);
+    for name in ["firewall-default.nft", "firewall-sample.nft"] {
+        let path = format!(
+            "{}/tests/fixtures/golden/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let script = std::fs::read_to_string(&path).unwrap();
+        nft.apply(&script)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
