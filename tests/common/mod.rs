@@ -60,6 +60,8 @@ pub struct Options {
     /// Leave the box in setup mode (by default `start` finishes the setup
     /// through the API, as an owner would).
     pub pending_setup: bool,
+    /// Run inside this network namespace (`ip netns exec`).
+    pub netns: Option<String>,
 }
 
 impl Daemon {
@@ -93,7 +95,14 @@ impl Daemon {
                     .arg(BIN);
                 c
             }
-            None => Command::new(BIN),
+            None => match &opts.netns {
+                Some(ns) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns, BIN]);
+                    c
+                }
+                None => Command::new(BIN),
+            },
         };
         cmd.arg("serve")
             .arg("--config")
