@@ -73,6 +73,22 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         vm.serial().contains("Finished nftables.service"),
         "the base firewall ruleset was not loaded"
     );
+    // hearth manages the firewall on the image: as user hearth, `nft` runs
+    // with the unit's CAP_NET_ADMIN under its system call filter.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let health = client.get("/api/v1/health").await.json();
+        let firewall = &health["components"]["firewall"];
+        if firewall["state"] == "ok" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the firewall is not in force on the image: {health}\n{}",
+            vm.serial()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
