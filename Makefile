@@ -131,7 +131,10 @@ vm: image
 	image/vm.sh $(IMAGE) $(VM_PORT)
 
 # Benchmarks (release build): the cost of one metrics sample beside a
-# node_exporter scrape, and the daemon under 0 to 10,000 SSE streams.
+# node_exporter scrape, the daemon under 0 to 10,000 SSE streams, and a
+# firewall of 2,000 rules applied beside a bare `nft -f` (in a network
+# namespace of its own; needs root).
 bench: deps
 	$(CARGO) bench --bench sample
 	$(CARGO) bench --bench sse
+	$(CARGO) bench --bench firewall

@@ -367,6 +367,18 @@ impl TryFrom<PolicyInput> for Policy {
                     format!("may list at most {MAX_SOURCES} networks"),
                 ));
             }
+            let same_family = |n: &IpNet| {
+                matches!(
+                    (n, to),
+                    (IpNet::V4(_), IpAddr::V4(_)) | (IpNet::V6(_), IpAddr::V6(_))
+                )
+            };
+            if !from.is_empty() && !from.iter().any(same_family) {
+                return Err(invalid(
+                    at("from"),
+                    "has no network of the target's address family, so nothing could reach it",
+                ));
+            }
             forwards.push(PortForward {
                 protocol: protocol(at("protocol"), &f.protocol)?,
                 port: single_port(at("port"), &f.port)?,

@@ -200,14 +200,25 @@ impl FirewallService {
         } = request;
         policy.check_ports(self.https_port)?;
         let source = source.to_canonical();
-        if !policy.reaches_https(source) && !drop_my_access {
-            return Err(Invalid {
-                field: "https_from".into(),
-                message: format!(
-                    "does not include {source}, the address this change comes from: you would lose this page. Add it, or set drop_my_access if you mean it"
-                ),
+        if !policy.reaches_https(source) {
+            if !drop_my_access {
+                return Err(Invalid {
+                    field: "https_from".into(),
+                    message: format!(
+                        "does not include {source}, the address this change comes from: you would lose this page. Add it, or set drop_my_access if you mean it"
+                    ),
+                }
+                .into());
             }
-            .into());
+            // Never for good without proof that someone still gets in:
+            // the confirmation must come from an address that keeps access.
+            if !confirm && self.nft().is_some() {
+                return Err(Invalid {
+                    field: "confirm".into(),
+                    message: "must be on for a change that cuts off your own address: confirm it from an address that keeps access".into(),
+                }
+                .into());
+            }
         }
         if let Some(nft) = self.nft() {
             // The kernel's word before anything is stored.

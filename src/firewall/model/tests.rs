@@ -76,6 +76,12 @@ fn each_bad_field_is_named_with_its_path() {
                 {"protocol": "tcp", "port": 8080, "to": "127.0.0.1", "to_port": 80}]}),
             "forwards[0].to",
         ),
+        (
+            serde_json::json!({"https_from": [], "forwards": [
+                {"protocol": "tcp", "port": 8080, "to": "fd00::5", "to_port": 80,
+                 "from": ["10.0.0.0/8"]}]}),
+            "forwards[0].from",
+        ),
     ];
     for (json, field) in cases {
         let e = input(json.clone()).unwrap_err();

@@ -271,3 +271,26 @@ async fn a_missing_nft_is_not_present_not_an_error() {
     };
     assert_eq!(reason, "nft is not installed");
 }
+
+#[tokio::test]
+async fn cutting_off_ones_own_address_is_never_kept_without_a_confirmation() {
+    let l = lab(Duration::from_secs(60));
+    let request = ChangeRequest {
+        policy: Policy {
+            https_from: vec!["10.0.0.0/8".parse().unwrap()],
+            ..Policy::default()
+        },
+        confirm: false,
+        drop_my_access: true,
+    };
+    let e = l
+        .service
+        .change(&admin(), request, "192.168.1.5".parse().unwrap())
+        .await
+        .unwrap_err();
+    let FirewallError::Invalid(e) = e else {
+        panic!("{e}")
+    };
+    assert_eq!(e.field, "confirm");
+    assert_eq!(l.nft.calls(), []);
+}
