@@ -86,15 +86,9 @@ fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
     let log = logging::init(&config.log);
     // Before the first large allocation.
     daemon::allocator::return_large_allocations();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            print_error(&e);
-            return ExitCode::from(EXIT_RUNTIME);
-        }
+        Err(code) => return code,
     };
     let source = ConfigSource { path, mode };
     let notifier = std::sync::Arc::new(daemon::SdNotifier);
@@ -115,15 +109,9 @@ fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
 
 fn firewall_reset() -> ExitCode {
     let nft = crate::firewall::adapter::NftBinary::system();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            print_error(&e);
-            return ExitCode::from(EXIT_RUNTIME);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(crate::firewall::reset(&nft)) {
         Ok(()) => {
@@ -148,6 +136,14 @@ fn check_config(path: PathBuf, mode: Mode) -> ExitCode {
             ExitCode::from(EXIT_CONFIG)
         }
     }
+}
+
+/// A runtime from `builder`, or the exit code after saying why not.
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        print_error(&e);
+        ExitCode::from(EXIT_RUNTIME)
+    })
 }
 
 fn print_error(e: &dyn std::error::Error) {

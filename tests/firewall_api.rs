@@ -5,56 +5,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::fw_lab::{BOX_LAN, Lab, Listener, reaches};
-use common::netns::enter;
-use common::{Daemon, Options, Protocol, TlsClient, require, sse};
+use common::fw_lab::{BOX_LAN, Lab, Listener, in_force, reaches};
+use common::{Protocol, TlsClient, sse};
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
 const WINDOW_S: u64 = 10;
-
-fn start(lab: &Lab, state_dir: Option<PathBuf>) -> Daemon {
-    require("nft", "nftables");
-    Daemon::start(Options {
-        config: format!(
-            "listen = \"{BOX_LAN}:8443\"\n[firewall]\nmanage = true\nconfirm_seconds = {WINDOW_S}\n"
-        ),
-        netns: Some(lab.boxns.name().to_string()),
-        state_dir,
-        ..Options::default()
-    })
-}
-
-/// The lab, with this thread in the LAN client's namespace.
-fn lab(tag: &str) -> Lab {
-    let lab = Lab::new(tag);
-    enter(&format!("/var/run/netns/{}", lab.lan.name()));
-    lab
-}
-
-/// Waits until the firewall's health says `version` is in force.
-async fn in_force(client: &TlsClient, version: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health = client.get("/api/v1/health").await.json();
-        let fw = &health["components"]["firewall"];
-        if fw["state"] == "ok"
-            && fw["detail"]
-                .as_str()
-                .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
-        {
-            return fw.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "version {version} never in force: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn put(client: &TlsClient, body: Value) -> common::Reply {
     client
@@ -74,9 +32,9 @@ fn table(lab: &Lab) -> String {
 
 #[tokio::test]
 async fn a_change_is_kept_only_when_confirmed_over_a_new_connection() {
-    let lab = lab("fwok");
+    let lab = Lab::from_lan("fwok");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let d = start(&lab, None);
+    let d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     let r = admin.post_json("/api/v1/firewall/confirm", "", None).await;
@@ -145,9 +103,9 @@ async fn a_change_is_kept_only_when_confirmed_over_a_new_connection() {
 
 #[tokio::test]
 async fn without_confirmation_the_previous_ruleset_comes_back() {
-    let lab = lab("fwrb");
+    let lab = Lab::from_lan("fwrb");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let d = start(&lab, None);
+    let d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     let before = table(&lab);
@@ -169,9 +127,9 @@ async fn without_confirmation_the_previous_ruleset_comes_back() {
 
 #[tokio::test]
 async fn a_daemon_killed_during_the_window_rolls_back_at_its_next_start() {
-    let lab = lab("fwkill");
+    let lab = Lab::from_lan("fwkill");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let mut d = start(&lab, None);
+    let mut d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     let r = put(&admin, json!({"policy": opening(5000)})).await;
@@ -182,7 +140,7 @@ async fn a_daemon_killed_during_the_window_rolls_back_at_its_next_start() {
     // The kernel keeps the unconfirmed ruleset while hearth is down.
     assert!(reaches(&lab.lan, None, &format!("{BOX_LAN}:5000")));
 
-    let again = start(&lab, Some(state));
+    let again = lab.start_hearth(WINDOW_S, Some(state));
     let admin = again.admin_client();
     in_force(&admin, 2).await;
     let view = admin.get("/api/v1/firewall").await.json();
@@ -208,11 +166,11 @@ const OTHER_TABLE: &str = "table ip filter {\n\tchain DOCKER-USER {\n\t\tcounter
 
 #[tokio::test]
 async fn drift_is_put_right_and_reported_and_other_tables_are_untouched() {
-    let lab = lab("fwdrift");
+    let lab = Lab::from_lan("fwdrift");
     lab.boxns
         .sh("printf '%s' \"$1\" | nft -f -", &[OTHER_TABLE]);
     let other = lab.boxns.run("nft", &["list", "table", "ip", "filter"]);
-    let d = start(&lab, None);
+    let d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     let applied = table(&lab);
@@ -299,8 +257,8 @@ async fn repaired(events: &mut sse::SseStream) -> Value {
 
 #[tokio::test]
 async fn bad_input_is_refused_naming_the_field_and_the_kernel_is_unchanged() {
-    let lab = lab("fwbad");
-    let d = start(&lab, None);
+    let lab = Lab::from_lan("fwbad");
+    let d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     // Without counters (-s): the requests below are counted.
@@ -354,8 +312,8 @@ async fn bad_input_is_refused_naming_the_field_and_the_kernel_is_unchanged() {
 
 #[tokio::test]
 async fn only_admins_see_or_change_the_firewall() {
-    let lab = lab("fwrole");
-    let d = start(&lab, None);
+    let lab = Lab::from_lan("fwrole");
+    let d = lab.start_hearth(WINDOW_S, None);
     d.add_user("mia", "a long enough password 1", "member")
         .await;
     let mia = {

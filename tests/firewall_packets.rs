@@ -318,3 +318,19 @@ async fn the_golden_scripts_are_what_the_kernel_takes() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+#[tokio::test]
+async fn hearth_firewall_reset_on_the_command_line_puts_the_boot_table_back() {
+    let lab = Lab::new("fwcli");
+    apply(&lab, &Policy::default(), &UserPlane::default()).await;
+    let said = lab
+        .boxns
+        .run(env!("CARGO_BIN_EXE_hearth"), &["firewall-reset"]);
+    assert!(said.contains("boot-time ruleset is in force"), "{said}");
+    let now = tables(&lab);
+    assert!(
+        now.contains(&"table inet hearth_base".to_string()),
+        "{now:?}"
+    );
+    assert!(!now.contains(&"table inet hearth".to_string()), "{now:?}");
+}

@@ -10,34 +10,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::fw_lab::{BOX_LAN, LAN_CLIENT, Lab, Listener, reaches};
-use common::netns::enter;
+use common::fw_lab::{BOX_LAN, LAN_CLIENT, Lab, Listener, in_force, reaches};
 use common::webdriver::{Browser, spki_pin};
-use common::{ADMIN_PASSWORD, Daemon, Options, Reply, TlsClient, require};
+use common::{ADMIN_PASSWORD, Daemon, Reply, TlsClient};
 use serde_json::{Value, json};
 
 /// The confirm window of the daemon in the tests where the page confirms
 /// by itself.
 const WINDOW_S: u64 = 10;
-
-/// The lab, with this thread (and so every child it starts: the daemon's
-/// harness threads, chromedriver, Chromium) in the LAN client's namespace.
-fn lab(tag: &str) -> Lab {
-    let lab = Lab::new(tag);
-    enter(&format!("/var/run/netns/{}", lab.lan.name()));
-    lab
-}
-
-fn start(lab: &Lab, window_s: u64) -> Daemon {
-    require("nft", "nftables");
-    Daemon::start(Options {
-        config: format!(
-            "listen = \"{BOX_LAN}:8443\"\n[firewall]\nmanage = true\nconfirm_seconds = {window_s}\n"
-        ),
-        netns: Some(lab.boxns.name().to_string()),
-        ..Options::default()
-    })
-}
 
 async fn browser(d: &Daemon) -> Browser {
     let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
@@ -47,27 +27,6 @@ async fn browser(d: &Daemon) -> Browser {
 /// The page as the LAN client reaches it: by the box's address.
 fn url(d: &Daemon, path: &str) -> String {
     format!("https://{}{path}", d.addr())
-}
-
-/// Waits until the firewall's health says `version` is in force.
-async fn in_force(client: &TlsClient, version: u64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health = client.get("/api/v1/health").await.json();
-        let fw = &health["components"]["firewall"];
-        if fw["state"] == "ok"
-            && fw["detail"]
-                .as_str()
-                .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "version {version} never in force: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn firewall(client: &TlsClient) -> Value {
@@ -152,9 +111,9 @@ const KEPT: &str = "const m = document.getElementById('fw-message'); return m.cl
 /// ruleset, and is counted in the live counters.
 #[tokio::test]
 async fn an_open_port_added_on_the_page_is_applied_confirmed_and_counted() {
-    let lab = lab("fwpg");
+    let lab = Lab::from_lan("fwpg");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let d = start(&lab, WINDOW_S);
+    let d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     let to = format!("{BOX_LAN}:5000");
@@ -256,8 +215,8 @@ async fn an_open_port_added_on_the_page_is_applied_confirmed_and_counted() {
 /// off asks for the admin's word first, and neither reaches the kernel.
 #[tokio::test]
 async fn refused_changes_are_marked_at_their_field_and_nothing_is_applied() {
-    let lab = lab("fwpgbad");
-    let d = start(&lab, WINDOW_S);
+    let lab = Lab::from_lan("fwpgbad");
+    let d = lab.start_hearth(WINDOW_S, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     // Without counters (-s): the page's requests are counted.
@@ -335,10 +294,10 @@ async fn refused_changes_are_marked_at_their_field_and_nothing_is_applied() {
 /// with the Keep button.
 #[tokio::test]
 async fn a_change_awaiting_confirmation_is_shown_on_load_and_kept_with_a_click() {
-    let lab = lab("fwpgkeep");
+    let lab = Lab::from_lan("fwpgkeep");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
     // Long enough for the browser to start and sign in within it.
-    let d = start(&lab, 60);
+    let d = lab.start_hearth(60, None);
     let admin = d.admin_client();
     in_force(&admin, 0).await;
     let r = put(

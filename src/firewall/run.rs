@@ -177,14 +177,16 @@ impl Manager for FirewallManager {
     async fn desired(&mut self) -> Result<Desired, FirewallError> {
         let store = self.service.store().clone();
         let (current, pending) = blocking(move || {
-            if stored::pending(&store)?.is_some_and(|p| now_ms() >= p.deadline_ms)
+            let mut pending = stored::pending(&store)?;
+            if pending.as_ref().is_some_and(|p| now_ms() >= p.deadline_ms)
                 && stored::roll_back(&store, "not confirmed in time")?
             {
                 tracing::warn!(
                     "firewall change not confirmed in time: the previous policy is back"
                 );
+                pending = None;
             }
-            Ok((stored::policy(&store)?, stored::pending(&store)?))
+            Ok((stored::policy(&store)?, pending))
         })
         .await?;
         self.deadline_ms = pending.as_ref().map(|p| p.deadline_ms);

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::netns::{NetNs, link, veth};
+use super::{Daemon, Options, TlsClient};
 
 pub const BOX_LAN: &str = "192.168.50.1";
 pub const LAN_CLIENT: &str = "192.168.50.10";
@@ -155,4 +156,51 @@ pub fn reaches(ns: &NetNs, uid: Option<u32>, to: &str) -> bool {
     })
     .join()
     .unwrap()
+}
+
+impl Lab {
+    /// A lab with the calling thread (and so every child it starts: the
+    /// daemon's harness threads, chromedriver, Chromium) in the LAN
+    /// client's namespace: its requests cross the box's firewall.
+    pub fn from_lan(tag: &str) -> Lab {
+        let lab = Lab::new(tag);
+        super::netns::enter(&format!("/var/run/netns/{}", lab.lan.name()));
+        lab
+    }
+
+    /// hearth in the box's namespace on its LAN address, managing the
+    /// firewall with a confirm window of `window_s`.
+    pub fn start_hearth(&self, window_s: u64, state_dir: Option<std::path::PathBuf>) -> Daemon {
+        super::require("nft", "nftables");
+        Daemon::start(Options {
+            config: format!(
+                "listen = \"{BOX_LAN}:8443\"\n[firewall]\nmanage = true\nconfirm_seconds = {window_s}\n"
+            ),
+            netns: Some(self.boxns.name().to_string()),
+            state_dir,
+            ..Options::default()
+        })
+    }
+}
+
+/// Waits until the firewall's health says `version` is in force; answers
+/// its health entry.
+pub async fn in_force(client: &TlsClient, version: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = client.get("/api/v1/health").await.json();
+        let fw = &health["components"]["firewall"];
+        if fw["state"] == "ok"
+            && fw["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
+        {
+            return fw.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "version {version} never in force: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -78,6 +78,32 @@ async fn pass(m: &mut FirewallManager) -> Result<bool, FirewallError> {
     Ok(true)
 }
 
+/// Asks the service for `port` opened (with or without a confirm window)
+/// while running the manager's passes, as the store would wake it in the
+/// daemon, until the change answers.
+async fn change_with_passes(
+    l: &mut Lab,
+    port: u16,
+    confirm: bool,
+) -> Result<crate::firewall::service::ChangeOutcome, FirewallError> {
+    let service = l.service.clone();
+    let change = tokio::spawn(async move {
+        let request = ChangeRequest {
+            policy: with_port(port),
+            confirm,
+            drop_my_access: false,
+        };
+        service
+            .change(&admin(), request, "192.168.1.5".parse().unwrap())
+            .await
+    });
+    while !change.is_finished() {
+        let _ = pass(&mut l.manager).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    change.await.unwrap()
+}
+
 fn actions(store: &Store) -> Vec<String> {
     store.audit_actions(100).unwrap()
 }
@@ -117,22 +143,7 @@ async fn a_hand_edit_a_lost_table_or_the_base_table_is_put_right_and_audited() {
 async fn a_change_without_confirmation_is_applied_and_kept() {
     let mut l = lab(Duration::from_secs(60));
     pass(&mut l.manager).await.unwrap();
-    let service = l.service.clone();
-    let change = tokio::spawn(async move {
-        let request = ChangeRequest {
-            policy: with_port(2222),
-            confirm: false,
-            drop_my_access: false,
-        };
-        service
-            .change(&admin(), request, "192.168.1.5".parse().unwrap())
-            .await
-    });
-    // The manager's pass, woken by the store in the daemon.
-    while !pass(&mut l.manager).await.unwrap() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let outcome = change.await.unwrap().unwrap();
+    let outcome = change_with_passes(&mut l, 2222, false).await.unwrap();
     assert_eq!((outcome.version, outcome.applied), (1, true));
     assert_eq!(outcome.confirm_by_ms, None);
     assert!(l.nft.applied().last().unwrap().contains("tcp dport 2222"));
@@ -147,21 +158,7 @@ async fn a_change_without_confirmation_is_applied_and_kept() {
 }
 
 async fn change_awaiting_confirmation(l: &mut Lab) -> u64 {
-    let service = l.service.clone();
-    let change = tokio::spawn(async move {
-        let request = ChangeRequest {
-            policy: with_port(2222),
-            confirm: true,
-            drop_my_access: false,
-        };
-        service
-            .change(&admin(), request, "192.168.1.5".parse().unwrap())
-            .await
-    });
-    while !pass(&mut l.manager).await.unwrap() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let outcome = change.await.unwrap().unwrap();
+    let outcome = change_with_passes(l, 2222, true).await.unwrap();
     outcome.confirm_by_ms.expect("a confirm window")
 }
 
@@ -214,22 +211,7 @@ async fn a_ruleset_the_kernel_refuses_at_apply_is_taken_back_and_reported() {
     l.nft.fail_apply(Some(
         "Error: Could not process rule: No such file or directory",
     ));
-    let service = l.service.clone();
-    let change = tokio::spawn(async move {
-        let request = ChangeRequest {
-            policy: with_port(2222),
-            confirm: true,
-            drop_my_access: false,
-        };
-        service
-            .change(&admin(), request, "192.168.1.5".parse().unwrap())
-            .await
-    });
-    while !change.is_finished() {
-        let _ = pass(&mut l.manager).await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let e = change.await.unwrap().unwrap_err();
+    let e = change_with_passes(&mut l, 2222, true).await.unwrap_err();
     assert!(e.to_string().contains("No such file"), "{e}");
     let now = stored::policy(&l.store).unwrap();
     assert_eq!(now.policy, Policy::default(), "the previous policy is back");
