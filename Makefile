@@ -29,8 +29,10 @@ IMAGE_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/build/hearth --remap-path-pref
 export SOURCE_DATE_EPOCH ?= $(shell git -c safe.directory=$(CURDIR) log -1 --format=%ct)
 # Named in the image's manifest.
 export HEARTH_COMMIT ?= $(shell git -c safe.directory=$(CURDIR) rev-parse HEAD)
-# make vm forwards hearth's HTTPS port here.
+# make vm forwards the guest's 8443 (hearth's interface) to VM_PORT and
+# the guest's 443 (Caddy, the members' domains) to VM_CADDY_PORT.
 VM_PORT ?= 8444
+VM_CADDY_PORT ?= 4443
 
 .PHONY: run test check deps packages browser-deps image-deps build release lint fmt clean bench image image-binary image-lock vm
 
@@ -126,9 +128,10 @@ image-binary:
 image-lock: image-deps
 	image/lock.sh
 
-# Boots the image in qemu; hearth on https://127.0.0.1:$(VM_PORT).
+# Boots the image in qemu; hearth on https://127.0.0.1:$(VM_PORT), Caddy's
+# 443 on 127.0.0.1:$(VM_CADDY_PORT).
 vm: image
-	image/vm.sh $(IMAGE) $(VM_PORT)
+	image/vm.sh $(IMAGE) $(VM_PORT) $(VM_CADDY_PORT)
 
 # Benchmarks (release build): the cost of one metrics sample beside a
 # node_exporter scrape, the daemon under 0 to 10,000 SSE streams, and a

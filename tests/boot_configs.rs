@@ -37,10 +37,13 @@ fn two_namespaces_joined_by_a_veth_pair_reach_each_other() {
 }
 
 #[test]
-fn the_base_ruleset_loads_and_only_opens_the_web_ports() {
+fn the_base_ruleset_loads_and_only_opens_hearths_port_and_the_web_ports() {
     let listed = in_own_netns("nft -f \"$1\" && nft list ruleset");
     assert!(listed.contains("policy drop;"), "{listed}");
-    assert!(listed.contains("tcp dport { 80, 443 } accept"), "{listed}");
+    assert!(
+        listed.contains("tcp dport { 80, 443, 8443 } accept"),
+        "{listed}"
+    );
     assert!(!listed.contains("dport 22"), "{listed}");
 }
 
@@ -60,7 +63,7 @@ fn reloading_the_base_ruleset_replaces_only_its_own_table() {
         "{listed}"
     );
     assert_eq!(
-        listed.matches("tcp dport { 80, 443 } accept").count(),
+        listed.matches("tcp dport { 80, 443, 8443 } accept").count(),
         1,
         "{listed}"
     );

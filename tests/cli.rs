@@ -56,7 +56,7 @@ fn check_config_accepts_good_and_refuses_bad() {
     let good = dir.path().join("good.toml");
     std::fs::write(
         &good,
-        "listen = \"[::]:443\"\n[limits]\nmax_connections = 100\n",
+        "listen = \"[::]:8443\"\n[limits]\nmax_connections = 100\n",
     )
     .unwrap();
     let (code, out, _) = run(&["check-config", good.to_str().unwrap()]);

@@ -113,7 +113,7 @@ async fn serves_on_the_socket_systemd_passes() {
     // The configured address is not on this machine: binding it would
     // fail, so the daemon can only be serving on the passed socket.
     let mut d = Daemon::spawn(Options {
-        config: "listen = \"192.0.2.1:443\"\n".into(),
+        config: "listen = \"192.0.2.1:8443\"\n".into(),
         socket_activate: Some(addr),
         ..Options::default()
     });

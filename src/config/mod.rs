@@ -28,8 +28,9 @@ pub enum Mode {
 impl Mode {
     fn default_listen(self) -> SocketAddr {
         match self {
-            // Dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d.
-            Mode::Production => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 443)),
+            // Dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d. Not 443:
+            // Caddy owns 80 and 443 for the members' domains.
+            Mode::Production => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8443)),
             Mode::Dev => SocketAddr::from(([127, 0, 0, 1], 8443)),
         }
     }
@@ -209,6 +210,8 @@ mod tests {
             Config::parse("", Mode::Production).unwrap(),
             Config::defaults(Mode::Production)
         );
+        let production = Config::defaults(Mode::Production);
+        assert_eq!(production.listen, "[::]:8443".parse().unwrap());
         let dev = Config::parse("", Mode::Dev).unwrap();
         assert_eq!(dev.listen, "127.0.0.1:8443".parse().unwrap());
         assert_eq!(dev.state_dir, PathBuf::from(".hearth"));
@@ -217,7 +220,7 @@ mod tests {
     #[test]
     fn full_file_parses() {
         let text = r#"
-            listen = "[::]:8443"
+            listen = "192.0.2.1:9443"
             state_dir = "/srv/hearth"
             log = "hearth=debug,info"
             [tls]
@@ -231,7 +234,7 @@ mod tests {
             max_body_bytes = 4096
         "#;
         let c = Config::parse(text, Mode::Production).unwrap();
-        assert_eq!(c.listen, "[::]:8443".parse().unwrap());
+        assert_eq!(c.listen, "192.0.2.1:9443".parse().unwrap());
         assert_eq!(c.state_dir, PathBuf::from("/srv/hearth"));
         assert_eq!(c.log, "hearth=debug,info");
         assert_eq!(
@@ -266,7 +269,7 @@ mod tests {
     fn bad_values_name_the_key_and_why() {
         let e = err("listen = \"nope\"");
         assert!(e.contains("`listen`") && e.contains("address:port"), "{e}");
-        let e = err("listen = 443");
+        let e = err("listen = 8443");
         assert!(e.contains("listen"), "{e}");
         let e = err("state_dir = \"\"");
         assert!(e.contains("`state_dir`") && e.contains("empty"), "{e}");

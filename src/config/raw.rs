@@ -64,7 +64,7 @@ impl RawConfig {
                 ConfigError::invalid(
                     "listen",
                     format!(
-                        "{listen:?} is not an address:port (e.g. \"0.0.0.0:443\" or \"[::]:443\")"
+                        "{listen:?} is not an address:port (e.g. \"0.0.0.0:8443\" or \"[::]:8443\")"
                     ),
                 )
             })?;

@@ -1,9 +1,10 @@
 //! The built appliance image under qemu: a scratch copy of the disk booted
 //! with UEFI (OVMF) under TCG, everything its serial console prints kept
-//! (and written to `target/tmp/vm-<name>.log`), hearth's HTTPS port
-//! forwarded to a loopback port, and a monitor socket to power it off the
-//! way a button press would. The guest's network is qemu's user network
-//! with `restrict=on`: nothing leaves the VM but the forwarded port.
+//! (and written to `target/tmp/vm-<name>.log`), hearth's HTTPS port (the
+//! guest's 8443) and Caddy's (the guest's 443) forwarded to loopback
+//! ports, and a monitor socket to power it off the way a button press
+//! would. The guest's network is qemu's user network with `restrict=on`:
+//! nothing leaves the VM but the forwarded ports.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -192,8 +193,11 @@ pub struct Vm {
     serial: Arc<Mutex<String>>,
     monitor: PathBuf,
     started: Instant,
-    /// The loopback port forwarded to the guest's port 443.
+    /// The loopback port forwarded to the guest's port 8443, hearth's.
     pub port: u16,
+    /// The loopback port forwarded to the guest's port 443, Caddy's (the
+    /// members' domains).
+    pub caddy_port: u16,
 }
 
 impl Vm {
@@ -204,7 +208,7 @@ impl Vm {
             Path::new(OVMF_CODE).exists(),
             "{OVMF_CODE} is missing: apt-get install ovmf (make test installs it)"
         );
-        let port = free_port();
+        let [port, caddy_port] = free_ports();
         let monitor = disk.dir.path().join(format!("{name}.monitor"));
         let _ = std::fs::remove_file(&monitor);
         let log_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
@@ -223,7 +227,7 @@ impl Vm {
             .arg(format!("if=virtio,format=raw,file={}", disk.path.display()))
             .arg("-netdev")
             .arg(format!(
-                "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:443"
+                "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8443,hostfwd=tcp:127.0.0.1:{caddy_port}-:443"
             ))
             .args(["-device", "virtio-net-pci,netdev=net0"])
             .args(["-serial", "stdio"])
@@ -259,11 +263,18 @@ impl Vm {
             monitor,
             started,
             port,
+            caddy_port,
         }
     }
 
+    /// hearth's interface, through the forward.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Caddy's HTTPS port, through the forward.
+    pub fn caddy_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.caddy_port))
     }
 
     /// Everything the serial console printed so far.
@@ -412,12 +423,13 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free loopback ports: the listeners are all held until
+/// each has its port, so none is handed out twice.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 /// The certificate a server presents, taken without verifying it: the

@@ -68,7 +68,7 @@ fn the_default_policy_renders_as_the_golden_script() {
     let script = ruleset(RenderInput {
         policy: &Policy::default(),
         servers: &UserPlane::default(),
-        https_port: 443,
+        https_port: 8443,
     });
     assert_golden("firewall-default.nft", &script);
 }
