@@ -21,6 +21,8 @@ pub enum Component {
     Metrics,
     /// The nftables firewall's manager.
     Firewall,
+    /// Caddy, driven through its admin API.
+    Proxy,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -34,6 +36,7 @@ impl Component {
             Component::Https => "https",
             Component::Metrics => "metrics",
             Component::Firewall => "firewall",
+            Component::Proxy => "proxy",
             #[cfg(test)]
             Component::Fake => "fake",
         }
@@ -58,6 +61,7 @@ mod tests {
             Component::Https,
             Component::Metrics,
             Component::Firewall,
+            Component::Proxy,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.name());
         }

@@ -24,7 +24,10 @@
 //!   network addresses, the time zones it knows.
 //! - [`store`]: the redb state store, schema migrations, the audit log,
 //!   the metrics history table.
+//! - [`firewall`]: the nftables firewall's policy, ruleset and manager.
+//! - [`proxy`]: the members' domains and the manager that drives Caddy.
 //! - [`names`]: validated host names, domain names, time zones, e-mail.
+//! - [`invalid`]: a field of the API's JSON that is wrong, and why.
 //! - [`config`]: the static configuration, parsed without I/O.
 //! - [`clock`]: the wall clock, read in one place.
 //! - [`fsutil`]: private folders and crash-safe file writes.
@@ -46,9 +49,11 @@ pub(crate) mod golden;
 pub mod health;
 pub mod host;
 pub mod http;
+pub mod invalid;
 pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod names;
+pub mod proxy;
 pub mod reconcile;
 pub mod store;

@@ -8,7 +8,7 @@ use tokio::sync::broadcast;
 
 use super::sse::{encode_event, ping_frame, retry_frame};
 use super::topic::{Topic, TopicSet};
-use super::view::{View, view_json};
+use super::view::{View, owned_json, per_owner, view_json};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HubConfig {
@@ -50,6 +50,16 @@ impl Event {
                     .map(|json| encode_event(self.id, self.topic.name(), &json))
             })
             .clone()
+    }
+
+    /// The frame a subscriber with `view` and, for a member, `owner`
+    /// gets: the shared one, or for a per-owner topic one of its own.
+    fn frame_as(&self, view: View, owner: Option<&str>) -> Option<Bytes> {
+        if per_owner(self.topic, view) {
+            let json = owned_json(&self.json, owner?)?;
+            return Some(encode_event(self.id, self.topic.name(), &json));
+        }
+        self.frame_for(view)
     }
 }
 
@@ -145,13 +155,13 @@ impl Hub {
     /// object, e.g. `{"system":{...},"health":{...}}`; topics never
     /// published, or hidden from the view, are left out.
     pub fn state_json(&self, topics: TopicSet, view: View) -> String {
-        state_json(&self.lock(), topics, view)
+        state_json(&self.lock(), topics, view, None)
     }
 
     /// A `snapshot` frame with the newest id.
-    fn snapshot_frame(state: &State, topics: TopicSet, view: View) -> Bytes {
+    fn snapshot_frame(state: &State, topics: TopicSet, view: View, owner: Option<&str>) -> Bytes {
         let id = state.next_id.saturating_sub(1);
-        encode_event(id, "snapshot", &state_json(state, topics, view))
+        encode_event(id, "snapshot", &state_json(state, topics, view, owner))
     }
 
     /// Subscribes to `topics`. With `last_event_id`, the stream starts with
@@ -163,12 +173,24 @@ impl Hub {
         view: View,
         last_event_id: Option<u64>,
     ) -> Subscription {
+        self.subscribe_as(topics, view, None, last_event_id)
+    }
+
+    /// [`Hub::subscribe`] for a signed-in user: `owner` (their name) picks
+    /// their own records on per-owner topics.
+    pub fn subscribe_as(
+        &self,
+        topics: TopicSet,
+        view: View,
+        owner: Option<&str>,
+        last_event_id: Option<u64>,
+    ) -> Subscription {
         let state = self.lock();
         let mut initial = VecDeque::new();
         initial.push_back(retry_frame());
-        match last_event_id.and_then(|last| replay(&state, topics, view, last)) {
+        match last_event_id.and_then(|last| replay(&state, topics, view, owner, last)) {
             Some(missed) => initial.extend(missed),
-            None => initial.push_back(Hub::snapshot_frame(&state, topics, view)),
+            None => initial.push_back(Hub::snapshot_frame(&state, topics, view, owner)),
         }
         let rx = self.tx.subscribe();
         let closed = state.closed;
@@ -177,6 +199,7 @@ impl Hub {
             hub: self.clone(),
             topics,
             view,
+            owner: owner.map(Arc::from),
             initial,
             rx,
             done: closed,
@@ -200,13 +223,20 @@ impl Hub {
     }
 }
 
-fn state_json(state: &State, topics: TopicSet, view: View) -> String {
+fn state_json(state: &State, topics: TopicSet, view: View, owner: Option<&str>) -> String {
     let mut out = String::from("{");
     for (topic, json) in &state.current {
         if !topics.contains(*topic) {
             continue;
         }
-        let Some(json) = view_json(*topic, view, json) else {
+        let json = if per_owner(*topic, view) {
+            owner
+                .and_then(|o| owned_json(json, o))
+                .map(std::borrow::Cow::Owned)
+        } else {
+            view_json(*topic, view, json)
+        };
+        let Some(json) = json else {
             continue;
         };
         if out.len() > 1 {
@@ -222,7 +252,13 @@ fn state_json(state: &State, topics: TopicSet, view: View) -> String {
 }
 
 /// The frames after `last` on `topics`, or `None` if some are gone.
-fn replay(state: &State, topics: TopicSet, view: View, last: u64) -> Option<Vec<Bytes>> {
+fn replay(
+    state: &State,
+    topics: TopicSet,
+    view: View,
+    owner: Option<&str>,
+    last: u64,
+) -> Option<Vec<Bytes>> {
     let newest = state.next_id.saturating_sub(1);
     if last > newest {
         // An id from the future: not ours (or the clock went back).
@@ -240,7 +276,7 @@ fn replay(state: &State, topics: TopicSet, view: View, last: u64) -> Option<Vec<
             .ring
             .iter()
             .filter(|e| e.id > last && topics.contains(e.topic))
-            .filter_map(|e| e.frame_for(view))
+            .filter_map(|e| e.frame_as(view, owner))
             .collect(),
     )
 }
@@ -250,6 +286,8 @@ pub struct Subscription {
     hub: Hub,
     topics: TopicSet,
     view: View,
+    /// The member's name, for per-owner topics.
+    owner: Option<Arc<str>>,
     initial: VecDeque<Bytes>,
     rx: broadcast::Receiver<Message>,
     done: bool,
@@ -267,7 +305,7 @@ impl Subscription {
             }
             match self.rx.recv().await {
                 Ok(Message::Event(e)) if self.topics.contains(e.topic) => {
-                    match e.frame_for(self.view) {
+                    match e.frame_as(self.view, self.owner.as_deref()) {
                         Some(frame) => return Some(frame),
                         None => continue,
                     }
@@ -290,7 +328,12 @@ impl Subscription {
                         return None;
                     }
                     self.rx = self.hub.tx.subscribe();
-                    return Some(Hub::snapshot_frame(&state, self.topics, self.view));
+                    return Some(Hub::snapshot_frame(
+                        &state,
+                        self.topics,
+                        self.view,
+                        self.owner.as_deref(),
+                    ));
                 }
             }
         }

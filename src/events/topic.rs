@@ -14,10 +14,19 @@ pub enum Topic {
     /// in force, a pending change, the last apply and why, and per-rule
     /// counters (admins only).
     Firewall,
+    /// The proxy manager's report: Caddy's state, the last load, and each
+    /// domain with its health (admins: all; members: their own).
+    Proxy,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 4] = [Topic::System, Topic::Health, Topic::Audit, Topic::Firewall];
+    pub const ALL: [Topic; 5] = [
+        Topic::System,
+        Topic::Health,
+        Topic::Audit,
+        Topic::Firewall,
+        Topic::Proxy,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +34,7 @@ impl Topic {
             Topic::Health => "health",
             Topic::Audit => "audit",
             Topic::Firewall => "firewall",
+            Topic::Proxy => "proxy",
         }
     }
 
@@ -134,7 +144,7 @@ mod tests {
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown topic \"bogus\"; known topics: system, health, audit, firewall"
+            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy"
         );
     }
 

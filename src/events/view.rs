@@ -41,6 +41,9 @@ pub fn can_see(topic: Topic, view: View) -> bool {
         (Topic::Health, View::Public) => false,
         (Topic::Audit | Topic::Firewall, View::Admin) => true,
         (Topic::Audit | Topic::Firewall, View::Member | View::Viewer | View::Public) => false,
+        // Members see their own domains (see [`owned_json`]).
+        (Topic::Proxy, View::Admin | View::Member) => true,
+        (Topic::Proxy, View::Viewer | View::Public) => false,
     }
 }
 
@@ -58,6 +61,8 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
     let strip: &[&[&str]] = match (topic, view) {
         (_, View::Admin) | (Topic::Health, _) => return Some(Cow::Borrowed(json)),
         (Topic::Audit | Topic::Firewall, _) => return None,
+        // Per member, not per view: see [`owned_json`].
+        (Topic::Proxy, _) => return None,
         // Hardware addresses identify devices: admins only.
         (Topic::System, View::Member | View::Viewer) => &[&["net", "*", "mac"]],
         // Visitors see the machine's load, not what runs on it or where.
@@ -74,6 +79,25 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
         remove(&mut value, path);
     }
     Some(Cow::Owned(value.to_string()))
+}
+
+/// Whether `topic`'s records belong to users, so that a member's view
+/// is made for that member alone ([`owned_json`]) and never shared.
+pub fn per_owner(topic: Topic, view: View) -> bool {
+    topic == Topic::Proxy && view == View::Member
+}
+
+/// The JSON of a per-owner topic (a manager's report) as the member
+/// `owner` sees it: the status's `domains` cut down to the records whose
+/// `owner` is theirs, and no `cause` (a failure's full text may name
+/// others' records); the rest as it is.
+pub fn owned_json(json: &str, owner: &str) -> Option<String> {
+    let mut value = serde_json::from_str::<Value>(json).ok()?;
+    if let Some(Value::Array(items)) = value.pointer_mut("/status/domains") {
+        items.retain(|d| d.get("owner").and_then(Value::as_str) == Some(owner));
+    }
+    remove(&mut value, &["cause"]);
+    Some(value.to_string())
 }
 
 /// Removes the field at `path`; `*` walks every element of an array.
@@ -138,5 +162,23 @@ mod tests {
         assert!(public["filesystems"][0].get("device").is_none());
         assert_eq!(public["filesystems"][0]["mount"], "/");
         assert_eq!(public["hostname"], "box");
+    }
+
+    #[test]
+    fn members_see_their_own_domains_only() {
+        let proxy = r#"{"state":"ok","cause":"b.org refused","status":{"caddy":{"up":true},"domains":[{"name":"a.org","owner":"ann"},{"name":"b.org","owner":"bob"}]}}"#;
+        assert_eq!(view_json(Topic::Proxy, View::Admin, proxy).unwrap(), proxy);
+        assert!(per_owner(Topic::Proxy, View::Member));
+        assert!(!per_owner(Topic::Proxy, View::Admin));
+        assert!(view_json(Topic::Proxy, View::Member, proxy).is_none());
+        assert!(!can_see(Topic::Proxy, View::Viewer));
+        let ann: Value = serde_json::from_str(&owned_json(proxy, "ann").unwrap()).unwrap();
+        assert_eq!(ann["status"]["domains"].as_array().unwrap().len(), 1);
+        assert_eq!(ann["status"]["domains"][0]["name"], "a.org");
+        assert_eq!(ann["status"]["caddy"]["up"], true);
+        assert_eq!(ann["state"], "ok");
+        assert!(ann.get("cause").is_none());
+        let carl: Value = serde_json::from_str(&owned_json(proxy, "carl").unwrap()).unwrap();
+        assert!(carl["status"]["domains"].as_array().unwrap().is_empty());
     }
 }

@@ -213,21 +213,8 @@ impl InterfaceName {
     }
 }
 
-/// A policy field that is wrong, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} {message}")]
-pub struct Invalid {
-    /// A path into the JSON, e.g. `forwards[1].port`.
-    pub field: String,
-    pub message: String,
-}
-
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-    }
-}
+pub use crate::invalid::Invalid;
+use crate::invalid::invalid;
 
 /// The API's JSON, before validation: strings where the types are strict,
 /// so that an error can name the field.

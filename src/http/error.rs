@@ -179,8 +179,8 @@ impl From<Infallible> for ApiError {
     }
 }
 
-impl From<crate::firewall::model::Invalid> for ApiError {
-    fn from(e: crate::firewall::model::Invalid) -> ApiError {
+impl From<crate::invalid::Invalid> for ApiError {
+    fn from(e: crate::invalid::Invalid) -> ApiError {
         ApiError::InvalidField {
             field: e.field,
             message: e.message,

@@ -41,6 +41,9 @@ macro_rules! audit_actions {
 audit_actions! {
     DaemonStart => "daemon.start",
     DaemonStop => "daemon.stop",
+    DomainCreate => "domain.create",
+    DomainUpdate => "domain.update",
+    DomainDelete => "domain.delete",
     /// An admin applied a new firewall policy.
     FirewallChange => "firewall.change",
     /// An admin kept a change within its confirm window.

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::{FIREWALL, SESSIONS, TOKENS, USERS};
+use super::schema::{DOMAINS, FIREWALL, SESSIONS, TOKENS, USERS};
 use super::{Change, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,7 @@ pub enum Records {
     Sessions,
     Tokens,
     Firewall,
+    Domains,
 }
 
 impl Records {
@@ -24,6 +25,7 @@ impl Records {
             Records::Sessions => SESSIONS,
             Records::Tokens => TOKENS,
             Records::Firewall => FIREWALL,
+            Records::Domains => DOMAINS,
         }
     }
 
@@ -33,6 +35,7 @@ impl Records {
             Records::Sessions => "session",
             Records::Tokens => "API token",
             Records::Firewall => "firewall",
+            Records::Domains => "domain",
         }
     }
 }

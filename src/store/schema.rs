@@ -38,14 +38,17 @@ pub(super) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("to
 /// `firewall`).
 pub(super) const FIREWALL: TableDefinition<&str, &[u8]> = TableDefinition::new("firewall");
 
+/// Host name (punycode) → JSON of a domain record (defined by `proxy`).
+pub(super) const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 8;
+pub const CURRENT_VERSION: u64 = 9;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
 const STEPS: [Step; CURRENT_VERSION as usize] = [
-    v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8,
+    v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9,
 ];
 
 /// Version 1: settings and the audit log.
@@ -117,6 +120,12 @@ fn v6_to_v7(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 8: the firewall's policy and its pending change.
 fn v7_to_v8(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(FIREWALL)?;
+    Ok(())
+}
+
+/// Version 9: the domains that Caddy serves.
+fn v8_to_v9(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(DOMAINS)?;
     Ok(())
 }
 

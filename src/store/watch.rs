@@ -23,16 +23,18 @@ pub enum Table {
     Settings,
     Audit,
     Firewall,
+    Domains,
 }
 
 impl Table {
-    const ALL: [Table; 6] = [
+    const ALL: [Table; 7] = [
         Table::Users,
         Table::Sessions,
         Table::Tokens,
         Table::Settings,
         Table::Audit,
         Table::Firewall,
+        Table::Domains,
     ];
 
     fn bit(self) -> u8 {
@@ -47,6 +49,7 @@ impl From<Records> for Table {
             Records::Sessions => Table::Sessions,
             Records::Tokens => Table::Tokens,
             Records::Firewall => Table::Firewall,
+            Records::Domains => Table::Domains,
         }
     }
 }

@@ -47,7 +47,7 @@ pub async fn get(
     // the check runs still wakes this stream to check again.
     let changes = ctx.access.subscribe();
     let access = StreamAccess::of(ctx, req);
-    let view = access.view(SessionUse::Touch).await?;
+    let (view, username) = access.view(SessionUse::Touch).await?;
     let asked = TopicSet::parse(query::param(req.uri(), "topics").as_deref())?;
     let topics = visible(asked, view);
     if topics.is_empty() {
@@ -73,7 +73,9 @@ pub async fn get(
         .map_err(|_| ApiError::TooManyRequests {
             message: "too many open event streams from this address".into(),
         })?;
-    let subscription = ctx.hub.subscribe(topics, view, last_event_id);
+    let subscription = ctx
+        .hub
+        .subscribe_as(topics, view, username.as_deref(), last_event_id);
     // The first check is spread over a minute, so that streams opened
     // together (all clients reconnecting after a restart) check apart.
     let mut recheck =
@@ -132,7 +134,7 @@ impl Following {
                 _ = self.recheck.tick() => {}
             }
             match self.access.view(SessionUse::Check).await {
-                Ok(view) if view == self.view => {}
+                Ok((view, _)) if view == self.view => {}
                 // The store could not be read: that decides nothing, and
                 // the next check tells. Ending every stream at once would
                 // only bring every client back at once; and a change that
@@ -167,12 +169,14 @@ impl StreamAccess {
         }
     }
 
-    /// The view the caller gets now (see [`view_for`]).
-    async fn view(&self, how: SessionUse) -> Result<View, ApiError> {
+    /// The view the caller gets now (see [`view_for`]), and who they are
+    /// (a signed-in caller's name picks their own records).
+    async fn view(&self, how: SessionUse) -> Result<(View, Option<String>), ApiError> {
         let caller = match &self.credential {
             Some(c) => c.lookup(&self.sessions, &self.tokens, how).await?,
             None => None,
         };
-        view_for(caller.as_ref(), self.settings.public_status())
+        let view = view_for(caller.as_ref(), self.settings.public_status())?;
+        Ok((view, caller.map(|c| c.username)))
     }
 }

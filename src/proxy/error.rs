@@ -1,0 +1,49 @@
+//! What can fail in the proxy: a request the API refuses, and talking to
+//! Caddy's admin API.
+
+use std::path::PathBuf;
+
+use crate::invalid::Invalid;
+use crate::store::StoreError;
+
+/// A domain change refused, or the store failing under it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// No such domain, or not one the caller may see.
+    #[error("no such domain")]
+    NotFound,
+    #[error("the domain {0} exists already")]
+    Exists(String),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Caddy's admin API could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaddyError {
+    /// The socket is not there or refuses: Caddy is not running.
+    #[error("cannot reach Caddy's admin API at {path}: {source}")]
+    Connect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("Caddy's admin API at {path} did not answer {what}: {message}")]
+    Exchange {
+        path: PathBuf,
+        what: &'static str,
+        message: String,
+    },
+    /// Caddy answered and refused: for a load, its previous config runs on.
+    #[error("Caddy refused {what} ({status}): {message}")]
+    Refused {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("Caddy's admin API did not answer within {0} s")]
+    TimedOut(u64),
+}

@@ -1,0 +1,254 @@
+//! The proxy's manager on [`crate::reconcile::run`]: each pass reads the
+//! domains, renders Caddy's config, reads back the config Caddy runs
+//! (`GET /config/`) and loads the whole config (`POST /load`) when they
+//! differ: a change in the store, hearth's first pass, a Caddy that was
+//! restarted (it starts from its boot config, with no site), or a config
+//! changed behind hearth's back. After a load the config is read back
+//! and compared again. Caddy's refusal leaves its previous config
+//! running; it is reported on the records and the topic, and retried
+//! with backoff (a change in the store retries at once).
+//!
+//! A burst of changes is one load: the loop's debounce (500 ms here)
+//! folds the store's wake-ups together. Caddy 2.6 closes every proxied
+//! stream on a load, so a pass that finds Caddy in step loads nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::adapter::CaddyAdmin;
+use super::error::CaddyError;
+use super::health::DomainHealth;
+use super::model::Domain;
+use super::render::{self, CaddySettings, RenderInput};
+use super::service::{Applied, LoadState, ProxyService};
+use super::stored;
+use crate::accounts::BoxProfile;
+use crate::clock::now_ms;
+use crate::component::Component;
+use crate::reconcile::{Manager, Observation, Plan};
+use crate::store::StoreError;
+
+/// What can fail in a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Caddy(#[from] CaddyError),
+    #[error("Caddy runs another config than the one it just took")]
+    ReadBackDiffers,
+    #[error("reading the domains: {0}")]
+    Store(#[from] StoreError),
+    #[error("a store task failed: {0}")]
+    Task(String),
+}
+
+pub struct ProxyManager {
+    service: Arc<ProxyService>,
+    caddy: Arc<dyn CaddyAdmin>,
+    settings: CaddySettings,
+    /// What hearth last loaded, to tell a restart or drift from a change.
+    last: Option<Loaded>,
+}
+
+#[derive(Debug, Clone)]
+struct Loaded {
+    config: Value,
+    at_ms: u64,
+    reason: &'static str,
+}
+
+pub struct Desired {
+    pub domains: Vec<Domain>,
+    pub config: Value,
+}
+
+pub struct Observed {
+    /// The config Caddy runs (`null`: its boot config).
+    pub running: Value,
+    last: Option<Loaded>,
+    health: BTreeMap<String, DomainHealth>,
+}
+
+#[derive(Debug)]
+pub enum ProxyPlan {
+    Keep,
+    Load {
+        config: Value,
+        domains: Vec<Domain>,
+        reason: &'static str,
+    },
+}
+
+impl Plan for ProxyPlan {
+    fn is_noop(&self) -> bool {
+        matches!(self, ProxyPlan::Keep)
+    }
+}
+
+/// Published on the `proxy` topic after every pass that succeeded.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProxyStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_load: Option<LastLoad>,
+    pub domains: Vec<DomainStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastLoad {
+    pub at_ms: u64,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainStatus {
+    #[serde(flatten)]
+    pub domain: Domain,
+    pub apply: Applied,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<DomainHealth>,
+}
+
+impl ProxyManager {
+    pub fn new(
+        service: Arc<ProxyService>,
+        caddy: Arc<dyn CaddyAdmin>,
+        settings: CaddySettings,
+    ) -> ProxyManager {
+        ProxyManager {
+            service,
+            caddy,
+            settings,
+            last: None,
+        }
+    }
+}
+
+fn status(
+    domains: &[Domain],
+    last: Option<&Loaded>,
+    health: &BTreeMap<String, DomainHealth>,
+) -> ProxyStatus {
+    ProxyStatus {
+        last_load: last.map(|l| LastLoad {
+            at_ms: l.at_ms,
+            reason: l.reason,
+        }),
+        domains: domains
+            .iter()
+            .map(|d| DomainStatus {
+                domain: d.clone(),
+                apply: Applied::Applied,
+                health: health.get(d.name.as_str()).cloned(),
+            })
+            .collect(),
+    }
+}
+
+impl Manager for ProxyManager {
+    const COMPONENT: Component = Component::Proxy;
+    type Desired = Desired;
+    type Observed = Observed;
+    type Plan = ProxyPlan;
+    type Status = ProxyStatus;
+    type Error = PassError;
+
+    async fn desired(&mut self) -> Result<Desired, PassError> {
+        let store = self.service.store().clone();
+        let (domains, profile) = tokio::task::spawn_blocking(move || {
+            Ok::<_, StoreError>((stored::domains(&store)?, BoxProfile::read(&store)?))
+        })
+        .await
+        .map_err(|e| PassError::Task(e.to_string()))??;
+        // The ask endpoint answers from this list, at once: a name is
+        // vetted as soon as its record exists.
+        self.service
+            .set_names(domains.iter().map(|d| d.name.clone()).collect());
+        let config = render::config(RenderInput {
+            domains: &domains,
+            email: profile.email.as_ref(),
+            settings: &self.settings,
+        });
+        Ok(Desired { domains, config })
+    }
+
+    async fn observe(&mut self) -> Result<Observation<Observed>, PassError> {
+        let running = self.caddy.config().await?;
+        Ok(Observation::Present(Observed {
+            running,
+            last: self.last.clone(),
+            health: self.service.health(),
+        }))
+    }
+
+    fn plan(desired: &Desired, observed: &Observed) -> ProxyPlan {
+        if observed.running == desired.config {
+            return ProxyPlan::Keep;
+        }
+        let reason = match &observed.last {
+            None => "start",
+            Some(last) if last.config != desired.config => "domains changed",
+            Some(_) if observed.running.is_null() => "Caddy restarted",
+            Some(_) => "Caddy's config was changed behind hearth's back",
+        };
+        ProxyPlan::Load {
+            config: desired.config.clone(),
+            domains: desired.domains.clone(),
+            reason,
+        }
+    }
+
+    async fn apply(&mut self, plan: ProxyPlan) -> Result<ProxyStatus, PassError> {
+        let ProxyPlan::Load {
+            config,
+            domains,
+            reason,
+        } = plan
+        else {
+            unreachable!("the loop does not apply a no-op plan")
+        };
+        let at_ms = now_ms();
+        if let Err(e) = self.caddy.load(&config).await {
+            let mut state = self.service.load_state();
+            state.failure = Some(e.to_string());
+            state.at_ms = Some(at_ms);
+            self.service.loaded(state);
+            return Err(e.into());
+        }
+        if self.caddy.config().await? != config {
+            return Err(PassError::ReadBackDiffers);
+        }
+        tracing::info!(reason, domains = domains.len(), "Caddy config loaded");
+        self.service.loaded(LoadState {
+            loaded: domains
+                .iter()
+                .map(|d| (d.name.clone(), d.clone()))
+                .collect(),
+            failure: None,
+            at_ms: Some(at_ms),
+        });
+        let last = Loaded {
+            config,
+            at_ms,
+            reason,
+        };
+        let status = status(&domains, Some(&last), &self.service.health());
+        self.last = Some(last);
+        Ok(status)
+    }
+
+    fn status(desired: &Desired, observed: &Observed) -> ProxyStatus {
+        status(&desired.domains, observed.last.as_ref(), &observed.health)
+    }
+
+    fn detail(status: &ProxyStatus) -> String {
+        match status.domains.len() {
+            1 => "1 domain served".into(),
+            n => format!("{n} domains served"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! The manager's passes against the recording fake Caddy and a real
+//! store; the loop around them is tested in `reconcile`.
+
+use serde_json::json;
+
+use super::*;
+use crate::auth::Role;
+use crate::proxy::adapter::RecordingCaddy;
+use crate::proxy::render::HearthUpstream;
+use crate::proxy::testkit::{HERE, caller, input, lab};
+
+fn settings() -> CaddySettings {
+    CaddySettings {
+        admin_socket: "/run/caddy/admin.sock".into(),
+        storage: None,
+        bind: None,
+        http_port: 80,
+        https_port: 443,
+        ask_url: "http://127.0.0.1:8444/ask".into(),
+        acme_ca: None,
+        acme_roots: None,
+        hearth: HearthUpstream {
+            dial: "127.0.0.1:8443".parse().unwrap(),
+            ca_file: "/run/hearth/cert.pem".into(),
+            server_name: "localhost".into(),
+        },
+    }
+}
+
+/// One pass as `reconcile::run` makes it; answers whether it loaded.
+async fn pass(m: &mut ProxyManager) -> Result<bool, PassError> {
+    let desired = m.desired().await?;
+    let Observation::Present(observed) = m.observe().await? else {
+        panic!("the fake Caddy is present");
+    };
+    let plan = ProxyManager::plan(&desired, &observed);
+    if plan.is_noop() {
+        return Ok(false);
+    }
+    m.apply(plan).await?;
+    Ok(true)
+}
+
+fn add(service: &ProxyService, name: &str) {
+    let root = caller("boss", Role::Admin);
+    let d = input(json!({"name": name, "target": {"address": "127.0.0.1", "port": 8080}}));
+    service.create(&root, &d, HERE).unwrap();
+}
+
+#[tokio::test]
+async fn loads_on_start_and_change_and_not_when_in_step() {
+    let lab = lab();
+    let caddy = RecordingCaddy::new();
+    let mut m = ProxyManager::new(lab.service.clone(), Arc::new(caddy.clone()), settings());
+    assert!(pass(&mut m).await.unwrap(), "the first pass loads");
+    assert!(!pass(&mut m).await.unwrap(), "in step: no load");
+    add(&lab.service, "a.example.org");
+    assert!(pass(&mut m).await.unwrap());
+    assert_eq!(caddy.loads(), 2);
+    let routes = &caddy.running()["apps"]["http"]["servers"]["https"]["routes"];
+    assert_eq!(routes[0]["match"][0]["host"][0], "a.example.org");
+    let root = caller("boss", Role::Admin);
+    let view = lab.service.get(&root, "a.example.org").unwrap();
+    assert_eq!(view.apply, Applied::Applied);
+    assert!(lab.service.may_certify("a.example.org"));
+}
+
+#[tokio::test]
+async fn a_restarted_caddy_gets_the_config_again() {
+    let lab = lab();
+    let caddy = RecordingCaddy::new();
+    let mut m = ProxyManager::new(lab.service.clone(), Arc::new(caddy.clone()), settings());
+    add(&lab.service, "a.example.org");
+    pass(&mut m).await.unwrap();
+    caddy.set_down(true);
+    assert!(matches!(
+        pass(&mut m).await,
+        Err(PassError::Caddy(CaddyError::Connect { .. }))
+    ));
+    caddy.set_down(false);
+    let desired = m.desired().await.unwrap();
+    let Observation::Present(observed) = m.observe().await.unwrap() else {
+        panic!()
+    };
+    match ProxyManager::plan(&desired, &observed) {
+        ProxyPlan::Load { reason, .. } => assert_eq!(reason, "Caddy restarted"),
+        ProxyPlan::Keep => panic!("a restarted Caddy must be loaded"),
+    }
+    assert!(pass(&mut m).await.unwrap());
+    assert_eq!(caddy.loads(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_load_is_reported_on_the_record() {
+    let lab = lab();
+    let caddy = RecordingCaddy::new();
+    let mut m = ProxyManager::new(lab.service.clone(), Arc::new(caddy.clone()), settings());
+    pass(&mut m).await.unwrap();
+    let before = caddy.running();
+    caddy.refuse(Some("listening on :443: address already in use"));
+    add(&lab.service, "a.example.org");
+    assert!(matches!(
+        pass(&mut m).await,
+        Err(PassError::Caddy(CaddyError::Refused { .. }))
+    ));
+    assert_eq!(caddy.running(), before, "the previous config runs on");
+    let root = caller("boss", Role::Admin);
+    match lab.service.get(&root, "a.example.org").unwrap().apply {
+        Applied::Failed { error } => assert!(error.contains("address already in use"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    caddy.refuse(None);
+    assert!(pass(&mut m).await.unwrap());
+    assert_eq!(
+        lab.service.get(&root, "a.example.org").unwrap().apply,
+        Applied::Applied
+    );
+}

@@ -1,0 +1,57 @@
+//! A store with users and a proxy service over it, for the proxy's unit
+//! tests.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::model::DomainInput;
+use super::service::ProxyService;
+use crate::accounts::{Caller, Users};
+use crate::auth::{Role, Secret};
+use crate::store::Store;
+
+pub const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+pub struct Lab {
+    _dir: tempfile::TempDir,
+    pub store: Store,
+    pub service: Arc<ProxyService>,
+}
+
+pub fn caller(name: &str, role: Role) -> Caller {
+    Caller {
+        username: name.into(),
+        role,
+        session: Secret::from_client("t").hash(),
+        created_ms: 0,
+    }
+}
+
+/// A store with the admin `boss` and the members `ann` and `bob`.
+pub fn lab() -> Lab {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let users = Users::new(store.clone());
+    let root = caller("boss", Role::Admin);
+    for (name, role) in [("boss", "admin"), ("ann", "member"), ("bob", "member")] {
+        users
+            .create(
+                &root,
+                name,
+                "correct horse battery staple 42",
+                role,
+                HERE,
+                0,
+            )
+            .unwrap();
+    }
+    Lab {
+        _dir: dir,
+        service: Arc::new(ProxyService::new(store.clone(), 8443, None)),
+        store,
+    }
+}
+
+pub fn input(json: serde_json::Value) -> DomainInput {
+    serde_json::from_value(json).unwrap()
+}
