@@ -121,6 +121,48 @@ impl FirewallConfig {
     }
 }
 
+/// Caddy, which serves the members' domains: whether hearth drives it,
+/// where its admin API is, and where its sites listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyConfig {
+    /// Production: on. `--dev`: off (the domains are still kept).
+    pub manage: bool,
+    /// Caddy's admin API (`caddy/Caddyfile` puts it there).
+    pub admin_socket: PathBuf,
+    /// Where hearth answers Caddy's on-demand question (loopback only).
+    pub ask_listen: SocketAddr,
+    /// The address the sites listen on; `None`: every address.
+    pub bind: Option<std::net::IpAddr>,
+    pub http_port: u16,
+    pub https_port: u16,
+    /// Caddy's storage folder; `None`: Caddy's default.
+    pub storage: Option<PathBuf>,
+    /// An ACME directory instead of Let's Encrypt's, and the roots that
+    /// certify it (a private CA, or a test's).
+    pub acme_ca: Option<String>,
+    pub acme_roots: Option<PathBuf>,
+    /// The Linux user Caddy runs as: a loopback connection from a socket
+    /// of that user is Caddy's, and its `X-Forwarded-For` is believed.
+    pub caddy_user: String,
+}
+
+impl ProxyConfig {
+    fn defaults(mode: Mode) -> ProxyConfig {
+        ProxyConfig {
+            manage: mode == Mode::Production,
+            admin_socket: PathBuf::from("/run/caddy/admin.sock"),
+            ask_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            bind: None,
+            http_port: 80,
+            https_port: 443,
+            storage: None,
+            acme_ca: None,
+            acme_roots: None,
+            caddy_user: "caddy".into(),
+        }
+    }
+}
+
 /// The validated configuration. It cannot hold a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -135,6 +177,7 @@ pub struct Config {
     pub limits: Limits,
     pub metrics: MetricsConfig,
     pub firewall: FirewallConfig,
+    pub proxy: ProxyConfig,
 }
 
 impl Config {
@@ -150,6 +193,7 @@ impl Config {
             limits: Limits::default(),
             metrics: MetricsConfig::default(),
             firewall: FirewallConfig::defaults(mode),
+            proxy: ProxyConfig::defaults(mode),
         }
     }
 
@@ -169,6 +213,7 @@ impl Config {
             && self.limits == other.limits
             && self.metrics == other.metrics
             && self.firewall == other.firewall
+            && self.proxy == other.proxy
     }
 }
 

@@ -20,6 +20,22 @@ pub(super) struct RawConfig {
     limits: Option<RawLimits>,
     metrics: Option<RawMetrics>,
     firewall: Option<RawFirewall>,
+    proxy: Option<RawProxy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    manage: Option<bool>,
+    admin_socket: Option<String>,
+    ask_listen: Option<String>,
+    bind: Option<String>,
+    http_port: Option<u16>,
+    https_port: Option<u16>,
+    storage: Option<String>,
+    acme_ca: Option<String>,
+    acme_roots: Option<String>,
+    caddy_user: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +136,9 @@ impl RawConfig {
                 config.firewall.confirm_window = Duration::from_secs(s);
             }
         }
+        if let Some(proxy) = self.proxy {
+            proxy.apply(&mut config.proxy, mode)?;
+        }
         if let Some(limits) = self.limits {
             config.limits = limits.validate()?;
         }
@@ -127,6 +146,81 @@ impl RawConfig {
             config.metrics = metrics.validate()?;
         }
         Ok(config)
+    }
+}
+
+impl RawProxy {
+    fn apply(self, p: &mut super::ProxyConfig, mode: Mode) -> Result<(), ConfigError> {
+        let absolute = mode == Mode::Production;
+        if let Some(manage) = self.manage {
+            p.manage = manage;
+        }
+        if let Some(s) = self.admin_socket {
+            p.admin_socket = path("proxy.admin_socket", &s, absolute)?;
+        }
+        if let Some(s) = self.ask_listen {
+            let addr = s
+                .parse::<SocketAddr>()
+                .ok()
+                .filter(|a| a.ip().is_loopback());
+            p.ask_listen = addr.ok_or_else(|| {
+                ConfigError::invalid(
+                    "proxy.ask_listen",
+                    format!("{s:?} must be a loopback address:port, e.g. \"127.0.0.1:8444\""),
+                )
+            })?;
+        }
+        if let Some(s) = self.bind {
+            p.bind = Some(s.parse().map_err(|_| {
+                ConfigError::invalid("proxy.bind", format!("{s:?} is not an IP address"))
+            })?);
+        }
+        for (key, value, slot) in [
+            ("proxy.http_port", self.http_port, &mut p.http_port),
+            ("proxy.https_port", self.https_port, &mut p.https_port),
+        ] {
+            match value {
+                Some(0) => return Err(ConfigError::invalid(key, "must be from 1 to 65535")),
+                Some(port) => *slot = port,
+                None => {}
+            }
+        }
+        if p.http_port == p.https_port {
+            return Err(ConfigError::invalid(
+                "proxy.https_port",
+                "must differ from proxy.http_port",
+            ));
+        }
+        if let Some(s) = self.storage {
+            p.storage = Some(path("proxy.storage", &s, absolute)?);
+        }
+        if let Some(s) = self.acme_ca {
+            if !s.starts_with("https://") {
+                return Err(ConfigError::invalid(
+                    "proxy.acme_ca",
+                    "must be an https:// ACME directory URL",
+                ));
+            }
+            p.acme_ca = Some(s);
+        }
+        if let Some(s) = self.acme_roots {
+            p.acme_roots = Some(path("proxy.acme_roots", &s, absolute)?);
+        }
+        if let Some(user) = self.caddy_user {
+            let ok = !user.is_empty()
+                && user.len() <= 32
+                && user
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
+            if !ok {
+                return Err(ConfigError::invalid(
+                    "proxy.caddy_user",
+                    format!("{user:?} is not a Linux user name"),
+                ));
+            }
+            p.caddy_user = user;
+        }
+        Ok(())
     }
 }
 

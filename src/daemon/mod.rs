@@ -9,6 +9,7 @@
 pub mod allocator;
 mod listener;
 pub mod notify;
+mod proxy;
 mod store_probe;
 mod tasks;
 mod watchdog;
@@ -205,7 +206,7 @@ pub async fn run(
         &store,
         local.port(),
         epoch.clone(),
-        FirewallLoop {
+        ManagerLoop {
             health: &health,
             liveness: &liveness,
             hub: &hub,
@@ -213,7 +214,21 @@ pub async fn run(
             tasks: &mut tasks,
         },
     )?;
-    let ctx = Arc::new(AppContext::new(
+    let proxy = proxy::start_proxy(
+        &config,
+        &store,
+        local,
+        &material,
+        ManagerLoop {
+            health: &health,
+            liveness: &liveness,
+            hub: &hub,
+            shutdown: &shutdown,
+            tasks: &mut tasks,
+        },
+    )
+    .await;
+    let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),
         hub.clone(),
@@ -223,11 +238,14 @@ pub async fn run(
             sessions: Arc::new(Sessions::new(store.clone(), SessionPolicy::default())),
             settings: Arc::new(BoxSettings::load(store.clone())?),
             firewall: firewall.clone(),
+            proxy,
             epoch,
         },
         &config.limits,
         local,
-    ));
+    );
+    ctx.trusted_proxy_uid = proxy::caddy_uid(&config);
+    let ctx = Arc::new(ctx);
     let mut server = tokio::spawn(http::serve(
         listener,
         tls::server_config(&slot),
@@ -315,8 +333,8 @@ pub async fn run(
     Ok(())
 }
 
-/// What the firewall's loop is started with.
-struct FirewallLoop<'a> {
+/// What a manager's loop is started with.
+struct ManagerLoop<'a> {
     health: &'a Health,
     liveness: &'a Liveness,
     hub: &'a Hub,
@@ -336,7 +354,7 @@ fn start_firewall(
     store: &Store,
     https_port: u16,
     epoch: ConnectionEpoch,
-    run: FirewallLoop<'_>,
+    run: ManagerLoop<'_>,
 ) -> Result<Arc<FirewallService>, DaemonError> {
     if !config.firewall.manage {
         let why =

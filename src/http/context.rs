@@ -14,6 +14,7 @@ use crate::events::Hub;
 use crate::firewall::service::FirewallService;
 use crate::health::Health;
 use crate::metrics::sampler::MetricsState;
+use crate::proxy::service::ProxyService;
 use crate::store::Store;
 
 pub struct AppContext {
@@ -28,7 +29,11 @@ pub struct AppContext {
     pub two_factor: Arc<TwoFactor>,
     pub settings: Arc<BoxSettings>,
     pub firewall: Arc<FirewallService>,
+    pub proxy: Arc<ProxyService>,
     /// The epoch of new connections (see `connection_epoch`).
+    /// Caddy's Linux user: its loopback connections carry the client's
+    /// address in `X-Forwarded-For` (see `forwarded`); `None`: nobody's do.
+    pub trusted_proxy_uid: Option<u32>,
     pub epoch: ConnectionEpoch,
     /// Open SSE streams per client address.
     pub streams: ConnectionLimiter,
@@ -47,6 +52,7 @@ pub struct Services {
     pub sessions: Arc<Sessions>,
     pub settings: Arc<BoxSettings>,
     pub firewall: Arc<FirewallService>,
+    pub proxy: Arc<ProxyService>,
     pub epoch: ConnectionEpoch,
 }
 
@@ -72,7 +78,9 @@ impl AppContext {
             sessions: services.sessions,
             settings: services.settings,
             firewall: services.firewall,
+            proxy: services.proxy,
             epoch: services.epoch,
+            trusted_proxy_uid: None,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),
             access: AccessChanges::default(),
             started: Instant::now(),

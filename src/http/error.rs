@@ -17,6 +17,7 @@ use crate::accounts::{
 };
 use crate::events::TopicsError;
 use crate::firewall::error::{FirewallError, NftError};
+use crate::proxy::error::ProxyError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +210,23 @@ impl From<FirewallError> for ApiError {
             e @ FirewallError::NotManaged(_) => ApiError::Conflict {
                 message: e.to_string(),
             },
+        }
+    }
+}
+
+impl From<ProxyError> for ApiError {
+    fn from(e: ProxyError) -> ApiError {
+        match e {
+            ProxyError::Invalid(e) => e.into(),
+            ProxyError::NotFound => ApiError::NotFound,
+            e @ ProxyError::Exists(_) => ApiError::Conflict {
+                message: e.to_string(),
+            },
+            ProxyError::Forbidden(message) => ApiError::Forbidden {
+                code: "forbidden",
+                message: message.into(),
+            },
+            ProxyError::Store(e) => e.into(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod api;
 mod blocking;
 pub mod context;
 pub mod error;
+pub mod forwarded;
 pub mod guard;
 pub mod limits;
 pub mod pages;

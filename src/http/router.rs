@@ -78,6 +78,17 @@ pub enum Route {
     FirewallGet,
     FirewallPut,
     FirewallConfirm,
+    DomainsList,
+    DomainsCreate,
+    DomainGet {
+        name: String,
+    },
+    DomainReplace {
+        name: String,
+    },
+    DomainDelete {
+        name: String,
+    },
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -107,6 +118,11 @@ const SETTINGS: Methods = Methods(
 const TOTP: Methods = Methods(&[Method::POST, Method::DELETE], "POST, DELETE");
 /// The firewall policy: read with GET, replaced with PUT.
 const REPLACEABLE: Methods = Methods(&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT");
+/// A domain: read with GET, replaced with PUT, removed with DELETE.
+const REPLACEABLE_ITEM: Methods = Methods(
+    &[Method::GET, Method::HEAD, Method::PUT, Method::DELETE],
+    "GET, HEAD, PUT, DELETE",
+);
 /// An item that can only be removed.
 const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 
@@ -171,6 +187,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             REPLACEABLE,
         ),
         "/api/v1/firewall/confirm" => (Route::FirewallConfirm, WRITE),
+        "/api/v1/domains" => (
+            if *method == Method::POST {
+                Route::DomainsCreate
+            } else {
+                Route::DomainsList
+            },
+            COLLECTION,
+        ),
         "/api/v1/tokens" => (
             if *method == Method::POST {
                 Route::TokensCreate
@@ -212,6 +236,14 @@ fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
         "users" => Some((Route::UserUpdate { name: item }, ITEM)),
         "tokens" => Some((Route::TokenRevoke { id: item }, REMOVABLE)),
         "sessions" => Some((Route::SessionRevoke { id: item }, REMOVABLE)),
+        "domains" => Some((
+            match *method {
+                Method::PUT => Route::DomainReplace { name: item },
+                Method::DELETE => Route::DomainDelete { name: item },
+                _ => Route::DomainGet { name: item },
+            },
+            REPLACEABLE_ITEM,
+        )),
         _ => None,
     }
 }
@@ -256,6 +288,13 @@ impl Route {
             // The firewall decides who reaches the box, not who may see
             // what once there.
             Route::FirewallGet | Route::FirewallPut | Route::FirewallConfirm => false,
+            // Domains are served by Caddy; who sees which is checked per
+            // event, by owner.
+            Route::DomainsList
+            | Route::DomainsCreate
+            | Route::DomainGet { .. }
+            | Route::DomainReplace { .. }
+            | Route::DomainDelete { .. } => false,
             // Streams are refused until setup is complete.
             Route::SetupState
             | Route::SetupClaim
@@ -344,6 +383,11 @@ pub async fn dispatch(
         Route::FirewallGet => api::firewall::get(ctx, &req).await,
         Route::FirewallPut => api::firewall::put(ctx, peer, &req).await,
         Route::FirewallConfirm => api::firewall::confirm(ctx, peer, &req).await,
+        Route::DomainsList => api::domains::list(ctx, &req).await,
+        Route::DomainsCreate => api::domains::create(ctx, peer, &req).await,
+        Route::DomainGet { name } => api::domains::get(ctx, &req, &name).await,
+        Route::DomainReplace { name } => api::domains::replace(ctx, peer, &req, &name).await,
+        Route::DomainDelete { name } => api::domains::remove(ctx, peer, &req, &name).await,
         Route::SessionsList => api::session::list(ctx, &req).await,
         Route::SessionRevoke { id } => api::session::revoke(ctx, peer, &req, id).await,
         Route::TotpBegin => api::two_factor::begin(ctx, peer, &req).await,

@@ -41,6 +41,7 @@ use tokio_util::task::TaskTracker;
 use super::activity::{Activity, TrackedBody};
 use super::context::AppContext;
 use super::error::ApiError;
+use super::forwarded;
 use super::limits::{ConnectionLimiter, ConnectionPermit};
 use super::prefixed::Prefixed;
 use super::response::{Response, add_security_headers};
@@ -147,6 +148,10 @@ async fn connection(
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    // Caddy's connections carry the client's address (see `forwarded`).
+    let proxied = stream
+        .local_addr()
+        .is_ok_and(|local| forwarded::from_trusted_proxy(peer, local, ctx.trusted_proxy_uid));
     // The epoch this connection was accepted in: its requests carry it,
     // and a newer epoch closes it (see `connection_epoch`).
     let born = ctx.epoch.current();
@@ -183,7 +188,7 @@ async fn connection(
         {
             drop(prefix);
             req.extensions_mut().insert(AcceptedIn(born));
-            let response = respond(&ctx, peer, &limits, *req).await;
+            let response = respond(&ctx, peer, proxied, &limits, *req).await;
             if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {
                 tracing::debug!(%peer, error = %e, "event stream ended");
             }
@@ -202,7 +207,7 @@ async fn connection(
             let ctx = ctx.clone();
             let limits = limits.clone();
             async move {
-                let response = handle(&ctx, peer, &limits, req).await;
+                let response = handle(&ctx, peer, proxied, &limits, req).await;
                 let (parts, body) = response.into_parts();
                 Ok::<_, Infallible>(http::Response::from_parts(
                     parts,
@@ -311,9 +316,11 @@ where
 async fn respond(
     ctx: &AppContext,
     peer: SocketAddr,
+    proxied: bool,
     limits: &Limits,
     req: Request<Bytes>,
 ) -> Response {
+    let peer = forwarded::client_address(peer, proxied, req.headers());
     let response = match route(&req, limits) {
         Err(e) => router::refused(&req, e),
         Ok(route) => router::dispatch(ctx, route, peer, req).await,
@@ -326,9 +333,11 @@ async fn respond(
 async fn handle(
     ctx: &AppContext,
     peer: SocketAddr,
+    proxied: bool,
     limits: &Limits,
     req: Request<Incoming>,
 ) -> Response {
+    let peer = forwarded::client_address(peer, proxied, req.headers());
     let route = match route(&req, limits) {
         Err(e) => return with_security_headers(router::refused(&req, e)),
         Ok(route) => route,

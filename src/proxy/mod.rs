@@ -12,6 +12,7 @@
 //! - `ask`: the loopback endpoint Caddy asks before an on-demand
 //!   certificate;
 //! - `probe` and `health`: each domain's DNS and certificate, checked.
+//! - `upstream`: hearth itself as an upstream (the `hearth` target).
 
 pub mod adapter;
 pub mod ask;
@@ -23,6 +24,7 @@ pub mod render;
 pub mod run;
 pub mod service;
 pub mod stored;
+pub mod upstream;
 
 #[cfg(test)]
 mod testkit;

@@ -33,8 +33,10 @@ const HSTS: &str = "max-age=31536000";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HearthUpstream {
     pub dial: SocketAddr,
-    /// hearth's certificate, which Caddy takes as the only root.
-    pub ca_file: PathBuf,
+    /// hearth's certificate (DER, base64), which Caddy takes as the only
+    /// root: inline in the config (`root_ca_pool`), so that Caddy needs
+    /// no access to hearth's files.
+    pub certificate: String,
     /// A name in that certificate.
     pub server_name: String,
 }
@@ -155,7 +157,7 @@ fn route(d: &Domain, s: &CaddySettings) -> Value {
             "transport": {
                 "protocol": "http",
                 "tls": {
-                    "root_ca_pem_files": [s.hearth.ca_file.display().to_string()],
+                    "root_ca_pool": [s.hearth.certificate],
                     "server_name": s.hearth.server_name,
                 },
             },

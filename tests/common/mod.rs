@@ -20,10 +20,12 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+pub mod caddy_lab;
 pub mod fw_lab;
 pub mod inproc;
 pub mod netns;
 pub mod page_check;
+pub mod proxy_lab;
 pub mod sse;
 pub mod vm;
 pub mod webdriver;
@@ -73,7 +75,11 @@ impl Daemon {
             .clone()
             .unwrap_or_else(|| dir.path().join("state"));
         let config_path = dir.path().join("hearth.toml");
-        let has_listen = opts.config.contains("listen");
+        // A top-level `listen` (not `ask_listen` in a table).
+        let has_listen = opts
+            .config
+            .lines()
+            .any(|l| l.trim_start().starts_with("listen"));
         let mut config = format!(
             "state_dir = {:?}\nruntime_dir = {:?}\n",
             state_dir.to_str().unwrap(),
@@ -660,7 +666,7 @@ impl TlsClient {
 /// Runs `work` to its end on a runtime of its own, on a thread of its
 /// own: `Daemon::start` may be called from inside a test's runtime, where
 /// blocking on another would panic.
-fn on_own_runtime<T: Send>(work: impl std::future::Future<Output = T> + Send) -> T {
+pub fn on_own_runtime<T: Send>(work: impl std::future::Future<Output = T> + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
             tokio::runtime::Builder::new_current_thread()

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod box_info;
+pub mod domains;
 pub mod events;
 pub mod firewall;
 pub mod health;

@@ -6,7 +6,7 @@
 //! without dropping the listener or open connections.
 
 mod error;
-mod self_signed;
+pub mod self_signed;
 mod slot;
 
 use std::path::{Path, PathBuf};

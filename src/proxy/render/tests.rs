@@ -14,7 +14,7 @@ pub fn settings() -> CaddySettings {
         acme_roots: None,
         hearth: HearthUpstream {
             dial: "127.0.0.1:8443".parse().unwrap(),
-            ca_file: "/run/hearth/tls/cert.pem".into(),
+            certificate: "MIIB".into(),
             server_name: "localhost".into(),
         },
     }

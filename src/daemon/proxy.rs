@@ -1,0 +1,147 @@
+//! Starts the proxy: the service the API uses, and, where hearth drives
+//! Caddy, its manager on `reconcile::run`, the on-demand ask endpoint and
+//! the domain health checker.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ManagerLoop;
+use crate::component::Component;
+use crate::config::Config;
+use crate::events::Topic;
+use crate::health::ComponentState;
+use crate::http::tls::TlsMaterial;
+use crate::proxy::adapter::CaddySocket;
+use crate::proxy::render::CaddySettings;
+use crate::proxy::run::ProxyManager;
+use crate::proxy::service::ProxyService;
+use crate::proxy::upstream::hearth_upstream;
+use crate::proxy::{ask, health};
+use crate::reconcile::{self, ReconcileContext};
+use crate::store::{Store, Table};
+
+/// How long a burst of domain changes is gathered into one load.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+/// How often Caddy's running config is read back when nothing woke the
+/// manager: a restarted Caddy (back on its boot config) is loaded again
+/// within this.
+const DRIFT: Duration = Duration::from_secs(2);
+
+pub(super) async fn start_proxy(
+    config: &Config,
+    store: &Store,
+    listen: SocketAddr,
+    material: &TlsMaterial,
+    run: ManagerLoop<'_>,
+) -> Arc<ProxyService> {
+    let p = &config.proxy;
+    if !p.manage {
+        let why = "--dev leaves Caddy alone (set proxy.manage = true to drive it)";
+        run.health
+            .set(Component::Proxy, ComponentState::Disabled, why);
+        return Arc::new(ProxyService::new(
+            store.clone(),
+            listen.port(),
+            Some(why.into()),
+        ));
+    }
+    let service = Arc::new(ProxyService::new(store.clone(), listen.port(), None));
+    let pem = std::fs::read_to_string(&material.cert_path).unwrap_or_default();
+    let Some(hearth) = hearth_upstream(listen, &pem) else {
+        let why = format!(
+            "cannot read hearth's certificate at {}",
+            material.cert_path.display()
+        );
+        run.health
+            .set(Component::Proxy, ComponentState::Degraded, why);
+        return service;
+    };
+    match tokio::net::TcpListener::bind(p.ask_listen).await {
+        Ok(listener) => {
+            run.tasks.spawn(
+                "on-demand ask endpoint",
+                ask::serve(
+                    listener,
+                    service.clone(),
+                    run.shutdown.clone().cancelled_owned(),
+                ),
+            );
+        }
+        // Only wildcard domains need it: the rest works on.
+        Err(e) => tracing::warn!(
+            addr = %p.ask_listen,
+            error = %e,
+            "cannot listen for Caddy's on-demand question: wildcard domains get no certificates"
+        ),
+    }
+    let settings = CaddySettings {
+        admin_socket: p.admin_socket.clone(),
+        storage: p.storage.clone(),
+        bind: p.bind,
+        http_port: p.http_port,
+        https_port: p.https_port,
+        ask_url: format!("http://{}{}", p.ask_listen, ask::PATH),
+        acme_ca: p.acme_ca.clone(),
+        acme_roots: p.acme_roots.clone(),
+        hearth,
+    };
+    let https = SocketAddr::new(
+        p.bind
+            .filter(|ip| !ip.is_unspecified())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        p.https_port,
+    );
+    let (checked, checked_rx) = tokio::sync::watch::channel(());
+    run.tasks.spawn(
+        "domain health checker",
+        health::run(service.clone(), https, checked, run.shutdown.clone()),
+    );
+    let hub = run.hub.clone();
+    let publish: reconcile::Publish = Arc::new(move |json| {
+        hub.publish(Topic::Proxy, json);
+    });
+    let ctx = ReconcileContext {
+        timing: reconcile::Timing {
+            debounce: DEBOUNCE,
+            drift: DRIFT,
+            backoff_cap: Duration::from_secs(30),
+            ..reconcile::Timing::default()
+        },
+        ..ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish)
+    };
+    run.tasks.spawn(
+        "proxy",
+        reconcile::run(
+            ProxyManager::new(
+                service.clone(),
+                Arc::new(CaddySocket::new(&p.admin_socket)),
+                settings,
+            ),
+            reconcile::Wakes::new()
+                .watch("store", store.watch(Table::Domains))
+                // The ACME e-mail lives in the settings.
+                .watch("settings", store.watch(Table::Settings))
+                .watch("health", checked_rx),
+            ctx,
+            run.shutdown.clone().cancelled_owned(),
+        ),
+    );
+    service
+}
+
+/// The uid of Caddy's user, whose loopback connections are believed on
+/// the client's address; `None` where hearth does not drive Caddy or
+/// the user does not exist.
+pub(super) fn caddy_uid(config: &Config) -> Option<u32> {
+    if !config.proxy.manage {
+        return None;
+    }
+    match nix::unistd::User::from_name(&config.proxy.caddy_user) {
+        Ok(Some(user)) => Some(user.uid.as_raw()),
+        _ => {
+            tracing::warn!(user = %config.proxy.caddy_user, "Caddy's user does not exist: X-Forwarded-For is believed from nobody");
+            None
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `/api/v1/domains` (GET: list, POST: add) and
+//! `/api/v1/domains/{name}` (GET, PUT: replace, DELETE): admins manage
+//! every domain, members their own (see `proxy::service`). A change
+//! answers once it is in the store; Caddy's load follows within a second
+//! and is reported on the record (`apply`) and the `proxy` topic.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::auth::Action;
+use crate::http::blocking;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::request::json_body;
+use crate::http::response::{Response, json};
+use crate::proxy::model::DomainInput;
+
+const FIELDS: &[&str] = &["name", "owner", "target", "tls", "hsts"];
+
+pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let proxy = ctx.proxy.clone();
+    let domains = blocking(move || proxy.list(&caller)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "domains": domains,
+            "managed": ctx.proxy.not_managed().is_none(),
+            "not_managed": ctx.proxy.not_managed(),
+        }),
+    ))
+}
+
+pub async fn get(ctx: &AppContext, req: &Request<Bytes>, name: &str) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let proxy = ctx.proxy.clone();
+    let name = decoded(name)?;
+    let domain = blocking(move || proxy.get(&caller, &name)).await?;
+    Ok(json(StatusCode::OK, &domain))
+}
+
+pub async fn create(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let input: DomainInput = json_body(req, FIELDS)?;
+    let proxy = ctx.proxy.clone();
+    let domain = blocking(move || proxy.create(&caller, &input, peer.ip())).await?;
+    Ok(json(StatusCode::CREATED, &domain))
+}
+
+pub async fn replace(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let input: DomainInput = json_body(req, FIELDS)?;
+    let proxy = ctx.proxy.clone();
+    let name = decoded(name)?;
+    let domain = blocking(move || proxy.replace(&caller, &name, &input, peer.ip())).await?;
+    Ok(json(StatusCode::OK, &domain))
+}
+
+pub async fn remove(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let proxy = ctx.proxy.clone();
+    let name = decoded(name)?;
+    blocking(move || proxy.remove(&caller, &name, peer.ip())).await?;
+    Ok(json(StatusCode::OK, &json!({ "removed": true })))
+}
+
+/// The name from the path, percent-decoded (an internationalised name
+/// may be sent as UTF-8).
+fn decoded(name: &str) -> Result<String, ApiError> {
+    let bytes: Vec<u8> = form_urlencoded::parse(format!("n={name}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned().into_bytes())
+        .unwrap_or_default();
+    String::from_utf8(bytes).map_err(|_| ApiError::NotFound)
+}

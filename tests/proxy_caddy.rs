@@ -1,0 +1,234 @@
+//! hearth drives the real Caddy (Debian's 2.6.2) through its admin API on
+//! a unix socket: domains reach their loopback backends over HTTPS with
+//! Caddy's local CA, a removed domain stops answering, a bad name is
+//! refused with Caddy's config unchanged, a restarted Caddy is loaded
+//! again, a burst of changes is a few loads, the on-demand ask endpoint
+//! knows the configured names, and hearth's own pages can be served
+//! through Caddy, which pins hearth's certificate.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::caddy_lab::{Backend, ECHO_XFF, curl_resolve, curl_resolve_with};
+use common::proxy_lab::ProxyLab;
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn domains_reach_their_backends_and_a_removed_one_stops() {
+    let lab = ProxyLab::start();
+    let one = Backend::start("one");
+    let two = Backend::start("two");
+    let r = lab.add("one.test", one.addr(), "internal");
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.json()["apply"]["state"], "pending");
+    lab.wait_for_hosts(&["one.test"]);
+    lab.caddy.wait_for_local_cert("one.test");
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("one.test", lab.https_port, Some(&root), "/"),
+        (200, "one".to_string())
+    );
+    // The record says it is in force.
+    wait_until("the record to be applied", Duration::from_secs(10), || {
+        lab.api("GET", "/api/v1/domains/one.test", "").json()["apply"]["state"] == "applied"
+    });
+
+    // A second domain leaves the first working.
+    assert_eq!(lab.add("two.test", two.addr(), "internal").status, 201);
+    lab.wait_for_hosts(&["one.test", "two.test"]);
+    lab.caddy.wait_for_local_cert("two.test");
+    assert_eq!(
+        curl_resolve("two.test", lab.https_port, Some(&root), "/"),
+        (200, "two".to_string())
+    );
+    assert_eq!(
+        curl_resolve("one.test", lab.https_port, Some(&root), "/"),
+        (200, "one".to_string())
+    );
+
+    // Removed: the name fails (no certificate, no route), the other stays.
+    let r = lab.api("DELETE", "/api/v1/domains/one.test", "");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    lab.wait_for_hosts(&["two.test"]);
+    let (status, _) = curl_resolve("one.test", lab.https_port, Some(&root), "/");
+    assert_ne!(status, 200, "a removed domain must not answer");
+    assert_eq!(
+        curl_resolve("two.test", lab.https_port, Some(&root), "/"),
+        (200, "two".to_string())
+    );
+    // Audited.
+    let audit = lab.api("GET", "/api/v1/audit", "").json().to_string();
+    for action in ["domain.create", "domain.delete"] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+}
+
+#[test]
+fn plain_http_and_hsts_are_what_the_record_says() {
+    let lab = ProxyLab::start();
+    let plain = Backend::start("plain");
+    let strict = Backend::start("strict");
+    assert_eq!(lab.add("plain.test", plain.addr(), "off").status, 201);
+    let body = serde_json::json!({
+        "name": "strict.test",
+        "target": {"address": "127.0.0.1", "port": strict.addr().port()},
+        "hsts": true,
+    });
+    assert_eq!(
+        lab.api("POST", "/api/v1/domains", &body.to_string()).status,
+        201
+    );
+    lab.wait_for_hosts(&["plain.test", "strict.test"]);
+    assert_eq!(
+        curl_resolve("plain.test", lab.http_port, None, "/"),
+        (200, "plain".to_string())
+    );
+    lab.caddy.wait_for_local_cert("strict.test");
+    let root = lab.caddy.local_root_pem();
+    let r = curl_resolve_with("strict.test", lab.https_port, Some(&root), "/", &[]);
+    assert_eq!(r.status, 200, "{}", r.stderr);
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    // Caddy sends the client's address, not one the client made up.
+    let r = curl_resolve_with(
+        "strict.test",
+        lab.https_port,
+        Some(&root),
+        "/",
+        &["-H", "X-Forwarded-For: 203.0.113.66"],
+    );
+    assert_eq!(r.header(ECHO_XFF), Some("127.0.0.1"));
+}
+
+#[test]
+fn a_bad_name_is_refused_and_caddy_is_unchanged() {
+    let lab = ProxyLab::start();
+    let backend = Backend::start("ok");
+    assert_eq!(lab.add("ok.test", backend.addr(), "internal").status, 201);
+    lab.wait_for_hosts(&["ok.test"]);
+    let before = lab.caddy.running_config();
+    for (name, field) in [
+        ("bad host!.test", "name"),
+        ("*.not-under-the-box.test", "name"),
+        ("ok2.test", "target.address"),
+    ] {
+        let body = serde_json::json!({
+            "name": name,
+            "target": {"address": if field == "target.address" { "192.0.2.1" } else { "127.0.0.1" }, "port": 80},
+        });
+        let r = lab.api("POST", "/api/v1/domains", &body.to_string());
+        assert_eq!(r.status, 400, "{name}: {:?}", r.body);
+        assert_eq!(r.json()["error"]["field"], field, "{name}");
+    }
+    let r = lab.add("ok.test", backend.addr(), "internal");
+    assert_eq!(r.status, 409, "a name is taken once");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lab.caddy.running_config(), before);
+}
+
+#[test]
+fn a_restarted_caddy_is_loaded_again() {
+    let mut lab = ProxyLab::start();
+    let backend = Backend::start("back");
+    assert_eq!(lab.add("back.test", backend.addr(), "internal").status, 201);
+    lab.wait_for_hosts(&["back.test"]);
+    lab.caddy.kill();
+    // While Caddy is down, the proxy is degraded and hearth serves on.
+    wait_until("the proxy to be degraded", Duration::from_secs(15), || {
+        let health = lab.api("GET", "/api/v1/health", "").json();
+        health.to_string().contains("\"proxy\"")
+            && health["components"]["proxy"]["state"] == "degraded"
+    });
+    lab.caddy.restart();
+    let restarted = Instant::now();
+    lab.wait_for_hosts(&["back.test"]);
+    let took = restarted.elapsed();
+    eprintln!("config back in Caddy {took:?} after its restart");
+    lab.caddy.wait_for_local_cert("back.test");
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("back.test", lab.https_port, Some(&root), "/"),
+        (200, "back".to_string())
+    );
+}
+
+#[test]
+fn twenty_quick_changes_are_a_few_loads() {
+    let lab = ProxyLab::start();
+    let backend = Backend::start("b");
+    lab.wait_for_hosts(&[]);
+    let loads_before = lab.caddy.log().matches("load complete").count();
+    for i in 0..20 {
+        assert_eq!(
+            lab.add(&format!("n{i}.test"), backend.addr(), "internal")
+                .status,
+            201
+        );
+    }
+    let names: Vec<String> = (0..20).map(|i| format!("n{i}.test")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    lab.wait_for_hosts(&names);
+    std::thread::sleep(Duration::from_secs(1));
+    let loads = lab.caddy.log().matches("load complete").count() - loads_before;
+    eprintln!("20 changes, {loads} loads");
+    assert!((1..=5).contains(&loads), "20 changes took {loads} loads");
+}
+
+#[test]
+fn the_ask_endpoint_knows_the_configured_names() {
+    let lab = ProxyLab::start();
+    let backend = Backend::start("b");
+    assert_eq!(
+        lab.add("known.test", backend.addr(), "internal").status,
+        201
+    );
+    lab.wait_for_hosts(&["known.test"]);
+    let ask = |name: &str| {
+        let url = format!("http://127.0.0.1:{}/ask?domain={name}", lab.ask_port);
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &url])
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(ask("known.test"), "200");
+    assert_eq!(ask("KNOWN.test"), "200");
+    assert_eq!(ask("unknown.test"), "403");
+    assert_eq!(ask("sub.known.test"), "403");
+    // Caddy is told where to ask.
+    let config = lab.caddy.running_config();
+    assert_eq!(
+        config["apps"]["tls"]["automation"]["on_demand"]["ask"],
+        format!("http://127.0.0.1:{}/ask", lab.ask_port)
+    );
+}
+
+#[test]
+fn hearths_own_pages_through_caddy_pin_hearths_certificate() {
+    let lab = ProxyLab::start();
+    let body = serde_json::json!({"name": "box.test", "target": {"kind": "hearth"}});
+    let r = lab.api("POST", "/api/v1/domains", &body.to_string());
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    lab.wait_for_hosts(&["box.test"]);
+    lab.caddy.wait_for_local_cert("box.test");
+    let root = lab.caddy.local_root_pem();
+    let r = curl_resolve_with(
+        "box.test",
+        lab.https_port,
+        Some(&root),
+        "/api/v1/health",
+        &[],
+    );
+    assert_eq!(r.status, 200, "{} {}", r.body, r.stderr);
+    assert!(r.body.contains("\"proxy\""), "{}", r.body);
+}
