@@ -89,6 +89,7 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    caddy_serves_hearth_on_443(&vm, &client, &session).await;
 
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
@@ -158,6 +159,50 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         zst >> 20
     )
     .unwrap();
+}
+
+/// hearth drives the image's Caddy (through its admin socket, as user
+/// hearth in the group caddy): a domain that leads to hearth itself is
+/// served by Caddy on 443 with a certificate of Caddy's local CA, and
+/// its requests reach hearth.
+async fn caddy_serves_hearth_on_443(vm: &Vm, client: &TlsClient, session: &str) {
+    let body = r#"{"name":"vm.test","target":{"kind":"hearth"}}"#;
+    let r = client
+        .as_user(session, "POST", "/api/v1/domains", body)
+        .await;
+    assert_eq!(r.status, 201, "add a domain: {:?}", r.body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let issuer = loop {
+        let health = client.get("/api/v1/health").await.json();
+        let proxy_ok = health["components"]["proxy"]["state"] == "ok";
+        match hearth::proxy::probe::certificate(vm.caddy_addr(), "vm.test").await {
+            Ok(cert) if proxy_ok => break cert.issuer,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "Caddy does not serve vm.test on 443: {other:?}; health {health}\n{}",
+                vm.serial()
+            ),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert!(issuer.contains("Caddy Local Authority"), "issuer {issuer}");
+    // Through Caddy to hearth: the client checks only that the issuer is
+    // Caddy's (above); Caddy itself checks hearth's pinned certificate.
+    let out = std::process::Command::new(common::require("curl", "curl"))
+        .args(["-sk", "--max-time", "20", "--resolve"])
+        .arg(format!("vm.test:{}:127.0.0.1", vm.caddy_addr().port()))
+        .arg(format!(
+            "https://vm.test:{}/api/v1/health",
+            vm.caddy_addr().port()
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"proxy\""),
+        "hearth's health through Caddy: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The certificate, once the forwarded port reaches hearth (the guest may

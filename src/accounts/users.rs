@@ -24,6 +24,10 @@ pub enum UserError {
     NotFound,
     #[error("the last enabled admin cannot be removed, disabled or demoted")]
     LastAdmin,
+    /// A user's domains stay theirs until an admin removes or reassigns
+    /// them: a domain owned by nobody would still be served.
+    #[error("the user still owns the domains {}: remove them or give them to another user first", .0.join(", "))]
+    OwnsDomains(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -201,6 +205,16 @@ impl Users {
                 };
                 if user.role == Role::Admin && !user.disabled && other_admins(c, username)? == 0 {
                     return Err(UserError::LastAdmin);
+                }
+                // The records belong to `proxy`; only their owner is read.
+                let owned: Vec<String> = c
+                    .records::<serde_json::Value>(Records::Domains)?
+                    .into_iter()
+                    .filter(|(_, d)| d.get("owner").and_then(|o| o.as_str()) == Some(username))
+                    .map(|(name, _)| name)
+                    .collect();
+                if !owned.is_empty() {
+                    return Err(UserError::OwnsDomains(owned));
                 }
                 c.remove_record(Records::Users, username)?;
                 end_sessions(c, username)?;

@@ -238,9 +238,11 @@ impl From<UserError> for ApiError {
                 field: Some(field),
                 message,
             },
-            e @ (UserError::Exists(_) | UserError::LastAdmin) => ApiError::Conflict {
-                message: e.to_string(),
-            },
+            e @ (UserError::Exists(_) | UserError::LastAdmin | UserError::OwnsDomains(_)) => {
+                ApiError::Conflict {
+                    message: e.to_string(),
+                }
+            }
             UserError::NotFound => ApiError::NotFound,
             UserError::Store(e) => e.into(),
         }

@@ -127,3 +127,21 @@ fn the_ask_list_covers_names_and_one_label_under_wildcards() {
     assert!(!lab.service.may_certify("a.b.box.example.org"));
     assert!(!lab.service.may_certify("evil.example.org"));
 }
+
+#[test]
+fn a_user_who_owns_domains_is_not_deleted() {
+    let lab = lab();
+    let boss = caller("boss", Role::Admin);
+    let mut for_ann = site("ann.example.org");
+    for_ann.owner = Some("ann".into());
+    lab.service.create(&boss, &for_ann, HERE).unwrap();
+    let users = crate::accounts::Users::new(lab.store.clone());
+    match users.delete(&boss, "ann", HERE) {
+        Err(crate::accounts::UserError::OwnsDomains(names)) => {
+            assert_eq!(names, ["ann.example.org"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    lab.service.remove(&boss, "ann.example.org", HERE).unwrap();
+    users.delete(&boss, "ann", HERE).unwrap();
+}
