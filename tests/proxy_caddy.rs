@@ -232,3 +232,78 @@ fn hearths_own_pages_through_caddy_pin_hearths_certificate() {
     assert_eq!(r.status, 200, "{} {}", r.body, r.stderr);
     assert!(r.body.contains("\"proxy\""), "{}", r.body);
 }
+
+/// Waits on `stream` for a `proxy` report (or a snapshot holding one)
+/// that satisfies `done`; answers it.
+async fn proxy_report(
+    stream: &mut common::sse::SseStream,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = stream
+            .next(left)
+            .await
+            .expect("a proxy report satisfying the test in time");
+        let report = match event.event.as_str() {
+            "proxy" => event.json(),
+            "snapshot" => event.json()["proxy"].clone(),
+            _ => continue,
+        };
+        if done(&report) {
+            return report;
+        }
+    }
+}
+
+fn names(report: &serde_json::Value) -> Vec<String> {
+    report["status"]["domains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_proxy_topic_shows_each_domains_health_and_members_their_own() {
+    let lab = ProxyLab::start();
+    let backend = Backend::start("b");
+    common::on_own_runtime(lab.hearth.add_user("ann", "a long enough password 1", "member"));
+    let body = serde_json::json!({
+        "name": "ann.test", "owner": "ann",
+        "target": {"address": "127.0.0.1", "port": backend.addr().port()},
+    });
+    assert_eq!(lab.api("POST", "/api/v1/domains", &body.to_string()).status, 201);
+    assert_eq!(lab.add("admin.test", backend.addr(), "internal").status, 201);
+    let admin = lab.hearth.admin_client();
+    let mut member = lab.hearth.client();
+    common::on_own_runtime(async {
+        member.session = Some(member.login("ann", "a long enough password 1").await);
+        let path = "/api/v1/events?topics=proxy";
+        let mut all = common::sse::open(&admin, common::Protocol::Http2, path, None).await;
+        let report = proxy_report(&mut all, |r| {
+            r["status"]["domains"]
+                .as_array()
+                .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["health"]["certificate"].is_object()))
+        })
+        .await;
+        assert_eq!(names(&report), ["admin.test", "ann.test"]);
+        let health = &report["status"]["domains"][0]["health"];
+        let issuer = health["certificate"]["issuer"].as_str().unwrap();
+        assert!(issuer.contains("Caddy Local Authority"), "{issuer}");
+        assert!(health["certificate"]["not_after_ms"].as_u64().unwrap() > 0);
+        // `.test` names are in no DNS: said, not hidden.
+        assert!(health["dns"]["error"].is_string(), "{health}");
+        assert_eq!(report["state"], "ok");
+
+        let mut own = common::sse::open(&member, common::Protocol::Http2, path, None).await;
+        let report = proxy_report(&mut own, |r| r["status"]["domains"].is_array()).await;
+        assert_eq!(names(&report), ["ann.test"], "a member sees only their own");
+        let listed = member.get("/api/v1/domains").await.json();
+        assert_eq!(listed["domains"].as_array().unwrap().len(), 1);
+        let other = member.get("/api/v1/domains/admin.test").await;
+        assert_eq!(other.status, 404, "another's domain does not exist for a member");
+    });
+}
