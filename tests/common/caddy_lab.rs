@@ -4,7 +4,9 @@
 //! autosave, so a test neither reads nor leaves state on the machine.
 //! Plus the loopback pieces such tests need around it: an HTTP backend
 //! that shows what Caddy forwarded, free ports, and curl pinned to
-//! 127.0.0.1 with a given CA.
+//! 127.0.0.1 with a given CA. [`CaddyLab::start_in`] and
+//! [`Backend::start_in`] put them in a network namespace instead (e.g. to
+//! take ports 80 and 443 and resolve names through its hosts file).
 //!
 //! What Caddy 2.6.2 does that this module relies on (verified against the
 //! binary; see the spike notes):
@@ -47,6 +49,9 @@ pub const ECHO_XFF: &str = "x-backend-saw-xff";
 pub struct CaddyLab {
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// The network namespace Caddy runs in (`ip netns exec`), if not the
+    /// test's own.
+    netns: Option<String>,
     /// How many times Caddy was started, to name the log files.
     starts: u32,
 }
@@ -56,6 +61,14 @@ impl CaddyLab {
     /// temp dir, storage in that dir, autosave off, no apps) and waits
     /// until the socket answers.
     pub fn start() -> CaddyLab {
+        CaddyLab::start_in(None)
+    }
+
+    /// [`Self::start`], inside network namespace `netns` when given
+    /// (through `ip netns exec`, so that Caddy also sees the namespace's
+    /// `/etc/netns/NAME/hosts` as `/etc/hosts`). The admin socket is a
+    /// file, reachable from every namespace.
+    pub fn start_in(netns: Option<&str>) -> CaddyLab {
         caddy_bin();
         let dir = tempfile::Builder::new()
             .prefix("caddylab")
@@ -64,6 +77,7 @@ impl CaddyLab {
         let mut lab = CaddyLab {
             dir,
             child: None,
+            netns: netns.map(str::to_string),
             starts: 0,
         };
         std::fs::write(
@@ -228,7 +242,19 @@ impl CaddyLab {
         self.starts += 1;
         let log = std::fs::File::create(self.dir.path().join(format!("caddy.{}.log", self.starts)))
             .unwrap();
-        let child = Command::new(caddy_bin())
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new(find_tool("ip").unwrap_or_else(|| {
+                    panic!("ip is missing: install iproute2 (apt-get install iproute2)")
+                }));
+                c.args(["netns", "exec", ns]).arg(caddy_bin());
+                c
+            }
+            None => Command::new(caddy_bin()),
+        };
+        // `ip netns exec` execs Caddy in its own place: the child's pid is
+        // Caddy's, which `kill` ends.
+        let child = cmd
             .args(["run", "--config"])
             .arg(self.dir.path().join("boot.json"))
             // Where an autosave would go, and Caddy's default storage: the
@@ -460,6 +486,10 @@ pub struct SeenRequest {
 /// under test forwards to.
 pub struct Backend {
     addr: SocketAddr,
+    /// The namespace it listens in, if not the test's own: held open, so
+    /// that it can be entered to stop the server even after `ip netns
+    /// del`.
+    netns: Option<std::fs::File>,
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<SeenRequest>>>,
     thread: Option<JoinHandle<()>>,
@@ -487,10 +517,32 @@ impl Backend {
         };
         Backend {
             addr,
+            netns: None,
             stop,
             seen,
             thread: Some(thread),
         }
+    }
+
+    /// [`Self::start`] listening on 127.0.0.1 inside network namespace
+    /// `netns` (by name, as `ip netns` knows it): the upstream of a Caddy
+    /// that runs there.
+    pub fn start_in(netns: &str, text: &str) -> Backend {
+        let path = format!("/var/run/netns/{netns}");
+        let text = text.to_string();
+        let mut backend = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // The listener is made in the namespace and stays its own.
+                super::netns::enter(&path);
+                Backend::start(&text)
+            })
+            .join()
+            .unwrap()
+        };
+        backend.netns =
+            Some(std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}")));
+        backend
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -511,8 +563,23 @@ impl Backend {
 impl Drop for Backend {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so it sees `stop`.
-        let _ = TcpStream::connect(self.addr);
+        // Wakes the accept loop so it sees `stop`: from the namespace it
+        // listens in.
+        let addr = self.addr;
+        match &self.netns {
+            Some(file) => {
+                use std::os::fd::AsRawFd;
+                let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+                let _ = std::thread::spawn(move || {
+                    super::netns::enter(&path);
+                    let _ = TcpStream::connect(addr);
+                })
+                .join();
+            }
+            None => {
+                let _ = TcpStream::connect(addr);
+            }
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

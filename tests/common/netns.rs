@@ -61,6 +61,29 @@ impl NetNs {
 impl Drop for NetNs {
     fn drop(&mut self) {
         let _ = ip(&["netns", "del", &self.name]);
+        // What `set_hosts` wrote, if it did (the name is this value's own).
+        let _ = std::fs::remove_dir_all(self.etc_dir());
+    }
+}
+
+impl NetNs {
+    /// Makes `names` resolve to 127.0.0.1 for the programs started inside
+    /// with [`Self::run`], [`Self::output`] or `ip netns exec` (which
+    /// bind-mounts `/etc/netns/NAME/hosts` on `/etc/hosts` for them;
+    /// threads entered with [`Self::on_thread`] keep the host's file).
+    /// Removed with the namespace.
+    pub fn set_hosts(&self, names: &[&str]) {
+        std::fs::create_dir_all(self.etc_dir()).unwrap();
+        std::fs::write(
+            self.etc_dir().join("hosts"),
+            format!("127.0.0.1 localhost {}\n::1 localhost\n", names.join(" ")),
+        )
+        .unwrap();
+    }
+
+    /// `/etc/netns/NAME`, the files `ip netns exec` puts over `/etc`.
+    pub fn etc_dir(&self) -> std::path::PathBuf {
+        std::path::Path::new("/etc/netns").join(&self.name)
     }
 }
 

@@ -1,7 +1,9 @@
 //! hearth driving a real Caddy: a [`CaddyLab`] (Caddy on a temporary
 //! admin socket and storage) and hearth started with `[proxy]` pointing
 //! at it, its sites on loopback high ports, run as root (so Caddy's user
-//! is root here).
+//! is root here). [`ProxyLab::start_opts`] puts Caddy in a network
+//! namespace of the test's own instead, where it may take 80 and 443;
+//! hearth stays outside and reaches it over the admin socket (a file).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,20 @@ use serde_json::Value;
 
 use super::caddy_lab::{CaddyLab, free_port};
 use super::{Daemon, Options, Reply, on_own_runtime};
+
+/// How [`ProxyLab::start_opts`] sets the lab up; the default is
+/// [`ProxyLab::start`]'s.
+#[derive(Default)]
+pub struct LabOptions<'a> {
+    /// More `[proxy]` lines (e.g. `acme_ca = ...`).
+    pub extra: &'a str,
+    /// Run Caddy inside this network namespace (by its `ip netns` name).
+    pub caddy_netns: Option<&'a str>,
+    /// The sites' ports; by default free high ports of the test's own
+    /// loopback.
+    pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
+}
 
 pub struct ProxyLab {
     pub caddy: CaddyLab,
@@ -25,8 +41,25 @@ impl ProxyLab {
 
     /// With more `[proxy]` lines (e.g. `acme_ca = ...`).
     pub fn start_with(extra: &str) -> ProxyLab {
-        let caddy = CaddyLab::start();
-        let (http_port, https_port, ask_port) = (free_port(), free_port(), free_port());
+        ProxyLab::start_opts(LabOptions {
+            extra,
+            ..LabOptions::default()
+        })
+    }
+
+    /// As `opts` says; [`Self::start_with`] is `LabOptions { extra, .. }`.
+    pub fn start_opts(opts: LabOptions<'_>) -> ProxyLab {
+        let LabOptions {
+            extra,
+            caddy_netns,
+            http_port,
+            https_port,
+        } = opts;
+        let caddy = CaddyLab::start_in(caddy_netns);
+        let http_port = http_port.unwrap_or_else(free_port);
+        let https_port = https_port.unwrap_or_else(free_port);
+        // On the test's own loopback, where hearth runs.
+        let ask_port = free_port();
         let config = format!(
             "[proxy]\nmanage = true\nadmin_socket = {:?}\nstorage = {:?}\nbind = \"127.0.0.1\"\nhttp_port = {http_port}\nhttps_port = {https_port}\nask_listen = \"127.0.0.1:{ask_port}\"\ncaddy_user = \"root\"\n{extra}\n",
             caddy.socket_path().to_str().unwrap(),
