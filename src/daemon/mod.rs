@@ -201,33 +201,15 @@ pub async fn run(
         });
     }
     let epoch = ConnectionEpoch::new();
-    let firewall = start_firewall(
-        &config,
-        &store,
-        local.port(),
-        epoch.clone(),
-        ManagerLoop {
-            health: &health,
-            liveness: &liveness,
-            hub: &hub,
-            shutdown: &shutdown,
-            tasks: &mut tasks,
-        },
-    )?;
-    let proxy = proxy::start_proxy(
-        &config,
-        &store,
-        local,
-        &material,
-        ManagerLoop {
-            health: &health,
-            liveness: &liveness,
-            hub: &hub,
-            shutdown: &shutdown,
-            tasks: &mut tasks,
-        },
-    )
-    .await;
+    let mut managers = ManagerLoop {
+        health: &health,
+        liveness: &liveness,
+        hub: &hub,
+        shutdown: &shutdown,
+        tasks: &mut tasks,
+    };
+    let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
+    let proxy = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
     let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),
@@ -354,7 +336,7 @@ fn start_firewall(
     store: &Store,
     https_port: u16,
     epoch: ConnectionEpoch,
-    run: ManagerLoop<'_>,
+    run: &mut ManagerLoop<'_>,
 ) -> Result<Arc<FirewallService>, DaemonError> {
     if !config.firewall.manage {
         let why =

@@ -33,7 +33,7 @@ pub(super) async fn start_proxy(
     store: &Store,
     listen: SocketAddr,
     material: &TlsMaterial,
-    run: ManagerLoop<'_>,
+    run: &mut ManagerLoop<'_>,
 ) -> Arc<ProxyService> {
     let p = &config.proxy;
     if !p.manage {

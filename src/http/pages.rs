@@ -34,6 +34,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/login", include_str!("../web/login.html")),
     ("/account", include_str!("../web/account.html")),
     ("/admin", include_str!("../web/admin.html")),
+    ("/domains", include_str!("../web/domains.html")),
 ];
 
 /// Path, content type and bytes of every other asset.
@@ -82,6 +83,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "/assets/admin.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../web/admin.js"),
+    ),
+    (
+        "/assets/domains.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../web/domains.js"),
     ),
     (
         "/favicon.svg",

@@ -129,13 +129,23 @@ pub enum ProbeError {
 /// Any certificate is accepted ([`ReadOnly`]): this only reports what is
 /// presented, so an expired or self-signed one must be read, not refused.
 pub async fn certificate(connect: SocketAddr, name: &str) -> Result<CertInfo, ProbeError> {
+    parse(&presented_certificate(connect, name).await?)
+}
+
+/// The leaf certificate the server at `connect` presents for `name`, in
+/// DER, read without verifying it (see [`ReadOnly`]): what a person sees
+/// before deciding to trust it.
+pub async fn presented_certificate(
+    connect: SocketAddr,
+    name: &str,
+) -> Result<CertificateDer<'static>, ProbeError> {
     let handshake_err = |message: String| ProbeError::Handshake {
         name: name.to_owned(),
         message,
     };
     let server_name = ServerName::try_from(name.to_owned())
         .map_err(|_| handshake_err("not a name TLS can carry".to_owned()))?;
-    let leaf = tokio::time::timeout(CERTIFICATE_TIMEOUT, async {
+    tokio::time::timeout(CERTIFICATE_TIMEOUT, async {
         let tcp = TcpStream::connect(connect)
             .await
             .map_err(|source| ProbeError::Connect {
@@ -159,8 +169,7 @@ pub async fn certificate(connect: SocketAddr, name: &str) -> Result<CertInfo, Pr
         Ok(leaf)
     })
     .await
-    .map_err(|_| ProbeError::TimedOut)??;
-    parse(&leaf)
+    .map_err(|_| ProbeError::TimedOut)?
 }
 
 /// Reads the parts of a DER certificate that [`CertInfo`] reports.

@@ -1,10 +1,11 @@
-//! A store with users and a proxy service over it, for the proxy's unit
-//! tests.
+//! A store with users and a proxy service over it, and Caddy's settings
+//! as on the appliance, for the proxy's unit tests.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::model::DomainInput;
+use super::render::{CaddySettings, HearthUpstream};
 use super::service::ProxyService;
 use crate::accounts::{Caller, Users};
 use crate::auth::{Role, Secret};
@@ -54,4 +55,23 @@ pub fn lab() -> Lab {
 
 pub fn input(json: serde_json::Value) -> DomainInput {
     serde_json::from_value(json).unwrap()
+}
+
+/// Caddy as on the appliance.
+pub fn settings() -> CaddySettings {
+    CaddySettings {
+        admin_socket: "/run/caddy/admin.sock".into(),
+        storage: None,
+        bind: None,
+        http_port: 80,
+        https_port: 443,
+        ask_url: "http://127.0.0.1:8444/ask".into(),
+        acme_ca: None,
+        acme_roots: None,
+        hearth: HearthUpstream {
+            dial: "127.0.0.1:8443".parse().unwrap(),
+            certificate: "MIIB".into(),
+            server_name: "localhost".into(),
+        },
+    }
 }

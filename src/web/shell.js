@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 // The pages in the header, in order. A manager's page is one more line.
 const NAV = [
   { href: '/', label: 'Status', roles: ['admin', 'member', 'viewer', 'visitor'] },
+  { href: '/domains', label: 'Domains', roles: ['admin', 'member'] },
   { href: '/account', label: 'Account', roles: ['admin', 'member', 'viewer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
 ];

@@ -1,24 +1,7 @@
 use super::*;
 use crate::golden::assert_golden;
 use crate::proxy::model::SiteName;
-
-pub fn settings() -> CaddySettings {
-    CaddySettings {
-        admin_socket: "/run/caddy/admin.sock".into(),
-        storage: None,
-        bind: None,
-        http_port: 80,
-        https_port: 443,
-        ask_url: "http://127.0.0.1:8444/ask".into(),
-        acme_ca: None,
-        acme_roots: None,
-        hearth: HearthUpstream {
-            dial: "127.0.0.1:8443".parse().unwrap(),
-            certificate: "MIIB".into(),
-            server_name: "localhost".into(),
-        },
-    }
-}
+use crate::proxy::testkit::settings;
 
 fn domain(name: &str, target: Target, tls: TlsMode, hsts: bool) -> Domain {
     Domain {

@@ -6,26 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::auth::Role;
 use crate::proxy::adapter::RecordingCaddy;
-use crate::proxy::render::HearthUpstream;
-use crate::proxy::testkit::{HERE, caller, input, lab};
-
-fn settings() -> CaddySettings {
-    CaddySettings {
-        admin_socket: "/run/caddy/admin.sock".into(),
-        storage: None,
-        bind: None,
-        http_port: 80,
-        https_port: 443,
-        ask_url: "http://127.0.0.1:8444/ask".into(),
-        acme_ca: None,
-        acme_roots: None,
-        hearth: HearthUpstream {
-            dial: "127.0.0.1:8443".parse().unwrap(),
-            certificate: "MIIB".into(),
-            server_name: "localhost".into(),
-        },
-    }
-}
+use crate::proxy::testkit::{HERE, caller, input, lab, settings};
 
 /// One pass as `reconcile::run` makes it; answers whether it loaded.
 async fn pass(m: &mut ProxyManager) -> Result<bool, PassError> {

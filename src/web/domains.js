@@ -1,0 +1,498 @@
+// Domains: the names Caddy serves on the box, where each leads, and how
+// each stands (in force or not, whether its DNS reaches the box, the
+// certificate it shows), live from the proxy topic. Admins add, change
+// and remove any domain, for anyone; members see and remove their own.
+'use strict';
+
+// What the page knows: who is signed in, the domains as the API last
+// listed them (with whether each is in force), the manager's newest
+// report (the web server's state and each domain's health), and the
+// domain being changed in the form (null: the form adds one).
+const dm = {
+  me: null,
+  managed: true,
+  notManaged: null,
+  // null until the list is first read: "no domains" only once it is known.
+  domains: null,
+  report: null,
+  editing: null,
+  stream: null,
+  // A list read that is on its way, and whether another was asked for
+  // meanwhile: reports may come faster than the list is read.
+  reading: null,
+  readAgain: false,
+};
+
+const isAdmin = () => dm.me && dm.me.role === 'admin';
+
+// --- Words ---------------------------------------------------------
+
+function leadsTo(target) {
+  if (!target) return '—';
+  if (target.kind === 'hearth') return 'hearth itself (these pages)';
+  const host = target.address.includes(':') ? `[${target.address}]` : target.address;
+  return `${host}:${target.port}`;
+}
+
+const TLS_WORDS = {
+  auto: 'Public certificate (Let\'s Encrypt)',
+  internal: "The box's own authority",
+  off: 'None: plain HTTP',
+};
+
+const DAY_MS = 86400000;
+
+// "84 days left", or hours within the last two days.
+function timeLeft(notAfterMs) {
+  const left = notAfterMs - Date.now();
+  if (left <= 0) return 'expired';
+  if (left < 2 * DAY_MS) {
+    const hours = Math.floor(left / 3600000);
+    return hours < 1 ? 'less than an hour left' : `${hours === 1 ? '1 hour' : `${hours} hours`} left`;
+  }
+  const days = Math.floor(left / DAY_MS);
+  return `${days} days left`;
+}
+
+function day(ms) {
+  return new Date(ms).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+// Whether the record is in force: a word for the pill, its class, and
+// what to say beside it.
+function applyState(d) {
+  const a = d.apply || { state: 'pending' };
+  if (a.state === 'applied') return { word: 'Applied', cls: 'on', text: 'Caddy serves it as shown.' };
+  if (a.state === 'failed') {
+    return { word: 'Failed', cls: 'failure', text: `Caddy did not take it: ${a.error}. It keeps serving its previous configuration.` };
+  }
+  if (!dm.managed) return { word: 'Stored', cls: '', text: 'Stored; the web server is not managed here.' };
+  const down = dm.report && dm.report.state === 'degraded';
+  return {
+    word: 'Pending',
+    cls: down ? 'failure' : '',
+    text: down ? 'Waiting for the web server, which hearth cannot reach now.' : 'Waiting for the web server to load it…',
+  };
+}
+
+// The DNS check in words: does the name lead here?
+function dnsWords(d, health) {
+  if (!health) return 'Not checked yet.';
+  const dns = health.dns;
+  if (dns.error) {
+    if (d.name.startsWith('*.')) return 'A wildcard is not looked up: each host under it is.';
+    return `Does not lead here: the name ${dns.error}. Point its DNS (an A or AAAA record) at this box.`;
+  }
+  const all = dns.addresses.join(', ');
+  if (dns.to_this_box) {
+    return dns.foreign.length
+      ? `Leads to this box (${all}); also to ${dns.foreign.join(', ')}, which is not this box.`
+      : `Leads to this box (${all}).`;
+  }
+  return `Leads elsewhere: ${all}, not this box.`;
+}
+
+function certWords(d, health) {
+  if (d.tls === 'off') return 'None: plain HTTP.';
+  if (d.name.startsWith('*.')) return 'One per host under it, made when first asked for.';
+  if (!health) return 'Not checked yet.';
+  const c = health.certificate;
+  if (!c) return `Not readable yet: ${health.certificate_error || 'no answer'}.`;
+  const who = c.self_signed ? `${c.issuer} (self-signed)` : c.issuer;
+  return `From ${who}; valid until ${day(c.not_after_ms)} (${timeLeft(c.not_after_ms)}).`;
+}
+
+// The health of `name` from the newest report, if any.
+function healthOf(name) {
+  const status = dm.report && dm.report.status;
+  const found = status && (status.domains || []).find((x) => x.name === name);
+  return found ? found.health || null : null;
+}
+
+// --- The list ------------------------------------------------------
+
+function fact(dl, term, value, key) {
+  const dt = el('dt', term);
+  const dd = el('dd');
+  if (value instanceof Node) dd.appendChild(value); else dd.textContent = value;
+  if (key) dd.dataset.field = key;
+  dl.append(dt, dd);
+  return dd;
+}
+
+function domainItem(d) {
+  const li = el('li', null, 'domain');
+  li.dataset.name = d.name;
+  const head = el('div', null, 'domain-head');
+  const h = el('h3', d.name);
+  const state = applyState(d);
+  const pill = el('span', state.word, `pill ${state.cls}`.trim());
+  pill.dataset.field = 'apply-state';
+  head.append(h, pill);
+  li.appendChild(head);
+
+  const dl = el('dl', null, 'summary');
+  fact(dl, 'In force', state.text, 'apply');
+  fact(dl, 'Leads to', leadsTo(d.target), 'target');
+  if (isAdmin()) fact(dl, 'Owner', d.owner, 'owner');
+  fact(dl, 'HTTPS', `${TLS_WORDS[d.tls] || d.tls}${d.hsts ? ', HTTPS only (HSTS)' : ''}`, 'tls');
+  const health = healthOf(d.name);
+  fact(dl, 'DNS', dnsWords(d, health), 'dns');
+  fact(dl, 'Certificate', certWords(d, health), 'certificate');
+  if (health) {
+    const checked = el('span', ago(health.checked_ms));
+    checked.title = when(health.checked_ms);
+    fact(dl, 'Checked', checked, 'checked');
+  }
+  li.appendChild(dl);
+
+  const actions = el('div', null, 'buttons domain-actions');
+  if (isAdmin()) {
+    actions.appendChild(labelled(button('Change', () => edit(d)), `Change ${d.name}`));
+  }
+  actions.appendChild(labelled(button('Remove', () => remove(d)), `Remove ${d.name}`));
+  li.appendChild(actions);
+  return li;
+}
+
+function render() {
+  if (!dm.domains) return;
+  const list = $('domains');
+  // The focus stays on the button it was on, when its row is drawn again.
+  const focus = document.activeElement;
+  const focusAt = focus && list.contains(focus) && focus.getAttribute('aria-label');
+  list.replaceChildren(...dm.domains.map(domainItem));
+  $('domains-none').hidden = dm.domains.length > 0;
+  if (focusAt) {
+    const again = Array.from(list.querySelectorAll('button')).find((b) => b.getAttribute('aria-label') === focusAt);
+    if (again) again.focus();
+  }
+}
+
+// Reads the list; a read asked for while one is on its way follows it.
+async function readList() {
+  if (dm.reading) {
+    dm.readAgain = true;
+    return dm.reading;
+  }
+  dm.reading = (async () => {
+    try {
+      do {
+        dm.readAgain = false;
+        const r = await api('GET', '/api/v1/domains');
+        dm.domains = r.domains;
+        dm.managed = r.managed;
+        dm.notManaged = r.not_managed;
+        render();
+        renderState();
+      } while (dm.readAgain);
+    } finally {
+      dm.reading = null;
+    }
+  })();
+  return dm.reading;
+}
+
+async function remove(d) {
+  const sure = await confirmAction({
+    title: `Remove ${d.name}?`,
+    text: `The box stops serving ${d.name} and forgets its certificate settings. Its DNS records stay as they are.`,
+    confirm: 'Remove',
+  });
+  if (!sure) return;
+  try {
+    await api('DELETE', `/api/v1/domains/${encodeURIComponent(d.name)}`);
+    dm.domains = dm.domains.filter((x) => x.name !== d.name);
+    if (dm.editing === d.name) stopEditing();
+    render();
+    say('message', `${d.name} was removed.`, 'ok');
+    // Its button is gone: the list's heading takes the focus.
+    $('h-domains').focus();
+  } catch (e) {
+    if (e.status === 404) readList().catch(() => {});
+    say('message', e.message, 'error');
+  }
+}
+
+// --- The web server's state -----------------------------------------
+
+// What a failed pass's step means for the domains.
+const FAILED_STEP = {
+  'cannot observe the component': 'Caddy unreachable',
+  'cannot apply the plan': 'Caddy did not take the new configuration',
+  'cannot read the desired state': 'The domains could not be read',
+};
+
+const LOAD_REASONS = {
+  start: 'hearth started',
+  'domains changed': 'the domains changed',
+  'Caddy restarted': 'Caddy restarted',
+};
+
+function renderState() {
+  const state = $('proxy-state');
+  const r = dm.report;
+  $('proxy-cause').hidden = true;
+  $('proxy-last').hidden = true;
+  if (!dm.managed && (!r || r.state === 'disabled')) {
+    state.className = 'state-disabled';
+    state.textContent = `Not managed here: ${dm.notManaged || 'hearth leaves the web server alone'}. Domains are stored, not served.`;
+    return;
+  }
+  if (!r) {
+    state.className = '';
+    state.textContent = "Waiting for the web server's report…";
+    return;
+  }
+  if (r.state === 'ok') {
+    state.className = 'state-ok';
+    state.textContent = `Caddy is up: ${r.detail}.`;
+  } else if (r.state === 'degraded') {
+    state.className = 'state-degraded';
+    const what = FAILED_STEP[r.detail] || 'Not working';
+    const retry = r.retry_in_ms ? ` Trying again in ${seconds(Math.ceil(r.retry_in_ms / 1000))}.` : '';
+    const kept = r.status ? ' What was in force stays in force.' : '';
+    state.textContent = `${what} (${r.detail}).${kept}${retry}`;
+  } else {
+    state.className = 'state-disabled';
+    state.textContent = `Not active: ${r.detail}.`.replace(/\.\.$/, '.');
+  }
+  if (r.cause) {
+    $('proxy-cause').textContent = `Cause: ${r.cause}`;
+    $('proxy-cause').hidden = false;
+  }
+  const last = r.status && r.status.last_load;
+  if (last) {
+    $('proxy-last').textContent = `Last loaded ${ago(last.at_ms)} (${when(last.at_ms)}), because ${LOAD_REASONS[last.reason] || last.reason}.`;
+    $('proxy-last').hidden = false;
+  }
+}
+
+// A report: the state at once; the list read again, since whether each
+// record is in force is what the API says after the load it reports.
+function onReport(r) {
+  dm.report = r;
+  renderState();
+  render();
+  readList().catch((e) => say('message', e.message, 'error'));
+}
+
+// The manager's reports, live; the browser reconnects by itself, and the
+// page starts a new stream when the box refused one.
+function follow() {
+  const events = new EventSource('/api/v1/events?topics=proxy');
+  dm.stream = events;
+  events.addEventListener('snapshot', (e) => {
+    const s = JSON.parse(e.data);
+    if (s.proxy) onReport(s.proxy);
+  });
+  events.addEventListener('proxy', (e) => onReport(JSON.parse(e.data)));
+  events.addEventListener('error', () => {
+    if (events.readyState === EventSource.CLOSED && dm.stream === events) {
+      setTimeout(() => { if (dm.stream === events) follow(); }, 5000);
+    }
+  });
+}
+
+addEventListener('pagehide', () => { if (dm.stream) dm.stream.close(); });
+addEventListener('pageshow', (ev) => { if (ev.persisted && dm.stream) follow(); });
+
+// --- The form: add, or change one ------------------------------------
+
+const FIELDS = {
+  name: 'd-name',
+  owner: 'd-owner',
+  target: 'd-kind-address',
+  'target.kind': 'd-kind-address',
+  'target.address': 'd-address',
+  'target.port': 'd-port',
+  tls: 'd-tls',
+  hsts: 'd-hsts',
+};
+
+const SUBJECTS = {
+  name: 'The name',
+  owner: 'The owner',
+  target: 'The target',
+  'target.kind': 'The target',
+  'target.address': 'The address',
+  'target.port': 'The port',
+  tls: 'This certificate choice',
+  hsts: 'HSTS',
+};
+
+function kind() {
+  return $('d-kind-hearth').checked ? 'hearth' : 'address';
+}
+
+function showKind() {
+  $('d-address-fields').hidden = kind() !== 'address';
+}
+$('d-kind-address').addEventListener('change', showKind);
+$('d-kind-hearth').addEventListener('change', showKind);
+
+async function loadOwners() {
+  const users = await api('GET', '/api/v1/users');
+  const chosen = $('d-owner').value || dm.me.username;
+  $('d-owner').replaceChildren(...users.map((u) => {
+    const o = el('option', `${u.username} (${u.role})`);
+    o.value = u.username;
+    o.selected = u.username === chosen;
+    return o;
+  }));
+}
+
+function edit(d) {
+  const form = $('domain-form');
+  clearErrors(form);
+  dm.editing = d.name;
+  $('h-domain-form').textContent = `Change ${d.name}`;
+  $('d-name').value = d.name;
+  $('d-name').readOnly = true;
+  $('d-owner').value = d.owner;
+  $(d.target.kind === 'hearth' ? 'd-kind-hearth' : 'd-kind-address').checked = true;
+  $('d-address').value = d.target.kind === 'address' ? d.target.address : '';
+  $('d-port').value = d.target.kind === 'address' ? String(d.target.port) : '';
+  showKind();
+  $('d-tls').value = d.tls;
+  $('d-hsts').checked = Boolean(d.hsts);
+  $('d-submit').textContent = 'Save changes';
+  $('d-cancel').hidden = false;
+  $('h-domain-form').scrollIntoView({ block: 'start' });
+  $('d-owner').focus();
+}
+
+function stopEditing() {
+  const form = $('domain-form');
+  clearErrors(form);
+  form.reset();
+  dm.editing = null;
+  $('h-domain-form').textContent = 'Add a domain';
+  $('d-name').readOnly = false;
+  $('d-owner').value = dm.me.username;
+  showKind();
+  $('d-submit').textContent = 'Add domain';
+  $('d-cancel').hidden = true;
+}
+
+$('d-cancel').addEventListener('click', () => {
+  const name = dm.editing;
+  stopEditing();
+  const back = Array.from($('domains').querySelectorAll('button'))
+    .find((b) => b.getAttribute('aria-label') === `Change ${name}`);
+  (back || $('d-name')).focus();
+});
+
+// The form as the API's body; the server checks the rest.
+function body() {
+  const b = {
+    name: $('d-name').value.trim(),
+    owner: $('d-owner').value || undefined,
+    target: { kind: kind() },
+    hsts: $('d-hsts').checked,
+  };
+  if (kind() === 'address') {
+    b.target.address = $('d-address').value.trim();
+    b.target.port = Number($('d-port').value.trim());
+  }
+  if ($('d-tls').value) b.tls = $('d-tls').value;
+  return b;
+}
+
+// What the page can tell before asking the box: something missing, or
+// a port that is no number. Returns false after marking the field.
+function complete() {
+  if (!$('d-name').value.trim()) {
+    fieldError($('d-name'), 'Enter the name, such as cloud.example.org.');
+    return false;
+  }
+  if (kind() === 'address') {
+    if (!$('d-address').value.trim()) {
+      fieldError($('d-address'), 'Enter an address on the box, such as 127.0.0.1.');
+      return false;
+    }
+    if (!/^\d{1,5}$/.test($('d-port').value.trim())) {
+      fieldError($('d-port'), 'Enter a port number from 1 to 65535.');
+      return false;
+    }
+  }
+  return true;
+}
+
+// A refusal at the field it names, in a sentence about that field.
+function showRefusal(e) {
+  const form = $('domain-form');
+  if (e.status === 409) {
+    fieldError($('d-name'), `${$('d-name').value.trim()} is a domain of this box already: change it in the list instead.`);
+    return;
+  }
+  const input = e.field && FIELDS[e.field] && $(FIELDS[e.field]);
+  if (e.status !== 400 || !input) {
+    say($('form-message'), e.message, 'error');
+    return;
+  }
+  // The message names its field first ("target.port must be ..."): the
+  // page names it in words instead.
+  let raw = e.message;
+  const lead = `${e.field} `;
+  if (raw.toLowerCase().startsWith(lead.toLowerCase())) raw = raw.slice(lead.length);
+  const verb = /^(is|must|may|cannot|needs|of|each|has|takes)\b/.test(raw);
+  const text = verb ? `${SUBJECTS[e.field]} ${raw}` : raw.charAt(0).toUpperCase() + raw.slice(1);
+  if (input.type === 'radio') say($('form-message'), text, 'error');
+  else fieldError(input, text);
+}
+
+$('domain-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const form = $('domain-form');
+  clearErrors(form);
+  say('message', '');
+  if (!complete()) return;
+  const submit = $('d-submit');
+  submit.disabled = true;
+  const editing = dm.editing;
+  try {
+    const b = body();
+    const d = editing
+      ? await api('PUT', `/api/v1/domains/${encodeURIComponent(editing)}`, b)
+      : await api('POST', '/api/v1/domains', b);
+    dm.domains = (dm.domains || []).filter((x) => x.name !== d.name).concat([d])
+      .sort((x, y) => x.name.localeCompare(y.name));
+    stopEditing();
+    render();
+    // Read again: the load may have been reported before this reply came.
+    readList().catch(() => {});
+    say('message', editing
+      ? `${d.name} was changed; the web server takes the change within a second or two.`
+      : `${d.name} was added; the web server takes it within a second or two.`, 'ok');
+  } catch (e) {
+    showRefusal(e);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+// --- Start -----------------------------------------------------------
+
+shell({ page: 'domains' })
+  .then(async ({ me }) => {
+    if (!me) { location.assign('/login?next=/domains'); return; }
+    dm.me = me;
+    if (me.role !== 'admin' && me.role !== 'member') {
+      $('your-role').textContent = me.role;
+      $('no-access').hidden = false;
+      return;
+    }
+    $('domains-page').hidden = false;
+    if (isAdmin()) {
+      $('h-domains').textContent = 'All domains';
+      $('domain-form').hidden = false;
+      await loadOwners();
+      stopEditing();
+    } else {
+      $('member-note').hidden = false;
+    }
+    await readList();
+    follow();
+  })
+  .catch((e) => { $('domains-page').hidden = false; say('message', e.message, 'error'); });
