@@ -270,13 +270,22 @@ fn names(report: &serde_json::Value) -> Vec<String> {
 fn the_proxy_topic_shows_each_domains_health_and_members_their_own() {
     let lab = ProxyLab::start();
     let backend = Backend::start("b");
-    common::on_own_runtime(lab.hearth.add_user("ann", "a long enough password 1", "member"));
+    common::on_own_runtime(
+        lab.hearth
+            .add_user("ann", "a long enough password 1", "member"),
+    );
     let body = serde_json::json!({
         "name": "ann.test", "owner": "ann",
         "target": {"address": "127.0.0.1", "port": backend.addr().port()},
     });
-    assert_eq!(lab.api("POST", "/api/v1/domains", &body.to_string()).status, 201);
-    assert_eq!(lab.add("admin.test", backend.addr(), "internal").status, 201);
+    assert_eq!(
+        lab.api("POST", "/api/v1/domains", &body.to_string()).status,
+        201
+    );
+    assert_eq!(
+        lab.add("admin.test", backend.addr(), "internal").status,
+        201
+    );
     let admin = lab.hearth.admin_client();
     let mut member = lab.hearth.client();
     common::on_own_runtime(async {
@@ -284,9 +293,9 @@ fn the_proxy_topic_shows_each_domains_health_and_members_their_own() {
         let path = "/api/v1/events?topics=proxy";
         let mut all = common::sse::open(&admin, common::Protocol::Http2, path, None).await;
         let report = proxy_report(&mut all, |r| {
-            r["status"]["domains"]
-                .as_array()
-                .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["health"]["certificate"].is_object()))
+            r["status"]["domains"].as_array().is_some_and(|d| {
+                d.len() == 2 && d.iter().all(|d| d["health"]["certificate"].is_object())
+            })
         })
         .await;
         assert_eq!(names(&report), ["admin.test", "ann.test"]);
@@ -304,6 +313,9 @@ fn the_proxy_topic_shows_each_domains_health_and_members_their_own() {
         let listed = member.get("/api/v1/domains").await.json();
         assert_eq!(listed["domains"].as_array().unwrap().len(), 1);
         let other = member.get("/api/v1/domains/admin.test").await;
-        assert_eq!(other.status, 404, "another's domain does not exist for a member");
+        assert_eq!(
+            other.status, 404,
+            "another's domain does not exist for a member"
+        );
     });
 }
