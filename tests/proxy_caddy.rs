@@ -319,3 +319,48 @@ fn the_proxy_topic_shows_each_domains_health_and_members_their_own() {
         );
     });
 }
+
+#[test]
+fn a_load_caddy_refuses_is_reported_and_the_previous_config_runs_on() {
+    let lab = ProxyLab::start();
+    let backend = Backend::start("kept");
+    assert_eq!(lab.add("kept.test", backend.addr(), "internal").status, 201);
+    lab.wait_for_hosts(&["kept.test"]);
+    // Something else holds the HTTP port: a plain-HTTP site cannot listen.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", lab.http_port)).unwrap();
+    assert_eq!(lab.add("plain.test", backend.addr(), "off").status, 201);
+    wait_until(
+        "the record to say the load failed",
+        Duration::from_secs(15),
+        || {
+            let d = lab.api("GET", "/api/v1/domains/plain.test", "").json();
+            d["apply"]["state"] == "failed"
+                && d["apply"]["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("address already in use"))
+        },
+    );
+    let health = lab.api("GET", "/api/v1/health", "").json();
+    assert_eq!(
+        health["components"]["proxy"]["state"], "degraded",
+        "{health}"
+    );
+    // Caddy runs its previous config: the first domain still answers.
+    assert_eq!(lab.routed_hosts(), ["kept.test"]);
+    lab.caddy.wait_for_local_cert("kept.test");
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("kept.test", lab.https_port, Some(&root), "/"),
+        (200, "kept".to_string())
+    );
+    // Once the port is free, the retry loads it.
+    drop(squatter);
+    lab.wait_for_hosts(&["kept.test", "plain.test"]);
+    wait_until("the record to be applied", Duration::from_secs(30), || {
+        lab.api("GET", "/api/v1/domains/plain.test", "").json()["apply"]["state"] == "applied"
+    });
+    assert_eq!(
+        curl_resolve("plain.test", lab.http_port, None, "/"),
+        (200, "kept".to_string())
+    );
+}
