@@ -235,26 +235,30 @@ function renderState() {
   $('proxy-cause').hidden = true;
   $('proxy-last').hidden = true;
   if (!dm.managed && (!r || r.state === 'disabled')) {
-    state.className = 'state-disabled';
+    state.className = 'state-line state-disabled';
     state.textContent = `Not managed here: ${dm.notManaged || 'hearth leaves the web server alone'}. Domains are stored, not served.`;
     return;
   }
   if (!r) {
-    state.className = '';
+    state.className = 'state-line';
     state.textContent = "Waiting for the web server's report…";
     return;
   }
   if (r.state === 'ok') {
-    state.className = 'state-ok';
-    state.textContent = `Caddy is up: ${r.detail}.`;
+    state.className = 'state-line state-ok';
+    // The detail counts every domain on the box: a member sees their own.
+    state.textContent = isAdmin() ? `Caddy is up: ${r.detail}.` : 'Caddy is up.';
   } else if (r.state === 'degraded') {
-    state.className = 'state-degraded';
-    const what = FAILED_STEP[r.detail] || 'Not working';
+    state.className = 'state-line state-degraded';
+    // The detail names the failed step ("cannot observe the component;
+    // see the log"): in the domains' words first.
+    const step = Object.keys(FAILED_STEP).find((k) => (r.detail || '').startsWith(k));
+    const what = step ? FAILED_STEP[step] : 'Not working';
     const retry = r.retry_in_ms ? ` Trying again in ${seconds(Math.ceil(r.retry_in_ms / 1000))}.` : '';
     const kept = r.status ? ' What was in force stays in force.' : '';
-    state.textContent = `${what} (${r.detail}).${kept}${retry}`;
+    state.textContent = `${what}: ${r.detail}.${kept}${retry}`.replace(/\.\./g, '.');
   } else {
-    state.className = 'state-disabled';
+    state.className = 'state-line state-disabled';
     state.textContent = `Not active: ${r.detail}.`.replace(/\.\.$/, '.');
   }
   if (r.cause) {

@@ -1,0 +1,418 @@
+//! The domains page in headless Chromium, against a hearth that drives a
+//! real Caddy (`common::proxy_lab`): an admin adds a domain to a loopback
+//! backend and sees it come into force without reloading, with its DNS
+//! and certificate checks; a bad name is marked at its field; a change
+//! and a removal; the web server's state when Caddy is gone. A member
+//! sees only their own domain, and is told why they cannot add one.
+//! Needs caddy, curl, chromium and chromium-driver.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::caddy_lab::{Backend, curl_resolve};
+use common::proxy_lab::ProxyLab;
+use common::webdriver::{Browser, spki_pin};
+use common::{ADMIN_PASSWORD, Daemon};
+use serde_json::{Value, json};
+
+const MEMBER_PASSWORD: &str = "a member's own long passphrase";
+
+async fn browser(d: &Daemon) -> Browser {
+    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
+    Browser::start(&spki_pin(&key)).await
+}
+
+fn url(d: &Daemon, path: &str) -> String {
+    format!("https://localhost:{}{path}", d.addr().port())
+}
+
+/// Signs `user` in on the sign-in page, which leads to /domains, and
+/// waits until the page has the list and the web server's first report.
+async fn open_domains(b: &Browser, d: &Daemon, user: &str, password: &str) {
+    b.goto(&url(d, "/login?next=%2Fdomains")).await;
+    b.wait_for(
+        "return location.pathname === '/login' && document.readyState === 'complete'",
+        "the sign-in page",
+    )
+    .await;
+    b.set_value("#username", user).await;
+    b.set_value("#password", password).await;
+    b.click("#login button[type=submit]").await;
+    b.wait_for(
+        "return location.pathname === '/domains' && document.readyState === 'complete' && !document.getElementById('domains-page').hidden && document.getElementById('proxy-state').classList.contains('state-ok') && (document.querySelector('#domains li') !== null || !document.getElementById('domains-none').hidden)",
+        "the domains page with its list and the web server's state",
+    )
+    .await;
+    // The sign-in page asks who is signed in (401 before): expected.
+    let log = b.log().await;
+    assert!(
+        log.iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .all(|e| e["message"].as_str().unwrap_or("").contains("401 ()")),
+        "unexpected browser errors while signing in: {log:?}"
+    );
+}
+
+/// What the page shows of domain `name`: each `data-field` of its entry
+/// by name, its heading as `name`, its buttons as `buttons`; null when
+/// it is not listed.
+async fn shown(b: &Browser, name: &str) -> Value {
+    b.eval_with(
+        "const li = Array.from(document.querySelectorAll('#domains li')).find(l => l.dataset.name === arguments[0]); if (!li) return null; const f = {name: li.querySelector('h3').textContent, buttons: Array.from(li.querySelectorAll('button'), x => x.getAttribute('aria-label'))}; for (const e of li.querySelectorAll('[data-field]')) f[e.dataset.field] = e.textContent; return f;",
+        &[json!(name)],
+    )
+    .await
+}
+
+/// The names listed, in order.
+async fn listed(b: &Browser) -> Value {
+    b.eval("return Array.from(document.querySelectorAll('#domains li'), l => l.dataset.name)")
+        .await
+}
+
+/// Polls `check` on what the page shows of `name` until it holds, for
+/// up to `patience` (the health checks take a few seconds after a load).
+async fn wait_shown(
+    b: &Browser,
+    name: &str,
+    what: &str,
+    patience: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + patience;
+    loop {
+        let v = shown(b, name).await;
+        if check(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {patience:?}; the page shows {v} and says “{}”",
+            b.text("#proxy-state").await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
+}
+
+/// The domains as the API lists them to the admin, by name.
+fn api_names(lab: &ProxyLab) -> Vec<String> {
+    let r = lab.api("GET", "/api/v1/domains", "");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.json()["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The error shown at input `id` (its `-error` note, tied to it through
+/// aria-describedby), whether it has the focus, and the form's message.
+async fn field_error(b: &Browser, id: &str) -> Value {
+    b.eval_with(
+        "const i = document.getElementById(arguments[0]); const e = document.getElementById(arguments[0] + '-error'); return [i.getAttribute('aria-invalid'), (i.getAttribute('aria-describedby') || '').split(' ').includes(arguments[0] + '-error'), e ? e.textContent : null, document.activeElement === i, document.getElementById('form-message').textContent];",
+        &[json!(id)],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
+    let mut lab = ProxyLab::start();
+    let backend = Backend::start("web");
+    let b = browser(&lab.hearth).await;
+    open_domains(&b, &lab.hearth, "admin", ADMIN_PASSWORD).await;
+
+    let nav = b
+        .eval("return Array.from(document.querySelectorAll('#shell nav a'), a => [a.textContent, a.getAttribute('aria-current')])")
+        .await;
+    assert_eq!(
+        nav,
+        json!([
+            ["Status", null],
+            ["Domains", "page"],
+            ["Account", null],
+            ["Admin", null]
+        ]),
+        "the page is in the navigation"
+    );
+    assert_eq!(b.text("#h-domains").await, "All domains");
+    assert_eq!(
+        b.text("#proxy-state").await,
+        "Caddy is up: 0 domains served."
+    );
+    // Set on this document: a reload would lose it.
+    b.eval("window.sameDocument = true; return true").await;
+
+    // A name the box refuses: said at the name, and nothing stored.
+    b.set_value("#d-name", "localhost").await;
+    b.set_value("#d-address", "127.0.0.1").await;
+    b.set_value("#d-port", &backend.addr().port().to_string())
+        .await;
+    b.set_value("#d-tls", "internal").await;
+    b.click("#d-submit").await;
+    b.wait_for(
+        "return document.getElementById('d-name').getAttribute('aria-invalid') === 'true'",
+        "the bad name marked at its field",
+    )
+    .await;
+    assert_eq!(
+        field_error(&b, "d-name").await,
+        json!([
+            "true",
+            true,
+            "The name must have at least two labels, like example.org.",
+            true,
+            ""
+        ]),
+        "the message at the name, tied to it, with the focus there"
+    );
+    assert!(api_names(&lab).is_empty(), "nothing stored");
+    b.check_page("domains-bad-name").await;
+
+    // A good one: listed at once, in force as soon as Caddy took it.
+    b.set_value("#d-name", "web.test").await;
+    b.click("#d-submit").await;
+    b.wait_for(
+        "return document.querySelector('#domains li') !== null && document.getElementById('d-name').value === ''",
+        "the new domain listed and the form emptied",
+    )
+    .await;
+    let entry = wait_shown(
+        &b,
+        "web.test",
+        "web.test applied",
+        Duration::from_secs(15),
+        |v| field(v, "apply-state") == "Applied",
+    )
+    .await;
+    assert_eq!(field(&entry, "apply"), "Caddy serves it as shown.");
+    assert_eq!(
+        field(&entry, "target"),
+        format!("127.0.0.1:{}", backend.addr().port())
+    );
+    assert_eq!(field(&entry, "owner"), "admin");
+    assert_eq!(field(&entry, "tls"), "The box's own authority");
+    assert_eq!(
+        entry["buttons"],
+        json!(["Change web.test", "Remove web.test"])
+    );
+    assert_eq!(
+        b.eval("return [window.sameDocument === true, document.getElementById('d-name').hasAttribute('aria-invalid'), document.getElementById('message').textContent]")
+            .await,
+        json!([
+            true,
+            false,
+            "web.test was added; the web server takes it within a second or two."
+        ]),
+        "no reload, the old error gone, the addition said"
+    );
+    assert_eq!(api_names(&lab), ["web.test"]);
+    // It is real: Caddy routes it to the backend with its local CA.
+    lab.wait_for_hosts(&["web.test"]);
+    lab.caddy.wait_for_local_cert("web.test");
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("web.test", lab.https_port, Some(&root), "/"),
+        (200, "web".to_string())
+    );
+
+    // The health checks arrive on the stream: the name does not resolve
+    // here (no DNS for .test), the certificate is the local CA's.
+    let entry = wait_shown(
+        &b,
+        "web.test",
+        "the certificate from the health check",
+        Duration::from_secs(30),
+        |v| field(v, "certificate").starts_with("From Caddy Local Authority"),
+    )
+    .await;
+    let cert = field(&entry, "certificate");
+    assert!(
+        cert.contains("; valid until ") && cert.ends_with(" left)."),
+        "issuer, expiry and time left: {cert}"
+    );
+    assert_eq!(
+        field(&entry, "dns"),
+        "Does not lead here: the name does not resolve. Point its DNS (an A or AAAA record) at this box."
+    );
+    assert_eq!(
+        b.text("#proxy-state").await,
+        "Caddy is up: 1 domain served."
+    );
+    let last = b.text("#proxy-last").await;
+    assert!(
+        last.starts_with("Last loaded ") && last.ends_with(", because the domains changed."),
+        "{last}"
+    );
+    assert_eq!(b.eval("return window.sameDocument === true").await, true);
+    b.check_page("domains").await;
+
+    // A change: HTTPS only.
+    b.click("button[aria-label='Change web.test']").await;
+    assert_eq!(
+        b.eval("return [document.getElementById('h-domain-form').textContent, document.getElementById('d-name').value, document.getElementById('d-name').readOnly, document.getElementById('d-tls').value, document.getElementById('d-port').value, document.getElementById('d-submit').textContent]")
+            .await,
+        json!([
+            "Change web.test",
+            "web.test",
+            true,
+            "internal",
+            backend.addr().port().to_string(),
+            "Save changes"
+        ]),
+        "the form holds the domain"
+    );
+    b.click("#d-hsts").await;
+    b.click("#d-submit").await;
+    wait_shown(
+        &b,
+        "web.test",
+        "the change in force",
+        Duration::from_secs(15),
+        |v| {
+            field(v, "tls") == "The box's own authority, HTTPS only (HSTS)"
+                && field(v, "apply-state") == "Applied"
+        },
+    )
+    .await;
+    let r = lab.api("GET", "/api/v1/domains/web.test", "");
+    assert_eq!(r.json()["hsts"], true, "{:?}", r.body);
+    assert_eq!(b.text("#h-domain-form").await, "Add a domain");
+
+    // Removed, after the confirmation.
+    b.click("button[aria-label='Remove web.test']").await;
+    b.wait_for(
+        "return document.querySelector('dialog.confirm').open",
+        "the confirmation",
+    )
+    .await;
+    assert_eq!(b.text("#confirm-title").await, "Remove web.test?");
+    b.click("#confirm-ok").await;
+    b.wait_for(
+        "return document.querySelector('#domains li') === null && !document.getElementById('domains-none').hidden",
+        "the list without web.test",
+    )
+    .await;
+    assert_eq!(b.text("#message").await, "web.test was removed.");
+    assert!(api_names(&lab).is_empty());
+    lab.wait_for_hosts(&[]);
+    b.wait_for(
+        "return document.getElementById('proxy-state').textContent === 'Caddy is up: 0 domains served.'",
+        "the report after the removal",
+    )
+    .await;
+
+    // Caddy gone: the page says so, live.
+    lab.caddy.kill();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = b
+            .eval("const s = document.getElementById('proxy-state'); return [s.classList.contains('state-degraded'), s.textContent]")
+            .await;
+        if state[0] == true {
+            assert!(
+                state[1]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Caddy unreachable: cannot observe the component; see the log. What was in force stays in force."),
+                "{state}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no degraded state: {state}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let cause = b.text("#proxy-cause").await;
+    assert!(cause.contains("cannot reach Caddy's admin API"), "{cause}");
+    // The refusal (400) is how the page learnt of the bad name.
+    b.assert_no_severe_errors(&["400 ()"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
+    let lab = ProxyLab::start();
+    let backend = Backend::start("mia");
+    lab.hearth.add_user("mia", MEMBER_PASSWORD, "member").await;
+    let body = json!({
+        "name": "mia.test",
+        "owner": "mia",
+        "target": {"address": "127.0.0.1", "port": backend.addr().port()},
+        "tls": "internal",
+    });
+    let r = lab.api("POST", "/api/v1/domains", &body.to_string());
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        lab.add("admin.test", backend.addr(), "internal").status,
+        201
+    );
+    lab.wait_for_hosts(&["admin.test", "mia.test"]);
+
+    // What the page relies on: a member adding one is refused, saying why.
+    let client = lab.hearth.client();
+    let token = client.login("mia", MEMBER_PASSWORD).await;
+    let mine = json!({"name": "mine.test", "target": {"kind": "hearth"}});
+    let r = client
+        .as_user(&token, "POST", "/api/v1/domains", &mine.to_string())
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let refusal = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(refusal.contains("their own servers"), "{refusal}");
+
+    let b = browser(&lab.hearth).await;
+    open_domains(&b, &lab.hearth, "mia", MEMBER_PASSWORD).await;
+    assert_eq!(
+        b.eval("return Array.from(document.querySelectorAll('#shell nav a'), a => a.textContent)")
+            .await,
+        json!(["Status", "Domains", "Account"])
+    );
+    assert_eq!(listed(&b).await, json!(["mia.test"]), "only her own");
+    let entry = wait_shown(
+        &b,
+        "mia.test",
+        "her domain applied, with its health from her stream",
+        Duration::from_secs(30),
+        |v| {
+            field(v, "apply-state") == "Applied"
+                && field(v, "certificate").starts_with("From Caddy Local Authority")
+        },
+    )
+    .await;
+    assert!(entry.get("owner").is_none(), "no owner column: {entry}");
+    assert_eq!(
+        entry["buttons"],
+        json!(["Remove mia.test"]),
+        "she may remove it, not change its target"
+    );
+    assert_eq!(b.text("#h-domains").await, "Your domains");
+    assert_eq!(
+        b.text("#proxy-state").await,
+        "Caddy is up.",
+        "not how many domains others have"
+    );
+    let state = b
+        .eval("return [document.getElementById('domain-form').hidden, document.getElementById('member-note').hidden, document.getElementById('member-note').textContent.trim()]")
+        .await;
+    assert_eq!(state[0], true, "no form she cannot use: {state}");
+    assert_eq!(state[1], false, "the reason instead: {state}");
+    let note = state[2].as_str().unwrap();
+    assert!(
+        note.starts_with("You cannot add a domain yourself yet")
+            && note.contains("servers come in a later version of hearth")
+            && note.contains("an admin can add a domain for you"),
+        "{note}"
+    );
+    // Her stream names none of the admin's domains either.
+    assert_eq!(
+        b.eval("return dm.report.status.domains.map(d => d.name)")
+            .await,
+        json!(["mia.test"])
+    );
+    b.check_page("domains-member").await;
+    b.assert_no_severe_errors(&[]).await;
+}
