@@ -20,6 +20,9 @@ use crate::clock::now_ms;
 
 /// How often every domain is checked when nothing changes.
 const EVERY: Duration = Duration::from_secs(300);
+/// How soon after a check that found no certificate: a first one from a
+/// public CA can take a while after the load.
+const SOON: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DomainHealth {
@@ -77,6 +80,7 @@ pub async fn run(
             // A first certificate takes a moment after a load.
             results.insert(d.name.to_string(), check(d, https, &addresses).await);
         }
+        let missing = results.values().any(|h| h.certificate_error.is_some());
         if results != service.health() {
             service.set_health(results);
             wake.send_replace(());
@@ -87,7 +91,7 @@ pub async fn run(
                 // Let Caddy get the new certificates before looking.
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
-            () = tokio::time::sleep(EVERY) => {}
+            () = tokio::time::sleep(if missing { SOON } else { EVERY }) => {}
         }
     }
 }

@@ -242,11 +242,10 @@ impl Manager for ProxyManager {
         status(&desired.domains, observed.last.as_ref(), &observed.health)
     }
 
-    fn detail(status: &ProxyStatus) -> String {
-        match status.domains.len() {
-            1 => "1 domain served".into(),
-            n => format!("{n} domains served"),
-        }
+    /// Without a count: every signed-in user sees the health entry, and
+    /// how many domains others have is not theirs to know.
+    fn detail(_status: &ProxyStatus) -> String {
+        "Caddy runs hearth's config".into()
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::error::ProxyError;
 use super::health::DomainHealth;
-use super::model::{Context, Domain, DomainInput, SiteName, Target};
+use super::model::{Context, Domain, DomainInput, SiteName};
 use super::stored;
 use crate::accounts::{BoxProfile, Caller, UserRecord};
 use crate::auth::Role;
@@ -164,6 +164,11 @@ impl ProxyService {
         input: &DomainInput,
         source: IpAddr,
     ) -> Result<DomainView, ProxyError> {
+        // Said first, whatever the fields hold: no target a member may
+        // choose exists yet (see the module doc).
+        if caller.role == Role::Member {
+            return Err(ProxyError::Forbidden(MEMBER_TARGETS));
+        }
         let domain = self.validate(caller, input)?;
         let entry = caller.audit(AuditAction::DomainCreate, domain.name.as_str(), source);
         self.store.change(entry, |c| {
@@ -199,9 +204,10 @@ impl ProxyService {
             let old = stored::domain_in(c, &name)?
                 .filter(|d| may_see(caller, d))
                 .ok_or(ProxyError::NotFound)?;
-            // A member cannot keep a target they could not set.
-            if caller.role != Role::Admin && old.owner != domain.owner {
-                return Err(ProxyError::NotFound);
+            // A member changes the rest of their domain (TLS, HSTS), and
+            // keeps the target an admin gave it.
+            if caller.role != Role::Admin && old.target != domain.target {
+                return Err(ProxyError::Forbidden(MEMBER_TARGETS));
             }
             owner_exists(c, &domain.owner)?;
             stored::put(c, &domain)?;
@@ -222,12 +228,25 @@ impl ProxyService {
         })
     }
 
-    /// The input as a domain `caller` may have.
+    /// The input as a domain `caller` may have, but for its target, which
+    /// `create` and `replace` check.
     fn validate(&self, caller: &Caller, input: &DomainInput) -> Result<Domain, ProxyError> {
         let owner = input
             .owner
             .clone()
             .unwrap_or_else(|| caller.username.clone());
+        match caller.role {
+            Role::Admin => {}
+            Role::Member if owner == caller.username => {}
+            Role::Member => {
+                return Err(ProxyError::Forbidden(
+                    "members own only their own domains: leave out owner, or give your own name",
+                ));
+            }
+            Role::Viewer => {
+                return Err(ProxyError::Forbidden("viewers cannot change domains"));
+            }
+        }
         let profile = BoxProfile::read(&self.store)?;
         let addresses = crate::host::addresses::of_this_machine();
         let ctx = Context {
@@ -235,28 +254,12 @@ impl ProxyService {
             box_addresses: &addresses,
             hearth_port: self.hearth_port,
         };
-        let domain = Domain::from_input(input, owner, ctx)?;
-        match caller.role {
-            Role::Admin => {}
-            Role::Member => {
-                if domain.owner != caller.username {
-                    return Err(ProxyError::Forbidden(
-                        "members own only their own domains: leave out owner, or give your own name",
-                    ));
-                }
-                if matches!(domain.target, Target::Address { .. } | Target::Hearth) {
-                    return Err(ProxyError::Forbidden(
-                        "a member's domain leads to one of their own servers; addresses on the box are for admins",
-                    ));
-                }
-            }
-            Role::Viewer => {
-                return Err(ProxyError::Forbidden("viewers cannot change domains"));
-            }
-        }
-        Ok(domain)
+        Ok(Domain::from_input(input, owner, ctx)?)
     }
 }
+
+/// Why a member cannot choose a target.
+const MEMBER_TARGETS: &str = "a member's domain leads to one of their own servers (they come with the virtual servers); addresses on the box are for admins, who can add a domain for you";
 
 /// A name from the URL, checked the way a record's is.
 fn lookup_name(name: &str) -> Result<SiteName, ProxyError> {

@@ -246,8 +246,11 @@ function renderState() {
   }
   if (r.state === 'ok') {
     state.className = 'state-line state-ok';
-    // The detail counts every domain on the box: a member sees their own.
-    state.textContent = isAdmin() ? `Caddy is up: ${r.detail}.` : 'Caddy is up.';
+    // An admin's report holds every domain; a member's only their own,
+    // so a count would mean nothing to them.
+    const n = ((r.status && r.status.domains) || []).length;
+    const served = n === 1 ? '1 domain served' : `${n} domains served`;
+    state.textContent = isAdmin() ? `Caddy is up: ${served}.` : 'Caddy is up.';
   } else if (r.state === 'degraded') {
     state.className = 'state-line state-degraded';
     // The detail names the failed step ("cannot observe the component;

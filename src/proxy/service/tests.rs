@@ -61,6 +61,33 @@ fn members_cannot_point_a_domain_at_the_box_or_give_it_away() {
         lab.service.create(&ann, &hearth, HERE),
         Err(ProxyError::Forbidden(_))
     ));
+    // A member's domain, made by an admin: its TLS and HSTS are theirs to
+    // change, its target is not.
+    let boss = caller("boss", Role::Admin);
+    let mut made = site("ann.example.org");
+    made.owner = Some("ann".into());
+    lab.service.create(&boss, &made, HERE).unwrap();
+    made.owner = None;
+    made.hsts = true;
+    let v = lab
+        .service
+        .replace(&ann, "ann.example.org", &made, HERE)
+        .unwrap();
+    assert!(v.domain.hsts);
+    let elsewhere =
+        input(json!({"name": "ann.example.org", "target": {"address": "127.0.0.1", "port": 9999}}));
+    assert!(matches!(
+        lab.service
+            .replace(&ann, "ann.example.org", &elsewhere, HERE),
+        Err(ProxyError::Forbidden(_))
+    ));
+    // Refused for the role before any field is looked at.
+    let empty = input(json!({"name": "x", "target": {}}));
+    assert!(matches!(
+        lab.service.create(&ann, &empty, HERE),
+        Err(ProxyError::Forbidden(_))
+    ));
+    lab.service.remove(&boss, "ann.example.org", HERE).unwrap();
     let viewer = caller("vic", Role::Viewer);
     assert!(matches!(
         lab.service.create(&viewer, &hearth, HERE),
