@@ -136,8 +136,11 @@ vm: image
 # Benchmarks (release build): the cost of one metrics sample beside a
 # node_exporter scrape, the daemon under 0 to 10,000 SSE streams, and a
 # firewall of 2,000 rules applied beside a bare `nft -f` (in a network
-# namespace of its own; needs root).
+# namespace of its own; needs root), and Caddy with 1,000 domains loaded
+# beside a bare curl, its memory after 100 changes and an event stream
+# across a load (a Caddy of its own in a temp dir).
 bench: deps
 	$(CARGO) bench --bench sample
 	$(CARGO) bench --bench sse
 	$(CARGO) bench --bench firewall
+	$(CARGO) bench --bench proxy
