@@ -9,8 +9,11 @@
 //! with backoff (a change in the store retries at once).
 //!
 //! A burst of changes is one load: the loop's debounce (500 ms here)
-//! folds the store's wake-ups together. Caddy 2.6 closes every proxied
-//! stream on a load, so a pass that finds Caddy in step loads nothing.
+//! folds the store's wake-ups together. A pass that finds Caddy in step
+//! loads nothing: every load builds Caddy a whole new config, and a
+//! proxied stream open across it keeps the old one alive (2.6.2 lets
+//! such a stream finish on the config it started on; see the README's
+//! benchmark).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -23,7 +23,8 @@ pub enum Observation<T> {
 pub trait Plan {
     /// True when the component already matches: `apply` is skipped, so a
     /// drift check of a healthy component does no writes (a needless
-    /// Caddy `/load` would close every proxied stream).
+    /// Caddy `/load` builds a whole new config, and every proxied stream
+    /// open across it keeps the old one in memory).
     fn is_noop(&self) -> bool;
 }
 
