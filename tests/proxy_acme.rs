@@ -174,6 +174,7 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
         caddy_netns: Some(ns.name()),
         http_port: Some(80),
         https_port: Some(443),
+        ..LabOptions::default()
     });
     let backend = Backend::start_in(ns.name(), "hello over acme");
 

@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::caddy_lab::{Backend, ECHO_XFF, curl_resolve, curl_resolve_with};
-use common::proxy_lab::ProxyLab;
+use common::proxy_lab::{LabOptions, ProxyLab};
 
 fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -362,5 +362,44 @@ fn a_load_caddy_refuses_is_reported_and_the_previous_config_runs_on() {
     assert_eq!(
         curl_resolve("plain.test", lab.http_port, None, "/"),
         (200, "kept".to_string())
+    );
+}
+
+#[test]
+fn a_wildcard_gets_certificates_on_demand_for_the_names_hearth_vouches_for() {
+    let lab = ProxyLab::start_opts(LabOptions {
+        box_domain: Some("box.test"),
+        ..LabOptions::default()
+    });
+    let backend = Backend::start("any app");
+    let r = lab.add("*.box.test", backend.addr(), "internal");
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    lab.wait_for_hosts(&["*.box.test"]);
+    // No certificate until a client asks for a name; then Caddy asks
+    // hearth, which says yes for one label under the wildcard.
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("app.box.test", lab.https_port, Some(&root), "/"),
+        (200, "any app".to_string())
+    );
+    assert!(
+        lab.caddy
+            .storage_dir()
+            .join("certificates/local/app.box.test/app.box.test.crt")
+            .exists(),
+        "a certificate for the name asked"
+    );
+    assert!(
+        lab.caddy.log().contains("tls.on_demand"),
+        "issued on demand, after hearth said yes"
+    );
+    // Two labels deep is not under the wildcard: no certificate.
+    let (status, _) = curl_resolve("a.b.box.test", lab.https_port, Some(&root), "/");
+    assert_eq!(status, 0, "no handshake for a name two labels deep");
+    assert!(
+        !lab.caddy
+            .storage_dir()
+            .join("certificates/local/a.b.box.test")
+            .exists()
     );
 }

@@ -47,6 +47,8 @@ pub struct Daemon {
     state_dir: PathBuf,
     /// The admin's session once `start` has set the box up.
     pub session: Option<String>,
+    /// The box's domain the setup gives it, if any.
+    box_domain: Option<String>,
 }
 
 #[derive(Default)]
@@ -64,6 +66,8 @@ pub struct Options {
     pub pending_setup: bool,
     /// Run inside this network namespace (`ip netns exec`).
     pub netns: Option<String>,
+    /// The box's domain, set in the setup that `start` runs.
+    pub box_domain: Option<String>,
 }
 
 impl Daemon {
@@ -132,6 +136,7 @@ impl Daemon {
             addr: None,
             state_dir,
             session: None,
+            box_domain: opts.box_domain.clone(),
         }
     }
 
@@ -206,7 +211,11 @@ impl Daemon {
     pub fn finish_setup(&self) {
         let client = self.client();
         let code = self.setup_code();
-        on_own_runtime(complete_setup(&client, &code));
+        on_own_runtime(complete_setup_with(
+            &client,
+            &code,
+            self.box_domain.as_deref(),
+        ));
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -401,10 +410,15 @@ impl Reply {
 /// Claims the box with `code` and finishes setup through the API, as an
 /// owner would: admin `admin` with [`ADMIN_PASSWORD`], host `testbox`.
 pub async fn complete_setup(client: &TlsClient, code: &str) {
+    complete_setup_with(client, code, None).await
+}
+
+/// [`complete_setup`], giving the box `domain` if any.
+pub async fn complete_setup_with(client: &TlsClient, code: &str, domain: Option<&str>) {
     let r = client.claim_setup(code).await;
     assert_eq!(r.status, 200, "claim: {:?}", r.body);
     let cookie = r.set_cookie("__Host-hearth_setup").expect("setup cookie");
-    for (path, body) in [
+    let mut steps = vec![
         (
             "/api/v1/setup/admin",
             format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
@@ -413,8 +427,15 @@ pub async fn complete_setup(client: &TlsClient, code: &str) {
             "/api/v1/setup/host",
             "{\"hostname\":\"testbox\",\"timezone\":\"UTC\"}".to_string(),
         ),
-        ("/api/v1/setup/finish", "{}".to_string()),
-    ] {
+    ];
+    if let Some(domain) = domain {
+        steps.push((
+            "/api/v1/setup/domain",
+            serde_json::json!({"domain": domain, "email": format!("owner@{domain}")}).to_string(),
+        ));
+    }
+    steps.push(("/api/v1/setup/finish", "{}".to_string()));
+    for (path, body) in steps {
         let r = client.post_json(path, &body, Some(&cookie)).await;
         assert_eq!(r.status, 200, "{path}: {:?}", r.body);
     }

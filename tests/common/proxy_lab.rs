@@ -24,6 +24,8 @@ pub struct LabOptions<'a> {
     /// loopback.
     pub http_port: Option<u16>,
     pub https_port: Option<u16>,
+    /// The box's domain (setup), under which wildcards may be made.
+    pub box_domain: Option<&'a str>,
 }
 
 pub struct ProxyLab {
@@ -54,6 +56,7 @@ impl ProxyLab {
             caddy_netns,
             http_port,
             https_port,
+            box_domain,
         } = opts;
         let caddy = CaddyLab::start_in(caddy_netns);
         let http_port = http_port.unwrap_or_else(free_port);
@@ -67,6 +70,7 @@ impl ProxyLab {
         );
         let hearth = Daemon::start(Options {
             config,
+            box_domain: box_domain.map(str::to_string),
             ..Options::default()
         });
         ProxyLab {
