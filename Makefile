@@ -39,7 +39,7 @@ VM_CADDY_PORT ?= 4443
 run:
 	$(CARGO) build
 	@echo "hearth: starting at https://127.0.0.1:8443 (state in ./.hearth; Ctrl-C stops)"
-	./target/debug/hearth serve --dev
+	./target/debug/hearth serve --dev $$(test "$$(id -u)" -eq 0 && echo --allow-root)
 
 # The image tests (tests/vm.rs, tests/image_reproducible.rs) use the image
 # built here; the paths reach them through the environment. When Debian has

@@ -37,6 +37,10 @@ enum Command {
         /// Local development defaults: ./.hearth, https://127.0.0.1:8443.
         #[arg(long)]
         dev: bool,
+        /// Run even as root (a development machine, a test): hearth
+        /// refuses otherwise.
+        #[arg(long)]
+        allow_root: bool,
     },
     /// Put the boot-time firewall back (hearth's table removed, the base
     /// table of /etc/nftables.conf loaded) in one transaction: the safe
@@ -65,7 +69,11 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve { config, dev } => serve(config, mode(dev)),
+        Command::Serve {
+            config,
+            dev,
+            allow_root,
+        } => serve(config, mode(dev), allow_root),
         Command::CheckConfig { path, dev } => check_config(path, mode(dev)),
         Command::FirewallReset => firewall_reset(),
     }
@@ -75,7 +83,7 @@ fn mode(dev: bool) -> Mode {
     if dev { Mode::Dev } else { Mode::Production }
 }
 
-fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
+fn serve(path: Option<PathBuf>, mode: Mode, allow_root: bool) -> ExitCode {
     let config = match config::load(path.as_deref(), mode) {
         Ok(c) => c,
         Err(e) => {
@@ -84,6 +92,16 @@ fn serve(path: Option<PathBuf>, mode: Mode) -> ExitCode {
         }
     };
     let log = logging::init(&config.log);
+    // Before any thread is started: threads inherit the sets.
+    match crate::system::privileges::settle(&config, allow_root) {
+        Ok(kept) => {
+            tracing::info!(capabilities = ?kept, "privileges settled: no_new_privs set, every other capability dropped")
+        }
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    }
     // Before the first large allocation.
     daemon::allocator::return_large_allocations();
     let runtime = match runtime(tokio::runtime::Builder::new_multi_thread()) {

@@ -57,3 +57,4 @@ pub mod names;
 pub mod proxy;
 pub mod reconcile;
 pub mod store;
+pub mod system;

@@ -68,6 +68,10 @@ pub struct Options {
     pub netns: Option<String>,
     /// The box's domain, set in the setup that `start` runs.
     pub box_domain: Option<String>,
+    /// Run as this user with these ambient capabilities (`setpriv`,
+    /// e.g. `+net_admin,+setpcap`), the test's folder given to them, as
+    /// systemd runs the unit.
+    pub run_as: Option<(u32, String)>,
 }
 
 impl Daemon {
@@ -93,6 +97,14 @@ impl Daemon {
             config.push_str("listen = \"127.0.0.1:0\"\n");
         }
         config.push_str(&opts.config);
+        // The daemon runs with production defaults, which drive the
+        // machine's firewall and Caddy: never the test machine's own,
+        // unless a test asks (in a namespace of its own).
+        for table in ["firewall", "proxy"] {
+            if !opts.config.contains(&format!("[{table}]")) {
+                config.push_str(&format!("\n[{table}]\nmanage = false\n"));
+            }
+        }
         std::fs::write(&config_path, config).unwrap();
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
@@ -105,19 +117,35 @@ impl Daemon {
                     .arg(BIN);
                 c
             }
-            None => match &opts.netns {
-                Some(ns) => {
-                    let mut c = Command::new("ip");
-                    c.args(["netns", "exec", ns, BIN]);
-                    c
+            None => {
+                let mut argv: Vec<String> = Vec::new();
+                if let Some(ns) = &opts.netns {
+                    argv.extend(["ip", "netns", "exec", ns].map(String::from));
                 }
-                None => Command::new(BIN),
-            },
+                if let Some((uid, caps)) = &opts.run_as {
+                    let setpriv = require("setpriv", "util-linux");
+                    chown_tree(dir.path(), *uid);
+                    argv.extend([
+                        setpriv.to_str().unwrap().to_string(),
+                        format!("--reuid={uid}"),
+                        format!("--regid={uid}"),
+                        "--clear-groups".into(),
+                        format!("--inh-caps={caps}"),
+                        format!("--ambient-caps={caps}"),
+                    ]);
+                }
+                argv.push(BIN.to_string());
+                let mut c = Command::new(&argv[0]);
+                c.args(&argv[1..]);
+                c
+            }
         };
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .env("NOTIFY_SOCKET", &notify_path)
+        cmd.arg("serve").arg("--config").arg(&config_path);
+        // The tests run as root: hearth refuses that unless told.
+        if nix::unistd::geteuid().is_root() && opts.run_as.is_none() {
+            cmd.arg("--allow-root");
+        }
+        cmd.env("NOTIFY_SOCKET", &notify_path)
             .env_remove("WATCHDOG_USEC")
             .env_remove("LISTEN_FDS")
             .env_remove("JOURNAL_STREAM")
@@ -716,4 +744,19 @@ pub fn totp_now(secret: &[u8]) -> String {
         hearth::clock::now_ms() / 1000 / totp::STEP_S,
         totp::DIGITS,
     )
+}
+
+/// Gives `dir` and everything in it to `uid`.
+fn chown_tree(dir: &Path, uid: u32) {
+    let id = Some(nix::unistd::Uid::from_raw(uid));
+    let gid = Some(nix::unistd::Gid::from_raw(uid));
+    nix::unistd::chown(dir, id, gid).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            chown_tree(&path, uid);
+        } else {
+            nix::unistd::chown(&path, id, gid).unwrap();
+        }
+    }
 }
