@@ -36,6 +36,7 @@ install_file 0755 "$top/nftables/hearth-base.nft" /etc/nftables.conf
 install_file 0644 "$top/caddy/Caddyfile" /etc/caddy/Caddyfile
 install_file 0644 "$top/caddy/caddy.service.d/hearth.conf" /etc/systemd/system/caddy.service.d/hearth.conf
 install_file 0644 "$top/nftables/nftables.service.d/hearth.conf" /etc/systemd/system/nftables.service.d/hearth.conf
+install_file 0644 "$top/systemd/polkit-1/rules.d/50-hearth.rules" /etc/polkit-1/rules.d/50-hearth.rules
 echo "$version" >"$root/usr/lib/hearth/version"
 
 chroot "$root" systemd-sysusers

@@ -140,6 +140,14 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "nftables/nftables.service.d/hearth.conf",
         ),
         ("etc/caddy/Caddyfile", "caddy/Caddyfile"),
+        (
+            "etc/systemd/system/caddy.service.d/hearth.conf",
+            "caddy/caddy.service.d/hearth.conf",
+        ),
+        (
+            "etc/polkit-1/rules.d/50-hearth.rules",
+            "systemd/polkit-1/rules.d/50-hearth.rules",
+        ),
     ] {
         let here = std::fs::read_to_string(Path::new(ROOT).join(source)).unwrap();
         assert_eq!(read(installed), here, "/{installed} differs from {source}");
