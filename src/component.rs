@@ -23,6 +23,8 @@ pub enum Component {
     Firewall,
     /// Caddy, driven through its admin API.
     Proxy,
+    /// systemd over D-Bus: the services hearth follows and controls.
+    System,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -37,6 +39,7 @@ impl Component {
             Component::Metrics => "metrics",
             Component::Firewall => "firewall",
             Component::Proxy => "proxy",
+            Component::System => "system",
             #[cfg(test)]
             Component::Fake => "fake",
         }
@@ -62,6 +65,7 @@ mod tests {
             Component::Metrics,
             Component::Firewall,
             Component::Proxy,
+            Component::System,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.name());
         }

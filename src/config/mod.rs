@@ -163,6 +163,58 @@ impl ProxyConfig {
     }
 }
 
+/// systemd over D-Bus: whether hearth follows and controls the box's
+/// services, on which bus, and which units besides its own list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemConfig {
+    /// Production: on. `--dev`: off (the component is `disabled`).
+    pub manage: bool,
+    /// A D-Bus address instead of the system bus (a test's private bus).
+    pub bus: Option<String>,
+    /// Units followed besides [`SystemConfig::FOLLOWED`].
+    pub follow: Vec<String>,
+}
+
+impl SystemConfig {
+    /// The units the box depends on, always followed.
+    pub const FOLLOWED: [&'static str; 6] = [
+        "caddy.service",
+        "docker.service",
+        "nftables.service",
+        "hearth.service",
+        "hearth-console@tty1.service",
+        "hearth-console@ttyS0.service",
+    ];
+    /// The units an admin may start, stop and restart: what the polkit
+    /// rules (systemd/polkit-1/rules.d/50-hearth.rules) grant, no more.
+    pub const CONTROLLED: [&'static str; 5] = [
+        "caddy.service",
+        "docker.service",
+        "nftables.service",
+        "hearth-console@tty1.service",
+        "hearth-console@ttyS0.service",
+    ];
+
+    fn defaults(mode: Mode) -> SystemConfig {
+        SystemConfig {
+            manage: mode == Mode::Production,
+            bus: None,
+            follow: Vec::new(),
+        }
+    }
+
+    /// Every followed unit, the box's first, without repeats.
+    pub fn followed(&self) -> Vec<String> {
+        let mut out: Vec<String> = Self::FOLLOWED.iter().map(|u| u.to_string()).collect();
+        for u in &self.follow {
+            if !out.contains(u) {
+                out.push(u.clone());
+            }
+        }
+        out
+    }
+}
+
 /// The validated configuration. It cannot hold a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -178,6 +230,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub firewall: FirewallConfig,
     pub proxy: ProxyConfig,
+    pub system: SystemConfig,
 }
 
 impl Config {
@@ -194,6 +247,7 @@ impl Config {
             metrics: MetricsConfig::default(),
             firewall: FirewallConfig::defaults(mode),
             proxy: ProxyConfig::defaults(mode),
+            system: SystemConfig::defaults(mode),
         }
     }
 
@@ -214,6 +268,7 @@ impl Config {
             && self.metrics == other.metrics
             && self.firewall == other.firewall
             && self.proxy == other.proxy
+            && self.system == other.system
     }
 }
 

@@ -21,6 +21,15 @@ pub(super) struct RawConfig {
     metrics: Option<RawMetrics>,
     firewall: Option<RawFirewall>,
     proxy: Option<RawProxy>,
+    system: Option<RawSystem>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSystem {
+    manage: Option<bool>,
+    bus: Option<String>,
+    follow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +148,9 @@ impl RawConfig {
         if let Some(proxy) = self.proxy {
             proxy.apply(&mut config.proxy, mode)?;
         }
+        if let Some(system) = self.system {
+            system.apply(&mut config.system)?;
+        }
         if let Some(limits) = self.limits {
             config.limits = limits.validate()?;
         }
@@ -146,6 +158,41 @@ impl RawConfig {
             config.metrics = metrics.validate()?;
         }
         Ok(config)
+    }
+}
+
+impl RawSystem {
+    fn apply(self, s: &mut super::SystemConfig) -> Result<(), ConfigError> {
+        if let Some(manage) = self.manage {
+            s.manage = manage;
+        }
+        if let Some(bus) = self.bus {
+            if !bus.contains(':') {
+                return Err(ConfigError::invalid(
+                    "system.bus",
+                    format!(
+                        "{bus:?} is not a D-Bus address, e.g. \"unix:path=/run/dbus/system_bus_socket\""
+                    ),
+                ));
+            }
+            s.bus = Some(bus);
+        }
+        if let Some(units) = self.follow {
+            for (i, u) in units.iter().enumerate() {
+                let ok = u.len() <= 256
+                    && u.contains('.')
+                    && u.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b":-_.@\\".contains(&b));
+                if !ok {
+                    return Err(ConfigError::invalid(
+                        "system.follow",
+                        format!("item {i}, {u:?}, is not a unit name like \"ssh.service\""),
+                    ));
+                }
+            }
+            s.follow = units;
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ mod listener;
 pub mod notify;
 mod proxy;
 mod store_probe;
+mod system;
 mod tasks;
 mod watchdog;
 
@@ -210,6 +211,7 @@ pub async fn run(
     };
     let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
     let proxy = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
+    let units = system::start_system(&config, &mut managers);
     let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),
@@ -221,6 +223,7 @@ pub async fn run(
             settings: Arc::new(BoxSettings::load(store.clone())?),
             firewall: firewall.clone(),
             proxy,
+            units,
             epoch,
         },
         &config.limits,

@@ -17,15 +17,18 @@ pub enum Topic {
     /// The proxy manager's report: Caddy's state, the last load, and each
     /// domain with its health (admins: all; members: their own).
     Proxy,
+    /// The services the box depends on, as systemd reports them.
+    Services,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 5] = [
+    pub const ALL: [Topic; 6] = [
         Topic::System,
         Topic::Health,
         Topic::Audit,
         Topic::Firewall,
         Topic::Proxy,
+        Topic::Services,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Topic {
             Topic::Audit => "audit",
             Topic::Firewall => "firewall",
             Topic::Proxy => "proxy",
+            Topic::Services => "services",
         }
     }
 
@@ -144,7 +148,7 @@ mod tests {
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy"
+            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services"
         );
     }
 

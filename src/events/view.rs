@@ -44,6 +44,9 @@ pub fn can_see(topic: Topic, view: View) -> bool {
         // Members see their own domains (see [`owned_json`]).
         (Topic::Proxy, View::Admin | View::Member) => true,
         (Topic::Proxy, View::Viewer | View::Public) => false,
+        // What runs on the box: for those signed in.
+        (Topic::Services, View::Admin | View::Member | View::Viewer) => true,
+        (Topic::Services, View::Public) => false,
     }
 }
 
@@ -59,7 +62,9 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
         return None;
     }
     let strip: &[&[&str]] = match (topic, view) {
-        (_, View::Admin) | (Topic::Health, _) => return Some(Cow::Borrowed(json)),
+        (_, View::Admin) | (Topic::Health | Topic::Services, _) => {
+            return Some(Cow::Borrowed(json));
+        }
         (Topic::Audit | Topic::Firewall, _) => return None,
         // Per member, not per view: see [`owned_json`].
         (Topic::Proxy, _) => return None,
@@ -141,7 +146,7 @@ mod tests {
         assert_eq!(visible(TopicSet::all(), View::Admin), TopicSet::all());
         assert_eq!(
             visible(TopicSet::all(), View::Viewer).to_string(),
-            "system, health"
+            "system, health, services"
         );
     }
 

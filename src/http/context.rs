@@ -16,6 +16,7 @@ use crate::health::Health;
 use crate::metrics::sampler::MetricsState;
 use crate::proxy::service::ProxyService;
 use crate::store::Store;
+use crate::system::units::Units;
 
 pub struct AppContext {
     pub health: Health,
@@ -30,6 +31,7 @@ pub struct AppContext {
     pub settings: Arc<BoxSettings>,
     pub firewall: Arc<FirewallService>,
     pub proxy: Arc<ProxyService>,
+    pub units: Option<Arc<Units>>,
     /// The epoch of new connections (see `connection_epoch`).
     /// Caddy's Linux user: its loopback connections carry the client's
     /// address in `X-Forwarded-For` (see `forwarded`); `None`: nobody's do.
@@ -53,6 +55,9 @@ pub struct Services {
     pub settings: Arc<BoxSettings>,
     pub firewall: Arc<FirewallService>,
     pub proxy: Arc<ProxyService>,
+    /// The box's services over D-Bus; `None` where hearth does not
+    /// manage the system (`--dev`).
+    pub units: Option<Arc<Units>>,
     pub epoch: ConnectionEpoch,
 }
 
@@ -79,6 +84,7 @@ impl AppContext {
             settings: services.settings,
             firewall: services.firewall,
             proxy: services.proxy,
+            units: services.units,
             epoch: services.epoch,
             trusted_proxy_uid: None,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),

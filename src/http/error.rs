@@ -231,6 +231,27 @@ impl From<ProxyError> for ApiError {
     }
 }
 
+impl From<crate::system::units::UnitError> for ApiError {
+    fn from(e: crate::system::units::UnitError) -> ApiError {
+        use crate::system::units::UnitError;
+        match e {
+            e @ UnitError::NotAllowed(_) => ApiError::Forbidden {
+                code: "forbidden",
+                message: e.to_string(),
+            },
+            e @ (UnitError::JobFailed { .. } | UnitError::Refused { .. }) => {
+                ApiError::Unprocessable {
+                    code: "job_failed",
+                    message: e.to_string(),
+                }
+            }
+            e @ (UnitError::JobTimedOut { .. } | UnitError::Bus(_)) => ApiError::Unavailable {
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 impl From<UserError> for ApiError {
     fn from(e: UserError) -> ApiError {
         match e {

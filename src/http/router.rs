@@ -89,6 +89,12 @@ pub enum Route {
     DomainDelete {
         name: String,
     },
+    ServicesList,
+    /// `/api/v1/services/{unit}/{verb}`, as sent.
+    ServiceAction {
+        unit: String,
+        verb: String,
+    },
 }
 
 /// The methods a path takes, and its `Allow` header.
@@ -195,6 +201,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             COLLECTION,
         ),
+        "/api/v1/services" => (Route::ServicesList, READ),
         "/api/v1/tokens" => (
             if *method == Method::POST {
                 Route::TokensCreate
@@ -236,6 +243,16 @@ fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
         "users" => Some((Route::UserUpdate { name: item }, ITEM)),
         "tokens" => Some((Route::TokenRevoke { id: item }, REMOVABLE)),
         "sessions" => Some((Route::SessionRevoke { id: item }, REMOVABLE)),
+        "services" => {
+            let (unit, verb) = item.split_once('/')?;
+            Some((
+                Route::ServiceAction {
+                    unit: unit.to_string(),
+                    verb: verb.to_string(),
+                },
+                WRITE,
+            ))
+        }
         "domains" => Some((
             match *method {
                 Method::PUT => Route::DomainReplace { name: item },
@@ -295,6 +312,8 @@ impl Route {
             | Route::DomainGet { .. }
             | Route::DomainReplace { .. }
             | Route::DomainDelete { .. } => false,
+            // Services run or stop; no one's access changes.
+            Route::ServicesList | Route::ServiceAction { .. } => false,
             // Streams are refused until setup is complete.
             Route::SetupState
             | Route::SetupClaim
@@ -388,6 +407,10 @@ pub async fn dispatch(
         Route::DomainGet { name } => api::domains::get(ctx, &req, &name).await,
         Route::DomainReplace { name } => api::domains::replace(ctx, peer, &req, &name).await,
         Route::DomainDelete { name } => api::domains::remove(ctx, peer, &req, &name).await,
+        Route::ServicesList => api::services::list(ctx, &req).await,
+        Route::ServiceAction { unit, verb } => {
+            api::services::act(ctx, peer, &req, &unit, &verb).await
+        }
         Route::SessionsList => api::session::list(ctx, &req).await,
         Route::SessionRevoke { id } => api::session::revoke(ctx, peer, &req, id).await,
         Route::TotpBegin => api::two_factor::begin(ctx, peer, &req).await,

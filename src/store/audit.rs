@@ -44,6 +44,9 @@ audit_actions! {
     DomainCreate => "domain.create",
     DomainUpdate => "domain.update",
     DomainDelete => "domain.delete",
+    ServiceStart => "service.start",
+    ServiceStop => "service.stop",
+    ServiceRestart => "service.restart",
     /// An admin applied a new firewall policy.
     FirewallChange => "firewall.change",
     /// An admin kept a change within its confirm window.

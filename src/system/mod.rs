@@ -1,4 +1,6 @@
 //! The host as hearth's process sees it: its own privileges (what it
 //! keeps of root's powers, and that it never gains more).
 
+pub mod dbus;
 pub mod privileges;
+pub mod units;

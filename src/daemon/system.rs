@@ -1,0 +1,83 @@
+//! Starts the follower of the box's services over systemd's D-Bus, where
+//! hearth manages the system (not under `--dev`): its states go to the
+//! `services` topic, its connection's health to the component `system`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ManagerLoop;
+use crate::component::Component;
+use crate::config::{Config, SystemConfig};
+use crate::events::{Hub, Topic};
+use crate::health::{ComponentState, Health};
+use crate::system::units::{self, Bus, UnitState, Units};
+
+pub(super) fn start_system(config: &Config, run: &mut ManagerLoop<'_>) -> Option<Arc<Units>> {
+    let s = &config.system;
+    if !s.manage {
+        run.health.set(
+            Component::System,
+            ComponentState::Disabled,
+            "--dev leaves systemd alone (set system.manage = true to follow the services)",
+        );
+        return None;
+    }
+    let bus = match &s.bus {
+        Some(address) => Bus::Address(address.clone()),
+        None => Bus::System,
+    };
+    let units = Arc::new(Units::new(
+        bus,
+        s.followed(),
+        SystemConfig::CONTROLLED
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
+    ));
+    run.health.set(
+        Component::System,
+        ComponentState::Degraded,
+        "connecting to systemd over D-Bus",
+    );
+    let report = Reporter {
+        health: run.health.clone(),
+        hub: run.hub.clone(),
+    };
+    run.tasks.spawn(
+        "services follower",
+        units::follow(units.clone(), report, run.shutdown.clone()),
+    );
+    Some(units)
+}
+
+struct Reporter {
+    health: Health,
+    hub: Hub,
+}
+
+impl units::Report for Reporter {
+    fn up(&self, n: usize) {
+        self.health.set(
+            Component::System,
+            ComponentState::Ok,
+            format!("following {n} services over D-Bus"),
+        );
+    }
+
+    fn down(&self, why: &str, retry: Duration) {
+        tracing::debug!(why, "systemd's bus is gone");
+        self.health.set(
+            Component::System,
+            ComponentState::Degraded,
+            format!(
+                "lost the connection to systemd; connecting again in {} s",
+                retry.as_secs()
+            ),
+        );
+    }
+
+    fn states(&self, states: &[UnitState]) {
+        let json = serde_json::json!({ "units": states });
+        self.hub.publish(Topic::Services, json.to_string());
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /api/v1/services` (signed in): the box's services as systemd
+//! reports them; `POST /api/v1/services/{unit}/{start|stop|restart}`
+//! (admins): answers once systemd's job has ended, audited either way.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::auth::Action;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::response::{Response, json};
+use crate::store::{AuditAction, Outcome};
+use crate::system::units::{UnitError, Verb};
+
+pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    require(ctx, req, Action::ReadStatus).await?;
+    Ok(json(
+        StatusCode::OK,
+        &match &ctx.units {
+            Some(units) => json!({"managed": true, "units": units.states()}),
+            None => json!({"managed": false, "units": []}),
+        },
+    ))
+}
+
+pub async fn act(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    unit: &str,
+    verb: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageSettings).await?;
+    let Some(verb) = Verb::parse(verb) else {
+        return Err(ApiError::NotFound);
+    };
+    let Some(units) = &ctx.units else {
+        return Err(ApiError::Conflict {
+            message: "hearth does not manage this machine's services here (--dev)".into(),
+        });
+    };
+    let result = units.act(unit, verb).await;
+    let action = match verb {
+        Verb::Start => AuditAction::ServiceStart,
+        Verb::Stop => AuditAction::ServiceStop,
+        Verb::Restart => AuditAction::ServiceRestart,
+    };
+    let mut entry = caller.audit(action, unit, peer.ip());
+    entry.outcome = match &result {
+        Ok(()) => Outcome::Success,
+        Err(UnitError::NotAllowed(_)) => Outcome::Denied,
+        Err(_) => Outcome::Failure,
+    };
+    let store = ctx.store.clone();
+    crate::http::blocking(move || store.audit(entry)).await?;
+    result?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({"unit": unit, "verb": verb.name(), "result": "done"}),
+    ))
+}

@@ -1,0 +1,324 @@
+//! The services the box depends on, through systemd's D-Bus API: hearth
+//! follows their state (no polling: systemd's `PropertiesChanged`
+//! signals, after `Subscribe()`) and starts, stops and restarts those on
+//! an allow-list, answering from the job's `JobRemoved` signal.
+//!
+//! One connection serves both. [`follow`] owns it: it connects, loads
+//! each followed unit, publishes every state change, and when the bus
+//! goes away (its streams end, or a ping fails) it marks the component
+//! `system` degraded and connects again with backoff. An action uses the
+//! follower's connection, or a connection of its own while there is none.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::SelectAll;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use zbus::Connection;
+use zbus::proxy::CacheProperties;
+
+use super::dbus::{ManagerProxy, ServiceProxy, UnitProxy};
+
+/// How long a job may take before the API stops waiting.
+const JOB_WAIT: Duration = Duration::from_secs(90);
+/// How often a quiet bus is checked to be alive.
+const PING_EVERY: Duration = Duration::from_secs(10);
+
+/// Which bus to use: the system's, or a test's private one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bus {
+    System,
+    Address(String),
+}
+
+impl Bus {
+    async fn connect(&self) -> zbus::Result<Connection> {
+        match self {
+            Bus::System => Connection::system().await,
+            Bus::Address(a) => zbus::connection::Builder::address(a.as_str()).build().await,
+        }
+    }
+}
+
+/// One unit as people see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitState {
+    pub unit: String,
+    /// `loaded`, `not-found`, ...
+    pub load: String,
+    /// `active`, `inactive`, `failed`, `activating`, ...
+    pub active: String,
+    /// `running`, `dead`, `exited`, ...
+    pub sub: String,
+    /// When `active` last changed, in ms since the epoch.
+    pub since_ms: u64,
+    /// The main process's last exit status (services only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+}
+
+/// What an admin may ask of a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl Verb {
+    pub fn parse(s: &str) -> Option<Verb> {
+        match s {
+            "start" => Some(Verb::Start),
+            "stop" => Some(Verb::Stop),
+            "restart" => Some(Verb::Restart),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    #[error("{0} is not one of the services hearth may control")]
+    NotAllowed(String),
+    #[error("the {verb} job of {unit} ended with {result:?}")]
+    JobFailed {
+        unit: String,
+        verb: &'static str,
+        result: String,
+    },
+    #[error("the {verb} job of {unit} did not end within {} s", JOB_WAIT.as_secs())]
+    JobTimedOut { unit: String, verb: &'static str },
+    #[error("systemd refused to {verb} {unit}: {message}")]
+    Refused {
+        unit: String,
+        verb: &'static str,
+        message: String,
+    },
+    #[error("cannot reach systemd over D-Bus: {0}")]
+    Bus(String),
+}
+
+/// The units, as followed and controlled over one bus.
+pub struct Units {
+    bus: Bus,
+    follow: Vec<String>,
+    control: Vec<String>,
+    conn: Mutex<Option<Connection>>,
+    states: watch::Sender<BTreeMap<String, UnitState>>,
+}
+
+impl Units {
+    pub fn new(bus: Bus, follow: Vec<String>, control: Vec<String>) -> Units {
+        Units {
+            bus,
+            follow,
+            control,
+            conn: Mutex::new(None),
+            states: watch::channel(BTreeMap::new()).0,
+        }
+    }
+
+    /// The followed units' states, as last seen.
+    pub fn states(&self) -> Vec<UnitState> {
+        self.states.borrow().values().cloned().collect()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<BTreeMap<String, UnitState>> {
+        self.states.subscribe()
+    }
+
+    pub fn may_control(&self, unit: &str) -> bool {
+        self.control.iter().any(|u| u == unit)
+    }
+
+    fn connection(&self) -> Option<Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Carries out `verb` on `unit` and waits for its job to end.
+    pub async fn act(&self, unit: &str, verb: Verb) -> Result<(), UnitError> {
+        if !self.may_control(unit) {
+            return Err(UnitError::NotAllowed(unit.to_string()));
+        }
+        let bus_err = |e: zbus::Error| UnitError::Bus(e.to_string());
+        let conn = match self.connection() {
+            Some(c) => c,
+            None => self.bus.connect().await.map_err(bus_err)?,
+        };
+        let manager = ManagerProxy::new(&conn).await.map_err(bus_err)?;
+        // Subscribed before the job exists, so its end cannot be missed.
+        let mut removed = manager.receive_job_removed().await.map_err(bus_err)?;
+        let job = match verb {
+            Verb::Start => manager.start_unit(unit, "replace").await,
+            Verb::Stop => manager.stop_unit(unit, "replace").await,
+            Verb::Restart => manager.restart_unit(unit, "replace").await,
+        }
+        .map_err(|e| UnitError::Refused {
+            unit: unit.to_string(),
+            verb: verb.name(),
+            message: e.to_string(),
+        })?;
+        let ended = async {
+            while let Some(signal) = removed.next().await {
+                let Ok(args) = signal.args() else { continue };
+                if args.job.as_str() == job.as_str() {
+                    return Some(args.result.clone());
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(JOB_WAIT, ended).await {
+            Ok(Some(result)) if result == "done" => Ok(()),
+            Ok(Some(result)) => Err(UnitError::JobFailed {
+                unit: unit.to_string(),
+                verb: verb.name(),
+                result,
+            }),
+            Ok(None) => Err(UnitError::Bus("the bus closed before the job ended".into())),
+            Err(_) => Err(UnitError::JobTimedOut {
+                unit: unit.to_string(),
+                verb: verb.name(),
+            }),
+        }
+    }
+}
+
+/// Reads one unit's state.
+async fn read(
+    conn: &Connection,
+    name: &str,
+    path: &zbus::OwnedObjectPath,
+) -> zbus::Result<UnitState> {
+    let unit = UnitProxy::builder(conn)
+        .path(path.clone())
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?;
+    let exit_status = if name.ends_with(".service") {
+        let service = ServiceProxy::builder(conn)
+            .path(path.clone())
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        service.exec_main_status().await.ok()
+    } else {
+        None
+    };
+    Ok(UnitState {
+        unit: name.to_string(),
+        load: unit.load_state().await?,
+        active: unit.active_state().await?,
+        sub: unit.sub_state().await?,
+        since_ms: unit.state_change_timestamp().await? / 1000,
+        exit_status,
+    })
+}
+
+/// How the follower tells the rest of the daemon.
+pub trait Report: Send + Sync {
+    /// Connected and following `n` units.
+    fn up(&self, n: usize);
+    /// The bus is gone; retrying in `retry`.
+    fn down(&self, why: &str, retry: Duration);
+    /// The states changed.
+    fn states(&self, states: &[UnitState]);
+}
+
+/// Follows the units until `shutdown`, reconnecting with backoff.
+pub async fn follow(
+    units: std::sync::Arc<Units>,
+    report: impl Report,
+    shutdown: CancellationToken,
+) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let outcome = tokio::select! {
+            () = shutdown.cancelled() => return,
+            outcome = session(&units, &report) => outcome,
+        };
+        *units.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let why = match outcome {
+            Ok(()) => "the bus closed".to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(error = %why, retry_s = wait.as_secs(), "lost systemd's D-Bus; connecting again");
+        report.down(&why, wait);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// One connection's life: answers when the bus is gone.
+async fn session(units: &Units, report: &impl Report) -> zbus::Result<()> {
+    let conn = units.bus.connect().await?;
+    let manager = ManagerProxy::new(&conn).await?;
+    manager.subscribe().await?;
+    let mut changes = SelectAll::new();
+    let mut paths = Vec::new();
+    for (i, name) in units.follow.iter().enumerate() {
+        let path = manager.load_unit(name).await?;
+        let props = zbus::fdo::PropertiesProxy::builder(&conn)
+            .destination("org.freedesktop.systemd1")
+            .path(path.clone())
+            .build()
+            .await?;
+        changes.push(props.receive_properties_changed().await?.map(move |_| i));
+        paths.push(path);
+    }
+    let mut states = BTreeMap::new();
+    for (name, path) in units.follow.iter().zip(&paths) {
+        states.insert(name.clone(), read(&conn, name, path).await?);
+    }
+    *units.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
+    publish(units, report, states);
+    report.up(units.follow.len());
+    let peer = zbus::fdo::PeerProxy::builder(&conn)
+        .destination("org.freedesktop.systemd1")
+        .path("/org/freedesktop/systemd1")
+        .build()
+        .await?;
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            changed = changes.next() => {
+                let Some(i) = changed else { return Ok(()) };
+                let state = read(&conn, &units.follow[i], &paths[i]).await?;
+                let mut states = units.states.borrow().clone();
+                states.insert(state.unit.clone(), state);
+                publish(units, report, states);
+            }
+            _ = ping.tick() => peer.ping().await?,
+        }
+    }
+}
+
+fn publish(units: &Units, report: &impl Report, states: BTreeMap<String, UnitState>) {
+    let changed = units.states.send_if_modified(|current| {
+        if *current == states {
+            false
+        } else {
+            *current = states;
+            true
+        }
+    });
+    if changed {
+        let list: Vec<UnitState> = units.states.borrow().values().cloned().collect();
+        report.states(&list);
+    }
+}

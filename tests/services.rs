@@ -1,0 +1,270 @@
+//! hearth follows and controls the box's services through systemd's
+//! D-Bus API, against a fake systemd on a private `dbus-daemon`: the
+//! `services` topic shows each state as it changes (no polling), an
+//! admin's restart answers from the job's end, a failing job and a
+//! refusal are reported, a unit outside the allow-list is refused before
+//! systemd is asked, every action is audited, and a dropped bus is
+//! connected again (the component `system` degraded meanwhile).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fake_systemd::{FakeSystemd, PrivateBus};
+use common::sse::{self, SseStream};
+use common::{Daemon, Options, Protocol, TlsClient};
+
+fn start(bus: &PrivateBus) -> Daemon {
+    Daemon::start(Options {
+        config: format!(
+            "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
+            bus.address()
+        ),
+        ..Options::default()
+    })
+}
+
+/// The next `services` report (or a snapshot's) satisfying `done`.
+async fn services(
+    stream: &mut SseStream,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = stream.next(left).await.expect("a services report in time");
+        let report = match event.event.as_str() {
+            "services" => event.json(),
+            "snapshot" => event.json()["services"].clone(),
+            _ => continue,
+        };
+        if done(&report) {
+            return report;
+        }
+    }
+}
+
+fn unit<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["units"]
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["unit"] == name))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+async fn system_state(client: &TlsClient) -> String {
+    client.get("/api/v1/health").await.json()["components"]["system"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn states_are_followed_as_they_change() {
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    fake.add_unit("caddy.service", "active", "running");
+    fake.add_unit("nftables.service", "active", "exited");
+    let d = start(&bus);
+    let admin = d.admin_client();
+    let mut stream = sse::open(
+        &admin,
+        Protocol::Http2,
+        "/api/v1/events?topics=services",
+        None,
+    )
+    .await;
+    let report = services(&mut stream, |r| {
+        unit(r, "caddy.service")["active"] == "active"
+    })
+    .await;
+    assert_eq!(unit(&report, "nftables.service")["sub"], "exited");
+    // Followed though absent on this box, and the configured extra one.
+    assert_eq!(unit(&report, "docker.service")["load"], "not-found");
+    assert!(unit(&report, "ssh.service").is_object(), "{report}");
+
+    // Caddy crashes by itself: seen without anyone asking.
+    fake.crash("caddy.service", 3);
+    let report = services(&mut stream, |r| {
+        unit(r, "caddy.service")["active"] == "failed"
+    })
+    .await;
+    let caddy = unit(&report, "caddy.service");
+    assert_eq!(caddy["exit_status"], 3);
+    assert!(
+        caddy["since_ms"].as_u64().unwrap() > 1_700_000_000_000,
+        "{caddy}"
+    );
+    assert_eq!(system_state(&admin).await, "ok");
+    let listed = admin.get("/api/v1/services").await.json();
+    assert_eq!(listed["managed"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    fake.add_unit("caddy.service", "failed", "failed");
+    fake.add_unit("nftables.service", "active", "exited");
+    fake.add_unit("docker.service", "active", "running");
+    fake.add_unit("ssh.service", "active", "running");
+    let d = start(&bus);
+    let admin = d.admin_client();
+    let mut stream = sse::open(
+        &admin,
+        Protocol::Http2,
+        "/api/v1/events?topics=services",
+        None,
+    )
+    .await;
+    services(&mut stream, |r| {
+        unit(r, "caddy.service")["active"] == "failed"
+    })
+    .await;
+
+    // A restart answers once the job is done; the stream shows it.
+    let r = admin
+        .send(
+            "POST",
+            "/api/v1/services/caddy.service/restart",
+            "",
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["result"], "done");
+    assert!(
+        fake.calls()
+            .contains(&"RestartUnit caddy.service replace".to_string()),
+        "{:?}",
+        fake.calls()
+    );
+    services(&mut stream, |r| {
+        unit(r, "caddy.service")["active"] == "active"
+    })
+    .await;
+
+    // A job that fails says so.
+    fake.fail_next_job("nftables.service");
+    let r = admin
+        .send(
+            "POST",
+            "/api/v1/services/nftables.service/restart",
+            "",
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("failed")
+    );
+
+    // systemd (polkit) refuses: said, not hidden.
+    fake.deny("docker.service");
+    let r = admin
+        .send("POST", "/api/v1/services/docker.service/stop", "", &[], &[])
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+
+    // Outside the allow-list: refused before systemd is asked.
+    let before = fake.calls().len();
+    let r = admin
+        .send("POST", "/api/v1/services/ssh.service/stop", "", &[], &[])
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert!(
+        !fake.calls()[before..]
+            .iter()
+            .any(|c| c.contains("ssh.service")),
+        "{:?}",
+        fake.calls()
+    );
+    let r = admin
+        .send(
+            "POST",
+            "/api/v1/services/caddy.service/explode",
+            "",
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Members may not.
+    d.add_user("mia", "a long enough password 1", "member")
+        .await;
+    let mut member = d.client();
+    member.session = Some(member.login("mia", "a long enough password 1").await);
+    let r = member
+        .send(
+            "POST",
+            "/api/v1/services/caddy.service/restart",
+            "",
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    let audit = admin.get("/api/v1/audit").await.json().to_string();
+    for (action, outcome) in [
+        ("service.restart", "success"),
+        ("service.restart", "failure"),
+        ("service.stop", "failure"),
+        ("service.stop", "denied"),
+    ] {
+        assert!(
+            audit.contains(action) && audit.contains(outcome),
+            "{action} {outcome} in {audit}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_bus_is_connected_again() {
+    let mut bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    fake.add_unit("caddy.service", "active", "running");
+    let d = start(&bus);
+    let admin = d.admin_client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while system_state(&admin).await != "ok" {
+        assert!(Instant::now() < deadline, "system never ok");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bus.stop();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while system_state(&admin).await != "degraded" {
+        assert!(
+            Instant::now() < deadline,
+            "system not degraded without its bus"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bus.restart();
+    fake.wait_ready();
+    fake.set_state("caddy.service", "activating", "start");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while system_state(&admin).await != "ok" {
+        assert!(
+            Instant::now() < deadline,
+            "system not back after the bus came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut stream = sse::open(
+        &admin,
+        Protocol::Http2,
+        "/api/v1/events?topics=services",
+        None,
+    )
+    .await;
+    services(&mut stream, |r| {
+        unit(r, "caddy.service")["active"] == "activating"
+    })
+    .await;
+}
