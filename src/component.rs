@@ -25,6 +25,8 @@ pub enum Component {
     Proxy,
     /// systemd over D-Bus: the services hearth follows and controls.
     System,
+    /// The host name and time zone, applied through hostnamed and timedated.
+    Host,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -40,6 +42,7 @@ impl Component {
             Component::Firewall => "firewall",
             Component::Proxy => "proxy",
             Component::System => "system",
+            Component::Host => "host",
             #[cfg(test)]
             Component::Fake => "fake",
         }
@@ -66,6 +69,7 @@ mod tests {
             Component::Firewall,
             Component::Proxy,
             Component::System,
+            Component::Host,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.name());
         }

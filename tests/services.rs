@@ -268,3 +268,36 @@ async fn a_dropped_bus_is_connected_again() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() {
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    let d = start(&bus);
+    // The harness's setup chose `testbox` in UTC.
+    let admin = d.admin_client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.static_hostname() != "testbox" || fake.timezone() != "UTC" {
+        assert!(
+            Instant::now() < deadline,
+            "hostnamed has {:?}, timedated {:?}; calls {:?}",
+            fake.static_hostname(),
+            fake.timezone(),
+            fake.calls()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fake.hostname(), "testbox", "the running name too");
+    let health = admin.get("/api/v1/health").await.json();
+    assert_eq!(health["components"]["host"]["state"], "ok", "{health}");
+    // In step: nothing is set again.
+    let calls = fake.calls().len();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !fake.calls()[calls..]
+            .iter()
+            .any(|c| c.starts_with("SetStaticHostname") || c.starts_with("SetTimezone")),
+        "{:?}",
+        fake.calls()
+    );
+}

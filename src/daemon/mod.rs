@@ -211,7 +211,7 @@ pub async fn run(
     };
     let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
     let proxy = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
-    let units = system::start_system(&config, &mut managers);
+    let units = system::start_system(&config, &store, &mut managers);
     let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),

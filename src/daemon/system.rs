@@ -10,16 +10,23 @@ use crate::component::Component;
 use crate::config::{Config, SystemConfig};
 use crate::events::{Hub, Topic};
 use crate::health::{ComponentState, Health};
+use crate::reconcile::{self, ReconcileContext};
+use crate::store::{Store, Table};
+use crate::system::host::HostManager;
 use crate::system::units::{self, Bus, UnitState, Units};
 
-pub(super) fn start_system(config: &Config, run: &mut ManagerLoop<'_>) -> Option<Arc<Units>> {
+pub(super) fn start_system(
+    config: &Config,
+    store: &Store,
+    run: &mut ManagerLoop<'_>,
+) -> Option<Arc<Units>> {
     let s = &config.system;
     if !s.manage {
-        run.health.set(
-            Component::System,
-            ComponentState::Disabled,
-            "--dev leaves systemd alone (set system.manage = true to follow the services)",
-        );
+        let why = "--dev leaves systemd alone (set system.manage = true to follow the services)";
+        run.health
+            .set(Component::System, ComponentState::Disabled, why);
+        run.health
+            .set(Component::Host, ComponentState::Disabled, why);
         return None;
     }
     let bus = match &s.bus {
@@ -46,6 +53,18 @@ pub(super) fn start_system(config: &Config, run: &mut ManagerLoop<'_>) -> Option
     run.tasks.spawn(
         "services follower",
         units::follow(units.clone(), report, run.shutdown.clone()),
+    );
+    // The host name and time zone: on their manager, woken by a change of
+    // the settings; their state is the health entry's detail.
+    let no_topic: reconcile::Publish = Arc::new(|_| {});
+    run.tasks.spawn(
+        "host settings",
+        reconcile::run(
+            HostManager::new(store.clone(), units.bus().clone()),
+            reconcile::Wakes::new().watch("settings", store.watch(Table::Settings)),
+            ReconcileContext::new(run.health.clone(), run.liveness.clone(), no_topic),
+            run.shutdown.clone().cancelled_owned(),
+        ),
     );
     Some(units)
 }

@@ -66,6 +66,8 @@ pub trait Service {
 pub trait Hostname {
     fn set_static_hostname(&self, name: &str, interactive: bool) -> zbus::Result<()>;
     fn set_hostname(&self, name: &str, interactive: bool) -> zbus::Result<()>;
+    #[zbus(property)]
+    fn static_hostname(&self) -> zbus::Result<String>;
 }
 
 #[proxy(
@@ -77,6 +79,8 @@ pub trait Timedate {
     fn set_timezone(&self, timezone: &str, interactive: bool) -> zbus::Result<()>;
     #[zbus(name = "SetNTP")]
     fn set_ntp(&self, on: bool, interactive: bool) -> zbus::Result<()>;
+    #[zbus(property)]
+    fn timezone(&self) -> zbus::Result<String>;
 }
 
 #[proxy(

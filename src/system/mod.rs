@@ -2,5 +2,6 @@
 //! keeps of root's powers, and that it never gains more).
 
 pub mod dbus;
+pub mod host;
 pub mod privileges;
 pub mod units;

@@ -36,7 +36,7 @@ pub enum Bus {
 }
 
 impl Bus {
-    async fn connect(&self) -> zbus::Result<Connection> {
+    pub async fn connect(&self) -> zbus::Result<Connection> {
         match self {
             Bus::System => Connection::system().await,
             Bus::Address(a) => zbus::connection::Builder::address(a.as_str()).build().await,
@@ -137,6 +137,10 @@ impl Units {
 
     pub fn subscribe(&self) -> watch::Receiver<BTreeMap<String, UnitState>> {
         self.states.subscribe()
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
     }
 
     pub fn may_control(&self, unit: &str) -> bool {
