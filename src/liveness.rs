@@ -80,10 +80,35 @@ impl Liveness {
 
 impl Heartbeat {
     pub fn beat(&self) {
+        if stalled_for_a_test(self.state.component) {
+            return;
+        }
         self.state
             .last_beat_ms
             .store(elapsed_ms(self.base), Ordering::Relaxed);
     }
+}
+
+/// A test-only hook, in debug builds alone (the tests' binary; never the
+/// appliance's release build): with `HEARTH_TEST_STALL=metrics`, that
+/// component's loop beats no more after its first beat, as if it hung
+/// there, so that a test can see the watchdog pings stop. The loop itself
+/// runs on: hanging it for real would hold a runtime thread, and with it
+/// whatever task sat in that thread's queue (the watchdog's, maybe), which
+/// tests the runtime rather than the watchdog.
+fn stalled_for_a_test(component: Component) -> bool {
+    if !cfg!(debug_assertions) {
+        return false;
+    }
+    let asked = std::env::var("HEARTH_TEST_STALL")
+        .is_ok_and(|list| list.split(',').any(|c| c.trim() == component.name()));
+    if asked {
+        tracing::warn!(
+            component = component.name(),
+            "HEARTH_TEST_STALL: this loop's heartbeat stops"
+        );
+    }
+    asked
 }
 
 fn elapsed_ms(base: Instant) -> u64 {

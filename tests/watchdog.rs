@@ -1,0 +1,66 @@
+//! The watchdog pings stop when a core loop stalls, so that systemd
+//! restarts hearth: with `WATCHDOG_USEC` set, a debug build's
+//! `HEARTH_TEST_STALL=<component>` stops that loop's heartbeat (as if it
+//! hung; see `liveness`), and the pings stop while the rest runs on.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Daemon, Options};
+
+fn stalled(component: &str) -> Daemon {
+    Daemon::start(Options {
+        env: vec![
+            ("WATCHDOG_USEC".into(), "1000000".into()),
+            ("HEARTH_TEST_STALL".into(), component.into()),
+        ],
+        // No request needed: the accept loop may be the one stalled.
+        pending_setup: true,
+        ..Options::default()
+    })
+}
+
+fn assert_pings_stop(component: &str) {
+    let mut d = stalled(component);
+    // The loop beats (and hangs) within its first period; the watchdog
+    // then finds it stale after half the watchdog period.
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = d.count_within("WATCHDOG=1", Duration::from_millis(10));
+    let pings = d.count_within("WATCHDOG=1", Duration::from_secs(3));
+    assert_eq!(
+        pings,
+        0,
+        "{component} stalled, yet {pings} pings\n{}",
+        d.stderr()
+    );
+    let log = d.stderr();
+    assert!(
+        log.contains("withholding the watchdog ping") && log.contains(component),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_stalled_sampler_stops_the_pings() {
+    assert_pings_stop("metrics");
+}
+
+#[test]
+fn a_stalled_reconcile_loop_stops_the_pings() {
+    // The store check runs on `reconcile::run`, like every manager.
+    assert_pings_stop("store");
+}
+
+#[test]
+fn a_stalled_accept_loop_stops_the_pings() {
+    assert_pings_stop("https");
+}
+
+#[test]
+fn without_a_stall_the_pings_go_on() {
+    let mut d = stalled("nothing-of-that-name");
+    std::thread::sleep(Duration::from_secs(3));
+    let pings = d.count_within("WATCHDOG=1", Duration::from_secs(3));
+    assert!(pings >= 4, "a ping every 0.5 s, got {pings}");
+}
