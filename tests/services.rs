@@ -301,3 +301,54 @@ async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() 
         fake.calls()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reboot_is_announced_audited_and_asked_of_logind_seconds_later() {
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    fake.add_unit("caddy.service", "active", "running");
+    let d = start(&bus);
+    let admin = d.admin_client();
+    let mut stream = sse::open(
+        &admin,
+        Protocol::Http2,
+        "/api/v1/events?topics=services",
+        None,
+    )
+    .await;
+    services(&mut stream, |r| {
+        unit(r, "caddy.service")["active"] == "active"
+    })
+    .await;
+
+    d.add_user("mia", "a long enough password 1", "member")
+        .await;
+    let mut member = d.client();
+    member.session = Some(member.login("mia", "a long enough password 1").await);
+    let r = member
+        .send("POST", "/api/v1/system/reboot", "", &[], &[])
+        .await;
+    assert_eq!(r.status, 403, "members may not");
+
+    let r = admin
+        .send("POST", "/api/v1/system/reboot", "", &[], &[])
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let at_ms = r.json()["at_ms"].as_u64().unwrap();
+    let notice = services(&mut stream, |r| r["power"].is_object()).await;
+    assert_eq!(notice["power"]["action"], "reboot");
+    assert_eq!(notice["power"]["at_ms"], at_ms);
+    assert_eq!(fake.reboots(), 0, "announced before it happens");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while fake.reboots() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "logind was never asked: {:?}",
+            fake.calls()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(fake.calls().contains(&"Reboot false".to_string()));
+    let audit = admin.get("/api/v1/audit").await.json().to_string();
+    assert!(audit.contains("system.reboot"), "{audit}");
+}

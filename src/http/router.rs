@@ -26,6 +26,7 @@ use super::error::ApiError;
 use super::pages::{self, Asset};
 use super::request::accepts_html;
 use super::response::{Response, see_other};
+use crate::system::units::Power;
 
 /// Everything the server can be asked to do.
 #[derive(Clone)]
@@ -90,6 +91,8 @@ pub enum Route {
         name: String,
     },
     ServicesList,
+    Reboot,
+    PowerOff,
     /// `/api/v1/services/{unit}/{verb}`, as sent.
     ServiceAction {
         unit: String,
@@ -202,6 +205,8 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             COLLECTION,
         ),
         "/api/v1/services" => (Route::ServicesList, READ),
+        "/api/v1/system/reboot" => (Route::Reboot, WRITE),
+        "/api/v1/system/power-off" => (Route::PowerOff, WRITE),
         "/api/v1/tokens" => (
             if *method == Method::POST {
                 Route::TokensCreate
@@ -314,6 +319,8 @@ impl Route {
             | Route::DomainDelete { .. } => false,
             // Services run or stop; no one's access changes.
             Route::ServicesList | Route::ServiceAction { .. } => false,
+            // The box goes down: every stream ends with it anyway.
+            Route::Reboot | Route::PowerOff => false,
             // Streams are refused until setup is complete.
             Route::SetupState
             | Route::SetupClaim
@@ -408,6 +415,8 @@ pub async fn dispatch(
         Route::DomainReplace { name } => api::domains::replace(ctx, peer, &req, &name).await,
         Route::DomainDelete { name } => api::domains::remove(ctx, peer, &req, &name).await,
         Route::ServicesList => api::services::list(ctx, &req).await,
+        Route::Reboot => api::power::act(ctx, peer, &req, Power::Reboot).await,
+        Route::PowerOff => api::power::act(ctx, peer, &req, Power::PowerOff).await,
         Route::ServiceAction { unit, verb } => {
             api::services::act(ctx, peer, &req, &unit, &verb).await
         }

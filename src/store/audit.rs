@@ -47,6 +47,9 @@ audit_actions! {
     ServiceStart => "service.start",
     ServiceStop => "service.stop",
     ServiceRestart => "service.restart",
+    /// An admin rebooted the box.
+    SystemReboot => "system.reboot",
+    SystemPowerOff => "system.power_off",
     /// An admin applied a new firewall policy.
     FirewallChange => "firewall.change",
     /// An admin kept a change within its confirm window.

@@ -88,6 +88,22 @@ impl Verb {
     }
 }
 
+/// Reboot or power off, through logind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Power {
+    Reboot,
+    PowerOff,
+}
+
+impl Power {
+    pub fn name(self) -> &'static str {
+        match self {
+            Power::Reboot => "reboot",
+            Power::PowerOff => "power-off",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UnitError {
     #[error("{0} is not one of the services hearth may control")]
@@ -149,6 +165,22 @@ impl Units {
 
     fn connection(&self) -> Option<Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Asks logind to reboot or power off (not interactive: the polkit
+    /// rules grant hearth's user this).
+    pub async fn power(&self, power: Power) -> Result<(), UnitError> {
+        let bus_err = |e: zbus::Error| UnitError::Bus(e.to_string());
+        let conn = match self.connection() {
+            Some(c) => c,
+            None => self.bus.connect().await.map_err(bus_err)?,
+        };
+        let login = super::dbus::LoginProxy::new(&conn).await.map_err(bus_err)?;
+        match power {
+            Power::Reboot => login.reboot(false).await,
+            Power::PowerOff => login.power_off(false).await,
+        }
+        .map_err(bus_err)
     }
 
     /// Carries out `verb` on `unit` and waits for its job to end.

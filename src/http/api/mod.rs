@@ -8,6 +8,7 @@ pub mod firewall;
 pub mod health;
 pub mod metrics;
 pub mod password;
+pub mod power;
 pub mod services;
 pub mod session;
 pub mod settings;
