@@ -263,10 +263,18 @@ async fn the_cards_say_what_they_show(d: &Daemon, b: &Browser) {
         assert_eq!(hidden, format!(" (PID {pid})"));
     }
 
-    // Services: none followed yet; hearth's components are not services.
+    // Services: this daemon leaves systemd alone ([system] manage =
+    // false), and says so; hearth's components are not services.
+    b.wait_for(
+        "return document.getElementById('services-note').textContent === \"hearth does not manage this machine's services here.\"",
+        "the Services card says the services are not managed here",
+    )
+    .await;
     let services = b.text("section[aria-labelledby=h-services]").await;
-    assert!(
-        services.contains("No services are followed yet."),
+    assert_eq!(
+        b.eval("return [document.getElementById('card-services').hidden, document.getElementById('services-table').hidden]")
+            .await,
+        json!([false, true]),
         "{services}"
     );
     let status = admin_get(d, "/api/v1/status").await;
@@ -591,12 +599,12 @@ async fn public_status_is_live_for_visitors(d: &Daemon, key: &str) {
         times.len()
     );
 
-    // What a visitor does not get: the processes, the box's addresses,
-    // the signed-in header.
+    // What a visitor does not get: the processes, the services, the
+    // box's addresses, the signed-in header.
     let hidden = b
-        .eval("return [document.getElementById('card-procs').hidden, document.getElementById('fact-addresses').hidden, document.getElementById('whoami') === null, document.getElementById('signin') !== null]")
+        .eval("return [document.getElementById('card-procs').hidden, document.getElementById('card-services').hidden, document.getElementById('fact-addresses').hidden, document.getElementById('whoami') === null, document.getElementById('signin') !== null]")
         .await;
-    assert_eq!(hidden, json!([true, true, true, true]));
+    assert_eq!(hidden, json!([true, true, true, true, true]));
     assert_eq!(b.text("h1").await, "Status of testbox");
     // The shell asks who is signed in: nobody, a 401.
     b.assert_no_severe_errors(&["/api/v1/session"]).await;

@@ -103,6 +103,7 @@ function fmt() {
       seconds: make({ ...hm, second: '2-digit' }),
       minutes: make(hm),
       days: make({ weekday: 'short', ...hm }),
+      full: make({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', ...hm, second: '2-digit' }),
     };
   }
   return formats;
@@ -294,6 +295,226 @@ function renderHealth(h) {
 function renderState(state) {
   if (state.system) renderSystem(state.system);
   if (state.health) renderHealth(state.health);
+  if (state.services) renderServices(state.services);
+}
+
+// --- Services ------------------------------------------------------------
+
+// The units an admin may start, stop and restart: SystemConfig::CONTROLLED
+// in src/config/mod.rs, what the polkit rules grant (tests/services_page.rs
+// checks that the two lists agree). The box refuses the others anyway.
+const CONTROLLED_UNITS = [
+  'caddy.service',
+  'docker.service',
+  'nftables.service',
+  'hearth-console@tty1.service',
+  'hearth-console@ttyS0.service',
+];
+
+const VERBS = [
+  { verb: 'start', label: 'Start', busy: 'Starting', done: 'Started' },
+  { verb: 'stop', label: 'Stop', busy: 'Stopping', done: 'Stopped' },
+  { verb: 'restart', label: 'Restart', busy: 'Restarting', done: 'Restarted' },
+];
+
+// What the card knows: whether hearth manages the services here (from
+// /api/v1/services; null until it answers), the units as the stream
+// last told them, one row per unit kept from one report to the next (so
+// that a focused button stays focused), and the job each unit waits for.
+const services = {
+  managed: null,
+  units: null,
+  rows: new Map(),
+  busy: new Map(),
+  // Whether the rows were drawn with an admin's buttons.
+  admin: false,
+};
+
+function isAdmin() {
+  return Boolean(view.me && view.me.role === 'admin');
+}
+
+// "3 min ago", by the box's clock.
+function timeAgo(ms) {
+  const s = Math.max(0, Math.round((Date.now() + view.clockOffset - ms) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+// ok (active), bad (failed), muted (not on this box), neutral otherwise.
+function unitLevel(u) {
+  if (u.load === 'not-found') return 'muted';
+  if (u.active === 'active') return 'ok';
+  if (u.active === 'failed') return 'bad';
+  return 'neutral';
+}
+
+function unitStateText(u) {
+  if (u.load === 'not-found') return 'not found';
+  return u.sub && u.sub !== u.active ? `${u.active} (${u.sub})` : u.active;
+}
+
+function newServiceRow(unit) {
+  const state = el('span', null, 'svc-state');
+  const exit = el('span', null, 'svc-exit');
+  const stateCell = el('span');
+  stateCell.append(state, exit);
+  // Relative, with the time itself in a title and, for screen readers,
+  // in hidden text.
+  const since = el('time');
+  const rel = el('span');
+  const abs = el('span', null, 'visually-hidden');
+  since.append(rel, abs);
+  let buttons = null;
+  if (services.admin && CONTROLLED_UNITS.includes(unit)) {
+    buttons = VERBS.map((v) => button(v.label, () => act(unit, v)));
+  }
+  let actions;
+  if (services.admin) {
+    // In a box of their own that wraps: on a phone they stack.
+    actions = el('div', null, 'svc-buttons');
+    actions.append(...(buttons || []));
+  }
+  const tr = row([unit, stateCell, since], actions);
+  tr.dataset.unit = unit;
+  const r = { tr, state, exit, since, rel, abs, buttons, notFound: false, sinceMs: 0 };
+  services.rows.set(unit, r);
+  return r;
+}
+
+function drawSince(r) {
+  if (!r.sinceMs) {
+    r.since.removeAttribute('datetime');
+    r.since.removeAttribute('title');
+    r.rel.textContent = '—';
+    r.abs.textContent = '';
+    return;
+  }
+  const full = fmt().full.format(r.sinceMs);
+  r.since.dateTime = new Date(r.sinceMs).toISOString();
+  r.since.title = full;
+  r.rel.textContent = timeAgo(r.sinceMs);
+  r.abs.textContent = ` (${full})`;
+}
+
+// The relative times move on (once a second, from tick()).
+function refreshSince() {
+  for (const r of services.rows.values()) {
+    if (r.sinceMs) r.rel.textContent = timeAgo(r.sinceMs);
+  }
+}
+
+// A unit's buttons: busy while its job runs, none for a unit this box
+// does not have.
+function drawButtons(unit) {
+  const r = services.rows.get(unit);
+  if (!r || !r.buttons) return;
+  const running = services.busy.get(unit);
+  r.buttons.forEach((b, i) => {
+    const v = VERBS[i];
+    const busy = running === v.verb;
+    b.disabled = Boolean(running);
+    b.hidden = r.notFound;
+    b.textContent = busy ? `${v.busy}…` : v.label;
+    labelled(b, busy ? `${v.busy} ${unit}…` : `${v.label} ${unit}`);
+  });
+  r.tr.setAttribute('aria-busy', String(Boolean(running)));
+}
+
+function updateServiceRow(u) {
+  const r = services.rows.get(u.unit) || newServiceRow(u.unit);
+  r.state.dataset.level = unitLevel(u);
+  r.state.textContent = unitStateText(u);
+  const failedExit = u.exit_status !== undefined && u.exit_status !== null && u.exit_status !== 0;
+  r.exit.textContent = failedExit ? ` · exit status ${u.exit_status}` : '';
+  r.sinceMs = u.since_ms || 0;
+  drawSince(r);
+  r.notFound = u.load === 'not-found';
+  drawButtons(u.unit);
+  return r.tr;
+}
+
+function drawServices() {
+  const card = $('card-services');
+  // Visitors do not get the services: the card goes.
+  card.hidden = !view.me;
+  if (!view.me) return;
+  const admin = isAdmin();
+  if (admin !== services.admin) {
+    // Who looks changed: the rows again, with or without buttons.
+    services.admin = admin;
+    services.rows.clear();
+    $('services').replaceChildren();
+  }
+  $('services-actions').hidden = !admin;
+  const unmanaged = services.managed === false;
+  const units = unmanaged ? [] : services.units || [];
+  const note = $('services-note');
+  if (unmanaged) note.textContent = "hearth does not manage this machine's services here.";
+  else if (services.units === null) note.textContent = 'Waiting for the services…';
+  else note.textContent = 'No services are followed yet.';
+  note.hidden = units.length > 0;
+  $('services-table').hidden = units.length === 0;
+  const rows = units.map(updateServiceRow);
+  const shown = new Set(units.map((u) => u.unit));
+  for (const unit of [...services.rows.keys()]) {
+    if (!shown.has(unit)) services.rows.delete(unit);
+  }
+  // Moved only when the list changed: a row taken out and put back
+  // would lose the focus of its button.
+  const body = $('services');
+  const same = body.children.length === rows.length && rows.every((tr, i) => body.children[i] === tr);
+  if (!same) body.replaceChildren(...rows);
+}
+
+// A report on the services topic; one without units (a notice) leaves
+// the rows as they are.
+function renderServices(report) {
+  if (!Array.isArray(report.units)) return;
+  services.units = report.units;
+  drawServices();
+}
+
+// Whether hearth manages the services here, and the units until the
+// stream has told them.
+async function loadServices() {
+  if (!view.me) return;
+  try {
+    const listed = await api('GET', '/api/v1/services', undefined, { signIn: false });
+    services.managed = listed.managed;
+    if (services.units === null && Array.isArray(listed.units)) services.units = listed.units;
+  } catch (e) {
+    // The stream still tells the units.
+  }
+  drawServices();
+}
+
+// Asks the box to start, stop or restart `unit`. The answer comes once
+// systemd's job ended; the state itself comes from the stream.
+async function act(unit, v) {
+  if (services.busy.has(unit)) return;
+  const r = services.rows.get(unit);
+  const clicked = r && r.buttons ? r.buttons[VERBS.indexOf(v)] : null;
+  const hadFocus = clicked !== null && document.activeElement === clicked;
+  services.busy.set(unit, v.verb);
+  drawButtons(unit);
+  say('services-message', '');
+  let outcome;
+  try {
+    await api('POST', `/api/v1/services/${unit}/${v.verb}`);
+    outcome = [`${v.done} ${unit}.`, 'ok'];
+  } catch (e) {
+    outcome = [e.message, 'error'];
+  } finally {
+    services.busy.delete(unit);
+    drawButtons(unit);
+  }
+  // The button was disabled meanwhile, which takes the focus away from it.
+  const focus = document.activeElement;
+  if (hadFocus && clicked.isConnected && (!focus || focus === document.body)) clicked.focus();
+  say('services-message', outcome[0], outcome[1]);
 }
 
 // --- The strip at the top ------------------------------------------------
@@ -359,6 +580,7 @@ function renderBox() {
 function tick() {
   const now = Date.now();
   if (view.box && view.box.timezone) text('clock', fmt().clock.format(now + view.clockOffset));
+  refreshSince();
   const stale = $('main').classList.contains('stale') && view.sample !== null;
   $('as-of').hidden = !stale;
   if (!stale) return;
@@ -444,7 +666,7 @@ let openedBefore = false;
 // (Asking a visitor's stream for health once had it refused, and the
 // public page stood still.) Nothing needs health to stay live.
 function topics() {
-  return view.me ? 'system,health' : 'system';
+  return view.me ? 'system,health,services' : 'system';
 }
 
 async function showShell() {
@@ -454,6 +676,9 @@ async function showShell() {
   if (!me) view.health = null;
   renderBox();
   renderVerdict();
+  drawServices();
+  // Not waited for: the figures need not wait for the services.
+  loadServices();
 }
 
 // A stream ends when its access changes, and the browser comes back as
@@ -503,6 +728,7 @@ function follow() {
     renderSystem(s);
   });
   events.addEventListener('health', (e) => renderHealth(JSON.parse(e.data)));
+  events.addEventListener('services', (e) => renderServices(JSON.parse(e.data)));
 }
 
 // A page kept in the back/forward cache keeps its stream open, and with
