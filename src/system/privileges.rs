@@ -79,16 +79,28 @@ pub fn settle(config: &Config, allow_root: bool) -> Result<CapsHashSet, Privileg
             })?;
         }
     }
-    // Ambient capabilities must be permitted and inheritable: cleared
-    // first, raised again last.
-    caps::clear(None, CapSet::Ambient).map_err(|e| drop_err("clear the ambient set", e))?;
-    caps::set(None, CapSet::Inheritable, &keep)
-        .map_err(|e| drop_err("set the inheritable set", e))?;
-    caps::set(None, CapSet::Effective, &keep).map_err(|e| drop_err("set the effective set", e))?;
-    caps::set(None, CapSet::Permitted, &keep).map_err(|e| drop_err("set the permitted set", e))?;
-    for cap in &keep {
-        caps::raise(None, CapSet::Ambient, *cap)
-            .map_err(|e| drop_err("raise an ambient capability", e))?;
+    // Only what must change is changed: under the unit the sets are
+    // exactly `keep` already, and its system call filter refuses capset
+    // (@privileged), which this then never calls.
+    let ambient = read(CapSet::Ambient)?;
+    if ambient != keep
+        || read(CapSet::Inheritable)? != keep
+        || read(CapSet::Effective)? != keep
+        || permitted != keep
+    {
+        // Ambient capabilities must be permitted and inheritable: cleared
+        // first, raised again last.
+        caps::clear(None, CapSet::Ambient).map_err(|e| drop_err("clear the ambient set", e))?;
+        caps::set(None, CapSet::Inheritable, &keep)
+            .map_err(|e| drop_err("set the inheritable set", e))?;
+        caps::set(None, CapSet::Effective, &keep)
+            .map_err(|e| drop_err("set the effective set", e))?;
+        caps::set(None, CapSet::Permitted, &keep)
+            .map_err(|e| drop_err("set the permitted set", e))?;
+        for cap in &keep {
+            caps::raise(None, CapSet::Ambient, *cap)
+                .map_err(|e| drop_err("raise an ambient capability", e))?;
+        }
     }
     nix::sys::prctl::set_no_new_privs().map_err(|e| drop_err("set no_new_privs", e))?;
     Ok(keep)
