@@ -12,6 +12,10 @@
 //! touched. Needs root, nftables and iproute2. The applies alternate
 //! (hearth, bare, hearth, bare...) so that machine noise hits both alike.
 
+#[path = "common/stats.rs"]
+mod stats;
+
+use stats::{Stats, ms, stats};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -131,32 +135,6 @@ fn policy() -> Policy {
         allow,
         forwards,
     }
-}
-
-/// Figures of a sorted sample of RUNS durations.
-struct Stats {
-    min: Duration,
-    median: Duration,
-    p95: Duration,
-}
-
-fn stats(mut d: Vec<Duration>) -> Stats {
-    d.sort();
-    let n = d.len();
-    Stats {
-        min: d[0],
-        median: if n.is_multiple_of(2) {
-            (d[n / 2 - 1] + d[n / 2]) / 2
-        } else {
-            d[n / 2]
-        },
-        // Nearest rank: the 19th of 20.
-        p95: d[(n as f64 * 0.95).ceil() as usize - 1],
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 fn bare_apply(argv: &[String], path: &str) {

@@ -33,6 +33,10 @@
 //! every Caddy started here is stopped at the end, also on a panic. Needs
 //! caddy and curl.
 
+#[path = "common/stats.rs"]
+mod stats;
+
+use stats::{Stats, ms, stats};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -344,33 +348,6 @@ fn wait_for_certs(storage: &Path, names: &[&str], caddy: &Caddy) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// min, median, p95 (nearest rank: the 19th of 20) of a sample.
-struct Stats {
-    min: Duration,
-    median: Duration,
-    p95: Duration,
-    max: Duration,
-}
-
-fn stats(mut d: Vec<Duration>) -> Stats {
-    d.sort();
-    let n = d.len();
-    Stats {
-        min: d[0],
-        median: if n.is_multiple_of(2) {
-            (d[n / 2 - 1] + d[n / 2]) / 2
-        } else {
-            d[n / 2]
-        },
-        p95: d[(n as f64 * 0.95).ceil() as usize - 1],
-        max: d[n - 1],
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 /// 1000 as "1,000".
