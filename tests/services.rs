@@ -14,6 +14,29 @@ use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::sse::{self, SseStream};
 use common::{Daemon, Options, Protocol, TlsClient};
 
+/// A private bus, a fake systemd on it with `units` (name, active, sub),
+/// and hearth following it.
+fn with_units(units: &[(&str, &str, &str)]) -> (PrivateBus, FakeSystemd, Daemon) {
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    for (name, active, sub) in units {
+        fake.add_unit(name, active, sub);
+    }
+    let d = start(&bus);
+    (bus, fake, d)
+}
+
+/// The `services` topic, followed by `client`.
+async fn follow(client: &TlsClient) -> SseStream {
+    sse::open(
+        client,
+        Protocol::Http2,
+        "/api/v1/events?topics=services",
+        None,
+    )
+    .await
+}
+
 fn start(bus: &PrivateBus) -> Daemon {
     Daemon::start(Options {
         config: format!(
@@ -60,19 +83,12 @@ async fn system_state(client: &TlsClient) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn states_are_followed_as_they_change() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "active", "running");
-    fake.add_unit("nftables.service", "active", "exited");
-    let d = start(&bus);
+    let (_bus, fake, d) = with_units(&[
+        ("caddy.service", "active", "running"),
+        ("nftables.service", "active", "exited"),
+    ]);
     let admin = d.admin_client();
-    let mut stream = sse::open(
-        &admin,
-        Protocol::Http2,
-        "/api/v1/events?topics=services",
-        None,
-    )
-    .await;
+    let mut stream = follow(&admin).await;
     let report = services(&mut stream, |r| {
         unit(r, "caddy.service")["active"] == "active"
     })
@@ -101,21 +117,14 @@ async fn states_are_followed_as_they_change() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "failed", "failed");
-    fake.add_unit("nftables.service", "active", "exited");
-    fake.add_unit("docker.service", "active", "running");
-    fake.add_unit("ssh.service", "active", "running");
-    let d = start(&bus);
+    let (_bus, fake, d) = with_units(&[
+        ("caddy.service", "failed", "failed"),
+        ("nftables.service", "active", "exited"),
+        ("docker.service", "active", "running"),
+        ("ssh.service", "active", "running"),
+    ]);
     let admin = d.admin_client();
-    let mut stream = sse::open(
-        &admin,
-        Protocol::Http2,
-        "/api/v1/events?topics=services",
-        None,
-    )
-    .await;
+    let mut stream = follow(&admin).await;
     services(&mut stream, |r| {
         unit(r, "caddy.service")["active"] == "failed"
     })
@@ -226,10 +235,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_bus_is_connected_again() {
-    let mut bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "active", "running");
-    let d = start(&bus);
+    let (mut bus, fake, d) = with_units(&[("caddy.service", "active", "running")]);
     let admin = d.admin_client();
     let deadline = Instant::now() + Duration::from_secs(20);
     while system_state(&admin).await != "ok" {
@@ -256,13 +262,7 @@ async fn a_dropped_bus_is_connected_again() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut stream = sse::open(
-        &admin,
-        Protocol::Http2,
-        "/api/v1/events?topics=services",
-        None,
-    )
-    .await;
+    let mut stream = follow(&admin).await;
     services(&mut stream, |r| {
         unit(r, "caddy.service")["active"] == "activating"
     })
@@ -271,9 +271,7 @@ async fn a_dropped_bus_is_connected_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    let d = start(&bus);
+    let (_bus, fake, d) = with_units(&[]);
     // The harness's setup chose `testbox` in UTC.
     let admin = d.admin_client();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -304,18 +302,9 @@ async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reboot_is_announced_audited_and_asked_of_logind_seconds_later() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "active", "running");
-    let d = start(&bus);
+    let (_bus, fake, d) = with_units(&[("caddy.service", "active", "running")]);
     let admin = d.admin_client();
-    let mut stream = sse::open(
-        &admin,
-        Protocol::Http2,
-        "/api/v1/events?topics=services",
-        None,
-    )
-    .await;
+    let mut stream = follow(&admin).await;
     services(&mut stream, |r| {
         unit(r, "caddy.service")["active"] == "active"
     })
