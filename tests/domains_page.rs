@@ -45,13 +45,7 @@ async fn open_domains(b: &Browser, d: &Daemon, user: &str, password: &str) {
     )
     .await;
     // The sign-in page asks who is signed in (401 before): expected.
-    let log = b.log().await;
-    assert!(
-        log.iter()
-            .filter(|e| e["level"] == "SEVERE")
-            .all(|e| e["message"].as_str().unwrap_or("").contains("401 ()")),
-        "unexpected browser errors while signing in: {log:?}"
-    );
+    b.assert_no_severe_errors(&["401 ()"]).await;
 }
 
 /// What the page shows of domain `name`: each `data-field` of its entry

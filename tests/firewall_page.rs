@@ -60,13 +60,7 @@ async fn open_admin(b: &Browser, d: &Daemon) {
     .await;
     // The sign-in page asks who is signed in (401 before): expected, and
     // dropped from the log the checks below read.
-    let log = b.log().await;
-    assert!(
-        log.iter()
-            .filter(|e| e["level"] == "SEVERE")
-            .all(|e| e["message"].as_str().unwrap_or("").contains("401 ()")),
-        "unexpected browser errors while signing in: {log:?}"
-    );
+    b.assert_no_severe_errors(&["401 ()"]).await;
     let managed = b.text("#fw-managed").await;
     assert!(
         managed.starts_with("hearth manages this box's firewall"),

@@ -168,6 +168,9 @@ struct FakeState {
     running: Value,
     refuse: Option<String>,
     down: bool,
+    /// Takes a load but runs something else (as if another client loaded
+    /// right after it).
+    swap_after_load: Option<Value>,
 }
 
 /// A Caddy in memory, for unit tests.
@@ -200,6 +203,11 @@ impl RecordingCaddy {
     /// Every load from now on is refused with `message` (None: taken).
     pub fn refuse(&self, message: Option<&str>) {
         self.lock().refuse = message.map(str::to_owned);
+    }
+
+    /// Every load from now on is taken, and then `other` runs instead.
+    pub fn swap_after_load(&self, other: Option<Value>) {
+        self.lock().swap_after_load = other;
     }
 
     /// As if Caddy were stopped (true) or started again (false), back on
@@ -237,7 +245,7 @@ impl CaddyAdmin for RecordingCaddy {
                     message,
                 });
             }
-            s.running = config.clone();
+            s.running = s.swap_after_load.clone().unwrap_or_else(|| config.clone());
             Ok(())
         })
     }

@@ -73,3 +73,40 @@ fn answer<B>(service: &ProxyService, req: &Request<B>) -> Response<Full<Bytes>> 
     *r.status_mut() = status;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::model::SiteName;
+    use crate::proxy::testkit::lab;
+
+    fn status(service: &ProxyService, method: &str, uri: &str) -> StatusCode {
+        let req = Request::builder().method(method).uri(uri).body(()).unwrap();
+        answer(service, &req).status()
+    }
+
+    #[test]
+    fn answers_for_configured_names_only_and_only_to_the_question() {
+        let lab = lab();
+        lab.service
+            .set_names(vec![SiteName::try_from("app.example.org").unwrap()]);
+        let s = &lab.service;
+        assert_eq!(
+            status(s, "GET", "/ask?domain=app.example.org"),
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(s, "GET", "/ask?domain=evil.example.org"),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(status(s, "GET", "/ask"), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(s, "POST", "/ask?domain=app.example.org"),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(s, "GET", "/other?domain=app.example.org"),
+            StatusCode::NOT_FOUND
+        );
+    }
+}

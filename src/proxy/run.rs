@@ -126,6 +126,15 @@ impl ProxyManager {
             last: None,
         }
     }
+
+    /// Shows a failed load on the records (what was in force stays so).
+    fn failed(&self, e: PassError, at_ms: u64) -> PassError {
+        let mut state = self.service.load_state();
+        state.failure = Some(e.to_string());
+        state.at_ms = Some(at_ms);
+        self.service.loaded(state);
+        e
+    }
 }
 
 fn status(
@@ -213,14 +222,10 @@ impl Manager for ProxyManager {
         };
         let at_ms = now_ms();
         if let Err(e) = self.caddy.load(&config).await {
-            let mut state = self.service.load_state();
-            state.failure = Some(e.to_string());
-            state.at_ms = Some(at_ms);
-            self.service.loaded(state);
-            return Err(e.into());
+            return Err(self.failed(e.into(), at_ms));
         }
         if self.caddy.config().await? != config {
-            return Err(PassError::ReadBackDiffers);
+            return Err(self.failed(PassError::ReadBackDiffers, at_ms));
         }
         tracing::info!(reason, domains = domains.len(), "Caddy config loaded");
         self.service.loaded(LoadState {

@@ -163,18 +163,20 @@ impl Units {
         self.control.iter().any(|u| u == unit)
     }
 
-    fn connection(&self) -> Option<Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The follower's connection, or one of its own while there is none.
+    async fn connection(&self) -> zbus::Result<Connection> {
+        let current = self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match current {
+            Some(c) => Ok(c),
+            None => self.bus.connect().await,
+        }
     }
 
     /// Asks logind to reboot or power off (not interactive: the polkit
     /// rules grant hearth's user this).
     pub async fn power(&self, power: Power) -> Result<(), UnitError> {
         let bus_err = |e: zbus::Error| UnitError::Bus(e.to_string());
-        let conn = match self.connection() {
-            Some(c) => c,
-            None => self.bus.connect().await.map_err(bus_err)?,
-        };
+        let conn = self.connection().await.map_err(bus_err)?;
         let login = super::dbus::LoginProxy::new(&conn).await.map_err(bus_err)?;
         match power {
             Power::Reboot => login.reboot(false).await,
@@ -189,10 +191,7 @@ impl Units {
             return Err(UnitError::NotAllowed(unit.to_string()));
         }
         let bus_err = |e: zbus::Error| UnitError::Bus(e.to_string());
-        let conn = match self.connection() {
-            Some(c) => c,
-            None => self.bus.connect().await.map_err(bus_err)?,
-        };
+        let conn = self.connection().await.map_err(bus_err)?;
         let manager = ManagerProxy::new(&conn).await.map_err(bus_err)?;
         // Subscribed before the job exists, so its end cannot be missed.
         let mut removed = manager.receive_job_removed().await.map_err(bus_err)?;

@@ -97,3 +97,25 @@ async fn a_refused_load_is_reported_on_the_record() {
         Applied::Applied
     );
 }
+
+#[tokio::test]
+async fn a_config_that_is_not_the_one_loaded_fails_the_pass() {
+    let lab = lab();
+    let caddy = RecordingCaddy::new();
+    let mut m = ProxyManager::new(lab.service.clone(), Arc::new(caddy.clone()), settings());
+    caddy.swap_after_load(Some(json!({"apps": {}})));
+    assert!(matches!(
+        pass(&mut m).await,
+        Err(PassError::ReadBackDiffers)
+    ));
+    // Not reported as in force.
+    add(&lab.service, "a.example.org");
+    assert!(pass(&mut m).await.is_err());
+    let boss = caller("boss", Role::Admin);
+    match lab.service.get(&boss, "a.example.org").unwrap().apply {
+        Applied::Failed { error } => assert!(error.contains("another config"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    caddy.swap_after_load(None);
+    assert!(pass(&mut m).await.unwrap());
+}
