@@ -174,9 +174,24 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "systemd-networkd.service",
         // The console's readiness line and the setup code come from it.
         "hearth-console-banner.service",
+        // NTP on until the owner says otherwise (timedated's SetNTP).
+        "systemd-timesyncd.service",
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
+    // The /etc overlay keeps timedated's NTP switch by this link's path
+    // (the initramfs script's etc_keep): it must be where the image has it.
+    let script = read("etc/initramfs-tools/scripts/local-bottom/hearth-var");
+    let ntp_link = "systemd/system/sysinit.target.wants/systemd-timesyncd.service";
+    assert!(script.contains(ntp_link), "etc_keep lacks {ntp_link}");
+    assert!(
+        root.join("etc").join(ntp_link).symlink_metadata().is_ok(),
+        "/etc/{ntp_link} is not where the image enables timesyncd"
+    );
+    assert!(
+        read("etc/fstab").contains("hearth-etc  /etc  overlay"),
+        "fstab orders the /etc overlay"
+    );
     let manifest = read("usr/share/hearth-manifest");
     assert!(
         manifest.contains(&format!("# commit: {}\n", build.commit)),
@@ -187,6 +202,7 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "systemd",
         "dbus",
         "polkitd",
+        "systemd-timesyncd",
         "nftables",
         "caddy",
         "docker.io",

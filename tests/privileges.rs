@@ -118,3 +118,26 @@ fn as_root_it_refuses_to_run_unless_allowed() {
         "nothing is started before the refusal"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_read_the_privileges_the_kernel_reports_through_the_api() {
+    let d = Daemon::start(Options::default());
+    let pid = d.child.id();
+    let admin = d.admin_client();
+    let r = admin.get("/api/v1/system/process").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let kernel = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kernel = hearth::system::privileges::Held::parse(&kernel).unwrap();
+    assert_eq!(r.json(), serde_json::to_value(&kernel).unwrap());
+    // Root here (the harness's --allow-root under --dev): settle() left
+    // it nothing, as --dev needs nothing.
+    assert!(kernel.effective.is_empty(), "{kernel:?}");
+    assert!(kernel.no_new_privs);
+
+    d.add_user("vic", "a long enough password 1", "viewer")
+        .await;
+    let mut viewer = d.client();
+    viewer.session = Some(viewer.login("vic", "a long enough password 1").await);
+    let r = viewer.get("/api/v1/system/process").await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+}

@@ -52,19 +52,9 @@ async fn services(
     stream: &mut SseStream,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = stream.next(left).await.expect("a services report in time");
-        let report = match event.event.as_str() {
-            "services" => event.json(),
-            "snapshot" => event.json()["services"].clone(),
-            _ => continue,
-        };
-        if done(&report) {
-            return report;
-        }
-    }
+    stream
+        .until("services", Duration::from_secs(20), done)
+        .await
 }
 
 fn unit<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -94,9 +84,12 @@ async fn states_are_followed_as_they_change() {
     })
     .await;
     assert_eq!(unit(&report, "nftables.service")["sub"], "exited");
+    // Which units admins may control, from the box's allow-list.
+    assert_eq!(unit(&report, "caddy.service")["controllable"], true);
     // Followed though absent on this box, and the configured extra one.
     assert_eq!(unit(&report, "docker.service")["load"], "not-found");
     assert!(unit(&report, "ssh.service").is_object(), "{report}");
+    assert_eq!(unit(&report, "ssh.service")["controllable"], false);
 
     // Caddy crashes by itself: seen without anyone asking.
     fake.crash("caddy.service", 3);
@@ -298,6 +291,99 @@ async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() 
         "{:?}",
         fake.calls()
     );
+}
+
+/// The status of the next `host` report (or a snapshot's) satisfying `done`.
+async fn host_status(
+    stream: &mut SseStream,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let report = stream
+        .until("host", Duration::from_secs(20), |r| done(&r["status"]))
+        .await;
+    report["status"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_shows_them() {
+    let (_bus, fake, d) = with_units(&[]);
+    let admin = d.admin_client();
+    let mut stream = sse::open(&admin, Protocol::Http2, "/api/v1/events?topics=host", None).await;
+    // Setup's `testbox` in UTC, applied; the fake's NTP is on.
+    let status = host_status(&mut stream, |s| s["hostname"] == "testbox").await;
+    assert_eq!(status["timezone"], "UTC", "{status}");
+    assert_eq!(status["ntp"], true, "{status}");
+
+    let body = r#"{"hostname":"attic","timezone":"Europe/Vienna","ntp":false}"#;
+    let r = admin
+        .send("PATCH", "/api/v1/settings", body, &[], &[])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["hostname"], "attic");
+    assert_eq!(r.json()["ntp"], false);
+    let status = host_status(&mut stream, |s| {
+        s["hostname"] == "attic" && s["timezone"] == "Europe/Vienna" && s["ntp"] == false
+    })
+    .await;
+    assert_eq!(status["running_hostname"], "attic", "{status}");
+    assert_eq!(
+        (
+            fake.static_hostname(),
+            fake.hostname(),
+            fake.timezone(),
+            fake.ntp()
+        ),
+        (
+            "attic".into(),
+            "attic".into(),
+            "Europe/Vienna".into(),
+            false
+        )
+    );
+    let audit = admin.get("/api/v1/audit").await.json().to_string();
+    assert!(
+        audit.contains("settings.host")
+            && audit.contains("hostname=attic timezone=Europe/Vienna ntp=false"),
+        "{audit}"
+    );
+
+    // One bad field: a 400 naming it, and nothing of the request stored.
+    for (body, field) in [
+        (
+            r#"{"hostname":"cellar","timezone":"Mars/Olympus"}"#,
+            "timezone",
+        ),
+        (r#"{"hostname":"-cellar-","ntp":true}"#, "hostname"),
+        (r#"{"ntp":"yes"}"#, "ntp"),
+    ] {
+        let r = admin
+            .send("PATCH", "/api/v1/settings", body, &[], &[])
+            .await;
+        assert_eq!(r.status, 400, "{body}: {:?}", r.body);
+        assert_eq!(r.json()["error"]["field"], field, "{body}: {:?}", r.body);
+    }
+    let settings = admin.get("/api/v1/settings").await.json();
+    assert_eq!(settings["hostname"], "attic", "{settings}");
+    assert_eq!(settings["ntp"], false, "{settings}");
+
+    // Admins only, the topic too.
+    d.add_user("mia", "a long enough password 1", "member")
+        .await;
+    let mut member = d.client();
+    member.session = Some(member.login("mia", "a long enough password 1").await);
+    let r = member
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            r#"{"hostname":"mine"}"#,
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = member.get("/api/v1/events?topics=host").await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert_eq!(fake.static_hostname(), "attic");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,10 @@
 //! shows its setup code on the serial console, the box is set up and
 //! signed in to over the forwarded port, and after a power-off and a new
 //! boot the admin account, the certificate and the grown /var are all
-//! still there.
+//! still there. Inside the booted image hearth follows and restarts the
+//! real systemd's units over D-Bus, sets the host name, time zone and
+//! NTP through hostnamed and timedated (kept across the reboot in the
+//! /etc overlay on /var), and holds only what the README's table says.
 
 mod common;
 
@@ -12,8 +15,9 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
+use common::sse::{self, SseStream};
 use common::vm::{AnsiStripper, Disk, ImageBuild, Utf8Decoder, Vm, first_certificate};
-use common::{ADMIN_PASSWORD, TlsClient, complete_setup};
+use common::{ADMIN_PASSWORD, Protocol, TlsClient, complete_setup};
 
 /// The console banner's first line, printed once hearth.service has sent
 /// READY=1 (systemd/hearth-console-banner.service).
@@ -90,6 +94,10 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     caddy_serves_hearth_on_443(&vm, &client, &session).await;
+    services_follow_the_real_systemd(&vm, &client, &session).await;
+    hearth_holds_what_the_readme_says(&client, &session).await;
+    let host = host_settings_reach_hostnamed_and_timedated(&vm, &client, &session).await;
+    assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
 
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
@@ -105,12 +113,26 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         "machine-id {machine_id:?}"
     );
     let lib = var.list("lib");
-    for entry in ["dpkg", "caddy", "docker-etc", "hearth", "systemd"] {
+    for entry in [
+        "dpkg",
+        "caddy",
+        "docker-etc",
+        "hearth",
+        "systemd",
+        "hearth-etc",
+    ] {
         assert!(
             lib.iter().any(|n| n == entry),
             "/var/lib/{entry} missing: {lib:?}"
         );
     }
+    // What hostnamed and timedated wrote to /etc, kept on /var.
+    assert_eq!(var.read("lib/hearth-etc/upper/hostname").trim(), "testbox");
+    let localtime = var.link("lib/hearth-etc/upper/localtime");
+    assert!(
+        localtime.ends_with("zoneinfo/Europe/Berlin"),
+        "/etc/localtime leads to {localtime}"
+    );
 
     // Second boot: same disk, same state.
     let mut vm = Vm::boot(&disk, "second-boot");
@@ -126,6 +148,23 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     assert_eq!(claim.status, 410, "setup is over: {:?}", claim.body);
     let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
     assert_eq!(var_size_bytes(&status.json()), var_size);
+    // The host settings came back with the machine: hostnamectl's and
+    // timedatectl's view (the same D-Bus properties) without hearth
+    // setting anything again.
+    let mut admin = client.clone();
+    admin.session = Some(session.clone());
+    let mut stream = sse::open(&admin, Protocol::Http2, "/api/v1/events?topics=host", None).await;
+    let host = stream
+        .until("host", Duration::from_secs(120), |r| {
+            r["status"].is_object()
+        })
+        .await["status"]
+        .clone();
+    assert_eq!(host["hostname"], "testbox", "{host}");
+    assert_eq!(host["running_hostname"], "testbox", "{host}");
+    assert_eq!(host["timezone"], "Europe/Berlin", "{host}");
+    assert_eq!(host["ntp"], false, "{host}");
+    assert_eq!(host["applied_since_start"], 0, "{host}");
     // No code is shown once the box is set up.
     assert!(!vm.serial().contains(SETUP_CODE_LINE));
     assert!(first_serial.contains(SETUP_CODE_LINE));
@@ -203,6 +242,146 @@ async fn caddy_serves_hearth_on_443(vm: &Vm, client: &TlsClient, session: &str) 
         "hearth's health through Caddy: {text} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The real systemd over D-Bus: the `services` topic shows caddy and
+/// nftables as systemd has them, and a restart of caddy through the API
+/// answers once systemd's job is done and shows on the stream.
+async fn services_follow_the_real_systemd(vm: &Vm, client: &TlsClient, session: &str) {
+    let mut admin = client.clone();
+    admin.session = Some(session.to_string());
+    let mut stream = sse::open(
+        &admin,
+        Protocol::Http2,
+        "/api/v1/events?topics=services",
+        None,
+    )
+    .await;
+    let report = stream
+        .until("services", Duration::from_secs(60), |r| {
+            unit(r, "caddy.service")["active"] == "active"
+        })
+        .await;
+    let nft = unit(&report, "nftables.service");
+    assert_eq!(nft["active"], "active", "{report}\n{}", vm.serial());
+    assert_eq!(nft["sub"], "exited", "{report}");
+    assert_eq!(
+        unit(&report, "hearth.service")["sub"],
+        "running",
+        "{report}"
+    );
+    let before = unit(&report, "caddy.service")["since_ms"].as_u64().unwrap();
+
+    let r = client
+        .as_user(
+            session,
+            "POST",
+            "/api/v1/services/caddy.service/restart",
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "restart caddy: {:?}", r.body);
+    assert_eq!(r.json()["result"], "done");
+    stream
+        .until("services", Duration::from_secs(60), |r| {
+            let caddy = unit(r, "caddy.service");
+            caddy["active"] == "active" && caddy["since_ms"].as_u64().unwrap_or(0) > before
+        })
+        .await;
+    let audit = client
+        .as_user(session, "GET", "/api/v1/audit", "")
+        .await
+        .json()
+        .to_string();
+    assert!(audit.contains("service.restart"), "{audit}");
+}
+
+fn unit<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["units"]
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["unit"] == name))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+/// hearth's process in the image: not root, CAP_NET_ADMIN alone in every
+/// set (the unit grants it; the README's table), no_new_privs, under the
+/// unit's system call filter.
+async fn hearth_holds_what_the_readme_says(client: &TlsClient, session: &str) {
+    let r = client
+        .as_user(session, "GET", "/api/v1/system/process", "")
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let held = r.json();
+    assert_ne!(held["uid"], 0, "hearth runs as root: {held}");
+    for set in [
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+        "bounding",
+    ] {
+        assert_eq!(
+            held[set],
+            serde_json::json!(["CAP_NET_ADMIN"]),
+            "{set}: {held}"
+        );
+    }
+    assert_eq!(held["no_new_privs"], true, "{held}");
+    assert_eq!(held["seccomp"], 2, "{held}");
+}
+
+/// The settings API's time zone and NTP, and setup's host name, as
+/// hostnamed and timedated then report them (what `hostnamectl` and
+/// `timedatectl` show) on the `host` topic. Answers the last status.
+async fn host_settings_reach_hostnamed_and_timedated(
+    vm: &Vm,
+    client: &TlsClient,
+    session: &str,
+) -> serde_json::Value {
+    let body = r#"{"timezone":"Europe/Berlin","ntp":false}"#;
+    let r = client
+        .as_user(session, "PATCH", "/api/v1/settings", body)
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let mut admin = client.clone();
+    admin.session = Some(session.to_string());
+    let mut stream = sse::open(&admin, Protocol::Http2, "/api/v1/events?topics=host", None).await;
+    let report = wait_host(&mut stream, vm, |s| {
+        s["hostname"] == "testbox"
+            && s["running_hostname"] == "testbox"
+            && s["timezone"] == "Europe/Berlin"
+            && s["ntp"] == false
+    })
+    .await;
+    let health = client.get("/api/v1/health").await.json();
+    assert_eq!(health["components"]["host"]["state"], "ok", "{health}");
+    report
+}
+
+async fn wait_host(
+    stream: &mut SseStream,
+    vm: &Vm,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Some(event) = stream.next(left).await else {
+            panic!(
+                "hostnamed and timedated never had the settings\n{}",
+                vm.serial()
+            );
+        };
+        let report = match event.event.as_str() {
+            "host" => event.json(),
+            "snapshot" => event.json()["host"].clone(),
+            _ => continue,
+        };
+        if done(&report["status"]) {
+            return report["status"].clone();
+        }
+        eprintln!("vm: host report {report}");
+    }
 }
 
 /// The certificate, once the forwarded port reaches hearth (the guest may

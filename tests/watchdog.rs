@@ -7,10 +7,16 @@ mod common;
 
 use std::time::Duration;
 
+use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::{Daemon, Options};
 
 fn stalled(component: &str) -> Daemon {
+    stalled_with(component, String::new())
+}
+
+fn stalled_with(component: &str, config: String) -> Daemon {
     Daemon::start(Options {
+        config,
         env: vec![
             ("WATCHDOG_USEC".into(), "1000000".into()),
             ("HEARTH_TEST_STALL".into(), component.into()),
@@ -22,7 +28,10 @@ fn stalled(component: &str) -> Daemon {
 }
 
 fn assert_pings_stop(component: &str) {
-    let mut d = stalled(component);
+    assert_pings_stop_in(stalled(component), component);
+}
+
+fn assert_pings_stop_in(mut d: Daemon, component: &str) {
     // The loop beats (and hangs) within its first period; the watchdog
     // then finds it stale after half the watchdog period.
     std::thread::sleep(Duration::from_secs(3));
@@ -55,6 +64,16 @@ fn a_stalled_reconcile_loop_stops_the_pings() {
 #[test]
 fn a_stalled_accept_loop_stops_the_pings() {
     assert_pings_stop("https");
+}
+
+#[test]
+fn a_stalled_services_follower_stops_the_pings() {
+    // The follower of systemd's units is a loop of its own, not a
+    // manager's: it beats all the same, while it waits for signals.
+    let bus = PrivateBus::start();
+    let _fake = FakeSystemd::serve(&bus);
+    let config = format!("[system]\nmanage = true\nbus = {:?}\n", bus.address());
+    assert_pings_stop_in(stalled_with("system", config), "system");
 }
 
 #[test]

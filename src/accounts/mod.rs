@@ -14,7 +14,7 @@ pub use profile::BoxProfile;
 pub use sessions::{
     Caller, LoginError, PasswordChangeError, SessionRecord, SessionUse, SessionView, Sessions,
 };
-pub use settings::{BoxSettings, SettingsView};
+pub use settings::{BoxSettings, HostChange, SettingsView};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };

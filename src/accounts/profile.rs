@@ -1,5 +1,5 @@
-//! The box's profile: its host name, time zone, domain and contact e-mail,
-//! chosen in the setup wizard. This module owns how they are kept (one
+//! The box's profile: its host name, time zone, NTP setting, domain and
+//! contact e-mail, chosen in the setup wizard and the settings. This module owns how they are kept (one
 //! setting each) and hands them out typed, so no caller reads them as
 //! loose strings; the managers to come (systemd sets the host name and
 //! time zone, Caddy uses the domain and e-mail) read [`BoxProfile`] too.
@@ -11,6 +11,7 @@ const HOSTNAME: &str = "box.hostname";
 const TIMEZONE: &str = "box.timezone";
 const DOMAIN: &str = "box.domain";
 const EMAIL: &str = "box.email";
+const NTP: &str = "box.ntp";
 
 /// Each field is `None` until setup has set it (the domain and e-mail are
 /// optional for good).
@@ -20,6 +21,9 @@ pub struct BoxProfile {
     pub hostname: Option<Hostname>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<TimeZone>,
+    /// Whether the clock follows NTP; `None`: as the OS has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ntp: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<DomainName>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +39,18 @@ impl BoxProfile {
         Ok(BoxProfile {
             hostname: parse(store, HOSTNAME, get(HOSTNAME)?)?,
             timezone: parse(store, TIMEZONE, get(TIMEZONE)?)?,
+            ntp: match get(NTP)?.as_deref() {
+                None => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(_) => {
+                    return Err(StoreError::Malformed {
+                        path: store.path().to_path_buf(),
+                        what: NTP,
+                        reason: "is neither true nor false".into(),
+                    });
+                }
+            },
             domain: parse(store, DOMAIN, get(DOMAIN)?)?,
             email: parse(store, EMAIL, get(EMAIL)?)?,
         })
@@ -57,8 +73,23 @@ pub(super) fn write_host(
     hostname: &Hostname,
     timezone: &TimeZone,
 ) -> Result<(), StoreError> {
-    c.set_setting(HOSTNAME, hostname.as_str())?;
+    write_hostname(c, hostname)?;
+    write_timezone(c, timezone)
+}
+
+/// Writes the host name alone, inside the caller's change.
+pub(super) fn write_hostname(c: &mut Change<'_>, hostname: &Hostname) -> Result<(), StoreError> {
+    c.set_setting(HOSTNAME, hostname.as_str())
+}
+
+/// Writes the time zone alone, inside the caller's change.
+pub(super) fn write_timezone(c: &mut Change<'_>, timezone: &TimeZone) -> Result<(), StoreError> {
     c.set_setting(TIMEZONE, timezone.as_str())
+}
+
+/// Writes whether the clock follows NTP, inside the caller's change.
+pub(super) fn write_ntp(c: &mut Change<'_>, on: bool) -> Result<(), StoreError> {
+    c.set_setting(NTP, if on { "true" } else { "false" })
 }
 
 /// Writes the domain and e-mail; `None` clears one.
@@ -127,9 +158,11 @@ mod tests {
         let email = Email::try_from("owner@example.org").unwrap();
         write(&store, |c| {
             write_host(c, &host, &tz)?;
+            write_ntp(c, false)?;
             write_domain(c, Some(&domain), Some(&email))
         });
         let profile = BoxProfile::read(&store).unwrap();
+        assert_eq!(profile.ntp, Some(false));
         assert_eq!(profile.hostname, Some(host));
         assert_eq!(profile.timezone_or_utc(), "Europe/Vienna");
         assert_eq!(profile.domain, Some(domain));

@@ -1,7 +1,8 @@
-//! The box settings an admin changes through the API: for now whether the
-//! status is public. The box's profile (host name, time zone, domain,
-//! e-mail; see [`BoxProfile`]) comes from the setup wizard and is shown
-//! here too. Changes are audited.
+//! The box settings an admin changes through the API: whether the status
+//! is public, and the host name, time zone and NTP setting (which the
+//! host manager, `crate::system::host`, applies to the OS). The rest of
+//! the box's profile (domain, e-mail; see [`BoxProfile`]) comes from the
+//! setup wizard and is shown here too. Changes are audited.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 
 use super::Caller;
-use super::profile::BoxProfile;
+use super::profile::{self, BoxProfile};
+use crate::names::{Hostname, TimeZone};
 use crate::store::{AuditAction, Store, StoreError};
 
 const PUBLIC_STATUS: &str = "public_status";
@@ -19,6 +21,36 @@ pub struct SettingsView {
     pub public_status: bool,
     #[serde(flatten)]
     pub profile: BoxProfile,
+}
+
+/// A change of the host settings, validated; `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostChange {
+    pub hostname: Option<Hostname>,
+    pub timezone: Option<TimeZone>,
+    pub ntp: Option<bool>,
+}
+
+impl HostChange {
+    pub fn is_empty(&self) -> bool {
+        *self == HostChange::default()
+    }
+
+    /// What the audit record names: `hostname=attic timezone=UTC ntp=false`,
+    /// the fields given only.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(h) = &self.hostname {
+            parts.push(format!("hostname={h}"));
+        }
+        if let Some(t) = &self.timezone {
+            parts.push(format!("timezone={t}"));
+        }
+        if let Some(n) = self.ntp {
+            parts.push(format!("ntp={n}"));
+        }
+        parts.join(" ")
+    }
 }
 
 pub struct BoxSettings {
@@ -63,6 +95,33 @@ impl BoxSettings {
             c.set_setting(PUBLIC_STATUS, if on { "true" } else { "false" })
         })?;
         self.public_status.store(on, Ordering::Release);
+        Ok(())
+    }
+
+    /// Stores a new host name, time zone or NTP setting in one audited
+    /// change; the host manager wakes on it and applies it to the OS.
+    pub fn set_host(
+        &self,
+        caller: &Caller,
+        change: &HostChange,
+        source: IpAddr,
+    ) -> Result<(), StoreError> {
+        if change.is_empty() {
+            return Ok(());
+        }
+        let entry = caller.audit(AuditAction::SettingsHost, &change.describe(), source);
+        self.store.change(entry, |c| {
+            if let Some(h) = &change.hostname {
+                profile::write_hostname(c, h)?;
+            }
+            if let Some(t) = &change.timezone {
+                profile::write_timezone(c, t)?;
+            }
+            if let Some(n) = change.ntp {
+                profile::write_ntp(c, n)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 }

@@ -52,17 +52,25 @@ pub(super) fn start_system(
     };
     run.tasks.spawn(
         "services follower",
-        units::follow(units.clone(), report, run.shutdown.clone()),
+        units::follow(
+            units.clone(),
+            report,
+            run.liveness.register(Component::System),
+            run.shutdown.clone(),
+        ),
     );
-    // The host name and time zone: on their manager, woken by a change of
-    // the settings; their state is the health entry's detail.
-    let no_topic: reconcile::Publish = Arc::new(|_| {});
+    // The host name, time zone and NTP: on their manager, woken by a change
+    // of the settings; its report goes to the `host` topic.
+    let hub = run.hub.clone();
+    let publish: reconcile::Publish = Arc::new(move |json| {
+        hub.publish(Topic::Host, json);
+    });
     run.tasks.spawn(
         "host settings",
         reconcile::run(
             HostManager::new(store.clone(), units.bus().clone()),
             reconcile::Wakes::new().watch("settings", store.watch(Table::Settings)),
-            ReconcileContext::new(run.health.clone(), run.liveness.clone(), no_topic),
+            ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
             run.shutdown.clone().cancelled_owned(),
         ),
     );

@@ -19,16 +19,20 @@ pub enum Topic {
     Proxy,
     /// The services the box depends on, as systemd reports them.
     Services,
+    /// The host manager's report: the host name, time zone and NTP as
+    /// hostnamed and timedated have them (admins only).
+    Host,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 6] = [
+    pub const ALL: [Topic; 7] = [
         Topic::System,
         Topic::Health,
         Topic::Audit,
         Topic::Firewall,
         Topic::Proxy,
         Topic::Services,
+        Topic::Host,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,7 @@ impl Topic {
             Topic::Firewall => "firewall",
             Topic::Proxy => "proxy",
             Topic::Services => "services",
+            Topic::Host => "host",
         }
     }
 
@@ -148,7 +153,7 @@ mod tests {
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services"
+            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host"
         );
     }
 

@@ -39,8 +39,11 @@ pub fn can_see(topic: Topic, view: View) -> bool {
         // Visitors get the machine's figures only: a reduced topic set.
         (Topic::Health, View::Admin | View::Member | View::Viewer) => true,
         (Topic::Health, View::Public) => false,
-        (Topic::Audit | Topic::Firewall, View::Admin) => true,
-        (Topic::Audit | Topic::Firewall, View::Member | View::Viewer | View::Public) => false,
+        (Topic::Audit | Topic::Firewall | Topic::Host, View::Admin) => true,
+        (
+            Topic::Audit | Topic::Firewall | Topic::Host,
+            View::Member | View::Viewer | View::Public,
+        ) => false,
         // Members see their own domains (see [`owned_json`]).
         (Topic::Proxy, View::Admin | View::Member) => true,
         (Topic::Proxy, View::Viewer | View::Public) => false,
@@ -65,7 +68,7 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
         (_, View::Admin) | (Topic::Health | Topic::Services, _) => {
             return Some(Cow::Borrowed(json));
         }
-        (Topic::Audit | Topic::Firewall, _) => return None,
+        (Topic::Audit | Topic::Firewall | Topic::Host, _) => return None,
         // Per member, not per view: see [`owned_json`].
         (Topic::Proxy, _) => return None,
         // Hardware addresses identify devices: admins only.

@@ -91,6 +91,7 @@ pub enum Route {
         name: String,
     },
     ServicesList,
+    ProcessPrivileges,
     Reboot,
     PowerOff,
     /// `/api/v1/services/{unit}/{verb}`, as sent.
@@ -206,6 +207,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
         ),
         "/api/v1/services" => (Route::ServicesList, READ),
         "/api/v1/system/reboot" => (Route::Reboot, WRITE),
+        "/api/v1/system/process" => (Route::ProcessPrivileges, READ),
         "/api/v1/system/power-off" => (Route::PowerOff, WRITE),
         "/api/v1/tokens" => (
             if *method == Method::POST {
@@ -318,7 +320,7 @@ impl Route {
             | Route::DomainReplace { .. }
             | Route::DomainDelete { .. } => false,
             // Services run or stop; no one's access changes.
-            Route::ServicesList | Route::ServiceAction { .. } => false,
+            Route::ServicesList | Route::ServiceAction { .. } | Route::ProcessPrivileges => false,
             // The box goes down: every stream ends with it anyway.
             Route::Reboot | Route::PowerOff => false,
             // Streams are refused until setup is complete.
@@ -415,6 +417,7 @@ pub async fn dispatch(
         Route::DomainReplace { name } => api::domains::replace(ctx, peer, &req, &name).await,
         Route::DomainDelete { name } => api::domains::remove(ctx, peer, &req, &name).await,
         Route::ServicesList => api::services::list(ctx, &req).await,
+        Route::ProcessPrivileges => api::process::get(ctx, &req).await,
         Route::Reboot => api::power::act(ctx, peer, &req, Power::Reboot).await,
         Route::PowerOff => api::power::act(ctx, peer, &req, Power::PowerOff).await,
         Route::ServiceAction { unit, verb } => {

@@ -63,6 +63,8 @@ audit_actions! {
     /// One of the caller's other sessions ended by them.
     SessionRevoke => "session.revoke",
     SettingsPublicStatus => "settings.public_status",
+    /// An admin changed the host name, time zone or NTP setting.
+    SettingsHost => "settings.host",
     SetupClaim => "setup.claim",
     SetupAdmin => "setup.admin",
     SetupHost => "setup.host",

@@ -68,6 +68,9 @@ pub trait Hostname {
     fn set_hostname(&self, name: &str, interactive: bool) -> zbus::Result<()>;
     #[zbus(property)]
     fn static_hostname(&self) -> zbus::Result<String>;
+    /// The kernel's host name, the one in force.
+    #[zbus(property)]
+    fn hostname(&self) -> zbus::Result<String>;
 }
 
 #[proxy(
@@ -81,6 +84,12 @@ pub trait Timedate {
     fn set_ntp(&self, on: bool, interactive: bool) -> zbus::Result<()>;
     #[zbus(property)]
     fn timezone(&self) -> zbus::Result<String>;
+    /// Whether an NTP service is enabled (what `SetNTP` sets).
+    #[zbus(property, name = "NTP")]
+    fn ntp(&self) -> zbus::Result<bool>;
+    /// Whether the kernel's clock is synchronised.
+    #[zbus(property, name = "NTPSynchronized")]
+    fn ntp_synchronized(&self) -> zbus::Result<bool>;
 }
 
 #[proxy(

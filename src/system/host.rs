@@ -1,8 +1,15 @@
-//! The host name and time zone the owner chose (the box profile, from the
-//! setup wizard), applied to the machine through hostnamed and timedated
-//! over D-Bus: a manager on `reconcile::run`, woken by a change of the
-//! settings, that reads what the machine has and sets what differs. The
-//! polkit rules let hearth's user do exactly this.
+//! The host name, time zone and NTP setting the owner chose (the box
+//! profile, from the setup wizard and the settings), applied to the
+//! machine through hostnamed and timedated over D-Bus: a manager on
+//! `reconcile::run`, woken by a change of the settings, that reads what
+//! the machine has and sets what differs. The polkit rules let hearth's
+//! user do exactly this.
+//!
+//! Its status, published on the `host` topic, is what `hostnamectl` and
+//! `timedatectl` show (they read the same properties), and how many
+//! changes hearth made since it started: 0 after a reboot means the
+//! machine kept the settings by itself (on the appliance, in the /etc
+//! overlay kept on /var; see image/rootfs/etc/fstab).
 
 use serde::Serialize;
 use zbus::Connection;
@@ -29,6 +36,8 @@ pub struct HostManager {
     store: Store,
     bus: Bus,
     conn: Option<Connection>,
+    /// Settings changed on the machine since hearth started.
+    applied: u64,
 }
 
 impl HostManager {
@@ -37,6 +46,7 @@ impl HostManager {
             store,
             bus,
             conn: None,
+            applied: 0,
         }
     }
 
@@ -56,24 +66,37 @@ impl HostManager {
 pub struct Desired {
     pub hostname: Option<String>,
     pub timezone: Option<String>,
+    pub ntp: Option<bool>,
 }
 
+/// What the machine has, as hostnamed and timedated say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostStatus {
+    /// The static host name (`/etc/hostname`).
     pub hostname: String,
+    /// The kernel's host name, the one in force.
+    pub running_hostname: String,
     pub timezone: String,
+    /// Whether an NTP service is enabled.
+    pub ntp: bool,
+    pub ntp_synchronized: bool,
+    /// Settings hearth changed on the machine since it started.
+    pub applied_since_start: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct HostPlan {
+    /// The static name to set, when it differs; or the running one alone,
+    /// when only that differs (it was set by hand, or by DHCP).
     hostname: Option<String>,
     timezone: Option<String>,
+    ntp: Option<bool>,
     now: HostStatus,
 }
 
 impl Plan for HostPlan {
     fn is_noop(&self) -> bool {
-        self.hostname.is_none() && self.timezone.is_none()
+        self.hostname.is_none() && self.timezone.is_none() && self.ntp.is_none()
     }
 }
 
@@ -93,25 +116,30 @@ impl Manager for HostManager {
         Ok(Desired {
             hostname: profile.hostname.map(|h| h.as_str().to_string()),
             timezone: profile.timezone.map(|t| t.as_str().to_string()),
+            ntp: profile.ntp,
         })
     }
 
     async fn observe(&mut self) -> Result<Observation<HostStatus>, HostError> {
         let conn = self.conn().await?;
+        let applied_since_start = self.applied;
         let read = async {
-            let hostname = HostnameProxy::builder(&conn)
+            let hostnamed = HostnameProxy::builder(&conn)
                 .cache_properties(CacheProperties::No)
                 .build()
-                .await?
-                .static_hostname()
                 .await?;
-            let timezone = TimedateProxy::builder(&conn)
+            let timedated = TimedateProxy::builder(&conn)
                 .cache_properties(CacheProperties::No)
                 .build()
-                .await?
-                .timezone()
                 .await?;
-            Ok::<_, zbus::Error>(HostStatus { hostname, timezone })
+            Ok::<_, zbus::Error>(HostStatus {
+                hostname: hostnamed.static_hostname().await?,
+                running_hostname: hostnamed.hostname().await?,
+                timezone: timedated.timezone().await?,
+                ntp: timedated.ntp().await?,
+                ntp_synchronized: timedated.ntp_synchronized().await?,
+                applied_since_start,
+            })
         };
         match read.await {
             Ok(s) => Ok(Observation::Present(s)),
@@ -128,8 +156,10 @@ impl Manager for HostManager {
             want.as_ref().filter(|w| w.as_str() != have).cloned()
         };
         HostPlan {
-            hostname: differs(&desired.hostname, &observed.hostname),
+            hostname: differs(&desired.hostname, &observed.hostname)
+                .or_else(|| differs(&desired.hostname, &observed.running_hostname)),
             timezone: differs(&desired.timezone, &observed.timezone),
+            ntp: desired.ntp.filter(|on| *on != observed.ntp),
             now: observed.clone(),
         }
     }
@@ -143,7 +173,9 @@ impl Manager for HostManager {
             hostnamed.set_static_hostname(&name, false).await?;
             hostnamed.set_hostname(&name, false).await?;
             tracing::info!(hostname = %name, "host name set through hostnamed");
+            now.running_hostname.clone_from(&name);
             now.hostname = name;
+            self.applied += 1;
         }
         if let Some(zone) = plan.timezone {
             TimedateProxy::new(&conn)
@@ -152,7 +184,15 @@ impl Manager for HostManager {
                 .await?;
             tracing::info!(timezone = %zone, "time zone set through timedated");
             now.timezone = zone;
+            self.applied += 1;
         }
+        if let Some(on) = plan.ntp {
+            TimedateProxy::new(&conn).await?.set_ntp(on, false).await?;
+            tracing::info!(ntp = on, "NTP set through timedated");
+            now.ntp = on;
+            self.applied += 1;
+        }
+        now.applied_since_start = self.applied;
         Ok(now)
     }
 
@@ -161,6 +201,54 @@ impl Manager for HostManager {
     }
 
     fn detail(status: &HostStatus) -> String {
-        format!("{} in {}", status.hostname, status.timezone)
+        let ntp = if status.ntp { "NTP on" } else { "NTP off" };
+        format!("{} in {}, {ntp}", status.hostname, status.timezone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> HostStatus {
+        HostStatus {
+            hostname: "attic".into(),
+            running_hostname: "attic".into(),
+            timezone: "UTC".into(),
+            ntp: true,
+            ntp_synchronized: false,
+            applied_since_start: 0,
+        }
+    }
+
+    fn want(hostname: Option<&str>, timezone: Option<&str>, ntp: Option<bool>) -> Desired {
+        Desired {
+            hostname: hostname.map(String::from),
+            timezone: timezone.map(String::from),
+            ntp,
+        }
+    }
+
+    #[test]
+    fn nothing_chosen_or_all_equal_is_nothing_to_do() {
+        assert!(HostManager::plan(&want(None, None, None), &machine()).is_noop());
+        let same = want(Some("attic"), Some("UTC"), Some(true));
+        assert!(HostManager::plan(&same, &machine()).is_noop());
+    }
+
+    #[test]
+    fn each_setting_that_differs_is_set_alone() {
+        let plan = HostManager::plan(&want(None, Some("Europe/Vienna"), Some(false)), &machine());
+        assert_eq!(plan.hostname, None);
+        assert_eq!(plan.timezone.as_deref(), Some("Europe/Vienna"));
+        assert_eq!(plan.ntp, Some(false));
+    }
+
+    #[test]
+    fn a_running_name_changed_behind_hearths_back_is_set_again() {
+        let mut m = machine();
+        m.running_hostname = "dhcp-name".into();
+        let plan = HostManager::plan(&want(Some("attic"), None, None), &m);
+        assert_eq!(plan.hostname.as_deref(), Some("attic"));
     }
 }

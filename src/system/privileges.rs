@@ -106,6 +106,67 @@ pub fn settle(config: &Config, allow_root: bool) -> Result<CapsHashSet, Privileg
     Ok(keep)
 }
 
+/// What the process holds, as the kernel says in `/proc/self/status`:
+/// what an admin (and the VM test) checks against the README's table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Held {
+    pub uid: u32,
+    pub gid: u32,
+    /// Capability names per set, sorted.
+    pub effective: Vec<String>,
+    pub permitted: Vec<String>,
+    pub inheritable: Vec<String>,
+    pub ambient: Vec<String>,
+    pub bounding: Vec<String>,
+    pub no_new_privs: bool,
+    /// `0` none, `1` strict, `2` a filter (the unit's SystemCallFilter).
+    pub seccomp: u8,
+}
+
+impl Held {
+    pub fn read() -> std::io::Result<Held> {
+        Held::parse(&std::fs::read_to_string("/proc/self/status")?).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "/proc/self/status lacks a field this kernel should have",
+            )
+        })
+    }
+
+    /// Parses the text of `/proc/<pid>/status`.
+    pub fn parse(status: &str) -> Option<Held> {
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        // `Uid:` is real, effective, saved, fs: the effective one counts.
+        let second = |name: &str| field(name)?.split_whitespace().nth(1)?.parse().ok();
+        let caps = |name: &str| {
+            let mask = u64::from_str_radix(field(name)?, 16).ok()?;
+            let mut names: Vec<String> = caps::all()
+                .into_iter()
+                .filter(|c| mask & c.bitmask() != 0)
+                .map(|c| c.to_string())
+                .collect();
+            names.sort();
+            Some(names)
+        };
+        Some(Held {
+            uid: second("Uid")?,
+            gid: second("Gid")?,
+            effective: caps("CapEff")?,
+            permitted: caps("CapPrm")?,
+            inheritable: caps("CapInh")?,
+            ambient: caps("CapAmb")?,
+            bounding: caps("CapBnd")?,
+            no_new_privs: field("NoNewPrivs")? == "1",
+            seccomp: field("Seccomp")?.parse().ok()?,
+        })
+    }
+}
+
 fn read(set: CapSet) -> Result<CapsHashSet, PrivilegeError> {
     caps::read(None, set).map_err(|e| drop_err("read the capability sets", e))
 }
@@ -133,6 +194,24 @@ mod tests {
         low.listen = "0.0.0.0:443".parse().unwrap();
         let caps: Vec<Capability> = needed(&low).into_iter().map(|(c, _)| c).collect();
         assert_eq!(caps, [Capability::CAP_NET_BIND_SERVICE]);
+    }
+
+    #[test]
+    fn the_kernels_status_reads_as_names_per_set() {
+        let status = "Name:\thearth\nUid:\t0\t998\t998\t998\nGid:\t997\t997\t997\t997\n\
+            CapInh:\t0000000000001000\nCapPrm:\t0000000000001000\nCapEff:\t0000000000001000\n\
+            CapBnd:\t0000000000001400\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n";
+        let held = Held::parse(status).unwrap();
+        assert_eq!((held.uid, held.gid), (998, 997));
+        assert_eq!(held.effective, ["CAP_NET_ADMIN"]);
+        assert_eq!(held.bounding, ["CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE"]);
+        assert!(held.ambient.is_empty());
+        assert!(held.no_new_privs);
+        assert_eq!(held.seccomp, 2);
+        assert_eq!(Held::parse("Name:\thearth\n"), None);
+        // This process's own, as the kernel has it.
+        let me = Held::read().unwrap();
+        assert_eq!(me.uid, nix::unistd::geteuid().as_raw());
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! goes away (its streams end, or a ping fails) it marks the component
 //! `system` degraded and connects again with backoff. An action uses the
 //! follower's connection, or a connection of its own while there is none.
+//!
+//! The follower beats for the systemd watchdog (see [`crate::liveness`])
+//! while it waits, and every call it makes to systemd has a time limit
+//! ([`CALL_LIMIT`]): a systemd that does not answer is a lost connection
+//! (the component degraded, connecting again), not a stuck daemon.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -22,11 +27,14 @@ use zbus::Connection;
 use zbus::proxy::CacheProperties;
 
 use super::dbus::{ManagerProxy, ServiceProxy, UnitProxy};
+use crate::liveness::{BEAT_INTERVAL, Heartbeat};
 
 /// How long a job may take before the API stops waiting.
 const JOB_WAIT: Duration = Duration::from_secs(90);
 /// How often a quiet bus is checked to be alive.
 const PING_EVERY: Duration = Duration::from_secs(10);
+/// How long the follower waits for one answer from systemd.
+const CALL_LIMIT: Duration = Duration::from_secs(10);
 
 /// Which bus to use: the system's, or a test's private one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +67,8 @@ pub struct UnitState {
     /// The main process's last exit status (services only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_status: Option<i32>,
+    /// Whether admins may start, stop and restart it (the allow-list).
+    pub controllable: bool,
 }
 
 /// What an admin may ask of a unit.
@@ -232,6 +242,7 @@ impl Units {
 
 /// Reads one unit's state.
 async fn read(
+    units: &Units,
     conn: &Connection,
     name: &str,
     path: &zbus::OwnedObjectPath,
@@ -258,6 +269,7 @@ async fn read(
         sub: unit.sub_state().await?,
         since_ms: unit.state_change_timestamp().await? / 1000,
         exit_status,
+        controllable: units.control.iter().any(|c| c == name),
     })
 }
 
@@ -271,17 +283,19 @@ pub trait Report: Send + Sync {
     fn states(&self, states: &[UnitState]);
 }
 
-/// Follows the units until `shutdown`, reconnecting with backoff.
+/// Follows the units until `shutdown`, reconnecting with backoff, and
+/// beats on `heartbeat` throughout.
 pub async fn follow(
     units: std::sync::Arc<Units>,
     report: impl Report,
+    heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) {
+    let mut beat = Beat::new(heartbeat, shutdown);
     let mut wait = Duration::from_secs(1);
     loop {
-        let outcome = tokio::select! {
-            () = shutdown.cancelled() => return,
-            outcome = session(&units, &report) => outcome,
+        let Some(outcome) = beat.during(session(&units, &report)).await else {
+            return;
         };
         *units.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let why = match outcome {
@@ -290,34 +304,62 @@ pub async fn follow(
         };
         tracing::warn!(error = %why, retry_s = wait.as_secs(), "lost systemd's D-Bus; connecting again");
         report.down(&why, wait);
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(wait) => {}
+        if beat.during(tokio::time::sleep(wait)).await.is_none() {
+            return;
         }
         wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 
+/// Drives a future while beating for the watchdog, until shutdown.
+struct Beat {
+    heartbeat: Heartbeat,
+    tick: tokio::time::Interval,
+    shutdown: CancellationToken,
+}
+
+impl Beat {
+    fn new(heartbeat: Heartbeat, shutdown: CancellationToken) -> Beat {
+        let mut tick = tokio::time::interval(BEAT_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Beat {
+            heartbeat,
+            tick,
+            shutdown,
+        }
+    }
+
+    /// `future`'s output; `None` once shutdown is asked for.
+    async fn during<T>(&mut self, future: impl Future<Output = T>) -> Option<T> {
+        let mut future = std::pin::pin!(future);
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return None,
+                out = &mut future => return Some(out),
+                _ = self.tick.tick() => self.heartbeat.beat(),
+            }
+        }
+    }
+}
+
+/// One call to systemd, within [`CALL_LIMIT`].
+async fn limited<T>(call: impl Future<Output = zbus::Result<T>>) -> zbus::Result<T> {
+    tokio::time::timeout(CALL_LIMIT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(zbus::Error::Failure(format!(
+                "systemd did not answer within {} s",
+                CALL_LIMIT.as_secs()
+            )))
+        })
+}
+
 /// One connection's life: answers when the bus is gone.
 async fn session(units: &Units, report: &impl Report) -> zbus::Result<()> {
-    let conn = units.bus.connect().await?;
-    let manager = ManagerProxy::new(&conn).await?;
-    manager.subscribe().await?;
-    let mut changes = SelectAll::new();
-    let mut paths = Vec::new();
-    for (i, name) in units.follow.iter().enumerate() {
-        let path = manager.load_unit(name).await?;
-        let props = zbus::fdo::PropertiesProxy::builder(&conn)
-            .destination("org.freedesktop.systemd1")
-            .path(path.clone())
-            .build()
-            .await?;
-        changes.push(props.receive_properties_changed().await?.map(move |_| i));
-        paths.push(path);
-    }
+    let (conn, paths, mut changes) = limited(subscribe(units)).await?;
     let mut states = BTreeMap::new();
     for (name, path) in units.follow.iter().zip(&paths) {
-        states.insert(name.clone(), read(&conn, name, path).await?);
+        states.insert(name.clone(), limited(read(units, &conn, name, path)).await?);
     }
     *units.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
     publish(units, report, states);
@@ -333,14 +375,46 @@ async fn session(units: &Units, report: &impl Report) -> zbus::Result<()> {
         tokio::select! {
             changed = changes.next() => {
                 let Some(i) = changed else { return Ok(()) };
-                let state = read(&conn, &units.follow[i], &paths[i]).await?;
+                let state = limited(read(units, &conn, &units.follow[i], &paths[i])).await?;
                 let mut states = units.states.borrow().clone();
                 states.insert(state.unit.clone(), state);
                 publish(units, report, states);
             }
-            _ = ping.tick() => peer.ping().await?,
+            _ = ping.tick() => limited(peer.ping()).await?,
         }
     }
+}
+
+/// The index of a followed unit whose properties changed.
+type Changes = SelectAll<futures_util::stream::BoxStream<'static, usize>>;
+
+/// Connects, subscribes to systemd's signals and to each followed unit's
+/// `PropertiesChanged`.
+async fn subscribe(
+    units: &Units,
+) -> zbus::Result<(Connection, Vec<zbus::OwnedObjectPath>, Changes)> {
+    let conn = units.bus.connect().await?;
+    let manager = ManagerProxy::new(&conn).await?;
+    manager.subscribe().await?;
+    let mut changes = SelectAll::new();
+    let mut paths = Vec::new();
+    for (i, name) in units.follow.iter().enumerate() {
+        let path = manager.load_unit(name).await?;
+        let props = zbus::fdo::PropertiesProxy::builder(&conn)
+            .destination("org.freedesktop.systemd1")
+            .path(path.clone())
+            .build()
+            .await?;
+        changes.push(
+            props
+                .receive_properties_changed()
+                .await?
+                .map(move |_| i)
+                .boxed(),
+        );
+        paths.push(path);
+    }
+    Ok((conn, paths, changes))
 }
 
 fn publish(units: &Units, report: &impl Report, states: BTreeMap<String, UnitState>) {

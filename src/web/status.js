@@ -300,17 +300,6 @@ function renderState(state) {
 
 // --- Services ------------------------------------------------------------
 
-// The units an admin may start, stop and restart: SystemConfig::CONTROLLED
-// in src/config/mod.rs, what the polkit rules grant (tests/services_page.rs
-// checks that the two lists agree). The box refuses the others anyway.
-const CONTROLLED_UNITS = [
-  'caddy.service',
-  'docker.service',
-  'nftables.service',
-  'hearth-console@tty1.service',
-  'hearth-console@ttyS0.service',
-];
-
 const VERBS = [
   { verb: 'start', label: 'Start', busy: 'Starting', done: 'Started' },
   { verb: 'stop', label: 'Stop', busy: 'Stopping', done: 'Stopped' },
@@ -356,7 +345,10 @@ function unitStateText(u) {
   return u.sub && u.sub !== u.active ? `${u.active} (${u.sub})` : u.active;
 }
 
-function newServiceRow(unit) {
+// `u.controllable`: the unit is on the box's allow-list (what the polkit
+// rules grant); the box refuses the others anyway.
+function newServiceRow(u) {
+  const unit = u.unit;
   const state = el('span', null, 'svc-state');
   const exit = el('span', null, 'svc-exit');
   const stateCell = el('span');
@@ -368,7 +360,7 @@ function newServiceRow(unit) {
   const abs = el('span', null, 'visually-hidden');
   since.append(rel, abs);
   let buttons = null;
-  if (services.admin && CONTROLLED_UNITS.includes(unit)) {
+  if (services.admin && u.controllable) {
     buttons = VERBS.map((v) => button(v.label, () => act(unit, v)));
   }
   let actions;
@@ -424,7 +416,7 @@ function drawButtons(unit) {
 }
 
 function updateServiceRow(u) {
-  const r = services.rows.get(u.unit) || newServiceRow(u.unit);
+  const r = services.rows.get(u.unit) || newServiceRow(u);
   r.state.dataset.level = unitLevel(u);
   r.state.textContent = unitStateText(u);
   const failedExit = u.exit_status !== undefined && u.exit_status !== null && u.exit_status !== 0;

@@ -856,6 +856,12 @@ impl Timedate1 {
     fn ntp(&self) -> bool {
         self.shared.lock().ntp
     }
+
+    /// The fake's clock is never synchronised: no time server is reached.
+    #[zbus(property, name = "NTPSynchronized")]
+    fn ntp_synchronized(&self) -> bool {
+        false
+    }
 }
 
 struct Login1 {

@@ -117,6 +117,34 @@ impl SseStream {
         }
     }
 
+    /// The next JSON of `topic` (an event of it, or its part of a
+    /// snapshot) that satisfies `done`; panics, naming `topic`, when none
+    /// comes within `timeout`.
+    pub async fn until(
+        &mut self,
+        topic: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = serde_json::Value::Null;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(event) = self.next(left).await else {
+                panic!("no {topic} event as awaited within {timeout:?}; the last: {last}");
+            };
+            let json = match event.event.as_str() {
+                e if e == topic => event.json(),
+                "snapshot" => event.json()[topic].clone(),
+                _ => continue,
+            };
+            if done(&json) {
+                return json;
+            }
+            last = json;
+        }
+    }
+
     /// True when the server ended the stream within `timeout`.
     pub async fn ends_within(&mut self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -171,6 +171,16 @@ impl VarPartition {
         self.debugfs(&format!("cat {path}"))
     }
 
+    /// Where a symbolic link leads (paths relative to /var).
+    pub fn link(&self, path: &str) -> String {
+        let stat = self.debugfs(&format!("stat {path}"));
+        // A short target is kept in the inode: `Fast link dest: "..."`.
+        stat.lines()
+            .find_map(|l| l.trim().strip_prefix("Fast link dest: "))
+            .map(|t| t.trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("/var/{path} is not a short symbolic link:\n{stat}"))
+    }
+
     /// The names in a folder (relative to /var).
     pub fn list(&self, dir: &str) -> Vec<String> {
         // `ls -p`: one "/inode/mode/uid/gid/name/size/" line per entry.

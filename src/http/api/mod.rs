@@ -9,6 +9,7 @@ pub mod health;
 pub mod metrics;
 pub mod password;
 pub mod power;
+pub mod process;
 pub mod services;
 pub mod session;
 pub mod settings;

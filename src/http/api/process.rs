@@ -1,0 +1,24 @@
+//! `GET /api/v1/system/process` (admins): the privileges hearth's process
+//! holds, as the kernel reports them in `/proc/self/status` (user, group,
+//! the five capability sets, no_new_privs, seccomp): what the README's
+//! table of privileges promises, checkable on a running box.
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+
+use crate::auth::Action;
+use crate::http::blocking;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::response::{Response, json};
+use crate::system::privileges::Held;
+
+pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    require(ctx, req, Action::ManageSettings).await?;
+    let held = blocking(|| {
+        Held::read().map_err(|e| ApiError::Internal(format!("reading /proc/self/status: {e}")))
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &held))
+}
