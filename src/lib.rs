@@ -56,5 +56,6 @@ pub mod metrics;
 pub mod names;
 pub mod proxy;
 pub mod reconcile;
+pub mod servers;
 pub mod store;
 pub mod system;
