@@ -7,3 +7,4 @@
 //! of its own) is recorded in the session note.
 
 pub mod model;
+pub mod stored;

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::{DOMAINS, FIREWALL, SESSIONS, TOKENS, USERS};
+use super::schema::{DOMAINS, FIREWALL, SERVER_QUOTAS, SERVERS, SESSIONS, TOKENS, USERS};
 use super::{Change, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub enum Records {
     Tokens,
     Firewall,
     Domains,
+    Servers,
+    ServerQuotas,
 }
 
 impl Records {
@@ -26,6 +28,8 @@ impl Records {
             Records::Tokens => TOKENS,
             Records::Firewall => FIREWALL,
             Records::Domains => DOMAINS,
+            Records::Servers => SERVERS,
+            Records::ServerQuotas => SERVER_QUOTAS,
         }
     }
 
@@ -36,6 +40,8 @@ impl Records {
             Records::Tokens => "API token",
             Records::Firewall => "firewall",
             Records::Domains => "domain",
+            Records::Servers => "server",
+            Records::ServerQuotas => "server quota",
         }
     }
 }

@@ -41,14 +41,22 @@ pub(super) const FIREWALL: TableDefinition<&str, &[u8]> = TableDefinition::new("
 /// Host name (punycode) → JSON of a domain record (defined by `proxy`).
 pub(super) const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("domains");
 
+/// Server id → JSON of a virtual server's record (defined by `servers`).
+pub(super) const SERVERS: TableDefinition<&str, &[u8]> = TableDefinition::new("servers");
+
+/// Username → JSON of the member's server quota (defined by `servers`).
+pub(super) const SERVER_QUOTAS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("server_quotas");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 9;
+pub const CURRENT_VERSION: u64 = 10;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
 const STEPS: [Step; CURRENT_VERSION as usize] = [
     v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9,
+    v9_to_v10,
 ];
 
 /// Version 1: settings and the audit log.
@@ -126,6 +134,13 @@ fn v7_to_v8(txn: &WriteTransaction) -> Result<(), redb::Error> {
 /// Version 9: the domains that Caddy serves.
 fn v8_to_v9(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(DOMAINS)?;
+    Ok(())
+}
+
+/// Version 10: the virtual servers and the members' quotas.
+fn v9_to_v10(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(SERVERS)?;
+    txn.open_table(SERVER_QUOTAS)?;
     Ok(())
 }
 

@@ -24,10 +24,11 @@ pub enum Table {
     Audit,
     Firewall,
     Domains,
+    Servers,
 }
 
 impl Table {
-    const ALL: [Table; 7] = [
+    const ALL: [Table; 8] = [
         Table::Users,
         Table::Sessions,
         Table::Tokens,
@@ -35,6 +36,7 @@ impl Table {
         Table::Audit,
         Table::Firewall,
         Table::Domains,
+        Table::Servers,
     ];
 
     fn bit(self) -> u8 {
@@ -50,6 +52,9 @@ impl From<Records> for Table {
             Records::Tokens => Table::Tokens,
             Records::Firewall => Table::Firewall,
             Records::Domains => Table::Domains,
+            // A quota is checked when a server is made; the manager
+            // follows the servers alone.
+            Records::Servers | Records::ServerQuotas => Table::Servers,
         }
     }
 }
