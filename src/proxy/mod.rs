@@ -27,4 +27,4 @@ pub mod stored;
 pub mod upstream;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;

@@ -6,5 +6,7 @@
 //! that decides their shape (a rootless engine per server, under a user
 //! of its own) is recorded in the session note.
 
+pub mod error;
 pub mod model;
+pub mod service;
 pub mod stored;

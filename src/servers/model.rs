@@ -252,6 +252,18 @@ pub struct Server {
     pub ports: Vec<PublishedPort>,
     pub desired: DesiredState,
     pub created_ms: u64,
+    /// Asked to be deleted: the manager stops the engine, erases the data
+    /// if asked to, and only then removes the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting: Option<Deletion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deletion {
+    /// Erase the server's storage too; otherwise it is kept (moved aside)
+    /// for an admin to restore or erase later.
+    pub erase: bool,
+    pub asked_ms: u64,
 }
 
 /// The API's JSON for a new server, before validation.
@@ -293,6 +305,7 @@ impl Server {
                 DesiredState::Stopped
             },
             created_ms: now_ms,
+            deleting: None,
         })
     }
 }

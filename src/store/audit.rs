@@ -44,6 +44,13 @@ audit_actions! {
     DomainCreate => "domain.create",
     DomainUpdate => "domain.update",
     DomainDelete => "domain.delete",
+    ServerCreate => "server.create",
+    ServerStart => "server.start",
+    ServerStop => "server.stop",
+    ServerRestart => "server.restart",
+    ServerDelete => "server.delete",
+    /// An admin set a member's server quota.
+    ServerQuota => "server.quota",
     ServiceStart => "service.start",
     ServiceStop => "service.stop",
     ServiceRestart => "service.restart",

@@ -26,6 +26,7 @@ fn owned(owner: &str, id: &str, name: &str, memory_mib: u32, disk_mib: u32) -> S
         ports: vec![],
         desired: DesiredState::Running,
         created_ms: 0,
+        deleting: None,
     }
 }
 
