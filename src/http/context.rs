@@ -15,6 +15,7 @@ use crate::firewall::service::FirewallService;
 use crate::health::Health;
 use crate::metrics::sampler::MetricsState;
 use crate::proxy::service::ProxyService;
+use crate::servers::service::ServersService;
 use crate::store::Store;
 use crate::system::units::Units;
 
@@ -31,6 +32,7 @@ pub struct AppContext {
     pub settings: Arc<BoxSettings>,
     pub firewall: Arc<FirewallService>,
     pub proxy: Arc<ProxyService>,
+    pub servers: Arc<ServersService>,
     pub units: Option<Arc<Units>>,
     /// The epoch of new connections (see `connection_epoch`).
     /// Caddy's Linux user: its loopback connections carry the client's
@@ -76,6 +78,7 @@ impl AppContext {
             users: Arc::new(Users::new(store.clone())),
             tokens: Arc::new(Tokens::new(store.clone())),
             two_factor: Arc::new(TwoFactor::new(store.clone())),
+            servers: Arc::new(ServersService::new(store.clone())),
             store,
             hub,
             metrics,

@@ -18,6 +18,7 @@ use crate::accounts::{
 use crate::events::TopicsError;
 use crate::firewall::error::{FirewallError, NftError};
 use crate::proxy::error::ProxyError;
+use crate::servers::error::ServersError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +228,23 @@ impl From<ProxyError> for ApiError {
                 message: message.into(),
             },
             ProxyError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ServersError> for ApiError {
+    fn from(e: ServersError) -> ApiError {
+        match e {
+            ServersError::Invalid(e) => e.into(),
+            ServersError::NotFound => ApiError::NotFound,
+            e @ (ServersError::Quota(_) | ServersError::Deleting(_)) => ApiError::Conflict {
+                message: e.to_string(),
+            },
+            ServersError::Forbidden(message) => ApiError::Forbidden {
+                code: "forbidden",
+                message: message.into(),
+            },
+            ServersError::Store(e) => e.into(),
         }
     }
 }

@@ -92,6 +92,24 @@ pub enum Route {
     },
     ServicesList,
     ProcessPrivileges,
+    ServersList,
+    ServersCreate,
+    ServerGet {
+        id: String,
+    },
+    ServerDelete {
+        id: String,
+    },
+    ServerPower {
+        id: String,
+        verb: String,
+    },
+    QuotaGet {
+        user: String,
+    },
+    QuotaPut {
+        user: String,
+    },
     Reboot,
     PowerOff,
     /// `/api/v1/services/{unit}/{verb}`, as sent.
@@ -129,6 +147,13 @@ const TOTP: Methods = Methods(&[Method::POST, Method::DELETE], "POST, DELETE");
 /// The firewall policy: read with GET, replaced with PUT.
 const REPLACEABLE: Methods = Methods(&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT");
 /// A domain: read with GET, replaced with PUT, removed with DELETE.
+/// An item read with GET and removed with DELETE.
+const READABLE_ITEM: Methods = Methods(
+    &[Method::GET, Method::HEAD, Method::DELETE],
+    "GET, HEAD, DELETE",
+);
+/// A setting of one user: read with GET, set with PUT.
+const QUOTA: Methods = Methods(&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT");
 const REPLACEABLE_ITEM: Methods = Methods(
     &[Method::GET, Method::HEAD, Method::PUT, Method::DELETE],
     "GET, HEAD, PUT, DELETE",
@@ -206,6 +231,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             COLLECTION,
         ),
         "/api/v1/services" => (Route::ServicesList, READ),
+        "/api/v1/servers" => (
+            if *method == Method::POST {
+                Route::ServersCreate
+            } else {
+                Route::ServersList
+            },
+            COLLECTION,
+        ),
         "/api/v1/system/reboot" => (Route::Reboot, WRITE),
         "/api/v1/system/process" => (Route::ProcessPrivileges, READ),
         "/api/v1/system/power-off" => (Route::PowerOff, WRITE),
@@ -260,6 +293,21 @@ fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
                 WRITE,
             ))
         }
+        "servers" => match item.split_once('/') {
+            Some((id, verb)) => Some((
+                Route::ServerPower {
+                    id: id.to_string(),
+                    verb: verb.to_string(),
+                },
+                WRITE,
+            )),
+            None if *method == Method::DELETE => {
+                Some((Route::ServerDelete { id: item }, READABLE_ITEM))
+            }
+            None => Some((Route::ServerGet { id: item }, READABLE_ITEM)),
+        },
+        "quotas" if *method == Method::PUT => Some((Route::QuotaPut { user: item }, QUOTA)),
+        "quotas" => Some((Route::QuotaGet { user: item }, QUOTA)),
         "domains" => Some((
             match *method {
                 Method::PUT => Route::DomainReplace { name: item },
@@ -321,6 +369,14 @@ impl Route {
             | Route::DomainDelete { .. } => false,
             // Services run or stop; no one's access changes.
             Route::ServicesList | Route::ServiceAction { .. } | Route::ProcessPrivileges => false,
+            // A member's servers are checked per request and per event.
+            Route::ServersList
+            | Route::ServersCreate
+            | Route::ServerGet { .. }
+            | Route::ServerDelete { .. }
+            | Route::ServerPower { .. }
+            | Route::QuotaGet { .. }
+            | Route::QuotaPut { .. } => false,
             // The box goes down: every stream ends with it anyway.
             Route::Reboot | Route::PowerOff => false,
             // Streams are refused until setup is complete.
@@ -418,6 +474,13 @@ pub async fn dispatch(
         Route::DomainDelete { name } => api::domains::remove(ctx, peer, &req, &name).await,
         Route::ServicesList => api::services::list(ctx, &req).await,
         Route::ProcessPrivileges => api::process::get(ctx, &req).await,
+        Route::ServersList => api::servers::list(ctx, &req).await,
+        Route::ServersCreate => api::servers::create(ctx, peer, &req).await,
+        Route::ServerGet { id } => api::servers::get(ctx, &req, &id).await,
+        Route::ServerDelete { id } => api::servers::delete(ctx, peer, &req, &id).await,
+        Route::ServerPower { id, verb } => api::servers::power(ctx, peer, &req, &id, &verb).await,
+        Route::QuotaGet { user } => api::servers::get_quota(ctx, &req, &user).await,
+        Route::QuotaPut { user } => api::servers::put_quota(ctx, peer, &req, &user).await,
         Route::Reboot => api::power::act(ctx, peer, &req, Power::Reboot).await,
         Route::PowerOff => api::power::act(ctx, peer, &req, Power::PowerOff).await,
         Route::ServiceAction { unit, verb } => {

@@ -312,6 +312,7 @@ impl Server {
 
 /// What one member may have, set by an admin; `None`: no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Quota {
     pub max_servers: Option<u32>,
     pub max_memory_mib: Option<u64>,

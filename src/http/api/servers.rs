@@ -1,0 +1,118 @@
+//! `/api/v1/servers` (GET: list, POST: create), `/api/v1/servers/{id}`
+//! (GET; DELETE, `?erase=true` to erase its storage too),
+//! `/api/v1/servers/{id}/{start|stop|restart}` (POST), and
+//! `/api/v1/quotas/{user}` (admins; GET, PUT): members manage their own
+//! servers, admins every one (see `servers::service`). A change answers
+//! once it is in the store; the engines follow.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::auth::Action;
+use crate::clock::now_ms;
+use crate::http::blocking;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::query;
+use crate::http::request::json_body;
+use crate::http::response::{Response, json};
+use crate::servers::model::{Quota, ServerInput};
+use crate::servers::service::Power;
+
+const FIELDS: &[&str] = &["name", "owner", "limits", "ports", "running"];
+const QUOTA_FIELDS: &[&str] = &["max_servers", "max_memory_mib", "max_disk_mib"];
+
+pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let servers = ctx.servers.clone();
+    let list = blocking(move || servers.list(&caller)).await?;
+    Ok(json(StatusCode::OK, &json!({ "servers": list })))
+}
+
+pub async fn get(ctx: &AppContext, req: &Request<Bytes>, id: &str) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let servers = ctx.servers.clone();
+    let id = id.to_string();
+    let server = blocking(move || servers.get(&caller, &id)).await?;
+    Ok(json(StatusCode::OK, &server))
+}
+
+pub async fn create(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let input: ServerInput = json_body(req, FIELDS)?;
+    let servers = ctx.servers.clone();
+    let server = blocking(move || servers.create(&caller, &input, peer.ip(), now_ms())).await?;
+    Ok(json(StatusCode::CREATED, &server))
+}
+
+pub async fn power(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    id: &str,
+    verb: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let power = Power::parse(verb).ok_or(ApiError::NotFound)?;
+    let servers = ctx.servers.clone();
+    let id = id.to_string();
+    let server = blocking(move || servers.power(&caller, &id, power, peer.ip())).await?;
+    Ok(json(StatusCode::OK, &server))
+}
+
+pub async fn delete(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let erase = match query::param(req.uri(), "erase").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::BadRequest {
+                field: Some("erase"),
+                message: "erase must be true or false".into(),
+            });
+        }
+    };
+    let servers = ctx.servers.clone();
+    let id = id.to_string();
+    let server = blocking(move || servers.delete(&caller, &id, erase, peer.ip(), now_ms())).await?;
+    Ok(json(StatusCode::ACCEPTED, &server))
+}
+
+pub async fn get_quota(
+    ctx: &AppContext,
+    req: &Request<Bytes>,
+    user: &str,
+) -> Result<Response, ApiError> {
+    require(ctx, req, Action::ManageAllServers).await?;
+    let servers = ctx.servers.clone();
+    let user = user.to_string();
+    let quota = blocking(move || servers.quota(&user)).await?;
+    Ok(json(StatusCode::OK, &quota))
+}
+
+pub async fn put_quota(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    user: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageAllServers).await?;
+    let quota: Quota = json_body(req, QUOTA_FIELDS)?;
+    let servers = ctx.servers.clone();
+    let user = user.to_string();
+    blocking(move || servers.set_quota(&caller, &user, &quota, peer.ip())).await?;
+    Ok(json(StatusCode::OK, &quota))
+}
