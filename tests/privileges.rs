@@ -134,10 +134,7 @@ async fn admins_read_the_privileges_the_kernel_reports_through_the_api() {
     assert!(kernel.effective.is_empty(), "{kernel:?}");
     assert!(kernel.no_new_privs);
 
-    d.add_user("vic", "a long enough password 1", "viewer")
-        .await;
-    let mut viewer = d.client();
-    viewer.session = Some(viewer.login("vic", "a long enough password 1").await);
+    let viewer = d.signed_in("vic", "viewer").await;
     let r = viewer.get("/api/v1/system/process").await;
     assert_eq!(r.status, 403, "{:?}", r.body);
 }

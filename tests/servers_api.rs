@@ -10,15 +10,6 @@ mod common;
 use common::{Daemon, Options, TlsClient};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "a long enough password 1";
-
-async fn user(d: &Daemon, name: &str, role: &str) -> TlsClient {
-    d.add_user(name, PASSWORD, role).await;
-    let mut c = d.client();
-    c.session = Some(c.login(name, PASSWORD).await);
-    c
-}
-
 async fn call(c: &TlsClient, method: &str, path: &str, body: Value) -> (u16, Value) {
     let body = if body.is_null() {
         String::new()
@@ -38,9 +29,9 @@ async fn call(c: &TlsClient, method: &str, path: &str, body: Value) -> (u16, Val
 async fn members_manage_their_own_servers_and_no_one_elses() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
-    let ann = user(&d, "ann", "member").await;
-    let bob = user(&d, "bob", "member").await;
-    let vic = user(&d, "vic", "viewer").await;
+    let ann = d.signed_in("ann", "member").await;
+    let bob = d.signed_in("bob", "member").await;
+    let vic = d.signed_in("vic", "viewer").await;
 
     let (status, web) = call(
         &ann,

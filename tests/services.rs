@@ -197,10 +197,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
     assert_eq!(r.status, 404);
 
     // Members may not.
-    d.add_user("mia", "a long enough password 1", "member")
-        .await;
-    let mut member = d.client();
-    member.session = Some(member.login("mia", "a long enough password 1").await);
+    let member = d.signed_in("mia", "member").await;
     let r = member
         .send(
             "POST",
@@ -367,10 +364,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
     assert_eq!(settings["ntp"], false, "{settings}");
 
     // Admins only, the topic too.
-    d.add_user("mia", "a long enough password 1", "member")
-        .await;
-    let mut member = d.client();
-    member.session = Some(member.login("mia", "a long enough password 1").await);
+    let member = d.signed_in("mia", "member").await;
     let r = member
         .send(
             "PATCH",
@@ -396,10 +390,7 @@ async fn a_reboot_is_announced_audited_and_asked_of_logind_seconds_later() {
     })
     .await;
 
-    d.add_user("mia", "a long enough password 1", "member")
-        .await;
-    let mut member = d.client();
-    member.session = Some(member.login("mia", "a long enough password 1").await);
+    let member = d.signed_in("mia", "member").await;
     let r = member
         .send("POST", "/api/v1/system/reboot", "", &[], &[])
         .await;

@@ -210,6 +210,16 @@ impl Daemon {
         assert_eq!(r.status, 201, "add {name}: {:?}", r.body);
     }
 
+    /// Adds a user with `role` through the API and answers a client
+    /// signed in as them.
+    pub async fn signed_in(&self, name: &str, role: &str) -> TlsClient {
+        const PASSWORD: &str = "a long enough password 1";
+        self.add_user(name, PASSWORD, role).await;
+        let mut c = self.client();
+        c.session = Some(c.login(name, PASSWORD).await);
+        c
+    }
+
     /// Turns `public_status` on or off, as the harness's admin.
     pub async fn set_public_status(&self, on: bool) {
         let body = format!("{{\"public_status\":{on}}}");
