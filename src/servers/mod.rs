@@ -49,3 +49,4 @@ pub mod error;
 pub mod model;
 pub mod service;
 pub mod stored;
+pub mod subids;
