@@ -46,6 +46,7 @@
 //!   outlived rootlesskit and kept `userdel` from removing the user.
 
 pub mod error;
+pub mod helper;
 pub mod model;
 pub mod service;
 pub mod stored;
