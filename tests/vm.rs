@@ -15,7 +15,7 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use common::sse::{self, SseStream};
+use common::sse;
 use common::vm::{AnsiStripper, Disk, ImageBuild, Utf8Decoder, Vm, first_certificate};
 use common::{ADMIN_PASSWORD, Protocol, TlsClient, complete_setup};
 
@@ -96,7 +96,7 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     caddy_serves_hearth_on_443(&vm, &client, &session).await;
     services_follow_the_real_systemd(&vm, &client, &session).await;
     hearth_holds_what_the_readme_says(&client, &session).await;
-    let host = host_settings_reach_hostnamed_and_timedated(&vm, &client, &session).await;
+    let host = host_settings_reach_hostnamed_and_timedated(&client, &session).await;
     assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
 
     vm.power_off(Duration::from_secs(180));
@@ -334,7 +334,6 @@ async fn hearth_holds_what_the_readme_says(client: &TlsClient, session: &str) {
 /// hostnamed and timedated then report them (what `hostnamectl` and
 /// `timedatectl` show) on the `host` topic. Answers the last status.
 async fn host_settings_reach_hostnamed_and_timedated(
-    vm: &Vm,
     client: &TlsClient,
     session: &str,
 ) -> serde_json::Value {
@@ -346,42 +345,19 @@ async fn host_settings_reach_hostnamed_and_timedated(
     let mut admin = client.clone();
     admin.session = Some(session.to_string());
     let mut stream = sse::open(&admin, Protocol::Http2, "/api/v1/events?topics=host", None).await;
-    let report = wait_host(&mut stream, vm, |s| {
-        s["hostname"] == "testbox"
-            && s["running_hostname"] == "testbox"
-            && s["timezone"] == "Europe/Berlin"
-            && s["ntp"] == false
-    })
-    .await;
+    let report = stream
+        .until("host", Duration::from_secs(90), |r| {
+            let s = &r["status"];
+            s["hostname"] == "testbox"
+                && s["running_hostname"] == "testbox"
+                && s["timezone"] == "Europe/Berlin"
+                && s["ntp"] == false
+        })
+        .await["status"]
+        .clone();
     let health = client.get("/api/v1/health").await.json();
     assert_eq!(health["components"]["host"]["state"], "ok", "{health}");
     report
-}
-
-async fn wait_host(
-    stream: &mut SseStream,
-    vm: &Vm,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let Some(event) = stream.next(left).await else {
-            panic!(
-                "hostnamed and timedated never had the settings\n{}",
-                vm.serial()
-            );
-        };
-        let report = match event.event.as_str() {
-            "host" => event.json(),
-            "snapshot" => event.json()["host"].clone(),
-            _ => continue,
-        };
-        if done(&report["status"]) {
-            return report["status"].clone();
-        }
-        eprintln!("vm: host report {report}");
-    }
 }
 
 /// The certificate, once the forwarded port reaches hearth (the guest may
