@@ -1,10 +1,10 @@
 //! The command line: `hearth serve`, `hearth check-config`,
-//! `hearth firewall-reset`, `--version`.
+//! `hearth firewall-reset`, `hearth helper`, `--version`.
 //!
 //! Exit codes: 0 success, 2 bad config or usage, 1 runtime failure. An
 //! error prints its whole chain of causes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +47,23 @@ enum Command {
     /// state, in which the web ports and hearth's port answer. A running
     /// hearth applies its policy again; stop it first to keep the reset.
     FirewallReset,
+    /// Run the servers' privileged helper (as root; see
+    /// systemd/hearth-helper.service): the one process that makes the
+    /// servers' users and storage, asked only by `--client-user`.
+    Helper {
+        /// Where to listen (mode 0660, group of the client user).
+        #[arg(long, value_name = "PATH", default_value = "/run/hearth-helper.sock")]
+        socket: PathBuf,
+        /// The only user served: hearth's.
+        #[arg(long, value_name = "USER", default_value = "hearth")]
+        client_user: String,
+        /// The servers' storage root.
+        #[arg(long, value_name = "PATH", default_value = crate::servers::helper::Layout::STORAGE)]
+        storage: PathBuf,
+        /// The servers' runtime root (their engines' sockets).
+        #[arg(long, value_name = "PATH", default_value = crate::servers::helper::Layout::RUN)]
+        run_dir: PathBuf,
+    },
     /// Validate a config file and exit.
     CheckConfig {
         path: PathBuf,
@@ -76,6 +93,12 @@ pub fn main() -> ExitCode {
         } => serve(config, mode(dev), allow_root),
         Command::CheckConfig { path, dev } => check_config(path, mode(dev)),
         Command::FirewallReset => firewall_reset(),
+        Command::Helper {
+            socket,
+            client_user,
+            storage,
+            run_dir,
+        } => helper(&socket, &client_user, &storage, &run_dir),
     }
 }
 
@@ -136,6 +159,48 @@ fn firewall_reset() -> ExitCode {
             println!("firewall reset: the boot-time ruleset is in force");
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn helper(socket: &Path, client_user: &str, storage: &Path, run_dir: &Path) -> ExitCode {
+    use crate::servers::helper::{Layout, host::RealHost, serve};
+    logging::init("info");
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "hearth: error: the helper makes users and mounts file systems: it must run as root"
+        );
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    let client = match nix::unistd::User::from_name(client_user) {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            eprintln!("hearth: error: --client-user: no user named {client_user}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let listener = match serve::bind(socket, client.gid.as_raw()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hearth: error: cannot listen on {}: {e}", socket.display());
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let config = serve::HelperConfig {
+        client_uid: client.uid.as_raw(),
+        layout: Layout::new(storage, run_dir),
+    };
+    tracing::info!(socket = %socket.display(), client = client_user, "helper: listening");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    match serve::serve(&listener, &config, &RealHost) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             print_error(&e);
             ExitCode::from(EXIT_RUNTIME)

@@ -1,9 +1,24 @@
-//! The privileged helper's side of the servers: what needs root (making a
-//! server's Linux user and subordinate ID ranges, preparing and erasing
-//! its storage) is asked of a small root service over a unix socket, never
-//! done by giving hearth root. This module owns the closed set of
-//! requests ([`protocol`]) and who may ask ([`peer`]); the service that
-//! carries them out comes with the servers' manager.
+//! The privileged helper of the servers: what needs root (making a
+//! server's Linux user and subordinate ID ranges, preparing, mounting and
+//! erasing its storage) is asked of a small root service over a unix
+//! socket, never done by giving hearth root.
+//!
+//! - [`protocol`]: the closed set of requests, naming servers by id only;
+//! - [`peer`]: who may ask (`SO_PEERCRED`, hearth's uid only);
+//! - [`execute`]: what each request does, on a [`host::Host`];
+//! - [`layout`]: where a server's storage and socket live;
+//! - [`serve`]: the service (`hearth helper`), one request at a time;
+//! - [`client`]: hearth's side.
 
+mod acl;
+pub mod client;
+pub mod error;
+pub mod execute;
+pub mod host;
+pub mod layout;
 pub mod peer;
 pub mod protocol;
+pub mod serve;
+
+pub use error::HelperError;
+pub use layout::Layout;

@@ -1,0 +1,57 @@
+//! What can fail in the privileged helper: each variant names the step
+//! and the path or user it was done to (never anything secret: the helper
+//! handles none).
+
+use std::path::PathBuf;
+
+use crate::servers::subids::SubIdError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    #[error("cannot look up user {user}: {source}")]
+    LookupUser { user: String, source: nix::Error },
+    #[error("the user {0} does not exist (create_user first)")]
+    NoSuchUser(String),
+    #[error("`{command}` failed: {detail}")]
+    Command { command: String, detail: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    SubIds { path: PathBuf, source: SubIdError },
+    #[error("cannot set up the folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot make the disk image {path}: {source}")]
+    Image {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot move {from} to {to}: {source}")]
+    Move {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot grant hearth the socket in {path}: {source}")]
+    Acl {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} already holds kept storage of that server")]
+    KeptExists { path: PathBuf },
+}

@@ -1,0 +1,133 @@
+//! What each request does, step by step, on a [`Host`]. Every request is
+//! idempotent (asked again after a crash or a lost answer, it finishes
+//! the job or finds it done), and ordered so that a crash between two
+//! steps leaves a state the same request repairs: an image is formatted
+//! under a temporary name and renamed into place, the subordinate ID
+//! files are replaced in one rename.
+
+use super::error::HelperError;
+use super::host::Host;
+use super::layout::Layout;
+use super::protocol::Request;
+use crate::servers::model::ServerId;
+use crate::servers::subids;
+
+/// Carries out `request`. `hearth_uid` is granted the engine's socket.
+pub fn execute(
+    request: &Request,
+    host: &dyn Host,
+    layout: &Layout,
+    hearth_uid: u32,
+) -> Result<(), HelperError> {
+    match request {
+        Request::CreateUser { id } => create_user(id, host, layout),
+        Request::PrepareStorage { id, disk_mib } => {
+            prepare_storage(id, *disk_mib, host, layout, hearth_uid)
+        }
+        Request::RemoveStorage { id, erase } => remove_storage(id, *erase, host, layout),
+        Request::RemoveUser { id } => remove_user(id, host, layout),
+    }
+}
+
+fn create_user(id: &ServerId, host: &dyn Host, layout: &Layout) -> Result<(), HelperError> {
+    let name = id.user();
+    if host.user(&name)?.is_none() {
+        host.add_user(&name, &layout.home(id))?;
+    }
+    for file in [&layout.subuid, &layout.subgid] {
+        let mut entries = read_subids(host, file)?;
+        let before = entries.clone();
+        subids::ensure(&mut entries, &name).map_err(|source| HelperError::SubIds {
+            path: file.clone(),
+            source,
+        })?;
+        if entries != before {
+            host.replace(file, &subids::render(&entries))?;
+        }
+    }
+    Ok(())
+}
+
+fn prepare_storage(
+    id: &ServerId,
+    disk_mib: u32,
+    host: &dyn Host,
+    layout: &Layout,
+    hearth_uid: u32,
+) -> Result<(), HelperError> {
+    let name = id.user();
+    let account = host.user(&name)?.ok_or(HelperError::NoSuchUser(name))?;
+    host.folder(&layout.storage, 0o711, None)?;
+    host.folder(&layout.server_dir(id), 0o711, None)?;
+    let image = layout.image(id);
+    if !host.exists(&image) {
+        let new = layout.image_new(id);
+        host.make_image(&new, disk_mib, account)?;
+        host.rename(&new, &image)?;
+    }
+    let data = layout.data(id);
+    host.folder(&data, 0o700, None)?;
+    if !host.is_mounted(&data)? {
+        host.mount_image(&image, &data)?;
+    }
+    // The mounted file system's root, and what the engine expects in it.
+    for folder in [data.clone(), layout.docker_root(id), layout.home(id)] {
+        host.folder(&folder, 0o700, Some(account))?;
+    }
+    host.folder(&layout.run, 0o711, None)?;
+    let run = layout.run_dir(id);
+    host.folder(&run, 0o700, Some(account))?;
+    host.grant_socket_access(&run, hearth_uid)
+}
+
+fn remove_storage(
+    id: &ServerId,
+    erase: bool,
+    host: &dyn Host,
+    layout: &Layout,
+) -> Result<(), HelperError> {
+    let data = layout.data(id);
+    if host.is_mounted(&data)? {
+        host.unmount(&data)?;
+    }
+    host.remove_tree(&layout.run_dir(id))?;
+    let dir = layout.server_dir(id);
+    if !host.exists(&dir) {
+        return Ok(());
+    }
+    if erase {
+        return host.remove_tree(&dir);
+    }
+    let kept = layout.kept(id);
+    if host.exists(&kept) {
+        return Err(HelperError::KeptExists { path: kept });
+    }
+    if let Some(parent) = kept.parent() {
+        host.folder(parent, 0o700, None)?;
+    }
+    host.rename(&dir, &kept)
+}
+
+fn remove_user(id: &ServerId, host: &dyn Host, layout: &Layout) -> Result<(), HelperError> {
+    let name = id.user();
+    if host.user(&name)?.is_some() {
+        host.remove_user(&name)?;
+    }
+    for file in [&layout.subuid, &layout.subgid] {
+        let mut entries = read_subids(host, file)?;
+        if subids::remove(&mut entries, &name) {
+            host.replace(file, &subids::render(&entries))?;
+        }
+    }
+    Ok(())
+}
+
+fn read_subids(host: &dyn Host, file: &std::path::Path) -> Result<Vec<subids::SubId>, HelperError> {
+    subids::parse(&host.read(file)?).map_err(|source| HelperError::SubIds {
+        path: file.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+//! The helper service (`hearth helper`, a root unit): it takes an already
+//! bound listener, so that tests run it in a thread on a socket of their
+//! own, and answers one request per connection, one connection at a time
+//! (requests are rare, and serial execution means no two of them ever
+//! edit `/etc/subuid` or one server's storage at once).
+//!
+//! Each request is logged with the peer's pid and its outcome: the
+//! journal is the helper's audit trail; hearth audits what it asked in its
+//! own store.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::Duration;
+
+use super::execute::execute;
+use super::host::Host;
+use super::layout::Layout;
+use super::peer;
+use super::protocol::{self, MAX_LINE, Reply};
+
+/// How long a peer may take to send its line or read the answer.
+const PEER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Who may ask, and where things go.
+#[derive(Debug, Clone)]
+pub struct HelperConfig {
+    /// hearth's uid: the only peer served, and the user granted each
+    /// engine's socket.
+    pub client_uid: u32,
+    pub layout: Layout,
+}
+
+/// Binds the socket at `path` for root and `group` only (0660), replacing
+/// a stale one.
+pub fn bind(path: &Path, group: u32) -> std::io::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::os::unix::fs::chown(path, Some(0), Some(group))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
+}
+
+/// Serves until the listener fails.
+pub fn serve(
+    listener: &UnixListener,
+    config: &HelperConfig,
+    host: &dyn Host,
+) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept()?;
+        if let Err(e) = answer(stream, config, host) {
+            tracing::warn!(error = %e, "helper: a connection failed");
+        }
+    }
+}
+
+/// One connection: the peer checked, one line read, executed, answered.
+pub fn answer(stream: UnixStream, config: &HelperConfig, host: &dyn Host) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(PEER_TIMEOUT))?;
+    stream.set_write_timeout(Some(PEER_TIMEOUT))?;
+    let pid = match peer::check(&stream, config.client_uid) {
+        Ok(_) => nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+            .map(|c| c.pid())
+            .unwrap_or(0),
+        Err(e) => {
+            tracing::warn!(error = %e, "helper: refused");
+            return reply(
+                &stream,
+                &Reply::Failed {
+                    error: e.to_string(),
+                },
+            );
+        }
+    };
+    let mut line = Vec::new();
+    BufReader::new(&stream)
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut line)?;
+    let text = String::from_utf8_lossy(&line);
+    let request = match protocol::parse(text.trim_end_matches('\n')) {
+        Ok(r) => r,
+        Err(error) => {
+            tracing::warn!(pid, %error, "helper: not a request");
+            return reply(&stream, &Reply::Failed { error });
+        }
+    };
+    let what = request.describe();
+    let outcome = match execute(&request, host, &config.layout, config.client_uid) {
+        Ok(()) => {
+            tracing::info!(pid, request = %what, "helper: done");
+            Reply::Done
+        }
+        Err(e) => {
+            tracing::warn!(pid, request = %what, error = %e, "helper: failed");
+            Reply::Failed {
+                error: e.to_string(),
+            }
+        }
+    };
+    reply(&stream, &outcome)
+}
+
+fn reply(mut stream: &UnixStream, reply: &Reply) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    stream.write_all(&line)
+}

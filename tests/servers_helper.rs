@@ -1,0 +1,395 @@
+//! The servers' privileged helper, for real, as root: the users it makes
+//! are in the host's `/etc/passwd` and `/etc/subuid`, the storage is an
+//! ext4 image mounted through a loop device whose size is a real limit,
+//! and only the configured user may ask. Each test's users and mounts are
+//! removed when it ends, whatever happens.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hearth::servers::helper::Layout;
+use hearth::servers::helper::client::{ClientError, HelperClient};
+use hearth::servers::helper::host::RealHost;
+use hearth::servers::helper::protocol::Request;
+use hearth::servers::helper::serve::{self, HelperConfig};
+use hearth::servers::model::ServerId;
+
+/// `nobody`: stands for hearth's user, the only one the helper serves.
+const CLIENT_UID: u32 = 65534;
+/// Any other user: refused.
+const OTHER_UID: u32 = 65533;
+
+fn require_tools() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the helper test makes users and mounts file systems: run it as root (make test does)"
+    );
+    common::require("useradd", "passwd");
+    common::require("mkfs.ext4", "e2fsprogs");
+    common::require("mount", "mount");
+    common::require("python3", "python3");
+}
+
+/// A helper serving on a socket of its own, in a thread; its storage and
+/// runtime roots in a temp dir.
+struct Lab {
+    dir: tempfile::TempDir,
+    socket: PathBuf,
+    layout: Layout,
+    ids: Vec<ServerId>,
+}
+
+impl Lab {
+    fn start(client_uid: u32) -> Lab {
+        require_tools();
+        let dir = tempfile::tempdir().unwrap();
+        // The temp dir must let the server users through, as /var/lib does.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let socket = dir.path().join("helper.sock");
+        let listener: UnixListener = serve::bind(&socket, 0).unwrap();
+        // The test's stand-in for hearth connects as CLIENT_UID: the
+        // socket is root's group here, so open it to everyone; the
+        // SO_PEERCRED check is what refuses the others.
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let layout = Layout::new(&dir.path().join("storage"), &dir.path().join("run"));
+        let config = HelperConfig {
+            client_uid,
+            layout: layout.clone(),
+        };
+        std::thread::spawn(move || serve::serve(&listener, &config, &RealHost));
+        Lab {
+            dir,
+            socket,
+            layout,
+            ids: Vec::new(),
+        }
+    }
+
+    fn new_id(&mut self) -> ServerId {
+        let id = ServerId::random();
+        self.ids.push(id.clone());
+        id
+    }
+
+    /// Sends one request line as `uid`, returns the helper's answer line.
+    fn ask_as(&self, uid: u32, request: &str) -> String {
+        run_as(
+            uid,
+            &[
+                "python3",
+                "-c",
+                "import socket,sys\n\
+                 s=socket.socket(socket.AF_UNIX)\n\
+                 s.connect(sys.argv[1])\n\
+                 try: s.sendall(sys.argv[2].encode()+b'\\n')\n\
+                 except BrokenPipeError: pass\n\
+                 print(s.makefile().readline().strip())",
+                self.socket.to_str().unwrap(),
+                request,
+            ],
+        )
+        .expect("the python client runs")
+    }
+
+    fn ask(&self, request: &Request) -> String {
+        self.ask_as(CLIENT_UID, &serde_json::to_string(request).unwrap())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for id in &self.ids {
+            let quiet = || std::process::Stdio::null();
+            let _ = Command::new("umount")
+                .arg(self.layout.data(id))
+                .stderr(quiet())
+                .status();
+            let _ = Command::new("userdel")
+                .arg(id.user())
+                .stderr(quiet())
+                .status();
+            for file in ["/etc/subuid", "/etc/subgid"] {
+                if let Ok(text) = std::fs::read_to_string(file) {
+                    let prefix = format!("{}:", id.user());
+                    let kept: String = text
+                        .lines()
+                        .filter(|l| !l.starts_with(&prefix))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    let _ = std::fs::write(file, kept);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `argv` as `uid` (gid the same); its stdout, or its stderr as the
+/// error.
+fn run_as(uid: u32, argv: &[&str]) -> Result<String, String> {
+    use std::os::unix::process::CommandExt;
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+fn user(name: &str) -> Option<nix::unistd::User> {
+    nix::unistd::User::from_name(name).unwrap()
+}
+
+fn subid_line(file: &str, name: &str) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines().find_map(|l| {
+        let mut parts = l.split(':');
+        (parts.next() == Some(name)).then(|| {
+            (
+                parts.next().unwrap().parse().unwrap(),
+                parts.next().unwrap().parse().unwrap(),
+            )
+        })
+    })
+}
+
+/// The mount at `at` (source and file system type), from mountinfo.
+fn mounted(at: &Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    text.lines().find_map(|l| {
+        let fields: Vec<&str> = l.split(' ').collect();
+        let sep = fields.iter().position(|f| *f == "-")?;
+        (Path::new(fields[4]) == at)
+            .then(|| (fields[sep + 2].to_string(), fields[sep + 1].to_string()))
+    })
+}
+
+#[test]
+fn a_server_gets_a_user_ranges_and_storage_of_its_size_then_all_goes() {
+    let mut lab = Lab::start(CLIENT_UID);
+    let id = lab.new_id();
+    let name = id.user();
+    const DONE: &str = r#"{"outcome":"done"}"#;
+
+    // The user and its ranges.
+    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
+    let account = user(&name).expect("the user exists");
+    assert_eq!(account.shell, Path::new("/usr/sbin/nologin"));
+    assert_eq!(account.dir, lab.layout.home(&id));
+    assert_ne!(account.uid.as_raw(), 0);
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let (start, count) = subid_line(file, &name).expect("a range in {file}");
+        assert!(start >= 1 << 30, "{file}: {start}");
+        assert_eq!(count, 65536);
+    }
+    // Asked again: the same user, the same range.
+    let range = subid_line("/etc/subuid", &name);
+    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
+    assert_eq!(user(&name).unwrap().uid, account.uid);
+    assert_eq!(subid_line("/etc/subuid", &name), range);
+
+    // The storage: an ext4 image on a loop device, the user's, 0700.
+    let prepare = Request::PrepareStorage {
+        id: id.clone(),
+        disk_mib: 512,
+    };
+    assert_eq!(lab.ask(&prepare), DONE);
+    let data = lab.layout.data(&id);
+    let (source, fstype) = mounted(&data).expect("the storage is mounted");
+    assert_eq!(fstype, "ext4");
+    assert!(source.starts_with("/dev/loop"), "{source}");
+    for folder in [
+        data.clone(),
+        lab.layout.docker_root(&id),
+        lab.layout.home(&id),
+    ] {
+        let meta = std::fs::metadata(&folder).unwrap();
+        assert_eq!(meta.uid(), account.uid.as_raw(), "{}", folder.display());
+        assert_eq!(meta.mode() & 0o777, 0o700, "{}", folder.display());
+    }
+    let image = std::fs::metadata(lab.layout.image(&id)).unwrap();
+    assert_eq!(image.len(), 512 << 20);
+    assert_eq!(image.mode() & 0o777, 0o600);
+    // Asked again (after a restart of hearth): nothing changes.
+    std::fs::write(data.join("home/kept"), "still here").unwrap();
+    assert_eq!(lab.ask(&prepare), DONE);
+    assert_eq!(
+        std::fs::read_to_string(data.join("home/kept")).unwrap(),
+        "still here"
+    );
+
+    // The size is a limit: the user cannot write past it.
+    let fill = data.join("home/fill");
+    let written = run_as(
+        account.uid.as_raw(),
+        &[
+            "dd",
+            "if=/dev/zero",
+            &format!("of={}", fill.display()),
+            "bs=1M",
+            "count=600",
+        ],
+    );
+    let err = written.expect_err("600 MiB do not fit in 512");
+    assert!(err.contains("No space left on device"), "{err}");
+    std::fs::remove_file(&fill).unwrap();
+    // Nobody else may even look in.
+    let peek = run_as(OTHER_UID, &["ls", data.to_str().unwrap()]);
+    assert!(peek.is_err());
+
+    // Deleted, keeping the data: unmounted, moved aside whole, the user
+    // and its ranges gone.
+    assert_eq!(
+        lab.ask(&Request::RemoveStorage {
+            id: id.clone(),
+            erase: false
+        }),
+        DONE
+    );
+    assert!(mounted(&data).is_none());
+    assert!(!lab.layout.run_dir(&id).exists());
+    assert!(lab.layout.kept(&id).join("disk.img").exists());
+    assert_eq!(lab.ask(&Request::RemoveUser { id: id.clone() }), DONE);
+    assert!(user(&name).is_none());
+    assert!(subid_line("/etc/subuid", &name).is_none());
+    assert!(subid_line("/etc/subgid", &name).is_none());
+}
+
+#[test]
+fn erasing_leaves_nothing() {
+    let mut lab = Lab::start(CLIENT_UID);
+    let id = lab.new_id();
+    const DONE: &str = r#"{"outcome":"done"}"#;
+    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
+    assert_eq!(
+        lab.ask(&Request::PrepareStorage {
+            id: id.clone(),
+            disk_mib: 512
+        }),
+        DONE
+    );
+    assert_eq!(
+        lab.ask(&Request::RemoveStorage {
+            id: id.clone(),
+            erase: true
+        }),
+        DONE
+    );
+    assert!(!lab.layout.server_dir(&id).exists());
+    assert!(!lab.layout.kept(&id).exists());
+    assert_eq!(lab.ask(&Request::RemoveUser { id }), DONE);
+}
+
+#[test]
+fn the_engine_socket_is_hearths_and_the_servers_user_only() {
+    let mut lab = Lab::start(CLIENT_UID);
+    let id = lab.new_id();
+    lab.ask(&Request::CreateUser { id: id.clone() });
+    lab.ask(&Request::PrepareStorage {
+        id: id.clone(),
+        disk_mib: 512,
+    });
+    let uid = user(&id.user()).unwrap().uid.as_raw();
+    // The engine (the server's user) makes its socket 0660, as dockerd.
+    let socket = lab.layout.socket(&id);
+    let listen = "import socket,os,sys,time\n\
+         s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1],0o660); s.listen(4)\n\
+         print('up', flush=True); time.sleep(30)";
+    let mut engine = {
+        use std::os::unix::process::CommandExt;
+        Command::new("python3")
+            .args(["-c", listen, socket.to_str().unwrap()])
+            .uid(uid)
+            .gid(uid)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(engine.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "up");
+    let connect = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\nprint('connected')";
+    let path = socket.to_str().unwrap();
+    assert_eq!(
+        run_as(CLIENT_UID, &["python3", "-c", connect, path]).as_deref(),
+        Ok("connected"),
+        "hearth's user reaches the engine"
+    );
+    let other = run_as(OTHER_UID, &["python3", "-c", connect, path]).unwrap_err();
+    assert!(other.contains("PermissionError"), "{other}");
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    lab.ask(&Request::RemoveStorage {
+        id: id.clone(),
+        erase: true,
+    });
+    lab.ask(&Request::RemoveUser { id });
+}
+
+#[test]
+fn only_the_client_user_is_served_and_only_requests_of_the_set() {
+    let mut lab = Lab::start(CLIENT_UID);
+    let id = lab.new_id();
+    let line = serde_json::to_string(&Request::CreateUser { id: id.clone() }).unwrap();
+    for uid in [OTHER_UID, 0] {
+        let answer = lab.ask_as(uid, &line);
+        assert!(answer.contains("refused a connection from uid"), "{answer}");
+    }
+    assert!(user(&id.user()).is_none(), "a refused request did nothing");
+    for bad in [
+        r#"{"op":"run","command":"sh"}"#,
+        r#"{"op":"create_user","id":"../../etc"}"#,
+        r#"{"op":"create_user","id":"root"}"#,
+    ] {
+        let answer = lab.ask_as(CLIENT_UID, bad);
+        assert!(answer.contains("not a request"), "{bad}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn hearths_client_gets_the_answer_and_the_helpers_own_words() {
+    // hearth's client, in this (root) process: a helper serving root.
+    let mut lab = Lab::start(0);
+    let id = lab.new_id();
+    let client = HelperClient::new(&lab.socket);
+    let err = client
+        .ask(&Request::PrepareStorage {
+            id: id.clone(),
+            disk_mib: 512,
+        })
+        .await
+        .unwrap_err();
+    match err {
+        ClientError::Failed { what, error } => {
+            assert!(what.contains(id.as_str()), "{what}");
+            assert!(error.contains("does not exist"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    client
+        .ask(&Request::CreateUser { id: id.clone() })
+        .await
+        .unwrap();
+    client
+        .ask(&Request::RemoveUser { id: id.clone() })
+        .await
+        .unwrap();
+    assert!(user(&id.user()).is_none());
+    let gone = HelperClient::new(&lab.dir.path().join("nothing.sock"));
+    assert!(matches!(
+        gone.ask(&Request::RemoveUser { id }).await,
+        Err(ClientError::Connect { .. })
+    ));
+}
