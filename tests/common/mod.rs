@@ -27,7 +27,9 @@ pub mod inproc;
 pub mod netns;
 pub mod page_check;
 pub mod proxy_lab;
+pub mod servers_lab;
 pub mod sse;
+pub mod unit_runner;
 pub mod vm;
 pub mod webdriver;
 
