@@ -49,6 +49,7 @@ pub mod engine;
 pub mod error;
 pub mod helper;
 pub mod model;
+pub mod plan;
 pub mod service;
 pub mod stored;
 pub mod subids;

@@ -256,6 +256,10 @@ pub struct Server {
     /// if asked to, and only then removes the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<Deletion>,
+    /// When a restart was last asked: the manager restarts an engine
+    /// that has been up since before this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_asked_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +310,7 @@ impl Server {
             },
             created_ms: now_ms,
             deleting: None,
+            restart_asked_ms: None,
         })
     }
 }

@@ -107,6 +107,7 @@ impl ServersService {
         id: &str,
         power: Power,
         source: IpAddr,
+        now_ms: u64,
     ) -> Result<Server, ServersError> {
         let id = lookup_id(id)?;
         let action = match power {
@@ -121,6 +122,9 @@ impl ServersService {
                 Power::Start | Power::Restart => DesiredState::Running,
                 Power::Stop => DesiredState::Stopped,
             };
+            if power == Power::Restart {
+                server.restart_asked_ms = Some(now_ms);
+            }
             stored::put(c, &server)?;
             Ok(server)
         })

@@ -64,7 +64,7 @@ pub async fn power(
     let power = Power::parse(verb).ok_or(ApiError::NotFound)?;
     let servers = ctx.servers.clone();
     let id = id.to_string();
-    let server = blocking(move || servers.power(&caller, &id, power, peer.ip())).await?;
+    let server = blocking(move || servers.power(&caller, &id, power, peer.ip(), now_ms())).await?;
     Ok(json(StatusCode::OK, &server))
 }
 

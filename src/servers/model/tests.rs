@@ -27,6 +27,7 @@ fn owned(owner: &str, id: &str, name: &str, memory_mib: u32, disk_mib: u32) -> S
         desired: DesiredState::Running,
         created_ms: 0,
         deleting: None,
+        restart_asked_ms: None,
     }
 }
 

@@ -35,7 +35,7 @@ fn members_see_and_manage_their_own_and_others_are_not_found() {
     let id = web.id.as_str();
     assert!(matches!(service.get(&bob, id), Err(ServersError::NotFound)));
     assert!(matches!(
-        service.power(&bob, id, Power::Stop, HERE),
+        service.power(&bob, id, Power::Stop, HERE, 1_000),
         Err(ServersError::NotFound)
     ));
     assert!(matches!(
@@ -48,9 +48,11 @@ fn members_see_and_manage_their_own_and_others_are_not_found() {
     ));
     assert_eq!(service.get(&boss, for_bob.id.as_str()).unwrap(), for_bob);
 
-    let stopped = service.power(&ann, id, Power::Stop, HERE).unwrap();
+    let stopped = service.power(&ann, id, Power::Stop, HERE, 1_000).unwrap();
     assert_eq!(stopped.desired, DesiredState::Stopped);
-    let started = service.power(&ann, id, Power::Restart, HERE).unwrap();
+    let started = service
+        .power(&ann, id, Power::Restart, HERE, 1_000)
+        .unwrap();
     assert_eq!(started.desired, DesiredState::Running);
 
     // Members cannot make servers for others, nor anyone for a non-user.
@@ -74,7 +76,7 @@ fn members_see_and_manage_their_own_and_others_are_not_found() {
         })
     );
     assert!(matches!(
-        service.power(&ann, id, Power::Start, HERE),
+        service.power(&ann, id, Power::Start, HERE, 1_000),
         Err(ServersError::Deleting(_))
     ));
     let actions = lab.store.audit_actions(100).unwrap();

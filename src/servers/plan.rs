@@ -1,0 +1,304 @@
+//! The servers' plan: from the servers in the store and what the host
+//! shows of each (its user, its storage, its unit), the steps that bring
+//! the host to the store. Pure: no I/O, no clock (the time is in the
+//! observation), so every case is a unit test.
+//!
+//! Per server, in order, and only the first step it still lacks is taken
+//! in one pass for a server being made (the next pass sees the result):
+//!
+//! - a server to run: its user, then its storage, then its unit started
+//!   with its limits; a unit that failed is started again after a backoff
+//!   that doubles with each crash in a row ([`CRASH_BACKOFF`]), forgotten
+//!   once the engine has stayed up [`STABLE_AFTER_MS`];
+//! - a server to stop: its unit stopped;
+//! - a restart asked after the unit came up: the unit restarted;
+//! - a server being deleted: its unit stopped, then its storage removed
+//!   (kept aside or erased), its user removed, and its record forgotten.
+//!
+//! Users and units that look like a server's but have no record are
+//! reported, never removed: their data may be someone's.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::model::{DesiredState, Limits, Server, ServerId};
+use crate::reconcile::Plan;
+
+/// The first wait before a crashed engine is started again; it doubles
+/// with each crash in a row, up to [`CRASH_BACKOFF_CAP`].
+pub const CRASH_BACKOFF: Duration = Duration::from_secs(2);
+pub const CRASH_BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// An engine up this long is no longer crashing.
+pub const STABLE_AFTER_MS: u64 = 60_000;
+
+/// A unit's `ActiveState`, as systemd says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activity {
+    Inactive,
+    Activating,
+    Active,
+    Deactivating,
+    Failed,
+    Reloading,
+}
+
+impl Activity {
+    pub fn parse(active_state: &str) -> Option<Activity> {
+        Some(match active_state {
+            "inactive" => Activity::Inactive,
+            "activating" => Activity::Activating,
+            "active" => Activity::Active,
+            "deactivating" => Activity::Deactivating,
+            "failed" => Activity::Failed,
+            "reloading" => Activity::Reloading,
+            _ => return None,
+        })
+    }
+
+    fn up(&self) -> bool {
+        matches!(
+            self,
+            Activity::Activating | Activity::Active | Activity::Reloading
+        )
+    }
+}
+
+/// A server's storage on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// No folder (never made, erased, or moved aside).
+    Absent,
+    /// On disk, not mounted (after a reboot, or a failed mount).
+    Unmounted,
+    Mounted,
+}
+
+/// What the host shows of one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub user: bool,
+    pub storage: Storage,
+    pub unit: Activity,
+    /// When the unit entered its state, ms since the epoch.
+    pub since_ms: u64,
+}
+
+impl Seen {
+    /// Nothing of the server is on the host yet.
+    pub const NOTHING: Seen = Seen {
+        user: false,
+        storage: Storage::Absent,
+        unit: Activity::Inactive,
+        since_ms: 0,
+    };
+}
+
+/// Crashes in a row of one server's engine, kept by the manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Crashes {
+    pub count: u32,
+    /// When the unit was last seen failed, ms since the epoch.
+    pub last_ms: u64,
+}
+
+impl Crashes {
+    /// When the engine may be started again.
+    pub fn retry_at_ms(&self) -> u64 {
+        let shift = self.count.saturating_sub(1).min(16);
+        let wait = CRASH_BACKOFF
+            .saturating_mul(1 << shift)
+            .min(CRASH_BACKOFF_CAP);
+        self.last_ms + wait.as_millis() as u64
+    }
+}
+
+/// Everything the plan looks at besides the store.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Observed {
+    pub servers: BTreeMap<ServerId, Seen>,
+    /// Ids of `hs-<id>` users on the host.
+    pub users: BTreeSet<ServerId>,
+    /// Ids of `hearth-server@<id>.service` units systemd has loaded and
+    /// not inactive.
+    pub units: BTreeSet<ServerId>,
+    pub crashes: BTreeMap<ServerId, Crashes>,
+    pub now_ms: u64,
+}
+
+/// One step on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    CreateUser(ServerId),
+    PrepareStorage {
+        id: ServerId,
+        disk_mib: u32,
+    },
+    Start {
+        id: ServerId,
+        limits: Limits,
+    },
+    Stop(ServerId),
+    Restart {
+        id: ServerId,
+        limits: Limits,
+    },
+    RemoveStorage {
+        id: ServerId,
+        erase: bool,
+    },
+    RemoveUser(ServerId),
+    /// The deletion is done: the record goes.
+    Forget(ServerId),
+}
+
+impl Step {
+    pub fn server(&self) -> &ServerId {
+        match self {
+            Step::CreateUser(id)
+            | Step::PrepareStorage { id, .. }
+            | Step::Start { id, .. }
+            | Step::Stop(id)
+            | Step::Restart { id, .. }
+            | Step::RemoveStorage { id, .. }
+            | Step::RemoveUser(id)
+            | Step::Forget(id) => id,
+        }
+    }
+}
+
+/// What one server is doing, for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Its user or storage is being made.
+    Preparing,
+    Starting,
+    Running,
+    Stopping,
+    Stopped,
+    /// Its engine failed; started again at `retry_at_ms`.
+    Failed,
+    Deleting,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServersPlan {
+    pub steps: Vec<Step>,
+    pub phases: BTreeMap<ServerId, Phase>,
+    /// Records with no server on the host, or the reverse: reported.
+    pub unknown_users: Vec<ServerId>,
+    pub unknown_units: Vec<ServerId>,
+    /// The soonest moment a crashed engine may be started again.
+    pub wake_at_ms: Option<u64>,
+}
+
+impl Plan for ServersPlan {
+    fn is_noop(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+pub fn plan(servers: &[Server], observed: &Observed) -> ServersPlan {
+    let mut out = ServersPlan::default();
+    for server in servers {
+        let seen = observed
+            .servers
+            .get(&server.id)
+            .cloned()
+            .unwrap_or(Seen::NOTHING);
+        let crashes = observed.crashes.get(&server.id).copied();
+        let (phase, step) = server_step(server, &seen, crashes, observed.now_ms);
+        if phase == Phase::Failed
+            && let Some(c) = crashes
+        {
+            let at = c.retry_at_ms();
+            if at > observed.now_ms {
+                out.wake_at_ms = Some(out.wake_at_ms.map_or(at, |w| w.min(at)));
+            }
+        }
+        out.phases.insert(server.id.clone(), phase);
+        out.steps.extend(step);
+    }
+    let known: BTreeSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
+    out.unknown_users = observed
+        .users
+        .iter()
+        .filter(|id| !known.contains(id))
+        .cloned()
+        .collect();
+    out.unknown_units = observed
+        .units
+        .iter()
+        .filter(|id| !known.contains(id))
+        .cloned()
+        .collect();
+    out
+}
+
+fn server_step(
+    server: &Server,
+    seen: &Seen,
+    crashes: Option<Crashes>,
+    now_ms: u64,
+) -> (Phase, Option<Step>) {
+    let id = server.id.clone();
+    if let Some(deletion) = server.deleting {
+        let step = if seen.unit.up() || seen.unit == Activity::Deactivating {
+            Step::Stop(id)
+        } else if seen.storage != Storage::Absent {
+            Step::RemoveStorage {
+                id,
+                erase: deletion.erase,
+            }
+        } else if seen.user {
+            Step::RemoveUser(id)
+        } else {
+            Step::Forget(id)
+        };
+        return (Phase::Deleting, Some(step));
+    }
+    match server.desired {
+        DesiredState::Stopped => match seen.unit {
+            Activity::Inactive | Activity::Failed => (Phase::Stopped, None),
+            Activity::Deactivating => (Phase::Stopping, None),
+            _ => (Phase::Stopping, Some(Step::Stop(id))),
+        },
+        DesiredState::Running => {
+            if !seen.user {
+                return (Phase::Preparing, Some(Step::CreateUser(id)));
+            }
+            if seen.storage != Storage::Mounted {
+                return (
+                    Phase::Preparing,
+                    Some(Step::PrepareStorage {
+                        id,
+                        disk_mib: server.limits.disk_mib,
+                    }),
+                );
+            }
+            let limits = server.limits;
+            match seen.unit {
+                Activity::Active | Activity::Reloading => match server.restart_asked_ms {
+                    Some(asked) if asked > seen.since_ms => {
+                        (Phase::Starting, Some(Step::Restart { id, limits }))
+                    }
+                    _ => (Phase::Running, None),
+                },
+                Activity::Activating => (Phase::Starting, None),
+                Activity::Deactivating => (Phase::Stopping, None),
+                Activity::Inactive => (Phase::Starting, Some(Step::Start { id, limits })),
+                Activity::Failed => match crashes {
+                    Some(c) if c.retry_at_ms() > now_ms => (Phase::Failed, None),
+                    _ => (Phase::Failed, Some(Step::Start { id, limits })),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

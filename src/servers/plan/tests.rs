@@ -1,0 +1,183 @@
+use super::*;
+use crate::servers::model::{Deletion, ServerName};
+
+fn server(id: &str, desired: DesiredState) -> Server {
+    Server {
+        id: ServerId::try_from(id).unwrap(),
+        owner: "ann".into(),
+        name: ServerName::try_from("web").unwrap(),
+        limits: Limits::DEFAULT,
+        ports: Vec::new(),
+        desired,
+        created_ms: 1,
+        deleting: None,
+        restart_asked_ms: None,
+    }
+}
+
+fn id(s: &str) -> ServerId {
+    ServerId::try_from(s).unwrap()
+}
+
+fn seen(user: bool, storage: Storage, unit: Activity, since_ms: u64) -> Seen {
+    Seen {
+        user,
+        storage,
+        unit,
+        since_ms,
+    }
+}
+
+fn observed(entries: &[(&str, Seen)]) -> Observed {
+    Observed {
+        servers: entries.iter().map(|(i, s)| (id(i), s.clone())).collect(),
+        now_ms: 100_000,
+        ..Observed::default()
+    }
+}
+
+const A: &str = "0000000a";
+
+#[test]
+fn a_new_server_is_made_one_step_per_pass_then_started() {
+    let s = [server(A, DesiredState::Running)];
+    let limits = Limits::DEFAULT;
+    let cases = [
+        (Seen::NOTHING, Step::CreateUser(id(A)), Phase::Preparing),
+        (
+            seen(true, Storage::Absent, Activity::Inactive, 0),
+            Step::PrepareStorage {
+                id: id(A),
+                disk_mib: limits.disk_mib,
+            },
+            Phase::Preparing,
+        ),
+        // After a reboot: the image is there, not mounted.
+        (
+            seen(true, Storage::Unmounted, Activity::Inactive, 0),
+            Step::PrepareStorage {
+                id: id(A),
+                disk_mib: limits.disk_mib,
+            },
+            Phase::Preparing,
+        ),
+        (
+            seen(true, Storage::Mounted, Activity::Inactive, 0),
+            Step::Start { id: id(A), limits },
+            Phase::Starting,
+        ),
+    ];
+    for (seen, step, phase) in cases {
+        let p = plan(&s, &observed(&[(A, seen.clone())]));
+        assert_eq!(p.steps, [step], "{seen:?}");
+        assert_eq!(p.phases[&id(A)], phase);
+    }
+    let p = plan(
+        &s,
+        &observed(&[(A, seen(true, Storage::Mounted, Activity::Active, 5))]),
+    );
+    assert!(p.is_noop());
+    assert_eq!(p.phases[&id(A)], Phase::Running);
+}
+
+#[test]
+fn stopping_and_restarting_follow_the_record() {
+    let up = seen(true, Storage::Mounted, Activity::Active, 50_000);
+    let p = plan(
+        &[server(A, DesiredState::Stopped)],
+        &observed(&[(A, up.clone())]),
+    );
+    assert_eq!(p.steps, [Step::Stop(id(A))]);
+    assert_eq!(p.phases[&id(A)], Phase::Stopping);
+    let down = seen(true, Storage::Mounted, Activity::Inactive, 60_000);
+    let p = plan(&[server(A, DesiredState::Stopped)], &observed(&[(A, down)]));
+    assert!(p.is_noop());
+    assert_eq!(p.phases[&id(A)], Phase::Stopped);
+
+    // A restart asked after the engine came up restarts it, once: the
+    // restarted unit is up since after the ask.
+    let mut s = server(A, DesiredState::Running);
+    s.restart_asked_ms = Some(60_000);
+    let p = plan(std::slice::from_ref(&s), &observed(&[(A, up)]));
+    assert_eq!(
+        p.steps,
+        [Step::Restart {
+            id: id(A),
+            limits: Limits::DEFAULT
+        }]
+    );
+    let restarted = seen(true, Storage::Mounted, Activity::Active, 61_000);
+    assert!(plan(&[s], &observed(&[(A, restarted)])).is_noop());
+}
+
+#[test]
+fn a_crashed_engine_is_started_again_after_a_growing_wait() {
+    let s = [server(A, DesiredState::Running)];
+    let failed = seen(true, Storage::Mounted, Activity::Failed, 99_000);
+    // First crash: at once (nothing remembered yet).
+    let p = plan(&s, &observed(&[(A, failed.clone())]));
+    assert_eq!(p.phases[&id(A)], Phase::Failed);
+    assert!(matches!(p.steps[..], [Step::Start { .. }]));
+
+    let mut o = observed(&[(A, failed)]);
+    for (count, wait_ms) in [(1, 2_000), (2, 4_000), (3, 8_000), (20, 300_000)] {
+        o.crashes.insert(
+            id(A),
+            Crashes {
+                count,
+                last_ms: o.now_ms,
+            },
+        );
+        let p = plan(&s, &o);
+        assert!(p.is_noop(), "crash {count}");
+        assert_eq!(p.wake_at_ms, Some(o.now_ms + wait_ms), "crash {count}");
+        let mut later = o.clone();
+        later.now_ms += wait_ms;
+        assert!(matches!(plan(&s, &later).steps[..], [Step::Start { .. }]));
+    }
+}
+
+#[test]
+fn deleting_stops_removes_storage_then_user_then_forgets() {
+    for erase in [false, true] {
+        let mut s = server(A, DesiredState::Stopped);
+        s.deleting = Some(Deletion { erase, asked_ms: 1 });
+        let s = [s];
+        let steps = [
+            (
+                seen(true, Storage::Mounted, Activity::Active, 0),
+                Step::Stop(id(A)),
+            ),
+            (
+                seen(true, Storage::Mounted, Activity::Inactive, 0),
+                Step::RemoveStorage { id: id(A), erase },
+            ),
+            // Unmounted (a reboot while deleting): still removed first.
+            (
+                seen(true, Storage::Unmounted, Activity::Failed, 0),
+                Step::RemoveStorage { id: id(A), erase },
+            ),
+            (
+                seen(true, Storage::Absent, Activity::Inactive, 0),
+                Step::RemoveUser(id(A)),
+            ),
+            (Seen::NOTHING, Step::Forget(id(A))),
+        ];
+        for (seen, step) in steps {
+            let p = plan(&s, &observed(&[(A, seen.clone())]));
+            assert_eq!(p.steps, [step], "{seen:?}");
+            assert_eq!(p.phases[&id(A)], Phase::Deleting);
+        }
+    }
+}
+
+#[test]
+fn users_and_units_without_a_record_are_reported_never_touched() {
+    let mut o = observed(&[]);
+    o.users = [id("0000000b"), id(A)].into();
+    o.units = [id("0000000c")].into();
+    let p = plan(&[server(A, DesiredState::Stopped)], &o);
+    assert!(p.is_noop());
+    assert_eq!(p.unknown_users, [id("0000000b")]);
+    assert_eq!(p.unknown_units, [id("0000000c")]);
+}
