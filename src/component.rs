@@ -27,6 +27,8 @@ pub enum Component {
     System,
     /// The host name and time zone, applied through hostnamed and timedated.
     Host,
+    /// The members' virtual servers: their users, storage and engines.
+    Servers,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -43,6 +45,7 @@ impl Component {
             Component::Proxy => "proxy",
             Component::System => "system",
             Component::Host => "host",
+            Component::Servers => "servers",
             #[cfg(test)]
             Component::Fake => "fake",
         }

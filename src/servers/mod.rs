@@ -45,11 +45,13 @@
 //! - stopping must kill the unit's whole cgroup: a container process
 //!   outlived rootlesskit and kept `userdel` from removing the user.
 
+pub mod adapter;
 pub mod engine;
 pub mod error;
 pub mod helper;
 pub mod model;
 pub mod plan;
+pub mod run;
 pub mod service;
 pub mod stored;
 pub mod subids;

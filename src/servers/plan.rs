@@ -192,8 +192,6 @@ pub struct ServersPlan {
     /// Records with no server on the host, or the reverse: reported.
     pub unknown_users: Vec<ServerId>,
     pub unknown_units: Vec<ServerId>,
-    /// The soonest moment a crashed engine may be started again.
-    pub wake_at_ms: Option<u64>,
 }
 
 impl Plan for ServersPlan {
@@ -212,14 +210,6 @@ pub fn plan(servers: &[Server], observed: &Observed) -> ServersPlan {
             .unwrap_or(Seen::NOTHING);
         let crashes = observed.crashes.get(&server.id).copied();
         let (phase, step) = server_step(server, &seen, crashes, observed.now_ms);
-        if phase == Phase::Failed
-            && let Some(c) = crashes
-        {
-            let at = c.retry_at_ms();
-            if at > observed.now_ms {
-                out.wake_at_ms = Some(out.wake_at_ms.map_or(at, |w| w.min(at)));
-            }
-        }
         out.phases.insert(server.id.clone(), phase);
         out.steps.extend(step);
     }

@@ -51,6 +51,11 @@ audit_actions! {
     ServerDelete => "server.delete",
     /// An admin set a member's server quota.
     ServerQuota => "server.quota",
+    /// The daemon asked the servers' privileged helper for something
+    /// (make or remove a server's user or storage): the target says what.
+    ServerHelper => "server.helper",
+    /// A server's deletion finished: its record is gone.
+    ServerRemoved => "server.removed",
     ServiceStart => "service.start",
     ServiceStop => "service.stop",
     ServiceRestart => "service.restart",

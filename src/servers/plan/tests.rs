@@ -130,7 +130,7 @@ fn a_crashed_engine_is_started_again_after_a_growing_wait() {
         );
         let p = plan(&s, &o);
         assert!(p.is_noop(), "crash {count}");
-        assert_eq!(p.wake_at_ms, Some(o.now_ms + wait_ms), "crash {count}");
+        assert_eq!(o.crashes[&id(A)].retry_at_ms(), o.now_ms + wait_ms);
         let mut later = o.clone();
         later.now_ms += wait_ms;
         assert!(matches!(plan(&s, &later).steps[..], [Step::Start { .. }]));

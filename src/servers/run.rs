@@ -1,0 +1,302 @@
+//! The servers' manager on [`crate::reconcile::run`]: each pass reads
+//! the servers from the store, looks at the host ([`Machinery::look`]),
+//! plans ([`super::plan`]) and carries the steps out, each server's
+//! independently (one server's failure does not hold back the others;
+//! the pass then fails, and the loop retries with backoff).
+//!
+//! Every request to the privileged helper is audited (`server.helper`,
+//! actor `system`), and so is the end of a deletion (`server.removed`).
+//! The crashes of each engine are remembered here (not in the store: a
+//! restart of hearth starts the count again), and the soonest moment a
+//! crashed engine may start again is the loop's next wake-up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::adapter::{Machinery, MachineryError};
+use super::helper::protocol::Request;
+use super::model::{DesiredState, Limits, Server, ServerId};
+use super::plan::{self, Activity, Crashes, Observed, Phase, ServersPlan, Step};
+use super::stored;
+use crate::clock::now_ms;
+use crate::component::Component;
+use crate::reconcile::{Manager, Observation};
+use crate::store::{AuditAction, AuditEntry, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServersPassError {
+    #[error(transparent)]
+    Host(#[from] MachineryError),
+    #[error("reading the servers: {0}")]
+    Store(#[from] StoreError),
+    #[error("a store task failed: {0}")]
+    Task(String),
+    /// Some servers' steps failed; the others went on.
+    #[error("{}", .0.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "))]
+    Steps(Vec<(ServerId, String)>),
+}
+
+pub struct ServersManager<M> {
+    store: Store,
+    machinery: Arc<M>,
+    crashes: BTreeMap<ServerId, Crashes>,
+    wake_at_ms: Option<u64>,
+    /// The servers the last `desired` read: what `observe` looks for.
+    ids: Vec<ServerId>,
+}
+
+impl<M: Machinery> ServersManager<M> {
+    pub fn new(store: Store, machinery: Arc<M>) -> ServersManager<M> {
+        ServersManager {
+            store,
+            machinery,
+            crashes: BTreeMap::new(),
+            wake_at_ms: None,
+            ids: Vec::new(),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ServersPassError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store))
+            .await
+            .map_err(|e| ServersPassError::Task(e.to_string()))?
+            .map_err(ServersPassError::Store)
+    }
+
+    async fn helper(&self, request: Request) -> Result<(), ServersPassError> {
+        let what = request.describe();
+        let result = self.machinery.ask_helper(request).await;
+        let store = self.store.clone();
+        let target = what.clone();
+        let failed = result.is_err();
+        tokio::task::spawn_blocking(move || {
+            let mut entry = AuditEntry::system(AuditAction::ServerHelper, &target);
+            if failed {
+                entry.outcome = crate::store::Outcome::Failure;
+            }
+            store.change(entry, |_| Ok::<_, StoreError>(()))
+        })
+        .await
+        .map_err(|e| ServersPassError::Task(e.to_string()))??;
+        Ok(result?)
+    }
+
+    async fn step(&self, step: Step) -> Result<(), ServersPassError> {
+        match step {
+            Step::CreateUser(id) => self.helper(Request::CreateUser { id }).await,
+            Step::PrepareStorage { id, disk_mib } => {
+                self.helper(Request::PrepareStorage { id, disk_mib }).await
+            }
+            Step::RemoveStorage { id, erase } => {
+                self.helper(Request::RemoveStorage { id, erase }).await
+            }
+            Step::RemoveUser(id) => self.helper(Request::RemoveUser { id }).await,
+            Step::Start { id, limits } => Ok(self.machinery.start(&id, limits).await?),
+            Step::Restart { id, limits } => Ok(self.machinery.restart(&id, limits).await?),
+            Step::Stop(id) => Ok(self.machinery.stop(&id).await?),
+            Step::Forget(id) => {
+                self.blocking(move |store| {
+                    let entry = AuditEntry::system(AuditAction::ServerRemoved, id.as_str());
+                    store.change(entry, |c| stored::remove(c, &id).map(|_| ()))
+                })
+                .await
+            }
+        }
+    }
+
+    /// Counts a failure seen for the first time; forgets the crashes of
+    /// an engine that has stayed up.
+    fn count_crashes(&mut self, observed: &Observed) {
+        for (id, seen) in &observed.servers {
+            match seen.unit {
+                Activity::Failed => {
+                    let c = self.crashes.entry(id.clone()).or_default();
+                    if c.last_ms < seen.since_ms || c.count == 0 {
+                        c.count += 1;
+                        c.last_ms = seen.since_ms;
+                    }
+                }
+                Activity::Active if observed.now_ms >= seen.since_ms + plan::STABLE_AFTER_MS => {
+                    self.crashes.remove(id);
+                }
+                _ => {}
+            }
+        }
+        self.crashes
+            .retain(|id, _| observed.servers.contains_key(id));
+    }
+}
+
+/// Published on the `servers` topic after every pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServersStatus {
+    pub servers: Vec<ServerStatus>,
+    /// `hs-<id>` users and units with no server: an admin's to look at.
+    pub unknown_users: Vec<String>,
+    pub unknown_units: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStatus {
+    pub id: ServerId,
+    pub owner: String,
+    pub name: String,
+    pub desired: DesiredState,
+    pub phase: Phase,
+    pub limits: Limits,
+    /// Crashes in a row, and when the engine is started again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crashes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+}
+
+pub struct Desired {
+    servers: Vec<Server>,
+}
+
+impl<M: Machinery> Manager for ServersManager<M> {
+    const COMPONENT: Component = Component::Servers;
+    type Desired = Desired;
+    type Observed = Observed;
+    type Plan = PassPlan;
+    type Status = ServersStatus;
+    type Error = ServersPassError;
+
+    async fn desired(&mut self) -> Result<Desired, ServersPassError> {
+        let servers = self.blocking(|store| stored::servers(&store)).await?;
+        self.ids = servers.iter().map(|s| s.id.clone()).collect();
+        Ok(Desired { servers })
+    }
+
+    async fn observe(&mut self) -> Result<Observation<Observed>, ServersPassError> {
+        let view = self.machinery.look(&self.ids).await?;
+        let mut observed = Observed {
+            servers: view.servers,
+            users: view.users,
+            units: view.units,
+            crashes: BTreeMap::new(),
+            now_ms: now_ms(),
+        };
+        self.count_crashes(&observed);
+        observed.crashes = self.crashes.clone();
+        // Asked after every pass, no-op or not: a crashed engine waiting
+        // out its backoff is looked at again when the wait is over.
+        self.wake_at_ms = observed
+            .servers
+            .iter()
+            .filter(|(_, seen)| seen.unit == Activity::Failed)
+            .filter_map(|(id, _)| self.crashes.get(id))
+            .map(Crashes::retry_at_ms)
+            .filter(|at| *at > observed.now_ms)
+            .min();
+        Ok(Observation::Present(observed))
+    }
+
+    fn plan(desired: &Desired, observed: &Observed) -> PassPlan {
+        PassPlan {
+            plan: plan::plan(&desired.servers, observed),
+            servers: desired.servers.clone(),
+            observed: observed.clone(),
+        }
+    }
+
+    async fn apply(&mut self, pass: PassPlan) -> Result<ServersStatus, ServersPassError> {
+        let PassPlan {
+            plan,
+            servers,
+            observed,
+        } = pass;
+        let mut failures = Vec::new();
+        let mut failed: BTreeSet<ServerId> = BTreeSet::new();
+        for step in plan.steps.clone() {
+            let id = step.server().clone();
+            if failed.contains(&id) {
+                continue;
+            }
+            if let Err(e) = self.step(step).await {
+                tracing::warn!(server = %id, error = %e, "servers: a step failed");
+                failed.insert(id.clone());
+                failures.push((id, e.to_string()));
+            }
+        }
+        if !failures.is_empty() {
+            return Err(ServersPassError::Steps(failures));
+        }
+        Ok(status(&servers, &observed, &plan))
+    }
+
+    fn status(desired: &Desired, observed: &Observed) -> ServersStatus {
+        status(
+            &desired.servers,
+            observed,
+            &plan::plan(&desired.servers, observed),
+        )
+    }
+
+    fn wake_at(&self) -> Option<tokio::time::Instant> {
+        let at = self.wake_at_ms?;
+        let wait = at.saturating_sub(now_ms());
+        Some(tokio::time::Instant::now() + std::time::Duration::from_millis(wait))
+    }
+
+    fn detail(status: &ServersStatus) -> String {
+        let running = status
+            .servers
+            .iter()
+            .filter(|s| s.phase == Phase::Running)
+            .count();
+        format!("{running} of {} servers running", status.servers.len())
+    }
+}
+
+/// The plan, with what its status is made from.
+pub struct PassPlan {
+    pub plan: ServersPlan,
+    servers: Vec<Server>,
+    observed: Observed,
+}
+
+impl crate::reconcile::Plan for PassPlan {
+    fn is_noop(&self) -> bool {
+        self.plan.steps.is_empty()
+    }
+}
+
+fn status(servers: &[Server], observed: &Observed, plan: &ServersPlan) -> ServersStatus {
+    ServersStatus {
+        servers: servers
+            .iter()
+            .map(|s| {
+                let crashes = observed.crashes.get(&s.id);
+                ServerStatus {
+                    id: s.id.clone(),
+                    owner: s.owner.clone(),
+                    name: s.name.to_string(),
+                    desired: s.desired,
+                    phase: plan.phases.get(&s.id).copied().unwrap_or(Phase::Preparing),
+                    limits: s.limits,
+                    crashes: crashes.map(|c| c.count),
+                    retry_at_ms: crashes
+                        .filter(|_| plan.phases.get(&s.id) == Some(&Phase::Failed))
+                        .map(|c| c.retry_at_ms()),
+                }
+            })
+            .collect(),
+        unknown_users: plan.unknown_users.iter().map(|i| i.user()).collect(),
+        unknown_units: plan
+            .unknown_units
+            .iter()
+            .map(super::adapter::unit_name)
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,312 @@
+//! The manager against a recording host: a model of users, storage and
+//! units that the steps change, so that whole passes run as on a box.
+
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use super::*;
+use crate::auth::Role;
+use crate::proxy::testkit::{HERE, caller, lab};
+use crate::servers::adapter::HostView;
+use crate::servers::model::ServerInput;
+use crate::servers::plan::{Seen, Storage};
+use crate::servers::service::{Power, ServersService};
+
+#[derive(Default)]
+struct Recording {
+    host: Mutex<BTreeMap<ServerId, Seen>>,
+    log: Mutex<Vec<String>>,
+    /// Servers whose helper requests fail.
+    broken: Mutex<BTreeSet<ServerId>>,
+}
+
+impl Recording {
+    fn seen(&self, id: &ServerId) -> Seen {
+        self.host
+            .lock()
+            .unwrap()
+            .get(id)
+            .cloned()
+            .unwrap_or(Seen::NOTHING)
+    }
+    fn set(&self, id: &ServerId, f: impl FnOnce(&mut Seen)) {
+        let mut host = self.host.lock().unwrap();
+        f(host.entry(id.clone()).or_insert(Seen::NOTHING));
+    }
+    fn take_log(&self) -> Vec<String> {
+        std::mem::take(&mut self.log.lock().unwrap())
+    }
+}
+
+impl Machinery for Recording {
+    async fn look(&self, ids: &[ServerId]) -> Result<HostView, MachineryError> {
+        let host = self.host.lock().unwrap();
+        Ok(HostView {
+            servers: ids
+                .iter()
+                .map(|id| (id.clone(), host.get(id).cloned().unwrap_or(Seen::NOTHING)))
+                .collect(),
+            users: host
+                .iter()
+                .filter(|(_, s)| s.user)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            units: host
+                .iter()
+                .filter(|(_, s)| s.unit != Activity::Inactive)
+                .map(|(id, _)| id.clone())
+                .collect(),
+        })
+    }
+
+    async fn ask_helper(&self, request: Request) -> Result<(), MachineryError> {
+        let id = match &request {
+            Request::CreateUser { id }
+            | Request::PrepareStorage { id, .. }
+            | Request::RemoveStorage { id, .. }
+            | Request::RemoveUser { id } => id.clone(),
+        };
+        if self.broken.lock().unwrap().contains(&id) {
+            return Err(MachineryError::Helper(
+                crate::servers::helper::client::ClientError::Failed {
+                    what: request.describe(),
+                    error: "no space left".into(),
+                },
+            ));
+        }
+        self.log.lock().unwrap().push(request.describe());
+        self.set(&id, |s| match request {
+            Request::CreateUser { .. } => s.user = true,
+            Request::PrepareStorage { .. } => s.storage = Storage::Mounted,
+            Request::RemoveStorage { .. } => s.storage = Storage::Absent,
+            Request::RemoveUser { .. } => s.user = false,
+        });
+        Ok(())
+    }
+
+    async fn start(&self, id: &ServerId, limits: Limits) -> Result<(), MachineryError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("start {id} {} MiB", limits.memory_mib));
+        self.set(id, |s| {
+            s.unit = Activity::Active;
+            s.since_ms = now_ms();
+        });
+        Ok(())
+    }
+
+    async fn restart(&self, id: &ServerId, _limits: Limits) -> Result<(), MachineryError> {
+        self.log.lock().unwrap().push(format!("restart {id}"));
+        self.set(id, |s| {
+            s.unit = Activity::Active;
+            s.since_ms = now_ms() + 1;
+        });
+        Ok(())
+    }
+
+    async fn stop(&self, id: &ServerId) -> Result<(), MachineryError> {
+        self.log.lock().unwrap().push(format!("stop {id}"));
+        self.set(id, |s| s.unit = Activity::Inactive);
+        Ok(())
+    }
+}
+
+/// One pass as the loop runs it; `None` when there was nothing to do.
+async fn pass(m: &mut ServersManager<Recording>) -> Option<Result<ServersStatus, String>> {
+    let desired = m.desired().await.unwrap();
+    let Observation::Present(observed) = m.observe().await.unwrap() else {
+        panic!("the recording host is always there");
+    };
+    let plan = <ServersManager<Recording> as Manager>::plan(&desired, &observed);
+    if crate::reconcile::Plan::is_noop(&plan) {
+        return None;
+    }
+    Some(m.apply(plan).await.map_err(|e| e.to_string()))
+}
+
+/// Passes until one has nothing to do; the last status.
+async fn settle(m: &mut ServersManager<Recording>) -> ServersStatus {
+    for _ in 0..10 {
+        if pass(m).await.is_none() {
+            let desired = m.desired().await.unwrap();
+            let Observation::Present(observed) = m.observe().await.unwrap() else {
+                unreachable!()
+            };
+            return <ServersManager<Recording> as Manager>::status(&desired, &observed);
+        }
+    }
+    panic!("no rest after 10 passes");
+}
+
+fn create(service: &ServersService, owner: &str, name: &str) -> ServerId {
+    let input: ServerInput = serde_json::from_value(json!({"name": name})).unwrap();
+    service
+        .create(&caller(owner, Role::Member), &input, HERE, 1)
+        .unwrap()
+        .id
+}
+
+fn helper_audits(store: &Store) -> Vec<(String, String)> {
+    store
+        .audit_records(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action.starts_with("server.helper") || r.action == "server.removed")
+        .map(|r| (r.action, r.target))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_server_is_made_started_stopped_and_deleted_with_its_data() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    let id = create(&service, "ann", "web");
+
+    let status = settle(&mut m).await;
+    assert_eq!(
+        host.take_log(),
+        [
+            format!("create user hs-{id}"),
+            format!("prepare 4096 MiB of storage for {id}"),
+            format!("start {id} 1024 MiB"),
+        ]
+    );
+    assert_eq!(status.servers[0].phase, Phase::Running);
+    assert_eq!(status.servers[0].owner, "ann");
+    assert_eq!(
+        helper_audits(&lab.store),
+        [
+            ("server.helper".to_string(), format!("create user hs-{id}")),
+            (
+                "server.helper".to_string(),
+                format!("prepare 4096 MiB of storage for {id}")
+            ),
+        ]
+    );
+
+    let ann = caller("ann", Role::Member);
+    // Asked after the engine came up.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    service
+        .power(&ann, id.as_str(), Power::Restart, HERE, now_ms())
+        .unwrap();
+    settle(&mut m).await;
+    assert_eq!(host.take_log(), [format!("restart {id}")]);
+
+    service
+        .power(&ann, id.as_str(), Power::Stop, HERE, now_ms())
+        .unwrap();
+    let status = settle(&mut m).await;
+    assert_eq!(host.take_log(), [format!("stop {id}")]);
+    assert_eq!(status.servers[0].phase, Phase::Stopped);
+
+    service
+        .delete(&ann, id.as_str(), true, HERE, now_ms())
+        .unwrap();
+    let status = settle(&mut m).await;
+    assert_eq!(
+        host.take_log(),
+        [
+            format!("erase the storage of {id}"),
+            format!("remove user hs-{id}"),
+        ]
+    );
+    assert!(status.servers.is_empty());
+    assert!(stored::servers(&lab.store).unwrap().is_empty());
+    let audits = helper_audits(&lab.store);
+    assert_eq!(
+        audits.last().unwrap(),
+        &("server.removed".to_string(), id.to_string())
+    );
+}
+
+#[tokio::test]
+async fn one_servers_failure_holds_back_no_other() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    let bad = create(&service, "ann", "bad");
+    let good = create(&service, "bob", "good");
+    host.broken.lock().unwrap().insert(bad.clone());
+
+    let mut last = None;
+    for _ in 0..4 {
+        last = pass(&mut m).await;
+    }
+    let err = last.expect("the bad server still has work").unwrap_err();
+    assert!(
+        err.contains(bad.as_str()) && err.contains("no space left"),
+        "{err}"
+    );
+    assert!(!err.contains(good.as_str()), "{err}");
+    assert_eq!(host.seen(&good).unit, Activity::Active);
+    // The failed request is audited as a failure.
+    let failures = lab
+        .store
+        .audit_records(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "server.helper" && r.target.contains(bad.as_str()))
+        .count();
+    assert!(failures >= 1);
+}
+
+#[tokio::test]
+async fn a_crashed_engine_is_counted_and_started_again_when_its_wait_is_over() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    let id = create(&service, "ann", "web");
+    settle(&mut m).await;
+    host.take_log();
+
+    // It crashed just now: counted once, not started before its wait.
+    host.set(&id, |s| {
+        s.unit = Activity::Failed;
+        s.since_ms = now_ms();
+    });
+    assert!(pass(&mut m).await.is_none());
+    assert!(pass(&mut m).await.is_none(), "the same crash counts once");
+    assert_eq!(m.crashes[&id].count, 1);
+    let wake = m.wake_at().expect("woken when the wait is over");
+    assert!(wake > tokio::time::Instant::now());
+
+    // Its wait is over (as if it had failed 3 s ago): started again.
+    let three_s_ago = now_ms() - 3_000;
+    host.set(&id, |s| s.since_ms = three_s_ago);
+    m.crashes.get_mut(&id).unwrap().last_ms = three_s_ago;
+    assert!(pass(&mut m).await.unwrap().is_ok());
+    assert_eq!(host.take_log(), [format!("start {id} 1024 MiB")]);
+
+    // It fails again at once: the second crash in a row waits 4 s.
+    host.set(&id, |s| {
+        s.unit = Activity::Failed;
+        s.since_ms = now_ms();
+    });
+    assert!(pass(&mut m).await.is_none());
+    assert_eq!(m.crashes[&id].count, 2);
+    let c = m.crashes[&id];
+    assert_eq!(c.retry_at_ms() - c.last_ms, 4_000);
+}
+
+#[tokio::test]
+async fn strangers_on_the_host_are_reported_and_left_alone() {
+    let lab = lab();
+    let host = Arc::new(Recording::default());
+    let stranger = ServerId::try_from("0badc0de").unwrap();
+    host.set(&stranger, |s| {
+        s.user = true;
+        s.unit = Activity::Active;
+    });
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    let status = settle(&mut m).await;
+    assert_eq!(status.unknown_users, ["hs-0badc0de"]);
+    assert_eq!(status.unknown_units, ["hearth-server@0badc0de.service"]);
+    assert!(host.take_log().is_empty());
+}
