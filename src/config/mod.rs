@@ -215,6 +215,30 @@ impl SystemConfig {
     }
 }
 
+/// The members' virtual servers: whether hearth runs them, and where it
+/// finds their privileged helper and their storage. The units go through
+/// [`SystemConfig::bus`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServersConfig {
+    /// Production: on. `--dev`: off (the component is `disabled`).
+    pub manage: bool,
+    pub helper_socket: PathBuf,
+    /// The servers' storage and runtime roots (as the helper has them).
+    pub storage: PathBuf,
+    pub run_dir: PathBuf,
+}
+
+impl ServersConfig {
+    fn defaults(mode: Mode) -> ServersConfig {
+        ServersConfig {
+            manage: mode == Mode::Production,
+            helper_socket: PathBuf::from("/run/hearth-helper.sock"),
+            storage: PathBuf::from(crate::servers::helper::Layout::STORAGE),
+            run_dir: PathBuf::from(crate::servers::helper::Layout::RUN),
+        }
+    }
+}
+
 /// The validated configuration. It cannot hold a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -231,6 +255,7 @@ pub struct Config {
     pub firewall: FirewallConfig,
     pub proxy: ProxyConfig,
     pub system: SystemConfig,
+    pub servers: ServersConfig,
 }
 
 impl Config {
@@ -248,6 +273,7 @@ impl Config {
             firewall: FirewallConfig::defaults(mode),
             proxy: ProxyConfig::defaults(mode),
             system: SystemConfig::defaults(mode),
+            servers: ServersConfig::defaults(mode),
         }
     }
 

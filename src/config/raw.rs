@@ -22,6 +22,16 @@ pub(super) struct RawConfig {
     firewall: Option<RawFirewall>,
     proxy: Option<RawProxy>,
     system: Option<RawSystem>,
+    servers: Option<RawServers>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServers {
+    manage: Option<bool>,
+    helper_socket: Option<String>,
+    storage: Option<String>,
+    run_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,6 +161,9 @@ impl RawConfig {
         if let Some(system) = self.system {
             system.apply(&mut config.system)?;
         }
+        if let Some(servers) = self.servers {
+            servers.apply(&mut config.servers)?;
+        }
         if let Some(limits) = self.limits {
             config.limits = limits.validate()?;
         }
@@ -158,6 +171,34 @@ impl RawConfig {
             config.metrics = metrics.validate()?;
         }
         Ok(config)
+    }
+}
+
+impl RawServers {
+    fn apply(self, s: &mut super::ServersConfig) -> Result<(), ConfigError> {
+        if let Some(manage) = self.manage {
+            s.manage = manage;
+        }
+        for (key, value, slot) in [
+            (
+                "servers.helper_socket",
+                self.helper_socket,
+                &mut s.helper_socket,
+            ),
+            ("servers.storage", self.storage, &mut s.storage),
+            ("servers.run_dir", self.run_dir, &mut s.run_dir),
+        ] {
+            if let Some(v) = value {
+                if !v.starts_with('/') {
+                    return Err(ConfigError::invalid(
+                        key,
+                        format!("{v:?} is not an absolute path"),
+                    ));
+                }
+                *slot = PathBuf::from(v);
+            }
+        }
+        Ok(())
     }
 }
 

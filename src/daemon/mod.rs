@@ -10,6 +10,7 @@ pub mod allocator;
 mod listener;
 pub mod notify;
 mod proxy;
+mod servers;
 mod store_probe;
 mod system;
 mod tasks;
@@ -212,6 +213,7 @@ pub async fn run(
     let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
     let proxy = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
     let units = system::start_system(&config, &store, &mut managers);
+    servers::start_servers(&config, &store, &mut managers);
     let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),

@@ -29,10 +29,7 @@ pub(super) fn start_system(
             .set(Component::Host, ComponentState::Disabled, why);
         return None;
     }
-    let bus = match &s.bus {
-        Some(address) => Bus::Address(address.clone()),
-        None => Bus::System,
-    };
+    let bus = bus(config);
     let units = Arc::new(Units::new(
         bus,
         s.followed(),
@@ -75,6 +72,14 @@ pub(super) fn start_system(
         ),
     );
     Some(units)
+}
+
+/// The bus of the config: the system's, or a test's private one.
+pub(super) fn bus(config: &Config) -> Bus {
+    match &config.system.bus {
+        Some(address) => Bus::Address(address.clone()),
+        None => Bus::System,
+    }
 }
 
 struct Reporter {

@@ -22,10 +22,13 @@ pub enum Topic {
     /// The host manager's report: the host name, time zone and NTP as
     /// hostnamed and timedated have them (admins only).
     Host,
+    /// The servers' manager's report: each virtual server's phase, limits
+    /// and crashes (admins: all; members: their own).
+    Servers,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 7] = [
+    pub const ALL: [Topic; 8] = [
         Topic::System,
         Topic::Health,
         Topic::Audit,
@@ -33,6 +36,7 @@ impl Topic {
         Topic::Proxy,
         Topic::Services,
         Topic::Host,
+        Topic::Servers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +48,7 @@ impl Topic {
             Topic::Proxy => "proxy",
             Topic::Services => "services",
             Topic::Host => "host",
+            Topic::Servers => "servers",
         }
     }
 
@@ -153,7 +158,7 @@ mod tests {
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host"
+            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host, servers"
         );
     }
 

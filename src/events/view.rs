@@ -44,9 +44,9 @@ pub fn can_see(topic: Topic, view: View) -> bool {
             Topic::Audit | Topic::Firewall | Topic::Host,
             View::Member | View::Viewer | View::Public,
         ) => false,
-        // Members see their own domains (see [`owned_json`]).
-        (Topic::Proxy, View::Admin | View::Member) => true,
-        (Topic::Proxy, View::Viewer | View::Public) => false,
+        // Members see their own domains and servers (see [`owned_json`]).
+        (Topic::Proxy | Topic::Servers, View::Admin | View::Member) => true,
+        (Topic::Proxy | Topic::Servers, View::Viewer | View::Public) => false,
         // What runs on the box: for those signed in.
         (Topic::Services, View::Admin | View::Member | View::Viewer) => true,
         (Topic::Services, View::Public) => false,
@@ -70,7 +70,7 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
         }
         (Topic::Audit | Topic::Firewall | Topic::Host, _) => return None,
         // Per member, not per view: see [`owned_json`].
-        (Topic::Proxy, _) => return None,
+        (Topic::Proxy | Topic::Servers, _) => return None,
         // Hardware addresses identify devices: admins only.
         (Topic::System, View::Member | View::Viewer) => &[&["net", "*", "mac"]],
         // Visitors see the machine's load, not what runs on it or where.
@@ -92,19 +92,24 @@ pub fn view_json(topic: Topic, view: View, json: &str) -> Option<Cow<'_, str>> {
 /// Whether `topic`'s records belong to users, so that a member's view
 /// is made for that member alone ([`owned_json`]) and never shared.
 pub fn per_owner(topic: Topic, view: View) -> bool {
-    topic == Topic::Proxy && view == View::Member
+    matches!(topic, Topic::Proxy | Topic::Servers) && view == View::Member
 }
 
 /// The JSON of a per-owner topic (a manager's report) as the member
-/// `owner` sees it: the status's `domains` cut down to the records whose
-/// `owner` is theirs, and no `cause` (a failure's full text may name
-/// others' records); the rest as it is.
+/// `owner` sees it: the status's records (`domains`, `servers`) cut down
+/// to those whose `owner` is theirs, and no `cause` (a failure's full
+/// text may name others' records) nor anything that names no owner (the
+/// servers' unknown users and units); the rest as it is.
 pub fn owned_json(json: &str, owner: &str) -> Option<String> {
     let mut value = serde_json::from_str::<Value>(json).ok()?;
-    if let Some(Value::Array(items)) = value.pointer_mut("/status/domains") {
-        items.retain(|d| d.get("owner").and_then(Value::as_str) == Some(owner));
+    for list in ["/status/domains", "/status/servers"] {
+        if let Some(Value::Array(items)) = value.pointer_mut(list) {
+            items.retain(|d| d.get("owner").and_then(Value::as_str) == Some(owner));
+        }
     }
     remove(&mut value, &["cause"]);
+    remove(&mut value, &["status", "unknown_users"]);
+    remove(&mut value, &["status", "unknown_units"]);
     Some(value.to_string())
 }
 
@@ -188,5 +193,24 @@ mod tests {
         assert!(ann.get("cause").is_none());
         let carl: Value = serde_json::from_str(&owned_json(proxy, "carl").unwrap()).unwrap();
         assert!(carl["status"]["domains"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn members_see_their_own_servers_and_no_strangers() {
+        let servers = r#"{"state":"degraded","cause":"0000000b: no space left","status":{"servers":[{"id":"0000000a","owner":"ann","phase":"running"},{"id":"0000000b","owner":"bob","phase":"failed"}],"unknown_users":["hs-0badc0de"],"unknown_units":[]}}"#;
+        assert_eq!(
+            view_json(Topic::Servers, View::Admin, servers).unwrap(),
+            servers
+        );
+        assert!(per_owner(Topic::Servers, View::Member));
+        assert!(!can_see(Topic::Servers, View::Viewer));
+        assert!(!can_see(Topic::Servers, View::Public));
+        let ann: Value = serde_json::from_str(&owned_json(servers, "ann").unwrap()).unwrap();
+        let list = ann["status"]["servers"].as_array().unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0]["id"], "0000000a");
+        assert!(ann.get("cause").is_none());
+        assert!(ann["status"].get("unknown_users").is_none());
+        assert!(ann["status"].get("unknown_units").is_none());
     }
 }

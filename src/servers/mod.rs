@@ -53,5 +53,6 @@ pub mod model;
 pub mod plan;
 pub mod run;
 pub mod service;
+pub mod signals;
 pub mod stored;
 pub mod subids;

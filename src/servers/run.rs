@@ -43,6 +43,9 @@ pub struct ServersManager<M> {
     machinery: Arc<M>,
     crashes: BTreeMap<ServerId, Crashes>,
     wake_at_ms: Option<u64>,
+    /// A pass took steps: the next looks at once (a server is made one
+    /// step per pass, and a helper's work wakes nothing else).
+    again: bool,
     /// The servers the last `desired` read: what `observe` looks for.
     ids: Vec<ServerId>,
 }
@@ -54,6 +57,7 @@ impl<M: Machinery> ServersManager<M> {
             machinery,
             crashes: BTreeMap::new(),
             wake_at_ms: None,
+            again: false,
             ids: Vec::new(),
         }
     }
@@ -176,6 +180,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
     }
 
     async fn observe(&mut self) -> Result<Observation<Observed>, ServersPassError> {
+        self.again = false;
         let view = self.machinery.look(&self.ids).await?;
         let mut observed = Observed {
             servers: view.servers,
@@ -227,8 +232,10 @@ impl<M: Machinery> Manager for ServersManager<M> {
             }
         }
         if !failures.is_empty() {
+            // The loop's backoff decides when to try again.
             return Err(ServersPassError::Steps(failures));
         }
+        self.again = true;
         Ok(status(&servers, &observed, &plan))
     }
 
@@ -241,6 +248,9 @@ impl<M: Machinery> Manager for ServersManager<M> {
     }
 
     fn wake_at(&self) -> Option<tokio::time::Instant> {
+        if self.again {
+            return Some(tokio::time::Instant::now());
+        }
         let at = self.wake_at_ms?;
         let wait = at.saturating_sub(now_ms());
         Some(tokio::time::Instant::now() + std::time::Duration::from_millis(wait))

@@ -53,7 +53,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use zbus::message::{Header, Message};
 use zbus::names::{ErrorName, InterfaceName};
 use zbus::object_server::SignalEmitter;
-use zbus::{Connection, DBusError, ObjectPath, OwnedObjectPath, Variant, interface};
+use zbus::{Connection, DBusError, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
 
 /// How long the bus gets to start, the fake to answer, ...
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -305,9 +305,20 @@ struct State {
     next_job: u32,
     next_pid: u32,
     job_delay: Duration,
+    /// Templates (`hearth-server@`): `LoadUnit` of an instance loads it.
+    templates: Vec<String>,
+    /// Properties set with `SetUnitProperties`, per unit, last value.
+    properties: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Called as a job ends (before the unit's new state): the unit, the
+    /// verb; `false` fails the job. Stands for what the unit runs.
+    hooks: Vec<(String, JobHook)>,
     /// The connection on the bus, while there is one.
     conn: Option<Connection>,
 }
+
+/// A test's stand-in for what a unit runs: called with the unit's name and
+/// `start`, `stop` or `restart` as a job of a unit with its prefix ends.
+pub type JobHook = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 #[derive(Clone)]
 struct Shared(Arc<Mutex<State>>);
@@ -483,6 +494,29 @@ async fn finish_job(
     verb: Verb,
     fail: bool,
 ) {
+    let hook = {
+        let st = shared.lock();
+        st.hooks
+            .iter()
+            .find(|(prefix, _)| name.starts_with(prefix.as_str()))
+            .map(|(_, h)| h.clone())
+    };
+    let verb_name = match verb {
+        Verb::Start => "start",
+        Verb::Stop => "stop",
+        Verb::Restart => "restart",
+    };
+    let fail = match hook {
+        // Off the runtime: the hook may block (start a process, wait).
+        Some(h) => {
+            let n = name.clone();
+            let ok = tokio::task::spawn_blocking(move || h(&n, verb_name))
+                .await
+                .unwrap_or(false);
+            fail || !ok
+        }
+        None => fail,
+    };
     let (unit, conn) = {
         let mut st = shared.lock();
         let st = &mut *st;
@@ -597,10 +631,13 @@ impl Manager {
             let mut st = self.shared.lock();
             let added = !st.units.contains_key(&name);
             if added {
-                st.units.insert(
-                    name.clone(),
-                    new_unit(&name, "not-found", "inactive", "dead"),
-                );
+                let load = if st.templates.iter().any(|t| name.starts_with(t.as_str())) {
+                    "loaded"
+                } else {
+                    "not-found"
+                };
+                st.units
+                    .insert(name.clone(), new_unit(&name, load, "inactive", "dead"));
             }
             added
         };
@@ -608,6 +645,74 @@ impl Manager {
             register_unit(conn, &self.shared, &name).await;
         }
         Ok(object_path(&unit_path(&name)))
+    }
+
+    /// Only `u64` values are kept (the servers' limits are all `t`).
+    fn set_unit_properties(
+        &self,
+        name: String,
+        runtime: bool,
+        properties: Vec<(String, OwnedVariant)>,
+    ) -> Result<(), Refusal> {
+        self.shared
+            .call("SetUnitProperties", &[&name, &runtime.to_string()])?;
+        let mut st = self.shared.lock();
+        if !st.units.contains_key(&name) {
+            return Err(Refusal::no_such_unit(&name));
+        }
+        let props = st.properties.entry(name).or_default();
+        for (key, value) in properties {
+            if let Ok(v) = u64::try_from(value) {
+                props.insert(key, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Shell-style patterns with `*` only, as hearth uses them.
+    #[allow(clippy::type_complexity)]
+    fn list_units_by_patterns(
+        &self,
+        states: Vec<String>,
+        patterns: Vec<String>,
+    ) -> Result<
+        Vec<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            OwnedObjectPath,
+            u32,
+            String,
+            OwnedObjectPath,
+        )>,
+        Refusal,
+    > {
+        self.shared.call("ListUnitsByPatterns", &[])?;
+        let st = self.shared.lock();
+        Ok(st
+            .units
+            .values()
+            .filter(|u| u.load_state == "loaded")
+            .filter(|u| states.is_empty() || states.contains(&u.active_state))
+            .filter(|u| patterns.is_empty() || patterns.iter().any(|p| glob(p, &u.id)))
+            .map(|u| {
+                (
+                    u.id.clone(),
+                    String::new(),
+                    u.load_state.clone(),
+                    u.active_state.clone(),
+                    u.sub_state.clone(),
+                    String::new(),
+                    object_path(&unit_path(&u.id)),
+                    0,
+                    String::new(),
+                    object_path("/"),
+                )
+            })
+            .collect())
     }
 
     async fn start_unit(
@@ -658,6 +763,17 @@ impl Manager {
         unit: &str,
         result: &str,
     ) -> zbus::Result<()>;
+}
+
+/// Whether `name` matches `pattern`, whose only wildcard is `*` (unit
+/// names are ASCII).
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            name.starts_with(head) && (head.len()..=name.len()).any(|i| glob(tail, &name[i..]))
+        }
+    }
 }
 
 fn new_unit(name: &str, load: &str, active: &str, sub: &str) -> UnitState {
@@ -926,6 +1042,9 @@ impl FakeSystemd {
             next_job: 0,
             next_pid: 4200,
             job_delay: Duration::from_millis(50),
+            templates: Vec::new(),
+            properties: BTreeMap::new(),
+            hooks: Vec::new(),
             conn: None,
         })));
         let (tx, rx) = mpsc::channel();
@@ -1048,6 +1167,26 @@ impl FakeSystemd {
     }
 
     /// How long a job takes before its unit changes (50 ms by default).
+    /// `LoadUnit` of any unit named `prefix...` loads it (`hearth-server@`).
+    pub fn add_template(&self, prefix: &str) {
+        self.shared.lock().templates.push(prefix.to_string());
+    }
+
+    /// Runs `hook` as each job of a unit named `prefix...` ends.
+    pub fn on_job(&self, prefix: &str, hook: JobHook) {
+        self.shared.lock().hooks.push((prefix.to_string(), hook));
+    }
+
+    /// The `u64` properties last set on `unit` with `SetUnitProperties`.
+    pub fn properties(&self, unit: &str) -> BTreeMap<String, u64> {
+        self.shared
+            .lock()
+            .properties
+            .get(unit)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn set_job_delay(&self, delay: Duration) {
         self.shared.lock().job_delay = delay;
     }

@@ -1,0 +1,253 @@
+//! The servers' manager in the running daemon, end to end: a member asks
+//! for a server through the API; hearth asks the privileged helper (in
+//! this test's process, as root) for its user and storage, sets the
+//! unit's limits and starts it through systemd's D-Bus API (the fake
+//! systemd of the tests, on a private bus, whose job hook runs the unit
+//! file's command for real: see `common::unit_runner`), and the member's
+//! `servers` topic shows it running while its engine answers on its
+//! socket. Stopping stops the engine; deleting with `erase` removes the
+//! user and the storage and then the record. Another member's stream
+//! never shows the server.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::fake_systemd::{FakeSystemd, PrivateBus};
+use common::servers_lab::{Lab, user};
+use common::sse::{self, SseStream};
+use common::unit_runner::RunningUnit;
+use common::{Daemon, Options, Protocol, TlsClient};
+use hearth::servers::engine::Engine;
+use hearth::servers::helper::Layout;
+use serde_json::{Value, json};
+
+/// The fake systemd runs each server unit's command as systemd would.
+fn run_server_units(fake: &FakeSystemd, lab: &Lab) -> Arc<Mutex<HashMap<String, RunningUnit>>> {
+    fake.add_template("hearth-server@");
+    let running: Arc<Mutex<HashMap<String, RunningUnit>>> = Arc::default();
+    let storage = lab.layout.storage.to_str().unwrap().to_string();
+    let run = lab.layout.run.to_str().unwrap().to_string();
+    let logs = lab.dir.path().to_path_buf();
+    let units = running.clone();
+    fake.on_job(
+        "hearth-server@",
+        Arc::new(move |unit: &str, verb: &str| {
+            let id = unit
+                .trim_start_matches("hearth-server@")
+                .trim_end_matches(".service")
+                .to_string();
+            let mut units = units.lock().unwrap();
+            if matches!(verb, "stop" | "restart") {
+                units.remove(&id);
+            }
+            if matches!(verb, "start" | "restart") && !units.contains_key(&id) {
+                let roots = [
+                    (Layout::STORAGE, storage.as_str()),
+                    (Layout::RUN, run.as_str()),
+                ];
+                let log = logs.join(format!("unit-{id}.log"));
+                units.insert(id.clone(), RunningUnit::start(&id, &roots, &log));
+            }
+            true
+        }),
+    );
+    running
+}
+
+/// Whatever the test leaves of the server (a failed assertion midway) is
+/// removed: its mount, its user and ranges.
+struct Cleanup {
+    id: String,
+    layout: Layout,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let quiet = std::process::Stdio::null;
+        let data = self.layout.storage.join(&self.id).join("data");
+        let _ = std::process::Command::new("umount")
+            .arg(data)
+            .stderr(quiet())
+            .status();
+        let _ = std::process::Command::new("userdel")
+            .arg(format!("hs-{}", self.id))
+            .stderr(quiet())
+            .status();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            if let Ok(text) = std::fs::read_to_string(file) {
+                let prefix = format!("hs-{}:", self.id);
+                let kept: String = text
+                    .lines()
+                    .filter(|l| !l.starts_with(&prefix))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let _ = std::fs::write(file, kept);
+            }
+        }
+    }
+}
+
+async fn follow(client: &TlsClient) -> SseStream {
+    sse::open(
+        client,
+        Protocol::Http2,
+        "/api/v1/events?topics=servers",
+        None,
+    )
+    .await
+}
+
+fn server<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
+    report["status"]["servers"]
+        .as_array()
+        .and_then(|list| list.iter().find(|s| s["id"] == id))
+}
+
+async fn call(c: &TlsClient, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let r = c.send(method, path, &body, &[], &[]).await;
+    let json = if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.json()
+    };
+    (r.status, json)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
+    let lab = Lab::start(0);
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    let running = run_server_units(&fake, &lab);
+    let d = Daemon::start(Options {
+        config: format!(
+            "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\n",
+            bus.address(),
+            lab.socket.to_str().unwrap(),
+            lab.layout.storage.to_str().unwrap(),
+            lab.layout.run.to_str().unwrap(),
+        ),
+        ..Options::default()
+    });
+    let ann = d.signed_in("ann", "member").await;
+    let bob = d.signed_in("bob", "member").await;
+    let mut ann_stream = follow(&ann).await;
+    let mut bob_stream = follow(&bob).await;
+
+    let (status, created) = call(
+        &ann,
+        "POST",
+        "/api/v1/servers",
+        json!({"name": "web", "limits": {"memory_mib": 768, "pids": 600}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let _cleanup = Cleanup {
+        id: id.clone(),
+        layout: lab.layout.clone(),
+    };
+
+    // Running: the topic says so, and the engine answers on its socket.
+    let report = ann_stream
+        .until("servers", Duration::from_secs(90), |r| {
+            server(r, &id).is_some_and(|s| s["phase"] == "running")
+        })
+        .await;
+    assert_eq!(server(&report, &id).unwrap()["owner"], "ann");
+    let socket = lab.layout.run.join(&id).join("docker.sock");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(engine) = Engine::connect(&socket)
+            && engine.ping().await.is_ok()
+        {
+            assert_eq!(engine.version().await.unwrap().api, "1.41");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the engine never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let unit = format!("hearth-server@{id}.service");
+    let limits = fake.properties(&unit);
+    assert_eq!(limits["MemoryMax"], 768 << 20);
+    assert_eq!(limits["TasksMax"], 600);
+    assert_eq!(limits["CPUQuotaPerSecUSec"], 1_000_000);
+    assert!(user(&format!("hs-{id}")).is_some());
+
+    // Bob's stream carries no trace of Ann's server.
+    let bobs = bob_stream
+        .until("servers", Duration::from_secs(10), |r| {
+            r["status"].is_object()
+        })
+        .await;
+    assert!(!bobs.to_string().contains(&id), "{bobs}");
+
+    // Stopped: the unit's processes are gone.
+    let (status, _) = call(
+        &ann,
+        "POST",
+        &format!("/api/v1/servers/{id}/stop"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    ann_stream
+        .until("servers", Duration::from_secs(30), |r| {
+            server(r, &id).is_some_and(|s| s["phase"] == "stopped")
+        })
+        .await;
+    assert!(!running.lock().unwrap().contains_key(&id));
+    assert!(
+        Engine::connect(&socket).is_err() || !socket.exists() || {
+            let e = Engine::connect(&socket).unwrap();
+            e.ping().await.is_err()
+        }
+    );
+
+    // Deleted with its data: the record goes last, after the user and the
+    // storage.
+    let (status, _) = call(
+        &ann,
+        "DELETE",
+        &format!("/api/v1/servers/{id}?erase=true"),
+        Value::Null,
+    )
+    .await;
+    // Accepted: the manager finishes it.
+    assert_eq!(status, 202);
+    ann_stream
+        .until("servers", Duration::from_secs(30), |r| {
+            r["status"]["servers"].is_array() && server(r, &id).is_none()
+        })
+        .await;
+    let (status, _) = call(&ann, "GET", &format!("/api/v1/servers/{id}"), Value::Null).await;
+    assert_eq!(status, 404);
+    assert!(user(&format!("hs-{id}")).is_none());
+    assert!(!lab.layout.storage.join(&id).exists());
+    let audit = d
+        .admin_client()
+        .get("/api/v1/audit?limit=100")
+        .await
+        .json()
+        .to_string();
+    for action in [
+        "server.create",
+        "server.stop",
+        "server.delete",
+        "server.helper",
+        "server.removed",
+    ] {
+        assert!(audit.contains(action), "{action} not audited: {audit}");
+    }
+}
