@@ -29,6 +29,8 @@ rm -rf "$overlay"
 install_file 0755 "$binary" /usr/bin/hearth
 install_file 0644 "$top/systemd/hearth.service" /usr/lib/systemd/system/hearth.service
 install_file 0644 "$top/systemd/hearth-console-banner.service" /usr/lib/systemd/system/hearth-console-banner.service
+install_file 0644 "$top/systemd/hearth-helper.service" /usr/lib/systemd/system/hearth-helper.service
+install_file 0644 "$top/systemd/hearth-server@.service" /usr/lib/systemd/system/hearth-server@.service
 install_file 0644 "$top/systemd/sysusers.d/hearth.conf" /usr/lib/sysusers.d/hearth.conf
 install_file 0644 "$top/systemd/tmpfiles.d/hearth.conf" /usr/lib/tmpfiles.d/hearth.conf
 install_file 0644 "$top/README.md" /usr/share/doc/hearth/README.md
@@ -44,7 +46,7 @@ chroot "$root" systemd-tmpfiles --create /usr/lib/tmpfiles.d/hearth.conf
 
 # /tmp is a tmpfs: the OS partition is read-only.
 cp "$root/usr/share/systemd/tmp.mount" "$root/etc/systemd/system/tmp.mount"
-systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-console-banner.service \
+systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-helper.service hearth-console-banner.service \
     systemd-networkd.service systemd-resolved.service nftables.service
 # Nothing on an appliance may wait for someone to type at the console on
 # first boot, nor update packages on a read-only OS.

@@ -148,6 +148,14 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "etc/polkit-1/rules.d/50-hearth.rules",
             "systemd/polkit-1/rules.d/50-hearth.rules",
         ),
+        (
+            "usr/lib/systemd/system/hearth-helper.service",
+            "systemd/hearth-helper.service",
+        ),
+        (
+            "usr/lib/systemd/system/hearth-server@.service",
+            "systemd/hearth-server@.service",
+        ),
     ] {
         let here = std::fs::read_to_string(Path::new(ROOT).join(source)).unwrap();
         assert_eq!(read(installed), here, "/{installed} differs from {source}");
@@ -176,6 +184,8 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "hearth-console-banner.service",
         // NTP on until the owner says otherwise (timedated's SetNTP).
         "systemd-timesyncd.service",
+        // The servers' privileged helper.
+        "hearth-helper.service",
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
@@ -206,6 +216,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "nftables",
         "caddy",
         "docker.io",
+        // The members' rootless engines.
+        "rootlesskit",
+        "slirp4netns",
+        "uidmap",
     ] {
         assert!(
             manifest

@@ -60,6 +60,20 @@ fn hearth_gets_exactly_its_actions() {
         ("hearth", MANAGE, "caddy.service", "restart"),
         ("hearth", MANAGE, "nftables.service", "start"),
         ("hearth", MANAGE, "docker.service", "stop"),
+        ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "start"),
+        ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "stop"),
+        (
+            "hearth",
+            MANAGE,
+            "hearth-server@0a1b2c3d.service",
+            "restart",
+        ),
+        (
+            "hearth",
+            MANAGE,
+            "hearth-server@0a1b2c3d.service",
+            "set-property",
+        ),
         (
             "hearth",
             "org.freedesktop.hostname1.set-static-hostname",
@@ -85,6 +99,19 @@ fn anything_else_is_left_to_the_default_policy() {
         ("hearth", MANAGE, "hearth.service", "stop"),
         ("hearth", MANAGE, "caddy.service", "reload-or-restart"),
         ("hearth", MANAGE, "caddy.service", "enable"),
+        // Only servers' instances named by an id, and not their files.
+        ("hearth", MANAGE, "caddy.service", "set-property"),
+        ("hearth", MANAGE, "hearth-server@../../x.service", "start"),
+        (
+            "hearth",
+            MANAGE,
+            "hearth-server@0a1b2c3d.service.d",
+            "start",
+        ),
+        ("hearth", MANAGE, "hearth-server@0A1B2C3D.service", "start"),
+        ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "enable"),
+        ("hearth", MANAGE, "hearth-server@.service", "start"),
+        ("caddy", MANAGE, "hearth-server@0a1b2c3d.service", "start"),
         // Other actions of the same services.
         (
             "hearth",

@@ -98,6 +98,7 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     hearth_holds_what_the_readme_says(&client, &session).await;
     let host = host_settings_reach_hostnamed_and_timedated(&client, &session).await;
     assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
+    let (member, server) = a_members_server_runs(&vm, &client, &session).await;
 
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
@@ -134,6 +135,18 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         "/etc/localtime leads to {localtime}"
     );
 
+    // The server's user and range, kept on /var with the OS's accounts;
+    // its storage image beside.
+    for file in ["passwd", "group", "shadow", "subuid", "subgid"] {
+        let text = var.read(&format!("lib/hearth-etc/upper/{file}"));
+        assert!(
+            text.contains(&format!("hs-{server}:")),
+            "/etc/{file} on /var lacks the server's line: {text}"
+        );
+    }
+    let storage = var.list(&format!("lib/hearth-servers/{server}"));
+    assert!(storage.iter().any(|n| n == "disk.img"), "{storage:?}");
+
     // Second boot: same disk, same state.
     let mut vm = Vm::boot(&disk, "second-boot");
     let (_, second_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
@@ -165,6 +178,17 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     assert_eq!(host["timezone"], "Europe/Berlin", "{host}");
     assert_eq!(host["ntp"], false, "{host}");
     assert_eq!(host["applied_since_start"], 0, "{host}");
+    // The member's server came back by itself: its storage mounted again,
+    // its engine started again.
+    server_phase(
+        &client,
+        &member,
+        &server,
+        "running",
+        Duration::from_secs(300),
+        &vm,
+    )
+    .await;
     // No code is shown once the box is set up.
     assert!(!vm.serial().contains(SETUP_CODE_LINE));
     assert!(first_serial.contains(SETUP_CODE_LINE));
@@ -358,6 +382,62 @@ async fn host_settings_reach_hostnamed_and_timedated(
     let health = client.get("/api/v1/health").await.json();
     assert_eq!(health["components"]["host"]["state"], "ok", "{health}");
     report
+}
+
+/// A member's virtual server on the real systemd, helper and rootless
+/// engine: created through the API, it reaches `running` on the member's
+/// `servers` topic, and the component is healthy. Answers the member's
+/// session and the server's id.
+async fn a_members_server_runs(vm: &Vm, client: &TlsClient, session: &str) -> (String, String) {
+    const PASSWORD: &str = "a long enough password 1";
+    let body = serde_json::json!({"username": "mia", "password": PASSWORD, "role": "member"});
+    let r = client
+        .as_user(session, "POST", "/api/v1/users", &body.to_string())
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let mia = client.login("mia", PASSWORD).await;
+    let body = r#"{"name":"box1","limits":{"disk_mib":1024,"memory_mib":512}}"#;
+    let r = client.as_user(&mia, "POST", "/api/v1/servers", body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    server_phase(client, &mia, &id, "running", Duration::from_secs(300), vm).await;
+    let health = client.get("/api/v1/health").await.json();
+    assert_eq!(health["components"]["servers"]["state"], "ok", "{health}");
+    (mia, id)
+}
+
+/// Waits until the member's `servers` topic shows the server in `phase`.
+async fn server_phase(
+    client: &TlsClient,
+    session: &str,
+    id: &str,
+    phase: &str,
+    timeout: Duration,
+    vm: &Vm,
+) {
+    let mut member = client.clone();
+    member.session = Some(session.to_string());
+    let mut stream = sse::open(
+        &member,
+        Protocol::Http2,
+        "/api/v1/events?topics=servers",
+        None,
+    )
+    .await;
+    let found = tokio::time::timeout(
+        timeout,
+        stream.until("servers", timeout + Duration::from_secs(5), |r| {
+            r["status"]["servers"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|s| s["id"] == id && s["phase"] == phase))
+        }),
+    )
+    .await;
+    assert!(
+        found.is_ok(),
+        "server {id} not {phase}; serial:\n{}",
+        vm.serial()
+    );
 }
 
 /// The certificate, once the forwarded port reaches hearth (the guest may
