@@ -180,9 +180,18 @@ pub struct RunningServer {
 
 impl Lab {
     /// Makes a server's user and storage through the helper (which must
-    /// serve root: `Lab::start(0)`), starts its engine and waits until
-    /// it answers.
+    /// serve root: `Lab::start(0)`), starts its engine with the unit
+    /// file's limits and waits until it answers.
     pub async fn running_server(&mut self) -> RunningServer {
+        self.running_server_with_limits(None).await
+    }
+
+    /// [`Lab::running_server`], with these limits instead of the unit
+    /// file's if given (as hearth sets each server's own).
+    pub async fn running_server_with_limits(
+        &mut self,
+        limits: Option<super::unit_runner::Limits>,
+    ) -> RunningServer {
         super::require("dockerd", "docker.io");
         super::require("rootlesskit", "rootlesskit");
         super::require("slirp4netns", "slirp4netns");
@@ -207,28 +216,45 @@ impl Lab {
             (Layout::RUN, run.as_str()),
         ];
         let log = self.dir.path().join(format!("engine-{id}.log"));
-        let unit = super::unit_runner::RunningUnit::start(id.as_str(), &roots, &log);
-        let socket = self.layout.socket(&id);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-        let engine = loop {
-            if let Ok(engine) = hearth::servers::engine::Engine::connect(&socket)
-                && engine.ping().await.is_ok()
-            {
-                break engine;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the engine of {id} did not answer within 90 s; its log:\n{}",
-                unit.log_text()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let unit = match limits {
+            Some(limits) => super::unit_runner::RunningUnit::start_with_limits(
+                id.as_str(),
+                &roots,
+                &log,
+                limits,
+            ),
+            None => super::unit_runner::RunningUnit::start(id.as_str(), &roots, &log),
         };
+        let engine = wait_for_engine(&self.layout.socket(&id), &unit).await;
         RunningServer {
             id,
             uid,
             unit,
             engine,
         }
+    }
+}
+
+/// The engine at `socket` once it answers (within 90 s, or the test
+/// fails with the unit's log).
+async fn wait_for_engine(
+    socket: &Path,
+    unit: &super::unit_runner::RunningUnit,
+) -> hearth::servers::engine::Engine {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        if let Ok(engine) = hearth::servers::engine::Engine::connect(socket)
+            && engine.ping().await.is_ok()
+        {
+            return engine;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the engine at {} did not answer within 90 s; its log:\n{}",
+            socket.display(),
+            unit.log_text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
@@ -254,8 +280,13 @@ pub async fn build_busybox_image(engine: &hearth::servers::engine::Engine, tag: 
     std::fs::copy(&busybox, bin.join("busybox")).unwrap();
     for applet in [
         "sh", "id", "cat", "ls", "sleep", "echo", "mount", "dd", "insmod", "wget", "nc", "ps",
+        "find", "mknod", "grep", "touch", "head", "test", "true",
     ] {
         std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+    }
+    // Mount points and a scratch folder, as a distribution's image has.
+    for dir in ["mnt", "tmp"] {
+        std::fs::create_dir(ctx.path().join("rootfs").join(dir)).unwrap();
     }
     std::fs::write(
         ctx.path().join("Dockerfile"),
@@ -291,26 +322,24 @@ pub async fn run_to_end(
     cmd: &[&str],
     host: Option<bollard::models::HostConfig>,
 ) -> (i64, String) {
+    try_run_to_end(engine, image, cmd, host)
+        .await
+        .unwrap_or_else(|refused| panic!("the engine refused {cmd:?}: {refused}"))
+}
+
+/// [`run_to_end`], or the engine's refusal to create or start the
+/// container (its message).
+pub async fn try_run_to_end(
+    engine: &hearth::servers::engine::Engine,
+    image: &str,
+    cmd: &[&str],
+    host: Option<bollard::models::HostConfig>,
+) -> Result<(i64, String), String> {
     use futures_util::StreamExt;
     let docker = engine.docker();
-    let created = docker
-        .create_container(
-            None,
-            bollard::models::ContainerCreateBody {
-                image: Some(image.to_string()),
-                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                host_config: host,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("the container is created");
-    docker
-        .start_container(&created.id, None)
-        .await
-        .expect("the container starts");
+    let id = create_and_start(engine, None, image, cmd, host).await?;
     let mut code = 0;
-    let mut wait = docker.wait_container(&created.id, None);
+    let mut wait = docker.wait_container(&id, None);
     while let Some(w) = wait.next().await {
         match w {
             Ok(w) => code = w.status_code,
@@ -319,15 +348,86 @@ pub async fn run_to_end(
             Err(e) => panic!("waiting for the container: {e}"),
         }
     }
+    let out = container_output(engine, &id).await;
+    let _ = docker.remove_container(&id, None).await;
+    Ok((code, out))
+}
+
+/// Starts `cmd` in a new container of `image` named `name`, left running;
+/// its id.
+pub async fn start_container(
+    engine: &hearth::servers::engine::Engine,
+    name: &str,
+    image: &str,
+    cmd: &[&str],
+    host: Option<bollard::models::HostConfig>,
+) -> String {
+    create_and_start(engine, Some(name), image, cmd, host)
+        .await
+        .unwrap_or_else(|refused| panic!("the engine refused {cmd:?}: {refused}"))
+}
+
+/// Creates and starts a container; the engine's refusal as the error
+/// (the container removed again).
+async fn create_and_start(
+    engine: &hearth::servers::engine::Engine,
+    name: Option<&str>,
+    image: &str,
+    cmd: &[&str],
+    host: Option<bollard::models::HostConfig>,
+) -> Result<String, String> {
+    let docker = engine.docker();
+    let options = name.map(|n| {
+        bollard::query_parameters::CreateContainerOptionsBuilder::new()
+            .name(n)
+            .build()
+    });
+    let exposed_ports = host
+        .as_ref()
+        .and_then(|h| h.port_bindings.as_ref())
+        .map(|ports| ports.keys().cloned().collect());
+    let created = docker
+        .create_container(
+            options,
+            bollard::models::ContainerCreateBody {
+                image: Some(image.to_string()),
+                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                exposed_ports,
+                host_config: host,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = docker.start_container(&created.id, None).await {
+        let _ = remove_container(engine, &created.id).await;
+        return Err(e.to_string());
+    }
+    Ok(created.id)
+}
+
+/// What a container wrote so far (stdout and stderr).
+pub async fn container_output(engine: &hearth::servers::engine::Engine, id: &str) -> String {
+    use futures_util::StreamExt;
     let options = bollard::query_parameters::LogsOptionsBuilder::new()
         .stdout(true)
         .stderr(true)
         .build();
     let mut out = String::new();
-    let mut logs = docker.logs(&created.id, Some(options));
+    let mut logs = engine.docker().logs(id, Some(options));
     while let Some(chunk) = logs.next().await {
         out.push_str(&chunk.expect("the logs are read").to_string());
     }
-    let _ = docker.remove_container(&created.id, None).await;
-    (code, out)
+    out
+}
+
+/// Removes a container, killing it if it runs (`docker rm -f`).
+pub async fn remove_container(
+    engine: &hearth::servers::engine::Engine,
+    id: &str,
+) -> Result<(), bollard::errors::Error> {
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .build();
+    engine.docker().remove_container(id, Some(options)).await
 }

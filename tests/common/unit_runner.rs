@@ -5,11 +5,20 @@
 //! `Environment=`, in a cgroup of its own that stands for the unit's
 //! (stopping kills every process in it, as `KillMode=control-group`).
 //!
+//! The unit's `TasksMax=` and `MemoryMax=` are applied to that cgroup,
+//! standing for systemd applying them (and hearth setting them per server
+//! before each start): on cgroup v1 a `pids` cgroup (`pids.max`) and a
+//! `memory` cgroup (`memory.limit_in_bytes`), the engine put in both; on
+//! the unified hierarchy `pids.max` and `memory.max` of one cgroup. A test
+//! may give other values ([`RunningUnit::start_with_limits`]), as hearth
+//! gives each server its own.
+//!
 //! What it does not do, and the VM test covers with the real systemd:
-//! the cgroup limits (`MemoryMax=`, `TasksMax=`, `CPUQuota=`) and
-//! `Delegate=`. On a machine without the unified cgroup hierarchy it
-//! drops `--evacuate-cgroup2` and the namespaces it needs from the
-//! rootlesskit flags: that option only exists for cgroup v2.
+//! `CPUQuota=`, `OOMScoreAdjust=` and `Delegate=`, and whether systemd
+//! itself applies the values above. On a machine without the unified
+//! cgroup hierarchy it drops `--evacuate-cgroup2` and the namespaces it
+//! needs from the rootlesskit flags: that option only exists for cgroup
+//! v2.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -28,6 +37,56 @@ pub struct UnitSpec {
     pub group: String,
     pub env: Vec<(String, String)>,
     pub exec: Vec<String>,
+    /// `TasksMax=` and `MemoryMax=`.
+    pub limits: Limits,
+}
+
+/// The unit's limits the runner applies; `None` is `infinity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `TasksMax=`: processes and threads, together.
+    pub tasks: Option<u64>,
+    /// `MemoryMax=`, in bytes.
+    pub memory: Option<u64>,
+}
+
+impl Limits {
+    /// No limit at all (what a unit without the lines gets).
+    pub const NONE: Limits = Limits {
+        tasks: None,
+        memory: None,
+    };
+}
+
+/// A `TasksMax=` value: a count or `infinity`.
+fn parse_tasks(value: &str) -> Option<u64> {
+    if value == "infinity" {
+        return None;
+    }
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("TasksMax={value}: the runner takes a count or infinity")),
+    )
+}
+
+/// A `MemoryMax=` value: bytes with an optional K, M, G or T (base 1024,
+/// as systemd reads them) or `infinity`.
+fn parse_bytes(value: &str) -> Option<u64> {
+    if value == "infinity" {
+        return None;
+    }
+    let (digits, shift) = match value.char_indices().last() {
+        Some((i, 'K')) => (&value[..i], 10),
+        Some((i, 'M')) => (&value[..i], 20),
+        Some((i, 'G')) => (&value[..i], 30),
+        Some((i, 'T')) => (&value[..i], 40),
+        _ => (value, 0),
+    };
+    let n: u64 = digits.parse().unwrap_or_else(|_| {
+        panic!("MemoryMax={value}: the runner takes bytes with K, M, G or T, or infinity")
+    });
+    Some(n << shift)
 }
 
 impl UnitSpec {
@@ -41,6 +100,7 @@ impl UnitSpec {
             group: String::new(),
             env: Vec::new(),
             exec: Vec::new(),
+            limits: Limits::NONE,
         };
         for line in text.lines() {
             let Some((key, value)) = line.split_once('=') else {
@@ -59,6 +119,8 @@ impl UnitSpec {
                     spec.env.push((k.to_string(), v.to_string()));
                 }
                 "ExecStart" => spec.exec = value.split_whitespace().map(String::from).collect(),
+                "TasksMax" => spec.limits.tasks = parse_tasks(&value),
+                "MemoryMax" => spec.limits.memory = parse_bytes(&value),
                 _ => {}
             }
         }
@@ -83,16 +145,141 @@ fn unified_cgroup() -> bool {
         .unwrap_or(false)
 }
 
+/// The cgroups that stand for the unit's: on cgroup v1 one in the `pids`
+/// and one in the `memory` hierarchy, on v2 one.
+struct UnitCgroup {
+    /// Holds `pids.*`; its `cgroup.procs` (and its children's) are the
+    /// unit's processes.
+    pids: PathBuf,
+    /// Holds `memory.*` (the same folder on v2).
+    memory: PathBuf,
+}
+
+impl UnitCgroup {
+    fn create(instance: &str, limits: Limits) -> UnitCgroup {
+        let name = format!("hearth-test-{instance}");
+        let cgroup = if unified_cgroup() {
+            // The root must hand the controllers down (systemd does it on
+            // the appliance); done already is fine.
+            let _ = std::fs::write("/sys/fs/cgroup/cgroup.subtree_control", "+pids +memory");
+            let dir = Path::new("/sys/fs/cgroup").join(&name);
+            UnitCgroup {
+                pids: dir.clone(),
+                memory: dir,
+            }
+        } else {
+            UnitCgroup {
+                pids: Path::new("/sys/fs/cgroup/pids").join(&name),
+                memory: Path::new("/sys/fs/cgroup/memory").join(&name),
+            }
+        };
+        for dir in cgroup.dirs() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let tasks = limits.tasks.map_or("max".to_string(), |n| n.to_string());
+        cgroup.set(&cgroup.pids, "pids.max", &tasks);
+        if unified_cgroup() {
+            let memory = limits.memory.map_or("max".to_string(), |n| n.to_string());
+            cgroup.set(&cgroup.memory, "memory.max", &memory);
+        } else {
+            let memory = limits.memory.map_or("-1".to_string(), |n| n.to_string());
+            cgroup.set(&cgroup.memory, "memory.limit_in_bytes", &memory);
+        }
+        cgroup
+    }
+
+    fn set(&self, dir: &Path, file: &str, value: &str) {
+        std::fs::write(dir.join(file), value)
+            .unwrap_or_else(|e| panic!("writing {value} to {}: {e}", dir.join(file).display()));
+    }
+
+    /// Each folder once (one on v2).
+    fn dirs(&self) -> Vec<&Path> {
+        let mut dirs = vec![self.pids.as_path()];
+        if self.memory != self.pids {
+            dirs.push(&self.memory);
+        }
+        dirs
+    }
+
+    /// The `cgroup.procs` files a new process must be written to.
+    fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs().iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    /// The named counter of a flat-keyed file (`max 3`, `oom_kill 1`).
+    fn counter(dir: &Path, file: &str, key: &str) -> u64 {
+        std::fs::read_to_string(dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn remove(&self) {
+        for dir in self.dirs() {
+            remove_tree(dir);
+        }
+    }
+}
+
+/// The processes of the cgroup `dir` and of its children.
+fn processes_below(dir: &Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    for child in child_cgroups(dir) {
+        pids.extend(processes_below(&child));
+    }
+    pids
+}
+
+fn child_cgroups(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Removes an empty cgroup and its children, deepest first.
+fn remove_tree(dir: &Path) {
+    for child in child_cgroups(dir) {
+        remove_tree(&child);
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
 /// A running engine.
 pub struct RunningUnit {
     child: Child,
-    cgroup: PathBuf,
+    cgroup: UnitCgroup,
+    pub limits: Limits,
     pub log: PathBuf,
 }
 
 impl RunningUnit {
-    /// Starts the unit for `instance`; its output goes to `log`.
+    /// Starts the unit for `instance` with the unit file's limits; its
+    /// output goes to `log`.
     pub fn start(instance: &str, roots: &[(&str, &str)], log: &Path) -> RunningUnit {
+        let limits = UnitSpec::read(instance, roots).limits;
+        RunningUnit::start_with_limits(instance, roots, log, limits)
+    }
+
+    /// Starts the unit for `instance` with `limits` instead of the unit
+    /// file's, as hearth sets each server's before its start.
+    pub fn start_with_limits(
+        instance: &str,
+        roots: &[(&str, &str)],
+        log: &Path,
+        limits: Limits,
+    ) -> RunningUnit {
         let spec = UnitSpec::read(instance, roots);
         let user = nix::unistd::User::from_name(&spec.user)
             .unwrap()
@@ -104,15 +291,7 @@ impl RunningUnit {
         if !unified_cgroup() {
             env.retain(|(k, _)| k != "DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS");
         }
-        // Stands for the unit's cgroup (the pids hierarchy on cgroup v1,
-        // the unified one otherwise).
-        let cgroup = if unified_cgroup() {
-            PathBuf::from(format!("/sys/fs/cgroup/hearth-test-{instance}"))
-        } else {
-            PathBuf::from(format!("/sys/fs/cgroup/pids/hearth-test-{instance}"))
-        };
-        std::fs::create_dir_all(&cgroup).unwrap();
-        let procs = cgroup.join("cgroup.procs");
+        let cgroup = UnitCgroup::create(instance, limits);
         let out = std::fs::File::create(log).unwrap();
         let err = out.try_clone().unwrap();
         let mut command = Command::new(&spec.exec[0]);
@@ -128,27 +307,32 @@ impl RunningUnit {
             .gid(group.gid.as_raw())
             .uid(user.uid.as_raw());
         // SAFETY: only async-signal-safe calls between fork and exec: one
-        // write(2) of this process's pid to the cgroup file, opened before.
-        let procs_file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&procs)
-            .unwrap();
+        // write(2) of this process's pid to each cgroup file, opened
+        // before.
+        let procs_files: Vec<std::fs::File> = cgroup
+            .procs_files()
+            .iter()
+            .map(|p| std::fs::OpenOptions::new().write(true).open(p).unwrap())
+            .collect();
         unsafe {
             use std::os::fd::AsRawFd;
-            let fd = procs_file.as_raw_fd();
+            let fds: Vec<i32> = procs_files.iter().map(|f| f.as_raw_fd()).collect();
             command.pre_exec(move || {
                 let pid = b"0\n";
-                if libc::write(fd, pid.as_ptr().cast(), pid.len()) < 0 {
-                    return Err(std::io::Error::last_os_error());
+                for &fd in &fds {
+                    if libc::write(fd, pid.as_ptr().cast(), pid.len()) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
         }
         let child = command.spawn().unwrap();
-        drop(procs_file);
+        drop(procs_files);
         RunningUnit {
             child,
             cgroup,
+            limits,
             log: log.to_path_buf(),
         }
     }
@@ -159,11 +343,30 @@ impl RunningUnit {
 
     /// The pids of every process of the unit.
     pub fn processes(&self) -> Vec<i32> {
-        std::fs::read_to_string(self.cgroup.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.parse().ok())
-            .collect()
+        processes_below(&self.cgroup.pids)
+    }
+
+    /// The unit's tasks now (processes and threads: `pids.current`).
+    pub fn tasks(&self) -> u64 {
+        let text = std::fs::read_to_string(self.cgroup.pids.join("pids.current")).unwrap();
+        text.trim().parse().unwrap()
+    }
+
+    /// How many forks the tasks limit refused (`pids.events`, `max`).
+    pub fn forks_refused(&self) -> u64 {
+        UnitCgroup::counter(&self.cgroup.pids, "pids.events", "max ")
+    }
+
+    /// How many processes of the unit the kernel killed for its memory
+    /// limit (`oom_kill` of `memory.oom_control` on v1, of
+    /// `memory.events` on v2).
+    pub fn oom_kills(&self) -> u64 {
+        let file = if unified_cgroup() {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
+        UnitCgroup::counter(&self.cgroup.memory, file, "oom_kill ")
     }
 
     /// Whether the main process is still there.
@@ -202,6 +405,6 @@ impl RunningUnit {
 impl Drop for RunningUnit {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir(&self.cgroup);
+        self.cgroup.remove();
     }
 }
