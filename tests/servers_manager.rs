@@ -163,21 +163,44 @@ async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
         })
         .await;
     assert_eq!(server(&report, &id).unwrap()["owner"], "ann");
+    // Running means its engine answers: hearth reached it, at API 1.41.
+    let engine_seen = &server(&report, &id).unwrap()["engine"];
+    assert_eq!(engine_seen["answering"], true, "{report}");
+    assert_eq!(engine_seen["version"]["api"], "1.41", "{report}");
     let socket = lab.layout.run.join(&id).join("docker.sock");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(engine) = Engine::connect(&socket)
-            && engine.ping().await.is_ok()
-        {
-            assert_eq!(engine.version().await.unwrap().api, "1.41");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the engine never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let engine = Engine::connect(&socket).unwrap();
+    engine.ping().await.unwrap();
+
+    // A container started in it shows on the topic, from the engine's
+    // events.
+    common::servers_lab::build_busybox_image(&engine, "base:test").await;
+    let docker = engine.docker();
+    let created = docker
+        .create_container(
+            Some(
+                bollard::query_parameters::CreateContainerOptionsBuilder::new()
+                    .name("napper")
+                    .build(),
+            ),
+            bollard::models::ContainerCreateBody {
+                image: Some("base:test".into()),
+                cmd: Some(vec!["sleep".into(), "300".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    docker.start_container(&created.id, None).await.unwrap();
+    ann_stream
+        .until("servers", Duration::from_secs(30), |r| {
+            server(r, &id).is_some_and(|s| {
+                s["engine"]["containers"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["name"] == "napper" && c["state"] == "running")
+                })
+            })
+        })
+        .await;
     let unit = format!("hearth-server@{id}.service");
     let limits = fake.properties(&unit);
     assert_eq!(limits["MemoryMax"], 768 << 20);

@@ -1,7 +1,7 @@
 //! Starts the servers' manager, where hearth runs the members' virtual
 //! servers (not under `--dev`): its loop wakes on a change of the
-//! servers' records and on their units' D-Bus signals, and its report
-//! goes to the `servers` topic.
+//! servers' records, on their units' D-Bus signals and on their engines'
+//! events, and its report goes to the `servers` topic.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use crate::events::Topic;
 use crate::health::ComponentState;
 use crate::reconcile::{self, ReconcileContext, Wakes};
 use crate::servers::adapter::HostMachinery;
+use crate::servers::engines::Engines;
 use crate::servers::helper::Layout;
 use crate::servers::run::ServersManager;
 use crate::servers::signals;
@@ -31,11 +32,13 @@ pub(super) fn start_servers(config: &Config, store: &Store, run: &mut ManagerLoo
         return;
     }
     let bus = bus(config);
+    let layout = Layout::new(&s.storage, &s.run_dir);
     let machinery = Arc::new(HostMachinery::new(
         bus.clone(),
         &s.helper_socket,
-        Layout::new(&s.storage, &s.run_dir),
+        layout.clone(),
     ));
+    let (engines_tx, engines_rx) = watch::channel(0u64);
     let (units_tx, units_rx) = watch::channel(0u64);
     run.tasks.spawn(
         "servers' unit signals",
@@ -48,10 +51,12 @@ pub(super) fn start_servers(config: &Config, store: &Store, run: &mut ManagerLoo
     run.tasks.spawn(
         "servers",
         reconcile::run(
-            ServersManager::new(store.clone(), machinery),
+            ServersManager::new(store.clone(), machinery)
+                .with_engines(Engines::new(layout, engines_tx)),
             Wakes::new()
                 .watch("store", store.watch(Table::Servers))
-                .watch("units", units_rx),
+                .watch("units", units_rx)
+                .watch("engines", engines_rx),
             ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
             run.shutdown.clone().cancelled_owned(),
         ),

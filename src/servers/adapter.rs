@@ -212,6 +212,7 @@ impl HostMachinery {
                     storage,
                     unit,
                     since_ms,
+                    answering: None,
                 },
             );
         }

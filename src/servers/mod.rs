@@ -47,6 +47,7 @@
 
 pub mod adapter;
 pub mod engine;
+pub mod engines;
 pub mod error;
 pub mod helper;
 pub mod model;

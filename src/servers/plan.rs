@@ -85,6 +85,8 @@ pub struct Seen {
     pub unit: Activity,
     /// When the unit entered its state, ms since the epoch.
     pub since_ms: u64,
+    /// Whether its engine answers; `None` where engines are not followed.
+    pub answering: Option<bool>,
 }
 
 impl Seen {
@@ -94,6 +96,7 @@ impl Seen {
         storage: Storage::Absent,
         unit: Activity::Inactive,
         since_ms: 0,
+        answering: None,
     };
 }
 
@@ -127,6 +130,9 @@ pub struct Observed {
     pub units: BTreeSet<ServerId>,
     pub crashes: BTreeMap<ServerId, Crashes>,
     pub now_ms: u64,
+    /// What the followed engines show (for the status; the plan reads
+    /// only [`Seen::answering`]).
+    pub engines: BTreeMap<ServerId, super::engines::EngineView>,
 }
 
 /// One step on the host.
@@ -276,6 +282,8 @@ fn server_step(
                     Some(asked) if asked > seen.since_ms => {
                         (Phase::Starting, Some(Step::Restart { id, limits }))
                     }
+                    // Up, but its engine does not answer (yet).
+                    _ if seen.answering == Some(false) => (Phase::Starting, None),
                     _ => (Phase::Running, None),
                 },
                 Activity::Activating => (Phase::Starting, None),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::adapter::{Machinery, MachineryError};
+use super::engines::{EngineView, Engines};
 use super::helper::protocol::Request;
 use super::model::{DesiredState, Limits, Server, ServerId};
 use super::plan::{self, Activity, Crashes, Observed, Phase, ServersPlan, Step};
@@ -48,6 +49,10 @@ pub struct ServersManager<M> {
     again: bool,
     /// The servers the last `desired` read: what `observe` looks for.
     ids: Vec<ServerId>,
+    /// The followers of the engines that are up, if hearth follows them.
+    engines: Option<Engines>,
+    /// What they saw, as of the last `observe`.
+    views: BTreeMap<ServerId, EngineView>,
 }
 
 impl<M: Machinery> ServersManager<M> {
@@ -59,7 +64,16 @@ impl<M: Machinery> ServersManager<M> {
             wake_at_ms: None,
             again: false,
             ids: Vec::new(),
+            engines: None,
+            views: BTreeMap::new(),
         }
+    }
+
+    /// Follows the engines of the servers that are up: their answers
+    /// decide `running`, and their containers are in the status.
+    pub fn with_engines(mut self, engines: Engines) -> ServersManager<M> {
+        self.engines = Some(engines);
+        self
     }
 
     async fn blocking<T: Send + 'static>(
@@ -159,6 +173,10 @@ pub struct ServerStatus {
     pub crashes: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at_ms: Option<u64>,
+    /// Its engine, while it is followed: whether it answers, its version,
+    /// the containers in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineView>,
 }
 
 pub struct Desired {
@@ -181,13 +199,32 @@ impl<M: Machinery> Manager for ServersManager<M> {
 
     async fn observe(&mut self) -> Result<Observation<Observed>, ServersPassError> {
         self.again = false;
-        let view = self.machinery.look(&self.ids).await?;
+        let mut view = self.machinery.look(&self.ids).await?;
+        if let Some(engines) = &mut self.engines {
+            let up: Vec<ServerId> = view
+                .servers
+                .iter()
+                .filter(|(_, s)| {
+                    matches!(
+                        s.unit,
+                        Activity::Active | Activity::Activating | Activity::Reloading
+                    )
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            engines.follow_only(&up);
+            self.views = engines.views();
+            for (id, seen) in view.servers.iter_mut() {
+                seen.answering = Some(self.views.get(id).is_some_and(|v| v.answering));
+            }
+        }
         let mut observed = Observed {
             servers: view.servers,
             users: view.users,
             units: view.units,
             crashes: BTreeMap::new(),
             now_ms: now_ms(),
+            engines: self.views.clone(),
         };
         self.count_crashes(&observed);
         observed.crashes = self.crashes.clone();
@@ -296,6 +333,7 @@ fn status(servers: &[Server], observed: &Observed, plan: &ServersPlan) -> Server
                     retry_at_ms: crashes
                         .filter(|_| plan.phases.get(&s.id) == Some(&Phase::Failed))
                         .map(|c| c.retry_at_ms()),
+                    engine: observed.engines.get(&s.id).cloned(),
                 }
             })
             .collect(),

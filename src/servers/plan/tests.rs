@@ -25,6 +25,7 @@ fn seen(user: bool, storage: Storage, unit: Activity, since_ms: u64) -> Seen {
         storage,
         unit,
         since_ms,
+        answering: None,
     }
 }
 
@@ -78,6 +79,14 @@ fn a_new_server_is_made_one_step_per_pass_then_started() {
     );
     assert!(p.is_noop());
     assert_eq!(p.phases[&id(A)], Phase::Running);
+    // Followed: running once its engine answers.
+    for (answering, phase) in [(false, Phase::Starting), (true, Phase::Running)] {
+        let mut up = seen(true, Storage::Mounted, Activity::Active, 5);
+        up.answering = Some(answering);
+        let p = plan(&s, &observed(&[(A, up)]));
+        assert!(p.is_noop());
+        assert_eq!(p.phases[&id(A)], phase);
+    }
 }
 
 #[test]
