@@ -66,27 +66,7 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let quiet = std::process::Stdio::null;
-        let data = self.layout.storage.join(&self.id).join("data");
-        let _ = std::process::Command::new("umount")
-            .arg(data)
-            .stderr(quiet())
-            .status();
-        let _ = std::process::Command::new("userdel")
-            .arg(format!("hs-{}", self.id))
-            .stderr(quiet())
-            .status();
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            if let Ok(text) = std::fs::read_to_string(file) {
-                let prefix = format!("hs-{}:", self.id);
-                let kept: String = text
-                    .lines()
-                    .filter(|l| !l.starts_with(&prefix))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-                let _ = std::fs::write(file, kept);
-            }
-        }
+        common::servers_lab::remove_leftovers(&self.layout, &self.id);
     }
 }
 

@@ -100,28 +100,35 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for id in &self.ids {
-            let quiet = || std::process::Stdio::null();
-            let _ = Command::new("umount")
-                .arg(self.layout.data(id))
-                .stderr(quiet())
-                .status();
-            let _ = Command::new("userdel")
-                .arg(id.user())
-                .stderr(quiet())
-                .status();
-            for file in ["/etc/subuid", "/etc/subgid"] {
-                if let Ok(text) = std::fs::read_to_string(file) {
-                    let prefix = format!("{}:", id.user());
-                    let kept: String = text
-                        .lines()
-                        .filter(|l| !l.starts_with(&prefix))
-                        .map(|l| format!("{l}\n"))
-                        .collect();
-                    let _ = std::fs::write(file, kept);
-                }
-            }
+            remove_leftovers(&self.layout, id.as_str());
         }
     }
+}
+
+/// Removes what a test may have left of server `id`: its mount, its user
+/// and its ranges (while no helper request of this process runs: both
+/// edit the account files).
+pub fn remove_leftovers(layout: &Layout, id: &str) {
+    hearth::servers::helper::serve::exclusive(|| {
+        let quiet = std::process::Stdio::null;
+        let _ = Command::new("umount")
+            .arg(layout.storage.join(id).join("data"))
+            .stderr(quiet())
+            .status();
+        let user = format!("hs-{id}");
+        let _ = Command::new("userdel").arg(&user).stderr(quiet()).status();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            if let Ok(text) = std::fs::read_to_string(file) {
+                let prefix = format!("{user}:");
+                let kept: String = text
+                    .lines()
+                    .filter(|l| !l.starts_with(&prefix))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let _ = std::fs::write(file, kept);
+            }
+        }
+    });
 }
 
 /// Runs `argv` as `uid` (gid the same); its stdout, or its stderr as the

@@ -20,6 +20,18 @@ use super::layout::Layout;
 use super::peer;
 use super::protocol::{self, MAX_LINE, Reply};
 
+/// One request at a time in this process: the helper is serial by
+/// design, and tests that run several helpers in one process (or edit
+/// the account files around them) must not interleave `useradd` and the
+/// subordinate ID files' read-modify-write either.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `f` while no request of this process runs.
+pub fn exclusive<T>(f: impl FnOnce() -> T) -> T {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
 /// How long a peer may take to send its line or read the answer.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -91,7 +103,7 @@ pub fn answer(stream: UnixStream, config: &HelperConfig, host: &dyn Host) -> std
         }
     };
     let what = request.describe();
-    let outcome = match execute(&request, host, &config.layout, config.client_uid) {
+    let outcome = match exclusive(|| execute(&request, host, &config.layout, config.client_uid)) {
         Ok(()) => {
             tracing::info!(pid, request = %what, "helper: done");
             Reply::Done
