@@ -11,112 +11,17 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::fake_systemd::{FakeSystemd, PrivateBus};
-use common::servers_lab::{Lab, user};
-use common::sse::{self, SseStream};
-use common::unit_runner::RunningUnit;
-use common::{Daemon, Options, Protocol, TlsClient};
+use common::servers_box::{Cleanup, ServersBox, call, follow, server};
+use common::servers_lab::user;
 use hearth::servers::engine::Engine;
-use hearth::servers::helper::Layout;
 use serde_json::{Value, json};
-
-/// The fake systemd runs each server unit's command as systemd would.
-fn run_server_units(fake: &FakeSystemd, lab: &Lab) -> Arc<Mutex<HashMap<String, RunningUnit>>> {
-    fake.add_template("hearth-server@");
-    let running: Arc<Mutex<HashMap<String, RunningUnit>>> = Arc::default();
-    let storage = lab.layout.storage.to_str().unwrap().to_string();
-    let run = lab.layout.run.to_str().unwrap().to_string();
-    let logs = lab.dir.path().to_path_buf();
-    let units = running.clone();
-    fake.on_job(
-        "hearth-server@",
-        Arc::new(move |unit: &str, verb: &str| {
-            let id = unit
-                .trim_start_matches("hearth-server@")
-                .trim_end_matches(".service")
-                .to_string();
-            let mut units = units.lock().unwrap();
-            if matches!(verb, "stop" | "restart") {
-                units.remove(&id);
-            }
-            if matches!(verb, "start" | "restart") && !units.contains_key(&id) {
-                let roots = [
-                    (Layout::STORAGE, storage.as_str()),
-                    (Layout::RUN, run.as_str()),
-                ];
-                let log = logs.join(format!("unit-{id}.log"));
-                units.insert(id.clone(), RunningUnit::start(&id, &roots, &log));
-            }
-            true
-        }),
-    );
-    running
-}
-
-/// Whatever the test leaves of the server (a failed assertion midway) is
-/// removed: its mount, its user and ranges.
-struct Cleanup {
-    id: String,
-    layout: Layout,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        common::servers_lab::remove_leftovers(&self.layout, &self.id);
-    }
-}
-
-async fn follow(client: &TlsClient) -> SseStream {
-    sse::open(
-        client,
-        Protocol::Http2,
-        "/api/v1/events?topics=servers",
-        None,
-    )
-    .await
-}
-
-fn server<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
-    report["status"]["servers"]
-        .as_array()
-        .and_then(|list| list.iter().find(|s| s["id"] == id))
-}
-
-async fn call(c: &TlsClient, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let r = c.send(method, path, &body, &[], &[]).await;
-    let json = if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    };
-    (r.status, json)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
-    let lab = Lab::start(0);
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    let running = run_server_units(&fake, &lab);
-    let d = Daemon::start(Options {
-        config: format!(
-            "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\n",
-            bus.address(),
-            lab.socket.to_str().unwrap(),
-            lab.layout.storage.to_str().unwrap(),
-            lab.layout.run.to_str().unwrap(),
-        ),
-        ..Options::default()
-    });
+    let sb = ServersBox::start();
+    let (lab, fake, running, d) = (&sb.lab, &sb.fake, &sb.running, &sb.daemon);
     let ann = d.signed_in("ann", "member").await;
     let bob = d.signed_in("bob", "member").await;
     let mut ann_stream = follow(&ann).await;
@@ -131,10 +36,7 @@ async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
     .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
-    let _cleanup = Cleanup {
-        id: id.clone(),
-        layout: lab.layout.clone(),
-    };
+    let _cleanup = Cleanup::new(&id, &lab.layout);
 
     // Running: the topic says so, and the engine answers on its socket.
     let report = ann_stream

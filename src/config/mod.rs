@@ -226,6 +226,9 @@ pub struct ServersConfig {
     /// The servers' storage and runtime roots (as the helper has them).
     pub storage: PathBuf,
     pub run_dir: PathBuf,
+    /// Where the engines' TLS front listens (each server on its own
+    /// port of `servers::model::ENGINE_PORTS`).
+    pub front_address: std::net::IpAddr,
 }
 
 impl ServersConfig {
@@ -235,6 +238,7 @@ impl ServersConfig {
             helper_socket: PathBuf::from("/run/hearth-helper.sock"),
             storage: PathBuf::from(crate::servers::helper::Layout::STORAGE),
             run_dir: PathBuf::from(crate::servers::helper::Layout::RUN),
+            front_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         }
     }
 }

@@ -32,6 +32,7 @@ struct RawServers {
     helper_socket: Option<String>,
     storage: Option<String>,
     run_dir: Option<String>,
+    front_address: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +179,14 @@ impl RawServers {
     fn apply(self, s: &mut super::ServersConfig) -> Result<(), ConfigError> {
         if let Some(manage) = self.manage {
             s.manage = manage;
+        }
+        if let Some(a) = self.front_address {
+            s.front_address = a.parse().map_err(|_| {
+                ConfigError::invalid(
+                    "servers.front_address",
+                    format!("{a:?} is not an IP address, e.g. \"0.0.0.0\" or \"::\""),
+                )
+            })?;
         }
         for (key, value, slot) in [
             (

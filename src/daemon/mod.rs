@@ -213,7 +213,9 @@ pub async fn run(
     let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
     let proxy = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
     let units = system::start_system(&config, &store, &mut managers);
-    servers::start_servers(&config, &store, &mut managers);
+    let servers_ca = servers::authority(&config);
+    servers::start_servers(&config, &store, servers_ca.as_ref(), &mut managers);
+    let server_certs = servers::certificates(&store, servers_ca.as_ref());
     let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),
@@ -226,6 +228,7 @@ pub async fn run(
             firewall: firewall.clone(),
             proxy,
             units,
+            server_certs,
             epoch,
         },
         &config.limits,

@@ -13,7 +13,11 @@ use crate::component::Component;
 use crate::config::Config;
 use crate::events::Topic;
 use crate::health::ComponentState;
+use crate::http::tls::SubjectNames;
 use crate::reconcile::{self, ReconcileContext, Wakes};
+use crate::servers::access::ca::AccessCa;
+use crate::servers::access::certs::CertsService;
+use crate::servers::access::front;
 use crate::servers::adapter::HostMachinery;
 use crate::servers::engines::Engines;
 use crate::servers::helper::Layout;
@@ -21,7 +25,12 @@ use crate::servers::run::ServersManager;
 use crate::servers::signals;
 use crate::store::{Store, Table};
 
-pub(super) fn start_servers(config: &Config, store: &Store, run: &mut ManagerLoop<'_>) {
+pub(super) fn start_servers(
+    config: &Config,
+    store: &Store,
+    ca: Option<&Arc<AccessCa>>,
+    run: &mut ManagerLoop<'_>,
+) {
     let s = &config.servers;
     if !s.manage {
         run.health.set(
@@ -39,6 +48,9 @@ pub(super) fn start_servers(config: &Config, store: &Store, run: &mut ManagerLoo
         layout.clone(),
     ));
     let (engines_tx, engines_rx) = watch::channel(0u64);
+    if let Some(ca) = ca {
+        start_front(config, store, ca, layout.clone(), run);
+    }
     let (units_tx, units_rx) = watch::channel(0u64);
     run.tasks.spawn(
         "servers' unit signals",
@@ -59,6 +71,51 @@ pub(super) fn start_servers(config: &Config, store: &Store, run: &mut ManagerLoo
                 .watch("engines", engines_rx),
             ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
             run.shutdown.clone().cancelled_owned(),
+        ),
+    );
+}
+
+/// The servers' certificate authority in the state folder (made on first
+/// start). A failure leaves the rest of hearth running: the certificates'
+/// API answers 503, there is no front, and the log says why.
+pub(super) fn authority(config: &Config) -> Option<Arc<AccessCa>> {
+    match AccessCa::load_or_create(&config.state_dir) {
+        Ok(ca) => Some(Arc::new(ca)),
+        Err(e) => {
+            tracing::error!(error = %e, "the servers' certificate authority is unusable");
+            None
+        }
+    }
+}
+
+/// The members' engine certificates.
+pub(super) fn certificates(store: &Store, ca: Option<&Arc<AccessCa>>) -> Option<Arc<CertsService>> {
+    ca.map(|ca| Arc::new(CertsService::new(store.clone(), ca.clone())))
+}
+
+/// The TLS front of the engines, where hearth runs the servers.
+fn start_front(
+    config: &Config,
+    store: &Store,
+    ca: &AccessCa,
+    layout: Layout,
+    run: &mut ManagerLoop<'_>,
+) {
+    let tls = match front::tls_config(ca, &SubjectNames::of_this_machine()) {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::error!(error = %e, "servers: no TLS front for the engines");
+            return;
+        }
+    };
+    run.tasks.spawn(
+        "servers' TLS front",
+        front::run(
+            store.clone(),
+            tls,
+            layout,
+            config.servers.front_address,
+            run.shutdown.clone(),
         ),
     );
 }

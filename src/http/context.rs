@@ -15,6 +15,7 @@ use crate::firewall::service::FirewallService;
 use crate::health::Health;
 use crate::metrics::sampler::MetricsState;
 use crate::proxy::service::ProxyService;
+use crate::servers::access::certs::CertsService;
 use crate::servers::service::ServersService;
 use crate::store::Store;
 use crate::system::units::Units;
@@ -33,6 +34,9 @@ pub struct AppContext {
     pub firewall: Arc<FirewallService>,
     pub proxy: Arc<ProxyService>,
     pub servers: Arc<ServersService>,
+    /// Members' client certificates for their engines; `None` when the
+    /// authority could not be read or made (the API answers 503).
+    pub server_certs: Option<Arc<CertsService>>,
     pub units: Option<Arc<Units>>,
     /// The epoch of new connections (see `connection_epoch`).
     /// Caddy's Linux user: its loopback connections carry the client's
@@ -60,6 +64,7 @@ pub struct Services {
     /// The box's services over D-Bus; `None` where hearth does not
     /// manage the system (`--dev`).
     pub units: Option<Arc<Units>>,
+    pub server_certs: Option<Arc<CertsService>>,
     pub epoch: ConnectionEpoch,
 }
 
@@ -88,6 +93,7 @@ impl AppContext {
             firewall: services.firewall,
             proxy: services.proxy,
             units: services.units,
+            server_certs: services.server_certs,
             epoch: services.epoch,
             trusted_proxy_uid: None,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),

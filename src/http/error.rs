@@ -237,13 +237,17 @@ impl From<ServersError> for ApiError {
         match e {
             ServersError::Invalid(e) => e.into(),
             ServersError::NotFound => ApiError::NotFound,
-            e @ (ServersError::Quota(_) | ServersError::Deleting(_)) => ApiError::Conflict {
-                message: e.to_string(),
-            },
+            e @ (ServersError::Quota(_) | ServersError::Deleting(_) | ServersError::Full(_)) => {
+                ApiError::Conflict {
+                    message: e.to_string(),
+                }
+            }
             ServersError::Forbidden(message) => ApiError::Forbidden {
                 code: "forbidden",
                 message: message.into(),
             },
+            // rcgen failing to sign is hearth's fault, never the caller's.
+            ServersError::Certificate(e) => ApiError::Internal(e),
             ServersError::Store(e) => e.into(),
         }
     }

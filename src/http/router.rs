@@ -104,6 +104,11 @@ pub enum Route {
         id: String,
         verb: String,
     },
+    ServerCertsList,
+    ServerCertIssue,
+    ServerCertRevoke {
+        id: String,
+    },
     QuotaGet {
         user: String,
     },
@@ -239,6 +244,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             },
             COLLECTION,
         ),
+        "/api/v1/server-certificates" => (
+            if *method == Method::POST {
+                Route::ServerCertIssue
+            } else {
+                Route::ServerCertsList
+            },
+            COLLECTION,
+        ),
         "/api/v1/system/reboot" => (Route::Reboot, WRITE),
         "/api/v1/system/process" => (Route::ProcessPrivileges, READ),
         "/api/v1/system/power-off" => (Route::PowerOff, WRITE),
@@ -282,6 +295,7 @@ fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
         "users" if *method == Method::DELETE => Some((Route::UserDelete { name: item }, ITEM)),
         "users" => Some((Route::UserUpdate { name: item }, ITEM)),
         "tokens" => Some((Route::TokenRevoke { id: item }, REMOVABLE)),
+        "server-certificates" => Some((Route::ServerCertRevoke { id: item }, REMOVABLE)),
         "sessions" => Some((Route::SessionRevoke { id: item }, REMOVABLE)),
         "services" => {
             let (unit, verb) = item.split_once('/')?;
@@ -375,6 +389,9 @@ impl Route {
             | Route::ServerGet { .. }
             | Route::ServerDelete { .. }
             | Route::ServerPower { .. }
+            | Route::ServerCertsList
+            | Route::ServerCertIssue
+            | Route::ServerCertRevoke { .. }
             | Route::QuotaGet { .. }
             | Route::QuotaPut { .. } => false,
             // The box goes down: every stream ends with it anyway.
@@ -479,6 +496,9 @@ pub async fn dispatch(
         Route::ServerGet { id } => api::servers::get(ctx, &req, &id).await,
         Route::ServerDelete { id } => api::servers::delete(ctx, peer, &req, &id).await,
         Route::ServerPower { id, verb } => api::servers::power(ctx, peer, &req, &id, &verb).await,
+        Route::ServerCertsList => api::server_certs::list(ctx, &req).await,
+        Route::ServerCertIssue => api::server_certs::issue(ctx, peer, &req).await,
+        Route::ServerCertRevoke { id } => api::server_certs::revoke(ctx, peer, &req, &id).await,
         Route::QuotaGet { user } => api::servers::get_quota(ctx, &req, &user).await,
         Route::QuotaPut { user } => api::servers::put_quota(ctx, peer, &req, &user).await,
         Route::Reboot => api::power::act(ctx, peer, &req, Power::Reboot).await,

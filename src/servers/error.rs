@@ -20,6 +20,11 @@ pub enum ServersError {
     Deleting(String),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The box serves no more servers (every engine port is taken).
+    #[error("the box has as many servers as it can serve ({0})")]
+    Full(usize),
+    #[error("cannot make the certificate: {0}")]
+    Certificate(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

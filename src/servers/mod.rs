@@ -45,6 +45,7 @@
 //! - stopping must kill the unit's whole cgroup: a container process
 //!   outlived rootlesskit and kept `userdel` from removing the user.
 
+pub mod access;
 pub mod adapter;
 pub mod engine;
 pub mod engines;

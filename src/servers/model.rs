@@ -260,6 +260,21 @@ pub struct Server {
     /// that has been up since before this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_asked_ms: Option<u64>,
+    /// Where the TLS front serves this server's engine (see
+    /// [`ENGINE_PORTS`]); given at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_port: Option<u16>,
+}
+
+/// The ports the servers' engines are served on over TLS, one per server
+/// (`docker -H tcp://box:PORT`): 1,000 servers at most.
+pub const ENGINE_PORTS: std::ops::RangeInclusive<u16> = 23760..=24759;
+
+/// The lowest port of [`ENGINE_PORTS`] no server has.
+pub fn free_engine_port(servers: &[Server]) -> Option<u16> {
+    let used: std::collections::BTreeSet<u16> =
+        servers.iter().filter_map(|s| s.engine_port).collect();
+    ENGINE_PORTS.into_iter().find(|p| !used.contains(p))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,6 +326,7 @@ impl Server {
             created_ms: now_ms,
             deleting: None,
             restart_asked_ms: None,
+            engine_port: None,
         })
     }
 }

@@ -13,7 +13,9 @@
 use std::net::IpAddr;
 
 use super::error::ServersError;
-use super::model::{Deletion, DesiredState, Quota, Server, ServerId, ServerInput};
+use super::model::{
+    Deletion, DesiredState, Quota, Server, ServerId, ServerInput, free_engine_port,
+};
 use super::stored;
 use crate::accounts::{Caller, UserRecord};
 use crate::auth::Role;
@@ -81,7 +83,7 @@ impl ServersService {
             Some(o) => o.clone(),
             None => caller.username.clone(),
         };
-        let server = Server::from_input(input, owner, ServerId::random(), now_ms)?;
+        let mut server = Server::from_input(input, owner, ServerId::random(), now_ms)?;
         let target = format!("{} ({}/{})", server.id, server.owner, server.name);
         let entry = caller.audit(AuditAction::ServerCreate, &target, source);
         self.store.change(entry, |c| {
@@ -92,10 +94,10 @@ impl ServersService {
             }
             let all = stored::servers_in(c)?;
             stored::quota_in(c, &server.owner)?.admit(&all, &server)?;
+            server.engine_port = Some(free_engine_port(&all).ok_or(ServersError::Full(all.len()))?);
             stored::put(c, &server)?;
-            Ok::<_, ServersError>(())
-        })?;
-        Ok(server)
+            Ok::<_, ServersError>(server)
+        })
     }
 
     /// Starts, stops or restarts a server (restart: a running server's

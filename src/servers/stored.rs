@@ -31,6 +31,11 @@ pub fn servers_in(c: &Change<'_>) -> Result<Vec<Server>, StoreError> {
         .collect())
 }
 
+/// One server, outside a change.
+pub fn server_in_store(store: &Store, id: &ServerId) -> Result<Option<Server>, StoreError> {
+    store.record(Records::Servers, id.as_str())
+}
+
 pub fn server_in(c: &Change<'_>, id: &ServerId) -> Result<Option<Server>, StoreError> {
     c.record(Records::Servers, id.as_str())
 }

@@ -56,6 +56,9 @@ audit_actions! {
     ServerHelper => "server.helper",
     /// A server's deletion finished: its record is gone.
     ServerRemoved => "server.removed",
+    /// A member was issued a client certificate for their servers' engines.
+    ServerCertIssue => "server.cert_issue",
+    ServerCertRevoke => "server.cert_revoke",
     ServiceStart => "service.start",
     ServiceStop => "service.stop",
     ServiceRestart => "service.restart",

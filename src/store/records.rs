@@ -6,7 +6,9 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::schema::{DOMAINS, FIREWALL, SERVER_QUOTAS, SERVERS, SESSIONS, TOKENS, USERS};
+use super::schema::{
+    DOMAINS, FIREWALL, SERVER_CERTS, SERVER_QUOTAS, SERVERS, SESSIONS, TOKENS, USERS,
+};
 use super::{Change, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,7 @@ pub enum Records {
     Domains,
     Servers,
     ServerQuotas,
+    ServerCerts,
 }
 
 impl Records {
@@ -30,6 +33,7 @@ impl Records {
             Records::Domains => DOMAINS,
             Records::Servers => SERVERS,
             Records::ServerQuotas => SERVER_QUOTAS,
+            Records::ServerCerts => SERVER_CERTS,
         }
     }
 
@@ -42,6 +46,7 @@ impl Records {
             Records::Domains => "domain",
             Records::Servers => "server",
             Records::ServerQuotas => "server quota",
+            Records::ServerCerts => "server certificate",
         }
     }
 }

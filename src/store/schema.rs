@@ -48,15 +48,19 @@ pub(super) const SERVERS: TableDefinition<&str, &[u8]> = TableDefinition::new("s
 pub(super) const SERVER_QUOTAS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("server_quotas");
 
+/// SHA-256 of a member's engine client certificate → JSON of its record
+/// (defined by `servers::access`).
+pub(super) const SERVER_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("server_certs");
+
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 10;
+pub const CURRENT_VERSION: u64 = 11;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
 const STEPS: [Step; CURRENT_VERSION as usize] = [
     v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9,
-    v9_to_v10,
+    v9_to_v10, v10_to_v11,
 ];
 
 /// Version 1: settings and the audit log.
@@ -141,6 +145,12 @@ fn v8_to_v9(txn: &WriteTransaction) -> Result<(), redb::Error> {
 fn v9_to_v10(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(SERVERS)?;
     txn.open_table(SERVER_QUOTAS)?;
+    Ok(())
+}
+
+/// Version 11: the members' engine client certificates.
+fn v10_to_v11(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(SERVER_CERTS)?;
     Ok(())
 }
 

@@ -54,7 +54,7 @@ impl From<Records> for Table {
             Records::Domains => Table::Domains,
             // A quota is checked when a server is made; the manager
             // follows the servers alone.
-            Records::Servers | Records::ServerQuotas => Table::Servers,
+            Records::Servers | Records::ServerQuotas | Records::ServerCerts => Table::Servers,
         }
     }
 }

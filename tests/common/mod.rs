@@ -27,6 +27,7 @@ pub mod inproc;
 pub mod netns;
 pub mod page_check;
 pub mod proxy_lab;
+pub mod servers_box;
 pub mod servers_lab;
 pub mod sse;
 pub mod unit_runner;

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod password;
 pub mod power;
 pub mod process;
+pub mod server_certs;
 pub mod servers;
 pub mod services;
 pub mod session;

@@ -28,6 +28,7 @@ fn owned(owner: &str, id: &str, name: &str, memory_mib: u32, disk_mib: u32) -> S
         created_ms: 0,
         deleting: None,
         restart_asked_ms: None,
+        engine_port: None,
     }
 }
 

@@ -12,6 +12,7 @@ fn server(id: &str, desired: DesiredState) -> Server {
         created_ms: 1,
         deleting: None,
         restart_asked_ms: None,
+        engine_port: None,
     }
 }
 

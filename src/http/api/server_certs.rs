@@ -1,0 +1,59 @@
+//! `/api/v1/server-certificates` (GET: list, POST: issue) and
+//! `/api/v1/server-certificates/{id}` (DELETE: revoke): members' client
+//! certificates for their servers' engines. The key is in the answer to
+//! the POST and nowhere else, ever; the answer also carries the `ca.pem`
+//! and the `docker context create` command for it.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::auth::Action;
+use crate::clock::now_ms;
+use crate::http::blocking;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::response::{Response, json};
+use crate::servers::access::certs::CertsService;
+
+fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
+    ctx.server_certs
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable {
+            message: "the servers' certificate authority is unusable; see the log".into(),
+        })
+}
+
+pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let certs = service(ctx)?;
+    let list = blocking(move || certs.list(&caller)).await?;
+    Ok(json(StatusCode::OK, &json!({ "certificates": list })))
+}
+
+pub async fn issue(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let certs = service(ctx)?;
+    let new = blocking(move || certs.issue(&caller, peer.ip(), now_ms())).await?;
+    Ok(json(StatusCode::CREATED, &new))
+}
+
+pub async fn revoke(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let certs = service(ctx)?;
+    let id = id.to_string();
+    let revoked = blocking(move || certs.revoke(&caller, &id, peer.ip(), now_ms())).await?;
+    Ok(json(StatusCode::OK, &revoked))
+}
