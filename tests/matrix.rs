@@ -59,7 +59,12 @@ async fn every_endpoint_for_every_role() {
         ("GET", "/api/v1/settings", "", [true, false, false]),
         ("GET", "/api/v1/system/process", "", [true, false, false]),
         ("GET", "/api/v1/servers", "", [true, true, false]),
-        ("GET", "/api/v1/server-certificates", "", [true, true, false]),
+        (
+            "GET",
+            "/api/v1/server-certificates",
+            "",
+            [true, true, false],
+        ),
         ("GET", "/api/v1/quotas/mem", "", [true, false, false]),
         ("GET", "/api/v1/services", "", [true, true, true]),
     ];

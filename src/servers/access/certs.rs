@@ -153,7 +153,10 @@ mod tests {
             CertsService::owner_of(&lab.store, &fp).unwrap().as_deref(),
             Some("ann")
         );
-        assert_eq!(service.list(&ann).unwrap(), std::slice::from_ref(&new.record));
+        assert_eq!(
+            service.list(&ann).unwrap(),
+            std::slice::from_ref(&new.record)
+        );
         assert!(service.list(&bob).unwrap().is_empty());
         assert_eq!(service.list(&boss).unwrap().len(), 1);
         // The key is not kept anywhere in the store.
