@@ -138,9 +138,12 @@ vm: image
 # firewall of 2,000 rules applied beside a bare `nft -f` (in a network
 # namespace of its own; needs root), and Caddy with 1,000 domains loaded
 # beside a bare curl, its memory after 100 changes and an event stream
-# across a load (a Caddy of its own in a temp dir).
+# across a load (a Caddy of its own in a temp dir); and the virtual
+# servers: create to running, idle memory, and a container's start in a
+# rootless server beside a root engine started for the run (needs root).
 bench: deps
 	$(CARGO) bench --bench sample
 	$(CARGO) bench --bench sse
 	$(CARGO) bench --bench firewall
 	$(CARGO) bench --bench proxy
+	$(CARGO) bench --bench servers
