@@ -7,23 +7,9 @@
 
 mod common;
 
-use common::{Daemon, Options, TlsClient};
+use common::servers_box::call;
+use common::{Daemon, Options};
 use serde_json::{Value, json};
-
-async fn call(c: &TlsClient, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let r = c.send(method, path, &body, &[], &[]).await;
-    let json = if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    };
-    (r.status, json)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn members_manage_their_own_servers_and_no_one_elses() {

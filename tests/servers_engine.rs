@@ -41,27 +41,18 @@ async fn an_engine_runs_containers_whose_root_is_the_servers_user() {
     // The engine's events and its container list show a container that
     // runs.
     let mut events = Box::pin(engine.events(std::time::SystemTime::now()));
-    let docker = engine.docker();
-    let created = docker
-        .create_container(
-            Some(
-                bollard::query_parameters::CreateContainerOptionsBuilder::new()
-                    .name("sleeper")
-                    .build(),
-            ),
-            bollard::models::ContainerCreateBody {
-                image: Some("base:test".into()),
-                cmd: Some(vec!["sleep".into(), "300".into()]),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    docker.start_container(&created.id, None).await.unwrap();
+    let created_id = common::servers_lab::start_container(
+        &engine,
+        "sleeper",
+        "base:test",
+        &["sleep", "300"],
+        None,
+    )
+    .await;
     let started = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(e) = events.next().await {
             let e: EngineEvent = e.unwrap();
-            if e.kind == "container" && e.action == "start" && e.id == created.id {
+            if e.kind == "container" && e.action == "start" && e.id == created_id {
                 return e;
             }
         }
@@ -69,7 +60,7 @@ async fn an_engine_runs_containers_whose_root_is_the_servers_user() {
     })
     .await
     .expect("its start event within 30 s");
-    assert_eq!(started.id, created.id);
+    assert_eq!(started.id, created_id);
     let containers = engine.containers().await.unwrap();
     let sleeper = containers
         .iter()

@@ -56,23 +56,8 @@ async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
     // A container started in it shows on the topic, from the engine's
     // events.
     common::servers_lab::build_busybox_image(&engine, "base:test").await;
-    let docker = engine.docker();
-    let created = docker
-        .create_container(
-            Some(
-                bollard::query_parameters::CreateContainerOptionsBuilder::new()
-                    .name("napper")
-                    .build(),
-            ),
-            bollard::models::ContainerCreateBody {
-                image: Some("base:test".into()),
-                cmd: Some(vec!["sleep".into(), "300".into()]),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    docker.start_container(&created.id, None).await.unwrap();
+    common::servers_lab::start_container(&engine, "napper", "base:test", &["sleep", "300"], None)
+        .await;
     ann_stream
         .until("servers", Duration::from_secs(30), |r| {
             server(r, &id).is_some_and(|s| {

@@ -65,6 +65,17 @@ impl SubjectNames {
         }
         SubjectNames { dns, ips }
     }
+
+    /// The names as a certificate's subject alternative names; a
+    /// hostname that is not a valid DNS name is left out, not fatal.
+    pub fn alt_names(&self) -> Vec<SanType> {
+        let dns = self
+            .dns
+            .iter()
+            .filter_map(|name| name.as_str().try_into().ok().map(SanType::DnsName));
+        dns.chain(self.ips.iter().map(|ip| SanType::IpAddress(*ip)))
+            .collect()
+    }
 }
 
 /// A new self-signed certificate and key, as PEM text.
@@ -75,15 +86,7 @@ pub fn generate(names: &SubjectNames) -> Result<(String, String), TlsError> {
     dn.push(DnType::CommonName, names.dns[0].clone());
     dn.push(DnType::OrganizationName, "hearth appliance");
     params.distinguished_name = dn;
-    for name in &names.dns {
-        // A hostname that is not a valid DNS name is left out, not fatal.
-        if let Ok(n) = name.as_str().try_into() {
-            params.subject_alt_names.push(SanType::DnsName(n));
-        }
-    }
-    for ip in &names.ips {
-        params.subject_alt_names.push(SanType::IpAddress(*ip));
-    }
+    params.subject_alt_names = names.alt_names();
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let now = time::OffsetDateTime::now_utc();

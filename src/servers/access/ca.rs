@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use ring::digest;
 
@@ -126,40 +126,29 @@ impl AccessCa {
 
     /// A client certificate for member `owner` (its common name).
     pub fn issue_client(&self, owner: &str) -> Result<Issued, CaError> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, owner);
         dn.push(DnType::OrganizationName, "hearth servers");
         params.distinguished_name = dn;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
-        params.not_after = years_from_now(10);
-        let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(Issued {
-            fingerprint: fingerprint(cert.der()),
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        })
+        self.sign(params)
     }
 
     /// The front's certificate, naming every way the box may be reached.
     pub fn issue_front(&self, names: &SubjectNames) -> Result<Issued, CaError> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "hearth servers");
         params.distinguished_name = dn;
-        for name in &names.dns {
-            if let Ok(n) = name.as_str().try_into() {
-                params.subject_alt_names.push(SanType::DnsName(n));
-            }
-        }
-        for ip in &names.ips {
-            params.subject_alt_names.push(SanType::IpAddress(*ip));
-        }
+        params.subject_alt_names = names.alt_names();
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.sign(params)
+    }
+
+    /// Signs `params` for a new key: a random serial, ten years.
+    fn sign(&self, mut params: CertificateParams) -> Result<Issued, CaError> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
         params.not_after = years_from_now(10);
