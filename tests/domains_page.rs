@@ -363,7 +363,7 @@ async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
     assert_eq!(
         b.eval("return Array.from(document.querySelectorAll('#shell nav a'), a => a.textContent)")
             .await,
-        json!(["Status", "Domains", "Account"])
+        json!(["Status", "Domains", "Servers", "Account"])
     );
     assert_eq!(listed(&b).await, json!(["mia.test"]), "only her own");
     let entry = wait_shown(

@@ -139,7 +139,7 @@ async fn the_account_page_says_whether_two_factor_login_is_on() {
     sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
     assert_eq!(
         nav_links(&b).await,
-        serde_json::json!(["Status", "Domains", "Account", "Admin"])
+        serde_json::json!(["Status", "Domains", "Servers", "Account", "Admin"])
     );
     b.goto(&url(&d, "/account")).await;
     b.wait_for(

@@ -35,6 +35,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/account", include_str!("../web/account.html")),
     ("/admin", include_str!("../web/admin.html")),
     ("/domains", include_str!("../web/domains.html")),
+    ("/servers", include_str!("../web/servers.html")),
 ];
 
 /// Path, content type and bytes of every other asset.
@@ -88,6 +89,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "/assets/domains.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../web/domains.js"),
+    ),
+    (
+        "/assets/servers.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../web/servers.js"),
     ),
     (
         "/favicon.svg",

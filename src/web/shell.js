@@ -12,6 +12,7 @@ const $ = (id) => document.getElementById(id);
 const NAV = [
   { href: '/', label: 'Status', roles: ['admin', 'member', 'viewer', 'visitor'] },
   { href: '/domains', label: 'Domains', roles: ['admin', 'member'] },
+  { href: '/servers', label: 'Servers', roles: ['admin', 'member'] },
   { href: '/account', label: 'Account', roles: ['admin', 'member', 'viewer'] },
   { href: '/admin', label: 'Admin', roles: ['admin'] },
 ];
