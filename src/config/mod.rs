@@ -229,6 +229,9 @@ pub struct ServersConfig {
     /// Where the engines' TLS front listens (each server on its own
     /// port of `servers::model::ENGINE_PORTS`).
     pub front_address: std::net::IpAddr,
+    /// A journal folder to read the servers' logs from instead of the
+    /// system's (a test's).
+    pub journal_dir: Option<PathBuf>,
 }
 
 impl ServersConfig {
@@ -239,6 +242,7 @@ impl ServersConfig {
             storage: PathBuf::from(crate::servers::helper::Layout::STORAGE),
             run_dir: PathBuf::from(crate::servers::helper::Layout::RUN),
             front_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            journal_dir: None,
         }
     }
 }

@@ -33,6 +33,7 @@ struct RawServers {
     storage: Option<String>,
     run_dir: Option<String>,
     front_address: Option<String>,
+    journal_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,6 +207,15 @@ impl RawServers {
                 }
                 *slot = PathBuf::from(v);
             }
+        }
+        if let Some(v) = self.journal_dir {
+            if !v.starts_with('/') {
+                return Err(ConfigError::invalid(
+                    "servers.journal_dir",
+                    format!("{v:?} is not an absolute path"),
+                ));
+            }
+            s.journal_dir = Some(PathBuf::from(v));
         }
         Ok(())
     }

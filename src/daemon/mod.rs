@@ -229,6 +229,7 @@ pub async fn run(
             proxy,
             units,
             server_certs,
+            journal_dir: config.servers.journal_dir.clone(),
             epoch,
         },
         &config.limits,

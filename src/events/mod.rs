@@ -12,7 +12,7 @@
 //! subscriber with that view (see [`view`]).
 
 mod hub;
-mod sse;
+pub mod sse;
 mod topic;
 pub mod view;
 

@@ -37,6 +37,8 @@ pub struct AppContext {
     /// Members' client certificates for their engines; `None` when the
     /// authority could not be read or made (the API answers 503).
     pub server_certs: Option<Arc<CertsService>>,
+    /// Where the servers' logs are read (`None`: the system's journal).
+    pub journal_dir: Option<std::path::PathBuf>,
     pub units: Option<Arc<Units>>,
     /// The epoch of new connections (see `connection_epoch`).
     /// Caddy's Linux user: its loopback connections carry the client's
@@ -65,6 +67,7 @@ pub struct Services {
     /// manage the system (`--dev`).
     pub units: Option<Arc<Units>>,
     pub server_certs: Option<Arc<CertsService>>,
+    pub journal_dir: Option<std::path::PathBuf>,
     pub epoch: ConnectionEpoch,
 }
 
@@ -94,6 +97,7 @@ impl AppContext {
             proxy: services.proxy,
             units: services.units,
             server_certs: services.server_certs,
+            journal_dir: services.journal_dir,
             epoch: services.epoch,
             trusted_proxy_uid: None,
             streams: ConnectionLimiter::new(limits.max_connections, limits.max_streams_per_address),

@@ -104,6 +104,9 @@ pub enum Route {
         id: String,
         verb: String,
     },
+    ServerLogs {
+        id: String,
+    },
     ServerCertsList,
     ServerCertIssue,
     ServerCertRevoke {
@@ -308,6 +311,7 @@ fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
             ))
         }
         "servers" => match item.split_once('/') {
+            Some((id, "logs")) => Some((Route::ServerLogs { id: id.to_string() }, READ)),
             Some((id, verb)) => Some((
                 Route::ServerPower {
                     id: id.to_string(),
@@ -389,6 +393,7 @@ impl Route {
             | Route::ServerGet { .. }
             | Route::ServerDelete { .. }
             | Route::ServerPower { .. }
+            | Route::ServerLogs { .. }
             | Route::ServerCertsList
             | Route::ServerCertIssue
             | Route::ServerCertRevoke { .. }
@@ -496,6 +501,7 @@ pub async fn dispatch(
         Route::ServerGet { id } => api::servers::get(ctx, &req, &id).await,
         Route::ServerDelete { id } => api::servers::delete(ctx, peer, &req, &id).await,
         Route::ServerPower { id, verb } => api::servers::power(ctx, peer, &req, &id, &verb).await,
+        Route::ServerLogs { id } => api::server_logs::get(ctx, peer, &req, &id).await,
         Route::ServerCertsList => api::server_certs::list(ctx, &req).await,
         Route::ServerCertIssue => api::server_certs::issue(ctx, peer, &req).await,
         Route::ServerCertRevoke { id } => api::server_certs::revoke(ctx, peer, &req, &id).await,

@@ -51,6 +51,7 @@ pub mod engine;
 pub mod engines;
 pub mod error;
 pub mod helper;
+pub mod logs;
 pub mod model;
 pub mod plan;
 pub mod run;

@@ -11,6 +11,7 @@ pub mod password;
 pub mod power;
 pub mod process;
 pub mod server_certs;
+pub mod server_logs;
 pub mod servers;
 pub mod services;
 pub mod session;

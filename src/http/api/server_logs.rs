@@ -1,0 +1,80 @@
+//! `GET /api/v1/servers/{id}/logs`: a server's log (its unit's journal)
+//! as Server-Sent Events, one `log` event per entry (`{"at_ms",
+//! "priority", "message"}`): the last 200, then each new one. Another
+//! member's server is 404. The stream counts against the address's open
+//! streams, and ends when anyone's access changes (the client opens it
+//! again, and is answered as it now should be).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderValue, Request, StatusCode, header};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+
+use crate::auth::Action;
+use crate::events::sse::{encode_event, retry_frame};
+use crate::http::blocking;
+use crate::http::context::AppContext;
+use crate::http::error::ApiError;
+use crate::http::guard::require;
+use crate::http::response::Response;
+use crate::servers::logs;
+
+pub async fn get(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let mut changes = ctx.access.subscribe();
+    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+    let servers = ctx.servers.clone();
+    let id = id.to_string();
+    let server = blocking(move || servers.get(&caller, &id)).await?;
+    let permit = ctx
+        .streams
+        .try_acquire(peer.ip())
+        .map_err(|_| ApiError::TooManyRequests {
+            message: "too many open event streams from this address".into(),
+        })?;
+    let entries = logs::follow(ctx.journal_dir.as_deref(), &server.id).map_err(|e| {
+        ApiError::Unavailable {
+            message: e.to_string(),
+        }
+    })?;
+    changes.borrow_and_update();
+    let mut n = 0u64;
+    let entries = Box::pin(entries);
+    let first = futures_util::stream::once(async { retry_frame() });
+    let events = futures_util::stream::unfold(
+        (entries, changes, permit),
+        move |(mut entries, mut changes, permit)| async move {
+            tokio::select! {
+                entry = entries.next() => {
+                    let entry = entry?;
+                    n += 1;
+                    let json = serde_json::to_string(&entry).ok()?;
+                    Some((encode_event(n, "log", &json), (entries, changes, permit)))
+                }
+                // Anyone's access changed: end; the client asks again.
+                _ = changes.changed() => None,
+            }
+        },
+    );
+    let body = first
+        .chain(events)
+        .map(|frame| Ok::<_, Infallible>(Frame::data(frame)));
+    let mut r = http::Response::new(StreamBody::new(body).boxed_unsync());
+    *r.status_mut() = StatusCode::OK;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(r)
+}
