@@ -7,45 +7,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::servers_box::call;
 use common::sse::{self, SseStream};
 use common::{Daemon, Options, Protocol, TlsClient};
 use serde_json::{Value, json};
-
-/// Appends one entry of `unit` to the journal in `dir`.
-fn journal(dir: &Path, unit: &str, seq: u64, priority: u8, message: &str) {
-    let remote = ["/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!("systemd-journal-remote is missing: install the Debian package `systemd-journal-remote` (make test does)")
-        });
-    let mut child = Command::new(remote)
-        .args(["--split-mode=none", "--output"])
-        .arg(dir.join("remote.journal"))
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let entry = format!(
-        "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT={unit}\nPRIORITY={priority}\nMESSAGE={message}\n\n",
-        1_764_770_000_000_000 + seq * 1_000_000,
-        1000 + seq,
-    );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(entry.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 async fn logs(c: &TlsClient, id: &str) -> SseStream {
     sse::open(
@@ -86,8 +53,8 @@ async fn a_members_server_log_streams_and_no_one_elses() {
     let id = web["id"].as_str().unwrap();
     let unit = format!("hearth-server@{id}.service");
     let others = format!("hearth-server@{}.service", other["id"].as_str().unwrap());
-    journal(dir.path(), &unit, 1, 6, "API listen on docker.sock");
-    journal(dir.path(), &others, 2, 6, "bob's engine says hello");
+    common::journal::append(dir.path(), &unit, 1, 6, "API listen on docker.sock");
+    common::journal::append(dir.path(), &others, 2, 6, "bob's engine says hello");
 
     let mut s = logs(&ann, id).await;
     assert_eq!(s.status, 200);
@@ -97,8 +64,8 @@ async fn a_members_server_log_streams_and_no_one_elses() {
     assert_eq!(first["priority"], 6);
     assert_eq!(first["at_ms"], 1_764_770_001_000u64);
     // A new entry arrives as it is written; Bob's never do.
-    journal(dir.path(), &others, 3, 6, "bob's engine again");
-    journal(dir.path(), &unit, 4, 3, "a container died");
+    common::journal::append(dir.path(), &others, 3, 6, "bob's engine again");
+    common::journal::append(dir.path(), &unit, 4, 3, "a container died");
     let second = next_log(&mut s).await;
     assert_eq!(second["message"], "a container died");
     assert_eq!(second["priority"], 3);

@@ -1,7 +1,7 @@
 //! The servers page in headless Chromium, against a hearth that runs
 //! real engines (`common::servers_box`): a member creates a server with
 //! the form and sees it come up without reloading, then the container
-//! they start in it; makes a certificate (three files to save and the
+//! they start in it, and its log; makes a certificate (three files to save and the
 //! `docker context` command for the server), revokes it, stops and
 //! deletes the server, each destructive step confirmed in a dialog; a bad
 //! name is marked at its field. Needs chromium, chromium-driver and what
@@ -101,6 +101,23 @@ async fn a_member_runs_a_server_from_the_page() {
     })
     .await;
     b.check_page("servers-running").await;
+
+    // Its log, live: an entry of its unit's journal shows once written.
+    b.click("#servers li button[aria-label='Show the log of web']")
+        .await;
+    common::journal::append(
+        &sb.journal(),
+        &format!("hearth-server@{id}.service"),
+        1,
+        6,
+        "API listen on docker.sock",
+    );
+    wait_shown(&b, "web", "the log shown", |v| {
+        v["log"]
+            .as_str()
+            .is_some_and(|l| l.contains("API listen on docker.sock"))
+    })
+    .await;
 
     // A certificate: three files to save, the command, then listed.
     b.click("#c-issue").await;

@@ -10,9 +10,33 @@ const sv = {
   report: null,
   certs: null,
   stream: null,
-  // The context command of the last certificate made, per server.
-  issued: false,
+  // The open logs: server id -> { source, lines } (the newest 200).
+  logs: new Map(),
 };
+
+const LOG_LINES = 200;
+
+// Opens or closes a server's log: its unit's journal, live.
+function toggleLog(s) {
+  const open = sv.logs.get(s.id);
+  if (open) {
+    open.source.close();
+    sv.logs.delete(s.id);
+    render();
+    return;
+  }
+  const source = new EventSource(`/api/v1/servers/${s.id}/logs`);
+  const entry = { source, lines: [] };
+  sv.logs.set(s.id, entry);
+  source.addEventListener('log', (ev) => {
+    const l = JSON.parse(ev.data);
+    entry.lines.push(`${new Date(l.at_ms).toLocaleTimeString()}  ${l.message}`);
+    if (entry.lines.length > LOG_LINES) entry.lines.shift();
+    const pre = document.querySelector(`#servers li[data-id="${s.id}"] pre.log`);
+    if (pre) pre.textContent = entry.lines.join('\n');
+  });
+  render();
+}
 
 const isAdmin = () => sv.me && sv.me.role === 'admin';
 
@@ -71,8 +95,15 @@ function renderServer(s) {
     pre.dataset.field = 'command';
     li.appendChild(pre);
   }
+  const log = el('pre', null, 'log');
+  log.dataset.field = 'log';
+  log.hidden = !sv.logs.has(s.id);
+  if (sv.logs.has(s.id)) log.textContent = sv.logs.get(s.id).lines.join('\n');
+  li.appendChild(log);
   if (!s.deleting) {
     const buttons = el('div', null, 'buttons');
+    const shown = sv.logs.has(s.id);
+    buttons.append(labelled(button(shown ? 'Hide log' : 'Show log', () => toggleLog(s), 'secondary'), `${shown ? 'Hide' : 'Show'} the log of ${s.name}`));
     const act = (verb, label) => labelled(button(label, () => power(s, verb), 'secondary'), `${label} ${s.name}`);
     if (s.desired === 'running') buttons.append(act('stop', 'Stop'), act('restart', 'Restart'));
     else buttons.append(act('start', 'Start'));
@@ -241,7 +272,10 @@ function follow() {
   });
 }
 
-addEventListener('pagehide', () => { if (sv.stream) sv.stream.close(); });
+addEventListener('pagehide', () => {
+  if (sv.stream) sv.stream.close();
+  for (const l of sv.logs.values()) l.source.close();
+});
 addEventListener('pageshow', (ev) => { if (ev.persisted && sv.stream) follow(); });
 
 shell({ page: 'servers' })

@@ -24,6 +24,7 @@ pub mod caddy_lab;
 pub mod fake_systemd;
 pub mod fw_lab;
 pub mod inproc;
+pub mod journal;
 pub mod netns;
 pub mod page_check;
 pub mod proxy_lab;

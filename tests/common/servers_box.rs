@@ -27,18 +27,26 @@ pub struct ServersBox {
 }
 
 impl ServersBox {
+    /// The journal the daemon reads the servers' logs from.
+    pub fn journal(&self) -> std::path::PathBuf {
+        self.lab.dir.path().join("journal")
+    }
+
     pub fn start() -> ServersBox {
         let lab = Lab::start(0);
         let bus = PrivateBus::start();
         let fake = FakeSystemd::serve(&bus);
         let running = run_server_units(&fake, &lab);
+        let journal = lab.dir.path().join("journal");
+        std::fs::create_dir_all(&journal).unwrap();
         let daemon = Daemon::start(Options {
             config: format!(
-                "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\nfront_address = \"127.0.0.1\"\n",
+                "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\nfront_address = \"127.0.0.1\"\njournal_dir = {:?}\n",
                 bus.address(),
                 lab.socket.to_str().unwrap(),
                 lab.layout.storage.to_str().unwrap(),
                 lab.layout.run.to_str().unwrap(),
+                journal.to_str().unwrap(),
             ),
             ..Options::default()
         });
