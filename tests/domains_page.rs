@@ -130,6 +130,7 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
         json!([
             ["Status", null],
             ["Domains", "page"],
+            ["Servers", null],
             ["Account", null],
             ["Admin", null]
         ]),

@@ -88,7 +88,7 @@ async fn a_member_runs_a_server_from_the_page() {
     );
     assert_eq!(
         web["buttons"],
-        json!(["Stop web", "Restart web", "Delete web"])
+        json!(["Show log of web", "Stop web", "Restart web", "Delete web"])
     );
 
     // A container started in the server shows by itself.
@@ -103,7 +103,7 @@ async fn a_member_runs_a_server_from_the_page() {
     b.check_page("servers-running").await;
 
     // Its log, live: an entry of its unit's journal shows once written.
-    b.click("#servers li button[aria-label='Show the log of web']")
+    b.click("#servers li button[aria-label='Show log of web']")
         .await;
     common::journal::append(
         &sb.journal(),

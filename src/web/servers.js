@@ -68,7 +68,7 @@ function field(name, text) {
 }
 
 function renderServer(s) {
-  const li = el('li');
+  const li = el('li', null, 'domain');
   li.dataset.id = s.id;
   const r = reported(s.id);
   const phase = r ? r.phase : (s.deleting ? 'deleting' : null);
@@ -103,7 +103,7 @@ function renderServer(s) {
   if (!s.deleting) {
     const buttons = el('div', null, 'buttons');
     const shown = sv.logs.has(s.id);
-    buttons.append(labelled(button(shown ? 'Hide log' : 'Show log', () => toggleLog(s), 'secondary'), `${shown ? 'Hide' : 'Show'} the log of ${s.name}`));
+    buttons.append(labelled(button(shown ? 'Hide log' : 'Show log', () => toggleLog(s), 'secondary'), `${shown ? 'Hide' : 'Show'} log of ${s.name}`));
     const act = (verb, label) => labelled(button(label, () => power(s, verb), 'secondary'), `${label} ${s.name}`);
     if (s.desired === 'running') buttons.append(act('stop', 'Stop'), act('restart', 'Restart'));
     else buttons.append(act('start', 'Start'));
@@ -124,7 +124,7 @@ function render() {
 }
 
 function renderCert(c) {
-  const li = el('li');
+  const li = el('li', null, 'domain');
   li.dataset.id = c.id;
   li.appendChild(el('h3', c.id));
   li.appendChild(el('p', `${isAdmin() ? `${c.owner}, ` : ''}made ${when(c.created_ms)}${c.revoked_ms ? `, revoked ${when(c.revoked_ms)}` : ''}`, 'hint'));
@@ -222,6 +222,10 @@ $('server-form').addEventListener('submit', async (ev) => {
   const name = $('s-name').value.trim();
   if (!name) {
     fieldError($('s-name'), 'Enter a name, such as web.');
+    return;
+  }
+  if (!/^[a-z0-9-]{1,25}$/.test(name)) {
+    fieldError($('s-name'), 'Use 1 to 25 of a–z, 0–9 and -, such as web or build-box.');
     return;
   }
   const body = { name, limits: {} };
