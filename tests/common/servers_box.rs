@@ -26,6 +26,31 @@ pub struct ServersBox {
     pub daemon: Daemon,
 }
 
+impl Drop for ServersBox {
+    /// Whatever servers the daemon made here and a failed test left (a
+    /// server made through the page or the API has no [`Cleanup`]): each
+    /// user whose home is in this box's storage goes, with its mount and
+    /// ranges.
+    fn drop(&mut self) {
+        // Their engines first: a user with processes cannot be removed.
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let storage = self.lab.layout.storage.to_string_lossy().into_owned();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if let (Some(name), Some(home)) = (fields.first(), fields.get(5))
+                && let Some(id) = name.strip_prefix("hs-")
+                && home.starts_with(&storage)
+            {
+                super::servers_lab::remove_leftovers(&self.lab.layout, id);
+            }
+        }
+    }
+}
+
 impl ServersBox {
     /// The journal the daemon reads the servers' logs from.
     pub fn journal(&self) -> std::path::PathBuf {
