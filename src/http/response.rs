@@ -48,6 +48,26 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     r
 }
 
+/// 200 with a Server-Sent Events body: each item of `frames` is sent as
+/// it comes; no caching, and no buffering by a reverse proxy (nginx).
+pub fn event_stream<S>(frames: S) -> Response
+where
+    S: futures_util::Stream<Item = Bytes> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let body = frames.map(|frame| Ok::<_, Infallible>(hyper::body::Frame::data(frame)));
+    let mut r = http::Response::new(http_body_util::StreamBody::new(body).boxed_unsync());
+    *r.status_mut() = StatusCode::OK;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    r
+}
+
 /// Adds the security headers every response carries.
 pub fn add_security_headers(headers: &mut HeaderMap) {
     let set = |h: &mut HeaderMap, name: header::HeaderName, value: &'static str| {

@@ -17,14 +17,11 @@
 //! use of the session, and ends if the caller no longer gets the same view.
 //! The browser then reconnects and is answered as it now should be.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Frame;
+use http::Request;
 
 use crate::accounts::{BoxSettings, SessionUse, Sessions, Tokens};
 use crate::events::view::visible;
@@ -36,7 +33,7 @@ use crate::http::guard::Credential;
 use crate::http::guard::view_for;
 use crate::http::limits::ConnectionPermit;
 use crate::http::query;
-use crate::http::response::Response;
+use crate::http::response::{Response, event_stream};
 
 pub async fn get(
     ctx: &AppContext,
@@ -91,19 +88,9 @@ pub async fn get(
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
         let frame = s.next().await?;
-        Some((Ok::<_, Infallible>(Frame::data(frame)), s))
+        Some((frame, s))
     });
-    let mut r = http::Response::new(StreamBody::new(stream).boxed_unsync());
-    *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // Tell a buffering reverse proxy (nginx) to pass events through at once.
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(r)
+    Ok(event_stream(stream))
 }
 
 /// One open stream: its events, and what it needs to check its access.

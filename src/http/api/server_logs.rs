@@ -5,14 +5,11 @@
 //! streams, and ends when anyone's access changes (the client opens it
 //! again, and is answered as it now should be).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Frame;
+use http::Request;
 
 use crate::auth::Action;
 use crate::events::sse::{encode_event, retry_frame};
@@ -20,7 +17,7 @@ use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
-use crate::http::response::Response;
+use crate::http::response::{Response, event_stream};
 use crate::servers::logs;
 
 pub async fn get(
@@ -64,17 +61,5 @@ pub async fn get(
             }
         },
     );
-    let body = first
-        .chain(events)
-        .map(|frame| Ok::<_, Infallible>(Frame::data(frame)));
-    let mut r = http::Response::new(StreamBody::new(body).boxed_unsync());
-    *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(r)
+    Ok(event_stream(first.chain(events)))
 }
