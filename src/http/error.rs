@@ -232,6 +232,15 @@ impl From<ProxyError> for ApiError {
     }
 }
 
+/// A stream refused by the address's or the box's limit of open streams.
+impl From<crate::http::limits::Refused> for ApiError {
+    fn from(_: crate::http::limits::Refused) -> ApiError {
+        ApiError::TooManyRequests {
+            message: "too many open event streams from this address".into(),
+        }
+    }
+}
+
 impl From<ServersError> for ApiError {
     fn from(e: ServersError) -> ApiError {
         match e {

@@ -64,12 +64,7 @@ pub async fn get(
         .or_else(|| query::param(req.uri(), "last_event_id"))
         // An id we cannot read is treated as none: the client gets a snapshot.
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let permit = ctx
-        .streams
-        .try_acquire(peer.ip())
-        .map_err(|_| ApiError::TooManyRequests {
-            message: "too many open event streams from this address".into(),
-        })?;
+    let permit = ctx.streams.try_acquire(peer.ip())?;
     let subscription = ctx
         .hub
         .subscribe_as(topics, view, username.as_deref(), last_event_id);

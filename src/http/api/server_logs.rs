@@ -31,12 +31,7 @@ pub async fn get(
     let servers = ctx.servers.clone();
     let id = id.to_string();
     let server = blocking(move || servers.get(&caller, &id)).await?;
-    let permit = ctx
-        .streams
-        .try_acquire(peer.ip())
-        .map_err(|_| ApiError::TooManyRequests {
-            message: "too many open event streams from this address".into(),
-        })?;
+    let permit = ctx.streams.try_acquire(peer.ip())?;
     let entries = logs::follow(ctx.journal_dir.as_deref(), &server.id).map_err(|e| {
         ApiError::Unavailable {
             message: e.to_string(),

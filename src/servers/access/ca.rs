@@ -204,4 +204,16 @@ mod tests {
             again.issue_client("ann").unwrap().fingerprint
         );
     }
+
+    #[test]
+    fn a_damaged_authority_is_an_error_naming_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        AccessCa::load_or_create(dir.path()).unwrap();
+        std::fs::write(dir.path().join("servers-ca.pem"), "not a certificate").unwrap();
+        let err = AccessCa::load_or_create(dir.path()).unwrap_err();
+        assert!(matches!(err, CaError::Parse { .. }), "{err:?}");
+        assert!(err.to_string().contains("servers-ca.pem"), "{err}");
+        // The key is never in the message.
+        assert!(!err.to_string().contains("PRIVATE"), "{err}");
+    }
 }
