@@ -8,12 +8,12 @@ mod common;
 
 use common::fw_lab::{
     BOX_INTERNET, BOX_LAN, INTERNET_HOST, LAN_CLIENT, Lab, Listener, PRIVATE_HOST, SERVER_UID,
-    SRV2, reaches,
+    SERVER2_UID, SRV2, reaches,
 };
 use common::require;
 use hearth::firewall::adapter::{Nft, NftBinary};
 use hearth::firewall::model::{
-    AllowRule, InterfaceName, Policy, PortForward, PortRange, Protocol, UserPlane,
+    AllowRule, InterfaceName, Policy, PortForward, PortRange, Protocol, ServerPort, UserPlane,
 };
 use hearth::firewall::render::{self, RenderInput};
 
@@ -104,9 +104,101 @@ fn servers(lab: &Lab) -> UserPlane {
             .iter()
             .map(|i| InterfaceName::try_from(i.clone()).unwrap())
             .collect(),
-        uids: vec![SERVER_UID],
         offered: vec![(Protocol::Tcp, 53)],
+        ..UserPlane::default()
     }
+}
+
+#[tokio::test]
+async fn a_servers_published_port_is_answered_by_that_server_only_and_its_engine_front_is_open() {
+    let lab = Lab::new("fwpub");
+    // Server 1 publishes 8080; it also listens on 8081, which it did not
+    // publish; server 2 listens on 9090, which server 1 published.
+    Listener::start_as(&lab.boxns, Some(SERVER_UID), "0.0.0.0:8080");
+    Listener::start_as(&lab.boxns, Some(SERVER_UID), "0.0.0.0:8081");
+    Listener::start_as(&lab.boxns, Some(SERVER2_UID), "0.0.0.0:9090");
+    // hearth's front to server 1's engine, and a port of the fronts'
+    // range that is no server's.
+    Listener::start(&lab.boxns, "0.0.0.0:23760");
+    Listener::start(&lab.boxns, "0.0.0.0:23761");
+    let published = |port| ServerPort {
+        uid: SERVER_UID,
+        protocol: Protocol::Tcp,
+        port,
+    };
+    let plane = UserPlane {
+        published: vec![published(8080), published(9090)],
+        fronts: vec![23760],
+        ..UserPlane::default()
+    };
+    let policy = Policy {
+        https_from: vec!["192.168.50.0/24".parse().unwrap()],
+        ..Policy::default()
+    };
+    apply(&lab, &policy, &plane).await;
+    let lan = |port: u16| format!("{BOX_LAN}:{port}");
+    assert!(reaches(&lab.lan, None, &lan(8080)), "the published port");
+    assert!(
+        reaches(&lab.boxns, None, "127.0.0.1:8080"),
+        "the published port from the box (Caddy)"
+    );
+    let before = counted(&lab, "server port not published").await;
+    assert!(!reaches(&lab.lan, None, &lan(8081)), "a port not published");
+    assert!(
+        !reaches(&lab.boxns, None, "127.0.0.1:8081"),
+        "not even from the box itself"
+    );
+    assert!(
+        counted(&lab, "server port not published").await > before,
+        "the refused answers are counted"
+    );
+    assert!(
+        !reaches(&lab.lan, None, &lan(9090)),
+        "another server on a port server 1 published"
+    );
+    assert!(reaches(&lab.lan, None, &lan(23760)), "the engine's front");
+    assert!(
+        !reaches(&lab.lan, None, &lan(23761)),
+        "a port of the fronts' range that is no server's"
+    );
+    assert!(
+        !reaches(&lab.internet, None, &format!("{BOX_INTERNET}:23760")),
+        "the front only from the sources of hearth's port"
+    );
+}
+
+#[tokio::test]
+async fn the_boot_time_table_holds_every_server_user_until_hearths_is_in_force() {
+    let lab = Lab::new("fwhold");
+    Listener::start(&lab.internet, &format!("{INTERNET_HOST}:80"));
+    Listener::start(&lab.private, &format!("{PRIVATE_HOST}:80"));
+    lab.boxns.sh(
+        "nft -f \"$1\"",
+        &[&format!(
+            "{}/nftables/hearth-base.nft",
+            env!("CARGO_MANIFEST_DIR")
+        )],
+    );
+    let web = format!("{INTERNET_HOST}:80");
+    assert!(reaches(&lab.boxns, None, &web), "the box itself goes out");
+    assert!(
+        !reaches(&lab.boxns, Some(59_999), &web),
+        "a server's user (one hearth has never heard of) does not"
+    );
+    apply(&lab, &Policy::default(), &UserPlane::default()).await;
+    assert!(
+        reaches(&lab.boxns, Some(59_999), &web),
+        "under hearth's table it reaches the internet"
+    );
+    let private = format!("{PRIVATE_HOST}:80");
+    assert!(
+        reaches(&lab.boxns, None, &private),
+        "the box reaches the LAN"
+    );
+    assert!(
+        !reaches(&lab.boxns, Some(59_999), &private),
+        "a server nothing private, though hearth never heard of it"
+    );
 }
 
 #[tokio::test]

@@ -12,16 +12,15 @@
 //! module loaded; another server's storage and volumes not readable
 //! through bind mounts; another server's processes not visible, and
 //! `--pid=host` no way around it; the host's loopback (where hearth
-//! listens) and ports another server published there not reachable; a
-//! fork bomb stopped at the server's tasks limit and a memory hog killed
-//! at its memory limit, inside that server, its engine and the other
-//! server unharmed.
+//! listens) and ports another server published there not reachable;
+//! behind hearth's own ruleset (in a network namespace of the test's,
+//! where the engines run), the box's LAN address, a host of the LAN and
+//! a port another server published on all addresses not reachable either,
+//! while the LAN reaches that published port; a fork bomb stopped at the
+//! server's tasks limit and a memory hog killed at its memory limit,
+//! inside that server, its engine and the other server unharmed.
 //!
 //! Not proved yet:
-//! - the host's other addresses and ports another server publishes on
-//!   all addresses (rootlesskit's default) are reachable from every
-//!   server today; the test that asserts they are not is ignored until
-//!   the firewall's plane by socket owner (issue 16, item 3) closes them;
 //! - the limits are applied by the harness as systemd would (cgroup v1
 //!   on the development machine); the VM test checks the real systemd,
 //!   and `CPUQuota=` is not checked;
@@ -37,14 +36,19 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::models::{DeviceMapping, HostConfig, PortBinding};
+use common::netns::{NetNs, link};
+use common::require;
 use common::servers_lab::{
     Lab, RunningServer, build_busybox_image, remove_container, run_to_end, start_container,
     try_run_to_end,
 };
 use common::unit_runner::Limits;
+use hearth::firewall::model::{Policy, Protocol, ServerPort, UserPlane};
+use hearth::firewall::render::{self, RenderInput};
 use hearth::servers::engine::Engine;
 
 const IMAGE: &str = "escape:test";
@@ -463,6 +467,31 @@ fn free_port() -> u16 {
 /// published on the host at `host_ip:port` (all addresses if `None`), and
 /// waits until the host reads the greeting there.
 async fn publish(server: &RunningServer, host_ip: Option<&str>, port: u16, greeting: &str) {
+    publish_with(server, host_ip, port, greeting, read_from).await
+}
+
+/// [`publish`] on all addresses of a server running in `ns`.
+async fn publish_in(ns: &NetNs, server: &RunningServer, port: u16, greeting: &str) {
+    let name = ns.name().to_string();
+    let read = move |addr| {
+        let path = format!("/var/run/netns/{name}");
+        std::thread::spawn(move || {
+            common::netns::enter(&path);
+            read_from(addr)
+        })
+        .join()
+        .unwrap()
+    };
+    publish_with(server, None, port, greeting, read).await
+}
+
+async fn publish_with(
+    server: &RunningServer,
+    host_ip: Option<&str>,
+    port: u16,
+    greeting: &str,
+    read: impl Fn(SocketAddr) -> String,
+) {
     let ports = [(
         "8080/tcp".to_string(),
         Some(vec![PortBinding {
@@ -478,7 +507,7 @@ async fn publish(server: &RunningServer, host_ip: Option<&str>, port: u16, greet
     start_container(&server.engine, "published", IMAGE, &cmd, Some(host)).await;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !read_from(addr).contains(greeting) {
+    while !read(addr).contains(greeting) {
         assert!(Instant::now() < deadline, "the host never read {greeting}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -579,39 +608,101 @@ async fn a_server_cannot_reach_the_hosts_loopback() {
     }
 }
 
-/// The host's first IPv4 address that is not a loopback one.
-fn host_address() -> Ipv4Addr {
-    nix::ifaddrs::getifaddrs()
+/// The box's address on the LAN in [`firewalled_lab`], and a host of that
+/// LAN (in the private ranges, like the firewall tests' one).
+const BOX_LAN: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 1);
+const LAN_HOST: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 20);
+
+/// A box of the test's own: a network namespace with an address on a LAN
+/// (a veth to a second namespace, the LAN host), hearth's ruleset as the
+/// daemon renders it for its default policy loaded there, and a lab whose
+/// engines run there. Answers the box, the LAN host and the lab.
+fn firewalled_lab(tag: &str) -> (Arc<NetNs>, NetNs, Lab) {
+    let boxns = Arc::new(NetNs::new(tag));
+    let lan = NetNs::new(&format!("{tag}-lan"));
+    link(
+        &boxns,
+        &format!("{BOX_LAN}/24"),
+        &lan,
+        &format!("{LAN_HOST}/24"),
+    );
+    apply_firewall(&boxns, &UserPlane::default());
+    let lab = Lab::start(0).in_netns(boxns.clone());
+    (boxns, lan, lab)
+}
+
+/// Loads hearth's ruleset for the default policy and `plane` in `ns`.
+fn apply_firewall(ns: &NetNs, plane: &UserPlane) {
+    require("nft", "nftables");
+    let script = render::ruleset(RenderInput {
+        policy: &Policy::default(),
+        servers: plane,
+        https_port: 8443,
+    });
+    ns.sh("printf '%s' \"$1\" | nft -f -", &[&script]);
+}
+
+/// [`listen`] and [`read_from`] inside `ns`.
+fn listen_in(ns: &NetNs, ip: Ipv4Addr, greeting: &'static str) -> SocketAddr {
+    ns.on_thread(None, move || listen(ip, greeting))
+        .join()
         .unwrap()
-        .filter_map(|i| i.address?.as_sockaddr_in().map(|a| a.ip()))
-        .find(|ip| !ip.is_loopback())
-        .expect("the host has an IPv4 address besides loopback")
+}
+
+fn read_in(ns: &NetNs, addr: SocketAddr) -> String {
+    ns.on_thread(None, move || read_from(addr)).join().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the firewall uid plane (issue 16, item 3)"]
-async fn a_server_cannot_reach_the_hosts_addresses_nor_anothers_published_port() {
+async fn behind_hearths_firewall_a_server_reaches_no_address_of_the_box_nor_the_lan_nor_anothers_port()
+ {
     let _shared = HEAVY.read().await;
-    let mut lab = Lab::start(0);
+    let (boxns, lan, mut lab) = firewalled_lab("esc");
     let a = server_with_image(&mut lab).await;
     let b = server_with_image(&mut lab).await;
-    // A host service on the host's own address (hearth's interface on
-    // the LAN), and a port B published as `docker run -p` does, on all
-    // addresses.
-    let address = host_address();
-    let service = listen(address, "hearth-lan");
-    assert_eq!(read_from(service), "hearth-lan");
-    let b_port = free_port();
-    publish(&b, None, b_port, "reached-b").await;
+    // hearth's interface on the box's LAN address, a host of the LAN,
+    // and a port B publishes (on all addresses, as `docker run -p`
+    // does), which the firewall opens for B as hearth's manager writes
+    // it.
+    let service = listen_in(&boxns, BOX_LAN, "hearth-lan");
+    let lan_host = lan
+        .on_thread(None, || listen(LAN_HOST, "lan-host"))
+        .join()
+        .unwrap();
+    let b_port = free_port_in(&boxns);
+    apply_firewall(
+        &boxns,
+        &UserPlane {
+            published: vec![ServerPort {
+                uid: b.uid,
+                protocol: Protocol::Tcp,
+                port: b_port,
+            }],
+            ..UserPlane::default()
+        },
+    );
+    publish_in(&boxns, &b, b_port, "reached-b").await;
+    // The controls: the box reaches all three, and the LAN reaches B's
+    // published port.
+    assert_eq!(read_in(&boxns, service), "hearth-lan");
+    assert_eq!(read_in(&boxns, lan_host), "lan-host");
+    let published = SocketAddr::from((BOX_LAN, b_port));
+    assert_eq!(read_in(&lan, published), "reached-b\n");
 
     let own = own_listener(&a, "reached-own").await;
     let targets = [
-        (format!("{address} {}", service.port()), "hearth-lan"),
-        (format!("{address} {b_port}"), "reached-b"),
+        (format!("{BOX_LAN} {}", service.port()), "hearth-lan"),
+        (format!("{LAN_HOST} {}", lan_host.port()), "lan-host"),
+        (format!("{BOX_LAN} {b_port}"), "reached-b"),
     ];
     for seen in assert_unreachable(&a, &own, &targets).await {
         eprintln!("{seen}");
     }
+}
+
+/// A port free in `ns` now.
+fn free_port_in(ns: &NetNs) -> u16 {
+    ns.on_thread(None, free_port).join().unwrap()
 }
 
 /// The host still starts processes.

@@ -27,6 +27,10 @@ fn a_server_gets_a_user_ranges_and_storage_of_its_size_then_all_goes() {
     assert_eq!(account.shell, Path::new("/usr/sbin/nologin"));
     assert_eq!(account.dir, lab.layout.home(&id));
     assert_ne!(account.uid.as_raw(), 0);
+    // In the servers' range, which the firewall confines as a whole.
+    let range = hearth::servers::model::SERVER_UIDS;
+    assert!(range.contains(&account.uid.as_raw()), "{account:?}");
+    assert!(range.contains(&account.gid.as_raw()), "{account:?}");
     for file in ["/etc/subuid", "/etc/subgid"] {
         let (start, count) = subid_line(file, &name).expect("a range in {file}");
         assert!(start >= 1 << 30, "{file}: {start}");

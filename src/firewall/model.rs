@@ -14,6 +14,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+pub use crate::servers::model::SERVER_UIDS;
+
 /// The ports the box uses itself; a forward on one is refused.
 pub const WEB_PORTS: [u16; 2] = [80, 443];
 
@@ -169,16 +171,34 @@ pub fn any_v6() -> IpNet {
     "::/0".parse().expect("a valid network")
 }
 
-/// The servers whose traffic is the user plane, each identified by the
-/// network interface it sits behind or by the Linux user owning its
-/// sockets. Written by the servers' manager, not by admins.
+/// The servers' part of the ruleset (the user plane), written by the
+/// servers' manager, not by admins. Every socket owned by a uid in
+/// [`SERVER_UIDS`] is a server's whatever this holds (so a server is
+/// confined before hearth knows it); this adds the interfaces servers
+/// sit behind (for servers with a network of their own), what the
+/// servers publish, and hearth's fronts to their engines.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPlane {
     pub interfaces: Vec<InterfaceName>,
-    pub uids: Vec<u32>,
+    /// Ports of the box a server listens on: open like the box's own, and
+    /// answered only by the server they belong to.
+    #[serde(default)]
+    pub published: Vec<ServerPort>,
+    /// hearth's TLS fronts to the servers' engines: open to the sources
+    /// of hearth's own port.
+    #[serde(default)]
+    pub fronts: Vec<u16>,
     /// Ports of the box the servers may reach (DNS, say).
     #[serde(default)]
     pub offered: Vec<(Protocol, u16)>,
+}
+
+/// A port a server publishes on the box, with the uid its engine runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServerPort {
+    pub uid: u32,
+    pub protocol: Protocol,
+    pub port: u16,
 }
 
 /// A Linux network interface name: 1 to 15 bytes of `[A-Za-z0-9_.-]`.

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::model::{Policy, UserPlane};
+use super::model::{Policy, Protocol, SERVER_UIDS, UserPlane, WEB_PORTS};
 
 /// hearth's own table.
 pub const TABLE: &str = "hearth";
@@ -75,7 +75,7 @@ pub fn ruleset(input: RenderInput<'_>) -> String {
     replace_table(&mut s, BASE_TABLE);
     replace_table(&mut s, TABLE);
     let _ = writeln!(s, "table inet {TABLE} {{");
-    sets(&mut s, input.servers);
+    sets(&mut s, input);
     input_chain(&mut s, input);
     forward_chain(&mut s);
     output_chain(&mut s);
@@ -104,7 +104,8 @@ fn replace_table(s: &mut String, table: &str) {
     let _ = writeln!(s, "table inet {table}\ndelete table inet {table}");
 }
 
-fn sets(s: &mut String, servers: &UserPlane) {
+fn sets(s: &mut String, input: RenderInput<'_>) {
+    let servers = input.servers;
     let names: Vec<String> = servers
         .interfaces
         .iter()
@@ -115,8 +116,46 @@ fn sets(s: &mut String, servers: &UserPlane) {
     // of one server, bridged behind its interface, stays its own.
     let same: Vec<String> = names.iter().map(|n| format!("{n} . {n}")).collect();
     set(s, "server_self", "ifname . ifname", "", &same);
-    let uids: Vec<String> = servers.uids.iter().map(u32::to_string).collect();
-    set(s, "server_uids", "uid", "", &uids);
+    // Every uid the servers' users may have, not only today's: a server
+    // is confined from its first packet.
+    let uids = [format!("{}-{}", SERVER_UIDS.start(), SERVER_UIDS.end())];
+    set(s, "server_uids", "uid", "flags interval; ", &uids);
+    // Never the box's own TCP ports, whatever the record says: they are
+    // open to their own sources only, and answered by the box.
+    let published: Vec<_> = servers
+        .published
+        .iter()
+        .filter(|p| {
+            p.protocol != Protocol::Tcp
+                || !(p.port == input.https_port
+                    || WEB_PORTS.contains(&p.port)
+                    || servers.fronts.contains(&p.port))
+        })
+        .collect();
+    let mut owned: Vec<String> = published
+        .iter()
+        .map(|p| format!("{} . {} . {}", p.uid, p.protocol.name(), p.port))
+        .collect();
+    owned.sort();
+    owned.dedup();
+    set(
+        s,
+        "server_ports",
+        "uid . inet_proto . inet_service",
+        "",
+        &owned,
+    );
+    let mut open: Vec<String> = published
+        .iter()
+        .map(|p| format!("{} . {}", p.protocol.name(), p.port))
+        .collect();
+    open.sort();
+    open.dedup();
+    set(s, "published", "inet_proto . inet_service", "", &open);
+    let mut fronts: Vec<String> = servers.fronts.iter().map(u16::to_string).collect();
+    fronts.sort();
+    fronts.dedup();
+    set(s, "server_fronts", "inet_service", "", &fronts);
     let v4: Vec<String> = DENIED_V4.iter().map(|n| n.to_string()).collect();
     set(s, "denied_v4", "ipv4_addr", "flags interval; ", &v4);
     let v6: Vec<String> = DENIED_V6.iter().map(|n| n.to_string()).collect();
@@ -145,6 +184,12 @@ fn input_chain(s: &mut String, input: RenderInput<'_>) {
     s.push_str("\t\tiifname @server_ifaces jump server_to_box\n");
     let https = format!("tcp dport {}", input.https_port);
     sourced(s, &https, &p.https_from, "accept", "https", true);
+    // The servers' engines, behind hearth's TLS fronts (client
+    // certificates): hearth's interface too, from the same sources.
+    let fronts = "tcp dport @server_fronts";
+    sourced(s, fronts, &p.https_from, "accept", "server engines", true);
+    // What the servers publish; only the owner answers (server_local_out).
+    s.push_str("\t\tmeta l4proto . th dport @published counter accept comment \"server ports\"\n");
     if p.web {
         s.push_str("\t\ttcp dport { 80, 443 } counter accept comment \"web\"\n");
     }
@@ -189,7 +234,15 @@ fn server_chains(s: &mut String, servers: &UserPlane) {
     s.push_str("\t\taccept\n\t}\n");
     // Out of a server owned by a user: its packets to the box go out
     // through lo, to the rest through a real interface.
+    // A server answers connections only on the ports it publishes: an
+    // answer is the reply direction of a connection someone else began,
+    // so a server listening on any other port (or on another server's)
+    // never completes a handshake.
     s.push_str("\tchain server_local_out {\n");
+    s.push_str(
+        "\t\tct direction reply meta skuid . meta l4proto . th sport @server_ports accept\n",
+    );
+    s.push_str("\t\tct direction reply counter drop comment \"server port not published\"\n");
     s.push_str("\t\tct state established,related accept\n");
     s.push_str("\t\toif \"lo\" jump server_to_box\n");
     denied(s);

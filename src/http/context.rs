@@ -86,7 +86,7 @@ impl AppContext {
             users: Arc::new(Users::new(store.clone())),
             tokens: Arc::new(Tokens::new(store.clone())),
             two_factor: Arc::new(TwoFactor::new(store.clone())),
-            servers: Arc::new(ServersService::new(store.clone())),
+            servers: Arc::new(ServersService::new(store.clone()).reserving(local_addr.port())),
             store,
             hub,
             metrics,

@@ -43,8 +43,8 @@ pub enum MachineryError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostView {
     pub servers: BTreeMap<ServerId, Seen>,
-    /// Every `hs-<id>` user.
-    pub users: BTreeSet<ServerId>,
+    /// Every `hs-<id>` user, with its uid.
+    pub users: BTreeMap<ServerId, u32>,
     /// Every `hearth-server@<id>.service` unit not inactive.
     pub units: BTreeSet<ServerId>,
 }
@@ -89,13 +89,16 @@ pub fn unit_limits(limits: Limits) -> [(&'static str, u64); 3] {
     ]
 }
 
-/// The ids of the `hs-<id>` users in a passwd file's text.
-pub fn server_users(passwd: &str) -> BTreeSet<ServerId> {
+/// The ids and uids of the `hs-<id>` users in a passwd file's text.
+pub fn server_users(passwd: &str) -> BTreeMap<ServerId, u32> {
     passwd
         .lines()
-        .filter_map(|l| l.split(':').next())
-        .filter_map(|name| name.strip_prefix("hs-"))
-        .filter_map(|id| ServerId::try_from(id).ok())
+        .filter_map(|l| {
+            let mut fields = l.split(':');
+            let id = fields.next()?.strip_prefix("hs-")?;
+            let uid = fields.nth(1)?.parse().ok()?;
+            Some((ServerId::try_from(id).ok()?, uid))
+        })
         .collect()
 }
 
@@ -208,7 +211,7 @@ impl HostMachinery {
             servers.insert(
                 id.clone(),
                 Seen {
-                    user: users.contains(id),
+                    user: users.contains_key(id),
                     storage,
                     unit,
                     since_ms,
@@ -297,8 +300,11 @@ mod tests {
                       hs-0a1b2c3d:x:990:990:hearth server:/var/lib/hearth-servers/0a1b2c3d/data/home:/usr/sbin/nologin\n\
                       hs-nothex!:x:991:991::/:/usr/sbin/nologin\n\
                       hearth:x:107:107::/var/lib/hearth:/usr/sbin/nologin\n";
-        let ids: Vec<String> = server_users(passwd).iter().map(|i| i.to_string()).collect();
-        assert_eq!(ids, ["0a1b2c3d"]);
+        let users: Vec<(String, u32)> = server_users(passwd)
+            .into_iter()
+            .map(|(id, uid)| (id.to_string(), uid))
+            .collect();
+        assert_eq!(users, [("0a1b2c3d".to_string(), 990)]);
     }
 
     #[test]

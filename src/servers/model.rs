@@ -212,8 +212,25 @@ fn ports_from_input(input: &[PortInput]) -> Result<Vec<PublishedPort>, Invalid> 
     for (i, p) in input.iter().enumerate() {
         let port = u16::try_from(p.port)
             .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| invalid(format!("ports[{i}].port"), "must be from 1 to 65535"))?;
+            .filter(|p| *p >= FIRST_PUBLISHED_PORT)
+            .ok_or_else(|| {
+                invalid(
+                    format!("ports[{i}].port"),
+                    format!(
+                        "must be from {FIRST_PUBLISHED_PORT} to 65535 (a server's engine runs unprivileged)"
+                    ),
+                )
+            })?;
+        if ENGINE_PORTS.contains(&port) {
+            return Err(invalid(
+                format!("ports[{i}].port"),
+                format!(
+                    "{port} is among the ports of the servers' engines ({}-{})",
+                    ENGINE_PORTS.start(),
+                    ENGINE_PORTS.end()
+                ),
+            ));
+        }
         let protocol = match p.protocol.as_deref() {
             None | Some("tcp") => PortProtocol::Tcp,
             Some("udp") => PortProtocol::Udp,
@@ -269,6 +286,46 @@ pub struct Server {
 /// The ports the servers' engines are served on over TLS, one per server
 /// (`docker -H tcp://box:PORT`): 1,000 servers at most.
 pub const ENGINE_PORTS: std::ops::RangeInclusive<u16> = 23760..=24759;
+
+/// The Linux users of the servers (`hs-<id>`) take their uid and gid from
+/// here, and nothing else does: the firewall treats every socket owned by
+/// a uid in this range as a server's (see `firewall::render`), so a
+/// server's traffic is confined from its first packet, before hearth
+/// knows its uid. 1,000 ids, as many as [`ENGINE_PORTS`], at the top of
+/// the range Debian leaves to local users (below systemd-homed's 60001).
+pub const SERVER_UIDS: std::ops::RangeInclusive<u32> = 59_000..=59_999;
+
+/// Published ports start here: below it, an unprivileged process (the
+/// server's rootless engine) cannot listen.
+pub const FIRST_PUBLISHED_PORT: u16 = 1024;
+
+impl PublishedPort {
+    /// `8080/tcp`.
+    pub fn label(&self) -> String {
+        let protocol = match self.protocol {
+            PortProtocol::Tcp => "tcp",
+            PortProtocol::Udp => "udp",
+        };
+        format!("{}/{protocol}", self.port)
+    }
+}
+
+impl ServerInput {
+    /// The field of the input that gave `port` (the stored ports are
+    /// sorted), so that an error names what the caller sent.
+    pub fn port_field(&self, port: &PublishedPort) -> String {
+        let protocol = match port.protocol {
+            PortProtocol::Tcp => "tcp",
+            PortProtocol::Udp => "udp",
+        };
+        self.ports
+            .iter()
+            .position(|p| {
+                p.port == u64::from(port.port) && p.protocol.as_deref().unwrap_or("tcp") == protocol
+            })
+            .map_or_else(|| "ports".to_string(), |i| format!("ports[{i}]"))
+    }
+}
 
 /// The lowest port of [`ENGINE_PORTS`] no server has.
 pub fn free_engine_port(servers: &[Server]) -> Option<u16> {

@@ -17,13 +17,19 @@
 //!
 //! Users and units that look like a server's but have no record are
 //! reported, never removed: their data may be someone's.
+//!
+//! Besides the steps, the firewall's user plane: the ports each server
+//! publishes, with its user's uid, and the fronts of the engines. It is
+//! written when it differs from what the firewall's record holds, so the
+//! firewall's manager opens a server's ports once its user exists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::model::{DesiredState, Limits, Server, ServerId};
+use super::model::{DesiredState, Limits, PortProtocol, Server, ServerId};
+use crate::firewall::model::{Protocol, ServerPort, UserPlane};
 use crate::reconcile::Plan;
 
 /// The first wait before a crashed engine is started again; it doubles
@@ -123,8 +129,8 @@ impl Crashes {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Observed {
     pub servers: BTreeMap<ServerId, Seen>,
-    /// Ids of `hs-<id>` users on the host.
-    pub users: BTreeSet<ServerId>,
+    /// The `hs-<id>` users on the host, with their uids.
+    pub users: BTreeMap<ServerId, u32>,
     /// Ids of `hearth-server@<id>.service` units systemd has loaded and
     /// not inactive.
     pub units: BTreeSet<ServerId>,
@@ -133,6 +139,8 @@ pub struct Observed {
     /// What the followed engines show (for the status; the plan reads
     /// only [`Seen::answering`]).
     pub engines: BTreeMap<ServerId, super::engines::EngineView>,
+    /// The user plane the firewall's record holds.
+    pub plane: UserPlane,
 }
 
 /// One step on the host.
@@ -198,11 +206,42 @@ pub struct ServersPlan {
     /// Records with no server on the host, or the reverse: reported.
     pub unknown_users: Vec<ServerId>,
     pub unknown_units: Vec<ServerId>,
+    /// The user plane to write, when the firewall's differs.
+    pub plane: Option<UserPlane>,
 }
 
 impl Plan for ServersPlan {
     fn is_noop(&self) -> bool {
-        self.steps.is_empty()
+        self.steps.is_empty() && self.plane.is_none()
+    }
+}
+
+/// The user plane for `servers`: what each server not being deleted
+/// publishes, under its user's uid (none yet without a user), and its
+/// engine's front. What the servers' manager does not own (interfaces,
+/// offered ports) is kept as the firewall's record has it.
+pub fn user_plane(servers: &[Server], observed: &Observed) -> UserPlane {
+    let live = || servers.iter().filter(|s| s.deleting.is_none());
+    let mut published: Vec<ServerPort> = live()
+        .filter_map(|s| Some((s, *observed.users.get(&s.id)?)))
+        .flat_map(|(s, uid)| {
+            s.ports.iter().map(move |p| ServerPort {
+                uid,
+                protocol: match p.protocol {
+                    PortProtocol::Tcp => Protocol::Tcp,
+                    PortProtocol::Udp => Protocol::Udp,
+                },
+                port: p.port,
+            })
+        })
+        .collect();
+    published.sort();
+    let mut fronts: Vec<u16> = live().filter_map(|s| s.engine_port).collect();
+    fronts.sort();
+    UserPlane {
+        published,
+        fronts,
+        ..observed.plane.clone()
     }
 }
 
@@ -222,7 +261,7 @@ pub fn plan(servers: &[Server], observed: &Observed) -> ServersPlan {
     let known: BTreeSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
     out.unknown_users = observed
         .users
-        .iter()
+        .keys()
         .filter(|id| !known.contains(id))
         .cloned()
         .collect();
@@ -232,6 +271,8 @@ pub fn plan(servers: &[Server], observed: &Observed) -> ServersPlan {
         .filter(|id| !known.contains(id))
         .cloned()
         .collect();
+    let plane = user_plane(servers, observed);
+    out.plane = (plane != observed.plane).then_some(plane);
     out
 }
 

@@ -6,7 +6,8 @@
 //!
 //! Every request to the privileged helper is audited (`server.helper`,
 //! actor `system`), and so is the end of a deletion (`server.removed`).
-//! The crashes of each engine are remembered here (not in the store: a
+//! The firewall's user plane ([`plan::user_plane`]) is written here too,
+//! when it changes. The crashes of each engine are remembered here (not in the store: a
 //! restart of hearth starts the count again), and the soonest moment a
 //! crashed engine may start again is the loop's next wake-up.
 
@@ -218,7 +219,11 @@ impl<M: Machinery> Manager for ServersManager<M> {
                 seen.answering = Some(self.views.get(id).is_some_and(|v| v.answering));
             }
         }
+        let plane = self
+            .blocking(|store| crate::firewall::stored::servers(&store))
+            .await?;
         let mut observed = Observed {
+            plane,
             servers: view.servers,
             users: view.users,
             units: view.units,
@@ -255,6 +260,12 @@ impl<M: Machinery> Manager for ServersManager<M> {
             servers,
             observed,
         } = pass;
+        if let Some(plane) = plan.plane.clone() {
+            // Before the steps: a server started in this pass finds its
+            // ports on the way to being opened.
+            self.blocking(move |store| crate::firewall::stored::set_servers(&store, &plane))
+                .await?;
+        }
         let mut failures = Vec::new();
         let mut failed: BTreeSet<ServerId> = BTreeSet::new();
         for step in plan.steps.clone() {

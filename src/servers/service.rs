@@ -43,11 +43,22 @@ impl Power {
 
 pub struct ServersService {
     store: Store,
+    /// hearth's own port: no server may publish it.
+    reserved: Option<u16>,
 }
 
 impl ServersService {
     pub fn new(store: Store) -> ServersService {
-        ServersService { store }
+        ServersService {
+            store,
+            reserved: None,
+        }
+    }
+
+    /// Refuses `port` (hearth's own) to the servers' published ports.
+    pub fn reserving(mut self, port: u16) -> ServersService {
+        self.reserved = Some(port);
+        self
     }
 
     /// The servers `caller` may see: all for an admin, their own for a
@@ -84,6 +95,9 @@ impl ServersService {
             None => caller.username.clone(),
         };
         let mut server = Server::from_input(input, owner, ServerId::random(), now_ms)?;
+        if let Some(p) = server.ports.iter().find(|p| Some(p.port) == self.reserved) {
+            return Err(invalid(input.port_field(p), "is hearth's own port").into());
+        }
         let target = format!("{} ({}/{})", server.id, server.owner, server.name);
         let entry = caller.audit(AuditAction::ServerCreate, &target, source);
         self.store.change(entry, |c| {
@@ -93,6 +107,7 @@ impl ServersService {
                 return Err(invalid("id", "clashed with another server's; try again").into());
             }
             let all = stored::servers_in(c)?;
+            published_elsewhere(&all, &server, input)?;
             stored::quota_in(c, &server.owner)?.admit(&all, &server)?;
             server.engine_port = Some(free_engine_port(&all).ok_or(ServersError::Full(all.len()))?);
             stored::put(c, &server)?;
@@ -194,6 +209,25 @@ impl ServersService {
         }
         Ok(server)
     }
+}
+
+/// A port of the box is one server's: a second server publishing it
+/// would never be reached (the first one's engine holds it).
+fn published_elsewhere(
+    all: &[Server],
+    server: &Server,
+    input: &ServerInput,
+) -> Result<(), ServersError> {
+    for p in &server.ports {
+        if all.iter().any(|other| other.ports.contains(p)) {
+            return Err(invalid(
+                input.port_field(p),
+                format!("{} is published by another server of this box", p.label()),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn may_see(caller: &Caller, s: &Server) -> bool {

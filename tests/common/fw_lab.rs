@@ -32,8 +32,11 @@ pub const INTERNET_HOST: &str = "203.0.113.10";
 pub const BOX_INTERNET: &str = "203.0.113.1";
 pub const SRV1: &str = "10.88.1.2";
 pub const SRV2: &str = "10.88.2.2";
-/// The Linux user owning the sockets of the "server owned by a user".
-pub const SERVER_UID: u32 = 2001;
+/// The Linux user owning the sockets of the "server owned by a user"
+/// (in the servers' uid range, as hearth's helper makes them).
+pub const SERVER_UID: u32 = 59_001;
+/// Another server's user.
+pub const SERVER2_UID: u32 = 59_002;
 
 pub struct Lab {
     pub lan: NetNs,
@@ -112,13 +115,18 @@ pub struct Listener {
 
 impl Listener {
     pub fn start(ns: &NetNs, addr: &str) -> Listener {
+        Listener::start_as(ns, None, addr)
+    }
+
+    /// A listener whose socket `uid` owns (a server's user, say).
+    pub fn start_as(ns: &NetNs, uid: Option<u32>, addr: &str) -> Listener {
         let addr: SocketAddr = addr.parse().unwrap();
         let peers = Arc::new(Mutex::new(Vec::new()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let seen = peers.clone();
         // Runs until the test process ends; its namespace's deletion does
         // not end a socket that is still open.
-        let _ = ns.on_thread(None, move || {
+        let _ = ns.on_thread(uid, move || {
             let listener = TcpListener::bind(addr).unwrap();
             ready_tx.send(()).unwrap();
             for conn in listener.incoming() {

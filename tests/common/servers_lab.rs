@@ -38,6 +38,8 @@ pub struct Lab {
     pub socket: PathBuf,
     pub layout: Layout,
     ids: Vec<ServerId>,
+    /// Where the engines run, if not in the machine's network namespace.
+    netns: Option<std::sync::Arc<super::netns::NetNs>>,
 }
 
 impl Lab {
@@ -63,7 +65,14 @@ impl Lab {
             socket,
             layout,
             ids: Vec::new(),
+            netns: None,
         }
+    }
+
+    /// The servers started from now on run in `netns`.
+    pub fn in_netns(mut self, netns: std::sync::Arc<super::netns::NetNs>) -> Lab {
+        self.netns = Some(netns);
+        self
     }
 
     pub fn new_id(&mut self) -> ServerId {
@@ -223,15 +232,15 @@ impl Lab {
             (Layout::RUN, run.as_str()),
         ];
         let log = self.dir.path().join(format!("engine-{id}.log"));
-        let unit = match limits {
-            Some(limits) => super::unit_runner::RunningUnit::start_with_limits(
-                id.as_str(),
-                &roots,
-                &log,
-                limits,
-            ),
-            None => super::unit_runner::RunningUnit::start(id.as_str(), &roots, &log),
-        };
+        let limits = limits
+            .unwrap_or_else(|| super::unit_runner::UnitSpec::read(id.as_str(), &roots).limits);
+        let unit = super::unit_runner::RunningUnit::start_in(
+            id.as_str(),
+            &roots,
+            &log,
+            limits,
+            self.netns.as_deref(),
+        );
         let engine = wait_for_engine(&self.layout.socket(&id), &unit).await;
         RunningServer {
             id,

@@ -280,6 +280,19 @@ impl RunningUnit {
         log: &Path,
         limits: Limits,
     ) -> RunningUnit {
+        RunningUnit::start_in(instance, roots, log, limits, None)
+    }
+
+    /// [`RunningUnit::start_with_limits`], in the network namespace `netns`
+    /// if given (the unit's processes and every socket they open are
+    /// there, as a test's firewall sees them).
+    pub fn start_in(
+        instance: &str,
+        roots: &[(&str, &str)],
+        log: &Path,
+        limits: Limits,
+        netns: Option<&super::netns::NetNs>,
+    ) -> RunningUnit {
         let spec = UnitSpec::read(instance, roots);
         let user = nix::unistd::User::from_name(&spec.user)
             .unwrap()
@@ -327,7 +340,13 @@ impl RunningUnit {
                 Ok(())
             });
         }
-        let child = command.spawn().unwrap();
+        // A child starts in the namespace of the thread that forks it
+        // (after the fork it is the unit's user, who could not enter one).
+        let child = match netns {
+            Some(ns) => ns.on_thread(None, move || command.spawn()).join().unwrap(),
+            None => command.spawn(),
+        }
+        .unwrap();
         drop(procs_files);
         RunningUnit {
             child,

@@ -1,5 +1,7 @@
 use super::*;
-use crate::firewall::model::{AllowRule, InterfaceName, PortForward, PortRange, Protocol};
+use crate::firewall::model::{
+    AllowRule, InterfaceName, PortForward, PortRange, Protocol, ServerPort,
+};
 use crate::golden::assert_golden;
 
 /// A policy with one of everything.
@@ -48,7 +50,19 @@ pub fn sample_policy() -> Policy {
 pub fn sample_servers() -> UserPlane {
     UserPlane {
         interfaces: vec![InterfaceName::try_from("hsrv-ann".to_string()).unwrap()],
-        uids: vec![2001, 2002],
+        published: vec![
+            ServerPort {
+                uid: 59_001,
+                protocol: Protocol::Tcp,
+                port: 8080,
+            },
+            ServerPort {
+                uid: 59_002,
+                protocol: Protocol::Udp,
+                port: 5353,
+            },
+        ],
+        fronts: vec![23760, 23761],
         offered: vec![(Protocol::Udp, 53), (Protocol::Tcp, 53)],
     }
 }
@@ -114,5 +128,53 @@ fn the_reset_removes_hearths_table_and_puts_the_base_back() {
     assert_eq!(
         script,
         "table inet hearth\ndelete table inet hearth\ntable inet hearth_base {\n}\n"
+    );
+}
+
+#[test]
+fn the_boot_time_table_stops_the_same_uids_as_the_servers_range() {
+    let range = format!("meta skuid {}-{} ", SERVER_UIDS.start(), SERVER_UIDS.end());
+    assert!(
+        crate::firewall::BASE_RULESET.contains(&format!("{range}counter drop")),
+        "hearth-base.nft drops {range}"
+    );
+    let script = ruleset(RenderInput {
+        policy: &Policy::default(),
+        servers: &UserPlane::default(),
+        https_port: 8443,
+    });
+    assert!(script.contains(&format!(
+        "set server_uids {{ type uid; flags interval; elements = {{ {}-{} }}; }}",
+        SERVER_UIDS.start(),
+        SERVER_UIDS.end()
+    )));
+}
+
+#[test]
+fn a_server_never_publishes_the_boxs_own_tcp_ports() {
+    let port = |protocol, port| ServerPort {
+        uid: 59_001,
+        protocol,
+        port,
+    };
+    let servers = UserPlane {
+        published: vec![
+            port(Protocol::Tcp, 8443),
+            port(Protocol::Tcp, 443),
+            port(Protocol::Tcp, 23760),
+            port(Protocol::Tcp, 8080),
+            port(Protocol::Udp, 8443),
+        ],
+        fronts: vec![23760],
+        ..UserPlane::default()
+    };
+    let script = ruleset(RenderInput {
+        policy: &Policy::default(),
+        servers: &servers,
+        https_port: 8443,
+    });
+    assert!(
+        script.contains("set published { type inet_proto . inet_service; elements = { tcp . 8080, udp . 8443 }; }"),
+        "{script}"
     );
 }

@@ -12,6 +12,16 @@ pub enum HelperError {
     LookupUser { user: String, source: nix::Error },
     #[error("the user {0} does not exist (create_user first)")]
     NoSuchUser(String),
+    #[error(
+        "the user {user} has uid {uid} and gid {gid}, outside the servers' range {first}-{last}: the firewall would not confine it (remove the user)"
+    )]
+    OutsideRange {
+        user: String,
+        uid: u32,
+        gid: u32,
+        first: u32,
+        last: u32,
+    },
     #[error("`{command}` failed: {detail}")]
     Command { command: String, detail: String },
     #[error("cannot read {path}: {source}")]

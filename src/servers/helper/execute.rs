@@ -9,7 +9,7 @@ use super::error::HelperError;
 use super::host::Host;
 use super::layout::Layout;
 use super::protocol::Request;
-use crate::servers::model::ServerId;
+use crate::servers::model::{SERVER_UIDS, ServerId};
 use crate::servers::subids;
 
 /// Carries out `request`. `hearth_uid` is granted the engine's socket.
@@ -33,6 +33,20 @@ fn create_user(id: &ServerId, host: &dyn Host, layout: &Layout) -> Result<(), He
     let name = id.user();
     if host.user(&name)?.is_none() {
         host.add_user(&name, &layout.home(id))?;
+    }
+    // A user that got (or had) ids elsewhere is refused before it gets a
+    // range, storage or a start: its sockets would escape the firewall.
+    let account = host
+        .user(&name)?
+        .ok_or_else(|| HelperError::NoSuchUser(name.clone()))?;
+    if !SERVER_UIDS.contains(&account.uid) || !SERVER_UIDS.contains(&account.gid) {
+        return Err(HelperError::OutsideRange {
+            user: name,
+            uid: account.uid,
+            gid: account.gid,
+            first: *SERVER_UIDS.start(),
+            last: *SERVER_UIDS.end(),
+        });
     }
     for file in [&layout.subuid, &layout.subgid] {
         let mut entries = read_subids(host, file)?;

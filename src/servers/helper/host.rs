@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::error::HelperError;
+use crate::servers::model::SERVER_UIDS;
 
 /// A user's numeric ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +91,15 @@ impl Host for RealHost {
     }
 
     fn add_user(&self, name: &str, home: &Path) -> Result<(), HelperError> {
+        let (first, last) = (SERVER_UIDS.start(), SERVER_UIDS.end());
         run(Command::new("useradd")
             .args(["--system", "--user-group", "--no-create-home"])
+            // The system range of login.defs, narrowed to the servers'
+            // own for this call: uid and gid both come from it.
+            .args(["--key", &format!("SYS_UID_MIN={first}")])
+            .args(["--key", &format!("SYS_UID_MAX={last}")])
+            .args(["--key", &format!("SYS_GID_MIN={first}")])
+            .args(["--key", &format!("SYS_GID_MAX={last}")])
             .arg("--home-dir")
             .arg(home)
             .args(["--shell", "/usr/sbin/nologin", "--comment", "hearth server"])

@@ -76,7 +76,7 @@ fn a_minimal_server_gets_the_defaults_and_runs() {
 fn limits_and_ports_are_checked_and_the_error_names_the_field() {
     let s = server(
         r#"{"name":"web","limits":{"memory_mib":2048,"pids":4096},
-            "ports":[{"port":8080},{"port":53,"protocol":"udp"}]}"#,
+            "ports":[{"port":8080},{"port":5353,"protocol":"udp"}]}"#,
     )
     .unwrap();
     assert_eq!(s.limits.memory_mib, 2048);
@@ -86,7 +86,7 @@ fn limits_and_ports_are_checked_and_the_error_names_the_field() {
         s.ports,
         [
             PublishedPort {
-                port: 53,
+                port: 5353,
                 protocol: PortProtocol::Udp
             },
             PublishedPort {
@@ -114,26 +114,31 @@ fn limits_and_ports_are_checked_and_the_error_names_the_field() {
             "limits.disk_mib",
         ),
         (
-            r#"{"name":"web","ports":[{"port":80},{"port":0}]}"#,
+            r#"{"name":"web","ports":[{"port":8080},{"port":0}]}"#,
             "ports[1].port",
+        ),
+        (r#"{"name":"web","ports":[{"port":80}]}"#, "ports[0].port"),
+        (
+            r#"{"name":"web","ports":[{"port":23760}]}"#,
+            "ports[0].port",
         ),
         (
             r#"{"name":"web","ports":[{"port":70000}]}"#,
             "ports[0].port",
         ),
         (
-            r#"{"name":"web","ports":[{"port":80,"protocol":"sctp"}]}"#,
+            r#"{"name":"web","ports":[{"port":8080,"protocol":"sctp"}]}"#,
             "ports[0].protocol",
         ),
         (
-            r#"{"name":"web","ports":[{"port":80},{"port":80,"protocol":"tcp"}]}"#,
+            r#"{"name":"web","ports":[{"port":8080},{"port":8080,"protocol":"tcp"}]}"#,
             "ports[1]",
         ),
     ] {
         let e = server(json).unwrap_err();
         assert_eq!(e.field, field, "{json}: {e}");
     }
-    let many: Vec<String> = (1..=33).map(|p| format!("{{\"port\":{p}}}")).collect();
+    let many: Vec<String> = (2001..=2033).map(|p| format!("{{\"port\":{p}}}")).collect();
     let e = server(&format!(r#"{{"name":"web","ports":[{}]}}"#, many.join(","))).unwrap_err();
     assert_eq!(e.field, "ports");
 }

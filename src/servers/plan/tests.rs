@@ -184,10 +184,70 @@ fn deleting_stops_removes_storage_then_user_then_forgets() {
 #[test]
 fn users_and_units_without_a_record_are_reported_never_touched() {
     let mut o = observed(&[]);
-    o.users = [id("0000000b"), id(A)].into();
+    o.users = [(id("0000000b"), 59_011), (id(A), 59_010)].into();
     o.units = [id("0000000c")].into();
     let p = plan(&[server(A, DesiredState::Stopped)], &o);
     assert!(p.is_noop());
     assert_eq!(p.unknown_users, [id("0000000b")]);
     assert_eq!(p.unknown_units, [id("0000000c")]);
+}
+
+#[test]
+fn the_firewall_gets_each_servers_ports_under_its_uid_once_its_user_exists() {
+    use crate::firewall::model::{InterfaceName, Protocol, ServerPort};
+    use crate::servers::model::PublishedPort;
+    let mut a = server(A, DesiredState::Running);
+    a.engine_port = Some(23760);
+    a.ports = vec![
+        PublishedPort {
+            port: 8080,
+            protocol: PortProtocol::Tcp,
+        },
+        PublishedPort {
+            port: 5353,
+            protocol: PortProtocol::Udp,
+        },
+    ];
+    let mut gone = server("0000000b", DesiredState::Stopped);
+    gone.engine_port = Some(23761);
+    gone.ports = vec![PublishedPort {
+        port: 9090,
+        protocol: PortProtocol::Tcp,
+    }];
+    gone.deleting = Some(Deletion {
+        erase: true,
+        asked_ms: 1,
+    });
+    let servers = [a, gone];
+    let mut o = observed(&[]);
+    // What the servers' manager does not own stays as it is.
+    o.plane.interfaces = vec![InterfaceName::try_from("hsrv-x".to_string()).unwrap()];
+
+    // No user yet: its front is open, its ports are not.
+    let p = plan(&servers, &o);
+    let plane = p.plane.clone().expect("the plane changes");
+    assert_eq!(plane.fronts, [23760], "a server being deleted has none");
+    assert!(plane.published.is_empty());
+    assert_eq!(plane.interfaces, o.plane.interfaces);
+
+    o.users = [(id(A), 59_003), (id("0000000b"), 59_004)].into();
+    let plane = plan(&servers, &o).plane.expect("the plane changes");
+    assert_eq!(
+        plane.published,
+        [
+            ServerPort {
+                uid: 59_003,
+                protocol: Protocol::Tcp,
+                port: 8080
+            },
+            ServerPort {
+                uid: 59_003,
+                protocol: Protocol::Udp,
+                port: 5353
+            },
+        ]
+    );
+    // Once the firewall's record holds it, there is nothing to write.
+    o.plane = plane;
+    assert_eq!(plan(&servers, &o).plane, None);
 }

@@ -50,7 +50,7 @@ impl Machinery for Recording {
             users: host
                 .iter()
                 .filter(|(_, s)| s.user)
-                .map(|(id, _)| id.clone())
+                .map(|(id, _)| (id.clone(), uid_of(id)))
                 .collect(),
             units: host
                 .iter()
@@ -111,6 +111,11 @@ impl Machinery for Recording {
         self.set(id, |s| s.unit = Activity::Inactive);
         Ok(())
     }
+}
+
+/// The uid the recording host gives a server's user.
+fn uid_of(id: &ServerId) -> u32 {
+    59_000 + u32::from_str_radix(&id.as_str()[5..], 16).unwrap() % 1000
 }
 
 /// One pass as the loop runs it; `None` when there was nothing to do.
@@ -309,4 +314,44 @@ async fn strangers_on_the_host_are_reported_and_left_alone() {
     assert_eq!(status.unknown_users, ["hs-0badc0de"]);
     assert_eq!(status.unknown_units, ["hearth-server@0badc0de.service"]);
     assert!(host.take_log().is_empty());
+}
+
+#[tokio::test]
+async fn the_firewall_gets_a_servers_ports_under_its_uid_and_loses_them_with_it() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    let input: ServerInput =
+        serde_json::from_value(json!({"name": "web", "ports": [{"port": 8080}]})).unwrap();
+    let ann = caller("ann", Role::Member);
+    let server = service.create(&ann, &input, HERE, 1).unwrap();
+    settle(&mut m).await;
+    let plane = crate::firewall::stored::servers(&lab.store).unwrap();
+    assert_eq!(
+        plane.published,
+        [crate::firewall::model::ServerPort {
+            uid: uid_of(&server.id),
+            protocol: crate::firewall::model::Protocol::Tcp,
+            port: 8080,
+        }]
+    );
+    assert_eq!(plane.fronts, [server.engine_port.unwrap()]);
+    let changes = lab
+        .store
+        .audit_records(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "firewall.change" && r.target == "servers")
+        .count();
+    assert_eq!(changes, 2, "written when it changed, not at every pass");
+
+    service
+        .delete(&ann, server.id.as_str(), false, HERE, now_ms())
+        .unwrap();
+    settle(&mut m).await;
+    assert_eq!(
+        crate::firewall::stored::servers(&lab.store).unwrap(),
+        crate::firewall::model::UserPlane::default()
+    );
 }

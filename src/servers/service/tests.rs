@@ -137,3 +137,57 @@ fn the_quota_is_enforced_at_create_with_a_clear_error() {
         Err(ServersError::Invalid(_))
     ));
 }
+
+#[test]
+fn a_port_of_the_box_is_published_by_one_server_and_never_hearths_own() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone()).reserving(8443);
+    let (ann, bob) = (caller("ann", Role::Member), caller("bob", Role::Member));
+    let with_ports =
+        |name: &str, ports: serde_json::Value| input(json!({"name": name, "ports": ports}));
+    service
+        .create(&ann, &with_ports("web", json!([{"port": 8080}])), HERE, 1)
+        .unwrap();
+    let refused = |e: ServersError| match e {
+        ServersError::Invalid(i) => (i.field.to_string(), i.to_string()),
+        other => panic!("{other:?}"),
+    };
+    let (field, why) = refused(
+        service
+            .create(
+                &bob,
+                &with_ports("web", json!([{"port": 9000}, {"port": 8080}])),
+                HERE,
+                2,
+            )
+            .unwrap_err(),
+    );
+    assert_eq!(field, "ports[1]");
+    assert!(
+        why.contains("8080/tcp is published by another server"),
+        "{why}"
+    );
+    // The same number in the other protocol is another port.
+    service
+        .create(
+            &bob,
+            &with_ports("dns", json!([{"port": 8080, "protocol": "udp"}])),
+            HERE,
+            3,
+        )
+        .unwrap();
+    let (field, why) = refused(
+        service
+            .create(&bob, &with_ports("x", json!([{"port": 8443}])), HERE, 4)
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (field.as_str(), why.contains("hearth's own port")),
+        ("ports[0]", true)
+    );
+    assert_eq!(
+        service.list(&bob).unwrap().len(),
+        1,
+        "nothing refused was kept"
+    );
+}

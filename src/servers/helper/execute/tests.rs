@@ -48,8 +48,8 @@ impl Host for Recording {
         self.users.borrow_mut().insert(
             name.to_string(),
             Account {
-                uid: 900 + n,
-                gid: 900 + n,
+                uid: 59_000 + n,
+                gid: 59_000 + n,
             },
         );
         Ok(())
@@ -172,6 +172,22 @@ fn create_user_makes_the_user_and_both_ranges_once() {
 }
 
 #[test]
+fn a_user_with_ids_outside_the_servers_range_is_refused_before_it_gets_a_range() {
+    let host = Recording::default();
+    host.users
+        .borrow_mut()
+        .insert("hs-0a1b2c3d".into(), Account { uid: 998, gid: 998 });
+    let err = ask(&host, Request::CreateUser { id: id() }).unwrap_err();
+    assert!(
+        matches!(err, HelperError::OutsideRange { uid: 998, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("59000-59999"), "{err}");
+    assert!(host.take_log().is_empty(), "no range was written");
+    assert!(host.read(Path::new("/etc/subuid")).unwrap().is_empty());
+}
+
+#[test]
 fn prepare_storage_needs_the_user_then_makes_mounts_and_grants_once() {
     let host = Recording::default();
     let err = ask(
@@ -194,13 +210,16 @@ fn prepare_storage_needs_the_user_then_makes_mounts_and_grants_once() {
     assert_eq!(
         host.take_log(),
         [
-            "mkfs /s/0a1b2c3d/disk.img.new 1024 MiB uid 900",
+            "mkfs /s/0a1b2c3d/disk.img.new 1024 MiB uid 59000",
             "mv /s/0a1b2c3d/disk.img.new /s/0a1b2c3d/disk.img",
             "mount /s/0a1b2c3d/disk.img /s/0a1b2c3d/data",
             "acl /r/0a1b2c3d u:107",
         ]
     );
-    let user = Some(Account { uid: 900, gid: 900 });
+    let user = Some(Account {
+        uid: 59_000,
+        gid: 59_000,
+    });
     let folders = host.folders.borrow().clone();
     assert_eq!(folders[Path::new("/s/0a1b2c3d")], (0o711, None));
     assert_eq!(folders[Path::new("/s/0a1b2c3d/data")], (0o700, user));
@@ -238,7 +257,7 @@ fn a_crash_while_formatting_leaves_no_image_in_place() {
     assert_eq!(
         host.take_log()[..2],
         [
-            "mkfs /s/0a1b2c3d/disk.img.new 512 MiB uid 900",
+            "mkfs /s/0a1b2c3d/disk.img.new 512 MiB uid 59000",
             "mv /s/0a1b2c3d/disk.img.new /s/0a1b2c3d/disk.img",
         ]
     );
