@@ -877,6 +877,7 @@ fn main() {
     let render = |domains: &[Domain]| {
         config(RenderInput {
             domains,
+            servers: &[],
             email: None,
             settings: &settings,
         })

@@ -3,7 +3,9 @@
 //! backend and sees it come into force without reloading, with its DNS
 //! and certificate checks; a bad name is marked at its field; a change
 //! and a removal; the web server's state when Caddy is gone. A member
-//! sees only their own domain, and is told why they cannot add one.
+//! sees only their own domain, is told how to get a server to lead one
+//! to, leads a domain to her server's published port (through Caddy),
+//! and sees it say so when the server is gone.
 //! Needs caddy, curl, chromium and chromium-driver.
 
 mod common;
@@ -330,9 +332,13 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
+async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
     let lab = ProxyLab::start();
     let backend = Backend::start("mia");
+    // No engine runs here (servers.manage = false): her server's published
+    // port is a listener the test holds on 127.0.0.1, where rootlesskit
+    // would hold it.
+    let app = Backend::start("mia's app");
     lab.hearth.add_user("mia", MEMBER_PASSWORD, "member").await;
     let body = json!({
         "name": "mia.test",
@@ -348,7 +354,8 @@ async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
     );
     lab.wait_for_hosts(&["admin.test", "mia.test"]);
 
-    // What the page relies on: a member adding one is refused, saying why.
+    // What the page relies on: a member adding one to anything but her
+    // server is refused, saying why.
     let client = lab.hearth.client();
     let token = client.login("mia", MEMBER_PASSWORD).await;
     let mine = json!({"name": "mine.test", "target": {"kind": "hearth"}});
@@ -381,8 +388,8 @@ async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
     assert!(entry.get("owner").is_none(), "no owner column: {entry}");
     assert_eq!(
         entry["buttons"],
-        json!(["Remove mia.test"]),
-        "she may remove it, not change its target"
+        json!(["Change mia.test", "Remove mia.test"]),
+        "hers to change (to one of her servers) and remove"
     );
     assert_eq!(b.text("#h-domains").await, "Your domains");
     assert_eq!(
@@ -390,16 +397,17 @@ async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
         "Caddy is up.",
         "not how many domains others have"
     );
+    // No server yet: the note says how to get one, instead of a form.
     let state = b
         .eval("return [document.getElementById('domain-form').hidden, document.getElementById('member-note').hidden, document.getElementById('member-note').textContent.trim()]")
         .await;
     assert_eq!(state[0], true, "no form she cannot use: {state}");
-    assert_eq!(state[1], false, "the reason instead: {state}");
+    assert_eq!(state[1], false, "the way instead: {state}");
     let note = state[2].as_str().unwrap();
     assert!(
-        note.starts_with("You cannot add a domain yourself yet")
-            && note.contains("servers come in a later version of hearth")
-            && note.contains("an admin can add a domain for you"),
+        note.contains("leads to one of your servers")
+            && note.contains("You have no server yet")
+            && note.contains("Servers page"),
         "{note}"
     );
     // Her stream names none of the admin's domains either.
@@ -409,5 +417,93 @@ async fn a_member_sees_their_own_domain_and_why_they_cannot_add_one() {
         json!(["mia.test"])
     );
     b.check_page("domains-member").await;
+
+    // Her server, publishing the app's port for tcp and another for udp.
+    let port = app.addr().port();
+    let server =
+        json!({"name": "web", "ports": [{"port": port}, {"port": port, "protocol": "udp"}]});
+    let r = client
+        .as_user(&token, "POST", "/api/v1/servers", &server.to_string())
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    b.goto(&url(&lab.hearth, "/domains")).await;
+    b.wait_for(
+        "return document.readyState === 'complete' && !document.getElementById('domain-form').hidden && document.getElementById('d-server').value !== ''",
+        "the form, with her server to choose",
+    )
+    .await;
+    // One choice: her servers, and of each its tcp ports.
+    assert_eq!(
+        b.eval("return [Array.from(document.querySelectorAll('#d-kind label'), l => [l.textContent.trim(), !l.hidden]), document.getElementById('d-kind-server').checked, document.getElementById('d-owner-fields').hidden, document.getElementById('member-note').hidden, Array.from(document.querySelectorAll('#d-server option'), o => [o.value, o.textContent]), Array.from(document.querySelectorAll('#d-server-port option'), o => o.value)]")
+            .await,
+        json!([
+            [
+                ["One of my servers", true],
+                ["An address and port on the box", false],
+                ["hearth itself (these pages)", false],
+                ["Where an admin led it", false]
+            ],
+            true,
+            true,
+            true,
+            [[id, format!("web ({id})")]],
+            [port.to_string()]
+        ])
+    );
+    b.set_value("#d-name", "app.test").await;
+    b.set_value("#d-tls", "internal").await;
+    b.click("#d-submit").await;
+    let entry = wait_shown(
+        &b,
+        "app.test",
+        "app.test applied",
+        Duration::from_secs(15),
+        |v| field(v, "apply-state") == "Applied",
+    )
+    .await;
+    assert_eq!(
+        field(&entry, "target"),
+        format!("Server web ({id}), port {port}")
+    );
+    assert!(entry.get("target-error").is_none(), "{entry}");
+    assert_eq!(
+        b.text("#message").await,
+        "app.test was added; the web server takes it within a second or two."
+    );
+    // Real: through Caddy to her server's port.
+    lab.wait_for_hosts(&["admin.test", "app.test", "mia.test"]);
+    lab.caddy.wait_for_local_cert("app.test");
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("app.test", lab.https_port, Some(&root), "/"),
+        (200, "mia's app".to_string())
+    );
+
+    // Her server deleted: the domain stays, and says why it is not
+    // reached, live.
+    let r = client
+        .as_user(&token, "DELETE", &format!("/api/v1/servers/{id}"), "")
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let entry = wait_shown(
+        &b,
+        "app.test",
+        "the gone server said",
+        Duration::from_secs(15),
+        |v| !field(v, "target-error").is_empty(),
+    )
+    .await;
+    assert_eq!(
+        field(&entry, "target-error"),
+        format!("Visitors get an error page: server {id} is gone.")
+    );
+    // Caddy's load may follow the page's word by a moment.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while curl_resolve("app.test", lab.https_port, Some(&root), "/").0 != 502 {
+        assert!(Instant::now() < deadline, "Caddy never answered 502");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    b.check_page("domains-member-server").await;
     b.assert_no_severe_errors(&[]).await;
 }

@@ -3,8 +3,9 @@
 //! Caddy's local CA, a removed domain stops answering, a bad name is
 //! refused with Caddy's config unchanged, a restarted Caddy is loaded
 //! again, a burst of changes is a few loads, the on-demand ask endpoint
-//! knows the configured names, and hearth's own pages can be served
-//! through Caddy, which pins hearth's certificate.
+//! knows the configured names, hearth's own pages can be served through
+//! Caddy, which pins hearth's certificate, and a member's domain reaches
+//! a published port of their server (and answers 502 once it is gone).
 
 mod common;
 
@@ -402,4 +403,123 @@ fn a_wildcard_gets_certificates_on_demand_for_the_names_hearth_vouches_for() {
             .join("certificates/local/a.b.box.test")
             .exists()
     );
+}
+
+#[test]
+fn a_members_domain_reaches_their_servers_port_and_says_when_the_server_is_gone() {
+    let lab = ProxyLab::start();
+    // No engine runs here (servers.manage = false): the server's published
+    // port is a plain HTTP listener the test holds on 127.0.0.1, where
+    // rootlesskit would hold it (on every address of the box).
+    let published = Backend::start("from mia's server");
+    let port = published.addr().port();
+    let password = "a long enough password 1";
+    common::on_own_runtime(lab.hearth.add_user("mia", password, "member"));
+    common::on_own_runtime(lab.hearth.add_user("max", password, "member"));
+    let client = lab.hearth.client();
+    let login = |who: &str| common::on_own_runtime(client.login(who, password));
+    let (mia, max) = (login("mia"), login("max"));
+    let call = |token: &str, method: &str, path: &str, body: serde_json::Value| {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        common::on_own_runtime(client.as_user(token, method, path, &body))
+    };
+    let r = call(
+        &mia,
+        "POST",
+        "/api/v1/servers",
+        serde_json::json!({"name": "web", "ports": [{"port": port}, {"port": port, "protocol": "udp"}]}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let server = r.json()["id"].as_str().unwrap().to_string();
+
+    // A member may not lead a domain to an address, nor to another's
+    // server, which is refused as one that does not exist.
+    let to = |server: &str, port: u16| serde_json::json!({"name": "mia.test", "target": {"kind": "server", "server": server, "port": port}, "tls": "internal"});
+    let address =
+        serde_json::json!({"name": "mia.test", "target": {"address": "127.0.0.1", "port": port}});
+    assert_eq!(call(&mia, "POST", "/api/v1/domains", address).status, 403);
+    let theirs = call(&max, "POST", "/api/v1/domains", to(&server, port));
+    assert_eq!(theirs.status, 400, "{:?}", theirs.body);
+    assert_eq!(theirs.json()["error"]["field"], "target.server");
+    let none = call(&max, "POST", "/api/v1/domains", to("c0ffee00", port));
+    assert_eq!(
+        theirs.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace(&server, "ID"),
+        none.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("c0ffee00", "ID")
+    );
+    let unpublished = call(&mia, "POST", "/api/v1/domains", to(&server, port ^ 1));
+    assert_eq!(unpublished.status, 400, "{:?}", unpublished.body);
+    assert_eq!(unpublished.json()["error"]["field"], "target.port");
+
+    // Her domain to her server's port: through Caddy to the listener.
+    let r = call(&mia, "POST", "/api/v1/domains", to(&server, port));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.json()["target"]["kind"], "server");
+    lab.wait_for_hosts(&["mia.test"]);
+    let config = lab.caddy.running_config();
+    let route = &config["apps"]["http"]["servers"]["https"]["routes"][0];
+    assert_eq!(
+        route["handle"][0]["upstreams"][0]["dial"],
+        format!("127.0.0.1:{port}")
+    );
+    lab.caddy.wait_for_local_cert("mia.test");
+    let root = lab.caddy.local_root_pem();
+    assert_eq!(
+        curl_resolve("mia.test", lab.https_port, Some(&root), "/hello"),
+        (200, "from mia's server".to_string())
+    );
+    assert!(
+        published.seen().iter().any(|r| r.path == "/hello"),
+        "the listener answered"
+    );
+
+    // The server deleted: the domain stays, Caddy answers 502 for it
+    // (no longer dialling a port anything could take), and the record
+    // and the proxy's report say why.
+    let r = call(
+        &mia,
+        "DELETE",
+        &format!("/api/v1/servers/{server}"),
+        serde_json::Value::Null,
+    );
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let gone = format!("server {server} is gone");
+    wait_until(
+        "Caddy to answer 502 for mia.test",
+        Duration::from_secs(15),
+        || curl_resolve("mia.test", lab.https_port, Some(&root), "/").0 == 502,
+    );
+    assert_eq!(
+        curl_resolve("mia.test", lab.https_port, Some(&root), "/"),
+        (502, "This site's server no longer exists.\n".to_string())
+    );
+    let d = call(
+        &mia,
+        "GET",
+        "/api/v1/domains/mia.test",
+        serde_json::Value::Null,
+    )
+    .json();
+    assert_eq!(d["target_error"], gone.as_str(), "{d}");
+    assert_eq!(d["apply"]["state"], "applied", "{d}");
+    assert_eq!(lab.routed_hosts(), ["mia.test"]);
+    common::on_own_runtime(async {
+        let path = "/api/v1/events?topics=proxy";
+        let admin = lab.hearth.admin_client();
+        let mut stream = common::sse::open(&admin, common::Protocol::Http2, path, None).await;
+        let report = proxy_report(&mut stream, |r| {
+            r["status"]["domains"][0]["target_error"] == gone.as_str()
+        })
+        .await;
+        assert_eq!(report["status"]["last_load"]["reason"], "servers changed");
+    });
 }

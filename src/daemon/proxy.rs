@@ -122,6 +122,9 @@ pub(super) async fn start_proxy(
                 .watch("store", store.watch(Table::Domains))
                 // The ACME e-mail lives in the settings.
                 .watch("settings", store.watch(Table::Settings))
+                // A domain may lead to a member's server: rendered from
+                // its record (deleted, stopped, ports changed).
+                .watch("servers", store.watch(Table::Servers))
                 .watch("health", checked_rx),
             ctx,
             run.shutdown.clone().cancelled_owned(),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::invalid::{Invalid, invalid};
 use crate::names::DomainName;
+use crate::servers::model::{PortProtocol, Server, ServerId};
 
 /// Suffixes without public DNS: no public CA can issue for them, so
 /// their default is Caddy's own CA and `auto` is refused.
@@ -163,6 +164,22 @@ pub enum Target {
     /// hearth's own interface, over HTTPS on loopback, trusting hearth's
     /// own certificate. Admins only.
     Hearth,
+    /// A published tcp port of one of the owner's virtual servers: its
+    /// rootless engine binds the port on every address of the box, so
+    /// Caddy dials it on loopback, in plain HTTP. The one kind members
+    /// may choose.
+    Server { server: ServerId, port: u16 },
+}
+
+impl Target {
+    /// The kind's name, as the API spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Address { .. } => "address",
+            Target::Hearth => "hearth",
+            Target::Server { .. } => "server",
+        }
+    }
 }
 
 /// A domain record as kept in the store.
@@ -196,13 +213,28 @@ pub struct DomainInput {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetInput {
-    /// `address` (the default) or `hearth`.
+    /// `address`, `hearth` or `server`; left out, `server` when a server
+    /// is named and `address` otherwise.
     #[serde(default)]
     pub kind: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
     #[serde(default)]
     pub port: Option<u32>,
+    /// A server's id (kind `server`).
+    #[serde(default)]
+    pub server: Option<String>,
+}
+
+impl TargetInput {
+    /// The kind asked for, its default filled in.
+    pub fn kind(&self) -> &str {
+        match (&self.kind, &self.server) {
+            (Some(k), _) => k,
+            (None, Some(_)) => "server",
+            (None, None) => "address",
+        }
+    }
 }
 
 /// What a domain is checked against: facts of this box.
@@ -215,6 +247,9 @@ pub struct Context<'a> {
     /// hearth's own port: reached through the `hearth` target, not by
     /// address, so that its certificate is checked.
     pub hearth_port: u16,
+    /// The box's servers (at least the owner's): a `server` target must
+    /// name one of them that belongs to the domain's owner.
+    pub servers: &'a [Server],
 }
 
 impl Domain {
@@ -260,7 +295,7 @@ impl Domain {
                 "needs TLS: HSTS on a plain HTTP site would make it unreachable",
             ));
         }
-        let target = target(&input.target, ctx)?;
+        let target = target(&input.target, &owner, ctx)?;
         Ok(Domain {
             name,
             owner,
@@ -271,15 +306,25 @@ impl Domain {
     }
 }
 
-fn target(t: &TargetInput, ctx: Context<'_>) -> Result<Target, Invalid> {
-    match t.kind.as_deref().unwrap_or("address") {
+fn target(t: &TargetInput, owner: &str, ctx: Context<'_>) -> Result<Target, Invalid> {
+    match t.kind() {
         "hearth" => {
-            if t.address.is_some() || t.port.is_some() {
-                return Err(invalid("target", "of kind hearth takes no address or port"));
+            if t.address.is_some() || t.port.is_some() || t.server.is_some() {
+                return Err(invalid(
+                    "target",
+                    "of kind hearth takes no address, port or server",
+                ));
             }
             Ok(Target::Hearth)
         }
+        "server" => server_target(t, owner, ctx),
         "address" => {
+            if t.server.is_some() {
+                return Err(invalid(
+                    "target",
+                    "of kind address takes no server (use the kind server)",
+                ));
+            }
             let address = t
                 .address
                 .as_deref()
@@ -296,11 +341,7 @@ fn target(t: &TargetInput, ctx: Context<'_>) -> Result<Target, Invalid> {
                     ),
                 ));
             }
-            let port = match t.port {
-                Some(p @ 1..=65535) => p as u16,
-                Some(_) => return Err(invalid("target.port", "must be from 1 to 65535")),
-                None => return Err(invalid("target.port", "is required")),
-            };
+            let port = port_of(t)?;
             if port == ctx.hearth_port {
                 return Err(invalid(
                     "target.port",
@@ -309,8 +350,88 @@ fn target(t: &TargetInput, ctx: Context<'_>) -> Result<Target, Invalid> {
             }
             Ok(Target::Address { address, port })
         }
-        _ => Err(invalid("target.kind", "must be address or hearth")),
+        _ => Err(invalid("target.kind", "must be address, hearth or server")),
     }
+}
+
+fn port_of(t: &TargetInput) -> Result<u16, Invalid> {
+    match t.port {
+        Some(p @ 1..=65535) => Ok(p as u16),
+        Some(_) => Err(invalid("target.port", "must be from 1 to 65535")),
+        None => Err(invalid("target.port", "is required")),
+    }
+}
+
+/// A server of `owner`'s and one of its published tcp ports. Another
+/// user's server is refused in the very words of one that does not
+/// exist, so that a member cannot learn which ids are taken.
+fn server_target(t: &TargetInput, owner: &str, ctx: Context<'_>) -> Result<Target, Invalid> {
+    if t.address.is_some() {
+        return Err(invalid(
+            "target",
+            "of kind server takes no address (the server's port is dialled on loopback)",
+        ));
+    }
+    let given = t
+        .server
+        .as_deref()
+        .map(str::trim)
+        .ok_or_else(|| invalid("target.server", "is required"))?;
+    let no_such = || {
+        invalid(
+            "target.server",
+            format!("is not one of {owner}'s servers: no such server {given:?}"),
+        )
+    };
+    let id = ServerId::try_from(given).map_err(|_| no_such())?;
+    let server = ctx
+        .servers
+        .iter()
+        .find(|s| s.id == id && s.owner == owner && s.deleting.is_none())
+        .ok_or_else(no_such)?;
+    let port = port_of(t)?;
+    let tcp: Vec<u16> = published(server, PortProtocol::Tcp);
+    if tcp.contains(&port) {
+        if port == ctx.hearth_port {
+            return Err(invalid(
+                "target.port",
+                format!("{port} is hearth's own port, which a server cannot have"),
+            ));
+        }
+        return Ok(Target::Server { server: id, port });
+    }
+    let listed = if tcp.is_empty() {
+        format!("server {id} publishes none (publish one on the Servers page)")
+    } else {
+        format!("server {id} publishes {}", list(&tcp))
+    };
+    let udp_only = published(server, PortProtocol::Udp).contains(&port);
+    Err(invalid(
+        "target.port",
+        if udp_only {
+            format!("must be a tcp port: {port} is published for udp only, and {listed} for tcp")
+        } else {
+            format!("must be a tcp port the server publishes, and {listed}")
+        },
+    ))
+}
+
+/// `server`'s published ports of `protocol`, in order.
+pub fn published(server: &Server, protocol: PortProtocol) -> Vec<u16> {
+    server
+        .ports
+        .iter()
+        .filter(|p| p.protocol == protocol)
+        .map(|p| p.port)
+        .collect()
+}
+
+fn list(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -16,14 +16,23 @@
 //! names before wildcards, so an exact name wins over a wildcard above
 //! it), one on the HTTP port for the names without. HTTP/3 is off: the
 //! firewall opens TCP only.
+//!
+//! A domain that leads to a member's server is rendered from the
+//! server's record as it is now: its published port on loopback, or,
+//! when the server is gone, stopped or no longer publishes the port, a
+//! short static answer ([`Unreachable`]) instead of a dial to a port
+//! that something else might hold. The record of the domain stays; the
+//! manager's report says why it does not reach its server.
 
-use std::net::{IpAddr, SocketAddr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-use super::model::{Domain, Target, TlsMode};
+use super::model::{Domain, Target, TlsMode, published};
 use crate::names::Email;
+use crate::servers::model::{DesiredState, PortProtocol, Server, ServerId};
 
 /// How long browsers keep to HTTPS once they saw HSTS: one year.
 const HSTS: &str = "max-age=31536000";
@@ -64,8 +73,79 @@ pub struct CaddySettings {
 #[derive(Debug, Clone, Copy)]
 pub struct RenderInput<'a> {
     pub domains: &'a [Domain],
+    /// The box's servers, which `server` targets lead to.
+    pub servers: &'a [Server],
     pub email: Option<&'a Email>,
     pub settings: &'a CaddySettings,
+}
+
+/// Why a domain's server target cannot be dialled now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// The server was deleted (or is being deleted).
+    Gone { server: ServerId },
+    /// The server no longer publishes the port for tcp.
+    NotPublished { server: ServerId, port: u16 },
+    /// The server is stopped: its port is free for anything to take.
+    Stopped { server: ServerId },
+}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unreachable::Gone { server } => write!(f, "server {server} is gone"),
+            Unreachable::NotPublished { server, port } => {
+                write!(f, "port {port} is no longer published by server {server}")
+            }
+            Unreachable::Stopped { server } => write!(f, "server {server} is stopped"),
+        }
+    }
+}
+
+impl Unreachable {
+    /// What Caddy answers instead: a status and a short body that names
+    /// no server (the visitor may be anyone).
+    fn answer(&self) -> (u16, &'static str) {
+        match self {
+            Unreachable::Gone { .. } => (502, "This site's server no longer exists.\n"),
+            Unreachable::NotPublished { .. } => (502, "This site's server no longer offers it.\n"),
+            Unreachable::Stopped { .. } => (503, "This site's server is stopped.\n"),
+        }
+    }
+}
+
+/// Whether `d`'s target can be dialled, given the servers as they are
+/// now: `None` for any target that is not a server. A server of another
+/// owner than the domain's is gone for it (ids are never reused, but a
+/// record is not to be trusted further than validation went).
+pub fn unreachable(d: &Domain, servers: &[Server]) -> Option<Unreachable> {
+    let Target::Server { server, port } = &d.target else {
+        return None;
+    };
+    let gone = || Unreachable::Gone {
+        server: server.clone(),
+    };
+    let Some(s) = servers
+        .iter()
+        .find(|s| s.id == *server && s.owner == d.owner)
+    else {
+        return Some(gone());
+    };
+    if s.deleting.is_some() {
+        return Some(gone());
+    }
+    if !published(s, PortProtocol::Tcp).contains(port) {
+        return Some(Unreachable::NotPublished {
+            server: server.clone(),
+            port: *port,
+        });
+    }
+    if s.desired == DesiredState::Stopped {
+        return Some(Unreachable::Stopped {
+            server: server.clone(),
+        });
+    }
+    None
 }
 
 /// Caddy's whole config for `input`.
@@ -81,7 +161,7 @@ pub fn config(input: RenderInput<'_>) -> Value {
 
     let mut servers = Map::new();
     if !secure.is_empty() {
-        let mut https = server(listen(s.bind, s.https_port), &secure, s);
+        let mut https = server(listen(s.bind, s.https_port), &secure, input.servers, s);
         // Caddy's HTTP-to-HTTPS redirects leave out the port (it takes
         // its own https_port for the default): right on 443 only.
         if s.https_port != 443 {
@@ -92,7 +172,7 @@ pub fn config(input: RenderInput<'_>) -> Value {
     if !plain.is_empty() {
         servers.insert(
             "http".into(),
-            server(listen(s.bind, s.http_port), &plain, s),
+            server(listen(s.bind, s.http_port), &plain, input.servers, s),
         );
     }
 
@@ -129,8 +209,8 @@ fn listen(bind: Option<IpAddr>, port: u16) -> String {
     }
 }
 
-fn server(listen: String, domains: &[&Domain], s: &CaddySettings) -> Value {
-    let routes: Vec<Value> = domains.iter().map(|d| route(d, s)).collect();
+fn server(listen: String, domains: &[&Domain], servers: &[Server], s: &CaddySettings) -> Value {
+    let routes: Vec<Value> = domains.iter().map(|d| route(d, servers, s)).collect();
     json!({
         "listen": [listen],
         "protocols": ["h1", "h2"],
@@ -138,7 +218,7 @@ fn server(listen: String, domains: &[&Domain], s: &CaddySettings) -> Value {
     })
 }
 
-fn route(d: &Domain, s: &CaddySettings) -> Value {
+fn route(d: &Domain, servers: &[Server], s: &CaddySettings) -> Value {
     let mut handle = Vec::new();
     if d.hsts {
         handle.push(json!({
@@ -146,12 +226,26 @@ fn route(d: &Domain, s: &CaddySettings) -> Value {
             "response": {"set": {"Strict-Transport-Security": [HSTS]}},
         }));
     }
-    handle.push(match &d.target {
-        Target::Address { address, port } => json!({
+    handle.push(match (&d.target, unreachable(d, servers)) {
+        (_, Some(why)) => {
+            let (status, body) = why.answer();
+            json!({
+                "handler": "static_response",
+                "status_code": status,
+                "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+                "body": body,
+            })
+        }
+        (Target::Address { address, port }, None) => json!({
             "handler": "reverse_proxy",
             "upstreams": [{"dial": SocketAddr::new(*address, *port).to_string()}],
         }),
-        Target::Hearth => json!({
+        // Published by the server's engine on every address of the box.
+        (Target::Server { port, .. }, None) => json!({
+            "handler": "reverse_proxy",
+            "upstreams": [{"dial": SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), *port).to_string()}],
+        }),
+        (Target::Hearth, None) => json!({
             "handler": "reverse_proxy",
             "upstreams": [{"dial": s.hearth.dial.to_string()}],
             "transport": {

@@ -8,6 +8,11 @@
 //! running; it is reported on the records and the topic, and retried
 //! with backoff (a change in the store retries at once).
 //!
+//! The servers' records are read too: a domain that leads to a member's
+//! server is rendered from its server as it is now (see `render`), so a
+//! server deleted, stopped or changed is a new config; the report says,
+//! per domain, why one does not reach its server (`target_error`).
+//!
 //! A burst of changes is one load: the loop's debounce (500 ms here)
 //! folds the store's wake-ups together. A pass that finds Caddy in step
 //! loads nothing: every load builds Caddy a whole new config, and a
@@ -24,7 +29,7 @@ use serde_json::Value;
 use super::adapter::CaddyAdmin;
 use super::error::CaddyError;
 use super::health::DomainHealth;
-use super::model::Domain;
+use super::model::{Domain, SiteName};
 use super::render::{self, CaddySettings, RenderInput};
 use super::service::{Applied, LoadState, ProxyService};
 use super::stored;
@@ -32,6 +37,7 @@ use crate::accounts::BoxProfile;
 use crate::clock::now_ms;
 use crate::component::Component;
 use crate::reconcile::{Manager, Observation, Plan};
+use crate::servers::stored::servers as all_servers;
 use crate::store::StoreError;
 
 /// What can fail in a pass.
@@ -58,12 +64,19 @@ pub struct ProxyManager {
 #[derive(Debug, Clone)]
 struct Loaded {
     config: Value,
+    /// What the config was made from, to say why the next one differs.
+    domains: Vec<Domain>,
+    unreachable: Unreachables,
     at_ms: u64,
     reason: &'static str,
 }
 
+/// Why each domain that does not reach its server does not, by name.
+pub type Unreachables = BTreeMap<SiteName, String>;
+
 pub struct Desired {
     pub domains: Vec<Domain>,
+    pub unreachable: Unreachables,
     pub config: Value,
 }
 
@@ -80,6 +93,7 @@ pub enum ProxyPlan {
     Load {
         config: Value,
         domains: Vec<Domain>,
+        unreachable: Unreachables,
         reason: &'static str,
     },
 }
@@ -109,6 +123,10 @@ pub struct DomainStatus {
     #[serde(flatten)]
     pub domain: Domain,
     pub apply: Applied,
+    /// Why the domain does not reach its server (it answers with a
+    /// static error page meanwhile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<DomainHealth>,
 }
@@ -139,6 +157,7 @@ impl ProxyManager {
 
 fn status(
     domains: &[Domain],
+    unreachable: &Unreachables,
     last: Option<&Loaded>,
     health: &BTreeMap<String, DomainHealth>,
 ) -> ProxyStatus {
@@ -152,6 +171,7 @@ fn status(
             .map(|d| DomainStatus {
                 domain: d.clone(),
                 apply: Applied::Applied,
+                target_error: unreachable.get(&d.name).cloned(),
                 health: health.get(d.name.as_str()).cloned(),
             })
             .collect(),
@@ -168,8 +188,12 @@ impl Manager for ProxyManager {
 
     async fn desired(&mut self) -> Result<Desired, PassError> {
         let store = self.service.store().clone();
-        let (domains, profile) = tokio::task::spawn_blocking(move || {
-            Ok::<_, StoreError>((stored::domains(&store)?, BoxProfile::read(&store)?))
+        let (domains, servers, profile) = tokio::task::spawn_blocking(move || {
+            Ok::<_, StoreError>((
+                stored::domains(&store)?,
+                all_servers(&store)?,
+                BoxProfile::read(&store)?,
+            ))
         })
         .await
         .map_err(|e| PassError::Task(e.to_string()))??;
@@ -179,10 +203,24 @@ impl Manager for ProxyManager {
             .set_names(domains.iter().map(|d| d.name.clone()).collect());
         let config = render::config(RenderInput {
             domains: &domains,
+            servers: &servers,
             email: profile.email.as_ref(),
             settings: &self.settings,
         });
-        Ok(Desired { domains, config })
+        let unreachable = domains
+            .iter()
+            .filter_map(|d| {
+                Some((
+                    d.name.clone(),
+                    render::unreachable(d, &servers)?.to_string(),
+                ))
+            })
+            .collect();
+        Ok(Desired {
+            domains,
+            unreachable,
+            config,
+        })
     }
 
     async fn observe(&mut self) -> Result<Observation<Observed>, PassError> {
@@ -200,13 +238,16 @@ impl Manager for ProxyManager {
         }
         let reason = match &observed.last {
             None => "start",
-            Some(last) if last.config != desired.config => "domains changed",
+            Some(last) if last.domains != desired.domains => "domains changed",
+            Some(last) if last.unreachable != desired.unreachable => "servers changed",
+            Some(last) if last.config != desired.config => "settings changed",
             Some(_) if observed.running.is_null() => "Caddy restarted",
             Some(_) => "Caddy's config was changed behind hearth's back",
         };
         ProxyPlan::Load {
             config: desired.config.clone(),
             domains: desired.domains.clone(),
+            unreachable: desired.unreachable.clone(),
             reason,
         }
     }
@@ -215,6 +256,7 @@ impl Manager for ProxyManager {
         let ProxyPlan::Load {
             config,
             domains,
+            unreachable,
             reason,
         } = plan
         else {
@@ -238,16 +280,28 @@ impl Manager for ProxyManager {
         });
         let last = Loaded {
             config,
+            domains,
+            unreachable,
             at_ms,
             reason,
         };
-        let status = status(&domains, Some(&last), &self.service.health());
+        let status = status(
+            &last.domains,
+            &last.unreachable,
+            Some(&last),
+            &self.service.health(),
+        );
         self.last = Some(last);
         Ok(status)
     }
 
     fn status(desired: &Desired, observed: &Observed) -> ProxyStatus {
-        status(&desired.domains, observed.last.as_ref(), &observed.health)
+        status(
+            &desired.domains,
+            &desired.unreachable,
+            observed.last.as_ref(),
+            &observed.health,
+        )
     }
 
     /// Without a count: every signed-in user sees the health entry, and

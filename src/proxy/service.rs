@@ -8,9 +8,15 @@
 //! any target; a member sees and changes only the domains they own, and
 //! another member's domain is "not found" to them (404, not 403), so its
 //! existence is not told. A member's domain can lead only to one of
-//! their own servers: an address on the box could be anything running
-//! there (hearth itself, a root service on loopback), so address and
-//! hearth targets are for admins.
+//! their own servers (kind `server`): an address on the box could be
+//! anything running there (hearth itself, a root service on loopback),
+//! so address and hearth targets are for admins. A member may keep such
+//! a target an admin gave their domain while changing the rest of it.
+//!
+//! A `server` target names a server of the domain's owner (whoever
+//! asks: an admin making a domain for ann may choose only ann's
+//! servers) and one of its published tcp ports; another user's server
+//! is refused in the words of one that does not exist (see `model`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -21,11 +27,14 @@ use tokio::sync::watch;
 
 use super::error::ProxyError;
 use super::health::DomainHealth;
-use super::model::{Context, Domain, DomainInput, SiteName};
+use super::model::{Context, Domain, DomainInput, SiteName, Target};
+use super::render::unreachable;
 use super::stored;
 use crate::accounts::{BoxProfile, Caller, UserRecord};
 use crate::auth::Role;
 use crate::invalid::invalid;
+use crate::servers::model::Server;
+use crate::servers::stored::servers as all_servers;
 use crate::store::{AuditAction, Records, Store};
 
 /// What the manager last did with Caddy.
@@ -57,6 +66,10 @@ pub struct DomainView {
     #[serde(flatten)]
     pub domain: Domain,
     pub apply: Applied,
+    /// Why the domain does not reach its server now, if it does not
+    /// (the server is gone, stopped, or no longer publishes the port).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
 }
 
 pub struct ProxyService {
@@ -140,10 +153,11 @@ impl ProxyService {
     /// member.
     pub fn list(&self, caller: &Caller) -> Result<Vec<DomainView>, ProxyError> {
         let state = self.loaded.borrow().clone();
+        let servers = all_servers(&self.store)?;
         Ok(stored::domains(&self.store)?
             .into_iter()
             .filter(|d| may_see(caller, d))
-            .map(|d| view(d, &state))
+            .map(|d| view(d, &state, &servers))
             .collect())
     }
 
@@ -154,7 +168,8 @@ impl ProxyService {
             .record::<Domain>(Records::Domains, name.as_str())?
             .filter(|d| may_see(caller, d))
             .ok_or(ProxyError::NotFound)?;
-        Ok(view(d, &self.loaded.borrow()))
+        let servers = all_servers(&self.store)?;
+        Ok(view(d, &self.loaded.borrow(), &servers))
     }
 
     /// Adds a domain; its name must be free.
@@ -164,12 +179,11 @@ impl ProxyService {
         input: &DomainInput,
         source: IpAddr,
     ) -> Result<DomainView, ProxyError> {
-        // Said first, whatever the fields hold: no target a member may
-        // choose exists yet (see the module doc).
-        if caller.role == Role::Member {
+        // Said first, whatever the other fields hold.
+        if caller.role == Role::Member && matches!(input.target.kind(), "address" | "hearth") {
             return Err(ProxyError::Forbidden(MEMBER_TARGETS));
         }
-        let domain = self.validate(caller, input)?;
+        let (domain, servers) = self.validate(caller, input)?;
         let entry = caller.audit(AuditAction::DomainCreate, domain.name.as_str(), source);
         self.store.change(entry, |c| {
             if stored::domain_in(c, &domain.name)?.is_some() {
@@ -179,7 +193,7 @@ impl ProxyService {
             stored::put(c, &domain)?;
             Ok(())
         })?;
-        Ok(view(domain, &self.loaded.borrow()))
+        Ok(view(domain, &self.loaded.borrow(), &servers))
     }
 
     /// Replaces the domain `name` (the body's name must be the same).
@@ -191,7 +205,7 @@ impl ProxyService {
         source: IpAddr,
     ) -> Result<DomainView, ProxyError> {
         let name = lookup_name(name)?;
-        let domain = self.validate(caller, input)?;
+        let (domain, servers) = self.validate(caller, input)?;
         if domain.name != name {
             return Err(invalid(
                 "name",
@@ -204,16 +218,17 @@ impl ProxyService {
             let old = stored::domain_in(c, &name)?
                 .filter(|d| may_see(caller, d))
                 .ok_or(ProxyError::NotFound)?;
-            // A member changes the rest of their domain (TLS, HSTS), and
+            // A member leads their domain to one of their servers, or
             // keeps the target an admin gave it.
-            if caller.role != Role::Admin && old.target != domain.target {
+            let own_server = matches!(domain.target, Target::Server { .. });
+            if caller.role != Role::Admin && !own_server && old.target != domain.target {
                 return Err(ProxyError::Forbidden(MEMBER_TARGETS));
             }
             owner_exists(c, &domain.owner)?;
             stored::put(c, &domain)?;
             Ok(())
         })?;
-        Ok(view(domain, &self.loaded.borrow()))
+        Ok(view(domain, &self.loaded.borrow(), &servers))
     }
 
     pub fn remove(&self, caller: &Caller, name: &str, source: IpAddr) -> Result<(), ProxyError> {
@@ -228,9 +243,14 @@ impl ProxyService {
         })
     }
 
-    /// The input as a domain `caller` may have, but for its target, which
-    /// `create` and `replace` check.
-    fn validate(&self, caller: &Caller, input: &DomainInput) -> Result<Domain, ProxyError> {
+    /// The input as a domain `caller` may have, but for whether its
+    /// target's kind is theirs to choose, which `create` and `replace`
+    /// check; with the box's servers it was checked against.
+    fn validate(
+        &self,
+        caller: &Caller,
+        input: &DomainInput,
+    ) -> Result<(Domain, Vec<Server>), ProxyError> {
         let owner = input
             .owner
             .clone()
@@ -249,17 +269,20 @@ impl ProxyService {
         }
         let profile = BoxProfile::read(&self.store)?;
         let addresses = crate::host::addresses::of_this_machine();
+        let servers = all_servers(&self.store)?;
         let ctx = Context {
             box_domain: profile.domain.as_ref(),
             box_addresses: &addresses,
             hearth_port: self.hearth_port,
+            servers: &servers,
         };
-        Ok(Domain::from_input(input, owner, ctx)?)
+        let domain = Domain::from_input(input, owner, ctx)?;
+        Ok((domain, servers))
     }
 }
 
 /// Why a member cannot choose a target.
-const MEMBER_TARGETS: &str = "a member's domain leads to one of their own servers (they come with the virtual servers); addresses on the box are for admins, who can add a domain for you";
+const MEMBER_TARGETS: &str = "a member's domain leads to one of their own servers (target kind server, with the server and one of its published tcp ports); addresses on the box and hearth itself are for admins, who can add such a domain for you";
 
 /// A name from the URL, checked the way a record's is.
 fn lookup_name(name: &str) -> Result<SiteName, ProxyError> {
@@ -277,7 +300,7 @@ fn owner_exists(c: &crate::store::Change<'_>, owner: &str) -> Result<(), ProxyEr
     Ok(())
 }
 
-fn view(domain: Domain, state: &LoadState) -> DomainView {
+fn view(domain: Domain, state: &LoadState, servers: &[Server]) -> DomainView {
     let apply = if state.loaded.get(&domain.name) == Some(&domain) {
         Applied::Applied
     } else if let Some(error) = &state.failure {
@@ -287,7 +310,12 @@ fn view(domain: Domain, state: &LoadState) -> DomainView {
     } else {
         Applied::Pending
     };
-    DomainView { domain, apply }
+    let target_error = unreachable(&domain, servers).map(|u| u.to_string());
+    DomainView {
+        domain,
+        apply,
+        target_error,
+    }
 }
 
 #[cfg(test)]

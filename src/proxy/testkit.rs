@@ -9,7 +9,8 @@ use super::render::{CaddySettings, HearthUpstream};
 use super::service::ProxyService;
 use crate::accounts::{Caller, Users};
 use crate::auth::{Role, Secret};
-use crate::store::Store;
+use crate::servers::model::{Server, ServerId, ServerInput};
+use crate::store::{AuditAction, AuditEntry, Store};
 
 pub const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
@@ -74,4 +75,34 @@ pub fn settings() -> CaddySettings {
             server_name: "localhost".into(),
         },
     }
+}
+
+/// A server of `owner`'s with id `id` and the published `ports` (the
+/// API's JSON), made the way the servers' service makes one.
+pub fn server(owner: &str, id: &str, ports: serde_json::Value) -> Server {
+    let input: ServerInput =
+        serde_json::from_value(serde_json::json!({"name": "web", "ports": ports})).unwrap();
+    Server::from_input(&input, owner.into(), ServerId::try_from(id).unwrap(), 0).unwrap()
+}
+
+/// Puts `server` in the store as it is (the servers' service has no
+/// change of ports yet; its manager removes a deleted server's record).
+pub fn put_server(store: &Store, server: &Server) {
+    store
+        .change(
+            AuditEntry::system(AuditAction::ServerCreate, server.id.as_str()),
+            |c| crate::servers::stored::put(c, server),
+        )
+        .unwrap();
+}
+
+/// Removes `server`'s record, as the servers' manager does once it is
+/// deleted.
+pub fn remove_server(store: &Store, server: &Server) {
+    store
+        .change(
+            AuditEntry::system(AuditAction::ServerDelete, server.id.as_str()),
+            |c| crate::servers::stored::remove(c, &server.id).map(|_| ()),
+        )
+        .unwrap();
 }

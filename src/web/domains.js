@@ -1,7 +1,9 @@
 // Domains: the names Caddy serves on the box, where each leads, and how
 // each stands (in force or not, whether its DNS reaches the box, the
 // certificate it shows), live from the proxy topic. Admins add, change
-// and remove any domain, for anyone; members see and remove their own.
+// and remove any domain, for anyone, leading anywhere on the box; members
+// add, change and remove their own, leading to a tcp port one of their
+// servers publishes.
 'use strict';
 
 // What the page knows: who is signed in, the domains as the API last
@@ -14,8 +16,13 @@ const dm = {
   notManaged: null,
   // null until the list is first read: "no domains" only once it is known.
   domains: null,
+  // The servers the caller may see (an admin: all), from the servers' API.
+  servers: [],
   report: null,
   editing: null,
+  // The target of the domain being changed, kept as it is when a member
+  // keeps where an admin led it.
+  editingTarget: null,
   stream: null,
   // A list read that is on its way, and whether another was asked for
   // meanwhile: reports may come faster than the list is read.
@@ -30,8 +37,21 @@ const isAdmin = () => dm.me && dm.me.role === 'admin';
 function leadsTo(target) {
   if (!target) return '—';
   if (target.kind === 'hearth') return 'hearth itself (these pages)';
+  if (target.kind === 'server') {
+    const s = dm.servers.find((x) => x.id === target.server);
+    return s ? `Server ${s.name} (${s.id}), port ${target.port}` : `Server ${target.server}, port ${target.port}`;
+  }
   const host = target.address.includes(':') ? `[${target.address}]` : target.address;
   return `${host}:${target.port}`;
+}
+
+// The servers a domain of `owner`'s may lead to.
+function serversOf(owner) {
+  return dm.servers.filter((s) => s.owner === owner && !s.deleting);
+}
+
+function tcpPorts(server) {
+  return (server.ports || []).filter((p) => p.protocol === 'tcp').map((p) => p.port);
 }
 
 const TLS_WORDS = {
@@ -134,6 +154,9 @@ function domainItem(d) {
   const dl = el('dl', null, 'summary');
   fact(dl, 'In force', state.text, 'apply');
   fact(dl, 'Leads to', leadsTo(d.target), 'target');
+  if (d.target_error) {
+    fact(dl, 'Not reached', `Visitors get an error page: ${d.target_error}.`, 'target-error');
+  }
   if (isAdmin()) fact(dl, 'Owner', d.owner, 'owner');
   fact(dl, 'HTTPS', `${TLS_WORDS[d.tls] || d.tls}${d.hsts ? ', HTTPS only (HSTS)' : ''}`, 'tls');
   const health = healthOf(d.name);
@@ -147,9 +170,7 @@ function domainItem(d) {
   li.appendChild(dl);
 
   const actions = el('div', null, 'buttons domain-actions');
-  if (isAdmin()) {
-    actions.appendChild(labelled(button('Change', () => edit(d)), `Change ${d.name}`));
-  }
+  actions.appendChild(labelled(button('Change', () => edit(d)), `Change ${d.name}`));
   actions.appendChild(labelled(button('Remove', () => remove(d)), `Remove ${d.name}`));
   li.appendChild(actions);
   return li;
@@ -179,12 +200,18 @@ async function readList() {
     try {
       do {
         dm.readAgain = false;
-        const r = await api('GET', '/api/v1/domains');
+        const [r, s] = await Promise.all([
+          api('GET', '/api/v1/domains'),
+          api('GET', '/api/v1/servers'),
+        ]);
         dm.domains = r.domains;
         dm.managed = r.managed;
         dm.notManaged = r.not_managed;
+        dm.servers = s.servers;
         render();
         renderState();
+        fillServers();
+        showForm();
       } while (dm.readAgain);
     } finally {
       dm.reading = null;
@@ -226,6 +253,8 @@ const FAILED_STEP = {
 const LOAD_REASONS = {
   start: 'hearth started',
   'domains changed': 'the domains changed',
+  'servers changed': 'a server changed',
+  'settings changed': 'the settings changed',
   'Caddy restarted': 'Caddy restarted',
 };
 
@@ -313,6 +342,7 @@ const FIELDS = {
   'target.kind': 'd-kind-address',
   'target.address': 'd-address',
   'target.port': 'd-port',
+  'target.server': 'd-server',
   tls: 'd-tls',
   hsts: 'd-hsts',
 };
@@ -324,19 +354,87 @@ const SUBJECTS = {
   'target.kind': 'The target',
   'target.address': 'The address',
   'target.port': 'The port',
+  'target.server': 'The server',
   tls: 'This certificate choice',
   hsts: 'HSTS',
 };
 
 function kind() {
-  return $('d-kind-hearth').checked ? 'hearth' : 'address';
+  const checked = document.querySelector('input[name="d-kind"]:checked');
+  return checked ? checked.value : 'address';
 }
 
 function showKind() {
   $('d-address-fields').hidden = kind() !== 'address';
+  $('d-server-fields').hidden = kind() !== 'server';
 }
-$('d-kind-address').addEventListener('change', showKind);
-$('d-kind-hearth').addEventListener('change', showKind);
+for (const k of ['server', 'address', 'hearth', 'keep']) {
+  $(`d-kind-${k}`).addEventListener('change', showKind);
+}
+
+// The owner's servers in the server choice, the one chosen kept; a
+// server a domain being changed leads to that is gone is kept too, said
+// so (the box refuses it, rather than the page choosing another).
+function fillServers(want) {
+  const owner = isAdmin() ? $('d-owner').value || dm.me.username : dm.me.username;
+  const select = $('d-server');
+  const chosen = want || select.value;
+  const list = serversOf(owner);
+  const options = list.map((s) => {
+    const o = el('option', `${s.name} (${s.id})`);
+    o.value = s.id;
+    return o;
+  });
+  if (chosen && !list.some((s) => s.id === chosen)) {
+    const o = el('option', `${chosen} (gone)`);
+    o.value = chosen;
+    options.push(o);
+  }
+  if (!options.length) {
+    const o = el('option', isAdmin() ? `${owner} has no server yet` : 'You have no server yet');
+    o.value = '';
+    options.push(o);
+  }
+  select.replaceChildren(...options);
+  if (chosen && options.some((o) => o.value === chosen)) select.value = chosen;
+  fillPorts();
+}
+
+// The chosen server's published tcp ports in the port choice.
+function fillPorts(want) {
+  const select = $('d-server-port');
+  const chosen = want !== undefined ? String(want) : select.value;
+  const server = dm.servers.find((s) => s.id === $('d-server').value && !s.deleting);
+  const ports = server ? tcpPorts(server) : [];
+  const options = ports.map((p) => {
+    const o = el('option', String(p));
+    o.value = String(p);
+    return o;
+  });
+  if (chosen && !ports.includes(Number(chosen)) && want !== undefined) {
+    const o = el('option', `${chosen} (no longer published)`);
+    o.value = chosen;
+    options.push(o);
+  }
+  if (!options.length) {
+    const o = el('option', server ? 'It publishes no tcp port' : '—');
+    o.value = '';
+    options.push(o);
+  }
+  select.replaceChildren(...options);
+  if (chosen && options.some((o) => o.value === chosen)) select.value = chosen;
+}
+$('d-server').addEventListener('change', () => fillPorts());
+$('d-owner').addEventListener('change', () => fillServers());
+
+// A member gets the form once they have a server to lead a domain to (or
+// while they change one of theirs); until then, the note says how.
+function showForm() {
+  if (!dm.me || isAdmin()) return;
+  const none = serversOf(dm.me.username).length === 0;
+  $('member-note').hidden = !none;
+  $('domain-form').hidden = none && !dm.editing;
+}
 
 async function loadOwners() {
   const users = await api('GET', '/api/v1/users');
@@ -357,16 +455,29 @@ function edit(d) {
   $('d-name').value = d.name;
   $('d-name').readOnly = true;
   $('d-owner').value = d.owner;
-  $(d.target.kind === 'hearth' ? 'd-kind-hearth' : 'd-kind-address').checked = true;
+  dm.editingTarget = d.target;
+  // A member keeps where an admin led their domain, or leads it to one
+  // of their servers.
+  const keep = !isAdmin() && d.target.kind !== 'server';
+  $('d-kind-keep-label').hidden = !keep;
+  $('d-kind-keep-text').textContent = `Where an admin led it: ${leadsTo(d.target)}`;
+  $(keep ? 'd-kind-keep' : `d-kind-${d.target.kind}`).checked = true;
   $('d-address').value = d.target.kind === 'address' ? d.target.address : '';
   $('d-port').value = d.target.kind === 'address' ? String(d.target.port) : '';
+  if (d.target.kind === 'server') {
+    fillServers(d.target.server);
+    fillPorts(d.target.port);
+  } else {
+    fillServers();
+  }
   showKind();
+  showForm();
   $('d-tls').value = d.tls;
   $('d-hsts').checked = Boolean(d.hsts);
   $('d-submit').textContent = 'Save changes';
   $('d-cancel').hidden = false;
   $('h-domain-form').scrollIntoView({ block: 'start' });
-  $('d-owner').focus();
+  (isAdmin() ? $('d-owner') : $(`d-kind-${keep ? 'keep' : d.target.kind}`)).focus();
 }
 
 function stopEditing() {
@@ -374,10 +485,16 @@ function stopEditing() {
   clearErrors(form);
   form.reset();
   dm.editing = null;
+  dm.editingTarget = null;
   $('h-domain-form').textContent = 'Add a domain';
   $('d-name').readOnly = false;
   $('d-owner').value = dm.me.username;
+  $('d-kind-keep-label').hidden = true;
+  // A member's one choice; an admin's first is an address.
+  $(isAdmin() ? 'd-kind-address' : 'd-kind-server').checked = true;
+  fillServers();
   showKind();
+  showForm();
   $('d-submit').textContent = 'Add domain';
   $('d-cancel').hidden = true;
 }
@@ -402,6 +519,11 @@ function body() {
     b.target.address = $('d-address').value.trim();
     b.target.port = Number($('d-port').value.trim());
   }
+  if (kind() === 'server') {
+    b.target.server = $('d-server').value;
+    b.target.port = Number($('d-server-port').value);
+  }
+  if (kind() === 'keep') b.target = dm.editingTarget;
   if ($('d-tls').value) b.tls = $('d-tls').value;
   return b;
 }
@@ -423,6 +545,16 @@ function complete() {
       return false;
     }
   }
+  if (kind() === 'server') {
+    if (!$('d-server').value) {
+      fieldError($('d-server'), 'Choose a server: make one on the Servers page first.');
+      return false;
+    }
+    if (!$('d-server-port').value) {
+      fieldError($('d-server-port'), 'Choose a port: publish a tcp port on the server first.');
+      return false;
+    }
+  }
   return true;
 }
 
@@ -433,7 +565,8 @@ function showRefusal(e) {
     fieldError($('d-name'), `${$('d-name').value.trim()} is a domain of this box already: change it in the list instead.`);
     return;
   }
-  const input = e.field && FIELDS[e.field] && $(FIELDS[e.field]);
+  const at = e.field === 'target.port' && kind() === 'server' ? 'd-server-port' : FIELDS[e.field];
+  const input = e.field && at && $(at);
   if (e.status !== 400 || !input) {
     say($('form-message'), e.message, 'error');
     return;
@@ -494,12 +627,16 @@ shell({ page: 'domains' })
     if (isAdmin()) {
       $('h-domains').textContent = 'All domains';
       $('domain-form').hidden = false;
+      $('d-kind-server-text').textContent = "One of the owner's servers";
       await loadOwners();
-      stopEditing();
     } else {
-      $('member-note').hidden = false;
+      // Only their own servers: no owner to choose, no other kind.
+      $('d-owner-fields').hidden = true;
+      $('d-kind-address-label').hidden = true;
+      $('d-kind-hearth-label').hidden = true;
     }
     await readList();
+    stopEditing();
     follow();
   })
   .catch((e) => { $('domains-page').hidden = false; say('message', e.message, 'error'); });

@@ -119,3 +119,54 @@ async fn a_config_that_is_not_the_one_loaded_fails_the_pass() {
     caddy.swap_after_load(None);
     assert!(pass(&mut m).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_server_that_goes_away_is_a_new_config_and_its_domain_says_why() {
+    let lab = lab();
+    let caddy = RecordingCaddy::new();
+    let mut m = ProxyManager::new(lab.service.clone(), Arc::new(caddy.clone()), settings());
+    let web = crate::proxy::testkit::server("ann", "a1a1a1a1", json!([{"port": 8080}]));
+    crate::proxy::testkit::put_server(&lab.store, &web);
+    let ann = caller("ann", Role::Member);
+    let d = input(
+        json!({"name": "ann.example.org", "target": {"kind": "server", "server": "a1a1a1a1", "port": 8080}}),
+    );
+    lab.service.create(&ann, &d, HERE).unwrap();
+    assert!(pass(&mut m).await.unwrap());
+    let handler = |caddy: &RecordingCaddy| {
+        caddy.running()["apps"]["http"]["servers"]["https"]["routes"][0]["handle"][0].clone()
+    };
+    assert_eq!(handler(&caddy)["upstreams"][0]["dial"], "127.0.0.1:8080");
+
+    // Only the server's record changes: the domain now answers 502.
+    crate::proxy::testkit::remove_server(&lab.store, &web);
+    let desired = m.desired().await.unwrap();
+    let Observation::Present(observed) = m.observe().await.unwrap() else {
+        panic!()
+    };
+    match ProxyManager::plan(&desired, &observed) {
+        ProxyPlan::Load { reason, .. } => assert_eq!(reason, "servers changed"),
+        ProxyPlan::Keep => panic!("a gone server must be a new config"),
+    }
+    assert!(pass(&mut m).await.unwrap());
+    assert_eq!(handler(&caddy)["handler"], "static_response");
+    assert_eq!(handler(&caddy)["status_code"], 502);
+    let desired = m.desired().await.unwrap();
+    let Observation::Present(observed) = m.observe().await.unwrap() else {
+        panic!()
+    };
+    let status = serde_json::to_value(ProxyManager::status(&desired, &observed)).unwrap();
+    assert_eq!(
+        status["domains"][0]["target_error"],
+        "server a1a1a1a1 is gone"
+    );
+    // The domain itself is unchanged and in force.
+    assert_eq!(
+        lab.service.get(&ann, "ann.example.org").unwrap().apply,
+        Applied::Applied
+    );
+    // Back: dialled again.
+    crate::proxy::testkit::put_server(&lab.store, &web);
+    assert!(pass(&mut m).await.unwrap());
+    assert_eq!(handler(&caddy)["upstreams"][0]["dial"], "127.0.0.1:8080");
+}

@@ -2,6 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::proxy::testkit::{HERE, caller, input, lab};
+use crate::servers::model::Server;
 
 fn site(name: &str) -> DomainInput {
     input(json!({"name": name, "target": {"address": "127.0.0.1", "port": 8080}}))
@@ -46,10 +47,11 @@ fn admins_manage_every_domain_and_members_see_their_own() {
 fn members_cannot_point_a_domain_at_the_box_or_give_it_away() {
     let lab = lab();
     let ann = caller("ann", Role::Member);
-    assert!(matches!(
-        lab.service.create(&ann, &site("ann.example.org"), HERE),
-        Err(ProxyError::Forbidden(_))
-    ));
+    let refused = |r: Result<DomainView, ProxyError>| match r {
+        Err(ProxyError::Forbidden(why)) => assert!(why.contains("their own servers"), "{why}"),
+        other => panic!("{other:?}"),
+    };
+    refused(lab.service.create(&ann, &site("ann.example.org"), HERE));
     let mut to_bob = site("ann.example.org");
     to_bob.owner = Some("bob".into());
     assert!(matches!(
@@ -57,12 +59,9 @@ fn members_cannot_point_a_domain_at_the_box_or_give_it_away() {
         Err(ProxyError::Forbidden(_))
     ));
     let hearth = input(json!({"name": "box.example.org", "target": {"kind": "hearth"}}));
-    assert!(matches!(
-        lab.service.create(&ann, &hearth, HERE),
-        Err(ProxyError::Forbidden(_))
-    ));
+    refused(lab.service.create(&ann, &hearth, HERE));
     // A member's domain, made by an admin: its TLS and HSTS are theirs to
-    // change, its target is not.
+    // change, with the target it has; another address is not.
     let boss = caller("boss", Role::Admin);
     let mut made = site("ann.example.org");
     made.owner = Some("ann".into());
@@ -76,17 +75,13 @@ fn members_cannot_point_a_domain_at_the_box_or_give_it_away() {
     assert!(v.domain.hsts);
     let elsewhere =
         input(json!({"name": "ann.example.org", "target": {"address": "127.0.0.1", "port": 9999}}));
-    assert!(matches!(
+    refused(
         lab.service
             .replace(&ann, "ann.example.org", &elsewhere, HERE),
-        Err(ProxyError::Forbidden(_))
-    ));
-    // Refused for the role before any field is looked at.
+    );
+    // Refused for the kind before any other field is looked at.
     let empty = input(json!({"name": "x", "target": {}}));
-    assert!(matches!(
-        lab.service.create(&ann, &empty, HERE),
-        Err(ProxyError::Forbidden(_))
-    ));
+    refused(lab.service.create(&ann, &empty, HERE));
     lab.service.remove(&boss, "ann.example.org", HERE).unwrap();
     let viewer = caller("vic", Role::Viewer);
     assert!(matches!(
@@ -99,6 +94,179 @@ fn members_cannot_point_a_domain_at_the_box_or_give_it_away() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A server of `owner`'s, made through the servers' service, publishing
+/// `ports` (the API's JSON).
+fn new_server(lab: &crate::proxy::testkit::Lab, owner: &str, ports: serde_json::Value) -> Server {
+    let servers = crate::servers::service::ServersService::new(lab.store.clone());
+    let input =
+        serde_json::from_value(json!({"name": format!("web-{owner}"), "ports": ports})).unwrap();
+    servers
+        .create(&caller(owner, Role::Member), &input, HERE, 1)
+        .unwrap()
+}
+
+fn to_server(name: &str, server: &Server, port: u16) -> DomainInput {
+    input(
+        json!({"name": name, "target": {"kind": "server", "server": server.id.as_str(), "port": port}}),
+    )
+}
+
+fn invalid_field(r: Result<DomainView, ProxyError>) -> crate::invalid::Invalid {
+    match r {
+        Err(ProxyError::Invalid(e)) => e,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_member_leads_a_domain_to_a_published_tcp_port_of_their_own_server() {
+    let lab = lab();
+    let ann = caller("ann", Role::Member);
+    let web = new_server(
+        &lab,
+        "ann",
+        json!([{"port": 8080}, {"port": 5353, "protocol": "udp"}]),
+    );
+    let bobs = new_server(&lab, "bob", json!([{"port": 8081}]));
+
+    let v = lab
+        .service
+        .create(&ann, &to_server("ann.example.org", &web, 8080), HERE)
+        .unwrap();
+    assert_eq!(
+        v.domain.target,
+        Target::Server {
+            server: web.id.clone(),
+            port: 8080
+        }
+    );
+    assert_eq!(v.domain.owner, "ann");
+    assert_eq!(v.target_error, None);
+
+    // bob's server is no server to ann: the words of one that does not exist.
+    let other = invalid_field(lab.service.create(
+        &ann,
+        &to_server("b.example.org", &bobs, 8081),
+        HERE,
+    ));
+    let mut unknown_server = bobs.clone();
+    unknown_server.id = crate::servers::model::ServerId::try_from("c0ffee00").unwrap();
+    let unknown = invalid_field(lab.service.create(
+        &ann,
+        &to_server("b.example.org", &unknown_server, 8081),
+        HERE,
+    ));
+    assert_eq!(other.field, "target.server");
+    assert_eq!(
+        other.message.replace(bobs.id.as_str(), "ID"),
+        unknown.message.replace("c0ffee00", "ID")
+    );
+    assert!(other.message.contains("no such server"), "{other}");
+
+    // Ports: published for tcp, else the published ones are said.
+    let port = invalid_field(lab.service.create(
+        &ann,
+        &to_server("c.example.org", &web, 9999),
+        HERE,
+    ));
+    assert_eq!(port.field, "target.port");
+    assert!(port.message.contains("publishes 8080"), "{port}");
+    let udp = invalid_field(lab.service.create(
+        &ann,
+        &to_server("c.example.org", &web, 5353),
+        HERE,
+    ));
+    assert_eq!(udp.field, "target.port");
+    assert!(udp.message.contains("udp only"), "{udp}");
+    // Nothing of that was stored.
+    assert_eq!(lab.service.list(&ann).unwrap().len(), 1);
+
+    // Her own domain, its target changed by her: to her server, allowed;
+    // to an address, not.
+    let mut made = site("ann2.example.org");
+    made.owner = Some("ann".into());
+    let boss = caller("boss", Role::Admin);
+    lab.service.create(&boss, &made, HERE).unwrap();
+    let v = lab
+        .service
+        .replace(
+            &ann,
+            "ann2.example.org",
+            &to_server("ann2.example.org", &web, 8080),
+            HERE,
+        )
+        .unwrap();
+    assert!(matches!(v.domain.target, Target::Server { .. }));
+    assert!(matches!(
+        lab.service
+            .replace(&ann, "ann2.example.org", &site("ann2.example.org"), HERE),
+        Err(ProxyError::Forbidden(_))
+    ));
+}
+
+#[test]
+fn an_admin_chooses_among_the_owners_servers() {
+    let lab = lab();
+    let boss = caller("boss", Role::Admin);
+    let annes = new_server(&lab, "ann", json!([{"port": 8080}]));
+    let bobs = new_server(&lab, "bob", json!([{"port": 8081}]));
+    let mut for_bob = to_server("bob.example.org", &bobs, 8081);
+    for_bob.owner = Some("bob".into());
+    lab.service.create(&boss, &for_bob, HERE).unwrap();
+    let mut wrong = to_server("bob2.example.org", &annes, 8080);
+    wrong.owner = Some("bob".into());
+    let e = invalid_field(lab.service.create(&boss, &wrong, HERE));
+    assert_eq!(e.field, "target.server");
+    assert!(e.message.contains("not one of bob's servers"), "{e}");
+    // Nor the admin's own domain to ann's server.
+    let e = invalid_field(lab.service.create(
+        &boss,
+        &to_server("boss.example.org", &annes, 8080),
+        HERE,
+    ));
+    assert_eq!(e.field, "target.server");
+}
+
+#[test]
+fn a_deleted_server_leaves_the_domain_and_says_why_it_does_not_answer() {
+    let lab = lab();
+    let ann = caller("ann", Role::Member);
+    let web = new_server(&lab, "ann", json!([{"port": 8080}, {"port": 8090}]));
+    lab.service
+        .create(&ann, &to_server("ann.example.org", &web, 8090), HERE)
+        .unwrap();
+    // The port no longer published (the servers' service has no change
+    // of ports yet: the record as it would be).
+    let mut fewer = web.clone();
+    fewer.ports.retain(|p| p.port != 8090);
+    crate::proxy::testkit::put_server(&lab.store, &fewer);
+    let v = lab.service.get(&ann, "ann.example.org").unwrap();
+    assert_eq!(
+        v.target_error.as_deref(),
+        Some(format!("port 8090 is no longer published by server {}", web.id).as_str())
+    );
+    // Deleted: asked, then the record gone; the domain stays, saying so.
+    let servers = crate::servers::service::ServersService::new(lab.store.clone());
+    servers
+        .delete(&ann, web.id.as_str(), false, HERE, 2)
+        .unwrap();
+    let gone = format!("server {} is gone", web.id);
+    assert_eq!(
+        lab.service.list(&ann).unwrap()[0].target_error.as_deref(),
+        Some(gone.as_str())
+    );
+    crate::proxy::testkit::remove_server(&lab.store, &web);
+    let v = lab.service.get(&ann, "ann.example.org").unwrap();
+    assert_eq!(v.target_error.as_deref(), Some(gone.as_str()));
+    // And a new domain cannot name it.
+    let e = invalid_field(lab.service.create(
+        &ann,
+        &to_server("new.example.org", &web, 8080),
+        HERE,
+    ));
+    assert_eq!(e.field, "target.server");
 }
 
 #[test]
