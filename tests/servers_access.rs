@@ -7,50 +7,13 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
+use common::docker_cli::{docker, write_context};
 use common::servers_box::{ServersBox, call};
 use common::servers_lab::build_busybox_image;
 use hearth::servers::engine::Engine;
 use serde_json::{Value, json};
-
-/// A member's context files, from the API's answer, in `dir`.
-fn write_context(dir: &Path, issued: &Value) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (file, field) in [
-        ("ca.pem", "ca"),
-        ("cert.pem", "certificate"),
-        ("key.pem", "key"),
-    ] {
-        std::fs::write(dir.join(file), issued[field].as_str().unwrap()).unwrap();
-    }
-}
-
-/// `docker` with the context files in `dir` against `port`, its own
-/// config folder (no state of the machine's); stdout, or stderr as the
-/// error.
-fn docker(dir: &Path, port: u64, args: &[&str]) -> Result<String, String> {
-    let bin = common::require("docker", "docker.io");
-    let out = Command::new(bin)
-        .arg("--config")
-        .arg(dir.join("config"))
-        .args(["--tlsverify", "--tlscacert"])
-        .arg(dir.join("ca.pem"))
-        .arg("--tlscert")
-        .arg(dir.join("cert.pem"))
-        .arg("--tlskey")
-        .arg(dir.join("key.pem"))
-        .args(["-H", &format!("tcp://127.0.0.1:{port}")])
-        .args(args)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_drives_their_server_with_docker_and_no_one_elses() {

@@ -15,8 +15,11 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
+use common::docker_cli::{busybox_rootfs, docker, write_context};
 use common::sse;
-use common::vm::{AnsiStripper, Disk, ImageBuild, Utf8Decoder, Vm, first_certificate};
+use common::vm::{
+    AnsiStripper, Disk, FIRST_ENGINE_PORT, ImageBuild, Utf8Decoder, Vm, first_certificate,
+};
 use common::{ADMIN_PASSWORD, Protocol, TlsClient, complete_setup};
 
 /// The console banner's first line, printed once hearth.service has sent
@@ -99,6 +102,7 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     let host = host_settings_reach_hostnamed_and_timedated(&client, &session).await;
     assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
     let (member, server) = a_members_server_runs(&vm, &client, &session).await;
+    the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
 
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
@@ -404,6 +408,80 @@ async fn a_members_server_runs(vm: &Vm, client: &TlsClient, session: &str) -> (S
     let health = client.get("/api/v1/health").await.json();
     assert_eq!(health["components"]["servers"]["state"], "ok", "{health}");
     (mia, id)
+}
+
+/// The member's `docker` CLI on this machine, with a certificate hearth
+/// issues, through the guest's firewall and hearth's TLS front: an image
+/// imported from a tarball (no registry), a container run to its end,
+/// and the server's usage, read from its cgroup, on the `servers` topic.
+async fn the_member_runs_a_container_with_docker(
+    vm: &Vm,
+    client: &TlsClient,
+    member: &str,
+    server: &str,
+) {
+    let r = client
+        .as_user(member, "GET", &format!("/api/v1/servers/{server}"), "")
+        .await;
+    assert_eq!(
+        r.json()["engine_port"].as_u64(),
+        Some(u64::from(FIRST_ENGINE_PORT)),
+        "{:?}",
+        r.body
+    );
+    let r = client
+        .as_user(member, "POST", "/api/v1/server-certificates", "")
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let dir = tempfile::tempdir().unwrap();
+    write_context(dir.path(), &r.json());
+    let port = u64::from(vm.front_port);
+    let tar = busybox_rootfs(dir.path());
+    let tar = tar.to_str().unwrap();
+    let imported = docker(dir.path(), port, &["import", tar, "base:vm"]);
+    assert!(imported.is_ok(), "{imported:?}\n{}", vm.serial());
+    let hello = docker(
+        dir.path(),
+        port,
+        &[
+            "run",
+            "--rm",
+            "base:vm",
+            "/bin/busybox",
+            "echo",
+            "hello from the vm",
+        ],
+    );
+    assert_eq!(hello.as_deref().map(str::trim), Ok("hello from the vm"));
+
+    let mut member_client = client.clone();
+    member_client.session = Some(member.to_string());
+    let mut stream = sse::open(
+        &member_client,
+        Protocol::Http2,
+        "/api/v1/events?topics=servers",
+        None,
+    )
+    .await;
+    let timeout = Duration::from_secs(60);
+    let usage = tokio::time::timeout(
+        timeout,
+        stream.until("servers", timeout, |r| {
+            r["status"]["servers"].as_array().is_some_and(|l| {
+                l.iter().any(|s| {
+                    s["id"] == server
+                        && s["usage"]["memory_bytes"].as_u64().unwrap_or(0) > 0
+                        && s["usage"]["cpu_millis"].is_u64()
+                })
+            })
+        }),
+    )
+    .await;
+    assert!(
+        usage.is_ok(),
+        "no usage of {server}; serial:\n{}",
+        vm.serial()
+    );
 }
 
 /// Waits until the member's `servers` topic shows the server in `phase`.

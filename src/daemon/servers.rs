@@ -3,6 +3,7 @@
 //! servers' records, on their units' D-Bus signals and on their engines'
 //! events, and its report goes to the `servers` topic.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -23,6 +24,7 @@ use crate::servers::engines::Engines;
 use crate::servers::helper::Layout;
 use crate::servers::run::ServersManager;
 use crate::servers::signals;
+use crate::servers::usage::{self, UsageBook};
 use crate::store::{Store, Table};
 
 pub(super) fn start_servers(
@@ -56,6 +58,17 @@ pub(super) fn start_servers(
         "servers' unit signals",
         signals::follow_units(bus, units_tx, run.shutdown.clone()),
     );
+    let (usage_tx, usage_rx) = watch::channel(0u64);
+    let book = UsageBook::default();
+    run.tasks.spawn(
+        "servers' usage",
+        usage::sample_every(
+            PathBuf::from(usage::SYSTEM_SLICE),
+            book.clone(),
+            usage_tx,
+            run.shutdown.clone(),
+        ),
+    );
     let hub = run.hub.clone();
     let publish: reconcile::Publish = Arc::new(move |json| {
         hub.publish(Topic::Servers, json);
@@ -64,11 +77,13 @@ pub(super) fn start_servers(
         "servers",
         reconcile::run(
             ServersManager::new(store.clone(), machinery)
-                .with_engines(Engines::new(layout, engines_tx)),
+                .with_engines(Engines::new(layout, engines_tx))
+                .with_usage(book),
             Wakes::new()
                 .watch("store", store.watch(Table::Servers))
                 .watch("units", units_rx)
-                .watch("engines", engines_rx),
+                .watch("engines", engines_rx)
+                .watch("usage", usage_rx),
             ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
             run.shutdown.clone().cancelled_owned(),
         ),

@@ -59,3 +59,4 @@ pub mod service;
 pub mod signals;
 pub mod stored;
 pub mod subids;
+pub mod usage;

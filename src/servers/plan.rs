@@ -141,6 +141,8 @@ pub struct Observed {
     pub engines: BTreeMap<ServerId, super::engines::EngineView>,
     /// The user plane the firewall's record holds.
     pub plane: UserPlane,
+    /// What each running server uses (for the status only).
+    pub usage: BTreeMap<ServerId, super::usage::Usage>,
 }
 
 /// One step on the host.

@@ -22,6 +22,7 @@ use super::helper::protocol::Request;
 use super::model::{DesiredState, Limits, Server, ServerId};
 use super::plan::{self, Activity, Crashes, Observed, Phase, ServersPlan, Step};
 use super::stored;
+use super::usage::{Usage, UsageBook};
 use crate::clock::now_ms;
 use crate::component::Component;
 use crate::reconcile::{Manager, Observation};
@@ -54,6 +55,8 @@ pub struct ServersManager<M> {
     engines: Option<Engines>,
     /// What they saw, as of the last `observe`.
     views: BTreeMap<ServerId, EngineView>,
+    /// What the servers use, as the sampler last read it.
+    usage: Option<UsageBook>,
 }
 
 impl<M: Machinery> ServersManager<M> {
@@ -67,7 +70,14 @@ impl<M: Machinery> ServersManager<M> {
             ids: Vec::new(),
             engines: None,
             views: BTreeMap::new(),
+            usage: None,
         }
+    }
+
+    /// Puts what the servers use (the sampler's book) in the status.
+    pub fn with_usage(mut self, book: UsageBook) -> ServersManager<M> {
+        self.usage = Some(book);
+        self
     }
 
     /// Follows the engines of the servers that are up: their answers
@@ -178,6 +188,9 @@ pub struct ServerStatus {
     /// the containers in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<EngineView>,
+    /// CPU, memory and tasks, read from its cgroup while its unit runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 pub struct Desired {
@@ -222,7 +235,13 @@ impl<M: Machinery> Manager for ServersManager<M> {
         let plane = self
             .blocking(|store| crate::firewall::stored::servers(&store))
             .await?;
+        let usage = self
+            .usage
+            .as_ref()
+            .map(|book| book.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
         let mut observed = Observed {
+            usage,
             plane,
             servers: view.servers,
             users: view.users,
@@ -345,6 +364,7 @@ fn status(servers: &[Server], observed: &Observed, plan: &ServersPlan) -> Server
                         .filter(|_| plan.phases.get(&s.id) == Some(&Phase::Failed))
                         .map(|c| c.retry_at_ms()),
                     engine: observed.engines.get(&s.id).cloned(),
+                    usage: observed.usage.get(&s.id).copied(),
                 }
             })
             .collect(),

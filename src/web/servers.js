@@ -1,7 +1,8 @@
 // Servers: a member's Docker hosts on the box (an admin's view: all of
-// them), live from the servers topic: each one's phase, limits and the
-// containers in it; start, stop, restart and delete; a new one; and the
-// certificates that let `docker` on the member's computer reach them.
+// them), live from the servers topic: each one's phase, limits, what it
+// uses (CPU, memory, processes) and the containers in it; start, stop,
+// restart and delete; a new one; and the certificates that let `docker`
+// on the member's computer reach them.
 'use strict';
 
 const sv = {
@@ -81,6 +82,15 @@ function renderServer(s) {
   li.appendChild(state);
   const l = s.limits;
   li.appendChild(el('p', `${l.memory_mib} MiB memory, ${l.disk_mib} MiB disk, ${l.cpu_millis / 1000} CPU, ${l.pids} processes`, 'hint'));
+  const u = r && r.usage;
+  if (u) {
+    const cpu = u.cpu_millis === undefined ? '…' : `${(u.cpu_millis / 1000).toFixed(2)} of ${l.cpu_millis / 1000}`;
+    const mib = Math.round(u.memory_bytes / 1048576);
+    const p = el('p');
+    p.appendChild(el('span', 'In use: '));
+    p.appendChild(field('usage', `${cpu} CPU, ${mib} of ${l.memory_mib} MiB memory, ${u.tasks} of ${l.pids} processes`));
+    li.appendChild(p);
+  }
   const engine = r && r.engine;
   if (engine && engine.answering) {
     const names = engine.containers.map((c) => `${c.name} (${c.state})`);

@@ -203,7 +203,13 @@ pub struct Vm {
     /// The loopback port forwarded to the guest's port 443, Caddy's (the
     /// members' domains).
     pub caddy_port: u16,
+    /// The loopback port forwarded to the guest's first engine port
+    /// (the TLS front of the first server made there).
+    pub front_port: u16,
 }
+
+/// The engine port hearth gives the first server of a box.
+pub const FIRST_ENGINE_PORT: u16 = 23760;
 
 impl Vm {
     /// Starts qemu on `disk`; `name` names the serial log.
@@ -213,7 +219,7 @@ impl Vm {
             Path::new(OVMF_CODE).exists(),
             "{OVMF_CODE} is missing: apt-get install ovmf (make test installs it)"
         );
-        let [port, caddy_port] = free_ports();
+        let [port, caddy_port, front_port] = free_ports();
         let monitor = disk.dir.path().join(format!("{name}.monitor"));
         let _ = std::fs::remove_file(&monitor);
         let log_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
@@ -232,7 +238,7 @@ impl Vm {
             .arg(format!("if=virtio,format=raw,file={}", disk.path.display()))
             .arg("-netdev")
             .arg(format!(
-                "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8443,hostfwd=tcp:127.0.0.1:{caddy_port}-:443"
+                "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8443,hostfwd=tcp:127.0.0.1:{caddy_port}-:443,hostfwd=tcp:127.0.0.1:{front_port}-:{FIRST_ENGINE_PORT}"
             ))
             .args(["-device", "virtio-net-pci,netdev=net0"])
             .args(["-serial", "stdio"])
@@ -269,6 +275,7 @@ impl Vm {
             started,
             port,
             caddy_port,
+            front_port,
         }
     }
 

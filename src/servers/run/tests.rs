@@ -355,3 +355,28 @@ async fn the_firewall_gets_a_servers_ports_under_its_uid_and_loses_them_with_it(
         crate::firewall::model::UserPlane::default()
     );
 }
+
+#[tokio::test]
+async fn the_status_carries_what_the_sampler_read_of_each_server() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let book = crate::servers::usage::UsageBook::default();
+    let mut m = ServersManager::new(lab.store.clone(), host.clone()).with_usage(book.clone());
+    let id = create(&service, "ann", "web");
+    let status = settle(&mut m).await;
+    assert_eq!(status.servers[0].usage, None, "nothing read yet");
+    let used = crate::servers::usage::Usage {
+        cpu_millis: Some(250),
+        memory_bytes: 96 << 20,
+        tasks: 31,
+    };
+    book.lock().unwrap().insert(id.clone(), used);
+    let status = settle(&mut m).await;
+    assert_eq!(status.servers[0].usage, Some(used));
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(
+        json["servers"][0]["usage"],
+        json!({"cpu_millis": 250, "memory_bytes": 100663296, "tasks": 31})
+    );
+}

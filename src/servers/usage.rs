@@ -1,0 +1,204 @@
+//! What each server uses, read from its unit's cgroup in
+//! `/sys/fs/cgroup` (cgroup v2, as systemd sets it up): CPU over the last
+//! interval in thousandths of a CPU (the unit of the CPU limit), memory,
+//! and tasks. The project reads
+//! `/sys` directly; a server's engine, its helpers and its containers
+//! are all in its unit's cgroup (`Delegate=yes`), so this is the whole
+//! server.
+//!
+//! A sampler task reads every running server's cgroup every
+//! [`INTERVAL`] into a [`UsageBook`] and bumps a wake-up of the servers'
+//! manager, which puts the book into its report on the `servers` topic:
+//! one report, so a member's filtered stream carries its servers' usage
+//! with their state.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::model::ServerId;
+
+/// How often the servers' cgroups are read.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+
+/// Where systemd puts the system services' cgroups.
+pub const SYSTEM_SLICE: &str = "/sys/fs/cgroup/system.slice";
+
+/// One server's use of the box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    /// Thousandths of a CPU over the last interval (2000 is two CPUs
+    /// busy), as `Limits::cpu_millis`; absent after the first reading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_millis: Option<u64>,
+    pub memory_bytes: u64,
+    pub tasks: u64,
+}
+
+/// The latest usage of each running server.
+pub type UsageBook = Arc<Mutex<BTreeMap<ServerId, Usage>>>;
+
+/// One reading of a cgroup's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub cpu_usec: u64,
+    pub memory_bytes: u64,
+    pub tasks: u64,
+    pub at_usec: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} has no usage_usec line")]
+    NoCpuUsage { path: PathBuf },
+    #[error("{path} does not hold a number: {text:?}")]
+    NotANumber { path: PathBuf, text: String },
+}
+
+/// The cgroup of `id`'s unit under `slice`.
+pub fn cgroup(slice: &Path, id: &ServerId) -> PathBuf {
+    slice.join(format!("hearth-server@{id}.service"))
+}
+
+/// Reads `dir`'s counters, at `at_usec` (a monotonic clock).
+pub fn read(dir: &Path, at_usec: u64) -> Result<Reading, UsageError> {
+    let text = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path)
+            .map(|t| (path.clone(), t))
+            .map_err(|source| UsageError::Read { path, source })
+    };
+    let number = |name: &str| -> Result<u64, UsageError> {
+        let (path, t) = text(name)?;
+        t.trim().parse().map_err(|_| UsageError::NotANumber {
+            path,
+            text: t.trim().to_string(),
+        })
+    };
+    let (path, stat) = text("cpu.stat")?;
+    Ok(Reading {
+        cpu_usec: cpu_usage_usec(&stat).ok_or(UsageError::NoCpuUsage { path })?,
+        memory_bytes: number("memory.current")?,
+        tasks: number("pids.current")?,
+        at_usec,
+    })
+}
+
+/// `usage_usec` of a `cpu.stat` file's text.
+fn cpu_usage_usec(stat: &str) -> Option<u64> {
+    stat.lines()
+        .find_map(|l| l.strip_prefix("usage_usec "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The usage `now` shows, against the reading `before` (if any).
+pub fn usage(before: Option<&Reading>, now: &Reading) -> Usage {
+    let cpu_millis = before
+        .filter(|b| now.at_usec > b.at_usec && now.cpu_usec >= b.cpu_usec)
+        .map(|b| {
+            let used = u128::from(now.cpu_usec - b.cpu_usec);
+            let span = u128::from(now.at_usec - b.at_usec);
+            u64::try_from((used * 1000 + span / 2) / span).unwrap_or(u64::MAX)
+        });
+    Usage {
+        cpu_millis,
+        memory_bytes: now.memory_bytes,
+        tasks: now.tasks,
+    }
+}
+
+/// The servers whose unit has a cgroup under `slice` now.
+pub fn servers_in(slice: &Path) -> Vec<ServerId> {
+    let Ok(entries) = std::fs::read_dir(slice) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let id = name
+                .strip_prefix("hearth-server@")?
+                .strip_suffix(".service")?;
+            ServerId::try_from(id).ok()
+        })
+        .collect()
+}
+
+/// Keeps the last reading of each server, to tell CPU use over time.
+#[derive(Debug, Default)]
+pub struct Sampler {
+    last: BTreeMap<ServerId, Reading>,
+}
+
+impl Sampler {
+    /// Reads every server under `slice`; a server whose cgroup went away
+    /// meanwhile (stopped) is left out, not an error.
+    pub fn sample(&mut self, slice: &Path, at_usec: u64) -> BTreeMap<ServerId, Usage> {
+        let mut out = BTreeMap::new();
+        let mut last = BTreeMap::new();
+        for id in servers_in(slice) {
+            match read(&cgroup(slice, &id), at_usec) {
+                Ok(now) => {
+                    out.insert(id.clone(), usage(self.last.get(&id), &now));
+                    last.insert(id, now);
+                }
+                Err(e) => tracing::debug!(server = %id, error = %e, "no usage read"),
+            }
+        }
+        self.last = last;
+        out
+    }
+}
+
+/// Samples `slice` every [`INTERVAL`] into `book`, bumping `wake` when
+/// anything was read, until `shutdown`.
+pub async fn sample_every(
+    slice: PathBuf,
+    book: UsageBook,
+    wake: watch::Sender<u64>,
+    shutdown: CancellationToken,
+) {
+    let started = tokio::time::Instant::now();
+    let mut sampler = Sampler::default();
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let at_usec = started.elapsed().as_micros() as u64;
+        let dir = slice.clone();
+        let Ok((s, usage)) = tokio::task::spawn_blocking(move || {
+            let usage = sampler.sample(&dir, at_usec);
+            (sampler, usage)
+        })
+        .await
+        else {
+            return;
+        };
+        sampler = s;
+        let changed = {
+            let mut book = book.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = *book != usage;
+            *book = usage;
+            changed
+        };
+        if changed {
+            wake.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

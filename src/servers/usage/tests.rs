@@ -1,0 +1,86 @@
+//! The cgroup files as the kernel writes them, in a folder of the test's.
+
+use super::*;
+
+const A: &str = "0a1b2c3d";
+
+fn write_cgroup(slice: &Path, id: &str, cpu_usec: u64, memory: u64, tasks: u64) {
+    let dir = slice.join(format!("hearth-server@{id}.service"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stat = format!(
+        "usage_usec {cpu_usec}\nuser_usec {}\nsystem_usec {}\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n",
+        cpu_usec / 2,
+        cpu_usec / 2
+    );
+    std::fs::write(dir.join("cpu.stat"), stat).unwrap();
+    std::fs::write(dir.join("memory.current"), format!("{memory}\n")).unwrap();
+    std::fs::write(dir.join("pids.current"), format!("{tasks}\n")).unwrap();
+}
+
+#[test]
+fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
+    let slice = tempfile::tempdir().unwrap();
+    write_cgroup(slice.path(), A, 1_000_000, 134_217_728, 23);
+    let mut sampler = Sampler::default();
+    let first = sampler.sample(slice.path(), 10_000_000);
+    let id = ServerId::try_from(A).unwrap();
+    assert_eq!(
+        first[&id],
+        Usage {
+            cpu_millis: None,
+            memory_bytes: 134_217_728,
+            tasks: 23
+        },
+        "no CPU share from one reading"
+    );
+    // 1.5 s of CPU in 5 s: 0.3 of one CPU.
+    write_cgroup(slice.path(), A, 2_500_000, 140_000_000, 25);
+    let second = sampler.sample(slice.path(), 15_000_000);
+    assert_eq!(second[&id].cpu_millis, Some(300));
+    assert_eq!(
+        (second[&id].memory_bytes, second[&id].tasks),
+        (140_000_000, 25)
+    );
+    // Two CPUs busy.
+    write_cgroup(slice.path(), A, 12_500_000, 140_000_000, 25);
+    assert_eq!(
+        sampler.sample(slice.path(), 20_000_000)[&id].cpu_millis,
+        Some(2000)
+    );
+}
+
+#[test]
+fn a_stopped_server_and_other_folders_are_left_out() {
+    let slice = tempfile::tempdir().unwrap();
+    write_cgroup(slice.path(), A, 1, 2, 3);
+    write_cgroup(slice.path(), "NOTANID!", 1, 2, 3);
+    std::fs::create_dir_all(slice.path().join("caddy.service")).unwrap();
+    // A cgroup without its files (the unit going away meanwhile).
+    std::fs::create_dir_all(slice.path().join("hearth-server@0000000b.service")).unwrap();
+    let mut sampler = Sampler::default();
+    let seen: Vec<String> = sampler
+        .sample(slice.path(), 1)
+        .keys()
+        .map(|id| id.to_string())
+        .collect();
+    assert_eq!(seen, [A]);
+    // A counter that went back (a new unit under the same name) gives no
+    // share, never a negative one.
+    write_cgroup(slice.path(), A, 0, 2, 3);
+    let usage = sampler.sample(slice.path(), 2);
+    assert_eq!(usage[&ServerId::try_from(A).unwrap()].cpu_millis, None);
+}
+
+#[test]
+fn a_damaged_file_is_an_error_naming_it() {
+    let slice = tempfile::tempdir().unwrap();
+    write_cgroup(slice.path(), A, 1, 2, 3);
+    let dir = cgroup(slice.path(), &ServerId::try_from(A).unwrap());
+    std::fs::write(dir.join("memory.current"), "lots\n").unwrap();
+    let e = read(&dir, 1).unwrap_err().to_string();
+    assert!(e.contains("memory.current") && e.contains("lots"), "{e}");
+    std::fs::write(dir.join("memory.current"), "2\n").unwrap();
+    std::fs::write(dir.join("cpu.stat"), "user_usec 1\n").unwrap();
+    let e = read(&dir, 1).unwrap_err().to_string();
+    assert!(e.contains("cpu.stat") && e.contains("usage_usec"), "{e}");
+}
