@@ -54,6 +54,7 @@ pub mod helper;
 pub mod logs;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod run;
 pub mod service;
 pub mod signals;

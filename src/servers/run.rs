@@ -20,7 +20,8 @@ use super::adapter::{Machinery, MachineryError};
 use super::engines::{EngineView, Engines};
 use super::helper::protocol::Request;
 use super::model::{DesiredState, Limits, Server, ServerId};
-use super::plan::{self, Activity, Crashes, Observed, Phase, ServersPlan, Step};
+use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, Step};
+use super::progress::{Progress, progress};
 use super::stored;
 use super::usage::{Usage, UsageBook};
 use crate::clock::now_ms;
@@ -188,6 +189,9 @@ pub struct ServerStatus {
     /// the containers in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<EngineView>,
+    /// While it is being prepared or started: the stage under way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
     /// CPU, memory and tasks, read from its cgroup while its unit runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
@@ -303,7 +307,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
             return Err(ServersPassError::Steps(failures));
         }
         self.again = true;
-        Ok(status(&servers, &observed, &plan))
+        Ok(status(&servers, &observed, &plan, &plan.steps))
     }
 
     fn status(desired: &Desired, observed: &Observed) -> ServersStatus {
@@ -311,6 +315,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
             &desired.servers,
             observed,
             &plan::plan(&desired.servers, observed),
+            &[],
         )
     }
 
@@ -346,18 +351,28 @@ impl crate::reconcile::Plan for PassPlan {
     }
 }
 
-fn status(servers: &[Server], observed: &Observed, plan: &ServersPlan) -> ServersStatus {
+/// The status after a pass that took `taken` (all of them done).
+fn status(
+    servers: &[Server],
+    observed: &Observed,
+    plan: &ServersPlan,
+    taken: &[Step],
+) -> ServersStatus {
     ServersStatus {
         servers: servers
             .iter()
             .map(|s| {
                 let crashes = observed.crashes.get(&s.id);
+                let phase = plan.phases.get(&s.id).copied().unwrap_or(Phase::Preparing);
+                let seen = observed.servers.get(&s.id).unwrap_or(&Seen::NOTHING);
+                let own: Vec<&Step> = taken.iter().filter(|t| t.server() == &s.id).collect();
                 ServerStatus {
+                    progress: progress(phase, seen, &own),
                     id: s.id.clone(),
                     owner: s.owner.clone(),
                     name: s.name.to_string(),
                     desired: s.desired,
-                    phase: plan.phases.get(&s.id).copied().unwrap_or(Phase::Preparing),
+                    phase,
                     limits: s.limits,
                     crashes: crashes.map(|c| c.count),
                     retry_at_ms: crashes

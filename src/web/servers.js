@@ -79,6 +79,11 @@ function renderServer(s) {
   pill.className = `pill ${phase === 'running' ? 'on' : phase === 'failed' ? 'failure' : ''}`;
   state.appendChild(pill);
   if (r && r.crashes) state.appendChild(el('span', ` — crashed ${r.crashes} times in a row`));
+  if (r && r.progress) {
+    const p = r.progress;
+    state.appendChild(el('span', ' — '));
+    state.appendChild(field('progress', `step ${p.stage} of ${p.stages}: ${p.doing}`));
+  }
   li.appendChild(state);
   const l = s.limits;
   li.appendChild(el('p', `${l.memory_mib} MiB memory, ${l.disk_mib} MiB disk, ${l.cpu_millis / 1000} CPU, ${l.pids} processes`, 'hint'));

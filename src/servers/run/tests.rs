@@ -380,3 +380,35 @@ async fn the_status_carries_what_the_sampler_read_of_each_server() {
         json!({"cpu_millis": 250, "memory_bytes": 100663296, "tasks": 31})
     );
 }
+
+#[tokio::test]
+async fn each_pass_of_a_servers_making_reports_the_stage_it_reached() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    create(&service, "ann", "web");
+    let mut seen = Vec::new();
+    while let Some(status) = pass(&mut m).await {
+        let status = status.unwrap();
+        let s = &status.servers[0];
+        seen.push((s.phase, s.progress.map(|p| (p.stage, p.doing))));
+    }
+    assert_eq!(
+        seen,
+        [
+            (Phase::Preparing, Some((2, "preparing its storage"))),
+            (Phase::Preparing, Some((3, "starting its engine"))),
+            // Engines not followed here: up is running.
+            (
+                Phase::Starting,
+                Some((4, "waiting for its engine to answer"))
+            ),
+        ]
+    );
+    let status = settle(&mut m).await;
+    assert_eq!(
+        (status.servers[0].phase, status.servers[0].progress),
+        (Phase::Running, None)
+    );
+}
