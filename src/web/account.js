@@ -1,7 +1,10 @@
 // Your account: password, two-factor login, where you are signed in, API
-// tokens. Every change answers with a message that is not red, and every
-// failure sits beside the field it is about.
+// tokens, and (members and admins) the certificates that let `docker` on
+// your computer reach your servers. Every change answers with a message
+// that is not red, and every failure sits beside the field it is about.
 'use strict';
+
+const account = { me: null };
 
 async function loadSessions() {
   const list = await api('GET', '/api/v1/sessions');
@@ -47,6 +50,106 @@ async function loadTokens() {
     $('tokens').appendChild(tr);
   }
 }
+
+// --- Server certificates --------------------------------------------------
+// The caller's own: the API gives an admin everyone's, which the servers
+// page shows; here is one's own account. A failure is said in the
+// section, and the rest of the page still works.
+
+// How many hex digits of the SHA-256 show (the certificate's id); the
+// whole fingerprint is the title.
+const FINGERPRINT_SHOWN = 16;
+
+async function loadCerts() {
+  let list;
+  try {
+    const r = await api('GET', '/api/v1/server-certificates');
+    list = r.certificates
+      .filter((c) => c.owner === account.me.username)
+      .sort((a, b) => b.created_ms - a.created_ms);
+  } catch (e) {
+    say('certs-message', e.message, 'error');
+    return;
+  }
+  $('certs').replaceChildren(...list.map(certItem));
+  $('certs-none').hidden = list.length > 0;
+}
+
+// One certificate: when it was made, its fingerprint (the first digits;
+// all of them in the title) and whether it still works, in words.
+function certItem(c) {
+  const li = el('li', null, 'domain');
+  li.dataset.id = c.id;
+  const head = el('div', null, 'domain-head');
+  const state = el('span', c.revoked_ms ? 'revoked' : 'active', `pill${c.revoked_ms ? '' : ' on'}`);
+  state.dataset.field = 'state';
+  head.append(el('h3', `Made ${when(c.created_ms)}`), state);
+  li.appendChild(head);
+  const dl = el('dl', null, 'summary');
+  const fingerprint = el('code', `${c.fingerprint.slice(0, FINGERPRINT_SHOWN)}…`);
+  fingerprint.title = c.fingerprint;
+  const dd = el('dd');
+  dd.appendChild(fingerprint);
+  dl.append(el('dt', 'Fingerprint'), dd);
+  if (c.revoked_ms) dl.append(el('dt', 'Revoked'), el('dd', when(c.revoked_ms)));
+  li.appendChild(dl);
+  if (!c.revoked_ms) {
+    const actions = el('div', null, 'buttons domain-actions');
+    actions.appendChild(labelled(button('Revoke', () => revokeCert(c)), `Revoke the certificate ${c.id}`));
+    li.appendChild(actions);
+  }
+  return li;
+}
+
+async function revokeCert(c) {
+  const sure = await confirmAction({
+    title: `Revoke the certificate ${c.id}?`,
+    text: 'docker on the computers that have it can no longer reach your servers. This cannot be undone.',
+    confirm: 'Revoke',
+  });
+  if (!sure) return;
+  try {
+    await api('DELETE', `/api/v1/server-certificates/${encodeURIComponent(c.id)}`);
+    await loadCerts();
+    say('certs-message', `Certificate ${c.id} revoked.`, 'ok');
+  } catch (e) { say('certs-message', e.message, 'error'); }
+}
+
+// The command for the caller's first server, as the servers page shows
+// it; null without one (or when the list cannot be read: the files
+// matter more, and the servers page has the command too).
+async function firstCommand() {
+  try {
+    const { servers } = await api('GET', '/api/v1/servers');
+    const own = servers.filter((s) => s.owner === account.me.username && s.engine_port && !s.deleting);
+    return own.length ? { command: contextCommand(own[0]), more: own.length > 1 } : null;
+  } catch (e) { return null; }
+}
+
+$('cert-issue').addEventListener('click', async () => {
+  const issue = $('cert-issue');
+  issue.disabled = true;
+  say('certs-message', '');
+  try {
+    const c = await api('POST', '/api/v1/server-certificates');
+    const files = $('cert-files');
+    for (const a of files.querySelectorAll('a')) URL.revokeObjectURL(a.href);
+    files.replaceChildren(...[['ca.pem', c.ca], ['cert.pem', c.certificate], ['key.pem', c.key]]
+      .map(([name, text]) => { const li = el('li'); li.appendChild(download(name, text)); return li; }));
+    const first = await firstCommand();
+    $('cert-command-hint').textContent = !first
+      ? 'Then make a server on the Servers page: the docker context command for these files shows beside it.'
+      : `Then, in that folder${first.more ? ' (the Servers page shows the command for each of your servers)' : ''}:`;
+    $('cert-command').textContent = first ? first.command : '';
+    $('cert-command').hidden = !first;
+    $('cert-shown').hidden = false;
+    await loadCerts();
+  } catch (e) {
+    say('certs-message', e.message, 'error');
+  } finally {
+    issue.disabled = false;
+  }
+});
 
 onSubmit($('change-password'), async () => {
   const current = $('current-password').value;
@@ -123,7 +226,11 @@ $('totp-off').addEventListener('click', async () => {
 shell({ page: 'account' })
   .then(async ({ me }) => {
     if (!me) { location.assign('/login?next=/account'); return; }
+    account.me = me;
     showTwoFactor(Boolean(me.two_factor));
-    await Promise.all([loadSessions(), loadTokens()]);
+    // A viewer has no servers, so no certificates for them.
+    const servers = me.role === 'admin' || me.role === 'member';
+    $('certs-section').hidden = !servers;
+    await Promise.all([loadSessions(), loadTokens(), servers ? loadCerts() : null]);
   })
   .catch((e) => say('message', e.message, 'error'));

@@ -278,6 +278,23 @@ function copyButton(label, getText) {
   return b;
 }
 
+// --- A server certificate's files ----------------------------------------
+
+// A link that saves `text` as `name` (a certificate's PEM files, shown
+// once: the box keeps no key).
+function download(name, text) {
+  const a = el('a', name);
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-pem-file' }));
+  a.download = name;
+  a.dataset.file = name;
+  return a;
+}
+
+// The command that makes a docker context of the saved files for server `s`.
+function contextCommand(s) {
+  return `docker context create hearth-${s.name} --docker "host=tcp://${location.hostname}:${s.engine_port},ca=ca.pem,cert=cert.pem,key=key.pem"\ndocker context use hearth-${s.name}`;
+}
+
 // --- The header ---------------------------------------------------------
 
 // Fills <header id="shell">: the box's name and, once known, the links
