@@ -37,6 +37,8 @@ pub struct UnitSpec {
     pub group: String,
     pub env: Vec<(String, String)>,
     pub exec: Vec<String>,
+    /// The `ExecStartPre=` commands, in order (run to their end first).
+    pub pre: Vec<Vec<String>>,
     /// `TasksMax=` and `MemoryMax=`.
     pub limits: Limits,
 }
@@ -100,6 +102,7 @@ impl UnitSpec {
             group: String::new(),
             env: Vec::new(),
             exec: Vec::new(),
+            pre: Vec::new(),
             limits: Limits::NONE,
         };
         for line in text.lines() {
@@ -119,6 +122,9 @@ impl UnitSpec {
                     spec.env.push((k.to_string(), v.to_string()));
                 }
                 "ExecStart" => spec.exec = value.split_whitespace().map(String::from).collect(),
+                "ExecStartPre" => spec
+                    .pre
+                    .push(value.split_whitespace().map(String::from).collect()),
                 "TasksMax" => spec.limits.tasks = parse_tasks(&value),
                 "MemoryMax" => spec.limits.memory = parse_bytes(&value),
                 _ => {}
@@ -303,6 +309,20 @@ impl RunningUnit {
         let mut env = spec.env.clone();
         if !unified_cgroup() {
             env.retain(|(k, _)| k != "DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS");
+        }
+        // As systemd: each ExecStartPre= as the unit's user, to its end;
+        // a failure fails the start.
+        for pre in &spec.pre {
+            let status = Command::new(&pre[0])
+                .args(&pre[1..])
+                .env_clear()
+                .envs(env.clone())
+                .current_dir("/")
+                .gid(group.gid.as_raw())
+                .uid(user.uid.as_raw())
+                .status()
+                .unwrap();
+            assert!(status.success(), "ExecStartPre={pre:?}: {status}");
         }
         let cgroup = UnitCgroup::create(instance, limits);
         let out = std::fs::File::create(log).unwrap();
