@@ -58,10 +58,6 @@ function reported(id) {
 }
 
 // The command that makes a docker context of the saved files for `s`.
-function contextCommand(s) {
-  return `docker context create hearth-${s.name} --docker "host=tcp://${location.hostname}:${s.engine_port},ca=ca.pem,cert=cert.pem,key=key.pem"\ndocker context use hearth-${s.name}`;
-}
-
 function field(name, text) {
   const e = el('span', text);
   e.dataset.field = name;
@@ -203,14 +199,6 @@ async function revoke(c) {
 }
 
 // A link that saves `text` as `name`.
-function download(name, text) {
-  const a = el('a', name);
-  a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-pem-file' }));
-  a.download = name;
-  a.dataset.file = name;
-  return a;
-}
-
 $('c-issue').addEventListener('click', async () => {
   try {
     const c = await api('POST', '/api/v1/server-certificates');
