@@ -94,6 +94,24 @@ if ! diff -u "$work/lock" "$work/installed" >"$work/lock.diff"; then
     die "the installed packages differ from the lock $lock_file (above); is a pinned version gone from the mirror? make image-lock refreshes the lock"
 fi
 
+# --- 1b. The servers' base image, from the same pinned packages -------------
+# A root file system tar (for the engines' import), Debian's Essential set
+# and apt, every version from the lock: nothing outside it may come in.
+step "building the servers' base image ($here/server-base.list)"
+base_list=$(grep -v '^#' "$here/server-base.list" | grep -v '^$')
+for p in $base_list; do
+    grep -q "^$p=" "$work/lock" || die "server-base.list names $p, which the package lock does not pin"
+done
+# shellcheck disable=SC2016 # expanded by the hooks' shell, not this one
+mmdebstrap --quiet --variant=custom --include="$(paste -sd, <<<"$base_list")" "${common[@]}" \
+    --setup-hook='mkdir -p "$1"/etc/apt/preferences.d && cp "$HEARTH_IMAGE_WORK"/preferences "$1"/etc/apt/preferences.d/hearth-lock' \
+    --customize-hook='chroot "$1" dpkg-query -W -f "\${Package}=\${Version}\n" | sort >"$HEARTH_IMAGE_WORK"/base-installed' \
+    --customize-hook='rm -f "$1"/etc/apt/preferences.d/hearth-lock "$1"/etc/machine-id && rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*' \
+    --format=tar "$SUITE" "$work/server-base.tar" "$MIRRORS"
+outside=$(comm -13 "$work/lock" "$work/base-installed")
+[ -z "$outside" ] || die "the servers' base image would hold packages the lock does not pin: $outside"
+install -D -m 0644 "$work/server-base.tar" "$root/usr/share/hearth/server-base.tar"
+
 # --- 2. Boot files out, state in /usr/share/factory ---------------------------
 step "moving /var to /usr/share/factory/var"
 mkdir -p "$work/esp/EFI/BOOT" "$work/esp/EFI/systemd" "$work/esp/loader/entries" "$work/esp/hearth"

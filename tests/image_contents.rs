@@ -229,6 +229,35 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         );
     }
 
+    // The servers' base image: a Debian 12 root with apt, no machine's
+    // identity, no package lists, and no pin of the image's own lock.
+    let base = root.join(hearth::servers::base::IMAGE_FILE.trim_start_matches('/'));
+    let listed = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{} is not a tar", base.display());
+    let names = String::from_utf8_lossy(&listed.stdout);
+    for wanted in ["./etc/debian_version", "./usr/bin/apt", "./usr/bin/bash"] {
+        assert!(
+            names.lines().any(|l| l == wanted),
+            "the base image lacks {wanted}"
+        );
+    }
+    for unwanted in ["./etc/machine-id", "./etc/apt/preferences.d/hearth-lock"] {
+        assert!(
+            !names.lines().any(|l| l == unwanted),
+            "the base image holds {unwanted}"
+        );
+    }
+    assert!(
+        !names
+            .lines()
+            .any(|l| l.starts_with("./var/lib/apt/lists/") && !l.ends_with('/')),
+        "the base image holds package lists"
+    );
+
     // Standard modes, whatever the umask of the checkout it was built from.
     for (path, mode) in [
         ("etc", 0o755),

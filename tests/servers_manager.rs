@@ -53,6 +53,23 @@ async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
     let engine = Engine::connect(&socket).unwrap();
     engine.ping().await.unwrap();
 
+    // The base image went in when the engine first answered, in the pass
+    // that found it running (its progress's last stage), under both its
+    // names.
+    assert!(
+        server(&report, &id).unwrap().get("progress").is_none(),
+        "{report}"
+    );
+    for name in ["debian:12", "debian:bookworm"] {
+        assert!(engine.has_image(name).await.unwrap(), "{name}: {report}");
+    }
+    let (_, record) = call(&ann, "GET", &format!("/api/v1/servers/{id}"), Value::Null).await;
+    assert_eq!(record["base_loaded"], true, "{record}");
+    let (code, out) =
+        common::servers_lab::run_to_end(&engine, "debian:12", &["/bin/busybox", "true"], None)
+            .await;
+    assert_eq!(code, 0, "a container of the base image runs: {out}");
+
     // A container started in it shows on the topic, from the engine's
     // events.
     common::servers_lab::build_busybox_image(&engine, "base:test").await;

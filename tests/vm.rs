@@ -453,6 +453,16 @@ async fn the_member_runs_a_container_with_docker(
         ],
     );
     assert_eq!(hello.as_deref().map(str::trim), Ok("hello from the vm"));
+    // The base image every server starts with, offline: Debian 12.
+    let debian = docker(
+        dir.path(),
+        port,
+        &["run", "--rm", "debian:12", "cat", "/etc/debian_version"],
+    );
+    assert!(
+        debian.as_deref().is_ok_and(|v| v.starts_with("12.")),
+        "{debian:?}"
+    );
 
     let mut member_client = client.clone();
     member_client.session = Some(member.to_string());

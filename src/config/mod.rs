@@ -232,6 +232,10 @@ pub struct ServersConfig {
     /// A journal folder to read the servers' logs from instead of the
     /// system's (a test's).
     pub journal_dir: Option<PathBuf>,
+    /// The root file system tar every new server's engine imports as
+    /// [`crate::servers::base::TAGS`] (the image's Debian base); `None`
+    /// (`base_image = ""`): servers start with no image.
+    pub base_image: Option<PathBuf>,
 }
 
 impl ServersConfig {
@@ -243,6 +247,7 @@ impl ServersConfig {
             run_dir: PathBuf::from(crate::servers::helper::Layout::RUN),
             front_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             journal_dir: None,
+            base_image: Some(PathBuf::from(crate::servers::base::IMAGE_FILE)),
         }
     }
 }

@@ -34,6 +34,7 @@ struct RawServers {
     run_dir: Option<String>,
     front_address: Option<String>,
     journal_dir: Option<String>,
+    base_image: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +217,17 @@ impl RawServers {
                 ));
             }
             s.journal_dir = Some(PathBuf::from(v));
+        }
+        match self.base_image.as_deref() {
+            None => {}
+            Some("") => s.base_image = None,
+            Some(v) if v.starts_with('/') => s.base_image = Some(PathBuf::from(v)),
+            Some(v) => {
+                return Err(ConfigError::invalid(
+                    "servers.base_image",
+                    format!("{v:?} is not an absolute path (or \"\" for none)"),
+                ));
+            }
         }
         Ok(())
     }

@@ -73,12 +73,16 @@ pub(super) fn start_servers(
     let publish: reconcile::Publish = Arc::new(move |json| {
         hub.publish(Topic::Servers, json);
     });
+    let mut manager = ServersManager::new(store.clone(), machinery)
+        .with_engines(Engines::new(layout.clone(), engines_tx))
+        .with_usage(book);
+    if let Some(tar) = &s.base_image {
+        manager = manager.with_base_image(tar.clone(), layout);
+    }
     run.tasks.spawn(
         "servers",
         reconcile::run(
-            ServersManager::new(store.clone(), machinery)
-                .with_engines(Engines::new(layout, engines_tx))
-                .with_usage(book),
+            manager,
             Wakes::new()
                 .watch("store", store.watch(Table::Servers))
                 .watch("units", units_rx)

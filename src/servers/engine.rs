@@ -39,6 +39,17 @@ pub enum EngineError {
         what: &'static str,
         source: bollard::errors::Error,
     },
+    #[error("the engine at {path} refused to {what}: {detail}")]
+    Refused {
+        path: PathBuf,
+        what: &'static str,
+        detail: String,
+    },
+    #[error("cannot read the image {path}: {source}")]
+    ReadImage {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the engine at {path} speaks API {api}; hearth needs {}.{} or later", MIN_API.0, MIN_API.1)]
     TooOld { path: PathBuf, api: String },
 }
@@ -98,6 +109,74 @@ impl Engine {
             docker,
             path: socket.to_path_buf(),
         })
+    }
+
+    /// Imports the root file system tar at `tar` as `repo:tag` (`docker
+    /// import`), streamed from the file; with a client of its own whose
+    /// limit is `timeout_secs`, as a large image takes longer than a call.
+    pub async fn import(
+        &self,
+        tar: &Path,
+        repo: &str,
+        tag: &str,
+        timeout_secs: u64,
+    ) -> Result<(), EngineError> {
+        let docker = bollard::Docker::connect_with_unix(
+            &self.path.to_string_lossy(),
+            timeout_secs,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|source| EngineError::Connect {
+            path: self.path.clone(),
+            source,
+        })?;
+        let file = tokio::fs::File::open(tar)
+            .await
+            .map_err(|source| EngineError::ReadImage {
+                path: tar.to_path_buf(),
+                source,
+            })?;
+        let body = bollard::body_try_stream(tokio_util::io::ReaderStream::new(file));
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::new()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .build();
+        let mut progress = docker.create_image(Some(options), Some(body), None);
+        while let Some(step) = progress.next().await {
+            let step = step.map_err(self.call("import an image"))?;
+            if let Some(detail) = step.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Refused {
+                    path: self.path.clone(),
+                    what: "import an image",
+                    detail,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the image `image` the name `repo:tag` too.
+    pub async fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::TagImageOptionsBuilder::new()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(self.call("tag an image"))
+    }
+
+    /// Whether it has an image named `name` (`repo:tag`).
+    pub async fn has_image(&self, name: &str) -> Result<bool, EngineError> {
+        match self.docker.inspect_image(name).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(self.call("look up an image")(e)),
+        }
     }
 
     /// The bollard client, for what this module does not wrap (tests).

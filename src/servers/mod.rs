@@ -47,6 +47,7 @@
 
 pub mod access;
 pub mod adapter;
+pub mod base;
 pub mod engine;
 pub mod engines;
 pub mod error;

@@ -281,6 +281,10 @@ pub struct Server {
     /// [`ENGINE_PORTS`]); given at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_port: Option<u16>,
+    /// The base image was imported into its engine (once: a member may
+    /// remove it). See [`super::base`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base_loaded: bool,
 }
 
 /// The ports the servers' engines are served on over TLS, one per server
@@ -384,6 +388,7 @@ impl Server {
             deleting: None,
             restart_asked_ms: None,
             engine_port: None,
+            base_loaded: false,
         })
     }
 }

@@ -7,7 +7,8 @@
 //! in one pass for a server being made (the next pass sees the result):
 //!
 //! - a server to run: its user, then its storage, then its unit started
-//!   with its limits; a unit that failed is started again after a backoff
+//!   with its limits, then (once, where hearth has one) the base image
+//!   imported into its engine when it first answers; a unit that failed is started again after a backoff
 //!   that doubles with each crash in a row ([`CRASH_BACKOFF`]), forgotten
 //!   once the engine has stayed up [`STABLE_AFTER_MS`];
 //! - a server to stop: its unit stopped;
@@ -141,6 +142,8 @@ pub struct Observed {
     pub engines: BTreeMap<ServerId, super::engines::EngineView>,
     /// The user plane the firewall's record holds.
     pub plane: UserPlane,
+    /// Whether hearth has a base image for new servers.
+    pub base_offered: bool,
     /// What each running server uses (for the status only).
     pub usage: BTreeMap<ServerId, super::usage::Usage>,
 }
@@ -169,6 +172,8 @@ pub enum Step {
     RemoveUser(ServerId),
     /// The deletion is done: the record goes.
     Forget(ServerId),
+    /// Its engine answers for the first time: the base image goes in.
+    LoadBase(ServerId),
 }
 
 impl Step {
@@ -181,7 +186,8 @@ impl Step {
             | Step::Restart { id, .. }
             | Step::RemoveStorage { id, .. }
             | Step::RemoveUser(id)
-            | Step::Forget(id) => id,
+            | Step::Forget(id)
+            | Step::LoadBase(id) => id,
         }
     }
 }
@@ -256,7 +262,7 @@ pub fn plan(servers: &[Server], observed: &Observed) -> ServersPlan {
             .cloned()
             .unwrap_or(Seen::NOTHING);
         let crashes = observed.crashes.get(&server.id).copied();
-        let (phase, step) = server_step(server, &seen, crashes, observed.now_ms);
+        let (phase, step) = server_step(server, &seen, crashes, observed);
         out.phases.insert(server.id.clone(), phase);
         out.steps.extend(step);
     }
@@ -282,8 +288,9 @@ fn server_step(
     server: &Server,
     seen: &Seen,
     crashes: Option<Crashes>,
-    now_ms: u64,
+    observed: &Observed,
 ) -> (Phase, Option<Step>) {
+    let now_ms = observed.now_ms;
     let id = server.id.clone();
     if let Some(deletion) = server.deleting {
         let step = if seen.unit.up() || seen.unit == Activity::Deactivating {
@@ -327,6 +334,12 @@ fn server_step(
                     }
                     // Up, but its engine does not answer (yet).
                     _ if seen.answering == Some(false) => (Phase::Starting, None),
+                    _ if seen.answering == Some(true)
+                        && observed.base_offered
+                        && !server.base_loaded =>
+                    {
+                        (Phase::Running, Some(Step::LoadBase(id)))
+                    }
                     _ => (Phase::Running, None),
                 },
                 Activity::Activating => (Phase::Starting, None),

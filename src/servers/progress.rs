@@ -8,12 +8,13 @@ use serde::Serialize;
 
 use super::plan::{Activity, Phase, Seen, Step, Storage};
 
-/// The stages, in order.
-const STAGES: [&str; 4] = [
+/// The stages, in order (the last where hearth has a base image).
+const STAGES: [&str; 5] = [
     "making its user",
     "preparing its storage",
     "starting its engine",
     "waiting for its engine to answer",
+    "loading its base image",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,9 +27,16 @@ pub struct Progress {
 
 /// The progress of a server in `phase`, as `seen` before a pass that
 /// took `taken` (its steps, all done), while it is being prepared or
-/// started; `None` otherwise.
-pub fn progress(phase: Phase, seen: &Seen, taken: &[&Step]) -> Option<Progress> {
-    if !matches!(phase, Phase::Preparing | Phase::Starting) {
+/// started, or its base image is still to load (`base_pending`); `None`
+/// otherwise.
+pub fn progress(
+    phase: Phase,
+    seen: &Seen,
+    taken: &[&Step],
+    base_pending: bool,
+) -> Option<Progress> {
+    let loading = base_pending && phase == Phase::Running;
+    if !matches!(phase, Phase::Preparing | Phase::Starting) && !loading {
         return None;
     }
     let took = |f: fn(&Step) -> bool| taken.iter().any(|s| f(s));
@@ -38,11 +46,13 @@ pub fn progress(phase: Phase, seen: &Seen, taken: &[&Step]) -> Option<Progress> 
         matches!(seen.unit, Activity::Active | Activity::Reloading)
             || took(|s| matches!(s, Step::Start { .. } | Step::Restart { .. })),
         seen.answering == Some(true),
+        !base_pending || took(|s| matches!(s, Step::LoadBase(_))),
     ];
-    let at = done.iter().position(|d| !d)?;
+    let stages = if base_pending { 5 } else { 4 };
+    let at = done[..stages].iter().position(|d| !d)?;
     Some(Progress {
         stage: at + 1,
-        stages: STAGES.len(),
+        stages,
         doing: STAGES[at],
     })
 }
@@ -60,7 +70,7 @@ mod tests {
     fn each_stage_follows_what_the_host_shows_and_the_steps_just_taken() {
         let mut seen = Seen::NOTHING;
         let at = |seen: &Seen, taken: &[&Step]| {
-            progress(Phase::Preparing, seen, taken).map(|p| (p.stage, p.doing))
+            progress(Phase::Preparing, seen, taken, false).map(|p| (p.stage, p.doing))
         };
         assert_eq!(at(&seen, &[]), Some((1, "making its user")));
         let user = Step::CreateUser(id());
@@ -83,11 +93,19 @@ mod tests {
         seen.unit = Activity::Active;
         seen.answering = Some(true);
         assert_eq!(at(&seen, &[]), None, "all done");
-        assert_eq!(progress(Phase::Running, &Seen::NOTHING, &[]), None);
+        assert_eq!(progress(Phase::Running, &Seen::NOTHING, &[], false), None);
         assert_eq!(
-            progress(Phase::Starting, &seen, &[]),
+            progress(Phase::Starting, &seen, &[], false),
             None,
             "a server up and answering has nothing under way"
         );
+        // With a base image to load: a fifth stage, while running.
+        let at5 = progress(Phase::Running, &seen, &[], true).unwrap();
+        assert_eq!(
+            (at5.stage, at5.stages, at5.doing),
+            (5, 5, "loading its base image")
+        );
+        let load = Step::LoadBase(id());
+        assert_eq!(progress(Phase::Running, &seen, &[&load], true), None);
     }
 }

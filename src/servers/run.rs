@@ -12,12 +12,16 @@
 //! crashed engine may start again is the loop's next wake-up.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::adapter::{Machinery, MachineryError};
+use super::base;
+use super::engine::Engine;
 use super::engines::{EngineView, Engines};
+use super::helper::Layout;
 use super::helper::protocol::Request;
 use super::model::{DesiredState, Limits, Server, ServerId};
 use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, Step};
@@ -37,6 +41,8 @@ pub enum ServersPassError {
     Store(#[from] StoreError),
     #[error("a store task failed: {0}")]
     Task(String),
+    #[error("loading the base image: {0}")]
+    Engine(#[from] super::engine::EngineError),
     /// Some servers' steps failed; the others went on.
     #[error("{}", .0.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "))]
     Steps(Vec<(ServerId, String)>),
@@ -58,6 +64,8 @@ pub struct ServersManager<M> {
     views: BTreeMap<ServerId, EngineView>,
     /// What the servers use, as the sampler last read it.
     usage: Option<UsageBook>,
+    /// The base image new servers get, and where their engines are.
+    base: Option<(PathBuf, Layout)>,
 }
 
 impl<M: Machinery> ServersManager<M> {
@@ -72,7 +80,43 @@ impl<M: Machinery> ServersManager<M> {
             engines: None,
             views: BTreeMap::new(),
             usage: None,
+            base: None,
         }
+    }
+
+    /// Imports `tar` into each new server's engine once it answers (see
+    /// [`super::base`]); `layout` says where the engines' sockets are.
+    pub fn with_base_image(mut self, tar: PathBuf, layout: Layout) -> ServersManager<M> {
+        self.base = Some((tar, layout));
+        self
+    }
+
+    /// Imports the base image into `id`'s engine, then records it, audited
+    /// (`server.base_image`, a failure as a failure).
+    async fn load_base(&self, id: ServerId) -> Result<(), ServersPassError> {
+        let Some((tar, layout)) = &self.base else {
+            return Ok(());
+        };
+        let result = match Engine::connect(&layout.socket(&id)) {
+            Ok(engine) => base::load(&engine, tar).await,
+            Err(e) => Err(e),
+        };
+        let failed = result.is_err();
+        self.blocking(move |store| {
+            let mut entry = AuditEntry::system(AuditAction::ServerBaseImage, id.as_str());
+            if failed {
+                entry.outcome = crate::store::Outcome::Failure;
+            }
+            store.change(entry, |c| {
+                if !failed && let Some(mut server) = stored::server_in(c, &id)? {
+                    server.base_loaded = true;
+                    stored::put(c, &server)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await?;
+        result.map_err(ServersPassError::Engine)
     }
 
     /// Puts what the servers use (the sampler's book) in the status.
@@ -130,6 +174,7 @@ impl<M: Machinery> ServersManager<M> {
             Step::Start { id, limits } => Ok(self.machinery.start(&id, limits).await?),
             Step::Restart { id, limits } => Ok(self.machinery.restart(&id, limits).await?),
             Step::Stop(id) => Ok(self.machinery.stop(&id).await?),
+            Step::LoadBase(id) => self.load_base(id).await,
             Step::Forget(id) => {
                 self.blocking(move |store| {
                     let entry = AuditEntry::system(AuditAction::ServerRemoved, id.as_str());
@@ -245,6 +290,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
             .map(|book| book.lock().unwrap_or_else(|e| e.into_inner()).clone())
             .unwrap_or_default();
         let mut observed = Observed {
+            base_offered: self.base.is_some(),
             usage,
             plane,
             servers: view.servers,
@@ -366,8 +412,9 @@ fn status(
                 let phase = plan.phases.get(&s.id).copied().unwrap_or(Phase::Preparing);
                 let seen = observed.servers.get(&s.id).unwrap_or(&Seen::NOTHING);
                 let own: Vec<&Step> = taken.iter().filter(|t| t.server() == &s.id).collect();
+                let base_pending = observed.base_offered && !s.base_loaded;
                 ServerStatus {
-                    progress: progress(phase, seen, &own),
+                    progress: progress(phase, seen, &own, base_pending),
                     id: s.id.clone(),
                     owner: s.owner.clone(),
                     name: s.name.to_string(),

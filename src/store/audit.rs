@@ -54,6 +54,7 @@ audit_actions! {
     /// The daemon asked the servers' privileged helper for something
     /// (make or remove a server's user or storage): the target says what.
     ServerHelper => "server.helper",
+    ServerBaseImage => "server.base_image",
     /// A server's deletion finished: its record is gone.
     ServerRemoved => "server.removed",
     /// A member was issued a client certificate for their servers' engines.

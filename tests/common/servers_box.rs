@@ -64,14 +64,18 @@ impl ServersBox {
         let running = run_server_units(&fake, &lab);
         let journal = lab.dir.path().join("journal");
         std::fs::create_dir_all(&journal).unwrap();
+        // The base image every new server gets: here a busybox root (the
+        // appliance's is Debian's, built by image/build.sh).
+        let base = super::docker_cli::busybox_rootfs(&lab.dir.path().join("base"));
         let daemon = Daemon::start(Options {
             config: format!(
-                "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\nfront_address = \"127.0.0.1\"\njournal_dir = {:?}\n",
+                "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\nfront_address = \"127.0.0.1\"\njournal_dir = {:?}\nbase_image = {:?}\n",
                 bus.address(),
                 lab.socket.to_str().unwrap(),
                 lab.layout.storage.to_str().unwrap(),
                 lab.layout.run.to_str().unwrap(),
                 journal.to_str().unwrap(),
+                base.to_str().unwrap(),
             ),
             ..Options::default()
         });

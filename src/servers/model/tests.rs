@@ -29,6 +29,7 @@ fn owned(owner: &str, id: &str, name: &str, memory_mib: u32, disk_mib: u32) -> S
         deleting: None,
         restart_asked_ms: None,
         engine_port: None,
+        base_loaded: false,
     }
 }
 

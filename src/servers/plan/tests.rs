@@ -13,6 +13,7 @@ fn server(id: &str, desired: DesiredState) -> Server {
         deleting: None,
         restart_asked_ms: None,
         engine_port: None,
+        base_loaded: false,
     }
 }
 
@@ -250,4 +251,32 @@ fn the_firewall_gets_each_servers_ports_under_its_uid_once_its_user_exists() {
     // Once the firewall's record holds it, there is nothing to write.
     o.plane = plane;
     assert_eq!(plan(&servers, &o).plane, None);
+}
+
+#[test]
+fn the_base_image_goes_in_once_when_the_engine_first_answers() {
+    let mut s = server(A, DesiredState::Running);
+    let mut up = seen(true, Storage::Mounted, Activity::Active, 1);
+    let mut o = observed(&[(A, up.clone())]);
+    o.base_offered = true;
+    // Not while the engine does not answer (nor where it is not followed).
+    for answering in [None, Some(false)] {
+        up.answering = answering;
+        o.servers.insert(id(A), up.clone());
+        let p = plan(std::slice::from_ref(&s), &o);
+        assert!(!p.steps.contains(&Step::LoadBase(id(A))), "{answering:?}");
+    }
+    up.answering = Some(true);
+    o.servers.insert(id(A), up);
+    let p = plan(std::slice::from_ref(&s), &o);
+    assert_eq!(p.steps, [Step::LoadBase(id(A))]);
+    assert_eq!(p.phases[&id(A)], Phase::Running, "usable meanwhile");
+    s.base_loaded = true;
+    assert!(plan(std::slice::from_ref(&s), &o).steps.is_empty(), "once");
+    s.base_loaded = false;
+    o.base_offered = false;
+    assert!(
+        plan(std::slice::from_ref(&s), &o).steps.is_empty(),
+        "no base image, no step"
+    );
 }
