@@ -463,6 +463,19 @@ async fn the_member_runs_a_container_with_docker(
         debian.as_deref().is_ok_and(|v| v.starts_with("12.")),
         "{debian:?}"
     );
+    // Names resolve in a container: its queries reach the box's own
+    // resolver through the firewall (systemd-resolved knows the box's
+    // host name without any network).
+    let resolved = docker(
+        dir.path(),
+        port,
+        &["run", "--rm", "debian:12", "getent", "hosts", "testbox"],
+    );
+    assert!(
+        resolved.as_deref().is_ok_and(|v| v.contains("testbox")),
+        "{resolved:?}\n{}",
+        vm.serial()
+    );
 
     let mut member_client = client.clone();
     member_client.session = Some(member.to_string());

@@ -226,8 +226,9 @@ impl Plan for ServersPlan {
 
 /// The user plane for `servers`: what each server not being deleted
 /// publishes, under its user's uid (none yet without a user), and its
-/// engine's front. What the servers' manager does not own (interfaces,
-/// offered ports) is kept as the firewall's record has it.
+/// engine's front, and the box's DNS ([`OFFERED`]). What the servers'
+/// manager does not own (interfaces) is kept as the firewall's record has
+/// it.
 pub fn user_plane(servers: &[Server], observed: &Observed) -> UserPlane {
     let live = || servers.iter().filter(|s| s.deleting.is_none());
     let mut published: Vec<ServerPort> = live()
@@ -249,9 +250,15 @@ pub fn user_plane(servers: &[Server], observed: &Observed) -> UserPlane {
     UserPlane {
         published,
         fronts,
+        offered: OFFERED.to_vec(),
         ..observed.plane.clone()
     }
 }
+
+/// The box's ports every server may reach: DNS, where systemd-resolved's
+/// stub answers on loopback (slirp4netns sends a server's queries to the
+/// box's resolver; the resolver, not the server, asks the network).
+pub const OFFERED: [(Protocol, u16); 2] = [(Protocol::Udp, 53), (Protocol::Tcp, 53)];
 
 pub fn plan(servers: &[Server], observed: &Observed) -> ServersPlan {
     let mut out = ServersPlan::default();

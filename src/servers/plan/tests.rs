@@ -31,10 +31,16 @@ fn seen(user: bool, storage: Storage, unit: Activity, since_ms: u64) -> Seen {
     }
 }
 
+/// What the host shows, with the firewall's record as the manager
+/// leaves it for no server (the box's DNS offered).
 fn observed(entries: &[(&str, Seen)]) -> Observed {
     Observed {
         servers: entries.iter().map(|(i, s)| (id(i), s.clone())).collect(),
         now_ms: 100_000,
+        plane: UserPlane {
+            offered: OFFERED.to_vec(),
+            ..UserPlane::default()
+        },
         ..Observed::default()
     }
 }
@@ -230,6 +236,11 @@ fn the_firewall_gets_each_servers_ports_under_its_uid_once_its_user_exists() {
     assert_eq!(plane.fronts, [23760], "a server being deleted has none");
     assert!(plane.published.is_empty());
     assert_eq!(plane.interfaces, o.plane.interfaces);
+    assert_eq!(
+        plane.offered,
+        [(Protocol::Udp, 53), (Protocol::Tcp, 53)],
+        "the box's DNS"
+    );
 
     o.users = [(id(A), 59_003), (id("0000000b"), 59_004)].into();
     let plane = plan(&servers, &o).plane.expect("the plane changes");

@@ -350,10 +350,13 @@ async fn the_firewall_gets_a_servers_ports_under_its_uid_and_loses_them_with_it(
         .delete(&ann, server.id.as_str(), false, HERE, now_ms())
         .unwrap();
     settle(&mut m).await;
+    let plane = crate::firewall::stored::servers(&lab.store).unwrap();
     assert_eq!(
-        crate::firewall::stored::servers(&lab.store).unwrap(),
-        crate::firewall::model::UserPlane::default()
+        (plane.published.len(), plane.fronts.len()),
+        (0, 0),
+        "{plane:?}"
     );
+    assert_eq!(plane.offered, crate::servers::plan::OFFERED, "DNS stays");
 }
 
 #[tokio::test]
