@@ -53,15 +53,15 @@ async fn a_members_server_is_made_run_stopped_and_erased_through_the_api() {
     let engine = Engine::connect(&socket).unwrap();
     engine.ping().await.unwrap();
 
-    // The base image went in when the engine first answered, in the pass
-    // that found it running (its progress's last stage), under both its
-    // names.
-    assert!(
-        server(&report, &id).unwrap().get("progress").is_none(),
-        "{report}"
-    );
+    // The base image goes in once the engine answers, in the background
+    // (the progress's last stage), under both its names.
+    let loaded = ann_stream
+        .until("servers", Duration::from_secs(60), |r| {
+            server(r, &id).is_some_and(|s| s["phase"] == "running" && s.get("progress").is_none())
+        })
+        .await;
     for name in ["debian:12", "debian:bookworm"] {
-        assert!(engine.has_image(name).await.unwrap(), "{name}: {report}");
+        assert!(engine.has_image(name).await.unwrap(), "{name}: {loaded}");
     }
     let (_, record) = call(&ann, "GET", &format!("/api/v1/servers/{id}"), Value::Null).await;
     assert_eq!(record["base_loaded"], true, "{record}");

@@ -453,7 +453,34 @@ async fn the_member_runs_a_container_with_docker(
         ],
     );
     assert_eq!(hello.as_deref().map(str::trim), Ok("hello from the vm"));
-    // The base image every server starts with, offline: Debian 12.
+    // The base image every server starts with, offline: Debian 12, once
+    // its import (in the background, the progress's last stage) is done.
+    let mut member_client = client.clone();
+    member_client.session = Some(member.to_string());
+    let mut stream = sse::open(
+        &member_client,
+        Protocol::Http2,
+        "/api/v1/events?topics=servers",
+        None,
+    )
+    .await;
+    let loaded = stream
+        .try_until("servers", Duration::from_secs(600), |r| {
+            r["status"]["servers"].as_array().is_some_and(|l| {
+                l.iter().any(|s| {
+                    s["id"] == server && s["phase"] == "running" && s.get("progress").is_none()
+                })
+            })
+        })
+        .await;
+    if let Err(last) = loaded {
+        drop(stream);
+        panic!(
+            "the base image never went in: {last}\n{}\n{}",
+            server_log(&member_client, server).await,
+            vm.serial()
+        );
+    }
     let debian = docker(
         dir.path(),
         port,
@@ -477,15 +504,6 @@ async fn the_member_runs_a_container_with_docker(
         vm.serial()
     );
 
-    let mut member_client = client.clone();
-    member_client.session = Some(member.to_string());
-    let mut stream = sse::open(
-        &member_client,
-        Protocol::Http2,
-        "/api/v1/events?topics=servers",
-        None,
-    )
-    .await;
     let timeout = Duration::from_secs(60);
     let usage = tokio::time::timeout(
         timeout,
@@ -525,20 +543,33 @@ async fn server_phase(
         None,
     )
     .await;
-    let found = tokio::time::timeout(
-        timeout,
-        stream.until("servers", timeout + Duration::from_secs(5), |r| {
+    let found = stream
+        .try_until("servers", timeout, |r| {
             r["status"]["servers"]
                 .as_array()
                 .is_some_and(|l| l.iter().any(|s| s["id"] == id && s["phase"] == phase))
-        }),
-    )
-    .await;
-    assert!(
-        found.is_ok(),
-        "server {id} not {phase}; serial:\n{}",
-        vm.serial()
-    );
+        })
+        .await;
+    if let Err(last) = found {
+        drop(stream);
+        panic!(
+            "server {id} not {phase}: {last}\nits engine's log:\n{}\nserial:\n{}",
+            server_log(&member, id).await,
+            vm.serial()
+        );
+    }
+}
+
+/// The server's unit's journal as its owner reads it (the logs endpoint),
+/// for a failure's message.
+async fn server_log(member: &TlsClient, id: &str) -> String {
+    let path = format!("/api/v1/servers/{id}/logs");
+    let mut stream = sse::open(member, Protocol::Http2, &path, None).await;
+    let mut lines = Vec::new();
+    while let Some(event) = stream.next(Duration::from_secs(3)).await {
+        lines.push(event.data);
+    }
+    lines.join("\n")
 }
 
 /// The certificate, once the forwarded port reaches hearth (the guest may

@@ -144,6 +144,10 @@ pub struct Observed {
     pub plane: UserPlane,
     /// Whether hearth has a base image for new servers.
     pub base_offered: bool,
+    /// Servers whose base image is being imported (in the background: an
+    /// import takes longer than a pass may), or whose last import failed
+    /// and is not to be tried again before the time given.
+    pub base_busy: BTreeMap<ServerId, Option<u64>>,
     /// What each running server uses (for the status only).
     pub usage: BTreeMap<ServerId, super::usage::Usage>,
 }
@@ -172,7 +176,8 @@ pub enum Step {
     RemoveUser(ServerId),
     /// The deletion is done: the record goes.
     Forget(ServerId),
-    /// Its engine answers for the first time: the base image goes in.
+    /// Its engine answers and has no base image yet: the import starts
+    /// (it runs in the background; its end is a change of the record).
     LoadBase(ServerId),
 }
 
@@ -345,7 +350,13 @@ fn server_step(
                         && observed.base_offered
                         && !server.base_loaded =>
                     {
-                        (Phase::Running, Some(Step::LoadBase(id)))
+                        let step = match observed.base_busy.get(&id) {
+                            // Under way.
+                            Some(None) => None,
+                            Some(Some(retry_at)) if *retry_at > now_ms => None,
+                            _ => Some(Step::LoadBase(id)),
+                        };
+                        (Phase::Running, step)
                     }
                     _ => (Phase::Running, None),
                 },

@@ -41,8 +41,6 @@ pub enum ServersPassError {
     Store(#[from] StoreError),
     #[error("a store task failed: {0}")]
     Task(String),
-    #[error("loading the base image: {0}")]
-    Engine(#[from] super::engine::EngineError),
     /// Some servers' steps failed; the others went on.
     #[error("{}", .0.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "))]
     Steps(Vec<(ServerId, String)>),
@@ -66,7 +64,12 @@ pub struct ServersManager<M> {
     usage: Option<UsageBook>,
     /// The base image new servers get, and where their engines are.
     base: Option<(PathBuf, Layout)>,
+    /// The imports under way (`None`) or failed (when to try again).
+    base_busy: Arc<std::sync::Mutex<BTreeMap<ServerId, Option<u64>>>>,
 }
+
+/// How long after a failed import of the base image it is tried again.
+const BASE_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl<M: Machinery> ServersManager<M> {
     pub fn new(store: Store, machinery: Arc<M>) -> ServersManager<M> {
@@ -81,6 +84,7 @@ impl<M: Machinery> ServersManager<M> {
             views: BTreeMap::new(),
             usage: None,
             base: None,
+            base_busy: Arc::default(),
         }
     }
 
@@ -91,32 +95,60 @@ impl<M: Machinery> ServersManager<M> {
         self
     }
 
-    /// Imports the base image into `id`'s engine, then records it, audited
-    /// (`server.base_image`, a failure as a failure).
-    async fn load_base(&self, id: ServerId) -> Result<(), ServersPassError> {
-        let Some((tar, layout)) = &self.base else {
-            return Ok(());
+    /// Starts importing the base image into `id`'s engine, in the
+    /// background: an import (some 100 MiB) takes longer than a pass may
+    /// (the loop's liveness would stop the watchdog's pings). Its end is
+    /// recorded and audited (`server.base_image`, a failure as a
+    /// failure); the record's change wakes the loop. A failed import is
+    /// tried again after [`BASE_RETRY`].
+    fn load_base(&self, id: ServerId) {
+        let Some((tar, layout)) = self.base.clone() else {
+            return;
         };
-        let result = match Engine::connect(&layout.socket(&id)) {
-            Ok(engine) => base::load(&engine, tar).await,
-            Err(e) => Err(e),
-        };
-        let failed = result.is_err();
-        self.blocking(move |store| {
-            let mut entry = AuditEntry::system(AuditAction::ServerBaseImage, id.as_str());
-            if failed {
-                entry.outcome = crate::store::Outcome::Failure;
+        {
+            let mut busy = self.base_busy.lock().unwrap_or_else(|e| e.into_inner());
+            if busy.get(&id) == Some(&None) {
+                return;
             }
-            store.change(entry, |c| {
-                if !failed && let Some(mut server) = stored::server_in(c, &id)? {
-                    server.base_loaded = true;
-                    stored::put(c, &server)?;
+            busy.insert(id.clone(), None);
+        }
+        let store = self.store.clone();
+        let busy = self.base_busy.clone();
+        tokio::spawn(async move {
+            let result = match Engine::connect(&layout.socket(&id)) {
+                Ok(engine) => base::load(&engine, &tar).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = &result {
+                tracing::warn!(server = %id, error = %e, "servers: the base image did not go in");
+            }
+            let failed = result.is_err();
+            let target = id.clone();
+            let recorded = tokio::task::spawn_blocking(move || {
+                let mut entry = AuditEntry::system(AuditAction::ServerBaseImage, target.as_str());
+                if failed {
+                    entry.outcome = crate::store::Outcome::Failure;
                 }
-                Ok::<_, StoreError>(())
+                store.change(entry, |c| {
+                    if !failed && let Some(mut server) = stored::server_in(c, &target)? {
+                        server.base_loaded = true;
+                        stored::put(c, &server)?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
             })
-        })
-        .await?;
-        result.map_err(ServersPassError::Engine)
+            .await;
+            if !matches!(recorded, Ok(Ok(()))) {
+                tracing::warn!(server = %id, "servers: the base image's import was not recorded");
+            }
+            let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
+            if failed {
+                let retry_at = now_ms() + BASE_RETRY.as_millis() as u64;
+                busy.insert(id, Some(retry_at));
+            } else {
+                busy.remove(&id);
+            }
+        });
     }
 
     /// Puts what the servers use (the sampler's book) in the status.
@@ -174,7 +206,10 @@ impl<M: Machinery> ServersManager<M> {
             Step::Start { id, limits } => Ok(self.machinery.start(&id, limits).await?),
             Step::Restart { id, limits } => Ok(self.machinery.restart(&id, limits).await?),
             Step::Stop(id) => Ok(self.machinery.stop(&id).await?),
-            Step::LoadBase(id) => self.load_base(id).await,
+            Step::LoadBase(id) => {
+                self.load_base(id);
+                Ok(())
+            }
             Step::Forget(id) => {
                 self.blocking(move |store| {
                     let entry = AuditEntry::system(AuditAction::ServerRemoved, id.as_str());
@@ -289,8 +324,14 @@ impl<M: Machinery> Manager for ServersManager<M> {
             .as_ref()
             .map(|book| book.lock().unwrap_or_else(|e| e.into_inner()).clone())
             .unwrap_or_default();
+        let base_busy = self
+            .base_busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut observed = Observed {
             base_offered: self.base.is_some(),
+            base_busy,
             usage,
             plane,
             servers: view.servers,
@@ -303,13 +344,15 @@ impl<M: Machinery> Manager for ServersManager<M> {
         self.count_crashes(&observed);
         observed.crashes = self.crashes.clone();
         // Asked after every pass, no-op or not: a crashed engine waiting
-        // out its backoff is looked at again when the wait is over.
+        // out its backoff, or a failed import of the base image, is looked
+        // at again when the wait is over.
         self.wake_at_ms = observed
             .servers
             .iter()
             .filter(|(_, seen)| seen.unit == Activity::Failed)
             .filter_map(|(id, _)| self.crashes.get(id))
             .map(Crashes::retry_at_ms)
+            .chain(observed.base_busy.values().flatten().copied())
             .filter(|at| *at > observed.now_ms)
             .min();
         Ok(Observation::Present(observed))

@@ -126,12 +126,27 @@ impl SseStream {
         timeout: Duration,
         done: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
+        match self.try_until(topic, timeout, done).await {
+            Ok(json) => json,
+            Err(last) => {
+                panic!("no {topic} event as awaited within {timeout:?}; the last: {last}")
+            }
+        }
+    }
+
+    /// [`Self::until`], answering the last event seen instead of failing.
+    pub async fn try_until(
+        &mut self,
+        topic: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut last = serde_json::Value::Null;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let Some(event) = self.next(left).await else {
-                panic!("no {topic} event as awaited within {timeout:?}; the last: {last}");
+                return Err(last);
             };
             let json = match event.event.as_str() {
                 e if e == topic => event.json(),
@@ -139,7 +154,7 @@ impl SseStream {
                 _ => continue,
             };
             if done(&json) {
-                return json;
+                return Ok(json);
             }
             last = json;
         }

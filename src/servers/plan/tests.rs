@@ -282,6 +282,24 @@ fn the_base_image_goes_in_once_when_the_engine_first_answers() {
     let p = plan(std::slice::from_ref(&s), &o);
     assert_eq!(p.steps, [Step::LoadBase(id(A))]);
     assert_eq!(p.phases[&id(A)], Phase::Running, "usable meanwhile");
+    // Under way in the background: nothing more; failed: again only once
+    // its wait is over.
+    o.base_busy.insert(id(A), None);
+    assert!(
+        plan(std::slice::from_ref(&s), &o).steps.is_empty(),
+        "under way"
+    );
+    o.base_busy.insert(id(A), Some(o.now_ms + 1));
+    assert!(
+        plan(std::slice::from_ref(&s), &o).steps.is_empty(),
+        "waiting"
+    );
+    o.base_busy.insert(id(A), Some(o.now_ms));
+    assert_eq!(
+        plan(std::slice::from_ref(&s), &o).steps,
+        [Step::LoadBase(id(A))]
+    );
+    o.base_busy.clear();
     s.base_loaded = true;
     assert!(plan(std::slice::from_ref(&s), &o).steps.is_empty(), "once");
     s.base_loaded = false;
