@@ -505,9 +505,8 @@ async fn the_member_runs_a_container_with_docker(
     );
 
     let timeout = Duration::from_secs(60);
-    let usage = tokio::time::timeout(
-        timeout,
-        stream.until("servers", timeout, |r| {
+    let usage = stream
+        .try_until("servers", timeout, |r| {
             r["status"]["servers"].as_array().is_some_and(|l| {
                 l.iter().any(|s| {
                     s["id"] == server
@@ -515,12 +514,11 @@ async fn the_member_runs_a_container_with_docker(
                         && s["usage"]["cpu_millis"].is_u64()
                 })
             })
-        }),
-    )
-    .await;
+        })
+        .await;
     assert!(
         usage.is_ok(),
-        "no usage of {server}; serial:\n{}",
+        "no usage of {server}: {usage:?}; serial:\n{}",
         vm.serial()
     );
 }

@@ -24,7 +24,7 @@ use crate::servers::engines::Engines;
 use crate::servers::helper::Layout;
 use crate::servers::run::ServersManager;
 use crate::servers::signals;
-use crate::servers::usage::{self, UsageBook};
+use crate::servers::usage;
 use crate::store::{Store, Table};
 
 pub(super) fn start_servers(
@@ -59,15 +59,9 @@ pub(super) fn start_servers(
         signals::follow_units(bus, units_tx, run.shutdown.clone()),
     );
     let (usage_tx, usage_rx) = watch::channel(0u64);
-    let book = UsageBook::default();
     run.tasks.spawn(
         "servers' usage",
-        usage::sample_every(
-            PathBuf::from(usage::SYSTEM_SLICE),
-            book.clone(),
-            usage_tx,
-            run.shutdown.clone(),
-        ),
+        usage::tick_every(usage_tx, run.shutdown.clone()),
     );
     let hub = run.hub.clone();
     let publish: reconcile::Publish = Arc::new(move |json| {
@@ -75,7 +69,7 @@ pub(super) fn start_servers(
     });
     let mut manager = ServersManager::new(store.clone(), machinery)
         .with_engines(Engines::new(layout.clone(), engines_tx))
-        .with_usage(book);
+        .with_usage(PathBuf::from(usage::SYSTEM_SLICE));
     if let Some(tar) = &s.base_image {
         manager = manager.with_base_image(tar.clone(), layout);
     }

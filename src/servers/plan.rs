@@ -149,7 +149,7 @@ pub struct Observed {
     /// and is not to be tried again before the time given.
     pub base_busy: BTreeMap<ServerId, Option<u64>>,
     /// What each running server uses (for the status only).
-    pub usage: BTreeMap<ServerId, super::usage::Usage>,
+    pub usage: super::usage::Readings,
 }
 
 /// One step on the host.

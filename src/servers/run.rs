@@ -27,7 +27,7 @@ use super::model::{DesiredState, Limits, Server, ServerId};
 use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, Step};
 use super::progress::{Progress, progress};
 use super::stored;
-use super::usage::{Usage, UsageBook};
+use super::usage::{Sampler, Usage};
 use crate::clock::now_ms;
 use crate::component::Component;
 use crate::reconcile::{Manager, Observation};
@@ -60,8 +60,11 @@ pub struct ServersManager<M> {
     engines: Option<Engines>,
     /// What they saw, as of the last `observe`.
     views: BTreeMap<ServerId, EngineView>,
-    /// What the servers use, as the sampler last read it.
-    usage: Option<UsageBook>,
+    /// Where the servers' cgroups are, and their last readings, where
+    /// hearth reads what they use.
+    usage: Option<(PathBuf, Sampler)>,
+    /// When this manager began: the readings' clock.
+    started: tokio::time::Instant,
     /// The base image new servers get, and where their engines are.
     base: Option<(PathBuf, Layout)>,
     /// The imports under way (`None`) or failed (when to try again).
@@ -83,6 +86,7 @@ impl<M: Machinery> ServersManager<M> {
             engines: None,
             views: BTreeMap::new(),
             usage: None,
+            started: tokio::time::Instant::now(),
             base: None,
             base_busy: Arc::default(),
         }
@@ -151,9 +155,10 @@ impl<M: Machinery> ServersManager<M> {
         });
     }
 
-    /// Puts what the servers use (the sampler's book) in the status.
-    pub fn with_usage(mut self, book: UsageBook) -> ServersManager<M> {
-        self.usage = Some(book);
+    /// Reads what each running server uses from its unit's cgroup under
+    /// `slice` on each pass, into the status.
+    pub fn with_usage(mut self, slice: PathBuf) -> ServersManager<M> {
+        self.usage = Some((slice, Sampler::default()));
         self
     }
 
@@ -275,6 +280,9 @@ pub struct ServerStatus {
     /// CPU, memory and tasks, read from its cgroup while its unit runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Why its usage could not be read, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_error: Option<String>,
 }
 
 pub struct Desired {
@@ -298,18 +306,18 @@ impl<M: Machinery> Manager for ServersManager<M> {
     async fn observe(&mut self) -> Result<Observation<Observed>, ServersPassError> {
         self.again = false;
         let mut view = self.machinery.look(&self.ids).await?;
+        let up: Vec<ServerId> = view
+            .servers
+            .iter()
+            .filter(|(_, s)| {
+                matches!(
+                    s.unit,
+                    Activity::Active | Activity::Activating | Activity::Reloading
+                )
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
         if let Some(engines) = &mut self.engines {
-            let up: Vec<ServerId> = view
-                .servers
-                .iter()
-                .filter(|(_, s)| {
-                    matches!(
-                        s.unit,
-                        Activity::Active | Activity::Activating | Activity::Reloading
-                    )
-                })
-                .map(|(id, _)| id.clone())
-                .collect();
             engines.follow_only(&up);
             self.views = engines.views();
             for (id, seen) in view.servers.iter_mut() {
@@ -319,11 +327,12 @@ impl<M: Machinery> Manager for ServersManager<M> {
         let plane = self
             .blocking(|store| crate::firewall::stored::servers(&store))
             .await?;
-        let usage = self
-            .usage
-            .as_ref()
-            .map(|book| book.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .unwrap_or_default();
+        // A few small files of /sys per running server: read in place.
+        let at_usec = self.started.elapsed().as_micros() as u64;
+        let usage = match &mut self.usage {
+            Some((slice, sampler)) => sampler.sample_ids(slice, &up, at_usec),
+            None => Default::default(),
+        };
         let base_busy = self
             .base_busy
             .lock()
@@ -469,7 +478,8 @@ fn status(
                         .filter(|_| plan.phases.get(&s.id) == Some(&Phase::Failed))
                         .map(|c| c.retry_at_ms()),
                     engine: observed.engines.get(&s.id).cloned(),
-                    usage: observed.usage.get(&s.id).copied(),
+                    usage: observed.usage.get(&s.id).and_then(|r| r.clone().ok()),
+                    usage_error: observed.usage.get(&s.id).and_then(|r| r.clone().err()),
                 }
             })
             .collect(),

@@ -6,15 +6,15 @@
 //! are all in its unit's cgroup (`Delegate=yes`), so this is the whole
 //! server.
 //!
-//! A sampler task reads every running server's cgroup every
-//! [`INTERVAL`] into a [`UsageBook`] and bumps a wake-up of the servers'
-//! manager, which puts the book into its report on the `servers` topic:
-//! one report, so a member's filtered stream carries its servers' usage
-//! with their state.
+//! The servers' manager reads the cgroups of the servers whose unit is up
+//! on each pass ([`Sampler::sample_ids`]: a few small files each), and a
+//! ticker wakes it every [`INTERVAL`]; the usage goes into its report on
+//! the `servers` topic: one report, so a member's filtered stream carries
+//! its servers' usage with their state, and a server whose cgroup cannot
+//! be read says why.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -40,8 +40,9 @@ pub struct Usage {
     pub tasks: u64,
 }
 
-/// The latest usage of each running server.
-pub type UsageBook = Arc<Mutex<BTreeMap<ServerId, Usage>>>;
+/// The latest reading of each running server: its usage, or why it
+/// could not be read.
+pub type Readings = BTreeMap<ServerId, Result<Usage, String>>;
 
 /// One reading of a cgroup's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,11 +119,12 @@ pub fn usage(before: Option<&Reading>, now: &Reading) -> Usage {
 }
 
 /// The servers whose unit has a cgroup under `slice` now.
-pub fn servers_in(slice: &Path) -> Vec<ServerId> {
-    let Ok(entries) = std::fs::read_dir(slice) else {
-        return Vec::new();
-    };
-    entries
+pub fn servers_in(slice: &Path) -> Result<Vec<ServerId>, UsageError> {
+    let entries = std::fs::read_dir(slice).map_err(|source| UsageError::Read {
+        path: slice.to_path_buf(),
+        source,
+    })?;
+    Ok(entries
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
@@ -131,7 +133,7 @@ pub fn servers_in(slice: &Path) -> Vec<ServerId> {
                 .strip_suffix(".service")?;
             ServerId::try_from(id).ok()
         })
-        .collect()
+        .collect())
 }
 
 /// Keeps the last reading of each server, to tell CPU use over time.
@@ -141,18 +143,28 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Reads every server under `slice`; a server whose cgroup went away
-    /// meanwhile (stopped) is left out, not an error.
-    pub fn sample(&mut self, slice: &Path, at_usec: u64) -> BTreeMap<ServerId, Usage> {
+    /// Reads every server under `slice`: its usage, or why it could not
+    /// be read (a cgroup going away as its unit stops, or a file the
+    /// kernel does not offer). An unreadable `slice` is an error.
+    pub fn sample(&mut self, slice: &Path, at_usec: u64) -> Result<Readings, UsageError> {
+        let ids = servers_in(slice)?;
+        Ok(self.sample_ids(slice, &ids, at_usec))
+    }
+
+    /// Reads the servers `ids` under `slice`: each one's usage, or why it
+    /// could not be read.
+    pub fn sample_ids(&mut self, slice: &Path, ids: &[ServerId], at_usec: u64) -> Readings {
         let mut out = BTreeMap::new();
         let mut last = BTreeMap::new();
-        for id in servers_in(slice) {
+        for id in ids.iter().cloned() {
             match read(&cgroup(slice, &id), at_usec) {
                 Ok(now) => {
-                    out.insert(id.clone(), usage(self.last.get(&id), &now));
+                    out.insert(id.clone(), Ok(usage(self.last.get(&id), &now)));
                     last.insert(id, now);
                 }
-                Err(e) => tracing::debug!(server = %id, error = %e, "no usage read"),
+                Err(e) => {
+                    out.insert(id, Err(e.to_string()));
+                }
             }
         }
         self.last = last;
@@ -160,42 +172,15 @@ impl Sampler {
     }
 }
 
-/// Samples `slice` every [`INTERVAL`] into `book`, bumping `wake` when
-/// anything was read, until `shutdown`.
-pub async fn sample_every(
-    slice: PathBuf,
-    book: UsageBook,
-    wake: watch::Sender<u64>,
-    shutdown: CancellationToken,
-) {
-    let started = tokio::time::Instant::now();
-    let mut sampler = Sampler::default();
+/// Wakes the servers' manager every [`INTERVAL`] (it reads the running
+/// servers' cgroups on each pass), until `shutdown`.
+pub async fn tick_every(wake: watch::Sender<u64>, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let at_usec = started.elapsed().as_micros() as u64;
-        let dir = slice.clone();
-        let Ok((s, usage)) = tokio::task::spawn_blocking(move || {
-            let usage = sampler.sample(&dir, at_usec);
-            (sampler, usage)
-        })
-        .await
-        else {
-            return;
-        };
-        sampler = s;
-        let changed = {
-            let mut book = book.lock().unwrap_or_else(|e| e.into_inner());
-            let changed = *book != usage;
-            *book = usage;
-            changed
-        };
-        if changed {
-            wake.send_modify(|n| *n += 1);
+            _ = tick.tick() => wake.send_modify(|n| *n += 1),
         }
     }
 }

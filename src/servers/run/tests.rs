@@ -360,58 +360,56 @@ async fn the_firewall_gets_a_servers_ports_under_its_uid_and_loses_them_with_it(
 }
 
 #[tokio::test]
-async fn the_status_carries_what_the_sampler_read_of_each_server() {
+async fn the_status_carries_what_each_running_servers_cgroup_shows() {
     let lab = lab();
     let service = ServersService::new(lab.store.clone());
     let host = Arc::new(Recording::default());
-    let book = crate::servers::usage::UsageBook::default();
-    let mut m = ServersManager::new(lab.store.clone(), host.clone()).with_usage(book.clone());
+    let slice = tempfile::tempdir().unwrap();
+    let mut m =
+        ServersManager::new(lab.store.clone(), host.clone()).with_usage(slice.path().to_path_buf());
     let id = create(&service, "ann", "web");
     let status = settle(&mut m).await;
-    assert_eq!(status.servers[0].usage, None, "nothing read yet");
-    let used = crate::servers::usage::Usage {
-        cpu_millis: Some(250),
-        memory_bytes: 96 << 20,
-        tasks: 31,
-    };
-    book.lock().unwrap().insert(id.clone(), used);
+    let s = &status.servers[0];
+    assert_eq!(s.usage, None, "no cgroup");
+    assert!(
+        s.usage_error
+            .as_deref()
+            .is_some_and(|e| e.contains("cpu.stat")),
+        "{s:?}"
+    );
+    let dir = slice.path().join(format!("hearth-server@{id}.service"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cpu.stat"), "usage_usec 5000\n").unwrap();
+    std::fs::write(dir.join("memory.current"), "100663296\n").unwrap();
+    std::fs::write(dir.join("pids.current"), "31\n").unwrap();
     let status = settle(&mut m).await;
-    assert_eq!(status.servers[0].usage, Some(used));
+    let s = &status.servers[0];
+    assert_eq!(s.usage_error, None);
     let json = serde_json::to_value(&status).unwrap();
+    let usage = &json["servers"][0]["usage"];
     assert_eq!(
-        json["servers"][0]["usage"],
-        json!({"cpu_millis": 250, "memory_bytes": 100663296, "tasks": 31})
+        (&usage["memory_bytes"], &usage["tasks"]),
+        (&json!(100663296), &json!(31)),
+        "{usage}"
     );
-}
-
-#[tokio::test]
-async fn each_pass_of_a_servers_making_reports_the_stage_it_reached() {
-    let lab = lab();
-    let service = ServersService::new(lab.store.clone());
-    let host = Arc::new(Recording::default());
-    let mut m = ServersManager::new(lab.store.clone(), host.clone());
-    create(&service, "ann", "web");
-    let mut seen = Vec::new();
-    while let Some(status) = pass(&mut m).await {
-        let status = status.unwrap();
-        let s = &status.servers[0];
-        seen.push((s.phase, s.progress.map(|p| (p.stage, p.doing))));
-    }
-    assert_eq!(
-        seen,
-        [
-            (Phase::Preparing, Some((2, "preparing its storage"))),
-            (Phase::Preparing, Some((3, "starting its engine"))),
-            // Engines not followed here: up is running.
-            (
-                Phase::Starting,
-                Some((4, "waiting for its engine to answer"))
-            ),
-        ]
+    // The counter did not move between the passes' readings: no CPU.
+    assert!(
+        usage.get("cpu_millis").is_none_or(|c| *c == json!(0)),
+        "{usage}"
     );
+    // A stopped server is not read.
+    service
+        .power(
+            &caller("ann", Role::Member),
+            id.as_str(),
+            Power::Stop,
+            HERE,
+            now_ms(),
+        )
+        .unwrap();
     let status = settle(&mut m).await;
     assert_eq!(
-        (status.servers[0].phase, status.servers[0].progress),
-        (Phase::Running, None)
+        (status.servers[0].usage, &status.servers[0].usage_error),
+        (None, &None)
     );
 }

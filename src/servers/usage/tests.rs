@@ -4,6 +4,14 @@ use super::*;
 
 const A: &str = "0a1b2c3d";
 
+/// The readings that worked.
+fn ok(readings: Readings) -> BTreeMap<ServerId, Usage> {
+    readings
+        .into_iter()
+        .filter_map(|(id, r)| Some((id, r.ok()?)))
+        .collect()
+}
+
 fn write_cgroup(slice: &Path, id: &str, cpu_usec: u64, memory: u64, tasks: u64) {
     let dir = slice.join(format!("hearth-server@{id}.service"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -22,7 +30,7 @@ fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
     let slice = tempfile::tempdir().unwrap();
     write_cgroup(slice.path(), A, 1_000_000, 134_217_728, 23);
     let mut sampler = Sampler::default();
-    let first = sampler.sample(slice.path(), 10_000_000);
+    let first = ok(sampler.sample(slice.path(), 10_000_000).unwrap());
     let id = ServerId::try_from(A).unwrap();
     assert_eq!(
         first[&id],
@@ -35,7 +43,7 @@ fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
     );
     // 1.5 s of CPU in 5 s: 0.3 of one CPU.
     write_cgroup(slice.path(), A, 2_500_000, 140_000_000, 25);
-    let second = sampler.sample(slice.path(), 15_000_000);
+    let second = ok(sampler.sample(slice.path(), 15_000_000).unwrap());
     assert_eq!(second[&id].cpu_millis, Some(300));
     assert_eq!(
         (second[&id].memory_bytes, second[&id].tasks),
@@ -44,13 +52,13 @@ fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
     // Two CPUs busy.
     write_cgroup(slice.path(), A, 12_500_000, 140_000_000, 25);
     assert_eq!(
-        sampler.sample(slice.path(), 20_000_000)[&id].cpu_millis,
+        ok(sampler.sample(slice.path(), 20_000_000).unwrap())[&id].cpu_millis,
         Some(2000)
     );
 }
 
 #[test]
-fn a_stopped_server_and_other_folders_are_left_out() {
+fn other_folders_are_left_out_and_an_unreadable_server_says_why() {
     let slice = tempfile::tempdir().unwrap();
     write_cgroup(slice.path(), A, 1, 2, 3);
     write_cgroup(slice.path(), "NOTANID!", 1, 2, 3);
@@ -58,17 +66,26 @@ fn a_stopped_server_and_other_folders_are_left_out() {
     // A cgroup without its files (the unit going away meanwhile).
     std::fs::create_dir_all(slice.path().join("hearth-server@0000000b.service")).unwrap();
     let mut sampler = Sampler::default();
-    let seen: Vec<String> = sampler
-        .sample(slice.path(), 1)
+    let readings = sampler.sample(slice.path(), 1).unwrap();
+    let seen: Vec<String> = ok(readings.clone())
         .keys()
         .map(|id| id.to_string())
         .collect();
     assert_eq!(seen, [A]);
+    // The one whose files are gone is there, with why.
+    let gone = &readings[&ServerId::try_from("0000000b").unwrap()];
+    assert!(gone.as_ref().unwrap_err().contains("cpu.stat"), "{gone:?}");
     // A counter that went back (a new unit under the same name) gives no
     // share, never a negative one.
     write_cgroup(slice.path(), A, 0, 2, 3);
-    let usage = sampler.sample(slice.path(), 2);
+    let usage = ok(sampler.sample(slice.path(), 2).unwrap());
     assert_eq!(usage[&ServerId::try_from(A).unwrap()].cpu_millis, None);
+    // No slice at all: an error naming it.
+    let e = sampler
+        .sample(&slice.path().join("nowhere"), 3)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nowhere"), "{e}");
 }
 
 #[test]
