@@ -1,5 +1,6 @@
 //! What each server uses, read from its unit's cgroup in
-//! `/sys/fs/cgroup` (cgroup v2, as systemd sets it up): CPU over the last
+//! `/sys/fs/cgroup` (cgroup v2, as systemd sets it up, under
+//! [`SERVERS_SLICE`]): CPU over the last
 //! interval in thousandths of a CPU (the unit of the CPU limit), memory,
 //! and tasks. The project reads
 //! `/sys` directly; a server's engine, its helpers and its containers
@@ -26,8 +27,10 @@ use super::model::ServerId;
 /// How often the servers' cgroups are read.
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
-/// Where systemd puts the system services' cgroups.
-pub const SYSTEM_SLICE: &str = "/sys/fs/cgroup/system.slice";
+/// Where systemd puts the servers' cgroups: instances of a template unit
+/// go into a slice of their own, `system-<template>.slice` (the dash of
+/// `hearth-server` escaped as `\x2d`), as `systemctl status` shows.
+pub const SERVERS_SLICE: &str = "/sys/fs/cgroup/system.slice/system-hearth\\x2dserver.slice";
 
 /// One server's use of the box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -101,3 +101,21 @@ fn a_damaged_file_is_an_error_naming_it() {
     let e = read(&dir, 1).unwrap_err().to_string();
     assert!(e.contains("cpu.stat") && e.contains("usage_usec"), "{e}");
 }
+
+#[test]
+fn the_servers_slice_is_where_systemd_puts_a_templates_instances() {
+    // systemd's rule: `system-` and the template's name, each `-` in it
+    // escaped as `\x2d` (systemd-escape), then `.slice`.
+    let escaped = "hearth-server".replace('-', "\\x2d");
+    assert_eq!(
+        SERVERS_SLICE,
+        format!("/sys/fs/cgroup/system.slice/system-{escaped}.slice")
+    );
+    let id = ServerId::try_from(A).unwrap();
+    assert_eq!(
+        cgroup(Path::new(SERVERS_SLICE), &id),
+        Path::new(
+            "/sys/fs/cgroup/system.slice/system-hearth\\x2dserver.slice/hearth-server@0a1b2c3d.service"
+        )
+    );
+}
