@@ -121,24 +121,6 @@ pub fn usage(before: Option<&Reading>, now: &Reading) -> Usage {
     }
 }
 
-/// The servers whose unit has a cgroup under `slice` now.
-pub fn servers_in(slice: &Path) -> Result<Vec<ServerId>, UsageError> {
-    let entries = std::fs::read_dir(slice).map_err(|source| UsageError::Read {
-        path: slice.to_path_buf(),
-        source,
-    })?;
-    Ok(entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let id = name
-                .strip_prefix("hearth-server@")?
-                .strip_suffix(".service")?;
-            ServerId::try_from(id).ok()
-        })
-        .collect())
-}
-
 /// Keeps the last reading of each server, to tell CPU use over time.
 #[derive(Debug, Default)]
 pub struct Sampler {
@@ -146,14 +128,6 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Reads every server under `slice`: its usage, or why it could not
-    /// be read (a cgroup going away as its unit stops, or a file the
-    /// kernel does not offer). An unreadable `slice` is an error.
-    pub fn sample(&mut self, slice: &Path, at_usec: u64) -> Result<Readings, UsageError> {
-        let ids = servers_in(slice)?;
-        Ok(self.sample_ids(slice, &ids, at_usec))
-    }
-
     /// Reads the servers `ids` under `slice`: each one's usage, or why it
     /// could not be read.
     pub fn sample_ids(&mut self, slice: &Path, ids: &[ServerId], at_usec: u64) -> Readings {

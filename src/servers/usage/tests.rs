@@ -30,7 +30,8 @@ fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
     let slice = tempfile::tempdir().unwrap();
     write_cgroup(slice.path(), A, 1_000_000, 134_217_728, 23);
     let mut sampler = Sampler::default();
-    let first = ok(sampler.sample(slice.path(), 10_000_000).unwrap());
+    let ids = [ServerId::try_from(A).unwrap()];
+    let first = ok(sampler.sample_ids(slice.path(), &ids, 10_000_000));
     let id = ServerId::try_from(A).unwrap();
     assert_eq!(
         first[&id],
@@ -43,7 +44,7 @@ fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
     );
     // 1.5 s of CPU in 5 s: 0.3 of one CPU.
     write_cgroup(slice.path(), A, 2_500_000, 140_000_000, 25);
-    let second = ok(sampler.sample(slice.path(), 15_000_000).unwrap());
+    let second = ok(sampler.sample_ids(slice.path(), &ids, 15_000_000));
     assert_eq!(second[&id].cpu_millis, Some(300));
     assert_eq!(
         (second[&id].memory_bytes, second[&id].tasks),
@@ -52,40 +53,38 @@ fn cpu_is_thousandths_of_a_cpu_between_two_readings() {
     // Two CPUs busy.
     write_cgroup(slice.path(), A, 12_500_000, 140_000_000, 25);
     assert_eq!(
-        ok(sampler.sample(slice.path(), 20_000_000).unwrap())[&id].cpu_millis,
+        ok(sampler.sample_ids(slice.path(), &ids, 20_000_000))[&id].cpu_millis,
         Some(2000)
     );
 }
 
 #[test]
-fn other_folders_are_left_out_and_an_unreadable_server_says_why() {
+fn a_server_without_its_files_says_why_and_a_counter_gone_back_gives_no_share() {
     let slice = tempfile::tempdir().unwrap();
     write_cgroup(slice.path(), A, 1, 2, 3);
-    write_cgroup(slice.path(), "NOTANID!", 1, 2, 3);
-    std::fs::create_dir_all(slice.path().join("caddy.service")).unwrap();
-    // A cgroup without its files (the unit going away meanwhile).
+    // A cgroup without its files (the unit going away meanwhile), and one
+    // that is not there at all.
     std::fs::create_dir_all(slice.path().join("hearth-server@0000000b.service")).unwrap();
+    let ids = [A, "0000000b", "0000000c"].map(|i| ServerId::try_from(i).unwrap());
     let mut sampler = Sampler::default();
-    let readings = sampler.sample(slice.path(), 1).unwrap();
+    let readings = sampler.sample_ids(slice.path(), &ids, 1);
     let seen: Vec<String> = ok(readings.clone())
         .keys()
         .map(|id| id.to_string())
         .collect();
     assert_eq!(seen, [A]);
-    // The one whose files are gone is there, with why.
-    let gone = &readings[&ServerId::try_from("0000000b").unwrap()];
-    assert!(gone.as_ref().unwrap_err().contains("cpu.stat"), "{gone:?}");
+    for gone in &ids[1..] {
+        let why = readings[gone].as_ref().unwrap_err();
+        assert!(
+            why.contains("cpu.stat") && why.contains(gone.as_str()),
+            "{why}"
+        );
+    }
     // A counter that went back (a new unit under the same name) gives no
     // share, never a negative one.
     write_cgroup(slice.path(), A, 0, 2, 3);
-    let usage = ok(sampler.sample(slice.path(), 2).unwrap());
-    assert_eq!(usage[&ServerId::try_from(A).unwrap()].cpu_millis, None);
-    // No slice at all: an error naming it.
-    let e = sampler
-        .sample(&slice.path().join("nowhere"), 3)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("nowhere"), "{e}");
+    let usage = ok(sampler.sample_ids(slice.path(), &ids, 2));
+    assert_eq!(usage[&ids[0]].cpu_millis, None);
 }
 
 #[test]
