@@ -455,15 +455,7 @@ async fn the_member_runs_a_container_with_docker(
     assert_eq!(hello.as_deref().map(str::trim), Ok("hello from the vm"));
     // The base image every server starts with, offline: Debian 12, once
     // its import (in the background, the progress's last stage) is done.
-    let mut member_client = client.clone();
-    member_client.session = Some(member.to_string());
-    let mut stream = sse::open(
-        &member_client,
-        Protocol::Http2,
-        "/api/v1/events?topics=servers",
-        None,
-    )
-    .await;
+    let (member_client, mut stream) = servers_stream(client, member).await;
     let loaded = stream
         .try_until("servers", Duration::from_secs(600), |r| {
             r["status"]["servers"].as_array().is_some_and(|l| {
@@ -532,15 +524,7 @@ async fn server_phase(
     timeout: Duration,
     vm: &Vm,
 ) {
-    let mut member = client.clone();
-    member.session = Some(session.to_string());
-    let mut stream = sse::open(
-        &member,
-        Protocol::Http2,
-        "/api/v1/events?topics=servers",
-        None,
-    )
-    .await;
+    let (member, mut stream) = servers_stream(client, session).await;
     let found = stream
         .try_until("servers", timeout, |r| {
             r["status"]["servers"]
@@ -556,6 +540,20 @@ async fn server_phase(
             vm.serial()
         );
     }
+}
+
+/// The member signed in with `session`, and its `servers` topic.
+async fn servers_stream(client: &TlsClient, session: &str) -> (TlsClient, sse::SseStream) {
+    let mut member = client.clone();
+    member.session = Some(session.to_string());
+    let stream = sse::open(
+        &member,
+        Protocol::Http2,
+        "/api/v1/events?topics=servers",
+        None,
+    )
+    .await;
+    (member, stream)
 }
 
 /// The server's unit's journal as its owner reads it (the logs endpoint),

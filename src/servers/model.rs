@@ -177,12 +177,9 @@ impl LimitsInput {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortProtocol {
-    Tcp,
-    Udp,
-}
+/// A published port's protocol: the firewall's own type (the same
+/// `tcp`/`udp` in JSON), so the user plane takes it as it is.
+pub use crate::firewall::model::Protocol as PortProtocol;
 
 /// A port of the server that may be reached from outside it (by a port
 /// forward from the LAN, or by a domain): nothing else is.
@@ -306,11 +303,7 @@ pub const FIRST_PUBLISHED_PORT: u16 = 1024;
 impl PublishedPort {
     /// `8080/tcp`.
     pub fn label(&self) -> String {
-        let protocol = match self.protocol {
-            PortProtocol::Tcp => "tcp",
-            PortProtocol::Udp => "udp",
-        };
-        format!("{}/{protocol}", self.port)
+        format!("{}/{}", self.port, self.protocol.name())
     }
 }
 
@@ -318,10 +311,7 @@ impl ServerInput {
     /// The field of the input that gave `port` (the stored ports are
     /// sorted), so that an error names what the caller sent.
     pub fn port_field(&self, port: &PublishedPort) -> String {
-        let protocol = match port.protocol {
-            PortProtocol::Tcp => "tcp",
-            PortProtocol::Udp => "udp",
-        };
+        let protocol = port.protocol.name();
         self.ports
             .iter()
             .position(|p| {

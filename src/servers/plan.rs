@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::model::{DesiredState, Limits, PortProtocol, Server, ServerId};
+use super::model::{DesiredState, Limits, Server, ServerId};
 use crate::firewall::model::{Protocol, ServerPort, UserPlane};
 use crate::reconcile::Plan;
 
@@ -241,10 +241,7 @@ pub fn user_plane(servers: &[Server], observed: &Observed) -> UserPlane {
         .flat_map(|(s, uid)| {
             s.ports.iter().map(move |p| ServerPort {
                 uid,
-                protocol: match p.protocol {
-                    PortProtocol::Tcp => Protocol::Tcp,
-                    PortProtocol::Udp => Protocol::Udp,
-                },
+                protocol: p.protocol,
                 port: p.port,
             })
         })

@@ -1,4 +1,5 @@
 use super::*;
+use crate::servers::model::PortProtocol;
 use crate::servers::model::{Deletion, ServerName};
 
 fn server(id: &str, desired: DesiredState) -> Server {

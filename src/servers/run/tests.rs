@@ -413,3 +413,54 @@ async fn the_status_carries_what_each_running_servers_cgroup_shows() {
         (None, &None)
     );
 }
+
+#[tokio::test]
+async fn a_failed_base_import_is_audited_as_failed_and_not_tried_again_at_once() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    let dir = tempfile::tempdir().unwrap();
+    let layout = crate::servers::helper::Layout::new(&dir.path().join("s"), &dir.path().join("r"));
+    // No such tar: the import fails before it reaches any engine.
+    let mut m = ServersManager::new(lab.store.clone(), host.clone())
+        .with_base_image(dir.path().join("missing.tar"), layout);
+    let id = create(&service, "ann", "web");
+    settle(&mut m).await;
+    host.set(&id, |s| s.answering = Some(true));
+    let taken = pass(&mut m).await;
+    assert!(taken.is_some(), "the import was started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let failed = loop {
+        let found = lab
+            .store
+            .audit_records(0, 100)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.action == "server.base_image");
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audit of the import"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(failed.outcome, crate::store::Outcome::Failure);
+    assert_eq!(failed.target, id.as_str());
+    // The retry time is set just after the audit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !matches!(m.base_busy.lock().unwrap().get(&id), Some(Some(_))) {
+        assert!(std::time::Instant::now() < deadline, "no retry time set");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!stored::servers(&lab.store).unwrap()[0].base_loaded);
+    // Until the wait is over, passes take no step for it.
+    assert!(pass(&mut m).await.is_none(), "tried again at once");
+    let status = settle(&mut m).await;
+    assert_eq!(
+        status.servers[0].progress.map(|p| p.doing),
+        Some("loading its base image"),
+        "still to load"
+    );
+}
