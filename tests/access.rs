@@ -167,6 +167,129 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     assert_eq!(anon.get("/api/v1/status").await.status, 401);
 }
 
+/// The root shell on the box's console: off on a new box, an admin's
+/// setting alone, audited, and a wrong type named.
+#[tokio::test]
+async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
+    let d = Daemon::start(Options::default());
+    let admin = d.admin_client();
+    let settings = admin.get("/api/v1/settings").await;
+    assert_eq!(settings.status, 200);
+    assert_eq!(
+        settings.json()["console_shell"],
+        false,
+        "{:?}",
+        settings.body
+    );
+
+    let r = admin
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            r#"{"console_shell":true}"#,
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["console_shell"], true);
+    assert_eq!(
+        r.json()["public_status"],
+        false,
+        "the other setting untouched"
+    );
+    let settings = admin.get("/api/v1/settings").await.json();
+    assert_eq!(settings["console_shell"], true, "{settings}");
+    let audit = admin.get("/api/v1/audit").await.json();
+    let record = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "settings.console_shell")
+        .unwrap_or_else(|| panic!("no settings.console_shell record: {audit}"))
+        .clone();
+    assert_eq!(record["actor"], "admin", "{record}");
+    assert_eq!(record["target"], "true", "{record}");
+    assert_eq!(record["outcome"], "success", "{record}");
+
+    // Members and viewers may neither change nor read it; visitors must
+    // sign in.
+    for role in ["member", "viewer"] {
+        let c = d.signed_in(&format!("{role}1"), role).await;
+        let r = c
+            .send(
+                "PATCH",
+                "/api/v1/settings",
+                r#"{"console_shell":false}"#,
+                &[],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 403, "{role}: {:?}", r.body);
+        assert_eq!(c.get("/api/v1/settings").await.status, 403, "{role}");
+    }
+    let r = d
+        .client()
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            r#"{"console_shell":false}"#,
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+
+    // Not a boolean: a 400 naming the field, and nothing of the request
+    // stored.
+    for body in [
+        r#"{"console_shell":"yes"}"#,
+        r#"{"console_shell":1}"#,
+        r#"{"public_status":true,"console_shell":"off"}"#,
+    ] {
+        let r = admin
+            .send("PATCH", "/api/v1/settings", body, &[], &[])
+            .await;
+        assert_eq!(r.status, 400, "{body}: {:?}", r.body);
+        assert_eq!(
+            r.json()["error"]["field"],
+            "console_shell",
+            "{body}: {:?}",
+            r.body
+        );
+        let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.contains("true or false"), "{body}: {message}");
+    }
+    let settings = admin.get("/api/v1/settings").await.json();
+    assert_eq!(settings["console_shell"], true, "{settings}");
+    assert_eq!(settings["public_status"], false, "{settings}");
+
+    let r = admin
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            r#"{"console_shell":false}"#,
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["console_shell"], false);
+    let audit = admin.get("/api/v1/audit").await.json();
+    let targets: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "settings.console_shell")
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        ["false", "true"],
+        "newest first, the refused not recorded: {audit}"
+    );
+}
+
 #[tokio::test]
 async fn admins_follow_the_audit_log_live_and_others_may_not() {
     let d = Daemon::start(Options::default());

@@ -439,6 +439,78 @@ async fn the_admin_page_newest_first_with_confirmation() {
     b.assert_no_severe_errors(&[]).await;
 }
 
+/// The root shell on the box's console: the checkbox shows the setting as
+/// stored, and a click changes it at once, audited and said in words.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_page_turns_the_console_shell_on_and_off() {
+    let d = Daemon::start(Options::default());
+    let admin = d.admin_client();
+    let console_shell =
+        || async { d.admin_client().get("/api/v1/settings").await.json()["console_shell"].clone() };
+    let r = admin
+        .send(
+            "PATCH",
+            "/api/v1/settings",
+            r#"{"console_shell":true}"#,
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let b = browser(&d).await;
+    sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
+    b.goto(&url(&d, "/admin")).await;
+    b.wait_for(
+        "return document.getElementById('console-shell').checked",
+        "the checkbox showing the stored setting (on)",
+    )
+    .await;
+    assert_eq!(
+        b.eval("return document.getElementById('public-status').checked")
+            .await,
+        false,
+        "the public status, off, is its own checkbox"
+    );
+    let described = b
+        .eval("const i = document.getElementById('console-shell'); return [i.labels[0].textContent.trim(), document.getElementById(i.getAttribute('aria-describedby')).textContent]")
+        .await;
+    assert_eq!(
+        described[0], "Root shell on the box's console (tty1 and serial)",
+        "{described}"
+    );
+    assert!(
+        described[1].as_str().unwrap().contains("root shell"),
+        "{described}"
+    );
+
+    b.click("#console-shell").await;
+    b.wait_for(
+        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('no longer offers a root shell')",
+        "the setting turned off",
+    )
+    .await;
+    assert_eq!(console_shell().await, false);
+    b.wait_for(
+        "return document.querySelector('#audit tr td').textContent === \"admin set the root shell on the box's console off\"",
+        "the change in the audit log, in words, live",
+    )
+    .await;
+
+    b.click("#console-shell").await;
+    b.wait_for(
+        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('now offers a root shell')",
+        "the setting turned on again",
+    )
+    .await;
+    assert_eq!(console_shell().await, true);
+    assert_eq!(
+        b.eval("return document.getElementById('console-shell').checked")
+            .await,
+        true
+    );
+    b.assert_no_severe_errors(&[]).await;
+}
+
 /// Defect 8: a viewer got the whole admin form with an error on top.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {

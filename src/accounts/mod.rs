@@ -4,7 +4,7 @@
 
 mod profile;
 mod sessions;
-mod settings;
+pub mod settings;
 mod setup;
 mod tokens;
 mod two_factor;
@@ -14,7 +14,7 @@ pub use profile::BoxProfile;
 pub use sessions::{
     Caller, LoginError, PasswordChangeError, SessionRecord, SessionUse, SessionView, Sessions,
 };
-pub use settings::{BoxSettings, HostChange, SettingsView};
+pub use settings::{BoxSettings, HostChange, SettingsView, console_shell};
 pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };

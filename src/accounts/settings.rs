@@ -1,5 +1,6 @@
 //! The box settings an admin changes through the API: whether the status
-//! is public, and the host name, time zone and NTP setting (which the
+//! is public, whether the recovery console offers a root shell, and the
+//! host name, time zone and NTP setting (which the
 //! host manager, `crate::system::host`, applies to the OS). The rest of
 //! the box's profile (domain, e-mail; see [`BoxProfile`]) comes from the
 //! setup wizard and is shown here too. Changes are audited.
@@ -15,10 +16,20 @@ use crate::names::{Hostname, TimeZone};
 use crate::store::{AuditAction, Store, StoreError};
 
 const PUBLIC_STATUS: &str = "public_status";
+const CONSOLE_SHELL: &str = "console_shell";
+
+/// Whether an admin turned on the root shell on the box's console (tty1
+/// and serial); off unless turned on. Read from the store each time, so
+/// that the recovery console, with or without the daemon, sees the
+/// setting as it is now.
+pub fn console_shell(store: &Store) -> Result<bool, StoreError> {
+    Ok(store.setting(CONSOLE_SHELL)?.as_deref() == Some("true"))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SettingsView {
     pub public_status: bool,
+    pub console_shell: bool,
     #[serde(flatten)]
     pub profile: BoxProfile,
 }
@@ -80,6 +91,7 @@ impl BoxSettings {
     pub fn view(&self) -> Result<SettingsView, StoreError> {
         Ok(SettingsView {
             public_status: self.public_status(),
+            console_shell: console_shell(&self.store)?,
             profile: self.profile()?,
         })
     }
@@ -96,6 +108,19 @@ impl BoxSettings {
         })?;
         self.public_status.store(on, Ordering::Release);
         Ok(())
+    }
+
+    /// Turns the root shell on the box's console on or off.
+    pub fn set_console_shell(
+        &self,
+        caller: &Caller,
+        on: bool,
+        source: IpAddr,
+    ) -> Result<(), StoreError> {
+        let entry = caller.audit(AuditAction::SettingsConsoleShell, &on.to_string(), source);
+        self.store.change(entry, |c| {
+            c.set_setting(CONSOLE_SHELL, if on { "true" } else { "false" })
+        })
     }
 
     /// Stores a new host name, time zone or NTP setting in one audited
@@ -123,5 +148,59 @@ impl BoxSettings {
             Ok(())
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Role, SecretHash};
+
+    fn admin() -> Caller {
+        Caller {
+            username: "boss".into(),
+            role: Role::Admin,
+            session: SecretHash::default(),
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_console_shell_is_off_until_an_admin_turns_it_on_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!console_shell(&store).unwrap(), "off on a new box");
+        let settings = BoxSettings::load(store.clone()).unwrap();
+        assert!(!settings.view().unwrap().console_shell);
+
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        settings.set_console_shell(&admin(), true, ip).unwrap();
+        assert!(console_shell(&store).unwrap());
+        assert!(settings.view().unwrap().console_shell);
+        assert!(!settings.public_status(), "the other setting untouched");
+        // The store opened anew (as the console does offline) says so too.
+        drop(settings);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert!(console_shell(&store).unwrap());
+
+        let settings = BoxSettings::load(store.clone()).unwrap();
+        settings.set_console_shell(&admin(), false, ip).unwrap();
+        assert!(!console_shell(&store).unwrap());
+
+        let records: Vec<_> = store
+            .audit_records(0, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "settings.console_shell")
+            .map(|r| (r.actor, r.target, r.source))
+            .collect();
+        assert_eq!(
+            records,
+            [
+                ("boss".into(), "true".into(), "10.0.0.1".into()),
+                ("boss".into(), "false".into(), "10.0.0.1".into()),
+            ]
+        );
     }
 }

@@ -81,6 +81,7 @@ audit_actions! {
     SettingsPublicStatus => "settings.public_status",
     /// An admin changed the host name, time zone or NTP setting.
     SettingsHost => "settings.host",
+    SettingsConsoleShell => "settings.console_shell",
     SetupClaim => "setup.claim",
     SetupAdmin => "setup.admin",
     SetupHost => "setup.host",

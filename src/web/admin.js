@@ -115,6 +115,17 @@ $('public-status').addEventListener('change', async () => {
   }
 });
 
+$('console-shell').addEventListener('change', async () => {
+  const on = $('console-shell').checked;
+  try {
+    await api('PATCH', '/api/v1/settings', { console_shell: on });
+    say('message', on ? 'The box\'s console now offers a root shell.' : 'The box\'s console no longer offers a root shell.', 'ok');
+  } catch (e) {
+    $('console-shell').checked = !on;
+    say('message', e.message, 'error');
+  }
+});
+
 // --- The firewall ----------------------------------------------------
 
 // What the page knows of the firewall: the policy as last read (its
@@ -670,6 +681,16 @@ addEventListener('pageshow', (ev) => { if (ev.persisted && fw.stream) followFire
 
 // What an action means, in words; `t` is its target.
 const ACTIONS = {
+  'console.password_reset': (t) => `reset the password of ${t} (and its two-factor login)`,
+  'console.two_factor_off': (t) => `turned off two-factor login of ${t}`,
+  'console.firewall_reset': () => 'reset the firewall to the boot policy',
+  'console.certificate': () => 'made a new TLS certificate',
+  'console.log': () => "showed hearth's log",
+  'console.restart': () => 'restarted hearth',
+  'console.reboot': () => 'rebooted the box',
+  'console.power_off': () => 'powered the box off',
+  'console.factory_reset': () => 'reset the box to factory state',
+  'console.shell': () => 'opened a root shell',
   'daemon.start': () => 'started',
   'daemon.stop': () => 'stopped',
   'firewall.change': (t) => (t === 'awaiting confirmation'
@@ -682,6 +703,7 @@ const ACTIONS = {
   'session.logout': () => 'signed out',
   'session.revoke': () => 'ended one of their sessions',
   'settings.public_status': (t) => `set the public status page ${t === 'true' ? 'on' : t === 'false' ? 'off' : t}`,
+  'settings.console_shell': (t) => `set the root shell on the box's console ${t === 'true' ? 'on' : t === 'false' ? 'off' : t}`,
   'setup.claim': () => 'claimed the box with the setup code',
   'setup.admin': (t) => `created the admin account ${t}`,
   'setup.host': (t) => `named the box ${t}`,
@@ -782,6 +804,7 @@ shell({ page: 'admin' })
     $('admin').hidden = false;
     const settings = await api('GET', '/api/v1/settings');
     $('public-status').checked = settings.public_status;
+    $('console-shell').checked = settings.console_shell;
     const firewall = fwLoad().catch((e) => say('fw-message', e.message, 'error'));
     await Promise.all([loadUsers(), loadAudit(true), firewall]);
     followAudit();

@@ -1,5 +1,6 @@
 //! `GET /api/v1/settings` and `PATCH /api/v1/settings` (admins): whether
-//! the status is public, and the host name, time zone and NTP setting.
+//! the status is public, whether the recovery console offers a root shell
+//! (`console_shell`), and the host name, time zone and NTP setting.
 //! A PATCH is validated whole before anything is stored: one bad field is
 //! a 400 naming it, and nothing of the request changes.
 
@@ -29,6 +30,8 @@ pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Api
 #[serde(deny_unknown_fields)]
 struct Patch {
     public_status: Option<bool>,
+    /// Loose like `ntp`, so that a wrong type names this field.
+    console_shell: Option<serde_json::Value>,
     hostname: Option<String>,
     timezone: Option<String>,
     /// Kept loose so that a wrong type is named as this field's error
@@ -36,7 +39,24 @@ struct Patch {
     ntp: Option<serde_json::Value>,
 }
 
-const FIELDS: &[&str] = &["public_status", "hostname", "timezone", "ntp"];
+const FIELDS: &[&str] = &[
+    "public_status",
+    "console_shell",
+    "hostname",
+    "timezone",
+    "ntp",
+];
+
+/// A field that must be `true` or `false`, when given.
+fn boolean(field: &str, value: Option<&serde_json::Value>) -> Result<Option<bool>, ApiError> {
+    value
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| invalid(field, "must be true or false"))
+        })
+        .transpose()
+        .map_err(ApiError::from)
+}
 
 impl Patch {
     fn host_change(&self) -> Result<HostChange, ApiError> {
@@ -52,14 +72,7 @@ impl Patch {
             .map(TimeZone::try_from)
             .transpose()
             .map_err(|e| invalid("timezone", e.to_string()))?;
-        let ntp = self
-            .ntp
-            .as_ref()
-            .map(|v| {
-                v.as_bool()
-                    .ok_or_else(|| invalid("ntp", "must be true or false"))
-            })
-            .transpose()?;
+        let ntp = boolean("ntp", self.ntp.as_ref())?;
         Ok(HostChange {
             hostname,
             timezone,
@@ -76,10 +89,14 @@ pub async fn patch(
     let caller = require(ctx, req, Action::ManageSettings).await?;
     let body: Patch = json_body(req, FIELDS)?;
     let host = body.host_change()?;
+    let console_shell = boolean("console_shell", body.console_shell.as_ref())?;
     let settings = ctx.settings.clone();
     blocking(move || {
         if let Some(on) = body.public_status {
             settings.set_public_status(&caller, on, peer.ip())?;
+        }
+        if let Some(on) = console_shell {
+            settings.set_console_shell(&caller, on, peer.ip())?;
         }
         settings.set_host(&caller, &host, peer.ip())
     })
