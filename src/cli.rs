@@ -1,5 +1,5 @@
 //! The command line: `hearth serve`, `hearth check-config`,
-//! `hearth firewall-reset`, `hearth helper`, `--version`.
+//! `hearth firewall-reset`, `hearth helper`, `hearth console`, `--version`.
 //!
 //! Exit codes: 0 success, 2 bad config or usage, 1 runtime failure. An
 //! error prints its whole chain of causes.
@@ -64,6 +64,22 @@ enum Command {
         #[arg(long, value_name = "PATH", default_value = crate::servers::helper::Layout::RUN)]
         run_dir: PathBuf,
     },
+    /// The recovery console on this terminal (systemd runs it as root on
+    /// tty1 and ttyS0; see systemd/hearth-console@.service): the box's
+    /// addresses, certificate and setup code, and the resets, with or
+    /// without a running hearth.
+    Console {
+        /// Config file (default: /etc/hearth/hearth.toml).
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// The terminal's name for the audit log (default: standard
+        /// input's, e.g. ttyS0).
+        #[arg(long, value_name = "NAME")]
+        tty: Option<String>,
+        /// Local development defaults, as `hearth serve --dev`.
+        #[arg(long)]
+        dev: bool,
+    },
     /// Validate a config file and exit.
     CheckConfig {
         path: PathBuf,
@@ -93,6 +109,7 @@ pub fn main() -> ExitCode {
         } => serve(config, mode(dev), allow_root),
         Command::CheckConfig { path, dev } => check_config(path, mode(dev)),
         Command::FirewallReset => firewall_reset(),
+        Command::Console { config, tty, dev } => console(config, tty, mode(dev)),
         Command::Helper {
             socket,
             client_user,
@@ -146,6 +163,26 @@ fn serve(path: Option<PathBuf>, mode: Mode, allow_root: bool) -> ExitCode {
             ExitCode::from(EXIT_RUNTIME)
         }
     }
+}
+
+fn console(path: Option<PathBuf>, tty: Option<String>, mode: Mode) -> ExitCode {
+    let config = match config::load(path.as_deref(), mode) {
+        Ok(c) => c,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    // To the journal (the unit's stderr), never onto the screen drawn.
+    use std::io::IsTerminal;
+    logging::init(if std::io::stderr().is_terminal() {
+        "off"
+    } else {
+        "warn"
+    });
+    let terminal = crate::console::terminal_name(tty.as_deref());
+    crate::console::run(config, &terminal);
+    ExitCode::SUCCESS
 }
 
 fn firewall_reset() -> ExitCode {

@@ -19,8 +19,8 @@ pub use setup::{
     SESSION_LIFETIME as SETUP_SESSION_LIFETIME, Setup, SetupError, SetupStatus, SetupStep,
 };
 pub use tokens::{TokenError, TokenRecord, Tokens};
-pub use two_factor::{Enrolment, TwoFactor, TwoFactorError};
-pub use users::{UserError, UserUpdate, UserView, Users};
+pub use two_factor::{Enrolment, TwoFactor, TwoFactorError, turn_off as turn_off_two_factor};
+pub use users::{UserError, UserUpdate, UserView, Users, reset_password};
 
 use serde::{Deserialize, Serialize};
 

@@ -145,6 +145,12 @@ impl Sessions {
         self.throttle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Forgets `username`'s failed password attempts (after the recovery
+    /// console reset their password, the owner signs in at once).
+    pub fn forgive(&self, username: &str) {
+        self.throttle().success(&format!("user:{username}"));
+    }
+
     /// How long a password attempt under `keys` must still wait, if at all.
     fn must_wait(&self, keys: &AttemptKeys, now_ms: u64) -> Option<Duration> {
         let throttle = self.throttle();

@@ -144,6 +144,20 @@ impl TwoFactor {
     }
 }
 
+/// Turns `username`'s two-factor login off (the recovery console's; a
+/// user turns their own off with [`TwoFactor::disable`]), recorded as
+/// `entry`. Their password and sessions stay.
+pub fn turn_off(store: &Store, username: &str, entry: AuditEntry) -> Result<(), TwoFactorError> {
+    store.change(entry, |c| {
+        let mut user: UserRecord = c
+            .record(Records::Users, username)?
+            .ok_or(TwoFactorError::NoUser)?;
+        user.totp = None;
+        c.put_record(Records::Users, username, &user)?;
+        Ok(())
+    })
+}
+
 /// Checks a login's second factor against `user` (a TOTP code, or a
 /// recovery code, which is then used up). Returns the updated record to
 /// store, or `None` if the factor is wrong.

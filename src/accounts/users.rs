@@ -74,6 +74,28 @@ fn other_admins(c: &Change<'_>, except: &str) -> Result<usize, StoreError> {
         .count())
 }
 
+/// Sets `username`'s password to `hash`, turns their two-factor login
+/// off and ends their sessions, in one transaction recorded as `entry`
+/// (the recovery console's reset: for an owner who lost their password or
+/// their second factor). `NotFound` for no such user.
+pub fn reset_password(
+    store: &Store,
+    username: &str,
+    hash: crate::auth::PasswordHash,
+    entry: crate::store::AuditEntry,
+) -> Result<(), UserError> {
+    store.change(entry, |c| {
+        let Some(mut user) = c.record::<UserRecord>(Records::Users, username)? else {
+            return Err(UserError::NotFound);
+        };
+        user.password = hash;
+        user.totp = None;
+        end_sessions(c, username)?;
+        c.put_record(Records::Users, username, &user)?;
+        Ok(())
+    })
+}
+
 pub struct Users {
     store: Store,
 }

@@ -5,7 +5,8 @@
 
 use super::token::random_bytes;
 
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Crockford's base32 digits (no I, L, O, U).
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct SetupCode(String);

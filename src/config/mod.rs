@@ -252,13 +252,35 @@ impl ServersConfig {
     }
 }
 
+/// The recovery console's tools (`hearth console`): absolute paths, so
+/// that a test can put recording stand-ins in their place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// Restarts hearth, reboots, powers off, stops the servers' units.
+    pub systemctl: PathBuf,
+    /// Shows hearth's log.
+    pub journalctl: PathBuf,
+    /// The root shell, when an admin allowed it.
+    pub shell: PathBuf,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            systemctl: PathBuf::from("/usr/bin/systemctl"),
+            journalctl: PathBuf::from("/usr/bin/journalctl"),
+            shell: PathBuf::from("/bin/bash"),
+        }
+    }
+}
+
 /// The validated configuration. It cannot hold a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub mode: Mode,
     pub listen: SocketAddr,
     pub state_dir: PathBuf,
-    /// Where the setup code file (and later the control socket) live.
+    /// Where the setup code file and the control socket live.
     pub runtime_dir: PathBuf,
     /// A `tracing` filter directive, already checked to parse.
     pub log: String,
@@ -269,6 +291,7 @@ pub struct Config {
     pub proxy: ProxyConfig,
     pub system: SystemConfig,
     pub servers: ServersConfig,
+    pub console: ConsoleConfig,
 }
 
 impl Config {
@@ -287,6 +310,7 @@ impl Config {
             proxy: ProxyConfig::defaults(mode),
             system: SystemConfig::defaults(mode),
             servers: ServersConfig::defaults(mode),
+            console: ConsoleConfig::default(),
         }
     }
 

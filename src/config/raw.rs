@@ -23,6 +23,15 @@ pub(super) struct RawConfig {
     proxy: Option<RawProxy>,
     system: Option<RawSystem>,
     servers: Option<RawServers>,
+    console: Option<RawConsole>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    systemctl: Option<String>,
+    journalctl: Option<String>,
+    shell: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +176,9 @@ impl RawConfig {
         if let Some(servers) = self.servers {
             servers.apply(&mut config.servers)?;
         }
+        if let Some(console) = self.console {
+            console.apply(&mut config.console)?;
+        }
         if let Some(limits) = self.limits {
             config.limits = limits.validate()?;
         }
@@ -174,6 +186,27 @@ impl RawConfig {
             config.metrics = metrics.validate()?;
         }
         Ok(config)
+    }
+}
+
+impl RawConsole {
+    fn apply(self, c: &mut super::ConsoleConfig) -> Result<(), ConfigError> {
+        for (key, value, slot) in [
+            ("console.systemctl", self.systemctl, &mut c.systemctl),
+            ("console.journalctl", self.journalctl, &mut c.journalctl),
+            ("console.shell", self.shell, &mut c.shell),
+        ] {
+            if let Some(v) = value {
+                if !v.starts_with('/') {
+                    return Err(ConfigError::invalid(
+                        key,
+                        format!("{v:?} is not an absolute path"),
+                    ));
+                }
+                *slot = PathBuf::from(v);
+            }
+        }
+        Ok(())
     }
 }
 

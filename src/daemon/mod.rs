@@ -29,6 +29,7 @@ use crate::auth::SessionPolicy;
 use crate::component::Component;
 use crate::config::{self, Config};
 use crate::connection_epoch::ConnectionEpoch;
+use crate::control;
 use crate::events::{Hub, HubConfig, Topic};
 use crate::firewall::adapter::NftBinary;
 use crate::firewall::run::FirewallManager;
@@ -44,6 +45,7 @@ use crate::metrics::collect::{Collector, Roots};
 use crate::metrics::rates::Rates;
 use crate::metrics::sampler::{self, MetricsState, Sampler};
 use crate::reconcile::{self, ReconcileContext};
+use crate::recovery::Recovery;
 use crate::store::Table;
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 pub use notify::{Notifier, RecordingNotifier, SdNotifier};
@@ -216,6 +218,20 @@ pub async fn run(
     let servers_ca = servers::authority(&config);
     servers::start_servers(&config, &store, servers_ca.as_ref(), &mut managers);
     let server_certs = servers::certificates(&store, servers_ca.as_ref());
+    let sessions = Arc::new(Sessions::new(store.clone(), SessionPolicy::default()));
+    start_control(
+        &config,
+        control::server::Live {
+            recovery: Arc::new(recovery_of(&config, &store)),
+            health: health.clone(),
+            setup: setup.clone(),
+            sessions: sessions.clone(),
+            slot: slot.clone(),
+            https_port: local.port(),
+        },
+        &shutdown,
+        &mut tasks,
+    );
     let mut ctx = AppContext::new(
         health.clone(),
         store.clone(),
@@ -223,7 +239,7 @@ pub async fn run(
         metrics,
         Services {
             setup,
-            sessions: Arc::new(Sessions::new(store.clone(), SessionPolicy::default())),
+            sessions,
             settings: Arc::new(BoxSettings::load(store.clone())?),
             firewall: firewall.clone(),
             proxy,
@@ -391,6 +407,42 @@ fn start_firewall(
         ),
     );
     Ok(service)
+}
+
+/// The recovery console's actions on the daemon's store; the firewall's
+/// reset only where hearth manages the firewall.
+fn recovery_of(config: &Config, store: &Store) -> Recovery {
+    let nft: Option<Arc<dyn crate::firewall::adapter::Nft>> = config
+        .firewall
+        .manage
+        .then(|| Arc::new(NftBinary::system()) as Arc<dyn crate::firewall::adapter::Nft>);
+    Recovery::new(store.clone(), &config.state_dir, config.tls.clone(), nft)
+}
+
+/// Listens on the control socket for the recovery console. Not fatal when
+/// it cannot: the web interface still serves, and the console works on
+/// the store directly once hearth is stopped.
+fn start_control(
+    config: &Config,
+    live: control::server::Live,
+    shutdown: &CancellationToken,
+    tasks: &mut Tasks,
+) {
+    let path = config.runtime_dir.join(control::SOCKET_FILE);
+    let bound = crate::fsutil::create_private_dir(&config.runtime_dir)
+        .and_then(|()| control::server::bind(&path));
+    match bound {
+        Ok(listener) => {
+            tracing::info!(socket = %path.display(), "control socket for the recovery console (root only)");
+            tasks.spawn(
+                "control socket",
+                control::server::serve(listener, Arc::new(live), shutdown.clone()),
+            );
+        }
+        Err(e) => {
+            tracing::error!(socket = %path.display(), error = %e, "cannot listen on the control socket: the console can act only while hearth is stopped");
+        }
+    }
 }
 
 /// Keeps the first-start time and audits every start.

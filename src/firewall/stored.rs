@@ -113,3 +113,22 @@ impl From<StoreError> for Abort {
         Abort::Store(e)
     }
 }
+
+/// Puts the built-in default policy in force under a new version and
+/// drops any change awaiting confirmation, in one transaction recorded as
+/// `entry` (the recovery console's reset: the default opens hearth's port
+/// to everyone, so nobody stays locked out by a policy). The servers' user
+/// plane is kept: it is the servers' manager's, not a policy.
+pub fn reset_to_default(store: &Store, entry: AuditEntry) -> Result<(), StoreError> {
+    store.change(entry, |c| {
+        let current = policy_in(c)?;
+        put_policy(
+            c,
+            &StoredPolicy {
+                version: current.version + 1,
+                policy: Policy::default(),
+            },
+        )?;
+        put_pending(c, None)
+    })
+}

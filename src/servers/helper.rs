@@ -4,7 +4,8 @@
 //! socket, never done by giving hearth root.
 //!
 //! - [`protocol`]: the closed set of requests, naming servers by id only;
-//! - [`peer`]: who may ask (`SO_PEERCRED`, hearth's uid only);
+//! - [`peer`]: who may ask (`SO_PEERCRED`, hearth's uid only; shared
+//!   with the control socket);
 //! - [`execute`]: what each request does, on a [`host::Host`];
 //! - [`layout`]: where a server's storage and socket live;
 //! - [`serve`]: the service (`hearth helper`), one request at a time;
@@ -16,7 +17,7 @@ pub mod error;
 pub mod execute;
 pub mod host;
 pub mod layout;
-pub mod peer;
+pub use crate::peer;
 pub mod protocol;
 pub mod serve;
 

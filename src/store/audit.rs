@@ -39,6 +39,25 @@ macro_rules! audit_actions {
 }
 
 audit_actions! {
+    /// The recovery console (actor `console`, source the terminal) reset
+    /// a user's password and, with it, their two-factor login.
+    ConsolePasswordReset => "console.password_reset",
+    /// The recovery console turned a user's two-factor login off.
+    ConsoleTwoFactorOff => "console.two_factor_off",
+    /// The recovery console put the boot-time firewall back.
+    ConsoleFirewallReset => "console.firewall_reset",
+    /// The recovery console made a new self-signed TLS certificate.
+    ConsoleCertificate => "console.certificate",
+    /// The recovery console showed the last lines of hearth's log.
+    ConsoleLog => "console.log",
+    ConsoleRestart => "console.restart",
+    ConsoleReboot => "console.reboot",
+    ConsolePowerOff => "console.power_off",
+    /// The recovery console erased hearth's state and every server's data
+    /// (the first record of the new store).
+    ConsoleFactoryReset => "console.factory_reset",
+    /// Someone at the console opened a root shell (an admin allowed it).
+    ConsoleShell => "console.shell",
     DaemonStart => "daemon.start",
     DaemonStop => "daemon.stop",
     DomainCreate => "domain.create",

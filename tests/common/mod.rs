@@ -21,6 +21,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 pub mod caddy_lab;
+pub mod console_pty;
 pub mod docker_cli;
 pub mod fake_systemd;
 pub mod fw_lab;

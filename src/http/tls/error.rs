@@ -16,6 +16,10 @@ pub enum TlsError {
     },
     #[error("cannot generate the self-signed certificate: {0}")]
     Generate(#[from] rcgen::Error),
+    #[error(
+        "the certificate is the owner's own ({cert}, set in [tls]): replace its files and reload hearth"
+    )]
+    Configured { cert: PathBuf },
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,

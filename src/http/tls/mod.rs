@@ -76,6 +76,38 @@ pub fn load_or_generate(state_dir: &Path, own: Option<&TlsFiles>) -> Result<TlsM
     load(&cert, &key, CertSource::SelfSigned { generated_now })
 }
 
+/// Makes a new self-signed certificate in place of the generated one and
+/// loads it (the recovery console's "new certificate"). Refused when the
+/// certificate is the owner's own (`[tls]`): hearth never overwrites it.
+pub fn regenerate(state_dir: &Path, own: Option<&TlsFiles>) -> Result<TlsMaterial, TlsError> {
+    if let Some(files) = own {
+        return Err(TlsError::Configured {
+            cert: files.cert.clone(),
+        });
+    }
+    let dir = tls_dir(state_dir);
+    self_signed::replace_in(&dir, &SubjectNames::of_this_machine())?;
+    load(
+        &dir.join("cert.pem"),
+        &dir.join("key.pem"),
+        CertSource::SelfSigned {
+            generated_now: true,
+        },
+    )
+}
+
+/// The SHA-256 fingerprint of the certificate hearth serves, read from its
+/// file: the owner's own (`own`) or the generated one. `None` when there
+/// is none yet or it cannot be read.
+pub fn fingerprint_of_file(state_dir: &Path, own: Option<&TlsFiles>) -> Option<String> {
+    let path = match own {
+        Some(files) => files.cert.clone(),
+        None => tls_dir(state_dir).join("cert.pem"),
+    };
+    let first = CertificateDer::pem_file_iter(&path).ok()?.next()?.ok()?;
+    Some(fingerprint(&first))
+}
+
 fn load(cert_path: &Path, key_path: &Path, source: CertSource) -> Result<TlsMaterial, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path)
         .and_then(|iter| iter.collect::<Result<_, _>>())

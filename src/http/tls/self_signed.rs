@@ -102,10 +102,56 @@ pub fn generate(names: &SubjectNames) -> Result<(String, String), TlsError> {
 /// folder renamed into place in one step, so a crash never leaves half a
 /// pair behind.
 pub(super) fn generate_into(dir: &Path, names: &SubjectNames) -> Result<(), TlsError> {
-    let write_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TlsError::Write { path, source }
-    };
+    let staging = stage(dir, names)?;
+    if dir.exists() {
+        // An empty folder left by an older layout or by hand.
+        std::fs::remove_dir(dir).map_err(write_err(dir))?;
+    }
+    std::fs::rename(&staging, dir).map_err(write_err(dir))?;
+    sync_parent(dir)?;
+    tracing::info!(dir = %dir.display(), "generated a self-signed TLS certificate");
+    Ok(())
+}
+
+/// Replaces the pair in `dir` by a new one (the recovery console's "new
+/// certificate"): the new folder and the old one swap places in one
+/// `renameat2(RENAME_EXCHANGE)`, so at every moment `dir` holds a whole
+/// pair, the old or the new. The new files belong to whoever owns `dir`'s
+/// parent (the state dir): the console runs as root, hearth does not.
+pub(super) fn replace_in(dir: &Path, names: &SubjectNames) -> Result<(), TlsError> {
+    let staging = stage(dir, names)?;
+    if let Some(parent) = dir.parent() {
+        give_to_owner_of(parent, &staging)?;
+    }
+    if dir.exists() {
+        nix::fcntl::renameat2(
+            nix::fcntl::AT_FDCWD,
+            &staging,
+            nix::fcntl::AT_FDCWD,
+            dir,
+            nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+        )
+        .map_err(|e| TlsError::Write {
+            path: dir.to_path_buf(),
+            source: e.into(),
+        })?;
+        // `staging` now holds the old pair.
+        std::fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
+    } else {
+        std::fs::rename(&staging, dir).map_err(write_err(dir))?;
+    }
+    sync_parent(dir)?;
+    tracing::info!(dir = %dir.display(), "replaced the self-signed TLS certificate");
+    Ok(())
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + use<> {
+    let path = path.to_path_buf();
+    move |source| TlsError::Write { path, source }
+}
+
+/// Writes a new pair into `dir`'s sibling `<dir>.new`; returns its path.
+fn stage(dir: &Path, names: &SubjectNames) -> Result<std::path::PathBuf, TlsError> {
     let staging = dir.with_extension("new");
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
@@ -116,17 +162,35 @@ pub(super) fn generate_into(dir: &Path, names: &SubjectNames) -> Result<(), TlsE
     let key_path = staging.join("key.pem");
     write_atomically(&cert_path, cert.as_bytes(), 0o644).map_err(write_err(&cert_path))?;
     write_atomically(&key_path, key.as_bytes(), 0o600).map_err(write_err(&key_path))?;
-    if dir.exists() {
-        // An empty folder left by an older layout or by hand.
-        std::fs::remove_dir(dir).map_err(write_err(dir))?;
-    }
-    std::fs::rename(&staging, dir).map_err(write_err(dir))?;
+    Ok(staging)
+}
+
+fn sync_parent(dir: &Path) -> Result<(), TlsError> {
     if let Some(parent) = dir.parent() {
         std::fs::File::open(parent)
             .and_then(|d| d.sync_all())
             .map_err(write_err(parent))?;
     }
-    tracing::info!(dir = %dir.display(), "generated a self-signed TLS certificate");
+    Ok(())
+}
+
+/// Gives `folder` and the files in it to the owner of `of`, if they are
+/// not already theirs (only root can, and only root needs to).
+fn give_to_owner_of(of: &Path, folder: &Path) -> Result<(), TlsError> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(of).map_err(write_err(of))?;
+    let mine = std::fs::metadata(folder).map_err(write_err(folder))?;
+    if (owner.uid(), owner.gid()) == (mine.uid(), mine.gid()) {
+        return Ok(());
+    }
+    let mut paths = vec![folder.to_path_buf()];
+    for entry in std::fs::read_dir(folder).map_err(write_err(folder))? {
+        paths.push(entry.map_err(write_err(folder))?.path());
+    }
+    for path in paths {
+        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid()))
+            .map_err(write_err(&path))?;
+    }
     Ok(())
 }
 

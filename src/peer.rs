@@ -1,6 +1,7 @@
-//! Who is at the other end of the helper's socket: the kernel's word
+//! Who is at the other end of a local socket: the kernel's word
 //! (`SO_PEERCRED`, the credentials the peer had when it connected), not
-//! anything the peer says. Only hearth's own user may ask.
+//! anything the peer says, nor only the socket file's mode. The servers'
+//! helper answers hearth's own user only; the control socket root only.
 
 use std::os::fd::AsFd;
 

@@ -1,0 +1,217 @@
+//! What the console draws, as pure functions of what it knows: the banner
+//! (who the box is, where to reach it, its certificate, the setup code
+//! while it is not set up, the daemon's health) and the menu.
+//!
+//! The drawing works on a plain serial terminal: VT100's "cursor home"
+//! and "erase display" only, no colour, lines of at most 80 columns and a
+//! page of at most 24 lines, `\r\n` line ends (the terminal is in raw
+//! mode, which does not turn `\n` into `\r\n`).
+
+/// Columns and lines of the smallest terminal drawn for.
+pub const COLUMNS: usize = 80;
+pub const LINES: usize = 24;
+
+/// Cursor home, erase the display.
+const CLEAR: &str = "\x1b[H\x1b[2J";
+/// Erase the scrollback too (xterm and the Linux console; a VT100 ignores
+/// it): after a password was on the screen.
+pub const CLEAR_SCROLLBACK: &str = "\x1b[3J";
+
+/// What the banner shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    pub hostname: String,
+    pub version: String,
+    pub terminal: String,
+    pub daemon: Daemon,
+    /// The admin URLs, one per address.
+    pub urls: Vec<String>,
+    /// `AB:CD:...`, 32 bytes.
+    pub fingerprint: Option<String>,
+    pub setup_code: Option<String>,
+}
+
+/// What the console knows of the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Daemon {
+    /// It answered: each component's name and state, those not ok with
+    /// their detail.
+    Ready {
+        health: Vec<(String, String)>,
+    },
+    NotRunning,
+    /// It did not answer as it should (the reason).
+    Unclear(String),
+}
+
+/// The banner's lines.
+pub fn banner(b: &Banner) -> Vec<String> {
+    let mut lines = vec![format!(
+        "hearth {} on {} - recovery console ({})",
+        b.version, b.hostname, b.terminal
+    )];
+    match &b.daemon {
+        Daemon::Ready { .. } => lines.push("hearth is ready.".into()),
+        Daemon::NotRunning => {
+            lines.push("hearth is not running (the resets below still work).".into())
+        }
+        Daemon::Unclear(why) => lines.push(format!("hearth does not answer: {why}")),
+    }
+    if b.urls.is_empty() {
+        lines.push("  (no network address yet)".into());
+    }
+    for url in b.urls.iter().take(3) {
+        lines.push(format!("  {url}"));
+    }
+    match &b.fingerprint {
+        Some(fp) => {
+            lines.push("TLS certificate SHA-256 (compare with the browser's):".into());
+            // 95 characters: two lines of 16 bytes.
+            let (first, second) = fp.split_at(fp.len().min(48));
+            lines.push(format!("  {}", first.trim_end_matches(':')));
+            if !second.is_empty() {
+                lines.push(format!("  {second}"));
+            }
+        }
+        None => lines.push("TLS certificate: none yet (hearth makes one at its start)".into()),
+    }
+    if let Some(code) = &b.setup_code {
+        lines.push(format!("hearth setup code: {code}"));
+    }
+    if let Daemon::Ready { health } = &b.daemon {
+        lines.extend(health_lines(health));
+    }
+    lines
+}
+
+/// `Health: store ok, https ok, firewall degraded, ...`, wrapped.
+fn health_lines(health: &[(String, String)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::from("Health:");
+    for (name, state) in health {
+        let item = format!(" {name} {state},");
+        if line.len() + item.len() > COLUMNS - 1 {
+            lines.push(line.trim_end_matches(',').to_string());
+            line = String::from("       ");
+        }
+        line.push_str(&item);
+    }
+    lines.push(line.trim_end_matches(',').to_string());
+    lines
+}
+
+/// The main menu's lines; the shell only when an admin allowed it.
+pub fn menu(shell: bool) -> Vec<String> {
+    let mut lines = vec![
+        " p  reset a password      t  turn off two-factor    f  reset the firewall".into(),
+        " c  new TLS certificate   l  hearth's log           r  restart hearth".into(),
+        " b  reboot                o  power off              x  factory reset".into(),
+    ];
+    if shell {
+        lines.push(" s  root shell".into());
+    }
+    lines
+}
+
+/// A whole page: cleared, each line cut to the width, at most [`LINES`]
+/// lines, the cursor left after `prompt`.
+pub fn page(lines: &[String], prompt: &str) -> String {
+    let mut out = String::from(CLEAR);
+    for line in lines.iter().take(LINES - 1) {
+        out.push_str(&fit(line));
+        out.push_str("\r\n");
+    }
+    out.push_str(&fit(prompt));
+    out
+}
+
+/// `line` without control characters, at most [`COLUMNS`] - 1 wide (the
+/// last column of a VT100 wraps).
+pub fn fit(line: &str) -> String {
+    line.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(COLUMNS - 1)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(daemon: Daemon) -> Banner {
+        Banner {
+            hostname: "attic".into(),
+            version: "0.1.0".into(),
+            terminal: "ttyS0".into(),
+            daemon,
+            urls: vec!["https://192.168.1.20:8443/setup".into()],
+            fingerprint: Some(
+                (0..32)
+                    .map(|i| format!("{i:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(":"),
+            ),
+            setup_code: Some("K7QX-M2PD-9WTR".into()),
+        }
+    }
+
+    #[test]
+    fn the_banner_says_where_the_box_is_and_its_certificate_and_code() {
+        let health = vec![
+            ("store".to_string(), "ok".to_string()),
+            ("firewall".to_string(), "degraded".to_string()),
+        ];
+        let lines = banner(&sample(Daemon::Ready { health }));
+        let text = lines.join("\n");
+        assert!(text.contains("hearth 0.1.0 on attic"), "{text}");
+        assert!(text.contains("hearth is ready."), "{text}");
+        assert!(text.contains("  https://192.168.1.20:8443/setup"), "{text}");
+        assert!(text.contains("hearth setup code: K7QX-M2PD-9WTR"), "{text}");
+        assert!(
+            text.contains("Health: store ok, firewall degraded"),
+            "{text}"
+        );
+        // The fingerprint, whole, over two lines.
+        let fp: String = lines
+            .iter()
+            .filter(|l| l.starts_with("  ") && l.contains(':') && !l.contains("https"))
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join(":");
+        assert_eq!(fp, sample(Daemon::NotRunning).fingerprint.unwrap());
+    }
+
+    #[test]
+    fn not_running_says_so_and_shows_no_health() {
+        let text = banner(&sample(Daemon::NotRunning)).join("\n");
+        assert!(text.contains("hearth is not running"), "{text}");
+        assert!(!text.contains("Health:"), "{text}");
+    }
+
+    #[test]
+    fn a_page_fits_a_vt100() {
+        let mut lines = banner(&sample(Daemon::Ready {
+            health: (0..12)
+                .map(|i| (format!("component{i}"), "ok".into()))
+                .collect(),
+        }));
+        lines.extend(menu(true));
+        lines.push("x".repeat(200));
+        lines.push("a\x1b[31mred".into());
+        let drawn = page(&lines, "Choice: ");
+        let body = drawn.strip_prefix(CLEAR).unwrap();
+        let rows: Vec<&str> = body.split("\r\n").collect();
+        assert!(rows.len() <= LINES, "{} rows", rows.len());
+        for row in &rows {
+            assert!(row.chars().count() < COLUMNS, "{row:?}");
+            assert!(!row.contains('\x1b'), "{row:?}");
+        }
+        assert_eq!(*rows.last().unwrap(), "Choice: ");
+    }
+
+    #[test]
+    fn the_shell_is_offered_only_when_allowed() {
+        assert!(!menu(false).join("\n").contains("root shell"));
+        assert!(menu(true).join("\n").contains(" s  root shell"));
+    }
+}

@@ -1,0 +1,51 @@
+//! The console's side of the control socket: one request, one answer.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use super::protocol::{Answer, Ask};
+
+/// How long the daemon may take to answer (a password hash, a new key,
+/// an `nft` transaction).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No daemon listening: the socket is not there or nobody accepts.
+    #[error("hearth is not running (nothing answers on {0})")]
+    NotRunning(String),
+    #[error("cannot talk to hearth on its control socket")]
+    Io(#[source] std::io::Error),
+    #[error("hearth's answer is not one: {0}")]
+    BadAnswer(String),
+}
+
+/// Sends `ask` to the daemon at `socket` and reads its answer.
+pub fn ask(socket: &Path, ask: &Ask) -> Result<Answer, ClientError> {
+    let mut stream = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(ClientError::NotRunning(socket.display().to_string()));
+        }
+        Err(e) => return Err(ClientError::Io(e)),
+    };
+    stream
+        .set_read_timeout(Some(ANSWER_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(ANSWER_TIMEOUT)))
+        .map_err(ClientError::Io)?;
+    let mut line = serde_json::to_vec(ask).expect("requests serialize");
+    line.push(b'\n');
+    stream.write_all(&line).map_err(ClientError::Io)?;
+    let mut answer = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(ClientError::Io)?;
+    serde_json::from_str(answer.trim_end()).map_err(|e| ClientError::BadAnswer(e.to_string()))
+}

@@ -1,0 +1,247 @@
+//! The daemon's side of the control socket. It takes an already bound
+//! listener and a shutdown token (so tests run it in-process), answers one
+//! request per connection, and serves root only: the peer's uid comes from
+//! the kernel (`SO_PEERCRED`), so a socket file whose mode went wrong still
+//! lets nobody else in. A refusal is answered (the console says why) and
+//! logged without anything the peer sent.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
+
+use super::protocol::{Answer, Ask, HealthLine, MAX_LINE, Request};
+use crate::accounts::{Sessions, Setup};
+use crate::component::Component;
+use crate::health::{ComponentState, Health};
+use crate::http::tls::CertSlot;
+use crate::recovery::{Recovery, RecoveryError};
+
+/// How long a peer may take to send its line.
+const PEER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The only uid answered.
+const ROOT: u32 = 0;
+
+/// What the daemon keeps in memory beside the store, which a console
+/// action must also reach.
+pub struct Live {
+    pub recovery: Arc<Recovery>,
+    pub health: Health,
+    pub setup: Arc<Setup>,
+    pub sessions: Arc<Sessions>,
+    pub slot: CertSlot,
+    /// The HTTPS listener's port, for the admin URLs the banner shows.
+    pub https_port: u16,
+}
+
+/// Binds the socket at `path` (0600, the daemon's own; root passes by
+/// privilege), replacing a stale one.
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Answers connections until `shutdown`; each on a task of its own, so a
+/// slow peer holds up nobody.
+pub async fn serve(listener: UnixListener, live: Arc<Live>, shutdown: CancellationToken) {
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let live = live.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection(stream, &live).await {
+                tracing::debug!(error = %e, "control socket: connection ended early");
+            }
+        });
+    }
+}
+
+async fn connection(mut stream: UnixStream, live: &Live) -> std::io::Result<()> {
+    let answer = match crate::peer::check(&stream, ROOT) {
+        Err(e) => {
+            tracing::warn!(error = %e, "control socket: refused");
+            Answer::Refused {
+                message: "only root may use hearth's control socket".into(),
+            }
+        }
+        Ok(_) => match read_ask(&mut stream).await {
+            Ok(ask) => answer(live, ask).await,
+            Err(message) => Answer::Failed { message },
+        },
+    };
+    let mut line = serde_json::to_vec(&answer).expect("answers serialize");
+    line.push(b'\n');
+    stream.write_all(&line).await?;
+    stream.shutdown().await
+}
+
+async fn read_ask(read: &mut UnixStream) -> Result<Ask, String> {
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_LINE as u64 + 1));
+    match tokio::time::timeout(PEER_TIMEOUT, reader.read_line(&mut line)).await {
+        Err(_) => return Err("no request within 10 s".into()),
+        Ok(Err(e)) => return Err(format!("cannot read the request: {e}")),
+        Ok(Ok(_)) => {}
+    }
+    if line.len() > MAX_LINE {
+        return Err(format!("the request is longer than {MAX_LINE} bytes"));
+    }
+    // serde's message names the field or variant, never the values.
+    serde_json::from_str(line.trim_end()).map_err(|e| format!("not a request: {e}"))
+}
+
+/// Carries out `ask` with the daemon's own store and memory.
+pub async fn answer(live: &Live, ask: Ask) -> Answer {
+    match &ask.request {
+        Request::Status => Answer::Status {
+            setup_complete: live.setup.is_complete(),
+            https_port: live.https_port,
+            health: health_lines(&live.health),
+        },
+        Request::ResetPassword { username, .. } => {
+            let username = username.clone();
+            let answer = run(live.recovery.clone(), ask).await;
+            if matches!(answer, Answer::Done { .. }) {
+                live.sessions.forgive(&username);
+            }
+            answer
+        }
+        Request::NewCertificate => {
+            let recovery = live.recovery.clone();
+            let terminal = ask.terminal.clone();
+            let made = tokio::task::spawn_blocking(move || recovery.new_certificate(&terminal))
+                .await
+                .unwrap_or_else(|e| panic!("certificate task: {e}"));
+            match made {
+                Ok(material) => {
+                    // As SIGHUP does: new connections get the new one.
+                    live.slot.replace(material.key.clone());
+                    live.health.set(
+                        Component::Tls,
+                        ComponentState::Ok,
+                        format!("self-signed certificate, SHA-256 {}", material.fingerprint),
+                    );
+                    tracing::info!(fingerprint = %material.fingerprint, "the console made a new TLS certificate");
+                    Answer::Done {
+                        message: material.fingerprint,
+                    }
+                }
+                Err(e) => failed(&e),
+            }
+        }
+        _ => run(live.recovery.clone(), ask).await,
+    }
+}
+
+/// Carries out what needs no daemon memory: the same for the daemon and
+/// for the console on its own (the store opened directly).
+pub async fn run(recovery: Arc<Recovery>, ask: Ask) -> Answer {
+    let terminal = ask.terminal;
+    match ask.request {
+        Request::ResetFirewall => match recovery.reset_firewall(&terminal).await {
+            Ok(()) => Answer::Done {
+                message: "the boot-time firewall is in force".into(),
+            },
+            Err(e) => failed(&e),
+        },
+        request => tokio::task::spawn_blocking(move || run_blocking(&recovery, &terminal, request))
+            .await
+            .unwrap_or_else(|e| Answer::Failed {
+                message: format!("the request failed: {e}"),
+            }),
+    }
+}
+
+fn run_blocking(recovery: &Recovery, terminal: &str, request: Request) -> Answer {
+    let done = |message: &str| Answer::Done {
+        message: message.into(),
+    };
+    match request {
+        Request::Status => Answer::Failed {
+            message: "only a running hearth has a status".into(),
+        },
+        Request::Users => match recovery.users() {
+            Ok(users) => Answer::Users { users },
+            Err(e) => failed(&e),
+        },
+        Request::ResetPassword { username, password } => {
+            match recovery.reset_password(&username, &password, terminal) {
+                Ok(()) => done("password reset; two-factor login off; sessions ended"),
+                Err(e) => failed(&e),
+            }
+        }
+        Request::TurnOffTwoFactor { username } => {
+            match recovery.turn_off_two_factor(&username, terminal) {
+                Ok(()) => done("two-factor login off"),
+                Err(e) => failed(&e),
+            }
+        }
+        Request::NewCertificate => match recovery.new_certificate(terminal) {
+            Ok(material) => done(&material.fingerprint),
+            Err(e) => failed(&e),
+        },
+        Request::Record { what, outcome } => match recovery.record(what, terminal, outcome) {
+            Ok(()) => done("recorded"),
+            Err(e) => failed(&e),
+        },
+        Request::ShellAllowed => match recovery.shell_allowed() {
+            Ok(allowed) => Answer::ShellAllowed { allowed },
+            Err(e) => failed(&e),
+        },
+        Request::ResetFirewall => Answer::Failed {
+            message: "the firewall reset is not a blocking request".into(),
+        },
+    }
+}
+
+fn failed(e: &dyn std::error::Error) -> Answer {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Answer::Failed { message }
+}
+
+fn health_lines(health: &Health) -> Vec<HealthLine> {
+    health
+        .snapshot()
+        .into_iter()
+        .map(|(component, h)| HealthLine {
+            component: component.name().to_string(),
+            state: serde_json::to_value(h.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            detail: h.detail,
+        })
+        .collect()
+}
+
+impl From<&RecoveryError> for Answer {
+    fn from(e: &RecoveryError) -> Answer {
+        failed(e)
+    }
+}
