@@ -562,3 +562,53 @@ async fn offline_the_firewall_reset_loads_the_boot_table() {
     assert!(!now.contains("table inet hearth {"), "{now}");
     assert!(now.contains("table inet hearth_base"), "{now}");
 }
+
+#[test]
+fn the_root_shell_is_offered_only_once_an_admin_allowed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("shell-ran");
+    let shell = dir.path().join("shell");
+    std::fs::write(
+        &shell,
+        format!("#!/bin/sh\necho \"$@\" >{:?}\n", marker.to_str().unwrap()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shell, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = Daemon::start(Options {
+        config: format!("\n[console]\nshell = {:?}\n", shell.to_str().unwrap()),
+        ..Options::default()
+    });
+    let mut pty = console(&d);
+    let text = pty.expect("Choice: ", WAIT);
+    assert!(!text.contains("root shell"), "{text}");
+    pty.type_after_mark("s");
+    pty.expect("Unknown choice", WAIT);
+    assert!(!marker.exists());
+
+    let client = d.client();
+    let session = d.session.clone().unwrap();
+    on_own_runtime(async {
+        let r = client
+            .as_user(
+                &session,
+                "PATCH",
+                "/api/v1/settings",
+                r#"{"console_shell":true}"#,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    });
+    pty.type_after_mark("");
+    pty.expect(" s  root shell", WAIT);
+    pty.type_after_mark("s");
+    pty.expect("The root shell ended.", WAIT);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "-l");
+    on_own_runtime(async {
+        let records = console_records(&client, &session).await;
+        assert!(
+            records.iter().any(|r| r["action"] == "console.shell"),
+            "{records:?}"
+        );
+    });
+}

@@ -239,3 +239,55 @@ async fn hearths_client_gets_the_answer_and_the_helpers_own_words() {
         Err(ClientError::Connect { .. })
     ));
 }
+
+/// The console's factory reset erases a real server: its mounted storage,
+/// its user and ranges, and hearth's state, leaving a new store with the
+/// reset's record (the console stops hearth and the units first).
+#[test]
+fn the_factory_reset_erases_a_server_and_the_state() {
+    let mut lab = Lab::start(CLIENT_UID);
+    let id = lab.new_id();
+    const DONE: &str = r#"{"outcome":"done"}"#;
+    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
+    assert_eq!(
+        lab.ask(&Request::PrepareStorage {
+            id: id.clone(),
+            disk_mib: 64,
+        }),
+        DONE
+    );
+    assert!(mounted(&lab.layout.data(&id)).is_some());
+    let state = tempfile::tempdir().unwrap();
+    let mut config = hearth::config::Config::defaults(hearth::config::Mode::Dev);
+    config.state_dir = state.path().join("state");
+    config.runtime_dir = state.path().join("run");
+    drop(hearth::store::Store::open(&config.state_dir).unwrap());
+    std::fs::create_dir_all(&config.runtime_dir).unwrap();
+    std::fs::write(config.runtime_dir.join("setup-code"), "OLD0-CODE-0000\n").unwrap();
+    // Only this test's server: other tests' users are in the same passwd.
+    let passwd: String = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("hs-") || l.starts_with(&format!("{}:", id.user())))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let erased = hearth::recovery::factory::erase(
+        &config,
+        &hearth::servers::helper::host::RealHost,
+        &lab.layout,
+        &passwd,
+        "ttyS0",
+    )
+    .unwrap();
+    assert_eq!(erased.servers, [id.to_string()]);
+    assert!(user(&id.user()).is_none(), "the user is gone");
+    assert!(subid_line("/etc/subuid", &id.user()).is_none());
+    assert!(mounted(&lab.layout.data(&id)).is_none(), "unmounted");
+    assert!(!lab.layout.server_dir(&id).exists(), "the storage is gone");
+    assert!(!config.runtime_dir.join("setup-code").exists());
+    let store = hearth::store::Store::open(&config.state_dir).unwrap();
+    let records = store.audit_records(0, 10).unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].action, "console.factory_reset");
+    assert_eq!(records[0].source, "ttyS0");
+}

@@ -104,7 +104,9 @@ impl Machine for Real {
 
     fn erase(&self, terminal: &str) -> Result<String, String> {
         let layout = Layout::new(&self.config.servers.storage, &self.config.servers.run_dir);
-        factory::erase(&self.config, &RealHost, &layout, terminal)
+        let passwd = std::fs::read_to_string("/etc/passwd")
+            .map_err(|e| format!("cannot read /etc/passwd: {e}"))?;
+        factory::erase(&self.config, &RealHost, &layout, &passwd, terminal)
             .map(|erased| {
                 format!(
                     "hearth's state erased, and {} server(s): {}",

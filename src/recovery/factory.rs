@@ -78,17 +78,18 @@ pub fn servers_on_host(layout: &Layout, passwd: &str) -> Vec<ServerId> {
 }
 
 /// Erases everything; the caller has stopped hearth and the servers'
-/// units. `terminal` is the audit record's source.
+/// units. `passwd` is the host's `/etc/passwd` (where the servers' users
+/// are found); `terminal` is the audit record's source.
 pub fn erase(
     config: &Config,
     host: &dyn Host,
     layout: &Layout,
+    passwd: &str,
     terminal: &str,
 ) -> Result<Erased, FactoryError> {
     ensure_stopped(&config.state_dir)?;
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let mut erased = Erased::default();
-    for id in servers_on_host(layout, &passwd) {
+    for id in servers_on_host(layout, passwd) {
         for request in [
             Request::RemoveStorage {
                 id: id.clone(),
