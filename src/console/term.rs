@@ -62,6 +62,19 @@ extern "C" fn on_signal(signal: libc::c_int) {
     }
 }
 
+/// The key a signal that came stands for, if one came.
+fn signalled() -> Option<Key> {
+    if TERMINATED.load(Ordering::SeqCst) {
+        Some(Key::Closed)
+    } else if HUNG_UP.swap(false, Ordering::SeqCst) {
+        Some(Key::HungUp)
+    } else if RESIZED.swap(false, Ordering::SeqCst) {
+        Some(Key::Resized)
+    } else {
+        None
+    }
+}
+
 /// The console's own terminal: standard input and output.
 pub struct Tty {
     saved: Option<Termios>,
@@ -162,30 +175,13 @@ impl Drop for Tty {
 
 impl Terminal for Tty {
     fn key(&mut self, wait: Duration) -> Key {
-        if TERMINATED.load(Ordering::SeqCst) {
-            return Key::Closed;
-        }
-        if HUNG_UP.swap(false, Ordering::SeqCst) {
-            return Key::HungUp;
-        }
-        if RESIZED.swap(false, Ordering::SeqCst) {
-            return Key::Resized;
+        if let Some(key) = signalled() {
+            return key;
         }
         let byte = match self.read_byte(wait) {
             Err(()) => return Key::Closed,
-            Ok(None) => {
-                // Woken by a signal, or the wait is over.
-                if TERMINATED.load(Ordering::SeqCst) {
-                    return Key::Closed;
-                }
-                if HUNG_UP.swap(false, Ordering::SeqCst) {
-                    return Key::HungUp;
-                }
-                if RESIZED.swap(false, Ordering::SeqCst) {
-                    return Key::Resized;
-                }
-                return Key::Timeout;
-            }
+            // Woken by a signal, or the wait is over.
+            Ok(None) => return signalled().unwrap_or(Key::Timeout),
             Ok(Some(b)) => b,
         };
         match byte {

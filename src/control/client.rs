@@ -42,10 +42,15 @@ pub fn ask(socket: &Path, ask: &Ask) -> Result<Answer, ClientError> {
         .map_err(ClientError::Io)?;
     let mut line = serde_json::to_vec(ask).expect("requests serialize");
     line.push(b'\n');
-    stream.write_all(&line).map_err(ClientError::Io)?;
+    // A refusal may be answered before the request is read, and the
+    // write then fails: the answer says why.
+    let written = stream.write_all(&line);
     let mut answer = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut answer)
-        .map_err(ClientError::Io)?;
+    let read = BufReader::new(&stream).read_line(&mut answer);
+    match (written, read) {
+        (_, Ok(n)) if n > 0 => {}
+        (Err(e), _) | (Ok(()), Err(e)) => return Err(ClientError::Io(e)),
+        (Ok(()), Ok(_)) => return Err(ClientError::BadAnswer("no answer".into())),
+    }
     serde_json::from_str(answer.trim_end()).map_err(|e| ClientError::BadAnswer(e.to_string()))
 }

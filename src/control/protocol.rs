@@ -129,7 +129,7 @@ mod tests {
         assert!(serde_json::from_str::<Ask>(record).is_ok());
         for bad in [
             r#"{"terminal":"tty1","request":{"do":"format_disk"}}"#,
-            r#"{"terminal":"tty1","request":{"do":"status","extra":1}}"#,
+            r#"{"terminal":"tty1","request":{"do":"turn_off_two_factor","username":"a","extra":1}}"#,
             r#"{"request":{"do":"status"}}"#,
         ] {
             assert!(serde_json::from_str::<Ask>(bad).is_err(), "{bad}");
