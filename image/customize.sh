@@ -28,7 +28,7 @@ cp -r --preserve=mode "$overlay/." "$root/"
 rm -rf "$overlay"
 install_file 0755 "$binary" /usr/bin/hearth
 install_file 0644 "$top/systemd/hearth.service" /usr/lib/systemd/system/hearth.service
-install_file 0644 "$top/systemd/hearth-console-banner.service" /usr/lib/systemd/system/hearth-console-banner.service
+install_file 0644 "$top/systemd/hearth-console@.service" /usr/lib/systemd/system/hearth-console@.service
 install_file 0644 "$top/systemd/hearth-helper.service" /usr/lib/systemd/system/hearth-helper.service
 install_file 0644 "$top/systemd/hearth-server@.service" /usr/lib/systemd/system/hearth-server@.service
 install_file 0644 "$top/systemd/sysusers.d/hearth.conf" /usr/lib/sysusers.d/hearth.conf
@@ -39,6 +39,7 @@ install_file 0644 "$top/caddy/Caddyfile" /etc/caddy/Caddyfile
 install_file 0644 "$top/caddy/caddy.service.d/hearth.conf" /etc/systemd/system/caddy.service.d/hearth.conf
 install_file 0644 "$top/nftables/nftables.service.d/hearth.conf" /etc/systemd/system/nftables.service.d/hearth.conf
 install_file 0644 "$top/systemd/polkit-1/rules.d/50-hearth.rules" /etc/polkit-1/rules.d/50-hearth.rules
+install -d -m 0755 "$root/usr/lib/hearth"
 echo "$version" >"$root/usr/lib/hearth/version"
 
 chroot "$root" systemd-sysusers
@@ -46,8 +47,14 @@ chroot "$root" systemd-tmpfiles --create /usr/lib/tmpfiles.d/hearth.conf
 
 # /tmp is a tmpfs: the OS partition is read-only.
 cp "$root/usr/share/systemd/tmp.mount" "$root/etc/systemd/system/tmp.mount"
-systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-helper.service hearth-console-banner.service \
+systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-helper.service \
     systemd-networkd.service systemd-resolved.service nftables.service
+# The recovery console on the screen and on the serial port, in place of
+# the login prompts there (there is no password to log in with anyway):
+# nothing else may read the keys typed at it. autovt@tty1 is the prompt
+# logind would start on tty1 while the console is between two runs.
+systemctl --root="$root" enable --quiet hearth-console@tty1.service hearth-console@ttyS0.service
+systemctl --root="$root" mask --quiet getty@tty1.service autovt@tty1.service serial-getty@ttyS0.service
 # Nothing on an appliance may wait for someone to type at the console on
 # first boot, nor update packages on a read-only OS.
 systemctl --root="$root" mask --quiet systemd-firstboot.service apt-daily.timer \

@@ -1,9 +1,10 @@
 #!/bin/bash
 # `make vm`: boots the image in qemu for a person to try the appliance.
 # UEFI through OVMF, TCG (nested KVM does not work here), the serial
-# console on this terminal (Ctrl-A X quits), hearth's interface (the
-# guest's 8443) on https://127.0.0.1:PORT and Caddy (the guest's 443, the
-# members' domains) on 127.0.0.1:CADDY_PORT. The VM's disk
+# port on this terminal (Ctrl-A X quits; once booted, the recovery
+# console runs there), hearth's interface (the guest's 8443) on
+# https://127.0.0.1:PORT and Caddy (the guest's 443, the members'
+# domains) on 127.0.0.1:CADDY_PORT. The VM's disk
 # (build/vm/disk.img, 8 GiB) keeps its state between runs; it starts again
 # from the image when the image is newer, or after `rm -r build/vm`.
 #
@@ -23,7 +24,7 @@ if [ ! -f "$dir/disk.img" ] || [ "$image" -nt "$dir/disk.img" ]; then
     truncate -s 8G "$dir/disk.img"
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/OVMF_VARS.fd"
 fi
-echo "vm: hearth will answer on https://127.0.0.1:$port (the setup code shows below once it is ready); Caddy's 443 is on 127.0.0.1:$caddy_port"
+echo "vm: hearth will answer on https://127.0.0.1:$port (the recovery console below shows the setup code and the menu); Caddy's 443 is on 127.0.0.1:$caddy_port"
 exec qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 2048 \
     -no-user-config -display none \
     -drive if=pflash,format=raw,readonly=on,file="$code" \

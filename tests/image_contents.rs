@@ -123,8 +123,8 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "systemd/hearth.service",
         ),
         (
-            "usr/lib/systemd/system/hearth-console-banner.service",
-            "systemd/hearth-console-banner.service",
+            "usr/lib/systemd/system/hearth-console@.service",
+            "systemd/hearth-console@.service",
         ),
         (
             "usr/lib/sysusers.d/hearth.conf",
@@ -164,7 +164,7 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         [
             "multi-user.target.wants",
             "sysinit.target.wants",
-            "hearth.service.wants",
+            "getty.target.wants",
         ]
         .iter()
         // Links to absolute paths inside the image: check the link itself.
@@ -180,14 +180,29 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "hearth.service",
         "nftables.service",
         "systemd-networkd.service",
-        // The console's readiness line and the setup code come from it.
-        "hearth-console-banner.service",
+        // The recovery console on the screen and the serial port (the VM
+        // test reads the readiness line and the setup code from it).
+        "hearth-console@tty1.service",
+        "hearth-console@ttyS0.service",
         // NTP on until the owner says otherwise (timedated's SetNTP).
         "systemd-timesyncd.service",
         // The servers' privileged helper.
         "hearth-helper.service",
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
+    }
+    // No login prompt competes with the console for its terminals.
+    for unit in [
+        "getty@tty1.service",
+        "autovt@tty1.service",
+        "serial-getty@ttyS0.service",
+    ] {
+        let link = std::fs::read_link(root.join("etc/systemd/system").join(unit));
+        assert_eq!(
+            link.ok().as_deref(),
+            Some(Path::new("/dev/null")),
+            "{unit} is not masked"
+        );
     }
     // The /etc overlay keeps timedated's NTP switch by this link's path
     // (the initramfs script's etc_keep): it must be where the image has it.
@@ -262,7 +277,7 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     for (path, mode) in [
         ("etc", 0o755),
         ("usr/lib", 0o755),
-        ("usr/lib/hearth/console-banner", 0o755),
+        ("etc/initramfs-tools/hooks/hearth-var", 0o755),
         ("etc/fstab", 0o644),
     ] {
         let meta = std::fs::symlink_metadata(root.join(path)).unwrap();

@@ -60,6 +60,10 @@ fn hearth_gets_exactly_its_actions() {
         ("hearth", MANAGE, "caddy.service", "restart"),
         ("hearth", MANAGE, "nftables.service", "start"),
         ("hearth", MANAGE, "docker.service", "stop"),
+        // The recovery console on the screen and the serial port.
+        ("hearth", MANAGE, "hearth-console@tty1.service", "restart"),
+        ("hearth", MANAGE, "hearth-console@ttyS0.service", "stop"),
+        ("hearth", MANAGE, "hearth-console@ttyS0.service", "start"),
         ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "start"),
         ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "stop"),
         (
@@ -99,6 +103,16 @@ fn anything_else_is_left_to_the_default_policy() {
         ("hearth", MANAGE, "hearth.service", "stop"),
         ("hearth", MANAGE, "caddy.service", "reload-or-restart"),
         ("hearth", MANAGE, "caddy.service", "enable"),
+        // Only the console's two instances the image runs.
+        ("hearth", MANAGE, "hearth-console@tty2.service", "start"),
+        ("hearth", MANAGE, "hearth-console@.service", "start"),
+        (
+            "hearth",
+            MANAGE,
+            "hearth-console@tty1.service",
+            "set-property",
+        ),
+        ("hearth", MANAGE, "hearth-console@ttyS0.service", "enable"),
         // Only servers' instances named by an id, and not their files.
         ("hearth", MANAGE, "caddy.service", "set-property"),
         ("hearth", MANAGE, "hearth-server@../../x.service", "start"),

@@ -1,5 +1,6 @@
 //! The systemd side: the unit's security rating, the sysusers and tmpfiles
-//! files applied to a scratch root, and socket activation (LISTEN_FDS).
+//! files applied to a scratch root, socket activation (LISTEN_FDS), and
+//! the recovery console's template unit as systemd reads it.
 
 mod common;
 
@@ -11,6 +12,12 @@ use std::time::Duration;
 use common::{Daemon, Options, require};
 
 const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/hearth.service");
+const CONSOLE_UNIT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/systemd/hearth-console@.service"
+);
+/// The terminals the image runs the console on (image/customize.sh).
+const CONSOLE_TTYS: [&str; 2] = ["tty1", "ttyS0"];
 
 #[test]
 fn unit_is_rated_2_0_or_lower_by_systemd_analyze_security() {
@@ -135,4 +142,133 @@ async fn serves_on_the_socket_systemd_passes() {
     let r = d.client().get("/api/v1/health").await;
     assert_eq!(r.status, 200);
     assert!(d.stderr().contains("Systemd"), "{}", d.stderr());
+}
+
+/// Each instance the image enables, as `systemd-analyze verify` reads it:
+/// nothing to say about it. (An unknown key or a bad value is only a
+/// warning there, with a zero exit: any line naming the unit fails.)
+#[test]
+fn console_unit_verifies_for_each_terminal() {
+    let analyze = require("systemd-analyze", "systemd");
+    let dir = tempfile::tempdir().unwrap();
+    // verify checks that ExecStart's program is there: the binary built
+    // here stands for /usr/bin/hearth.
+    let text = std::fs::read_to_string(CONSOLE_UNIT)
+        .unwrap()
+        .replace("/usr/bin/hearth ", &format!("{} ", common::BIN));
+    for tty in CONSOLE_TTYS {
+        let name = format!("hearth-console@{tty}.service");
+        let path = dir.path().join(&name);
+        std::fs::write(&path, &text).unwrap();
+        let out = Command::new(&analyze)
+            .arg("verify")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let about_it: Vec<&str> = said
+            .lines()
+            .filter(|l| l.contains("hearth-console"))
+            .collect();
+        assert!(
+            out.status.success() && about_it.is_empty(),
+            "systemd-analyze verify {name}:\n{said}"
+        );
+    }
+}
+
+/// What the console relies on: root on its own terminal, started again
+/// after every end of input with no start limit, everything it started
+/// ended with it, and nothing of hearth's needed to run.
+#[test]
+fn console_unit_runs_as_root_on_its_terminal_without_hearth() {
+    let unit = std::fs::read_to_string(CONSOLE_UNIT).unwrap();
+    let settings: Vec<&str> = unit
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .collect();
+    for line in [
+        "ExecStart=/usr/bin/hearth console --tty %I",
+        "StandardInput=tty",
+        "StandardOutput=tty",
+        "TTYPath=/dev/%I",
+        "TTYReset=yes",
+        "TTYVHangup=yes",
+        "TTYVTDisallocate=no",
+        "Restart=always",
+        "StartLimitIntervalSec=0",
+        "KillMode=control-group",
+        "IgnoreSIGPIPE=no",
+        "Environment=TERM=vt100",
+        "Conflicts=getty@%i.service serial-getty@%i.service",
+        "WantedBy=getty.target",
+    ] {
+        assert!(settings.contains(&line), "missing {line}");
+    }
+    for key in [
+        "User=",
+        "DynamicUser=",
+        "ProtectSystem=",
+        "ProtectHome=",
+        "PrivateTmp=",
+        "PrivateDevices=",
+        "ReadOnlyPaths=",
+        "CapabilityBoundingSet=",
+        "NoNewPrivileges=",
+        "SystemCallFilter=",
+    ] {
+        assert!(
+            !settings.iter().any(|l| l.starts_with(key)),
+            "{key} would keep the console from what it needs as root"
+        );
+    }
+    let dependencies = ["Requires=", "Requisite=", "Wants=", "BindsTo=", "After="];
+    for line in &settings {
+        if dependencies.iter().any(|d| line.starts_with(d)) {
+            assert!(
+                !line.contains("hearth.service"),
+                "the console must work while hearth is down: {line}"
+            );
+        }
+    }
+}
+
+/// The image enables one instance per terminal with `systemctl --root`
+/// (image/customize.sh): the [Install] section makes each a want of
+/// getty.target, where the login prompts would be.
+#[test]
+fn console_instances_enable_under_getty_target() {
+    let systemctl = require("systemctl", "systemd");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let units = r.join("usr/lib/systemd/system");
+    std::fs::create_dir_all(&units).unwrap();
+    std::fs::create_dir_all(r.join("etc/systemd/system")).unwrap();
+    std::fs::copy(CONSOLE_UNIT, units.join("hearth-console@.service")).unwrap();
+    let out = Command::new(systemctl)
+        .arg(format!("--root={}", r.display()))
+        .args(["enable", "--quiet"])
+        .args(CONSOLE_TTYS.map(|tty| format!("hearth-console@{tty}.service")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "systemctl enable: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for tty in CONSOLE_TTYS {
+        let link = r.join(format!(
+            "etc/systemd/system/getty.target.wants/hearth-console@{tty}.service"
+        ));
+        assert_eq!(
+            std::fs::read_link(&link).ok().as_deref(),
+            Some(Path::new("/usr/lib/systemd/system/hearth-console@.service")),
+            "{}",
+            link.display()
+        );
+    }
 }

@@ -1,13 +1,15 @@
 //! The appliance end to end: the image `make image` built boots under
 //! qemu (UEFI, TCG) on a disk bigger than the image, survives a power cut
-//! in the middle of its first boot, hearth comes up and
-//! shows its setup code on the serial console, the box is set up and
-//! signed in to over the forwarded port, and after a power-off and a new
-//! boot the admin account, the certificate and the grown /var are all
-//! still there. Inside the booted image hearth follows and restarts the
-//! real systemd's units over D-Bus, sets the host name, time zone and
-//! NTP through hostnamed and timedated (kept across the reboot in the
-//! /etc overlay on /var), and holds only what the README's table says.
+//! in the middle of its first boot, hearth comes up and the recovery
+//! console shows its setup code on the serial port, the box is set up and
+//! signed in to over the forwarded port, the admin's password is reset
+//! by typing at the serial console, and after a power-off and a new boot
+//! the admin account (with the console's password), the certificate and
+//! the grown /var are all still there. Inside the booted image hearth
+//! follows and restarts the real systemd's units over D-Bus, sets the
+//! host name, time zone and NTP through hostnamed and timedated (kept
+//! across the reboot in the /etc overlay on /var), and holds only what
+//! the README's table says.
 
 mod common;
 
@@ -19,13 +21,22 @@ use common::docker_cli::{busybox_rootfs, docker, write_context};
 use common::sse;
 use common::vm::{
     AnsiStripper, Disk, FIRST_ENGINE_PORT, ImageBuild, Utf8Decoder, Vm, first_certificate,
+    line_after,
 };
 use common::{ADMIN_PASSWORD, Protocol, TlsClient, complete_setup};
 
-/// The console banner's first line, printed once hearth.service has sent
-/// READY=1 (systemd/hearth-console-banner.service).
+/// The recovery console's line while hearth answers on its control
+/// socket (systemd/hearth-console@.service on ttyS0; until then it says
+/// `hearth is not running`). Its first appearance times the boot, to
+/// within the console's redraw (every 3 s).
 const READY_LINE: &str = "hearth is ready.";
 const SETUP_CODE_LINE: &str = "hearth setup code: ";
+/// The console's answer to a password reset: `g`enerated, four groups of
+/// four.
+const NEW_PASSWORD_LINE: &str = "New password for admin: ";
+/// The most a console screen may take to follow a key (it redraws every
+/// 3 s; a reset may wait for the daemon's answer).
+const CONSOLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Under TCG on two shared cores a boot takes 30 to 60 s; ten times that
 /// before calling it hung.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -45,10 +56,12 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     vm.power_cut();
     drop(vm);
 
-    // First boot, again: hearth ready, the setup code on the console.
+    // First boot, again: hearth ready, the setup code on the console (on
+    // a screen drawn once hearth answered: the code is hearth's).
     let mut vm = Vm::boot(&disk, "first-boot");
     let (_, first_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
-    let (line, _) = vm.wait_for(SETUP_CODE_LINE, Duration::from_secs(60));
+    let ready = vm.mark();
+    let (line, _) = vm.wait_for_after(ready, SETUP_CODE_LINE, Duration::from_secs(60));
     let code = line
         .split(SETUP_CODE_LINE)
         .nth(1)
@@ -103,6 +116,7 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
     let (member, server) = a_members_server_runs(&vm, &client, &session).await;
     the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
+    let password = the_console_resets_the_admins_password(&mut vm, &client).await;
 
     vm.power_off(Duration::from_secs(180));
     let first_serial = vm.serial();
@@ -158,7 +172,8 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     wait_for_certificate(&vm).await;
     let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
     assert_eq!(client.peer_certificate().await, cert.to_vec());
-    let session = client.login("admin", ADMIN_PASSWORD).await;
+    // The password the console gave: the reset was kept in hearth's state.
+    let session = client.login("admin", &password).await;
     let me = client.as_user(&session, "GET", "/api/v1/session", "").await;
     assert_eq!(me.status, 200, "{:?}", me.body);
     let claim = client.claim_setup(&code).await;
@@ -226,6 +241,88 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         zst >> 20
     )
     .unwrap();
+}
+
+/// The recovery console on the serial port, as the owner at the box would
+/// use it: `p`, the admin's number in the user list, `g` for a generated
+/// password, the new password read off the screen, any key back to the
+/// menu. Each screen is looked for in what the console printed after the
+/// keys that lead to it (earlier screens hold the same lines). Through
+/// the API, the new password then signs in, the old one no longer does,
+/// and the audit log holds the console's reset. Answers the new password.
+async fn the_console_resets_the_admins_password(vm: &mut Vm, client: &TlsClient) -> String {
+    // The menu, drawn afresh: the console runs and hearth answers.
+    let mark = vm.mark();
+    vm.wait_for_after(mark, READY_LINE, CONSOLE_TIMEOUT);
+
+    let mark = vm.mark();
+    vm.type_keys("p");
+    // A line such as ` 1  admin  (admin)`: the number to press, the name.
+    let (line, _) = vm.wait_for_line_after(mark, "the user list's admin", CONSOLE_TIMEOUT, |l| {
+        let mut words = l.split_whitespace();
+        words.next().is_some_and(|n| n.parse::<u32>().is_ok()) && words.next() == Some("admin")
+    });
+    let number = line.split_whitespace().next().unwrap().to_string();
+
+    let mark = vm.mark();
+    vm.type_keys(&number);
+    vm.wait_for_after(mark, " g  ", CONSOLE_TIMEOUT);
+
+    let mark = vm.mark();
+    vm.type_keys("g");
+    let (line, _) = vm.wait_for_after(mark, NEW_PASSWORD_LINE, CONSOLE_TIMEOUT);
+    let password = line
+        .split(NEW_PASSWORD_LINE)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        is_generated_password(&password),
+        "the console's new password is not four groups of four: {line:?}"
+    );
+    // The prompt ends the screen: its line ends with the next one.
+    vm.wait_for_prompt_after(
+        mark,
+        "Press any key to go back to the menu.",
+        CONSOLE_TIMEOUT,
+    );
+    let mark = vm.mark();
+    vm.type_keys("\r");
+    vm.wait_for_after(mark, READY_LINE, CONSOLE_TIMEOUT);
+
+    let session = client.login("admin", &password).await;
+    let old = client.try_login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        old.status, 401,
+        "the old password still signs in: {:?}",
+        old.body
+    );
+    let audit = client
+        .as_user(&session, "GET", "/api/v1/audit?actor=console", "")
+        .await;
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    let audit = audit.json();
+    assert!(
+        audit["records"].as_array().is_some_and(|records| records
+            .iter()
+            .any(|r| r["action"] == "console.password_reset" && r["actor"] == "console")),
+        "no console.password_reset by the console in the audit log: {audit}"
+    );
+    password
+}
+
+/// What the console generates: `XXXX-XXXX-XXXX-XXXX` of 0-9 and A-Z
+/// without I, L, O and U (nothing to misread on a screen).
+fn is_generated_password(password: &str) -> bool {
+    let groups: Vec<&str> = password.split('-').collect();
+    groups.len() == 4
+        && groups.iter().all(|g| {
+            g.len() == 4
+                && g.bytes().all(|b| {
+                    (b.is_ascii_digit() || b.is_ascii_uppercase()) && !b"ILOU".contains(&b)
+                })
+        })
 }
 
 /// hearth drives the image's Caddy (through its admin socket, as user
@@ -606,6 +703,62 @@ fn strips_console_colours_split_across_reads() {
         String::from_utf8(out).unwrap(),
         "[  OK  ] Started hearth.service - hearth."
     );
+}
+
+#[test]
+fn console_screens_read_as_lines() {
+    let mut s = AnsiStripper::default();
+    // Two redraws of the console; the second's clear is split across reads.
+    let mut out =
+        s.strip(b"\x1b[H\x1b[2Jhearth is ready.\r\n  https://10.0.2.15:8443/\r\nChoice: ");
+    out.extend(s.strip(b"\x1b[H\x1b["));
+    out.extend(s.strip(b"2Jhearth is ready.\r\n\x1b(B\x07Choice: "));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "hearth is ready.\n  https://10.0.2.15:8443/\nChoice: \nhearth is ready.\nChoice: "
+    );
+    // A status line overwritten in place: its carriage return goes.
+    let out = s.strip(b"\n[  *** ] A start job\r\x1b[K[ OK ] Started\r\n");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "\n[  *** ] A start job[ OK ] Started\n"
+    );
+}
+
+#[test]
+fn lines_are_found_after_the_mark_once_they_end() {
+    let text = "Choice: \nhearth is ready.\n 1  admin  (admin)\nChoice: p\n 1  adm";
+    let mark = text.find("p\n").unwrap();
+    let has = |needle: &'static str| move |l: &str| l.contains(needle);
+    // Before the mark, or in the mark's line before it: not seen.
+    assert_eq!(line_after(text, mark, has("admin")), None);
+    assert_eq!(line_after(text, mark, has("Choice")), None);
+    assert_eq!(line_after(text, mark, has("p")), Some("Choice: p".into()));
+    assert_eq!(
+        line_after(text, 0, has("admin")),
+        Some(" 1  admin  (admin)".into())
+    );
+    // A line still being printed is not a line yet.
+    let more = format!("{text}in  (admin)\n");
+    assert_eq!(
+        line_after(&more, mark, has("admin")),
+        Some(" 1  admin  (admin)".into())
+    );
+    assert_eq!(line_after(text, text.len() + 5, has("")), None);
+}
+
+#[test]
+fn generated_passwords_are_recognised() {
+    assert!(is_generated_password("7K2M-9QXA-R4TB-ZC3H"));
+    for not in [
+        "7K2M-9QXA-R4TB",
+        "7K2M-9QXA-R4TB-ZC3I",
+        "7k2m-9qxa-r4tb-zc3h",
+        "7K2M9QXAR4TBZC3H",
+        "",
+    ] {
+        assert!(!is_generated_password(not), "{not:?}");
+    }
 }
 
 #[test]

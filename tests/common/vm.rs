@@ -1,16 +1,18 @@
 //! The built appliance image under qemu: a scratch copy of the disk booted
-//! with UEFI (OVMF) under TCG, everything its serial console prints kept
-//! (and written to `target/tmp/vm-<name>.log`), hearth's HTTPS port (the
-//! guest's 8443) and Caddy's (the guest's 443) forwarded to loopback
-//! ports, and a monitor socket to power it off the way a button press
-//! would. The guest's network is qemu's user network with `restrict=on`:
-//! nothing leaves the VM but the forwarded ports.
+//! with UEFI (OVMF) under TCG, everything its serial port prints kept as
+//! plain lines (and written to `target/tmp/vm-<name>.log`, the bytes as
+//! they came to `vm-<name>.raw.log`), keys typed at the serial port (the
+//! recovery console runs there), hearth's HTTPS port (the guest's 8443)
+//! and Caddy's (the guest's 443) forwarded to loopback ports, and a
+//! monitor socket to power it off the way a button press would. The
+//! guest's network is qemu's user network with `restrict=on`: nothing
+//! leaves the VM but the forwarded ports.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,8 @@ pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 /// How often [`Vm::power_off`] presses the power button until qemu exits.
 const POWER_BUTTON_REPEAT: Duration = Duration::from_secs(20);
+/// Between two keys typed at the serial port, as a quick typist.
+const KEY_PAUSE: Duration = Duration::from_millis(100);
 
 /// What `make image` built and how: the Makefile passes these to the tests.
 pub struct ImageBuild {
@@ -195,7 +199,10 @@ impl VarPartition {
 /// A running VM.
 pub struct Vm {
     child: Child,
+    /// What the serial port printed, as plain lines (see [`AnsiStripper`]).
     serial: Arc<Mutex<String>>,
+    /// qemu's stdin: the serial port's input.
+    keys: ChildStdin,
     monitor: PathBuf,
     started: Instant,
     /// The loopback port forwarded to the guest's port 8443, hearth's.
@@ -225,6 +232,7 @@ impl Vm {
         let log_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
         std::fs::create_dir_all(&log_dir).unwrap();
         let log_path = log_dir.join(format!("vm-{name}.log"));
+        let raw_log_path = log_dir.join(format!("vm-{name}.raw.log"));
         let mut child = Command::new(qemu)
             .args([
                 "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2",
@@ -244,7 +252,7 @@ impl Vm {
             .args(["-serial", "stdio"])
             .arg("-monitor")
             .arg(format!("unix:{},server=on,wait=off", monitor.display()))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -252,9 +260,11 @@ impl Vm {
         let started = Instant::now();
         let serial = Arc::new(Mutex::new(String::new()));
         let mut stdout = child.stdout.take().unwrap();
+        let keys = child.stdin.take().unwrap();
         let sink = serial.clone();
         std::thread::spawn(move || {
             let mut log = std::fs::File::create(&log_path).unwrap();
+            let mut raw_log = std::fs::File::create(&raw_log_path).unwrap();
             let mut plain = AnsiStripper::default();
             let mut utf8 = Utf8Decoder::default();
             let mut buf = [0u8; 4096];
@@ -262,6 +272,7 @@ impl Vm {
                 if n == 0 {
                     break;
                 }
+                let _ = raw_log.write_all(&buf[..n]);
                 let text = plain.strip(&buf[..n]);
                 let _ = log.write_all(&text);
                 let mut sink = sink.lock().unwrap();
@@ -271,6 +282,7 @@ impl Vm {
         Vm {
             child,
             serial,
+            keys,
             monitor,
             started,
             port,
@@ -294,32 +306,104 @@ impl Vm {
         self.serial.lock().unwrap().clone()
     }
 
-    /// Waits until the console has printed `needle`; returns the line it is
-    /// on and the time since qemu started. Fails with the console's tail.
+    /// Where the console's output is now: [`Vm::wait_for_after`] with this
+    /// mark looks only at what it prints from here on (the recovery
+    /// console redraws its screen every few seconds, so an earlier screen
+    /// holds the same lines).
+    pub fn mark(&self) -> usize {
+        self.serial.lock().unwrap().len()
+    }
+
+    /// Waits until the console has printed `needle`, at once (its line may
+    /// not have ended: the initramfs's `Begin: ... ` lines end only when
+    /// their step is done); returns the line as far as it is printed and
+    /// the time since qemu started. Fails with the console's tail.
     pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> (String, Duration) {
+        self.poll(&format!("{needle:?}"), timeout, |text| {
+            let at = text.find(needle)?;
+            let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            Some(text[start..end].to_string())
+        })
+    }
+
+    /// Waits until the console has printed, after `mark`, a whole line
+    /// with `needle` (so that all of it is there to read); returns it and
+    /// the time since qemu started.
+    pub fn wait_for_after(
+        &mut self,
+        mark: usize,
+        needle: &str,
+        timeout: Duration,
+    ) -> (String, Duration) {
+        self.wait_for_line_after(mark, &format!("{needle:?}"), timeout, |line| {
+            line.contains(needle)
+        })
+    }
+
+    /// Waits until the console has printed, after `mark`, a whole line
+    /// (one that has ended) that `wanted` accepts; returns it and the time
+    /// since qemu started. `what` names the line in a failure's message.
+    pub fn wait_for_line_after(
+        &mut self,
+        mark: usize,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> (String, Duration) {
+        self.poll(what, timeout, |text| line_after(text, mark, &wanted))
+    }
+
+    /// Waits until the console has printed `prompt` after `mark`, whether
+    /// or not its line has ended: a prompt is the last thing on its
+    /// screen, and its line ends only when the next screen is drawn.
+    pub fn wait_for_prompt_after(&mut self, mark: usize, prompt: &str, timeout: Duration) {
+        self.poll(&format!("{prompt:?}"), timeout, |text| {
+            text.get(mark..).filter(|t| t.contains(prompt)).map(drop)
+        });
+    }
+
+    /// Looks at what the console printed every 100 ms until `found` finds
+    /// something in it; answers that and the time since qemu started.
+    fn poll<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        found: impl Fn(&str) -> Option<T>,
+    ) -> (T, Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             let elapsed = self.started.elapsed();
-            let serial = self.serial();
-            if let Some(at) = serial.find(needle) {
-                let start = serial[..at].rfind('\n').map_or(0, |i| i + 1);
-                let end = serial[at..].find('\n').map_or(serial.len(), |i| at + i);
-                let line = serial[start..end].trim_end_matches('\r').to_string();
-                return (line, elapsed);
+            let found = found(&self.serial.lock().unwrap());
+            if let Some(found) = found {
+                return (found, elapsed);
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
-                    "qemu exited ({status}) before the console showed {needle:?}; it printed:\n{}",
-                    tail(&serial)
+                    "qemu exited ({status}) before the console showed {what}; it printed:\n{}",
+                    tail(&self.serial())
                 );
             }
             if Instant::now() > deadline {
                 panic!(
-                    "the console did not show {needle:?} within {timeout:?}; it printed:\n{}",
-                    tail(&serial)
+                    "the console did not show {what} within {timeout:?}; it printed:\n{}",
+                    tail(&self.serial())
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Types `keys` at the serial port, one byte at a time with a short
+    /// pause between them (a terminal sends each key as it is pressed).
+    /// Enter is `"\r"`, as a terminal sends it.
+    pub fn type_keys(&mut self, keys: &str) {
+        for byte in keys.bytes() {
+            self.keys
+                .write_all(&[byte])
+                .and_then(|()| self.keys.flush())
+                .unwrap_or_else(|e| panic!("typing at the serial port (qemu's stdin): {e}"));
+            std::thread::sleep(KEY_PAUSE);
         }
     }
 
@@ -372,13 +456,30 @@ impl Drop for Vm {
     }
 }
 
-/// Drops the colour and cursor sequences (`ESC [ ... final-byte`) systemd
-/// writes to the console, so its lines read as plain text. Keeps its state
-/// across reads: a sequence may be split between two.
-#[derive(Default)]
+/// Turns what the serial port prints into plain lines: drops the colour
+/// and cursor sequences systemd, OVMF and the recovery console write
+/// (`ESC [ ... final-byte`, and the shorter `ESC ( B` kind), carriage
+/// returns (a line ends with `\n` alone; a bare `\r` that goes back to
+/// overwrite a line is dropped too) and the other control characters but
+/// tab. A cursor move or a screen clear (`ESC [ H`, `ESC [ 2 J`, each of
+/// the console's redraws) starts a new line, so that the console's first
+/// line does not run on from the prompt that ended its last screen. Keeps
+/// its state across reads: a sequence may be split between two.
 pub struct AnsiStripper {
     in_escape: bool,
     in_csi: bool,
+    /// Nothing printed since the last line break (or at all).
+    at_line_start: bool,
+}
+
+impl Default for AnsiStripper {
+    fn default() -> AnsiStripper {
+        AnsiStripper {
+            in_escape: false,
+            in_csi: false,
+            at_line_start: true,
+        }
+    }
 }
 
 impl AnsiStripper {
@@ -387,14 +488,26 @@ impl AnsiStripper {
         for &b in bytes {
             if self.in_csi {
                 // Parameters and intermediates run until a final byte.
-                self.in_csi = !(0x40..=0x7e).contains(&b);
+                if (0x40..=0x7e).contains(&b) {
+                    self.in_csi = false;
+                    if matches!(b, b'H' | b'f' | b'J') && !self.at_line_start {
+                        out.push(b'\n');
+                        self.at_line_start = true;
+                    }
+                }
             } else if self.in_escape {
-                self.in_escape = false;
+                // ESC [ starts a CSI sequence; any other escape is its
+                // intermediates (0x20 to 0x2f) and one final byte.
                 self.in_csi = b == b'[';
+                self.in_escape = (0x20..=0x2f).contains(&b);
             } else if b == 0x1b {
                 self.in_escape = true;
-            } else {
+            } else if b == b'\n' {
                 out.push(b);
+                self.at_line_start = true;
+            } else if (b >= 0x20 && b != 0x7f) || b == b'\t' {
+                out.push(b);
+                self.at_line_start = false;
             }
         }
         out
@@ -428,6 +541,22 @@ impl Utf8Decoder {
         }
         self.pending = kept;
     }
+}
+
+/// The first whole line (one that has ended) of `text` after `mark` that
+/// `wanted` accepts; of the line the mark falls in, only its part from
+/// the mark on counts.
+pub fn line_after(text: &str, mark: usize, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    let mark = mark.min(text.len());
+    let mut at = text[..mark].rfind('\n').map_or(0, |i| i + 1);
+    while let Some(len) = text[at..].find('\n') {
+        let line = &text[at..at + len];
+        if wanted(&line[mark.saturating_sub(at).min(len)..]) {
+            return Some(line.to_string());
+        }
+        at += len + 1;
+    }
+    None
 }
 
 fn tail(text: &str) -> String {
