@@ -29,6 +29,7 @@ rm -rf "$overlay"
 install_file 0755 "$binary" /usr/bin/hearth
 install_file 0644 "$top/systemd/hearth.service" /usr/lib/systemd/system/hearth.service
 install_file 0644 "$top/systemd/hearth-console@.service" /usr/lib/systemd/system/hearth-console@.service
+install_file 0644 "$top/systemd/hearth-console@ttyS0.service.d/serial-port.conf" /usr/lib/systemd/system/hearth-console@ttyS0.service.d/serial-port.conf
 install_file 0644 "$top/systemd/hearth-helper.service" /usr/lib/systemd/system/hearth-helper.service
 install_file 0644 "$top/systemd/hearth-server@.service" /usr/lib/systemd/system/hearth-server@.service
 install_file 0644 "$top/systemd/sysusers.d/hearth.conf" /usr/lib/sysusers.d/hearth.conf

@@ -166,12 +166,16 @@ fn serve(path: Option<PathBuf>, mode: Mode, allow_root: bool) -> ExitCode {
 }
 
 fn console(path: Option<PathBuf>, tty: Option<String>, mode: Mode) -> ExitCode {
-    let config = match config::load(path.as_deref(), mode) {
-        Ok(c) => c,
-        Err(e) => {
-            print_error(&e);
-            return ExitCode::from(EXIT_CONFIG);
-        }
+    // A broken config file must not take the recovery console away: it
+    // runs on the defaults (the appliance's paths) and says so.
+    let (config, problem) = match config::load(path.as_deref(), mode) {
+        Ok(c) => (c, None),
+        Err(e) => (
+            config::Config::defaults(mode),
+            Some(format!(
+                "the config file is refused ({e}); using the defaults"
+            )),
+        ),
     };
     // To the journal (the unit's stderr), never onto the screen drawn.
     use std::io::IsTerminal;
@@ -181,7 +185,7 @@ fn console(path: Option<PathBuf>, tty: Option<String>, mode: Mode) -> ExitCode {
         "warn"
     });
     let terminal = crate::console::terminal_name(tty.as_deref());
-    crate::console::run(config, &terminal);
+    crate::console::run(config, &terminal, problem);
     ExitCode::SUCCESS
 }
 

@@ -26,6 +26,9 @@ pub struct OnThisBox {
     pub config: Config,
     pub terminal: String,
     pub socket: PathBuf,
+    /// What is wrong with the console's own setup (a refused config
+    /// file), shown on the banner.
+    pub problem: Option<String>,
 }
 
 impl OnThisBox {
@@ -35,6 +38,7 @@ impl OnThisBox {
             config,
             terminal: terminal.to_string(),
             socket,
+            problem: None,
         }
     }
 
@@ -153,6 +157,7 @@ impl Backend for OnThisBox {
                 self.config.tls.as_ref(),
             ),
             setup_code,
+            problem: self.problem.clone(),
         }
     }
 }

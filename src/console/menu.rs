@@ -77,11 +77,12 @@ impl<'a> Console<'a> {
             let online = matches!(banner.daemon, Daemon::Ready { .. });
             // Offline, asking would open the store every few seconds:
             // the shell is then checked when chosen.
-            let shell = !online
-                || matches!(
+            let shell = online.then(|| {
+                matches!(
                     self.backend.ask(Request::ShellAllowed),
                     Answer::ShellAllowed { allowed: true }
-                );
+                )
+            });
             let mut lines = screen::banner(&banner);
             lines.push(String::new());
             lines.extend(screen::menu(shell));
@@ -91,7 +92,7 @@ impl<'a> Console<'a> {
             self.show(&lines, "Choice: ");
             let step = match self.term.key(REFRESH) {
                 Key::Closed => return,
-                Key::Char(c) => self.choose(c.to_ascii_lowercase(), shell),
+                Key::Char(c) => self.choose(c.to_ascii_lowercase(), shell != Some(false)),
                 Key::Timeout
                 | Key::Resized
                 | Key::Redraw

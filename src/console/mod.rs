@@ -46,8 +46,9 @@ pub fn terminal_name(terminal: Option<&str>) -> String {
 
 /// Runs the console on this process's terminal until the terminal goes
 /// away or SIGTERM comes; systemd starts it again.
-pub fn run(config: Config, terminal: &str) {
-    let box_ = backend::OnThisBox::new(config.clone(), terminal);
+pub fn run(config: Config, terminal: &str, problem: Option<String>) {
+    let mut box_ = backend::OnThisBox::new(config.clone(), terminal);
+    box_.problem = problem;
     let machine = machine::Real { config };
     let mut tty = term::Tty::open();
     menu::Console::new(&mut tty, &box_, &machine).run();

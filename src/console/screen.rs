@@ -29,6 +29,8 @@ pub struct Banner {
     /// `AB:CD:...`, 32 bytes.
     pub fingerprint: Option<String>,
     pub setup_code: Option<String>,
+    /// What is wrong with the console's own setup, if anything.
+    pub problem: Option<String>,
 }
 
 /// What the console knows of the daemon.
@@ -81,6 +83,9 @@ pub fn banner(b: &Banner) -> Vec<String> {
     if let Daemon::Ready { health } = &b.daemon {
         lines.extend(health_lines(health));
     }
+    if let Some(problem) = &b.problem {
+        lines.push(format!("Note: {problem}"));
+    }
     lines
 }
 
@@ -100,15 +105,18 @@ fn health_lines(health: &[(String, String)]) -> Vec<String> {
     lines
 }
 
-/// The main menu's lines; the shell only when an admin allowed it.
-pub fn menu(shell: bool) -> Vec<String> {
+/// The main menu's lines; the shell only when an admin allowed it
+/// (`None`: not known while hearth is down; checked when chosen).
+pub fn menu(shell: Option<bool>) -> Vec<String> {
     let mut lines = vec![
         " p  reset a password      t  turn off two-factor    f  reset the firewall".into(),
         " c  new TLS certificate   l  hearth's log           r  restart hearth".into(),
         " b  reboot                o  power off              x  factory reset".into(),
     ];
-    if shell {
-        lines.push(" s  root shell".into());
+    match shell {
+        Some(true) => lines.push(" s  root shell".into()),
+        None => lines.push(" s  root shell (if an admin allowed it)".into()),
+        Some(false) => {}
     }
     lines
 }
@@ -152,6 +160,7 @@ mod tests {
                     .join(":"),
             ),
             setup_code: Some("K7QX-M2PD-9WTR".into()),
+            problem: None,
         }
     }
 
@@ -182,6 +191,14 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_of_the_console_itself_is_said() {
+        let mut b = sample(Daemon::NotRunning);
+        b.problem = Some("the config file is refused (x); using the defaults".into());
+        let text = banner(&b).join("\n");
+        assert!(text.contains("Note: the config file is refused"), "{text}");
+    }
+
+    #[test]
     fn not_running_says_so_and_shows_no_health() {
         let text = banner(&sample(Daemon::NotRunning)).join("\n");
         assert!(text.contains("hearth is not running"), "{text}");
@@ -195,7 +212,7 @@ mod tests {
                 .map(|i| (format!("component{i}"), "ok".into()))
                 .collect(),
         }));
-        lines.extend(menu(true));
+        lines.extend(menu(Some(true)));
         lines.push("x".repeat(200));
         lines.push("a\x1b[31mred".into());
         let drawn = page(&lines, "Choice: ");
@@ -211,7 +228,8 @@ mod tests {
 
     #[test]
     fn the_shell_is_offered_only_when_allowed() {
-        assert!(!menu(false).join("\n").contains("root shell"));
-        assert!(menu(true).join("\n").contains(" s  root shell"));
+        assert!(!menu(Some(false)).join("\n").contains("root shell"));
+        assert!(menu(Some(true)).join("\n").contains(" s  root shell"));
+        assert!(menu(None).join("\n").contains("(if an admin allowed it)"));
     }
 }

@@ -73,6 +73,7 @@ impl Backend for FakeBox {
             urls: vec!["https://127.0.0.1:8443/".into()],
             fingerprint: None,
             setup_code: None,
+            problem: None,
         }
     }
 }
