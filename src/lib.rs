@@ -32,6 +32,14 @@
 //! - [`clock`]: the wall clock, read in one place.
 //! - [`fsutil`]: private folders and crash-safe file writes.
 //! - [`logging`]: tracing to the journal or to stderr.
+//! - [`console`]: the recovery console (`hearth console`) on tty1 and the
+//!   serial port: banner, menu, terminal.
+//! - [`control`]: the root-only control socket the console asks the
+//!   daemon on.
+//! - [`recovery`]: what the console may do to the box's state, carried
+//!   out the same by the daemon and by the console with the daemon down;
+//!   the factory reset.
+//! - [`peer`]: who is at the other end of a local socket (`SO_PEERCRED`).
 
 pub mod accounts;
 pub mod auth;

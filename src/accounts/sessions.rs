@@ -148,7 +148,8 @@ impl Sessions {
     /// Forgets `username`'s failed password attempts (after the recovery
     /// console reset their password, the owner signs in at once).
     pub fn forgive(&self, username: &str) {
-        self.throttle().success(&format!("user:{username}"));
+        let [_, user] = attempt_keys(std::net::Ipv4Addr::UNSPECIFIED.into(), username);
+        self.throttle().success(&user);
     }
 
     /// How long a password attempt under `keys` must still wait, if at all.

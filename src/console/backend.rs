@@ -11,7 +11,6 @@ use super::screen::{Banner, Daemon};
 use crate::config::Config;
 use crate::control::client::{self, ClientError};
 use crate::control::protocol::{Answer, Ask, Request};
-use crate::firewall::adapter::{Nft, NftBinary};
 use crate::recovery::Recovery;
 use crate::store::{Store, StoreError};
 
@@ -19,6 +18,8 @@ use crate::store::{Store, StoreError};
 pub trait Backend {
     fn ask(&self, request: Request) -> Answer;
     fn banner(&self) -> Banner;
+    /// The terminal's name (the audit records' source).
+    fn terminal(&self) -> String;
 }
 
 /// The box the console runs on.
@@ -49,6 +50,20 @@ impl OnThisBox {
                 terminal: self.terminal.clone(),
                 request,
             },
+            client::ANSWER_TIMEOUT,
+        )
+    }
+
+    /// The daemon's status, waited for briefly: a hung daemon must not
+    /// freeze the banner.
+    fn ask_status(&self) -> Result<Answer, ClientError> {
+        client::ask(
+            &self.socket,
+            &Ask {
+                terminal: self.terminal.clone(),
+                request: Request::Status,
+            },
+            client::STATUS_TIMEOUT,
         )
     }
 
@@ -65,6 +80,12 @@ impl OnThisBox {
                 file.display()
             ));
         }
+        // Root opens only a plain file of the state dir's owner: hearth's
+        // user can write that folder, and a link there must not lead
+        // root's writes to another file.
+        if let Err(why) = plain_file_of_folder_owner(&file, &self.config.state_dir) {
+            return failed(why);
+        }
         let store = match Store::open(&self.config.state_dir) {
             Ok(store) => store,
             Err(StoreError::Locked { .. }) => {
@@ -74,17 +95,7 @@ impl OnThisBox {
             }
             Err(e) => return failed(format!("cannot open hearth's store: {e}")),
         };
-        let nft: Option<Arc<dyn Nft>> = self
-            .config
-            .firewall
-            .manage
-            .then(|| Arc::new(NftBinary::system()) as Arc<dyn Nft>);
-        let recovery = Arc::new(Recovery::new(
-            store,
-            &self.config.state_dir,
-            self.config.tls.clone(),
-            nft,
-        ));
+        let recovery = Arc::new(Recovery::for_config(&self.config, store));
         let ask = Ask {
             terminal: self.terminal.clone(),
             request,
@@ -93,7 +104,7 @@ impl OnThisBox {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(crate::control::server::run(recovery, ask)),
+            Ok(rt) => rt.block_on(crate::recovery::carry_out::carry_out(recovery, ask)),
             Err(e) => failed(format!("cannot start: {e}")),
         }
         // The store is closed here, with the last handle.
@@ -101,6 +112,10 @@ impl OnThisBox {
 }
 
 impl Backend for OnThisBox {
+    fn terminal(&self) -> String {
+        self.terminal.clone()
+    }
+
     fn ask(&self, request: Request) -> Answer {
         match self.ask_daemon(request.clone()) {
             Ok(answer) => answer,
@@ -112,10 +127,12 @@ impl Backend for OnThisBox {
     }
 
     fn banner(&self) -> Banner {
-        let (daemon, port, setup_complete) = match self.ask_daemon(Request::Status) {
+        let port = self.config.listen.port();
+        let (daemon, port, setup_complete, served) = match self.ask_status() {
             Ok(Answer::Status {
                 setup_complete,
                 https_port,
+                fingerprint,
                 health,
             }) => (
                 Daemon::Ready {
@@ -123,20 +140,11 @@ impl Backend for OnThisBox {
                 },
                 https_port,
                 Some(setup_complete),
+                fingerprint,
             ),
-            Ok(other) => (
-                Daemon::Unclear(format!("{other:?}")),
-                self.config.listen.port(),
-                None,
-            ),
-            Err(ClientError::NotRunning(_)) => {
-                (Daemon::NotRunning, self.config.listen.port(), None)
-            }
-            Err(e) => (
-                Daemon::Unclear(e.to_string()),
-                self.config.listen.port(),
-                None,
-            ),
+            Ok(other) => (Daemon::Unclear(format!("{other:?}")), port, None, None),
+            Err(ClientError::NotRunning(_)) => (Daemon::NotRunning, port, None, None),
+            Err(e) => (Daemon::Unclear(e.to_string()), port, None, None),
         };
         // The code file exists only in setup mode (the daemon deletes it
         // when setup is done, and its runtime folder goes when it stops).
@@ -152,14 +160,36 @@ impl Backend for OnThisBox {
             terminal: self.terminal.clone(),
             daemon,
             urls: urls(self.config.listen.ip(), port, path),
-            fingerprint: crate::http::tls::fingerprint_of_file(
-                &self.config.state_dir,
-                self.config.tls.as_ref(),
-            ),
+            // What is served; the file only while hearth is down.
+            fingerprint: served.or_else(|| {
+                crate::http::tls::fingerprint_of_file(
+                    &self.config.state_dir,
+                    self.config.tls.as_ref(),
+                )
+            }),
             setup_code,
             problem: self.problem.clone(),
         }
     }
+}
+
+/// Whether `file` is a plain file (not a link) owned by whoever owns
+/// `folder`.
+fn plain_file_of_folder_owner(
+    file: &std::path::Path,
+    folder: &std::path::Path,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let owner = std::fs::metadata(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    if !meta.file_type().is_file() || meta.uid() != owner.uid() {
+        return Err(format!(
+            "{} is not a plain file of {}'s owner: not opened",
+            file.display(),
+            folder.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The admin URLs: the listen address itself when it is one, else every

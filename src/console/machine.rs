@@ -5,6 +5,7 @@
 //! recording stand-in; the real commands are the configured paths
 //! (`[console]`), which the tests point at recording scripts.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use crate::config::Config;
@@ -93,9 +94,33 @@ impl Machine for Real {
     }
 
     fn shell(&self) -> Result<(), String> {
-        let status = Command::new(&self.config.console.shell)
-            .arg("-l")
+        let mut cmd = Command::new(&self.config.console.shell);
+        cmd.arg("-l")
             .env("PS1", "hearth-console# ")
+            // An abandoned root shell on the serial line ends itself.
+            .env("TMOUT", "600");
+        // SAFETY: between fork and exec only sigaction, which is
+        // async-signal-safe: the console ignores SIGINT and SIGQUIT and
+        // catches SIGHUP, SIGWINCH and SIGTERM; the shell and what it runs
+        // get the defaults back (an ignored signal stays ignored across
+        // exec, and Ctrl-C must stop a command in the shell).
+        unsafe {
+            cmd.pre_exec(|| {
+                use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+                let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+                for signal in [
+                    Signal::SIGINT,
+                    Signal::SIGQUIT,
+                    Signal::SIGHUP,
+                    Signal::SIGWINCH,
+                    Signal::SIGTERM,
+                ] {
+                    sigaction(signal, &default).map_err(std::io::Error::from)?;
+                }
+                Ok(())
+            });
+        }
+        let status = cmd
             .status()
             .map_err(|e| format!("cannot run {}: {e}", self.config.console.shell.display()))?;
         tracing::info!(%status, "console: the root shell ended");
@@ -118,15 +143,7 @@ impl Machine for Real {
                     }
                 )
             })
-            .map_err(|e| {
-                let mut message = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    message.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                message
-            })
+            .map_err(|e| crate::recovery::carry_out::describe(&e))
     }
 }
 

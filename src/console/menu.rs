@@ -5,7 +5,7 @@
 //! menu from anywhere, having changed nothing; a key the page does not
 //! offer asks again; a resize or Ctrl-L draws the page again.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::backend::Backend;
 use super::machine::{Machine, SERVER_UNITS, UNIT};
@@ -15,8 +15,12 @@ use crate::control::protocol::{Answer, Request};
 use crate::recovery::{ConsoleUser, Recorded, generate_password};
 use crate::store::Outcome;
 
-/// How often the banner is drawn again.
+/// How often the banner is read again (and drawn, if it changed).
 pub const REFRESH: Duration = Duration::from_secs(3);
+/// How often the menu is drawn again even if nothing changed.
+pub const REDRAW: Duration = Duration::from_secs(15);
+/// How long a new password stays on the screen at most.
+const PASSWORD_SHOWN: Duration = Duration::from_secs(300);
 /// How many lines of hearth's log fit under the title.
 const LOG_LINES: usize = 20;
 /// The longest line a person may type.
@@ -38,6 +42,14 @@ enum Input {
     Back,
     /// The terminal is gone.
     Closed,
+}
+
+/// What the power keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Power {
+    Restart,
+    Reboot,
+    Off,
 }
 
 /// How an action ended.
@@ -72,41 +84,72 @@ impl<'a> Console<'a> {
     /// Runs until the terminal is gone.
     pub fn run(&mut self) {
         let mut note: Option<String> = None;
+        // The banner as last read, with when: read again every REFRESH,
+        // not on every key (garbage on a serial line must not turn into
+        // a busy loop of look-ups and redraws).
+        let mut read: Option<(Instant, Vec<String>, Option<bool>)> = None;
+        let mut drawn_at = Instant::now();
+        let mut force = true;
         loop {
-            let banner = self.backend.banner();
-            let online = matches!(banner.daemon, Daemon::Ready { .. });
-            // Offline, asking would open the store every few seconds:
-            // the shell is then checked when chosen.
-            let shell = online.then(|| {
-                matches!(
-                    self.backend.ask(Request::ShellAllowed),
-                    Answer::ShellAllowed { allowed: true }
-                )
-            });
-            let mut lines = screen::banner(&banner);
+            let stale = read
+                .as_ref()
+                .is_none_or(|(at, _, _)| at.elapsed() >= REFRESH);
+            if stale {
+                read = Some(self.read_banner());
+            }
+            let (_, banner, shell) = read.clone().expect("read above");
+            let mut lines = banner;
             lines.push(String::new());
             lines.extend(screen::menu(shell));
             if let Some(n) = &note {
                 lines.push(n.clone());
             }
-            self.show(&lines, "Choice: ");
+            let page = screen::page(&lines, "Choice: ");
+            // Drawn when it changed, when asked, and every REDRAW anyway
+            // (someone may have just plugged in a serial cable).
+            if force || page != self.last || drawn_at.elapsed() >= REDRAW {
+                self.last = page;
+                let page = self.last.clone();
+                self.term.draw(&page);
+                drawn_at = Instant::now();
+            }
+            force = false;
             let step = match self.term.key(REFRESH) {
                 Key::Closed => return,
                 Key::Char(c) => self.choose(c.to_ascii_lowercase(), shell != Some(false)),
-                Key::Timeout
-                | Key::Resized
-                | Key::Redraw
-                | Key::Enter
-                | Key::Interrupt
-                | Key::EndOfInput => continue,
+                Key::Resized | Key::Redraw => {
+                    force = true;
+                    continue;
+                }
+                Key::Timeout | Key::Enter | Key::Interrupt | Key::EndOfInput => continue,
                 Key::HungUp => Step::Menu(None),
                 Key::Backspace | Key::Other => Step::Menu(Some(unknown())),
             };
             match step {
                 Step::Closed => return,
-                Step::Menu(n) => note = n,
+                Step::Menu(n) => {
+                    note = n;
+                    // After an action, what it changed shows at once.
+                    read = None;
+                    force = true;
+                }
             }
         }
+    }
+
+    /// The banner's lines, and whether the shell is allowed (`None`: not
+    /// known, hearth being down: asking would open the store every few
+    /// seconds; it is checked when chosen).
+    fn read_banner(&self) -> (Instant, Vec<String>, Option<bool>) {
+        let banner = self.backend.banner();
+        let online = matches!(banner.daemon, Daemon::Ready { .. });
+        let shell = online.then(|| {
+            matches!(
+                self.backend.ask(Request::ShellAllowed),
+                Answer::ShellAllowed { allowed: true }
+            )
+        });
+        (Instant::now(), screen::banner(&banner), shell)
     }
 
     fn choose(&mut self, c: char, shell: bool) -> Step {
@@ -116,9 +159,9 @@ impl<'a> Console<'a> {
             'f' => self.reset_firewall(),
             'c' => self.new_certificate(),
             'l' => self.show_log(),
-            'r' => self.power(Recorded::Restart),
-            'b' => self.power(Recorded::Reboot),
-            'o' => self.power(Recorded::PowerOff),
+            'r' => self.power(Power::Restart),
+            'b' => self.power(Power::Reboot),
+            'o' => self.power(Power::Off),
             'x' => self.factory_reset(),
             's' if shell => self.root_shell(),
             _ => Step::Menu(Some(unknown())),
@@ -133,7 +176,15 @@ impl<'a> Console<'a> {
 
     /// The next key an action cares about; redraws on a resize.
     fn input(&mut self) -> Input {
+        self.input_until(None)
+    }
+
+    /// [`Self::input`], giving up at `deadline` ([`Input::Back`]).
+    fn input_until(&mut self, deadline: Option<Instant>) -> Input {
         loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Input::Back;
+            }
             match self.term.key(REFRESH) {
                 Key::Timeout | Key::Other => {}
                 Key::Resized | Key::Redraw => {
@@ -177,10 +228,15 @@ impl<'a> Console<'a> {
     }
 
     /// Waits for any key after a result.
-    fn acknowledge(&mut self, mut lines: Vec<String>) -> Step {
+    fn acknowledge(&mut self, lines: Vec<String>) -> Step {
+        self.acknowledge_within(lines, None)
+    }
+
+    /// [`Self::acknowledge`], going back by itself at `deadline`.
+    fn acknowledge_within(&mut self, mut lines: Vec<String>, deadline: Option<Instant>) -> Step {
         lines.push(String::new());
         self.show(&lines, "Press any key to go back to the menu.");
-        match self.input() {
+        match self.input_until(deadline) {
             Input::Closed => Step::Closed,
             _ => Step::Menu(None),
         }
@@ -277,8 +333,9 @@ impl<'a> Console<'a> {
             Input::Char('g' | 'G') => (generate_password(), true),
             Input::Char('t' | 'T') => match self.typed_password(&lines) {
                 Err(()) => return Step::Closed,
-                Ok(None) => return Step::Menu(Some("Nothing changed.".into())),
-                Ok(Some(p)) => (p, false),
+                Ok(Err(note)) => return Step::Menu(Some(note)),
+                Ok(Ok(None)) => return Step::Menu(Some("Nothing changed.".into())),
+                Ok(Ok(Some(p))) => (p, false),
             },
             _ => return Step::Menu(Some("Nothing changed.".into())),
         };
@@ -288,16 +345,20 @@ impl<'a> Console<'a> {
         });
         match answer {
             Answer::Done { .. } if generated => {
-                let step = self.acknowledge(vec![
-                    format!("The password of {} is reset.", user.username),
-                    "Two-factor login is off; sign in and turn it on again.".into(),
-                    String::new(),
-                    format!("New password for {}: {password}", user.username),
-                    String::new(),
-                    "Write it down now: it is not shown again.".into(),
-                ]);
-                // The password must not stay in the scrollback.
-                self.term.draw(screen::CLEAR_SCROLLBACK);
+                let step = self.acknowledge_within(
+                    vec![
+                        format!("The password of {} is reset.", user.username),
+                        "Two-factor login is off; sign in and turn it on again.".into(),
+                        String::new(),
+                        format!("New password for {}: {password}", user.username),
+                        String::new(),
+                        "Write it down now: it is not shown again.".into(),
+                    ],
+                    Some(Instant::now() + PASSWORD_SHOWN),
+                );
+                // Off the screen, then out of the scrollback (a terminal
+                // may push what an erase took off the screen into it).
+                self.term.draw(screen::ERASE_ALL);
                 step
             }
             Answer::Done { .. } => Step::Menu(Some(format!(
@@ -308,17 +369,19 @@ impl<'a> Console<'a> {
         }
     }
 
-    fn typed_password(&mut self, lines: &[String]) -> Result<Option<String>, ()> {
+    /// A password typed twice: `Ok(None)` when abandoned, and a note
+    /// when the two differ.
+    fn typed_password(&mut self, lines: &[String]) -> Result<Result<Option<String>, String>, ()> {
         let Some(first) = self.line(lines, "New password (not shown): ", true)? else {
-            return Ok(None);
+            return Ok(Ok(None));
         };
         let Some(again) = self.line(lines, "The same again: ", true)? else {
-            return Ok(None);
+            return Ok(Ok(None));
         };
         if first != again {
-            return Ok(None);
+            return Ok(Err("The two passwords differ: nothing changed.".into()));
         }
-        Ok(Some(first))
+        Ok(Ok(Some(first)))
     }
 
     fn turn_off_two_factor(&mut self) -> Step {
@@ -371,10 +434,12 @@ impl<'a> Console<'a> {
             Err(()) => Step::Closed,
             Ok(false) => Step::Menu(Some("Nothing changed.".into())),
             Ok(true) => match self.backend.ask(Request::NewCertificate) {
-                Answer::Done { message } => Step::Menu(Some(format!(
-                    "New certificate: SHA-256 {}",
-                    &message[..message.len().min(47)]
-                ))),
+                Answer::Done { message } => {
+                    let mut lines =
+                        vec!["The new certificate's SHA-256 (compare with the browser's):".into()];
+                    lines.extend(screen::fingerprint_lines(&message));
+                    self.acknowledge(lines)
+                }
                 other => Step::Menu(Some(answer_text(&other))),
             },
         }
@@ -382,11 +447,11 @@ impl<'a> Console<'a> {
 
     fn show_log(&mut self) -> Step {
         let result = self.machine.log(LOG_LINES);
-        self.record(Recorded::Log, result.is_ok());
+        let _ = self.record(Recorded::Log, result.is_ok());
         let mut lines = vec!["hearth's log, the last lines:".to_string()];
         match result {
             Ok(log) if log.is_empty() => lines.push("(empty)".into()),
-            Ok(log) => lines.extend(log),
+            Ok(log) => lines.extend(log.iter().flat_map(|l| screen::wrap(l))),
             Err(e) => lines.push(e),
         }
         // Only the newest lines fit.
@@ -397,25 +462,29 @@ impl<'a> Console<'a> {
         self.acknowledge(lines)
     }
 
-    fn power(&mut self, what: Recorded) -> Step {
-        let (question, args): (&str, &[&str]) = match what {
-            Recorded::Restart => ("Restart hearth?", &["restart", UNIT]),
-            Recorded::Reboot => ("Reboot the box?", &["reboot"]),
-            _ => ("Power the box off?", &["poweroff"]),
+    fn power(&mut self, what: Power) -> Step {
+        let (question, args, recorded): (&str, &[&str], Recorded) = match what {
+            Power::Restart => ("Restart hearth?", &["restart", UNIT], Recorded::Restart),
+            Power::Reboot => ("Reboot the box?", &["reboot"], Recorded::Reboot),
+            Power::Off => ("Power the box off?", &["poweroff"], Recorded::PowerOff),
         };
         match self.confirm(Vec::new(), question) {
             Err(()) => return Step::Closed,
             Ok(false) => return Step::Menu(Some("Nothing changed.".into())),
             Ok(true) => {}
         }
-        // Recorded first: afterwards there may be nobody to record it.
-        self.record(what, true);
-        match self.machine.systemctl(args) {
+        // A reboot or power-off is recorded first: afterwards there is
+        // nobody to record it. A restart is recorded with its outcome.
+        if what != Power::Restart {
+            self.record(recorded, true);
+        }
+        let result = self.machine.systemctl(args);
+        if what == Power::Restart || result.is_err() {
+            self.record(recorded, result.is_ok());
+        }
+        match result {
             Ok(()) => Step::Menu(Some(format!("Done: systemctl {}", args.join(" ")))),
-            Err(e) => {
-                self.record(what, false);
-                Step::Menu(Some(e))
-            }
+            Err(e) => Step::Menu(Some(e)),
         }
     }
 
@@ -451,7 +520,7 @@ impl<'a> Console<'a> {
                 }),
             ),
         ];
-        let terminal = self.backend.banner().terminal;
+        let terminal = self.backend.terminal();
         steps.push((
             "erasing",
             Box::new(move |m: &dyn Machine| m.erase(&terminal)),
@@ -469,6 +538,7 @@ impl<'a> Console<'a> {
                     format!("{what}: {said}")
                 }),
                 Err(e) => {
+                    self.record(Recorded::FactoryReset, false);
                     done.push(format!("{what}: FAILED: {e}"));
                     done.push("Nothing after this step was done; run the reset again.".into());
                     return self.acknowledge(done);
@@ -490,7 +560,12 @@ impl<'a> Console<'a> {
             }
             other => return Step::Menu(Some(answer_text(&other))),
         }
-        self.record(Recorded::Shell, true);
+        // No root shell that the audit log does not show.
+        if !self.record(Recorded::Shell, true) {
+            return Step::Menu(Some(
+                "The root shell could not be recorded: not opened.".into(),
+            ));
+        }
         self.term.draw(&screen::page(
             &["Root shell: `exit` comes back to the console.".into()],
             "",
@@ -505,14 +580,19 @@ impl<'a> Console<'a> {
         }
     }
 
-    fn record(&self, what: Recorded, ok: bool) {
+    /// Records what the console did; whether it was recorded.
+    fn record(&self, what: Recorded, ok: bool) -> bool {
         let outcome = if ok {
             Outcome::Success
         } else {
             Outcome::Failure
         };
-        if let Answer::Failed { message } = self.backend.ask(Request::Record { what, outcome }) {
-            tracing::warn!(%message, ?what, "console: cannot record the action");
+        match self.backend.ask(Request::Record { what, outcome }) {
+            Answer::Done { .. } => true,
+            other => {
+                tracing::warn!(answer = ?other, ?what, "console: cannot record the action");
+                false
+            }
         }
     }
 }

@@ -22,10 +22,7 @@ use crate::config::Config;
 
 /// The box's host name as the kernel has it.
 pub fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into())
+    crate::host::os_hostname().unwrap_or_else(|| "localhost".into())
 }
 
 /// The terminal's name for the audit records: `terminal` if given, else

@@ -13,9 +13,10 @@ pub const LINES: usize = 24;
 
 /// Cursor home, erase the display.
 const CLEAR: &str = "\x1b[H\x1b[2J";
-/// Erase the scrollback too (xterm and the Linux console; a VT100 ignores
-/// it): after a password was on the screen.
-pub const CLEAR_SCROLLBACK: &str = "\x1b[3J";
+/// Erase the screen, then the scrollback (xterm and the Linux console; a
+/// VT100 ignores the second): after a password was on the screen. In this
+/// order: some terminals push what an erase takes off into the scrollback.
+pub const ERASE_ALL: &str = "\x1b[H\x1b[2J\x1b[3J";
 
 /// What the banner shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,18 +63,19 @@ pub fn banner(b: &Banner) -> Vec<String> {
     if b.urls.is_empty() {
         lines.push("  (no network address yet)".into());
     }
-    for url in b.urls.iter().take(3) {
+    for url in b.urls.iter().take(SHOWN_URLS) {
         lines.push(format!("  {url}"));
+    }
+    if b.urls.len() > SHOWN_URLS {
+        lines.push(format!(
+            "  (and {} more addresses)",
+            b.urls.len() - SHOWN_URLS
+        ));
     }
     match &b.fingerprint {
         Some(fp) => {
             lines.push("TLS certificate SHA-256 (compare with the browser's):".into());
-            // 95 characters: two lines of 16 bytes.
-            let (first, second) = fp.split_at(fp.len().min(48));
-            lines.push(format!("  {}", first.trim_end_matches(':')));
-            if !second.is_empty() {
-                lines.push(format!("  {second}"));
-            }
+            lines.extend(fingerprint_lines(fp));
         }
         None => lines.push("TLS certificate: none yet (hearth makes one at its start)".into()),
     }
@@ -87,6 +89,42 @@ pub fn banner(b: &Banner) -> Vec<String> {
         lines.push(format!("Note: {problem}"));
     }
     lines
+}
+
+/// How many admin URLs the banner lists (the page has 24 lines).
+const SHOWN_URLS: usize = 4;
+
+/// A SHA-256 fingerprint (95 characters) as two indented lines of 16
+/// bytes each.
+pub fn fingerprint_lines(fp: &str) -> Vec<String> {
+    let chars: Vec<char> = fp.chars().collect();
+    chars
+        .chunks(48)
+        .map(|half| {
+            format!(
+                "  {}",
+                half.iter().collect::<String>().trim_end_matches(':')
+            )
+        })
+        .collect()
+}
+
+/// `line` cut into pieces that fit the width.
+pub fn wrap(line: &str) -> Vec<String> {
+    let chars: Vec<char> = fit_chars(line);
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(COLUMNS - 1)
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+fn fit_chars(line: &str) -> Vec<char> {
+    line.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// `Health: store ok, https ok, firewall degraded, ...`, wrapped.
@@ -136,10 +174,7 @@ pub fn page(lines: &[String], prompt: &str) -> String {
 /// `line` without control characters, at most [`COLUMNS`] - 1 wide (the
 /// last column of a VT100 wraps).
 pub fn fit(line: &str) -> String {
-    line.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(COLUMNS - 1)
-        .collect()
+    fit_chars(line).into_iter().take(COLUMNS - 1).collect()
 }
 
 #[cfg(test)]
@@ -188,6 +223,21 @@ mod tests {
             .collect::<Vec<_>>()
             .join(":");
         assert_eq!(fp, sample(Daemon::NotRunning).fingerprint.unwrap());
+    }
+
+    #[test]
+    fn long_lines_wrap_and_many_addresses_are_counted() {
+        let pieces = wrap(&"x".repeat(200));
+        assert_eq!(pieces.len(), 3);
+        assert!(pieces.iter().all(|p| p.chars().count() < COLUMNS));
+        let mut b = sample(Daemon::NotRunning);
+        b.urls = (1..=6)
+            .map(|i| format!("https://10.0.0.{i}:8443/"))
+            .collect();
+        let text = banner(&b).join("\n");
+        assert!(text.contains("10.0.0.4"), "{text}");
+        assert!(!text.contains("10.0.0.5"), "{text}");
+        assert!(text.contains("(and 2 more addresses)"), "{text}");
     }
 
     #[test]

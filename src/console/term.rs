@@ -168,7 +168,12 @@ impl Tty {
 }
 
 impl Drop for Tty {
+    /// Leaves nothing on the screen (a password page, say) and gives the
+    /// terminal its mode back.
     fn drop(&mut self) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(super::screen::ERASE_ALL.as_bytes());
+        let _ = out.flush();
         self.restore();
     }
 }

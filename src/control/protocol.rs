@@ -82,6 +82,8 @@ pub enum Answer {
         setup_complete: bool,
         /// The port hearth's HTTPS listener is bound to.
         https_port: u16,
+        /// The SHA-256 of the certificate served now.
+        fingerprint: Option<String>,
         health: Vec<HealthLine>,
     },
     Users {

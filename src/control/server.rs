@@ -16,10 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::protocol::{Answer, Ask, HealthLine, MAX_LINE, Request};
 use crate::accounts::{Sessions, Setup};
-use crate::component::Component;
-use crate::health::{ComponentState, Health};
-use crate::http::tls::CertSlot;
-use crate::recovery::{Recovery, RecoveryError};
+use crate::health::Health;
+use crate::http::tls::{CertSlot, TlsMaterial};
+use crate::recovery::Recovery;
+use crate::recovery::carry_out::{carry_out, failed};
 
 /// How long a peer may take to send its line.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,7 +34,12 @@ pub struct Live {
     pub health: Health,
     pub setup: Arc<Setup>,
     pub sessions: Arc<Sessions>,
+    /// The certificate served now (the banner shows its fingerprint).
     pub slot: CertSlot,
+    /// Puts a new certificate in force everywhere the daemon uses it
+    /// (the listener, the health entry, Caddy's pin for the box's own
+    /// domain), as a reload does.
+    pub use_certificate: Arc<dyn Fn(&TlsMaterial) + Send + Sync>,
     /// The HTTPS listener's port, for the admin URLs the banner shows.
     pub https_port: u16,
 }
@@ -106,7 +111,8 @@ async fn read_ask(read: &mut UnixStream) -> Result<Ask, String> {
     if line.len() > MAX_LINE {
         return Err(format!("the request is longer than {MAX_LINE} bytes"));
     }
-    // serde's message names the field or variant, never the values.
+    // serde's message may quote what was sent: it goes back to the peer,
+    // root, only, and is never logged.
     serde_json::from_str(line.trim_end()).map_err(|e| format!("not a request: {e}"))
 }
 
@@ -116,11 +122,17 @@ pub async fn answer(live: &Live, ask: Ask) -> Answer {
         Request::Status => Answer::Status {
             setup_complete: live.setup.is_complete(),
             https_port: live.https_port,
+            fingerprint: live
+                .slot
+                .current()
+                .cert
+                .first()
+                .map(|der| crate::http::tls::fingerprint(der)),
             health: health_lines(&live.health),
         },
         Request::ResetPassword { username, .. } => {
             let username = username.clone();
-            let answer = run(live.recovery.clone(), ask).await;
+            let answer = carry_out(live.recovery.clone(), ask).await;
             if matches!(answer, Answer::Done { .. }) {
                 live.sessions.forgive(&username);
             }
@@ -131,98 +143,23 @@ pub async fn answer(live: &Live, ask: Ask) -> Answer {
             let terminal = ask.terminal.clone();
             let made = tokio::task::spawn_blocking(move || recovery.new_certificate(&terminal))
                 .await
-                .unwrap_or_else(|e| panic!("certificate task: {e}"));
+                .map_err(|e| Answer::Failed {
+                    message: format!("the certificate task failed: {e}"),
+                });
             match made {
-                Ok(material) => {
-                    // As SIGHUP does: new connections get the new one.
-                    live.slot.replace(material.key.clone());
-                    live.health.set(
-                        Component::Tls,
-                        ComponentState::Ok,
-                        format!("self-signed certificate, SHA-256 {}", material.fingerprint),
-                    );
+                Err(answer) => answer,
+                Ok(Ok(material)) => {
+                    (live.use_certificate)(&material);
                     tracing::info!(fingerprint = %material.fingerprint, "the console made a new TLS certificate");
                     Answer::Done {
                         message: material.fingerprint,
                     }
                 }
-                Err(e) => failed(&e),
+                Ok(Err(e)) => failed(&e),
             }
         }
-        _ => run(live.recovery.clone(), ask).await,
+        _ => carry_out(live.recovery.clone(), ask).await,
     }
-}
-
-/// Carries out what needs no daemon memory: the same for the daemon and
-/// for the console on its own (the store opened directly).
-pub async fn run(recovery: Arc<Recovery>, ask: Ask) -> Answer {
-    let terminal = ask.terminal;
-    match ask.request {
-        Request::ResetFirewall => match recovery.reset_firewall(&terminal).await {
-            Ok(()) => Answer::Done {
-                message: "the boot-time firewall is in force".into(),
-            },
-            Err(e) => failed(&e),
-        },
-        request => tokio::task::spawn_blocking(move || run_blocking(&recovery, &terminal, request))
-            .await
-            .unwrap_or_else(|e| Answer::Failed {
-                message: format!("the request failed: {e}"),
-            }),
-    }
-}
-
-fn run_blocking(recovery: &Recovery, terminal: &str, request: Request) -> Answer {
-    let done = |message: &str| Answer::Done {
-        message: message.into(),
-    };
-    match request {
-        Request::Status => Answer::Failed {
-            message: "only a running hearth has a status".into(),
-        },
-        Request::Users => match recovery.users() {
-            Ok(users) => Answer::Users { users },
-            Err(e) => failed(&e),
-        },
-        Request::ResetPassword { username, password } => {
-            match recovery.reset_password(&username, &password, terminal) {
-                Ok(()) => done("password reset; two-factor login off; sessions ended"),
-                Err(e) => failed(&e),
-            }
-        }
-        Request::TurnOffTwoFactor { username } => {
-            match recovery.turn_off_two_factor(&username, terminal) {
-                Ok(()) => done("two-factor login off"),
-                Err(e) => failed(&e),
-            }
-        }
-        Request::NewCertificate => match recovery.new_certificate(terminal) {
-            Ok(material) => done(&material.fingerprint),
-            Err(e) => failed(&e),
-        },
-        Request::Record { what, outcome } => match recovery.record(what, terminal, outcome) {
-            Ok(()) => done("recorded"),
-            Err(e) => failed(&e),
-        },
-        Request::ShellAllowed => match recovery.shell_allowed() {
-            Ok(allowed) => Answer::ShellAllowed { allowed },
-            Err(e) => failed(&e),
-        },
-        Request::ResetFirewall => Answer::Failed {
-            message: "the firewall reset is not a blocking request".into(),
-        },
-    }
-}
-
-fn failed(e: &dyn std::error::Error) -> Answer {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    Answer::Failed { message }
 }
 
 fn health_lines(health: &Health) -> Vec<HealthLine> {
@@ -238,10 +175,4 @@ fn health_lines(health: &Health) -> Vec<HealthLine> {
             detail: h.detail,
         })
         .collect()
-}
-
-impl From<&RecoveryError> for Answer {
-    fn from(e: &RecoveryError) -> Answer {
-        failed(e)
-    }
 }

@@ -213,7 +213,8 @@ pub async fn run(
         tasks: &mut tasks,
     };
     let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
-    let proxy = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
+    let (proxy, pin) = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
+    let use_certificate = certificate_user(slot.clone(), health.clone(), pin);
     let units = system::start_system(&config, &store, &mut managers);
     let servers_ca = servers::authority(&config);
     servers::start_servers(&config, &store, servers_ca.as_ref(), &mut managers);
@@ -222,11 +223,12 @@ pub async fn run(
     start_control(
         &config,
         control::server::Live {
-            recovery: Arc::new(recovery_of(&config, &store)),
+            recovery: Arc::new(Recovery::for_config(&config, store.clone())),
             health: health.clone(),
             setup: setup.clone(),
             sessions: sessions.clone(),
             slot: slot.clone(),
+            use_certificate: use_certificate.clone(),
             https_port: local.port(),
         },
         &shutdown,
@@ -312,7 +314,7 @@ pub async fn run(
             }
             _ = sighup.recv() => {
                 notifier.reloading();
-                config = reload(config, &source, &log, &slot, &health);
+                config = reload(config, &source, &log, use_certificate.as_ref());
                 notifier.ready(&status(&health));
             }
         }
@@ -409,16 +411,6 @@ fn start_firewall(
     Ok(service)
 }
 
-/// The recovery console's actions on the daemon's store; the firewall's
-/// reset only where hearth manages the firewall.
-fn recovery_of(config: &Config, store: &Store) -> Recovery {
-    let nft: Option<Arc<dyn crate::firewall::adapter::Nft>> = config
-        .firewall
-        .manage
-        .then(|| Arc::new(NftBinary::system()) as Arc<dyn crate::firewall::adapter::Nft>);
-    Recovery::new(store.clone(), &config.state_dir, config.tls.clone(), nft)
-}
-
 /// Listens on the control socket for the recovery console. Not fatal when
 /// it cannot: the web interface still serves, and the console works on
 /// the store directly once hearth is stopped.
@@ -470,13 +462,33 @@ fn certificate_detail(material: &TlsMaterial) -> String {
     format!("{kind} certificate, SHA-256 {}", material.fingerprint)
 }
 
+/// What puts a certificate in force: new handshakes get it, the health
+/// entry names it, and Caddy pins it for the box's own domain (a reload
+/// and the console's "new certificate" both use this).
+fn certificate_user(
+    slot: CertSlot,
+    health: Health,
+    pin: Option<proxy::HearthPin>,
+) -> Arc<dyn Fn(&TlsMaterial) + Send + Sync> {
+    Arc::new(move |material: &TlsMaterial| {
+        slot.replace(material.key.clone());
+        health.set(
+            Component::Tls,
+            ComponentState::Ok,
+            certificate_detail(material),
+        );
+        if let Some(pin) = &pin {
+            pin.update(material);
+        }
+    })
+}
+
 /// Applies what SIGHUP may change; a bad new config keeps the running one.
 fn reload(
     running: Config,
     source: &ConfigSource,
     log: &LogHandle,
-    slot: &CertSlot,
-    health: &Health,
+    use_certificate: &(dyn Fn(&TlsMaterial) + Send + Sync),
 ) -> Config {
     let new = match config::load(source.path.as_deref(), source.mode) {
         Ok(new) => new,
@@ -495,13 +507,8 @@ fn reload(
     }
     match tls::load_or_generate(&running.state_dir, new.tls.as_ref()) {
         Ok(material) => {
-            slot.replace(material.key.clone());
+            use_certificate(&material);
             log_certificate(&material);
-            health.set(
-                Component::Tls,
-                ComponentState::Ok,
-                certificate_detail(&material),
-            );
         }
         Err(e) => {
             tracing::error!(error = %e, "reload: certificate refused; keeping the running one");

@@ -13,13 +13,41 @@ use crate::events::Topic;
 use crate::health::ComponentState;
 use crate::http::tls::TlsMaterial;
 use crate::proxy::adapter::CaddySocket;
-use crate::proxy::render::CaddySettings;
+use crate::proxy::render::{CaddySettings, HearthUpstream};
 use crate::proxy::run::ProxyManager;
 use crate::proxy::service::ProxyService;
 use crate::proxy::upstream::hearth_upstream;
 use crate::proxy::{ask, health};
 use crate::reconcile::{self, ReconcileContext};
 use crate::store::{Store, Table};
+
+/// Caddy's pin on hearth's certificate (the box's own domain is proxied
+/// to hearth, trusting that certificate alone): told of a new one, the
+/// proxy manager loads Caddy again.
+pub(super) struct HearthPin {
+    tx: tokio::sync::watch::Sender<HearthUpstream>,
+    listen: SocketAddr,
+}
+
+impl HearthPin {
+    /// Pins the certificate now in `material`'s file.
+    pub(super) fn update(&self, material: &TlsMaterial) {
+        let pem = std::fs::read_to_string(&material.cert_path).unwrap_or_default();
+        match hearth_upstream(self.listen, &pem) {
+            Some(upstream) => {
+                self.tx.send_if_modified(|pinned| {
+                    let changed = *pinned != upstream;
+                    *pinned = upstream;
+                    changed
+                });
+            }
+            None => tracing::error!(
+                cert = %material.cert_path.display(),
+                "cannot read hearth's new certificate for Caddy: the box's domain keeps the old pin"
+            ),
+        }
+    }
+}
 
 /// How long a burst of domain changes is gathered into one load.
 const DEBOUNCE: Duration = Duration::from_millis(500);
@@ -34,17 +62,14 @@ pub(super) async fn start_proxy(
     listen: SocketAddr,
     material: &TlsMaterial,
     run: &mut ManagerLoop<'_>,
-) -> Arc<ProxyService> {
+) -> (Arc<ProxyService>, Option<HearthPin>) {
     let p = &config.proxy;
     if !p.manage {
         let why = "--dev leaves Caddy alone (set proxy.manage = true to drive it)";
         run.health
             .set(Component::Proxy, ComponentState::Disabled, why);
-        return Arc::new(ProxyService::new(
-            store.clone(),
-            listen.port(),
-            Some(why.into()),
-        ));
+        let service = ProxyService::new(store.clone(), listen.port(), Some(why.into()));
+        return (Arc::new(service), None);
     }
     let service = Arc::new(ProxyService::new(store.clone(), listen.port(), None));
     let pem = std::fs::read_to_string(&material.cert_path).unwrap_or_default();
@@ -55,8 +80,9 @@ pub(super) async fn start_proxy(
         );
         run.health
             .set(Component::Proxy, ComponentState::Degraded, why);
-        return service;
+        return (service, None);
     };
+    let (pin, pinned) = tokio::sync::watch::channel(hearth.clone());
     match tokio::net::TcpListener::bind(p.ask_listen).await {
         Ok(listener) => {
             run.tasks.spawn(
@@ -117,7 +143,8 @@ pub(super) async fn start_proxy(
                 service.clone(),
                 Arc::new(CaddySocket::new(&p.admin_socket)),
                 settings,
-            ),
+            )
+            .following_hearth(pinned.clone()),
             reconcile::Wakes::new()
                 .watch("store", store.watch(Table::Domains))
                 // The ACME e-mail lives in the settings.
@@ -125,12 +152,13 @@ pub(super) async fn start_proxy(
                 // A domain may lead to a member's server: rendered from
                 // its record (deleted, stopped, ports changed).
                 .watch("servers", store.watch(Table::Servers))
-                .watch("health", checked_rx),
+                .watch("health", checked_rx)
+                .watch("certificate", pinned),
             ctx,
             run.shutdown.clone().cancelled_owned(),
         ),
     );
-    service
+    (service, Some(HearthPin { tx: pin, listen }))
 }
 
 /// The uid of Caddy's user, whose loopback connections are believed on

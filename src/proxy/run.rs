@@ -57,6 +57,9 @@ pub struct ProxyManager {
     service: Arc<ProxyService>,
     caddy: Arc<dyn CaddyAdmin>,
     settings: CaddySettings,
+    /// hearth's certificate as Caddy pins it, when it may change while
+    /// hearth runs (a reload, the console's new certificate).
+    hearth: Option<tokio::sync::watch::Receiver<super::render::HearthUpstream>>,
     /// What hearth last loaded, to tell a restart or drift from a change.
     last: Option<Loaded>,
 }
@@ -141,8 +144,18 @@ impl ProxyManager {
             service,
             caddy,
             settings,
+            hearth: None,
             last: None,
         }
+    }
+
+    /// Renders hearth's upstream from `pinned`'s latest value.
+    pub fn following_hearth(
+        mut self,
+        pinned: tokio::sync::watch::Receiver<super::render::HearthUpstream>,
+    ) -> ProxyManager {
+        self.hearth = Some(pinned);
+        self
     }
 
     /// Shows a failed load on the records (what was in force stays so).
@@ -201,11 +214,22 @@ impl Manager for ProxyManager {
         // vetted as soon as its record exists.
         self.service
             .set_names(domains.iter().map(|d| d.name.clone()).collect());
+        let pinned;
+        let settings = match &self.hearth {
+            Some(rx) => {
+                pinned = CaddySettings {
+                    hearth: rx.borrow().clone(),
+                    ..self.settings.clone()
+                };
+                &pinned
+            }
+            None => &self.settings,
+        };
         let config = render::config(RenderInput {
             domains: &domains,
             servers: &servers,
             email: profile.email.as_ref(),
-            settings: &self.settings,
+            settings,
         });
         let unreachable = domains
             .iter()

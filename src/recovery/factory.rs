@@ -109,18 +109,19 @@ pub fn erase(
     }
     empty_folder(&config.state_dir)?;
     remove_file(&config.runtime_dir.join(crate::daemon::SETUP_CODE_FILE))?;
-    let store = Store::open(&config.state_dir).map_err(FactoryError::NewStore)?;
-    store
-        .audit(AuditEntry {
+    let recorded = Store::open(&config.state_dir).and_then(|store| {
+        store.audit(AuditEntry {
             actor: super::ACTOR.into(),
             action: AuditAction::ConsoleFactoryReset,
             target: format!("{} servers erased", erased.servers.len()),
             source: terminal.into(),
             outcome: Outcome::Success,
         })
-        .map_err(FactoryError::NewStore)?;
-    drop(store);
+    });
+    // Whatever became of the record: a store file root made must be
+    // hearth's, or hearth could never open it.
     give_contents_to_owner(&config.state_dir)?;
+    recorded.map_err(FactoryError::NewStore)?;
     Ok(erased)
 }
 
@@ -205,7 +206,8 @@ fn give_contents_to_owner(dir: &Path) -> Result<(), FactoryError> {
         let path = entry.map_err(err(dir))?.path();
         let meta = std::fs::symlink_metadata(&path).map_err(err(&path))?;
         if (meta.uid(), meta.gid()) != (owner.uid(), owner.gid()) {
-            std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid()))
+            // Never following a link.
+            std::os::unix::fs::lchown(&path, Some(owner.uid()), Some(owner.gid()))
                 .map_err(err(&path))?;
         }
     }

@@ -8,6 +8,7 @@
 //! terminal it was made at (`tty1`, `ttyS0`). The erasing factory reset is
 //! in [`factory`]: it needs the daemon stopped.
 
+pub mod carry_out;
 pub mod factory;
 
 use std::path::{Path, PathBuf};
@@ -42,25 +43,9 @@ pub enum RecoveryError {
     Certificate(#[from] TlsError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<UserError> for RecoveryError {
-    fn from(e: UserError) -> RecoveryError {
-        match e {
-            UserError::Store(e) => RecoveryError::Store(e),
-            // reset_password returns only these two.
-            _ => RecoveryError::NoUser(String::new()),
-        }
-    }
-}
-
-impl From<TwoFactorError> for RecoveryError {
-    fn from(e: TwoFactorError) -> RecoveryError {
-        match e {
-            TwoFactorError::Store(e) => RecoveryError::Store(e),
-            _ => RecoveryError::NoUser(String::new()),
-        }
-    }
+    /// An error the action cannot give (a bug), said as it is.
+    #[error("{0}")]
+    Unexpected(String),
 }
 
 /// A user as the console lists them.
@@ -82,6 +67,9 @@ pub enum Recorded {
     Reboot,
     PowerOff,
     Shell,
+    /// A factory reset that failed part-way (one that succeeded is the
+    /// first record of the new store).
+    FactoryReset,
 }
 
 impl Recorded {
@@ -92,6 +80,7 @@ impl Recorded {
             Recorded::Reboot => AuditAction::ConsoleReboot,
             Recorded::PowerOff => AuditAction::ConsolePowerOff,
             Recorded::Shell => AuditAction::ConsoleShell,
+            Recorded::FactoryReset => AuditAction::ConsoleFactoryReset,
         }
     }
 }
@@ -128,6 +117,16 @@ impl Recovery {
             tls,
             nft,
         }
+    }
+
+    /// The actions on `store` as `config` has the box: the firewall's
+    /// reset only where hearth manages the firewall.
+    pub fn for_config(config: &crate::config::Config, store: Store) -> Recovery {
+        let nft: Option<Arc<dyn Nft>> = config
+            .firewall
+            .manage
+            .then(|| Arc::new(crate::firewall::adapter::NftBinary::system()) as Arc<dyn Nft>);
+        Recovery::new(store, &config.state_dir, config.tls.clone(), nft)
     }
 
     pub fn store(&self) -> &Store {
@@ -172,7 +171,8 @@ impl Recovery {
                 )
                 .map_err(|e| match e {
                     UserError::NotFound => RecoveryError::NoUser(username.into()),
-                    e => e.into(),
+                    UserError::Store(e) => RecoveryError::Store(e),
+                    e => RecoveryError::Unexpected(e.to_string()),
                 })
             });
         self.record_failure(&result, action, username, terminal);
@@ -189,7 +189,8 @@ impl Recovery {
         )
         .map_err(|e| match e {
             TwoFactorError::NoUser => RecoveryError::NoUser(username.into()),
-            e => e.into(),
+            TwoFactorError::Store(e) => RecoveryError::Store(e),
+            e => RecoveryError::Unexpected(e.to_string()),
         });
         self.record_failure(&result, action, username, terminal);
         result
@@ -224,12 +225,16 @@ impl Recovery {
             tls::regenerate(&self.state_dir, self.tls.as_ref()).map_err(RecoveryError::from);
         match &result {
             Ok(material) => {
-                self.store.audit(entry(
+                // The new pair is in place already: a record that cannot
+                // be written must not make it look undone.
+                if let Err(e) = self.store.audit(entry(
                     action,
                     &material.fingerprint,
                     terminal,
                     Outcome::Success,
-                ))?;
+                )) {
+                    tracing::warn!(error = %e, "cannot record the new certificate");
+                }
             }
             Err(_) => self.record_failure(&result, action, "", terminal),
         }

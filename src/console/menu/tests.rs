@@ -33,6 +33,10 @@ impl FakeBox {
 }
 
 impl Backend for FakeBox {
+    fn terminal(&self) -> String {
+        "ttyS0".into()
+    }
+
     fn ask(&self, request: Request) -> Answer {
         self.asked.lock().unwrap().push(request.clone());
         match request {
@@ -112,7 +116,7 @@ fn three_keys_reset_a_password_to_a_new_one_shown_once() {
         "{text}"
     );
     assert_eq!(text.matches(password.as_str()).count(), 1, "shown once");
-    assert!(text.contains(screen::CLEAR_SCROLLBACK));
+    assert!(text.contains(screen::ERASE_ALL));
 }
 
 #[test]
@@ -139,7 +143,10 @@ fn a_typed_password_is_asked_twice_and_never_drawn() {
         &Recording::default(),
     );
     assert!(fake.actions().is_empty(), "{:?}", fake.actions());
-    assert!(text.contains("Nothing changed."), "{text}");
+    assert!(
+        text.contains("The two passwords differ: nothing changed."),
+        "{text}"
+    );
 }
 
 #[test]
@@ -175,7 +182,7 @@ fn destructive_actions_wait_for_yes() {
     assert!(fake.actions().is_empty(), "{:?}", fake.actions());
     assert!(machine.calls().is_empty(), "{:?}", machine.calls());
 
-    run("fyt1ycyry", &fake, &machine);
+    run("fyt1ycy ry", &fake, &machine);
     let actions: Vec<String> = fake.actions().iter().map(|r| format!("{r:?}")).collect();
     assert_eq!(
         actions,

@@ -2,6 +2,7 @@
 //! ECDSA P-256, naming every way a person on the LAN may reach the box.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use rcgen::{
@@ -10,7 +11,7 @@ use rcgen::{
 };
 
 use super::TlsError;
-use crate::fsutil::{create_private_dir, write_atomically};
+use crate::fsutil::write_atomically;
 
 /// The names a certificate covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,12 +136,17 @@ pub(super) fn replace_in(dir: &Path, names: &SubjectNames) -> Result<(), TlsErro
             path: dir.to_path_buf(),
             source: e.into(),
         })?;
-        // `staging` now holds the old pair.
-        std::fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
+        // `staging` now holds the old pair. The new one is in place:
+        // what fails from here on is tidying, not the swap.
+        if let Err(e) = std::fs::remove_dir_all(&staging) {
+            tracing::warn!(path = %staging.display(), error = %e, "cannot remove the old certificate");
+        }
     } else {
         std::fs::rename(&staging, dir).map_err(write_err(dir))?;
     }
-    sync_parent(dir)?;
+    if let Err(e) = sync_parent(dir) {
+        tracing::warn!(error = %e, "cannot sync the state folder after the certificate swap");
+    }
     tracing::info!(dir = %dir.display(), "replaced the self-signed TLS certificate");
     Ok(())
 }
@@ -153,10 +159,19 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + use<> {
 /// Writes a new pair into `dir`'s sibling `<dir>.new`; returns its path.
 fn stage(dir: &Path, names: &SubjectNames) -> Result<std::path::PathBuf, TlsError> {
     let staging = dir.with_extension("new");
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
+    // A leftover (or a link someone put there) goes; remove_dir_all
+    // removes a symbolic link itself, never what it points to.
+    if std::fs::symlink_metadata(&staging).is_ok() {
+        std::fs::remove_dir_all(&staging)
+            .or_else(|_| std::fs::remove_file(&staging))
+            .map_err(write_err(&staging))?;
     }
-    create_private_dir(&staging).map_err(write_err(&staging))?;
+    // Made here and now, not taken as found: the console writes as root
+    // in a folder hearth's user can write to.
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&staging)
+        .map_err(write_err(&staging))?;
     let (cert, key) = generate(names)?;
     let cert_path = staging.join("cert.pem");
     let key_path = staging.join("key.pem");
@@ -183,12 +198,16 @@ fn give_to_owner_of(of: &Path, folder: &Path) -> Result<(), TlsError> {
     if (owner.uid(), owner.gid()) == (mine.uid(), mine.gid()) {
         return Ok(());
     }
-    let mut paths = vec![folder.to_path_buf()];
+    // The files first, the folder last: until then the folder is root's
+    // (0700) and nobody else can put anything in it. Never following a
+    // link.
+    let mut paths = Vec::new();
     for entry in std::fs::read_dir(folder).map_err(write_err(folder))? {
         paths.push(entry.map_err(write_err(folder))?.path());
     }
+    paths.push(folder.to_path_buf());
     for path in paths {
-        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid()))
+        std::os::unix::fs::lchown(&path, Some(owner.uid()), Some(owner.gid()))
             .map_err(write_err(&path))?;
     }
     Ok(())

@@ -170,3 +170,28 @@ async fn a_server_that_goes_away_is_a_new_config_and_its_domain_says_why() {
     assert!(pass(&mut m).await.unwrap());
     assert_eq!(handler(&caddy)["upstreams"][0]["dial"], "127.0.0.1:8080");
 }
+
+#[tokio::test]
+async fn a_new_certificate_of_hearths_is_pinned_again() {
+    let lab = lab();
+    let caddy = RecordingCaddy::new();
+    let first = settings().hearth;
+    let (pin, pinned) = tokio::sync::watch::channel(first.clone());
+    let mut m = ProxyManager::new(lab.service.clone(), Arc::new(caddy.clone()), settings())
+        .following_hearth(pinned);
+    let root = caller("boss", Role::Admin);
+    let d = input(json!({"name": "box.example.org", "target": {"kind": "hearth"}}));
+    lab.service.create(&root, &d, HERE).unwrap();
+    assert!(pass(&mut m).await.unwrap());
+    let config = caddy.running().to_string();
+    assert!(config.contains(&first.certificate), "{config}");
+    pin.send(render::HearthUpstream {
+        certificate: "TkVXQ0VSVA==".into(),
+        ..first.clone()
+    })
+    .unwrap();
+    assert!(pass(&mut m).await.unwrap(), "the new pin is loaded");
+    let config = caddy.running().to_string();
+    assert!(config.contains("TkVXQ0VSVA=="), "{config}");
+    assert!(!config.contains(&first.certificate), "{config}");
+}
