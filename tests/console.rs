@@ -668,3 +668,64 @@ fn a_typed_password_is_asked_twice_and_must_meet_the_policy() {
         assert_eq!(signs_in(&client, "admin", ADMIN_PASSWORD).await, None);
     });
 }
+
+/// The appliance's layout: hearth's state belongs to its own user, the
+/// console is root. What the console writes offline stays hearth's, and
+/// hearth, started again as its user, uses it.
+#[test]
+fn offline_what_the_console_writes_stays_hearths() {
+    use std::os::unix::fs::MetadataExt;
+    const NOBODY: u32 = 65534;
+    let options = |state: Option<PathBuf>| Options {
+        run_as: Some((NOBODY, "-all".into())),
+        state_dir: state,
+        ..Options::default()
+    };
+    let mut d = Daemon::start(options(None));
+    let state = d.state_dir();
+    let cert_before = std::fs::read(state.join("tls/cert.pem")).unwrap();
+    d.stop();
+    let mut pty = console(&d);
+    pty.expect("hearth is not running", WAIT);
+    let password = reset_password(&mut pty, "admin");
+    pty.type_after_mark("c");
+    pty.expect("[y/N]", WAIT);
+    pty.type_after_mark("y");
+    pty.expect("The new certificate's SHA-256", WAIT);
+    drop(pty);
+    for path in [
+        state.join("state.redb"),
+        state.join("tls"),
+        state.join("tls/cert.pem"),
+        state.join("tls/key.pem"),
+    ] {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!(meta.uid(), NOBODY, "{} is not hearth's", path.display());
+    }
+    assert_ne!(
+        std::fs::read(state.join("tls/cert.pem")).unwrap(),
+        cert_before
+    );
+    // hearth's own user starts on it and lets the owner in.
+    let d2 = Daemon::start(options(Some(state)));
+    let client = d2.client();
+    on_own_runtime(async {
+        assert!(signs_in(&client, "admin", &password).await.is_some());
+    });
+}
+
+/// A link where hearth's store should be is not followed by root.
+#[test]
+fn offline_a_link_in_place_of_the_store_is_refused() {
+    let mut d = Daemon::start(Options::default());
+    let state = d.state_dir();
+    d.stop();
+    let target = d.dir.path().join("elsewhere.redb");
+    std::fs::rename(state.join("state.redb"), &target).unwrap();
+    std::os::unix::fs::symlink(&target, state.join("state.redb")).unwrap();
+    let before = std::fs::read(&target).unwrap();
+    let mut pty = console(&d);
+    pty.type_after_mark("p");
+    pty.expect("is not a plain file of", WAIT);
+    assert_eq!(std::fs::read(&target).unwrap(), before, "untouched");
+}
