@@ -729,3 +729,31 @@ fn offline_a_link_in_place_of_the_store_is_refused() {
     pty.expect("is not a plain file of", WAIT);
     assert_eq!(std::fs::read(&target).unwrap(), before, "untouched");
 }
+
+/// While one console holds the box (a factory reset running, say), the
+/// other console's actions are refused, not interleaved.
+#[test]
+fn one_console_at_a_time() {
+    let tools = Tools::new();
+    let mut d = Daemon::start(Options {
+        config: tools.config(),
+        ..Options::default()
+    });
+    d.stop();
+    let held = nix::fcntl::Flock::lock(
+        std::fs::File::open(d.state_dir()).unwrap(),
+        nix::fcntl::FlockArg::LockExclusiveNonblock,
+    )
+    .unwrap();
+    let mut pty = console(&d);
+    pty.type_after_mark("p");
+    pty.expect("Another console is busy with the box", WAIT);
+    pty.type_after_mark("r");
+    pty.expect("[y/N]", WAIT);
+    pty.type_after_mark("y");
+    pty.expect("Another console is busy with the box", WAIT);
+    assert!(tools.calls().is_empty(), "{:?}", tools.calls());
+    drop(held);
+    pty.type_after_mark("p");
+    pty.expect("User: ", WAIT);
+}

@@ -20,6 +20,10 @@ pub trait Backend {
     fn banner(&self) -> Banner;
     /// The terminal's name (the audit records' source).
     fn terminal(&self) -> String;
+    /// Holds off the box's other consoles while the guard lives (a
+    /// factory reset, a restart, an action on the store); refused, with
+    /// why, while another console holds it.
+    fn exclusive(&self) -> Result<Box<dyn std::any::Any>, String>;
 }
 
 /// The box the console runs on.
@@ -80,6 +84,10 @@ impl OnThisBox {
                 file.display()
             ));
         }
+        let _one_console = match self.exclusive() {
+            Ok(guard) => guard,
+            Err(why) => return failed(why),
+        };
         // Root opens only a plain file of the state dir's owner: hearth's
         // user can write that folder, and a link there must not lead
         // root's writes to another file.
@@ -114,6 +122,22 @@ impl OnThisBox {
 impl Backend for OnThisBox {
     fn terminal(&self) -> String {
         self.terminal.clone()
+    }
+
+    /// An exclusive `flock` on the state folder, which every console of
+    /// the box opens (it stays through a factory reset: only what it
+    /// holds is erased).
+    fn exclusive(&self) -> Result<Box<dyn std::any::Any>, String> {
+        use nix::fcntl::{Flock, FlockArg};
+        let dir = &self.config.state_dir;
+        let folder = std::fs::File::open(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        match Flock::lock(folder, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Box::new(lock)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                Err("Another console is busy with the box: try again in a moment.".into())
+            }
+            Err((_, e)) => Err(format!("cannot lock {}: {e}", dir.display())),
+        }
     }
 
     fn ask(&self, request: Request) -> Answer {

@@ -473,6 +473,9 @@ impl<'a> Console<'a> {
             Ok(false) => return Step::Menu(Some("Nothing changed.".into())),
             Ok(true) => {}
         }
+        if let Err(why) = self.backend.exclusive() {
+            return Step::Menu(Some(why));
+        }
         // A reboot or power-off is recorded first: afterwards there is
         // nobody to record it. A restart is recorded with its outcome.
         if what != Power::Restart {
@@ -529,6 +532,13 @@ impl<'a> Console<'a> {
             "starting hearth",
             Box::new(|m: &dyn Machine| m.systemctl(&["start", UNIT]).map(|()| String::new())),
         ));
+        // One console at a time: the other terminal's console must not
+        // start hearth, or act on the store, half-way through.
+        let guard = match self.backend.exclusive() {
+            Ok(guard) => guard,
+            Err(why) => return Step::Menu(Some(why)),
+        };
+        let mut failed = false;
         for (what, step) in steps {
             self.show(&done, &format!("{what}..."));
             match step(self.machine) {
@@ -538,12 +548,17 @@ impl<'a> Console<'a> {
                     format!("{what}: {said}")
                 }),
                 Err(e) => {
-                    self.record(Recorded::FactoryReset, false);
                     done.push(format!("{what}: FAILED: {e}"));
                     done.push("Nothing after this step was done; run the reset again.".into());
-                    return self.acknowledge(done);
+                    failed = true;
+                    break;
                 }
             }
+        }
+        drop(guard);
+        if failed {
+            self.record(Recorded::FactoryReset, false);
+            return self.acknowledge(done);
         }
         done.push(String::new());
         done.push("hearth starts in setup mode: its new setup code shows on the menu.".into());

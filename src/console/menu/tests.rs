@@ -37,6 +37,10 @@ impl Backend for FakeBox {
         "ttyS0".into()
     }
 
+    fn exclusive(&self) -> Result<Box<dyn std::any::Any>, String> {
+        Ok(Box::new(()))
+    }
+
     fn ask(&self, request: Request) -> Answer {
         self.asked.lock().unwrap().push(request.clone());
         match request {
