@@ -99,14 +99,24 @@ fn reset_password(pty: &mut ConsolePty, user: &str) -> String {
     password
 }
 
+/// Types each key and waits for what it should bring.
+fn dialogue(pty: &mut ConsolePty, steps: &[(&str, &str)]) {
+    for (keys, then) in steps {
+        pty.type_after_mark(keys);
+        pty.expect(then, WAIT);
+    }
+}
+
 /// Turns the admin's (the first user's) two-factor login off (t, 1, y).
 fn turn_off_two_factor(pty: &mut ConsolePty) {
-    pty.type_after_mark("t");
-    pty.expect("User: ", WAIT);
-    pty.type_after_mark("1");
-    pty.expect("[y/N]", WAIT);
-    pty.type_after_mark("y");
-    pty.expect("Two-factor login of admin is off.", WAIT);
+    dialogue(
+        pty,
+        &[
+            ("t", "User: "),
+            ("1", "[y/N]"),
+            ("y", "Two-factor login of admin is off."),
+        ],
+    );
 }
 
 async fn signs_in(client: &TlsClient, user: &str, password: &str) -> Option<String> {
@@ -627,14 +637,15 @@ fn a_typed_password_is_asked_twice_and_must_meet_the_policy() {
     let d = Daemon::start(Options::default());
     let mut pty = console(&d);
     let typed = |pty: &mut ConsolePty, first: &str, again: &str| {
-        pty.type_after_mark("p");
-        pty.expect("User: ", WAIT);
-        pty.type_after_mark("1");
-        pty.expect(" t  type a new password", WAIT);
-        pty.type_after_mark("t");
-        pty.expect("New password (not shown): ", WAIT);
-        pty.type_after_mark(&format!("{first}\r"));
-        pty.expect("The same again: ", WAIT);
+        dialogue(
+            pty,
+            &[
+                ("p", "User: "),
+                ("1", " t  type a new password"),
+                ("t", "New password (not shown): "),
+                (&format!("{first}\r"), "The same again: "),
+            ],
+        );
         pty.type_after_mark(&format!("{again}\r"));
     };
     typed(

@@ -4,8 +4,7 @@
 //! socket, never done by giving hearth root.
 //!
 //! - [`protocol`]: the closed set of requests, naming servers by id only;
-//! - [`peer`]: who may ask (`SO_PEERCRED`, hearth's uid only; shared
-//!   with the control socket);
+//! - who may ask: [`crate::peer`] (`SO_PEERCRED`), hearth's uid only;
 //! - [`execute`]: what each request does, on a [`host::Host`];
 //! - [`layout`]: where a server's storage and socket live;
 //! - [`serve`]: the service (`hearth helper`), one request at a time;
@@ -17,7 +16,6 @@ pub mod error;
 pub mod execute;
 pub mod host;
 pub mod layout;
-pub use crate::peer;
 pub mod protocol;
 pub mod serve;
 

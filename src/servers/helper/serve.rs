@@ -17,8 +17,8 @@ use std::time::Duration;
 use super::execute::execute;
 use super::host::Host;
 use super::layout::Layout;
-use super::peer;
 use super::protocol::{self, MAX_LINE, Reply};
+use crate::peer;
 
 /// One request at a time in this process: the helper is serial by
 /// design, and tests that run several helpers in one process (or edit
