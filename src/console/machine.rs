@@ -18,15 +18,37 @@ pub const UNIT: &str = "hearth.service";
 /// Every server's engine unit.
 pub const SERVER_UNITS: &str = "hearth-server@*.service";
 
+#[derive(Debug, thiserror::Error)]
+pub enum MachineError {
+    #[error("cannot run {}", .path.display())]
+    Run {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command ran and failed; `said` is the last line it printed.
+    #[error("{what} failed ({status}){}{said}", if said.is_empty() { "" } else { ": " })]
+    Failed {
+        what: String,
+        status: std::process::ExitStatus,
+        said: String,
+    },
+    #[error("cannot read /etc/passwd")]
+    Passwd(#[source] std::io::Error),
+    #[error("the factory reset stopped")]
+    Erase(#[from] factory::FactoryError),
+}
+
 pub trait Machine {
-    /// Runs `systemctl ARGS`; the error says what it printed.
-    fn systemctl(&self, args: &[&str]) -> Result<(), String>;
+    /// Runs `systemctl ARGS`.
+    fn systemctl(&self, args: &[&str]) -> Result<(), MachineError>;
     /// The last `lines` lines of hearth's log.
-    fn log(&self, lines: usize) -> Result<Vec<String>, String>;
+    fn log(&self, lines: usize) -> Result<Vec<String>, MachineError>;
     /// Runs the root shell on this terminal until it ends.
-    fn shell(&self) -> Result<(), String>;
-    /// Erases hearth's state and every server's data (hearth stopped).
-    fn erase(&self, terminal: &str) -> Result<String, String>;
+    fn shell(&self) -> Result<(), MachineError>;
+    /// Erases hearth's state and every server's data (hearth stopped);
+    /// says what was erased.
+    fn erase(&self, terminal: &str) -> Result<String, MachineError>;
 }
 
 /// This machine, through the configured tools.
@@ -34,29 +56,31 @@ pub struct Real {
     pub config: Config,
 }
 
-fn output_error(what: &str, out: &std::process::Output) -> String {
-    let text = String::from_utf8_lossy(&out.stderr);
-    let text = text.trim();
-    format!(
-        "{what} failed ({}){}{}",
-        out.status,
-        if text.is_empty() { "" } else { ": " },
-        text.lines().last().unwrap_or("")
-    )
+fn output_error(what: &str, out: &std::process::Output) -> MachineError {
+    MachineError::Failed {
+        what: what.to_string(),
+        status: out.status,
+        said: String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string(),
+    }
+}
+
+fn run_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> MachineError + use<> {
+    let path = path.to_path_buf();
+    move |source| MachineError::Run { path, source }
 }
 
 impl Machine for Real {
-    fn systemctl(&self, args: &[&str]) -> Result<(), String> {
+    fn systemctl(&self, args: &[&str]) -> Result<(), MachineError> {
         let out = Command::new(&self.config.console.systemctl)
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| {
-                format!(
-                    "cannot run {}: {e}",
-                    self.config.console.systemctl.display()
-                )
-            })?;
+            .map_err(run_error(&self.config.console.systemctl))?;
         if out.status.success() {
             Ok(())
         } else {
@@ -64,7 +88,7 @@ impl Machine for Real {
         }
     }
 
-    fn log(&self, lines: usize) -> Result<Vec<String>, String> {
+    fn log(&self, lines: usize) -> Result<Vec<String>, MachineError> {
         let mut cmd = Command::new(&self.config.console.journalctl);
         cmd.args([
             "--unit",
@@ -78,12 +102,10 @@ impl Machine for Real {
         if let Some(dir) = &self.config.servers.journal_dir {
             cmd.arg("--directory").arg(dir);
         }
-        let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
-            format!(
-                "cannot run {}: {e}",
-                self.config.console.journalctl.display()
-            )
-        })?;
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(run_error(&self.config.console.journalctl))?;
         if !out.status.success() {
             return Err(output_error("journalctl", &out));
         }
@@ -93,7 +115,7 @@ impl Machine for Real {
             .collect())
     }
 
-    fn shell(&self) -> Result<(), String> {
+    fn shell(&self) -> Result<(), MachineError> {
         let mut cmd = Command::new(&self.config.console.shell);
         cmd.arg("-l")
             .env("PS1", "hearth-console# ")
@@ -122,28 +144,24 @@ impl Machine for Real {
         }
         let status = cmd
             .status()
-            .map_err(|e| format!("cannot run {}: {e}", self.config.console.shell.display()))?;
+            .map_err(run_error(&self.config.console.shell))?;
         tracing::info!(%status, "console: the root shell ended");
         Ok(())
     }
 
-    fn erase(&self, terminal: &str) -> Result<String, String> {
+    fn erase(&self, terminal: &str) -> Result<String, MachineError> {
         let layout = Layout::new(&self.config.servers.storage, &self.config.servers.run_dir);
-        let passwd = std::fs::read_to_string("/etc/passwd")
-            .map_err(|e| format!("cannot read /etc/passwd: {e}"))?;
-        factory::erase(&self.config, &RealHost, &layout, &passwd, terminal)
-            .map(|erased| {
-                format!(
-                    "hearth's state erased, and {} server(s): {}",
-                    erased.servers.len(),
-                    if erased.servers.is_empty() {
-                        "none".to_string()
-                    } else {
-                        erased.servers.join(", ")
-                    }
-                )
-            })
-            .map_err(|e| crate::recovery::carry_out::describe(&e))
+        let passwd = std::fs::read_to_string("/etc/passwd").map_err(MachineError::Passwd)?;
+        let erased = factory::erase(&self.config, &RealHost, &layout, &passwd, terminal)?;
+        let servers = if erased.servers.is_empty() {
+            "none".to_string()
+        } else {
+            erased.servers.join(", ")
+        };
+        Ok(format!(
+            "hearth's state erased, and {} server(s): {servers}",
+            erased.servers.len()
+        ))
     }
 }
 
@@ -164,22 +182,22 @@ impl Recording {
 }
 
 impl Machine for Recording {
-    fn systemctl(&self, args: &[&str]) -> Result<(), String> {
+    fn systemctl(&self, args: &[&str]) -> Result<(), MachineError> {
         self.push(format!("systemctl {}", args.join(" ")));
         Ok(())
     }
 
-    fn log(&self, lines: usize) -> Result<Vec<String>, String> {
+    fn log(&self, lines: usize) -> Result<Vec<String>, MachineError> {
         self.push(format!("log {lines}"));
         Ok(vec!["a log line".into()])
     }
 
-    fn shell(&self) -> Result<(), String> {
+    fn shell(&self) -> Result<(), MachineError> {
         self.push("shell".into());
         Ok(())
     }
 
-    fn erase(&self, terminal: &str) -> Result<String, String> {
+    fn erase(&self, terminal: &str) -> Result<String, MachineError> {
         self.push(format!("erase {terminal}"));
         Ok("erased".into())
     }

@@ -8,10 +8,11 @@
 use std::time::{Duration, Instant};
 
 use super::backend::Backend;
-use super::machine::{Machine, SERVER_UNITS, UNIT};
+use super::machine::{Machine, MachineError, SERVER_UNITS, UNIT};
 use super::screen::{self, Daemon};
 use super::term::{Key, Terminal};
 use crate::control::protocol::{Answer, Request};
+use crate::recovery::carry_out::describe;
 use crate::recovery::{ConsoleUser, Recorded, generate_password};
 use crate::store::Outcome;
 
@@ -30,7 +31,7 @@ const MAX_TYPED: usize = 256;
 /// it does (its answer is shown after the step's name).
 type FactoryStep = (
     &'static str,
-    Box<dyn Fn(&dyn Machine) -> Result<String, String>>,
+    Box<dyn Fn(&dyn Machine) -> Result<String, MachineError>>,
 );
 
 /// A key as an action sees it.
@@ -452,7 +453,7 @@ impl<'a> Console<'a> {
         match result {
             Ok(log) if log.is_empty() => lines.push("(empty)".into()),
             Ok(log) => lines.extend(log.iter().flat_map(|l| screen::wrap(l))),
-            Err(e) => lines.push(e),
+            Err(e) => lines.extend(screen::wrap(&describe(&e))),
         }
         // Only the newest lines fit.
         let keep = screen::LINES - 3;
@@ -487,7 +488,7 @@ impl<'a> Console<'a> {
         }
         match result {
             Ok(()) => Step::Menu(Some(format!("Done: systemctl {}", args.join(" ")))),
-            Err(e) => Step::Menu(Some(e)),
+            Err(e) => Step::Menu(Some(describe(&e))),
         }
     }
 
@@ -548,7 +549,7 @@ impl<'a> Console<'a> {
                     format!("{what}: {said}")
                 }),
                 Err(e) => {
-                    done.push(format!("{what}: FAILED: {e}"));
+                    done.extend(screen::wrap(&format!("{what}: FAILED: {}", describe(&e))));
                     done.push("Nothing after this step was done; run the reset again.".into());
                     failed = true;
                     break;
@@ -591,7 +592,7 @@ impl<'a> Console<'a> {
         self.term.suspended(&mut || result = machine.shell());
         match result {
             Ok(()) => Step::Menu(Some("The root shell ended.".into())),
-            Err(e) => Step::Menu(Some(e)),
+            Err(e) => Step::Menu(Some(describe(&e))),
         }
     }
 
