@@ -29,6 +29,8 @@ pub enum Component {
     Host,
     /// The members' virtual servers: their users, storage and engines.
     Servers,
+    /// The control socket the recovery console asks the daemon on.
+    Control,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -46,6 +48,7 @@ impl Component {
             Component::System => "system",
             Component::Host => "host",
             Component::Servers => "servers",
+            Component::Control => "control",
             #[cfg(test)]
             Component::Fake => "fake",
         }
@@ -73,6 +76,8 @@ mod tests {
             Component::Proxy,
             Component::System,
             Component::Host,
+            Component::Servers,
+            Component::Control,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.name());
         }

@@ -40,6 +40,8 @@ async fn ready_then_health_over_http1_and_http2() {
         // Every loop that beats for the watchdog has a health entry too.
         assert_eq!(v["components"]["https"]["state"], "ok", "{v}");
         assert_eq!(v["components"]["metrics"]["state"], "ok", "{v}");
+        // So does the recovery console's control socket.
+        assert_eq!(v["components"]["control"]["state"], "ok", "{v}");
         assert_eq!(r.headers["content-type"], "application/json");
     }
 }

@@ -233,6 +233,7 @@ pub async fn run(
         },
         &shutdown,
         &mut tasks,
+        &health,
     );
     let mut ctx = AppContext::new(
         health.clone(),
@@ -413,12 +414,13 @@ fn start_firewall(
 
 /// Listens on the control socket for the recovery console. Not fatal when
 /// it cannot: the web interface still serves, and the console works on
-/// the store directly once hearth is stopped.
+/// the store directly once hearth is stopped; the health entry says so.
 fn start_control(
     config: &Config,
     live: control::server::Live,
     shutdown: &CancellationToken,
     tasks: &mut Tasks,
+    health: &Health,
 ) {
     let path = config.runtime_dir.join(control::SOCKET_FILE);
     let bound = crate::fsutil::create_private_dir(&config.runtime_dir)
@@ -426,6 +428,11 @@ fn start_control(
     match bound {
         Ok(listener) => {
             tracing::info!(socket = %path.display(), "control socket for the recovery console (root only)");
+            health.set(
+                Component::Control,
+                ComponentState::Ok,
+                format!("the recovery console's socket at {}", path.display()),
+            );
             tasks.spawn(
                 "control socket",
                 control::server::serve(listener, Arc::new(live), shutdown.clone()),
@@ -433,6 +440,14 @@ fn start_control(
         }
         Err(e) => {
             tracing::error!(socket = %path.display(), error = %e, "cannot listen on the control socket: the console can act only while hearth is stopped");
+            health.set(
+                Component::Control,
+                ComponentState::Down,
+                format!(
+                    "cannot listen on {}: {e}; the console can act only while hearth is stopped",
+                    path.display()
+                ),
+            );
         }
     }
 }
