@@ -20,6 +20,9 @@ pub trait Backend {
     fn banner(&self) -> Banner;
     /// The terminal's name (the audit records' source).
     fn terminal(&self) -> String;
+    /// Whether hearth manages this box's firewall (`[firewall] manage`):
+    /// when it does not, there is nothing for the console to reset.
+    fn manages_firewall(&self) -> bool;
     /// Holds off the box's other consoles while the guard lives (a
     /// factory reset, a restart, an action on the store); refused, with
     /// why, while another console holds it.
@@ -122,6 +125,10 @@ impl OnThisBox {
 impl Backend for OnThisBox {
     fn terminal(&self) -> String {
         self.terminal.clone()
+    }
+
+    fn manages_firewall(&self) -> bool {
+        self.config.firewall.manage
     }
 
     /// An exclusive `flock` on the state folder, which every console of

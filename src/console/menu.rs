@@ -409,6 +409,12 @@ impl<'a> Console<'a> {
     }
 
     fn reset_firewall(&mut self) -> Step {
+        if !self.backend.manages_firewall() {
+            return Step::Menu(Some(
+                "hearth does not manage this box's firewall ([firewall] manage = false): nothing to reset."
+                    .into(),
+            ));
+        }
         let lines = vec![
             "Reset the firewall to the boot policy: hearth's port and the web".into(),
             "ports open to everyone, nothing else. The admin's rules are replaced".into(),

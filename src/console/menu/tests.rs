@@ -10,6 +10,7 @@ use crate::console::term::Scripted;
 struct FakeBox {
     asked: Mutex<Vec<Request>>,
     shell: bool,
+    firewall: bool,
 }
 
 impl FakeBox {
@@ -17,6 +18,7 @@ impl FakeBox {
         FakeBox {
             asked: Mutex::new(Vec::new()),
             shell: false,
+            firewall: true,
         }
     }
 
@@ -35,6 +37,10 @@ impl FakeBox {
 impl Backend for FakeBox {
     fn terminal(&self) -> String {
         "ttyS0".into()
+    }
+
+    fn manages_firewall(&self) -> bool {
+        self.firewall
     }
 
     fn exclusive(&self) -> Result<Box<dyn std::any::Any>, String> {
@@ -198,6 +204,21 @@ fn destructive_actions_wait_for_yes() {
         ]
     );
     assert_eq!(machine.calls(), ["systemctl restart hearth.service"]);
+}
+
+#[test]
+fn the_firewall_key_says_so_at_once_when_hearth_does_not_manage_it() {
+    let mut fake = FakeBox::new();
+    fake.firewall = false;
+    let machine = Recording::default();
+    // No confirmation is asked: the next key is a menu choice again.
+    let text = run("fy", &fake, &machine);
+    assert!(
+        text.contains("does not manage this box's firewall"),
+        "{text}"
+    );
+    assert!(!text.contains("Reset the firewall now?"), "{text}");
+    assert!(fake.actions().is_empty(), "{:?}", fake.actions());
 }
 
 #[test]
