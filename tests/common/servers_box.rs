@@ -98,13 +98,33 @@ impl ServersBox {
         let id = created["id"].as_str().unwrap().to_string();
         let cleanup = Cleanup::new(&id, &self.lab.layout);
         let mut stream = follow(member).await;
-        stream
-            .until("servers", Duration::from_secs(90), |r| {
+        let wait = Duration::from_secs(90);
+        let waited = stream
+            .try_until("servers", wait, |r| {
                 server(r, &id).is_some_and(|s| s["phase"] == "running")
             })
             .await;
+        if let Err(last) = waited {
+            // What the engine said is the first thing to read then.
+            let log = self.lab.dir.path().join(format!("unit-{id}.log"));
+            let said = std::fs::read_to_string(&log).unwrap_or_else(|e| format!("({e})"));
+            panic!(
+                "server {id} not running within {wait:?}; the last servers event: {last}\n\
+                 the end of its unit's output ({}):\n{}\n\
+                 the end of hearth's log:\n{}",
+                log.display(),
+                last_lines(&said, 40),
+                last_lines(&self.daemon.stderr(), 40),
+            );
+        }
         (created, cleanup)
     }
+}
+
+/// The last `n` lines of `text`.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The fake systemd runs each server unit's command as systemd would.
