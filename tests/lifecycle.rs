@@ -46,6 +46,28 @@ async fn ready_then_health_over_http1_and_http2() {
     }
 }
 
+/// A control socket hearth cannot listen on (a folder in its place) does
+/// not stop hearth; its health entry says the console cannot reach it.
+#[tokio::test]
+async fn a_control_socket_it_cannot_listen_on_is_reported_down() {
+    let d = Daemon::start(Options {
+        prepare_runtime_dir: Some(|run| {
+            std::fs::create_dir_all(run.join("control.sock/in-the-way")).unwrap();
+        }),
+        ..Options::default()
+    });
+    let v = d.client().get("/api/v1/health").await.json();
+    let control = &v["components"]["control"];
+    assert_eq!(control["state"], "down", "{v}");
+    let detail = control["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("control.sock") && detail.contains("only while hearth is stopped"),
+        "{v}"
+    );
+    // The web interface serves on.
+    assert_eq!(v["components"]["https"]["state"], "ok", "{v}");
+}
+
 #[tokio::test]
 async fn certificate_is_valid_for_the_loopback_address_too() {
     let d = Daemon::start(Options::default());

@@ -31,13 +31,6 @@ fn starts(sb: &ServersBox, unit: &str) -> usize {
         .count()
 }
 
-/// The last lines of a log.
-fn tail(path: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
 /// The engine of `id` answers on its socket.
 async fn engine_answers(sb: &ServersBox, id: &str) -> bool {
     let id = ServerId::try_from(id).unwrap();
@@ -87,7 +80,7 @@ async fn a_crashed_engine_restarts_after_its_backoff_and_a_stopped_one_comes_bac
             Instant::now() < deadline,
             "the stopped engine did not come back; calls {:?}; its log:\n{}",
             sb.fake.calls(),
-            tail(&sb.lab.dir.path().join(format!("unit-{id}.log")))
+            sb.unit_log_tail(&id)
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

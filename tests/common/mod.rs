@@ -79,6 +79,9 @@ pub struct Options {
     /// e.g. `+net_admin,+setpcap`), the test's folder given to them, as
     /// systemd runs the unit.
     pub run_as: Option<(u32, String)>,
+    /// Called on the runtime folder (made, empty) before the daemon
+    /// starts: to put something in the daemon's way there.
+    pub prepare_runtime_dir: Option<fn(&Path)>,
 }
 
 impl Daemon {
@@ -113,6 +116,11 @@ impl Daemon {
             }
         }
         std::fs::write(&config_path, config).unwrap();
+        if let Some(prepare) = opts.prepare_runtime_dir {
+            let run = dir.path().join("run");
+            std::fs::create_dir(&run).unwrap();
+            prepare(&run);
+        }
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
@@ -727,6 +735,12 @@ impl TlsClient {
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Protocol::Http1, "GET", path, None).await
     }
+}
+
+/// The last `n` lines of `text`: what a failure message quotes of a log.
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Runs `work` to its end on a runtime of its own, on a thread of its

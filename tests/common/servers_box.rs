@@ -15,7 +15,7 @@ use super::fake_systemd::{FakeSystemd, PrivateBus};
 use super::servers_lab::Lab;
 use super::sse::{self, SseStream};
 use super::unit_runner::RunningUnit;
-use super::{Daemon, Options, Protocol, TlsClient};
+use super::{Daemon, Options, Protocol, TlsClient, last_lines};
 
 pub struct ServersBox {
     pub lab: Lab,
@@ -55,6 +55,16 @@ impl ServersBox {
     /// The journal the daemon reads the servers' logs from.
     pub fn journal(&self) -> std::path::PathBuf {
         self.lab.dir.path().join("journal")
+    }
+
+    /// The end of what the unit of server `id` printed (its engine), for
+    /// a failure message; says why when there is none.
+    pub fn unit_log_tail(&self, id: &str) -> String {
+        let log = self.lab.dir.path().join(format!("unit-{id}.log"));
+        match std::fs::read_to_string(&log) {
+            Ok(text) => last_lines(&text, 40),
+            Err(e) => format!("({}: {e})", log.display()),
+        }
     }
 
     pub fn start() -> ServersBox {
@@ -106,25 +116,16 @@ impl ServersBox {
             .await;
         if let Err(last) = waited {
             // What the engine said is the first thing to read then.
-            let log = self.lab.dir.path().join(format!("unit-{id}.log"));
-            let said = std::fs::read_to_string(&log).unwrap_or_else(|e| format!("({e})"));
             panic!(
                 "server {id} not running within {wait:?}; the last servers event: {last}\n\
-                 the end of its unit's output ({}):\n{}\n\
+                 the end of its unit's output:\n{}\n\
                  the end of hearth's log:\n{}",
-                log.display(),
-                last_lines(&said, 40),
+                self.unit_log_tail(&id),
                 last_lines(&self.daemon.stderr(), 40),
             );
         }
         (created, cleanup)
     }
-}
-
-/// The last `n` lines of `text`.
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The fake systemd runs each server unit's command as systemd would.

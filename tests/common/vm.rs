@@ -560,8 +560,7 @@ pub fn line_after(text: &str, mark: usize, wanted: impl Fn(&str) -> bool) -> Opt
 }
 
 fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(60)..].join("\n")
+    super::last_lines(text, 60)
 }
 
 /// `N` distinct free loopback ports: the listeners are all held until
