@@ -64,6 +64,13 @@ fn a_server_gets_a_user_ranges_and_storage_of_its_size_then_all_goes() {
     let image = std::fs::metadata(lab.layout.image(&id)).unwrap();
     assert_eq!(image.len(), 512 << 20);
     assert_eq!(image.mode() & 0o777, 0o600);
+    // Every block of it held on the host, none left to be found later.
+    assert!(
+        image.blocks() * 512 >= 512 << 20,
+        "the image holds {} of its {} bytes: a sparse disk can fail its writes when the host fills",
+        image.blocks() * 512,
+        image.len()
+    );
     // Asked again (after a restart of hearth): nothing changes.
     std::fs::write(data.join("home/kept"), "still here").unwrap();
     assert_eq!(lab.ask(&prepare), DONE);
@@ -290,4 +297,102 @@ fn the_factory_reset_erases_a_server_and_the_state() {
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].action, "console.factory_reset");
     assert_eq!(records[0].source, "ttyS0");
+}
+
+/// A file system of `mib` MiB mounted at `at` (made here), unmounted
+/// when dropped: the servers' storage on a small disk of its own.
+struct SmallDisk {
+    at: std::path::PathBuf,
+    _image_dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(at: &Path, mib: u64) -> SmallDisk {
+        let image_dir = tempfile::tempdir().unwrap();
+        let image = image_dir.path().join("host.img");
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(mib << 20)
+            .unwrap();
+        let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+        ok(Command::new("mkfs.ext4")
+            .args(["-q", "-m", "0"])
+            .arg(&image));
+        std::fs::create_dir_all(at).unwrap();
+        ok(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(at));
+        SmallDisk {
+            at: at.to_path_buf(),
+            _image_dir: image_dir,
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.at).status();
+    }
+}
+
+#[test]
+fn a_full_host_leaves_every_servers_disk_writable_and_a_disk_that_does_not_fit_is_refused() {
+    // Dropped after the lab (which unmounts the servers' disks first).
+    let _disk: SmallDisk;
+    let mut lab = Lab::start(CLIENT_UID);
+    _disk = SmallDisk::mount(&lab.layout.storage, 1600);
+    const DONE: &str = r#"{"outcome":"done"}"#;
+    let mut server = |disk_mib: u32| {
+        let id = lab.new_id();
+        assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
+        let answer = lab.ask(&Request::PrepareStorage {
+            id: id.clone(),
+            disk_mib,
+        });
+        (id, answer)
+    };
+    let (a, answer) = server(700);
+    assert_eq!(answer, DONE);
+    let (b, answer) = server(400);
+    assert_eq!(answer, DONE);
+    // 400 MiB more would leave the box less than it keeps: refused with
+    // the sizes, and no image left behind.
+    let (c, answer) = server(400);
+    assert!(
+        answer.contains("a 400 MiB disk does not fit") && answer.contains("MiB free"),
+        "{answer}"
+    );
+    assert!(!lab.layout.image(&c).exists());
+
+    // The host's file system filled to the last block by someone else
+    // (here root; on a box, whatever writes to /var).
+    let hog = lab.layout.storage.join("hog");
+    let filled = Command::new("dd")
+        .args(["if=/dev/zero", "bs=1M", "conv=fsync"])
+        .arg(format!("of={}", hog.display()))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&filled.stderr).contains("No space left"),
+        "{filled:?}"
+    );
+    // Both servers still write all their disks hold, to the disk.
+    for (id, mib) in [(&a, 600), (&b, 300)] {
+        let uid = user(&id.user()).unwrap().uid.as_raw();
+        let file = lab.layout.data(id).join("home/written");
+        let wrote = run_as(
+            uid,
+            &[
+                "dd",
+                "if=/dev/zero",
+                &format!("of={}", file.display()),
+                "bs=1M",
+                &format!("count={mib}"),
+                "conv=fsync",
+            ],
+        );
+        assert!(wrote.is_ok(), "server {id}: {wrote:?}");
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), mib << 20);
+    }
 }

@@ -2,6 +2,7 @@
 //! handlers and the store. It owns the user record, the setup flow and its
 //! claim code, and writes every change with its audit record.
 
+pub mod certs;
 mod profile;
 mod sessions;
 pub mod settings;

@@ -2,6 +2,12 @@
 //! already been allowed by the permission matrix; this module keeps the
 //! rules about the accounts themselves (valid names and passwords, and
 //! never losing the last enabled admin). Every change is audited.
+//!
+//! A user's credentials go with their standing: disabling a user, making
+//! them a viewer or deleting them revokes their servers' client
+//! certificates in the same transaction, each revocation audited. A user
+//! who still owns domains or servers is not deleted: what they own would
+//! outlive them with nobody to answer for it.
 
 use std::net::IpAddr;
 
@@ -28,6 +34,10 @@ pub enum UserError {
     /// them: a domain owned by nobody would still be served.
     #[error("the user still owns the domains {}: remove them or give them to another user first", .0.join(", "))]
     OwnsDomains(Vec<String>),
+    /// A server keeps running (and keeps its data) until it is deleted;
+    /// one owned by nobody would have nobody to stop it.
+    #[error("the user still owns the servers {}: delete them first", .0.join(", "))]
+    OwnsServers(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -64,6 +74,44 @@ fn invalid(field: &'static str, e: impl std::fmt::Display) -> UserError {
         field,
         message: format!("{field} {e}"),
     }
+}
+
+/// Revokes every client certificate of `username` inside `c`, each with
+/// its own `server.cert_revoke` record by the caller, written with the
+/// change.
+fn revoke_certificates(
+    c: &mut Change<'_>,
+    caller: &Caller,
+    username: &str,
+    source: IpAddr,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    for cert in super::certs::revoke_all_of(c, username, now_ms)? {
+        c.also_audit(caller.audit(AuditAction::ServerCertRevoke, &cert.id, source));
+    }
+    Ok(())
+}
+
+/// The names of what `username` owns in `table`, whose records belong to
+/// another module (`proxy`, `servers`): only their `owner` and the
+/// field `name_field` (or the key, for `None`) are read.
+fn owned_in(
+    c: &Change<'_>,
+    table: Records,
+    username: &str,
+    name_field: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    Ok(c.records::<serde_json::Value>(table)?
+        .into_iter()
+        .filter(|(_, r)| r.get("owner").and_then(|o| o.as_str()) == Some(username))
+        .map(|(key, r)| match name_field {
+            Some(field) => r
+                .get(field)
+                .and_then(|n| n.as_str())
+                .map_or(key, str::to_string),
+            None => key,
+        })
+        .collect())
 }
 
 /// Enabled admins other than `except`, as the change sees them.
@@ -165,6 +213,7 @@ impl Users {
         username: &str,
         update: UserUpdate,
         source: IpAddr,
+        now_ms: u64,
     ) -> Result<UserView, UserError> {
         // One's own password changes only with the current one (and its
         // throttle): a session left open must not be enough to take the
@@ -206,6 +255,12 @@ impl Users {
                     // lost a device: nobody stays signed in with the old one.
                     end_sessions(c, username)?;
                 }
+                // Revoked for good: enabled or promoted again, the user
+                // makes a new certificate, so that one that leaked while
+                // they were out does not come back with them.
+                if update.disabled == Some(true) || update.role == Some(Role::Viewer) {
+                    revoke_certificates(c, caller, username, source, now_ms)?;
+                }
                 c.put_record(Records::Users, username, &user)?;
                 Ok(UserView {
                     username: username.to_string(),
@@ -217,8 +272,16 @@ impl Users {
         )
     }
 
-    /// Deletes the account, ends its sessions and revokes its tokens.
-    pub fn delete(&self, caller: &Caller, username: &str, source: IpAddr) -> Result<(), UserError> {
+    /// Deletes the account, ends its sessions, removes its tokens and
+    /// revokes its certificates (their records stay, revoked, for the
+    /// admins to see). Refused while the user owns domains or servers.
+    pub fn delete(
+        &self,
+        caller: &Caller,
+        username: &str,
+        source: IpAddr,
+        now_ms: u64,
+    ) -> Result<(), UserError> {
         self.store.change(
             caller.audit(AuditAction::UserDelete, username, source),
             |c| {
@@ -228,15 +291,13 @@ impl Users {
                 if user.role == Role::Admin && !user.disabled && other_admins(c, username)? == 0 {
                     return Err(UserError::LastAdmin);
                 }
-                // The records belong to `proxy`; only their owner is read.
-                let owned: Vec<String> = c
-                    .records::<serde_json::Value>(Records::Domains)?
-                    .into_iter()
-                    .filter(|(_, d)| d.get("owner").and_then(|o| o.as_str()) == Some(username))
-                    .map(|(name, _)| name)
-                    .collect();
-                if !owned.is_empty() {
-                    return Err(UserError::OwnsDomains(owned));
+                let domains = owned_in(c, Records::Domains, username, None)?;
+                if !domains.is_empty() {
+                    return Err(UserError::OwnsDomains(domains));
+                }
+                let servers = owned_in(c, Records::Servers, username, Some("name"))?;
+                if !servers.is_empty() {
+                    return Err(UserError::OwnsServers(servers));
                 }
                 c.remove_record(Records::Users, username)?;
                 end_sessions(c, username)?;
@@ -245,6 +306,7 @@ impl Users {
                         c.remove_record(Records::Tokens, &key)?;
                     }
                 }
+                revoke_certificates(c, caller, username, source, now_ms)?;
                 Ok(())
             },
         )
@@ -304,14 +366,15 @@ mod tests {
                     ..UserUpdate::default()
                 },
                 ip(),
+                T0,
             )
             .unwrap();
         assert_eq!(v.role, Role::Viewer);
         assert!(matches!(
-            users.update(&a, "ghost", UserUpdate::default(), ip()),
+            users.update(&a, "ghost", UserUpdate::default(), ip(), T0),
             Err(UserError::NotFound)
         ));
-        users.delete(&a, "kid", ip()).unwrap();
+        users.delete(&a, "kid", ip(), T0).unwrap();
         let names: Vec<String> = users
             .list()
             .unwrap()
@@ -335,7 +398,7 @@ mod tests {
         let a = admin();
         users.create(&a, "boss", PW, "admin", ip(), T0).unwrap();
         assert!(matches!(
-            users.delete(&a, "boss", ip()),
+            users.delete(&a, "boss", ip(), T0),
             Err(UserError::LastAdmin)
         ));
         let demote = UserUpdate {
@@ -343,7 +406,7 @@ mod tests {
             ..UserUpdate::default()
         };
         assert!(matches!(
-            users.update(&a, "boss", demote, ip()),
+            users.update(&a, "boss", demote, ip(), T0),
             Err(UserError::LastAdmin)
         ));
         let disable = UserUpdate {
@@ -351,10 +414,237 @@ mod tests {
             ..UserUpdate::default()
         };
         assert!(matches!(
-            users.update(&a, "boss", disable, ip()),
+            users.update(&a, "boss", disable, ip(), T0),
             Err(UserError::LastAdmin)
         ));
         users.create(&a, "second", PW, "admin", ip(), T0).unwrap();
-        users.delete(&a, "boss", ip()).unwrap();
+        users.delete(&a, "boss", ip(), T0).unwrap();
+    }
+    use crate::accounts::certs::CertRecord;
+
+    const T1: u64 = T0 + 60_000;
+
+    /// A store with the admin `boss`, the members `ann` and `bob`, and
+    /// certificates: two of Ann's (`ann-1`, `ann-2`) and one of Bob's.
+    fn with_certificates() -> (tempfile::TempDir, Store, Users) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let users = Users::new(store.clone());
+        let a = admin();
+        users.create(&a, "boss", PW, "admin", ip(), T0).unwrap();
+        for name in ["ann", "bob"] {
+            users.create(&a, name, PW, "member", ip(), T0).unwrap();
+        }
+        for (fingerprint, owner) in [("ann-1", "ann"), ("ann-2", "ann"), ("bob-1", "bob")] {
+            let cert = CertRecord {
+                id: fingerprint.into(),
+                fingerprint: fingerprint.into(),
+                owner: owner.into(),
+                created_ms: T0,
+                revoked_ms: None,
+            };
+            store
+                .change(
+                    a.audit(AuditAction::ServerCertIssue, fingerprint, ip()),
+                    |c| c.put_record(Records::ServerCerts, fingerprint, &cert),
+                )
+                .unwrap();
+        }
+        (dir, store, users)
+    }
+
+    /// Each certificate and when it was revoked.
+    fn revocations(store: &Store) -> Vec<(String, Option<u64>)> {
+        store
+            .records::<CertRecord>(Records::ServerCerts)
+            .unwrap()
+            .into_iter()
+            .map(|(key, c)| (key, c.revoked_ms))
+            .collect()
+    }
+
+    /// The audit records after record `after`: (actor, action, target).
+    fn audit_after(store: &Store, after: u64) -> Vec<(String, String, String)> {
+        store
+            .audit_records(after, 100)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.actor, r.action, r.target))
+            .collect()
+    }
+
+    fn last_audit_id(store: &Store) -> u64 {
+        store
+            .audit_records(0, 1000)
+            .unwrap()
+            .last()
+            .map_or(0, |r| r.id)
+    }
+
+    fn entry(action: &str, target: &str) -> (String, String, String) {
+        ("root-admin".into(), action.into(), target.into())
+    }
+
+    #[test]
+    fn disabling_revokes_the_users_certificates_with_the_change() {
+        let (_dir, store, users) = with_certificates();
+        let before = last_audit_id(&store);
+        let disable = UserUpdate {
+            disabled: Some(true),
+            ..UserUpdate::default()
+        };
+        users.update(&admin(), "ann", disable, ip(), T1).unwrap();
+        assert_eq!(
+            revocations(&store),
+            [
+                ("ann-1".to_string(), Some(T1)),
+                ("ann-2".to_string(), Some(T1)),
+                ("bob-1".to_string(), None),
+            ]
+        );
+        // One record each, by the admin, written with the user's change.
+        assert_eq!(
+            audit_after(&store, before),
+            [
+                entry("server.cert_revoke", "ann-1"),
+                entry("server.cert_revoke", "ann-2"),
+                entry("user.update", "ann"),
+            ]
+        );
+
+        // Enabled again, Ann makes new certificates: the old stay revoked.
+        let enable = UserUpdate {
+            disabled: Some(false),
+            ..UserUpdate::default()
+        };
+        users.update(&admin(), "ann", enable, ip(), T1 + 1).unwrap();
+        assert_eq!(revocations(&store)[0], ("ann-1".to_string(), Some(T1)));
+    }
+
+    #[test]
+    fn a_viewer_keeps_no_certificate_and_other_changes_keep_them() {
+        let (_dir, store, users) = with_certificates();
+        let a = admin();
+        // A new password, or becoming an admin, leaves them as they were.
+        let password = UserUpdate {
+            password: Some("another horse battery staple".into()),
+            ..UserUpdate::default()
+        };
+        users.update(&a, "ann", password, ip(), T1).unwrap();
+        let promote = UserUpdate {
+            role: Some(Role::Admin),
+            ..UserUpdate::default()
+        };
+        users.update(&a, "bob", promote, ip(), T1).unwrap();
+        assert!(revocations(&store).iter().all(|(_, r)| r.is_none()));
+
+        let before = last_audit_id(&store);
+        let demote = UserUpdate {
+            role: Some(Role::Viewer),
+            ..UserUpdate::default()
+        };
+        users.update(&a, "bob", demote, ip(), T1 + 1).unwrap();
+        assert_eq!(revocations(&store)[2], ("bob-1".to_string(), Some(T1 + 1)));
+        assert_eq!(
+            audit_after(&store, before),
+            [
+                entry("server.cert_revoke", "bob-1"),
+                entry("user.update", "bob"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_change_revokes_nothing() {
+        let (_dir, store, users) = with_certificates();
+        let a = admin();
+        let boss = CertRecord {
+            id: "boss-1".into(),
+            fingerprint: "boss-1".into(),
+            owner: "boss".into(),
+            created_ms: T0,
+            revoked_ms: None,
+        };
+        store
+            .change(a.audit(AuditAction::ServerCertIssue, "boss-1", ip()), |c| {
+                c.put_record(Records::ServerCerts, "boss-1", &boss)
+            })
+            .unwrap();
+        let before = last_audit_id(&store);
+        let disable = UserUpdate {
+            disabled: Some(true),
+            ..UserUpdate::default()
+        };
+        assert!(matches!(
+            users.update(&a, "boss", disable, ip(), T1),
+            Err(UserError::LastAdmin)
+        ));
+        assert!(revocations(&store).iter().all(|(_, r)| r.is_none()));
+        assert_eq!(audit_after(&store, before), []);
+    }
+
+    #[test]
+    fn deleting_revokes_the_users_certificates_with_the_change() {
+        let (_dir, store, users) = with_certificates();
+        let before = last_audit_id(&store);
+        users.delete(&admin(), "ann", ip(), T1).unwrap();
+        // The records stay, revoked, for the admins to see.
+        assert_eq!(
+            revocations(&store),
+            [
+                ("ann-1".to_string(), Some(T1)),
+                ("ann-2".to_string(), Some(T1)),
+                ("bob-1".to_string(), None),
+            ]
+        );
+        assert_eq!(
+            audit_after(&store, before),
+            [
+                entry("server.cert_revoke", "ann-1"),
+                entry("server.cert_revoke", "ann-2"),
+                entry("user.delete", "ann"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_user_who_owns_servers_is_not_deleted() {
+        let (_dir, store, users) = with_certificates();
+        let a = admin();
+        // The records belong to `servers`; only owner and name are read.
+        store
+            .change(a.audit(AuditAction::ServerCreate, "s1", ip()), |c| {
+                for (id, owner, name) in [
+                    ("s1", "ann", "web"),
+                    ("s2", "bob", "db"),
+                    ("s3", "ann", "mail"),
+                ] {
+                    let record = serde_json::json!({"id": id, "owner": owner, "name": name});
+                    c.put_record(Records::Servers, id, &record)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let before = last_audit_id(&store);
+        let refused = users.delete(&a, "ann", ip(), T1);
+        match &refused {
+            Err(UserError::OwnsServers(names)) => assert_eq!(names, &["web", "mail"]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "the user still owns the servers web, mail: delete them first"
+        );
+        assert!(revocations(&store).iter().all(|(_, r)| r.is_none()));
+        assert_eq!(audit_after(&store, before), []);
+        assert!(users.list().unwrap().iter().any(|u| u.username == "ann"));
+
+        store
+            .change(a.audit(AuditAction::ServerRemoved, "s1", ip()), |c| {
+                c.remove_record(Records::Servers, "s1")?;
+                c.remove_record(Records::Servers, "s3")
+            })
+            .unwrap();
+        users.delete(&a, "ann", ip(), T1).unwrap();
     }
 }

@@ -249,6 +249,12 @@ pub async fn run(
             units,
             server_certs,
             journal_dir: config.servers.journal_dir.clone(),
+            servers_layout: config.servers.manage.then(|| {
+                crate::servers::helper::Layout::new(
+                    &config.servers.storage,
+                    &config.servers.run_dir,
+                )
+            }),
             epoch,
         },
         &config.limits,

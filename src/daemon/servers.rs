@@ -69,7 +69,8 @@ pub(super) fn start_servers(
     });
     let mut manager = ServersManager::new(store.clone(), machinery)
         .with_engines(Engines::new(layout.clone(), engines_tx))
-        .with_usage(PathBuf::from(usage::SERVERS_SLICE));
+        .with_usage(PathBuf::from(usage::SERVERS_SLICE))
+        .with_journal(s.journal_dir.clone());
     if let Some(tar) = &s.base_image {
         manager = manager.with_base_image(tar.clone(), layout);
     }

@@ -68,6 +68,9 @@ pub struct Services {
     pub units: Option<Arc<Units>>,
     pub server_certs: Option<Arc<CertsService>>,
     pub journal_dir: Option<std::path::PathBuf>,
+    /// Where the servers' disks go, where hearth manages servers: a new
+    /// server is refused when its disk does not fit.
+    pub servers_layout: Option<crate::servers::helper::Layout>,
     pub epoch: ConnectionEpoch,
 }
 
@@ -86,7 +89,13 @@ impl AppContext {
             users: Arc::new(Users::new(store.clone())),
             tokens: Arc::new(Tokens::new(store.clone())),
             two_factor: Arc::new(TwoFactor::new(store.clone())),
-            servers: Arc::new(ServersService::new(store.clone()).reserving(local_addr.port())),
+            servers: Arc::new({
+                let service = ServersService::new(store.clone()).reserving(local_addr.port());
+                match services.servers_layout {
+                    Some(layout) => service.with_storage(layout),
+                    None => service,
+                }
+            }),
             store,
             hub,
             metrics,

@@ -246,17 +246,20 @@ impl From<ServersError> for ApiError {
         match e {
             ServersError::Invalid(e) => e.into(),
             ServersError::NotFound => ApiError::NotFound,
-            e @ (ServersError::Quota(_) | ServersError::Deleting(_) | ServersError::Full(_)) => {
-                ApiError::Conflict {
-                    message: e.to_string(),
-                }
-            }
+            e @ (ServersError::Quota(_)
+            | ServersError::Deleting(_)
+            | ServersError::Full(_)
+            | ServersError::NoRoom(_)) => ApiError::Conflict {
+                message: e.to_string(),
+            },
             ServersError::Forbidden(message) => ApiError::Forbidden {
                 code: "forbidden",
                 message: message.into(),
             },
             // rcgen failing to sign is hearth's fault, never the caller's.
             ServersError::Certificate(e) => ApiError::Internal(e),
+            // The box's own storage unreadable: nothing the caller did.
+            e @ ServersError::Storage { .. } => ApiError::Internal(e.to_string()),
             ServersError::Store(e) => e.into(),
         }
     }
@@ -290,11 +293,12 @@ impl From<UserError> for ApiError {
                 field: Some(field),
                 message,
             },
-            e @ (UserError::Exists(_) | UserError::LastAdmin | UserError::OwnsDomains(_)) => {
-                ApiError::Conflict {
-                    message: e.to_string(),
-                }
-            }
+            e @ (UserError::Exists(_)
+            | UserError::LastAdmin
+            | UserError::OwnsDomains(_)
+            | UserError::OwnsServers(_)) => ApiError::Conflict {
+                message: e.to_string(),
+            },
             UserError::NotFound => ApiError::NotFound,
             UserError::Store(e) => e.into(),
         }

@@ -75,4 +75,13 @@ pub trait Manager: Send + 'static {
     fn detail(_status: &Self::Status) -> String {
         "in sync".to_string()
     }
+
+    /// Trouble a pass that succeeded leaves for an admin, in words the
+    /// public health entry may show (counts, never members' names): the
+    /// component is `degraded` with it as the detail, while the loop goes
+    /// on at its own pace (nothing failed that a retry would fix). E.g. a
+    /// server whose engine has not answered for minutes.
+    fn trouble(_status: &Self::Status) -> Option<String> {
+        None
+    }
 }

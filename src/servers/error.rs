@@ -23,6 +23,14 @@ pub enum ServersError {
     /// The box serves no more servers (every engine port is taken).
     #[error("the box has as many servers as it can serve ({0})")]
     Full(usize),
+    /// The server's disk does not fit on the box.
+    #[error(transparent)]
+    NoRoom(#[from] super::room::NoRoom),
+    #[error("cannot read the free space of {path}: {source}")]
+    Storage {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot make the certificate: {0}")]
     Certificate(String),
     #[error(transparent)]

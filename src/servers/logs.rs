@@ -66,19 +66,8 @@ pub fn follow(
     directory: Option<&Path>,
     id: &ServerId,
 ) -> Result<impl Stream<Item = LogLine> + Send + 'static, LogsError> {
-    let mut command = Command::new("journalctl");
-    if let Some(d) = directory {
-        command.arg("--directory").arg(d);
-    }
-    command
-        .arg("--unit")
-        .arg(unit_name(id))
-        .args(["--output=json", "--follow", "--no-pager", "--lines"])
-        .arg(BACKLOG.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    let mut command = journalctl(directory, id, BACKLOG);
+    command.arg("--follow").kill_on_drop(true);
     let mut child = command.spawn()?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let lines = BufReader::new(stdout).lines();
@@ -97,6 +86,52 @@ pub fn follow(
             }
         },
     ))
+}
+
+/// `journalctl` for the last `lines` entries of `id`'s unit, as JSON.
+fn journalctl(directory: Option<&Path>, id: &ServerId, lines: u32) -> Command {
+    let mut command = Command::new("journalctl");
+    if let Some(d) = directory {
+        command.arg("--directory").arg(d);
+    }
+    command
+        .arg("--unit")
+        .arg(unit_name(id))
+        .args(["--output=json", "--no-pager", "--lines"])
+        .arg(lines.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// How long [`tail`] waits for `journalctl`.
+const TAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The last `lines` entries of `id`'s unit: what its engine said before
+/// it failed or stopped answering.
+pub async fn tail(
+    directory: Option<&Path>,
+    id: &ServerId,
+    lines: u32,
+) -> Result<Vec<LogLine>, LogsError> {
+    let mut command = journalctl(directory, id, lines);
+    command.kill_on_drop(true);
+    let out = tokio::time::timeout(TAIL_TIMEOUT, command.output())
+        .await
+        .map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "journalctl took too long")
+        })??;
+    if !out.status.success() {
+        return Err(LogsError(std::io::Error::other(format!(
+            "journalctl {}",
+            out.status
+        ))));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(parse)
+        .collect())
 }
 
 #[cfg(test)]

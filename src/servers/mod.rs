@@ -56,6 +56,7 @@ pub mod logs;
 pub mod model;
 pub mod plan;
 pub mod progress;
+pub mod room;
 pub mod run;
 pub mod service;
 pub mod signals;

@@ -39,6 +39,10 @@ pub const CRASH_BACKOFF: Duration = Duration::from_secs(2);
 pub const CRASH_BACKOFF_CAP: Duration = Duration::from_secs(300);
 /// An engine up this long is no longer crashing.
 pub const STABLE_AFTER_MS: u64 = 60_000;
+/// A unit up this long whose engine has never answered is reported
+/// (an engine answers within seconds, some 40 s under emulation): it
+/// is stuck, and waiting longer tells nobody why.
+pub const UNRESPONSIVE_AFTER_MS: u64 = 180_000;
 
 /// A unit's `ActiveState`, as systemd says it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -150,6 +154,9 @@ pub struct Observed {
     pub base_busy: BTreeMap<ServerId, Option<u64>>,
     /// What each running server uses (for the status only).
     pub usage: super::usage::Readings,
+    /// The last lines of the engines in trouble (failed, or not
+    /// answering for long): for the status only.
+    pub tails: BTreeMap<ServerId, Vec<super::logs::LogLine>>,
 }
 
 /// One step on the host.
@@ -209,7 +216,18 @@ pub enum Phase {
     Stopped,
     /// Its engine failed; started again at `retry_at_ms`.
     Failed,
+    /// Its unit runs but its engine has not answered for
+    /// [`UNRESPONSIVE_AFTER_MS`]: the component is degraded until it does.
+    Unresponsive,
     Deleting,
+}
+
+impl Phase {
+    /// Whether the server is in trouble an admin should see at once
+    /// (with its engine's last words).
+    pub fn is_trouble(self) -> bool {
+        matches!(self, Phase::Failed | Phase::Unresponsive)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -342,7 +360,14 @@ fn server_step(
                         (Phase::Starting, Some(Step::Restart { id, limits }))
                     }
                     // Up, but its engine does not answer (yet).
-                    _ if seen.answering == Some(false) => (Phase::Starting, None),
+                    _ if seen.answering == Some(false) => {
+                        let waited = now_ms.saturating_sub(seen.since_ms);
+                        if waited >= UNRESPONSIVE_AFTER_MS {
+                            (Phase::Unresponsive, None)
+                        } else {
+                            (Phase::Starting, None)
+                        }
+                    }
                     _ if seen.answering == Some(true)
                         && observed.base_offered
                         && !server.base_loaded =>

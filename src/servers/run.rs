@@ -23,6 +23,7 @@ use super::engine::Engine;
 use super::engines::{EngineView, Engines};
 use super::helper::Layout;
 use super::helper::protocol::Request;
+use super::logs::{self, LogLine};
 use super::model::{DesiredState, Limits, Server, ServerId};
 use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, Step};
 use super::progress::{Progress, progress};
@@ -69,7 +70,18 @@ pub struct ServersManager<M> {
     base: Option<(PathBuf, Layout)>,
     /// The imports under way (`None`) or failed (when to try again).
     base_busy: Arc<std::sync::Mutex<BTreeMap<ServerId, Option<u64>>>>,
+    /// Where the engines' last words are read (`Some(None)`: the
+    /// system's journal), if hearth reads them.
+    journal: Option<Option<PathBuf>>,
+    /// The last words of the engines in trouble, as last read: when the
+    /// unit entered its state, when they were read, the lines.
+    tails: BTreeMap<ServerId, (u64, u64, Vec<LogLine>)>,
 }
+
+/// How many of an engine's last lines its status shows when in trouble.
+const TAIL_LINES: u32 = 12;
+/// How often the last lines of an engine still in trouble are read again.
+const TAIL_REFRESH_MS: u64 = 30_000;
 
 /// How long after a failed import of the base image it is tried again.
 const BASE_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
@@ -89,6 +101,48 @@ impl<M: Machinery> ServersManager<M> {
             started: tokio::time::Instant::now(),
             base: None,
             base_busy: Arc::default(),
+            journal: None,
+            tails: BTreeMap::new(),
+        }
+    }
+
+    /// Reads the last lines of an engine that failed or does not answer
+    /// into its status, from the journal in `directory` (the system's
+    /// when `None`).
+    pub fn with_journal(mut self, directory: Option<PathBuf>) -> ServersManager<M> {
+        self.journal = Some(directory);
+        self
+    }
+
+    /// Reads again the last lines of each engine in trouble whose lines
+    /// are older than its trouble or [`TAIL_REFRESH_MS`]; forgets those
+    /// of the others.
+    async fn read_tails(&mut self, servers: &BTreeMap<ServerId, Seen>, now_ms: u64) {
+        let Some(directory) = self.journal.clone() else {
+            return;
+        };
+        let troubled: BTreeMap<&ServerId, u64> = servers
+            .iter()
+            .filter(|(_, seen)| in_trouble(seen, now_ms))
+            .map(|(id, seen)| (id, seen.since_ms))
+            .collect();
+        self.tails.retain(|id, _| troubled.contains_key(id));
+        for (id, since_ms) in troubled {
+            let fresh = self.tails.get(id).is_some_and(|(since, read_at, _)| {
+                *since == since_ms && now_ms < read_at + TAIL_REFRESH_MS
+            });
+            if fresh {
+                continue;
+            }
+            let lines = match logs::tail(directory.as_deref(), id, TAIL_LINES).await {
+                Ok(lines) => lines,
+                Err(e) => vec![LogLine {
+                    at_ms: now_ms,
+                    priority: None,
+                    message: format!("(hearth could not read its log: {e})"),
+                }],
+            };
+            self.tails.insert(id.clone(), (since_ms, now_ms, lines));
         }
     }
 
@@ -283,6 +337,9 @@ pub struct ServerStatus {
     /// Why its usage could not be read, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_error: Option<String>,
+    /// Its engine's last lines, while it is failed or unresponsive: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_log: Option<Vec<LogLine>>,
 }
 
 pub struct Desired {
@@ -338,7 +395,15 @@ impl<M: Machinery> Manager for ServersManager<M> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let now = now_ms();
+        self.read_tails(&view.servers, now).await;
+        let tails = self
+            .tails
+            .iter()
+            .map(|(id, (_, _, lines))| (id.clone(), lines.clone()))
+            .collect();
         let mut observed = Observed {
+            tails,
             base_offered: self.base.is_some(),
             base_busy,
             usage,
@@ -347,7 +412,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
             users: view.users,
             units: view.units,
             crashes: BTreeMap::new(),
-            now_ms: now_ms(),
+            now_ms: now,
             engines: self.views.clone(),
         };
         self.count_crashes(&observed);
@@ -434,6 +499,24 @@ impl<M: Machinery> Manager for ServersManager<M> {
             .count();
         format!("{running} of {} servers running", status.servers.len())
     }
+
+    /// Engines that failed or do not answer: counts only (the health
+    /// entry is public; the members' topic says which and why).
+    fn trouble(status: &ServersStatus) -> Option<String> {
+        let count = |phase| status.servers.iter().filter(|s| s.phase == phase).count();
+        let (failed, unresponsive) = (count(Phase::Failed), count(Phase::Unresponsive));
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!("{failed} failed (started again after a wait)"));
+        }
+        if unresponsive > 0 {
+            parts.push(format!(
+                "{unresponsive} not answering for {} minutes",
+                plan::UNRESPONSIVE_AFTER_MS / 60_000
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("{}; {}", Self::detail(status), parts.join(", ")))
+    }
 }
 
 /// The plan, with what its status is made from.
@@ -480,6 +563,10 @@ fn status(
                     engine: observed.engines.get(&s.id).cloned(),
                     usage: observed.usage.get(&s.id).and_then(|r| r.clone().ok()),
                     usage_error: observed.usage.get(&s.id).and_then(|r| r.clone().err()),
+                    last_log: phase
+                        .is_trouble()
+                        .then(|| observed.tails.get(&s.id).cloned())
+                        .flatten(),
                 }
             })
             .collect(),
@@ -489,6 +576,20 @@ fn status(
             .iter()
             .map(super::adapter::unit_name)
             .collect(),
+    }
+}
+
+/// Whether what the host shows of a server is trouble: its unit failed,
+/// or its engine has not answered since the unit came up
+/// [`plan::UNRESPONSIVE_AFTER_MS`] ago.
+fn in_trouble(seen: &Seen, now_ms: u64) -> bool {
+    match seen.unit {
+        Activity::Failed => true,
+        Activity::Active => {
+            seen.answering == Some(false)
+                && now_ms.saturating_sub(seen.since_ms) >= plan::UNRESPONSIVE_AFTER_MS
+        }
+        _ => false,
     }
 }
 

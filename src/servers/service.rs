@@ -13,10 +13,11 @@
 use std::net::IpAddr;
 
 use super::error::ServersError;
+use super::helper::Layout;
 use super::model::{
     Deletion, DesiredState, Quota, Server, ServerId, ServerInput, free_engine_port,
 };
-use super::stored;
+use super::{room, stored};
 use crate::accounts::{Caller, UserRecord};
 use crate::auth::Role;
 use crate::invalid::invalid;
@@ -45,6 +46,9 @@ pub struct ServersService {
     store: Store,
     /// hearth's own port: no server may publish it.
     reserved: Option<u16>,
+    /// Where the servers' disks are, where hearth makes them: a new
+    /// server's disk must fit there (see [`super::room`]).
+    storage: Option<Layout>,
 }
 
 impl ServersService {
@@ -52,7 +56,36 @@ impl ServersService {
         ServersService {
             store,
             reserved: None,
+            storage: None,
         }
+    }
+
+    /// Refuses a server whose disk does not fit in `layout`'s storage.
+    pub fn with_storage(mut self, layout: Layout) -> ServersService {
+        self.storage = Some(layout);
+        self
+    }
+
+    /// Whether `server`'s disk fits beside those promised to `all` the
+    /// servers whose image is not made yet.
+    fn fits(&self, all: &[Server], server: &Server) -> Result<(), ServersError> {
+        let Some(layout) = &self.storage else {
+            return Ok(());
+        };
+        let free = room::free_mib(&layout.storage).map_err(|source| ServersError::Storage {
+            path: layout.storage.clone(),
+            source,
+        })?;
+        let promised: u64 = all
+            .iter()
+            .filter(|s| s.deleting.is_none() && !layout.image(&s.id).exists())
+            .map(|s| u64::from(s.limits.disk_mib))
+            .sum();
+        Ok(room::check(
+            u64::from(server.limits.disk_mib),
+            free,
+            promised,
+        )?)
     }
 
     /// Refuses `port` (hearth's own) to the servers' published ports.
@@ -109,6 +142,7 @@ impl ServersService {
             let all = stored::servers_in(c)?;
             published_elsewhere(&all, &server, input)?;
             stored::quota_in(c, &server.owner)?.admit(&all, &server)?;
+            self.fits(&all, &server)?;
             server.engine_port = Some(free_engine_port(&all).ok_or(ServersError::Full(all.len()))?);
             stored::put(c, &server)?;
             Ok::<_, ServersError>(server)

@@ -3,7 +3,10 @@
 //! It owns the typed tables (see `schema`), the schema migrations run at
 //! open, and the audit log. Every state change goes through
 //! [`Store::change`], which writes the change and its audit record in one
-//! write transaction, so a change without its audit record cannot exist.
+//! write transaction, so a change without its audit record cannot exist
+//! (a change that does several audited things at once, e.g. disabling a
+//! member and revoking each of their certificates, adds the others with
+//! [`Change::also_audit`]).
 //! Other modules never see redb types.
 //!
 //! redb takes an exclusive lock on the file: a second process on the same
@@ -137,13 +140,20 @@ impl Store {
             txn: &txn,
             store: self,
             touched: watch::Touched::default(),
+            also: Vec::new(),
         };
         let value = apply(&mut change)?;
         let mut touched = change.touched;
-        let record = self.append_audit(&txn, entry)?;
+        // The consequences first, then the change that caused them: the
+        // log reads "revoked, revoked, disabled", the last word the cause.
+        let mut records = Vec::with_capacity(change.also.len() + 1);
+        for extra in change.also {
+            records.push(self.append_audit(&txn, extra)?);
+        }
+        records.push(self.append_audit(&txn, entry)?);
         touched.add(Table::Audit);
         txn.commit().map_err(|e| self.write_err("transaction", e))?;
-        self.inner.watchers.committed(touched, Some(&record));
+        self.inner.watchers.committed(touched, &records);
         Ok(value)
     }
 
@@ -315,9 +325,20 @@ pub struct Change<'a> {
     store: &'a Store,
     /// What this change wrote to, for the watchers.
     touched: watch::Touched,
+    /// Audit entries of what the change did besides its own action, in
+    /// the order they happened (see [`Change::also_audit`]).
+    also: Vec<AuditEntry>,
 }
 
 impl Change<'_> {
+    /// Records one more thing this change did (a certificate revoked with
+    /// the member who was disabled), in the same transaction: written
+    /// before the change's own entry if the change commits, and not at
+    /// all if it is refused or fails.
+    pub fn also_audit(&mut self, entry: AuditEntry) {
+        self.also.push(entry);
+    }
+
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.touched.add(Table::Settings);
         let err = |e: redb::Error| self.store.write_err("setting", e);

@@ -97,7 +97,7 @@ impl Store {
         txn.commit().map_err(|e| err(e.into()))?;
         let mut touched = super::watch::Touched::default();
         touched.add(t);
-        self.inner.watchers.committed(touched, None);
+        self.inner.watchers.committed(touched, &[]);
         Ok(())
     }
 

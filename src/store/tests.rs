@@ -484,3 +484,59 @@ fn audit_listeners_hear_of_concurrent_changes_in_commit_order() {
     let heard = heard.lock().unwrap();
     assert_eq!(*heard, (1..=200).collect::<Vec<u64>>());
 }
+
+#[test]
+fn also_audited_entries_come_with_the_change_or_not_at_all() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    {
+        let heard = heard.clone();
+        store.on_audit(move |r| heard.lock().unwrap().push(r.action.clone()));
+    }
+
+    // Refused: neither the change's entry nor the extra ones are written.
+    let refused = store.change(entry("boss", AuditAction::UserUpdate), |c| {
+        c.also_audit(entry("boss", AuditAction::ServerCertRevoke));
+        c.put_record(Records::Users, "ann", &serde_json::json!({}))?;
+        Err::<(), StoreError>(StoreError::Locked {
+            path: "refused".into(),
+        })
+    });
+    assert!(refused.is_err());
+    assert!(store.audit_records(0, 100).unwrap().is_empty());
+    assert!(heard.lock().unwrap().is_empty());
+
+    // Committed: the extra entries first, in order, then the change's own.
+    store
+        .change(entry("boss", AuditAction::UserUpdate), |c| {
+            for target in ["cert-1", "cert-2"] {
+                c.also_audit(AuditEntry {
+                    target: target.into(),
+                    ..entry("boss", AuditAction::ServerCertRevoke)
+                });
+            }
+            c.put_record(Records::Users, "ann", &serde_json::json!({}))
+        })
+        .unwrap();
+    let audit = store.audit_records(0, 100).unwrap();
+    let shape: Vec<(u64, &str, &str)> = audit
+        .iter()
+        .map(|r| (r.id, r.action.as_str(), r.target.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (1, "server.cert_revoke", "cert-1"),
+            (2, "server.cert_revoke", "cert-2"),
+            (3, "user.update", "t"),
+        ]
+    );
+    assert_eq!(actor_ids(&store, "boss"), vec![3, 2, 1]);
+    assert_eq!(
+        *heard.lock().unwrap(),
+        ["server.cert_revoke", "server.cert_revoke", "user.update"],
+        "the listeners hear every record of the change, in order"
+    );
+}

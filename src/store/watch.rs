@@ -93,15 +93,20 @@ impl Default for Watchers {
 
 impl Watchers {
     /// Wakes the watchers of what a committed transaction touched, then
-    /// hands its audit record (if it wrote one) to the listeners.
-    pub(super) fn committed(&self, touched: Touched, record: Option<&AuditRecord>) {
+    /// hands its audit records (if it wrote any), in order, to the
+    /// listeners.
+    pub(super) fn committed(&self, touched: Touched, records: &[AuditRecord]) {
         for t in Table::ALL {
             if touched.contains(t) {
                 self.tables[t as usize].send_modify(|n| *n += 1);
             }
         }
-        if let Some(record) = record {
-            for listener in self.audit.read().unwrap_or_else(|p| p.into_inner()).iter() {
+        if records.is_empty() {
+            return;
+        }
+        let listeners = self.audit.read().unwrap_or_else(|p| p.into_inner());
+        for record in records {
+            for listener in listeners.iter() {
                 listener(record);
             }
         }

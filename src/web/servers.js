@@ -48,6 +48,7 @@ const PHASE_WORDS = {
   stopping: 'Stopping',
   stopped: 'Stopped',
   failed: 'Failed',
+  unresponsive: 'Not answering',
   deleting: 'Being deleted',
 };
 
@@ -72,15 +73,25 @@ function renderServer(s) {
   li.appendChild(el('h3', isAdmin() ? `${s.name} (${s.owner})` : s.name));
   const state = el('p');
   const pill = field('phase', phase ? PHASE_WORDS[phase] || phase : 'Waiting for the box…');
-  pill.className = `pill ${phase === 'running' ? 'on' : phase === 'failed' ? 'failure' : ''}`;
+  const trouble = phase === 'failed' || phase === 'unresponsive';
+  pill.className = `pill ${phase === 'running' ? 'on' : trouble ? 'failure' : ''}`;
   state.appendChild(pill);
   if (r && r.crashes) state.appendChild(el('span', ` — crashed ${r.crashes} times in a row`));
+  // Why it is in trouble: its engine's last words, as the journal has them.
+  const why = [];
+  if (r && r.last_log && r.last_log.length) {
+    why.push(el('p', 'Its engine\'s last lines:', 'hint'));
+    const lines = el('pre', r.last_log.map((l) => l.message).join('\n'), 'log');
+    lines.dataset.field = 'last_log';
+    why.push(lines);
+  }
   if (r && r.progress) {
     const p = r.progress;
     state.appendChild(el('span', ' — '));
     state.appendChild(field('progress', `step ${p.stage} of ${p.stages}: ${p.doing}`));
   }
   li.appendChild(state);
+  why.forEach((e) => li.appendChild(e));
   const l = s.limits;
   li.appendChild(el('p', `${l.memory_mib} MiB memory, ${l.disk_mib} MiB disk, ${l.cpu_millis / 1000} CPU, ${l.pids} processes`, 'hint'));
   const u = r && r.usage;

@@ -212,7 +212,6 @@ impl Lab {
         super::require("rootlesskit", "rootlesskit");
         super::require("slirp4netns", "slirp4netns");
         super::require("newuidmap", "uidmap");
-        allow_tun();
         let id = self.new_id();
         for request in [
             Request::CreateUser { id: id.clone() },
@@ -272,17 +271,6 @@ async fn wait_for_engine(
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-}
-
-/// slirp4netns opens `/dev/net/tun` as the server's user: udev makes it
-/// 0666 on the appliance; the test machines have no udev.
-fn allow_tun() {
-    let tun = Path::new("/dev/net/tun");
-    assert!(
-        tun.exists(),
-        "/dev/net/tun is missing: the kernel needs the tun module"
-    );
-    std::fs::set_permissions(tun, std::fs::Permissions::from_mode(0o666)).unwrap();
 }
 
 /// Builds `tag` in the engine from nothing but Debian's static busybox

@@ -87,7 +87,7 @@ pub async fn update(
         password: body.password,
     };
     let users = ctx.users.clone();
-    let view = blocking(move || users.update(&caller, &name, update, peer.ip())).await?;
+    let view = blocking(move || users.update(&caller, &name, update, peer.ip(), now_ms())).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
@@ -99,6 +99,6 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageUsers).await?;
     let users = ctx.users.clone();
-    blocking(move || users.delete(&caller, &name, peer.ip())).await?;
+    blocking(move || users.delete(&caller, &name, peer.ip(), now_ms())).await?;
     Ok(no_content())
 }

@@ -331,12 +331,12 @@ fn a_user_who_owns_domains_is_not_deleted() {
     for_ann.owner = Some("ann".into());
     lab.service.create(&boss, &for_ann, HERE).unwrap();
     let users = crate::accounts::Users::new(lab.store.clone());
-    match users.delete(&boss, "ann", HERE) {
+    match users.delete(&boss, "ann", HERE, 1) {
         Err(crate::accounts::UserError::OwnsDomains(names)) => {
             assert_eq!(names, ["ann.example.org"]);
         }
         other => panic!("{other:?}"),
     }
     lab.service.remove(&boss, "ann.example.org", HERE).unwrap();
-    users.delete(&boss, "ann", HERE).unwrap();
+    users.delete(&boss, "ann", HERE, 1).unwrap();
 }

@@ -89,6 +89,9 @@ impl Plan for FakePlan {
     }
 }
 
+/// A value the fake applies and then calls trouble.
+pub(super) const UNLUCKY: u32 = 13;
+
 #[derive(Debug, Serialize)]
 pub(super) struct FakeStatus {
     value: u32,
@@ -177,5 +180,9 @@ impl Manager for Fake {
 
     fn detail(status: &FakeStatus) -> String {
         format!("value {}", status.value)
+    }
+
+    fn trouble(status: &FakeStatus) -> Option<String> {
+        (status.value == UNLUCKY).then(|| format!("value {UNLUCKY} is in force but unlucky"))
     }
 }

@@ -126,6 +126,7 @@ impl State {
         self.backoff.reset();
         self.disabled = false;
         let detail = M::detail(&status);
+        let trouble = M::trouble(&status);
         tracing::debug!(component = name, applied, detail, "reconcile pass done");
         self.last_status = serde_json::to_value(&status)
             .inspect_err(
@@ -136,7 +137,10 @@ impl State {
             // Woken while the pass ran: wait for the burst's tail.
             self.start_at = now + self.timing.debounce;
         }
-        self.report(ComponentState::Ok, &detail, None);
+        match trouble {
+            Some(trouble) => self.report(ComponentState::Degraded, &trouble, None),
+            None => self.report(ComponentState::Ok, &detail, None),
+        }
     }
 
     fn not_present(&mut self, reason: String) {

@@ -385,3 +385,24 @@ async fn a_manager_can_ask_for_a_pass_before_the_drift() {
     assert_eq!(h.script.passes().len(), 5, "then only the drift timer");
     h.stop_at_once().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn trouble_after_a_good_pass_is_degraded_without_a_retry() {
+    let h = start(timing(), |s| s.desired = super::fake::UNLUCKY);
+    sleep(10 * MS).await;
+    let unlucky = "value 13 is in force but unlucky";
+    assert_eq!(h.health(), health(ComponentState::Degraded, unlucky));
+    // Nothing failed: no cause, no retry, the status is there.
+    assert_eq!(
+        h.last_report(),
+        json!({
+            "component": "fake", "state": "degraded", "detail": unlucky,
+            "failures": 0, "status": {"value": 13},
+        })
+    );
+    h.script.with(|s| s.desired = 1);
+    h.wake();
+    sleep(S).await;
+    assert_eq!(h.health(), health(ComponentState::Ok, "value 1"));
+    h.stop_at_once().await;
+}

@@ -1,31 +1,22 @@
 //! Members' client certificates for their servers' engines: issued by the
 //! [`super::ca::AccessCa`], shown once (the key is never kept), listed,
-//! revoked. The store keeps each certificate's SHA-256 with its owner, so
-//! that the front recognises a certificate by its fingerprint and refuses
-//! one revoked or unknown, whatever the CA signed.
+//! revoked. The store keeps each certificate's SHA-256 with its owner
+//! (the record is the account's, [`crate::accounts::certs`], which also
+//! revokes them all when the account is disabled, made a viewer or
+//! deleted), so that the front recognises a certificate by its
+//! fingerprint and refuses one revoked or unknown, whatever the CA signed.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::ca::{AccessCa, Issued};
 use crate::accounts::Caller;
+use crate::accounts::certs::CertRecord;
 use crate::auth::Role;
 use crate::servers::error::ServersError;
-use crate::store::{AuditAction, Records, Store, StoreError};
-
-/// A certificate as the store keeps it (under its fingerprint).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertRecord {
-    /// The first 16 hex digits of the fingerprint: what people name it by.
-    pub id: String,
-    pub fingerprint: String,
-    pub owner: String,
-    pub created_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_ms: Option<u64>,
-}
+use crate::store::{AuditAction, Records, Store};
 
 /// What an issue answers, once: the key is in nothing else.
 #[derive(Debug, Clone, Serialize)]
@@ -119,15 +110,6 @@ impl CertsService {
             Ok::<_, ServersError>(r)
         })
     }
-
-    /// The owner of a certificate the front was shown, if it is one of
-    /// ours and not revoked.
-    pub fn owner_of(store: &Store, fingerprint: &str) -> Result<Option<String>, StoreError> {
-        Ok(store
-            .record::<CertRecord>(Records::ServerCerts, fingerprint)?
-            .filter(|r| r.revoked_ms.is_none())
-            .map(|r| r.owner))
-    }
 }
 
 #[cfg(test)]
@@ -149,10 +131,13 @@ mod tests {
         assert!(new.certificate.contains("BEGIN CERTIFICATE"));
         assert_eq!(new.record.owner, "ann");
         let fp = new.record.fingerprint.clone();
-        assert_eq!(
-            CertsService::owner_of(&lab.store, &fp).unwrap().as_deref(),
-            Some("ann")
-        );
+        let record = |store: &Store| {
+            store
+                .record::<CertRecord>(Records::ServerCerts, &fp)
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(record(&lab.store), new.record);
         assert_eq!(
             service.list(&ann).unwrap(),
             std::slice::from_ref(&new.record)
@@ -169,7 +154,7 @@ mod tests {
         ));
         let revoked = service.revoke(&ann, &new.record.id, HERE, 7).unwrap();
         assert_eq!(revoked.revoked_ms, Some(7));
-        assert_eq!(CertsService::owner_of(&lab.store, &fp).unwrap(), None);
+        assert_eq!(record(&lab.store).revoked_ms, Some(7));
         let actions = lab.store.audit_actions(20).unwrap();
         assert!(
             actions.iter().any(|a| a == "server.cert_issue"),

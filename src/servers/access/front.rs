@@ -5,16 +5,27 @@
 //!
 //! - was signed by the servers' authority (the TLS handshake checks it),
 //! - is one hearth issued and has not revoked (its SHA-256 in the store),
-//! - belongs to the server's owner;
+//! - belongs to a user who still exists, is not disabled and is a member
+//!   or an admin (a viewer has no servers),
+//! - who owns the server, which is not being deleted;
 //!
-//! otherwise it is closed after the handshake, and the refusal logged.
-//! The engines' own sockets never leave the box, and the authority's key
-//! never leaves hearth.
+//! otherwise it is closed after the handshake, and the refusal logged
+//! ([`authorise`]). The engines' own sockets never leave the box, and the
+//! authority's key never leaves hearth.
+//!
+//! The answer holds only as long as the connection's reasons do: a joined
+//! connection is checked again on every change to the users or the
+//! servers (and their certificates), and closed at once when its
+//! certificate is revoked, its holder disabled, made a viewer or deleted,
+//! or the server deleted or given to someone else. A connection `docker`
+//! keeps open (`logs -f`, `attach`, a long `build`) would otherwise
+//! outlive the access it was opened with.
 //!
 //! The listeners follow the store: a new server gets one, a deleted one
 //! loses it. A server whose engine is down closes each connection.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,12 +38,14 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::ca::{AccessCa, CaError, fingerprint};
-use super::certs::CertsService;
+use crate::accounts::UserRecord;
+use crate::accounts::certs::CertRecord;
+use crate::auth::Role;
 use crate::http::tls::SubjectNames;
 use crate::servers::helper::Layout;
 use crate::servers::model::{Server, ServerId};
 use crate::servers::stored;
-use crate::store::{Store, Table};
+use crate::store::{Records, Store, StoreError, Table};
 
 /// How long a client may take to finish its handshake.
 const HANDSHAKE: Duration = Duration::from_secs(10);
@@ -43,6 +56,123 @@ pub enum FrontError {
     Ca(#[from] CaError),
     #[error("the front's TLS configuration: {0}")]
     Tls(String),
+}
+
+/// Why a certificate opens nothing on a server (any more). What it says
+/// goes to the log: names and the certificate's short id, never the
+/// certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Signed by the authority but not in the store: not one hearth
+    /// issued, or issued before a factory reset.
+    Unknown,
+    Revoked {
+        id: String,
+        holder: String,
+    },
+    HolderGone {
+        holder: String,
+    },
+    HolderDisabled {
+        holder: String,
+    },
+    HolderViewer {
+        holder: String,
+    },
+    NoServer,
+    ServerDeleting,
+    NotTheOwner {
+        holder: String,
+        owner: String,
+    },
+    /// The store did not answer: no access on a guess.
+    Unreadable(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Unknown => f.write_str("a certificate hearth did not issue"),
+            Refusal::Revoked { id, holder } => write!(f, "{holder}'s certificate {id} is revoked"),
+            Refusal::HolderGone { holder } => {
+                write!(f, "the certificate's user {holder} is deleted")
+            }
+            Refusal::HolderDisabled { holder } => {
+                write!(f, "the certificate's user {holder} is disabled")
+            }
+            Refusal::HolderViewer { holder } => {
+                write!(f, "the certificate's user {holder} is a viewer")
+            }
+            Refusal::NoServer => f.write_str("no such server"),
+            Refusal::ServerDeleting => f.write_str("the server is being deleted"),
+            Refusal::NotTheOwner { holder, owner } => {
+                write!(f, "{holder}'s certificate, {owner}'s server")
+            }
+            Refusal::Unreadable(e) => write!(f, "the store could not be read: {e}"),
+        }
+    }
+}
+
+/// Whether certificate `cert` (its record, if the store has it), held by
+/// `holder` (the record of `cert.owner`, if the user exists), opens
+/// `server` (if it exists): the whole rule, on what was read.
+pub fn verdict(
+    cert: Option<&CertRecord>,
+    holder: Option<&UserRecord>,
+    server: Option<&Server>,
+) -> Result<(), Refusal> {
+    let cert = cert.ok_or(Refusal::Unknown)?;
+    let name = || cert.owner.clone();
+    if cert.is_revoked() {
+        return Err(Refusal::Revoked {
+            id: cert.id.clone(),
+            holder: name(),
+        });
+    }
+    let user = holder.ok_or_else(|| Refusal::HolderGone { holder: name() })?;
+    if user.disabled {
+        return Err(Refusal::HolderDisabled { holder: name() });
+    }
+    match user.role {
+        Role::Member | Role::Admin => {}
+        Role::Viewer => return Err(Refusal::HolderViewer { holder: name() }),
+    }
+    let server = server.ok_or(Refusal::NoServer)?;
+    if server.deleting.is_some() {
+        return Err(Refusal::ServerDeleting);
+    }
+    if server.owner != cert.owner {
+        return Err(Refusal::NotTheOwner {
+            holder: name(),
+            owner: server.owner.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the certificate with SHA-256 `presented` opens server `id`
+/// now: its record, its holder's and the server's, read from the store
+/// (blocking), and the [`verdict`] on them.
+pub fn authorise(store: &Store, presented: &str, id: &ServerId) -> Result<(), Refusal> {
+    let read = || -> Result<_, StoreError> {
+        let cert = store.record::<CertRecord>(Records::ServerCerts, presented)?;
+        let holder = match &cert {
+            Some(c) => store.record::<UserRecord>(Records::Users, &c.owner)?,
+            None => None,
+        };
+        let server = stored::server_in_store(store, id)?;
+        Ok((cert, holder, server))
+    };
+    let (cert, holder, server) = read().map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    verdict(cert.as_ref(), holder.as_ref(), server.as_ref())
+}
+
+/// [`authorise`], off the async threads.
+async fn authorised(store: &Store, presented: &str, id: &ServerId) -> Result<(), Refusal> {
+    let (store, presented, id) = (store.clone(), presented.to_string(), id.clone());
+    tokio::task::spawn_blocking(move || authorise(&store, &presented, &id))
+        .await
+        .unwrap_or_else(|e| Err(Refusal::Unreadable(e.to_string())))
 }
 
 /// The rustls configuration: the front's certificate, client certificates
@@ -155,17 +285,18 @@ async fn serve(
         let (id, store, acceptor, socket) =
             (id.clone(), store.clone(), acceptor.clone(), socket.clone());
         tokio::spawn(async move {
-            if let Err(why) = join(tcp, &id, &store, &acceptor, &socket).await {
+            if let Err(why) = join(tcp, peer, &id, &store, &acceptor, &socket).await {
                 tracing::info!(server = %id, %peer, why, "servers: engine connection refused");
             }
         });
     }
 }
 
-/// One connection: handshake, the certificate's owner, then the bytes
-/// both ways until either side closes.
+/// One connection: handshake, the certificate's check, then the bytes
+/// both ways until either side closes or the access is withdrawn.
 async fn join(
     tcp: TcpStream,
+    peer: SocketAddr,
     id: &ServerId,
     store: &Store,
     acceptor: &TlsAcceptor,
@@ -182,23 +313,202 @@ async fn join(
         .and_then(|c| c.first())
         .map(|c| fingerprint(c.as_ref()))
         .ok_or("no client certificate")?;
-    let (store, id2) = (store.clone(), id.clone());
-    let (owner, server) = tokio::task::spawn_blocking(move || {
-        let owner = CertsService::owner_of(&store, &presented)?;
-        let server: Option<Server> = stored::server_in_store(&store, &id2)?;
-        Ok::<_, crate::store::StoreError>((owner, server))
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let owner = owner.ok_or("a certificate hearth did not issue, or revoked")?;
-    let server = server.ok_or("no such server")?;
-    if server.owner != owner {
-        return Err(format!("{owner}'s certificate, {}'s server", server.owner));
-    }
+    // Watched from before the first check: a change that commits after
+    // it is one the connection hears of.
+    let mut users = store.watch(Table::Users);
+    let mut servers = store.watch(Table::Servers);
+    authorised(store, &presented, id)
+        .await
+        .map_err(|r| r.to_string())?;
     let mut engine = UnixStream::connect(socket)
         .await
         .map_err(|e| format!("the engine does not answer: {e}"))?;
-    let _ = tokio::io::copy_bidirectional(&mut tls, &mut engine).await;
+    let why = {
+        let copy = tokio::io::copy_bidirectional(&mut tls, &mut engine);
+        tokio::pin!(copy);
+        loop {
+            tokio::select! {
+                _ = &mut copy => return Ok(()),
+                r = users.changed() => if r.is_err() { break "hearth is stopping".to_string() },
+                r = servers.changed() => if r.is_err() { break "hearth is stopping".to_string() },
+            }
+            // The bytes wait meanwhile; a read takes no time to speak of.
+            if let Err(refusal) = authorised(store, &presented, id).await {
+                break refusal.to_string();
+            }
+        }
+    };
+    // Said before it is done, so that whoever sees the close finds why.
+    tracing::info!(server = %id, %peer, why, "servers: engine connection closed: access withdrawn");
+    // Both halves dropped: the member's end sees the connection close
+    // now, and the engine's sees its client go.
+    drop(tls);
+    drop(engine);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servers::model::{Deletion, ServerInput};
+    use crate::store::{AuditAction, AuditEntry};
+
+    fn cert(owner: &str) -> CertRecord {
+        CertRecord {
+            id: "0123456789abcdef".into(),
+            fingerprint: "0123456789abcdef00".into(),
+            owner: owner.into(),
+            created_ms: 1,
+            revoked_ms: None,
+        }
+    }
+
+    fn user(role: &str, disabled: bool) -> UserRecord {
+        serde_json::from_value(serde_json::json!({
+            "role": role, "password": "x", "disabled": disabled, "created_ms": 1,
+        }))
+        .unwrap()
+    }
+
+    fn server(owner: &str) -> Server {
+        let input: ServerInput = serde_json::from_str(r#"{"name":"web"}"#).unwrap();
+        Server::from_input(&input, owner.into(), ServerId::random(), 5).unwrap()
+    }
+
+    fn holder(name: &str) -> String {
+        name.to_string()
+    }
+
+    #[test]
+    fn a_certificate_opens_its_active_holders_own_server_alone() {
+        let (ann, web) = (cert("ann"), server("ann"));
+        let member = user("member", false);
+        assert_eq!(verdict(Some(&ann), Some(&member), Some(&web)), Ok(()));
+        let admin = user("admin", false);
+        assert_eq!(verdict(Some(&ann), Some(&admin), Some(&web)), Ok(()));
+
+        assert_eq!(
+            verdict(None, Some(&member), Some(&web)),
+            Err(Refusal::Unknown)
+        );
+        let revoked = CertRecord {
+            revoked_ms: Some(2),
+            ..cert("ann")
+        };
+        assert_eq!(
+            verdict(Some(&revoked), Some(&member), Some(&web)),
+            Err(Refusal::Revoked {
+                id: "0123456789abcdef".into(),
+                holder: holder("ann")
+            })
+        );
+        assert_eq!(
+            verdict(Some(&ann), None, Some(&web)),
+            Err(Refusal::HolderGone {
+                holder: holder("ann")
+            })
+        );
+        assert_eq!(
+            verdict(Some(&ann), Some(&user("member", true)), Some(&web)),
+            Err(Refusal::HolderDisabled {
+                holder: holder("ann")
+            })
+        );
+        assert_eq!(
+            verdict(Some(&ann), Some(&user("admin", true)), Some(&web)),
+            Err(Refusal::HolderDisabled {
+                holder: holder("ann")
+            })
+        );
+        assert_eq!(
+            verdict(Some(&ann), Some(&user("viewer", false)), Some(&web)),
+            Err(Refusal::HolderViewer {
+                holder: holder("ann")
+            })
+        );
+        assert_eq!(
+            verdict(Some(&ann), Some(&member), None),
+            Err(Refusal::NoServer)
+        );
+        let deleting = Server {
+            deleting: Some(Deletion {
+                erase: false,
+                asked_ms: 3,
+            }),
+            ..server("ann")
+        };
+        assert_eq!(
+            verdict(Some(&ann), Some(&member), Some(&deleting)),
+            Err(Refusal::ServerDeleting)
+        );
+        // An admin's certificate opens the admin's own servers, no other.
+        assert_eq!(
+            verdict(Some(&ann), Some(&admin), Some(&server("bob"))),
+            Err(Refusal::NotTheOwner {
+                holder: holder("ann"),
+                owner: holder("bob")
+            })
+        );
+    }
+
+    #[test]
+    fn a_refusal_names_people_and_the_short_id_never_the_certificate() {
+        let revoked = Refusal::Revoked {
+            id: "0123456789abcdef".into(),
+            holder: holder("ann"),
+        };
+        assert_eq!(
+            revoked.to_string(),
+            "ann's certificate 0123456789abcdef is revoked"
+        );
+        assert!(!revoked.to_string().contains("0123456789abcdef00"));
+        assert_eq!(
+            Refusal::NotTheOwner {
+                holder: holder("ann"),
+                owner: holder("bob")
+            }
+            .to_string(),
+            "ann's certificate, bob's server"
+        );
+    }
+
+    #[test]
+    fn authorise_reads_the_three_records_as_they_are_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (ann, web) = (cert("ann"), server("ann"));
+        let change = |f: &dyn Fn(&mut crate::store::Change<'_>) -> Result<(), StoreError>| {
+            store
+                .change(AuditEntry::system(AuditAction::DaemonStart, "test"), f)
+                .unwrap();
+        };
+        assert_eq!(
+            authorise(&store, &ann.fingerprint, &web.id),
+            Err(Refusal::Unknown)
+        );
+        change(&|c| {
+            c.put_record(Records::ServerCerts, &ann.fingerprint, &ann)?;
+            c.put_record(Records::Users, "ann", &user("member", false))?;
+            stored::put(c, &web)
+        });
+        assert_eq!(authorise(&store, &ann.fingerprint, &web.id), Ok(()));
+        assert_eq!(
+            authorise(&store, &ann.fingerprint, &ServerId::random()),
+            Err(Refusal::NoServer)
+        );
+        change(&|c| c.put_record(Records::Users, "ann", &user("viewer", false)));
+        assert_eq!(
+            authorise(&store, &ann.fingerprint, &web.id),
+            Err(Refusal::HolderViewer {
+                holder: holder("ann")
+            })
+        );
+        change(&|c| c.remove_record(Records::Users, "ann").map(drop));
+        assert_eq!(
+            authorise(&store, &ann.fingerprint, &web.id),
+            Err(Refusal::HolderGone {
+                holder: holder("ann")
+            })
+        );
+    }
 }

@@ -64,4 +64,17 @@ pub enum HelperError {
     },
     #[error("{path} already holds kept storage of that server")]
     KeptExists { path: PathBuf },
+    #[error("cannot give {path} its blocks: {source}")]
+    NoRoom {
+        path: PathBuf,
+        source: crate::servers::room::NoRoom,
+    },
+    #[error("cannot allocate {path}: {source}")]
+    Allocate {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// slirp4netns, as the server's user, opens the tun device.
+    #[error("the servers' network device {path}: {detail}")]
+    Tun { path: PathBuf, detail: String },
 }

@@ -74,7 +74,11 @@ fn prepare_storage(
     host.folder(&layout.storage, 0o711, None)?;
     host.folder(&layout.server_dir(id), 0o711, None)?;
     let image = layout.image(id);
-    if !host.exists(&image) {
+    if host.exists(&image) {
+        // Made sparse by an older hearth, or its blocks given back: a
+        // server's disk holds its blocks before it runs (see room.rs).
+        host.allocate(&image, disk_mib)?;
+    } else {
         let new = layout.image_new(id);
         host.make_image(&new, disk_mib, account)?;
         host.rename(&new, &image)?;
@@ -91,7 +95,11 @@ fn prepare_storage(
     host.folder(&layout.run, 0o711, None)?;
     let run = layout.run_dir(id);
     host.folder(&run, 0o700, Some(account))?;
-    host.grant_socket_access(&run, hearth_uid)
+    host.grant_socket_access(&run, hearth_uid)?;
+    // Last: the engine starts next. A box without udev (or whose rule
+    // did not run) has it root's only, and every first engine would fail
+    // at `setting up tap tap0: open: Permission denied`.
+    host.open_tun()
 }
 
 fn remove_storage(

@@ -34,9 +34,20 @@ pub trait Host {
     /// Creates the folder if missing, then sets its mode and owner (root
     /// when `owner` is `None`).
     fn folder(&self, path: &Path, mode: u32, owner: Option<Account>) -> Result<(), HelperError>;
-    /// A sparse file of `mib` MiB formatted ext4, its root folder owned by
-    /// `owner`, mode 0700.
+    /// A file of `mib` MiB with every block allocated (see
+    /// [`Host::allocate`]), formatted ext4 without discarding them, its
+    /// root folder owned by `owner`, mode 0700.
     fn make_image(&self, path: &Path, mib: u32, owner: Account) -> Result<(), HelperError>;
+    /// Allocates every block of the first `mib` MiB of the file at `path`
+    /// that is not yet (what it holds is kept), if that leaves
+    /// [`crate::servers::room::KEEP_FREE_MIB`] free; an image made sparse
+    /// by an older hearth gets its blocks this way.
+    fn allocate(&self, path: &Path, mib: u32) -> Result<(), HelperError>;
+    /// Opens the tun device to every user, as udev's default rule does
+    /// (`MODE="0666"`): slirp4netns opens it as the server's user, and
+    /// only someone with CAP_NET_ADMIN in a network namespace can make an
+    /// interface with it. Refused if it is missing or not the tun device.
+    fn open_tun(&self) -> Result<(), HelperError>;
     fn rename(&self, from: &Path, to: &Path) -> Result<(), HelperError>;
     fn is_mounted(&self, at: &Path) -> Result<bool, HelperError>;
     /// Mounts the image through a loop device, `nodev,nosuid`.
@@ -49,6 +60,10 @@ pub trait Host {
 
 /// The host itself; needs root.
 pub struct RealHost;
+
+/// The tun device, and its major and minor numbers.
+const TUN: &str = "/dev/net/tun";
+const TUN_DEVICE: (u64, u64) = (10, 200);
 
 fn run(command: &mut Command) -> Result<(), HelperError> {
     let shown = format!(
@@ -154,16 +169,18 @@ impl Host for RealHost {
             path: path.to_path_buf(),
             source,
         })?;
-        file.set_len(u64::from(mib) << 20)
-            .map_err(|source| HelperError::Image {
-                path: path.to_path_buf(),
-                source,
-            })?;
         drop(file);
+        if let Err(e) = self.allocate(path, mib) {
+            // Whatever blocks it got go back to the box at once.
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
+        // nodiscard: mke2fs would otherwise discard the whole device,
+        // which on a loop file punches holes, giving the blocks back.
         run(Command::new("mkfs.ext4")
             .args(["-q", "-F", "-m", "0", "-E"])
             .arg(format!(
-                "root_owner={}:{},lazy_itable_init=1",
+                "root_owner={}:{},lazy_itable_init=1,nodiscard",
                 owner.uid, owner.gid
             ))
             .arg(path))?;
@@ -173,6 +190,62 @@ impl Host for RealHost {
                 source,
             }
         })
+    }
+
+    fn allocate(&self, path: &Path, mib: u32) -> Result<(), HelperError> {
+        use std::os::unix::fs::MetadataExt;
+        let err = |source| HelperError::Allocate {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(err)?;
+        let len = u64::from(mib) << 20;
+        // st_blocks counts 512-byte units, whatever the block size.
+        let held = file.metadata().map_err(err)?.blocks().saturating_mul(512);
+        let missing_mib = len.saturating_sub(held).div_ceil(1 << 20);
+        if missing_mib > 0 {
+            let folder = path.parent().unwrap_or(Path::new("/"));
+            let free = crate::servers::room::free_mib(folder).map_err(err)?;
+            crate::servers::room::check(missing_mib, free, 0).map_err(|source| {
+                HelperError::NoRoom {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
+        nix::fcntl::fallocate(
+            &file,
+            nix::fcntl::FallocateFlags::empty(),
+            0,
+            i64::try_from(len).unwrap_or(i64::MAX),
+        )
+        .map_err(|e| err(e.into()))?;
+        file.sync_all().map_err(err)
+    }
+
+    fn open_tun(&self) -> Result<(), HelperError> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let path = Path::new(TUN);
+        let fail = |detail: String| HelperError::Tun {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let meta = std::fs::symlink_metadata(path)
+            .map_err(|e| fail(format!("{e} (the kernel needs the tun module)")))?;
+        let rdev = meta.rdev();
+        if !meta.file_type().is_char_device()
+            || (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev)) != TUN_DEVICE
+        {
+            return Err(fail("is not the tun device (10:200)".into()));
+        }
+        if meta.mode() & 0o666 == 0o666 {
+            return Ok(());
+        }
+        std::fs::set_permissions(path, Permissions::from_mode(0o666))
+            .map_err(|e| fail(format!("cannot open it to the servers' users: {e}")))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<(), HelperError> {

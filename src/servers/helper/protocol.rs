@@ -13,8 +13,10 @@ pub enum Request {
     /// Makes the server's user (`hs-<id>`) and its subordinate ID ranges;
     /// done already is success.
     CreateUser { id: ServerId },
-    /// Makes the server's storage of `disk_mib` MiB, owned by its user,
-    /// mode 0700.
+    /// Makes the server's storage of `disk_mib` MiB, every block of it
+    /// allocated (refused when that would leave the box too little: see
+    /// [`crate::servers::room`]), owned by its user, mode 0700; and opens
+    /// the tun device its engine's network needs.
     PrepareStorage { id: ServerId, disk_mib: u32 },
     /// Moves the storage aside (kept for an admin) or erases it.
     RemoveStorage { id: ServerId, erase: bool },

@@ -310,3 +310,26 @@ fn the_base_image_goes_in_once_when_the_engine_first_answers() {
         "no base image, no step"
     );
 }
+
+#[test]
+fn an_engine_that_never_answers_is_reported_after_its_grace_not_restarted() {
+    let s = [server(A, DesiredState::Running)];
+    let quiet = |since_ms| Seen {
+        answering: Some(false),
+        ..seen(true, Storage::Mounted, Activity::Active, since_ms)
+    };
+    let mut o = observed(&[(A, quiet(0))]);
+    o.now_ms = UNRESPONSIVE_AFTER_MS - 1;
+    let p = plan(&s, &o);
+    assert_eq!(p.phases[&id(A)], Phase::Starting);
+    assert!(p.steps.is_empty());
+    o.now_ms = UNRESPONSIVE_AFTER_MS;
+    let p = plan(&s, &o);
+    assert_eq!(p.phases[&id(A)], Phase::Unresponsive);
+    assert!(p.phases[&id(A)].is_trouble());
+    // No step: a restart would hide why; the admin sees its last words.
+    assert!(p.steps.is_empty());
+    // Once it answers, it runs.
+    o.servers.get_mut(&id(A)).unwrap().answering = Some(true);
+    assert_eq!(plan(&s, &o).phases[&id(A)], Phase::Running);
+}

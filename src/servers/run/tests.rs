@@ -464,3 +464,53 @@ async fn a_failed_base_import_is_audited_as_failed_and_not_tried_again_at_once()
         "still to load"
     );
 }
+
+#[tokio::test]
+async fn a_failed_engine_says_why_and_the_component_is_degraded_until_it_runs() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    // A journal folder that is not there: its lines say that they could
+    // not be read (the real journal is read in tests/servers_logs.rs).
+    let mut m = ServersManager::new(lab.store.clone(), host.clone())
+        .with_journal(Some("/nonexistent/journal".into()));
+    let id = create(&service, "ann", "web");
+    let status = settle(&mut m).await;
+    assert_eq!(ServersManager::<Recording>::trouble(&status), None);
+    assert!(status.servers[0].last_log.is_none());
+
+    host.set(&id, |s| {
+        s.unit = Activity::Failed;
+        s.since_ms = now_ms();
+    });
+    pass(&mut m).await;
+    let Observation::Present(observed) = m.observe().await.unwrap() else {
+        panic!("the host is there");
+    };
+    let desired = m.desired().await.unwrap();
+    let status = ServersManager::<Recording>::status(&desired, &observed);
+    assert_eq!(status.servers[0].phase, Phase::Failed);
+    let said = status.servers[0].last_log.clone().expect("its last lines");
+    assert!(
+        said[0].message.contains("could not read its log"),
+        "{said:?}"
+    );
+    assert_eq!(
+        ServersManager::<Recording>::trouble(&status).as_deref(),
+        Some("0 of 1 servers running; 1 failed (started again after a wait)")
+    );
+
+    // Up, answering: no trouble, and its old lines are gone.
+    host.set(&id, |s| {
+        s.unit = Activity::Active;
+        s.since_ms = now_ms();
+    });
+    let Observation::Present(observed) = m.observe().await.unwrap() else {
+        panic!("the host is there");
+    };
+    let status = ServersManager::<Recording>::status(&desired, &observed);
+    assert_eq!(status.servers[0].phase, Phase::Running);
+    assert!(status.servers[0].last_log.is_none());
+    assert!(m.tails.is_empty());
+    assert_eq!(ServersManager::<Recording>::trouble(&status), None);
+}

@@ -191,3 +191,39 @@ fn a_port_of_the_box_is_published_by_one_server_and_never_hearths_own() {
         "nothing refused was kept"
     );
 }
+
+#[test]
+fn a_disk_that_does_not_fit_beside_the_promised_ones_is_refused_naming_the_sizes() {
+    let lab = lab();
+    let storage = tempfile::tempdir().unwrap();
+    let layout = Layout::new(storage.path(), storage.path());
+    let service = ServersService::new(lab.store.clone()).with_storage(layout.clone());
+    let ann = caller("ann", Role::Member);
+    let disk = |name: &str, mib: u64| input(json!({"name": name, "limits": {"disk_mib": mib}}));
+    match service.create(&ann, &disk("huge", 1 << 24), HERE, 1) {
+        Err(e @ ServersError::NoRoom(_)) => {
+            let text = e.to_string();
+            assert!(
+                text.starts_with("a 16777216 MiB disk does not fit: "),
+                "{text}"
+            );
+            assert!(text.contains("MiB free on the servers' storage"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(service.list(&ann).unwrap().is_empty());
+
+    // Six tenths of the free space, twice: the second does not fit
+    // beside the first, promised while its image is not made.
+    let most = crate::servers::room::free_mib(storage.path()).unwrap() * 6 / 10;
+    let first = service.create(&ann, &disk("a", most), HERE, 2).unwrap();
+    match service.create(&ann, &disk("b", most), HERE, 3) {
+        Err(ServersError::NoRoom(r)) => assert_eq!(r.promised_mib, most),
+        other => panic!("{other:?}"),
+    }
+    // Once its image is there, its blocks are counted by the file system
+    // (here an empty stand-in: the space stays free), not twice.
+    std::fs::create_dir_all(layout.server_dir(&first.id)).unwrap();
+    std::fs::write(layout.image(&first.id), b"").unwrap();
+    service.create(&ann, &disk("b", most), HERE, 4).unwrap();
+}

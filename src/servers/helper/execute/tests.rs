@@ -88,6 +88,12 @@ impl Host for Recording {
             .insert(path.to_path_buf(), "ext4".into());
         Ok(())
     }
+    fn allocate(&self, path: &Path, mib: u32) -> Result<(), HelperError> {
+        self.step("allocate", format!("allocate {} {mib} MiB", path.display()))
+    }
+    fn open_tun(&self) -> Result<(), HelperError> {
+        self.step("open_tun", "chmod 0666 /dev/net/tun".into())
+    }
     fn rename(&self, from: &Path, to: &Path) -> Result<(), HelperError> {
         self.step("rename", format!("mv {} {}", from.display(), to.display()))?;
         fn move_under<V>(map: &mut BTreeMap<PathBuf, V>, from: &Path, to: &Path) {
@@ -214,6 +220,7 @@ fn prepare_storage_needs_the_user_then_makes_mounts_and_grants_once() {
             "mv /s/0a1b2c3d/disk.img.new /s/0a1b2c3d/disk.img",
             "mount /s/0a1b2c3d/disk.img /s/0a1b2c3d/data",
             "acl /r/0a1b2c3d u:107",
+            "chmod 0666 /dev/net/tun",
         ]
     );
     let user = Some(Account {
@@ -227,14 +234,17 @@ fn prepare_storage_needs_the_user_then_makes_mounts_and_grants_once() {
     assert_eq!(folders[Path::new("/r/0a1b2c3d")], (0o700, user));
 
     // After a reboot (nothing mounted) the same request mounts again and
-    // keeps the data: no new image.
+    // keeps the data: no new image, but its blocks made sure of (an
+    // image an older hearth made sparse gets them here).
     host.mounts.borrow_mut().clear();
     ask(&host, prepare).unwrap();
     assert_eq!(
         host.take_log(),
         [
+            "allocate /s/0a1b2c3d/disk.img 1024 MiB",
             "mount /s/0a1b2c3d/disk.img /s/0a1b2c3d/data",
             "acl /r/0a1b2c3d u:107",
+            "chmod 0666 /dev/net/tun",
         ]
     );
 }
