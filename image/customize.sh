@@ -71,6 +71,10 @@ mkdir -p "$root/var/lib/docker-etc"
 rm -rf "$root/etc/docker"
 ln -s /var/lib/docker-etc "$root/etc/docker"
 
+# What the kernel may load by itself: not what a member's server asks for
+# (before the initramfs, which carries /etc/modprobe.d too).
+"$here/module-policy.sh" "$root"
+
 # The initramfs, with the hook and script from rootfs/ (mkinitramfs takes
 # its timestamps from SOURCE_DATE_EPOCH).
 chroot "$root" update-initramfs -u -k all >/dev/null

@@ -191,6 +191,39 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
+    // The kernel module policy (image/module-policy.sh): what a server
+    // could ask the kernel for is refused, but what the box and the
+    // engines in its servers load.
+    let policy = read("etc/modprobe.d/hearth-servers.conf");
+    let refused = |module: &str| {
+        policy.lines().any(|l| {
+            l == format!("blacklist {module}") || l == format!("install {module} /bin/false")
+        })
+    };
+    for module in [
+        "dummy",
+        "vxlan",
+        "hfs",
+        "squashfs",
+        "appletalk",
+        "sctp",
+        "n_hdlc",
+        "sch_qfq",
+        "cls_route",
+    ] {
+        assert!(refused(module), "{module} is not refused:\n{policy}");
+    }
+    for module in [
+        "bridge",
+        "veth",
+        "ext4",
+        "vfat",
+        "overlay",
+        "fuse",
+        "nfnetlink",
+    ] {
+        assert!(!refused(module), "{module} is refused:\n{policy}");
+    }
     // No login prompt competes with the console for its terminals.
     for unit in [
         "getty@tty1.service",

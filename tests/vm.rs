@@ -12,6 +12,8 @@
 //! the README's table says.
 
 mod common;
+#[path = "vm/servers_contained.rs"]
+mod servers_contained;
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -115,7 +117,10 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     let host = host_settings_reach_hostnamed_and_timedated(&client, &session).await;
     assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
     let (member, server) = a_members_server_runs(&vm, &client, &session).await;
-    the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
+    let context = the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
+    servers_contained::a_server_keeps_to_its_own(&vm, &client, &member, &server, context.path())
+        .await;
+    drop(context);
     let password = the_console_resets_the_admins_password(&mut vm, &client).await;
 
     vm.power_off(Duration::from_secs(180));
@@ -516,7 +521,7 @@ async fn the_member_runs_a_container_with_docker(
     client: &TlsClient,
     member: &str,
     server: &str,
-) {
+) -> tempfile::TempDir {
     let r = client
         .as_user(member, "GET", &format!("/api/v1/servers/{server}"), "")
         .await;
@@ -610,10 +615,11 @@ async fn the_member_runs_a_container_with_docker(
         "no usage of {server}: {usage:?}; serial:\n{}",
         vm.serial()
     );
+    dir
 }
 
 /// Waits until the member's `servers` topic shows the server in `phase`.
-async fn server_phase(
+pub(crate) async fn server_phase(
     client: &TlsClient,
     session: &str,
     id: &str,
@@ -640,7 +646,10 @@ async fn server_phase(
 }
 
 /// The member signed in with `session`, and its `servers` topic.
-async fn servers_stream(client: &TlsClient, session: &str) -> (TlsClient, sse::SseStream) {
+pub(crate) async fn servers_stream(
+    client: &TlsClient,
+    session: &str,
+) -> (TlsClient, sse::SseStream) {
     let mut member = client.clone();
     member.session = Some(session.to_string());
     let stream = sse::open(

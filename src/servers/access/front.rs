@@ -22,7 +22,9 @@
 //! outlive the access it was opened with.
 //!
 //! The listeners follow the store: a new server gets one, a deleted one
-//! loses it. A server whose engine is down closes each connection.
+//! loses it. A port that cannot be bound (another process holds it) is
+//! tried again every few seconds until it can. A server whose engine is
+//! down closes each connection.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -208,7 +210,14 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
-/// Keeps a listener per server on `address` until `shutdown`.
+/// How soon a listener that could not bind is tried again: the port may
+/// be held by a process that lets it go at any time, and nothing in the
+/// store changes when it does.
+const RETRY_BIND: Duration = Duration::from_secs(5);
+
+/// Keeps a listener per server on `address` until `shutdown`: after each
+/// change to the servers, and every [`RETRY_BIND`] while one of them
+/// could not be bound (or the servers could not be read).
 pub async fn run(
     store: Store,
     config: Arc<rustls::ServerConfig>,
@@ -218,6 +227,10 @@ pub async fn run(
 ) {
     let mut changes = store.watch(Table::Servers);
     let mut listeners: BTreeMap<ServerId, (u16, JoinHandle<()>)> = BTreeMap::new();
+    // The servers whose port could not be bound, and why: said once in
+    // the log when it starts failing (or fails differently), and once
+    // when it binds at last, not every few seconds.
+    let mut unbound: BTreeMap<ServerId, String> = BTreeMap::new();
     loop {
         let servers = {
             let store = store.clone();
@@ -226,49 +239,68 @@ pub async fn run(
                 .ok()
                 .and_then(Result::ok)
         };
-        if let Some(servers) = servers {
-            let wanted: BTreeMap<ServerId, u16> = servers
-                .iter()
-                .filter(|s| s.deleting.is_none())
-                .filter_map(|s| s.engine_port.map(|p| (s.id.clone(), p)))
-                .collect();
-            listeners.retain(|id, (port, task)| {
-                let keep = wanted.get(id) == Some(port) && !task.is_finished();
-                if !keep {
-                    task.abort();
-                }
-                keep
-            });
-            for (id, port) in wanted {
-                if listeners.contains_key(&id) {
-                    continue;
-                }
-                let addr = SocketAddr::new(address, port);
-                match TcpListener::bind(addr).await {
-                    Ok(listener) => {
-                        let task = tokio::spawn(serve(
-                            listener,
-                            id.clone(),
-                            store.clone(),
-                            TlsAcceptor::from(config.clone()),
-                            layout.socket(&id),
-                        ));
-                        listeners.insert(id, (port, task));
+        let retry = match servers {
+            Some(servers) => {
+                let wanted = wanted_ports(&servers);
+                listeners.retain(|id, (port, task)| {
+                    let keep = wanted.get(id) == Some(port) && !task.is_finished();
+                    if !keep {
+                        task.abort();
                     }
-                    Err(e) => {
-                        tracing::warn!(server = %id, %addr, error = %e, "servers: cannot listen for the engine");
+                    keep
+                });
+                unbound.retain(|id, _| wanted.contains_key(id));
+                for (id, port) in wanted {
+                    if listeners.contains_key(&id) {
+                        continue;
+                    }
+                    let addr = SocketAddr::new(address, port);
+                    match TcpListener::bind(addr).await {
+                        Ok(listener) => {
+                            if unbound.remove(&id).is_some() {
+                                tracing::info!(server = %id, %addr, "servers: listening for the engine at last");
+                            }
+                            let task = tokio::spawn(serve(
+                                listener,
+                                id.clone(),
+                                store.clone(),
+                                TlsAcceptor::from(config.clone()),
+                                layout.socket(&id),
+                            ));
+                            listeners.insert(id, (port, task));
+                        }
+                        Err(e) => {
+                            let error = e.to_string();
+                            if unbound.get(&id) != Some(&error) {
+                                tracing::warn!(server = %id, %addr, %error, "servers: cannot listen for the engine; trying again every {} s", RETRY_BIND.as_secs());
+                            }
+                            unbound.insert(id, error);
+                        }
                     }
                 }
+                !unbound.is_empty()
             }
-        }
+            None => true,
+        };
         tokio::select! {
             () = shutdown.cancelled() => break,
             r = changes.changed() => if r.is_err() { break },
+            () = tokio::time::sleep(RETRY_BIND), if retry => {}
         }
     }
     for (_, (_, task)) in listeners {
         task.abort();
     }
+}
+
+/// The port each server's front listens on: every server not being
+/// deleted that has one.
+fn wanted_ports(servers: &[Server]) -> BTreeMap<ServerId, u16> {
+    servers
+        .iter()
+        .filter(|s| s.deleting.is_none())
+        .filter_map(|s| s.engine_port.map(|p| (s.id.clone(), p)))
+        .collect()
 }
 
 async fn serve(
@@ -510,5 +542,106 @@ mod tests {
                 holder: holder("ann")
             })
         );
+    }
+    /// A port held by another process when the server got it is bound by
+    /// itself once that process lets it go, without any change to the
+    /// store.
+    #[tokio::test]
+    async fn a_port_held_elsewhere_is_listened_on_once_it_is_let_go() {
+        // The front's log, read by this test (its tasks run on this
+        // thread: the test's runtime has one).
+        let log = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Captured(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        let _log_here = tracing::subscriber::set_default(subscriber);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let ca = AccessCa::load_or_create(&dir.path().join("ca")).unwrap();
+        let config = tls_config(&ca, &SubjectNames::new(Some("box"), &[])).unwrap();
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = holder.local_addr().unwrap();
+        let mut web = server("ann");
+        web.engine_port = Some(addr.port());
+        store
+            .change(AuditEntry::system(AuditAction::DaemonStart, "test"), |c| {
+                stored::put(c, &web)
+            })
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let front = tokio::spawn(run(
+            store.clone(),
+            config,
+            Layout::new(&dir.path().join("storage"), &dir.path().join("run")),
+            addr.ip(),
+            shutdown.clone(),
+        ));
+        // The front tried, and failed: the port is still the holder's.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !String::from_utf8_lossy(&log.lock().unwrap()).contains("cannot listen") {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the front did not try {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(holder);
+        let deadline = tokio::time::Instant::now() + RETRY_BIND * 4;
+        loop {
+            // The front answers a connection with a TLS handshake; a closed
+            // port refuses it.
+            if let Ok(tcp) = TcpStream::connect(addr).await {
+                let hello = tokio_rustls::TlsConnector::from(client_config(&ca));
+                let name = rustls::pki_types::ServerName::try_from("box").unwrap();
+                if hello.connect(name, tcp).await.is_ok() {
+                    break;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the front never listened on {addr} after it was let go"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shutdown.cancel();
+        front.await.unwrap();
+    }
+
+    /// A log writer into memory.
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A client that trusts the servers' authority and shows a certificate
+    /// it issued (the handshake needs one; who holds it does not matter).
+    fn client_config(ca: &AccessCa) -> Arc<rustls::ClientConfig> {
+        let issued = ca.issue_client("ann").unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.ca_pem().as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let certs = CertificateDer::pem_slice_iter(issued.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs, key)
+            .unwrap();
+        Arc::new(config)
     }
 }

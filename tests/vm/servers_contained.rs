@@ -1,0 +1,183 @@
+//! What a member's server can reach of the box, on the real systemd and
+//! kernel (issue 27; the unit's sandbox and the image's module policy are
+//! systemd's and the kernel's, which the development machine's harness
+//! does not run): root in the server's containers, plain and
+//! `--privileged`, through the member's own `docker`.
+//!
+//! - The host's world-writable folders (`/tmp`, `/var/tmp`, `/dev/shm`,
+//!   `/run/lock`) are not the host's inside a server: what a container
+//!   writes there is the server's own, and gone once the server restarts.
+//! - What it writes to `/dev/shm` counts in the server's memory (and goes
+//!   with the restart, the files with it).
+//! - The system bus's socket is not there.
+//! - The kernel loads no module a server asks for but those its Docker
+//!   needs (`dummy` for a link, `hfs` for a mount: refused; `bridge` and
+//!   `veth`, which every container's network uses: loaded).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::common::TlsClient;
+use crate::common::docker_cli::docker;
+use crate::common::vm::Vm;
+use crate::{server_phase, servers_stream};
+
+/// The host folders every user may write to.
+const SHARED_FOLDERS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
+const MARKER: &str = "left-by-the-server";
+const SHM_FILL_MIB: u64 = 200;
+
+pub async fn a_server_keeps_to_its_own(
+    vm: &Vm,
+    client: &TlsClient,
+    member: &str,
+    server: &str,
+    context: &Path,
+) {
+    let port = u64::from(vm.front_port);
+    let run = |args: &[&str]| docker(context, port, args);
+
+    // Root in a container writes a file into each shared folder: it may
+    // (they are the server's own), and may fill /dev/shm.
+    let mut args = vec!["run", "--rm"];
+    let mounts: Vec<String> = SHARED_FOLDERS
+        .iter()
+        .enumerate()
+        .map(|(i, folder)| format!("{folder}:/shared/{i}"))
+        .collect();
+    for mount in &mounts {
+        args.extend(["-v", mount.as_str()]);
+    }
+    let script = format!(
+        "for d in /shared/*; do echo x > $d/{MARKER} && echo wrote $d; done; \
+         /bin/busybox dd if=/dev/zero of=/shared/2/fill bs=1M count={SHM_FILL_MIB} 2>&1"
+    );
+    args.extend(["base:vm", "/bin/busybox", "sh", "-c", &script]);
+    let wrote = run(&args);
+    assert!(
+        wrote
+            .as_deref()
+            .is_ok_and(|o| o.contains("wrote /shared/2")),
+        "root in the server could not write to its own /dev/shm: {wrote:?}"
+    );
+
+    // The memory behind /dev/shm is the server's.
+    let (_member, mut stream) = servers_stream(client, member).await;
+    let counted = stream
+        .try_until("servers", Duration::from_secs(60), |r| {
+            r["status"]["servers"].as_array().is_some_and(|l| {
+                l.iter().any(|s| {
+                    s["id"] == server
+                        && s["usage"]["memory_bytes"].as_u64().unwrap_or(0) >= SHM_FILL_MIB << 20
+                })
+            })
+        })
+        .await;
+    assert!(
+        counted.is_ok(),
+        "{SHM_FILL_MIB} MiB in /dev/shm are not in the server's memory: {counted:?}"
+    );
+    drop(stream);
+
+    // A restart: the server's folders go with it. On the host's own
+    // folders the files would still be there.
+    let r = client
+        .as_user(
+            member,
+            "POST",
+            &format!("/api/v1/servers/{server}/restart"),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    server_phase(
+        client,
+        member,
+        server,
+        "running",
+        Duration::from_secs(300),
+        vm,
+    )
+    .await;
+    let mut args = vec!["run", "--rm"];
+    for mount in &mounts {
+        args.extend(["-v", mount.as_str()]);
+    }
+    args.extend([
+        "base:vm",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "/bin/busybox ls -la /shared/*",
+    ]);
+    let left = run(&args);
+    assert!(
+        left.as_deref()
+            .is_ok_and(|o| !o.contains(MARKER) && !o.contains("fill")),
+        "files a container wrote outlived the server's restart: on the host's folders? {left:?}"
+    );
+
+    // No system bus.
+    let bus = run(&[
+        "run",
+        "--rm",
+        "-v",
+        "/run/dbus:/bus",
+        "base:vm",
+        "/bin/busybox",
+        "ls",
+        "-la",
+        "/bus",
+    ]);
+    assert!(
+        !bus.as_deref()
+            .unwrap_or_default()
+            .contains("system_bus_socket"),
+        "the system bus's socket reaches a server: {bus:?}"
+    );
+
+    // Modules: asked for by a privileged container, refused; those of
+    // Docker's own network, there.
+    let asked = run(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "base:vm",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "/bin/busybox ip link add esc0 type dummy; echo link $?; \
+         /bin/busybox mkdir -p /m; /bin/busybox mount -t hfs none /m; echo mount $?",
+    ]);
+    assert!(
+        asked
+            .as_deref()
+            .is_ok_and(|o| o.contains("link ") && !o.contains("link 0")),
+        "a privileged container made a dummy link: {asked:?}"
+    );
+    let modules = run(&[
+        "run",
+        "--rm",
+        "base:vm",
+        "/bin/busybox",
+        "cat",
+        "/proc/modules",
+    ])
+    .unwrap_or_else(|e| panic!("reading /proc/modules in a container: {e}"));
+    let loaded: Vec<&str> = modules
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for refused in ["dummy", "hfs"] {
+        assert!(
+            !loaded.contains(&refused),
+            "a server made the kernel load {refused}: {loaded:?}"
+        );
+    }
+    for needed in ["bridge", "veth"] {
+        assert!(
+            loaded.contains(&needed),
+            "{needed}, which the server's Docker network needs, is not loaded: {loaded:?}"
+        );
+    }
+}
