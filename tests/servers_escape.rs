@@ -20,6 +20,12 @@
 //! server's tasks limit and a memory hog killed at its memory limit,
 //! inside that server, its engine and the other server unharmed.
 //!
+//! Proved elsewhere: what the unit's sandbox closes (the host's `/tmp`,
+//! `/var/tmp`, `/dev/shm`, `/run/lock` and D-Bus socket) and the image's
+//! kernel module policy are systemd's and the image's, which this
+//! harness does not run: the VM test checks them on the real image
+//! (`tests/vm/servers_contained.rs`).
+//!
 //! Not proved yet:
 //! - the limits are applied by the harness as systemd would (cgroup v1
 //!   on the development machine); the VM test checks the real systemd,
