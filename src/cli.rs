@@ -208,7 +208,7 @@ fn firewall_reset() -> ExitCode {
 }
 
 fn helper(socket: &Path, client_user: &str, storage: &Path, run_dir: &Path) -> ExitCode {
-    use crate::servers::helper::{Layout, host::RealHost, serve};
+    use crate::servers::helper::{Layout, execute, host::RealHost, serve};
     logging::init("info");
     if !nix::unistd::geteuid().is_root() {
         eprintln!(
@@ -238,6 +238,13 @@ fn helper(socket: &Path, client_user: &str, storage: &Path, run_dir: &Path) -> E
         client_uid: client.uid.as_raw(),
         layout: Layout::new(storage, run_dir),
     };
+    // The ports the servers' users may bind, as they were: before any
+    // request, so that no server's engine starts unguarded. If the kernel
+    // cannot, each server's start says so (its ports request fails).
+    let restored = serve::exclusive(|| execute::restore_guard(&RealHost, &config.layout));
+    if let Err(e) = restored {
+        tracing::error!(error = %e, "helper: the servers' ports are not guarded");
+    }
     tracing::info!(socket = %socket.display(), client = client_user, "helper: listening");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     match serve::serve(&listener, &config, &RealHost) {

@@ -18,7 +18,10 @@
 //! a port another server published on all addresses not reachable either,
 //! while the LAN reaches that published port; a fork bomb stopped at the
 //! server's tasks limit and a memory hog killed at its memory limit,
-//! inside that server, its engine and the other server unharmed.
+//! inside that server, its engine and the other server unharmed; a
+//! server's port driver binding on the host only the ports its server
+//! publishes (not another's, not an engine front's: the helper's bind
+//! guard), while its containers bind what they like in its own network.
 //!
 //! Proved elsewhere: what the unit's sandbox closes (the host's `/tmp`,
 //! `/var/tmp`, `/dev/shm`, `/run/lock` and D-Bus socket) and the image's
@@ -599,6 +602,7 @@ async fn a_server_cannot_reach_the_hosts_loopback() {
     let hearth = listen(Ipv4Addr::LOCALHOST, "hearth-host");
     assert_eq!(read_from(hearth), "hearth-host");
     let b_port = free_port();
+    lab.guard_ports(&b.id, &[b_port]);
     publish(&b, Some("127.0.0.1"), b_port, "reached-b").await;
 
     let own = own_listener(&a, "reached-own").await;
@@ -612,6 +616,73 @@ async fn a_server_cannot_reach_the_hosts_loopback() {
     for seen in assert_unreachable(&a, &own, &targets).await {
         eprintln!("{seen}");
     }
+}
+
+/// A port of the engine fronts' range that is free on the host now.
+fn free_engine_front_port() -> u16 {
+    hearth::servers::model::ENGINE_PORTS
+        .into_iter()
+        .find(|&p| TcpListener::bind((Ipv4Addr::UNSPECIFIED, p)).is_ok())
+        .expect("a free port among the engine fronts'")
+}
+
+/// The settings of a container publishing its port 8080 on the host's
+/// `port`, all addresses.
+fn publishing(port: u16) -> HostConfig {
+    let ports = [(
+        "8080/tcp".to_string(),
+        Some(vec![PortBinding {
+            host_ip: None,
+            host_port: Some(port.to_string()),
+        }]),
+    )];
+    HostConfig {
+        port_bindings: Some(ports.into_iter().collect()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_binds_on_the_host_only_the_ports_it_publishes() {
+    let _shared = HEAVY.read().await;
+    let mut lab = Lab::start(0);
+    let a = server_with_image(&mut lab).await;
+    let b = server_with_image(&mut lab).await;
+    let (a_port, b_port) = (free_port(), free_port());
+    lab.guard_ports(&a.id, &[a_port]);
+    lab.guard_ports(&b.id, &[b_port]);
+    // A asks its engine for B's port, and for an engine front's, before
+    // anyone else holds them: the kernel refuses its port driver both.
+    for (port, whose) in [
+        (b_port, "B's published port"),
+        (free_engine_front_port(), "an engine front's port"),
+    ] {
+        let taken = sh_with(&a.engine, publishing(port), "true").await;
+        assert!(
+            taken
+                .as_ref()
+                .is_err_and(|e| e.contains("bind: operation not permitted")),
+            "A published {whose} {port}: {taken:?}"
+        );
+        assert!(
+            TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok(),
+            "{whose} {port} is held after A's attempt"
+        );
+    }
+    // B gets its own port, and A its own; the host reads both.
+    publish(&b, None, b_port, "reached-b").await;
+    publish(&a, None, a_port, "reached-a").await;
+    // Inside its own network A's containers bind what they like: one
+    // listening on its port 7000 (none of A's on the host) answers
+    // another.
+    let own = own_listener(&a, "reached-own").await;
+    let inside = sh(
+        &a.engine,
+        Root::Plain,
+        &format!("nc -w 5 {own} 7000 </dev/null"),
+    )
+    .await;
+    assert_eq!(inside.1.trim(), "reached-own", "{inside:?}");
 }
 
 /// The box's address on the LAN in [`firewalled_lab`], and a host of that

@@ -7,10 +7,12 @@
 //! - who may ask: [`crate::peer`] (`SO_PEERCRED`), hearth's uid only;
 //! - [`execute`]: what each request does, on a [`host::Host`];
 //! - [`layout`]: where a server's storage and socket live;
+//! - [`bind_guard`]: the ports a server's user may bind on the host;
 //! - [`serve`]: the service (`hearth helper`), one request at a time;
 //! - [`client`]: hearth's side.
 
 mod acl;
+pub mod bind_guard;
 pub mod client;
 pub mod error;
 pub mod execute;

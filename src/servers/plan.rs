@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::model::{DesiredState, Limits, Server, ServerId};
+use super::model::{DesiredState, Limits, PublishedPort, Server, ServerId};
 use crate::firewall::model::{Protocol, ServerPort, UserPlane};
 use crate::reconcile::Plan;
 
@@ -163,9 +163,12 @@ pub struct Observed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     CreateUser(ServerId),
+    /// Its storage made or mounted, and the ports its user may bind on
+    /// the host put in force (before each first start after a boot).
     PrepareStorage {
         id: ServerId,
         disk_mib: u32,
+        ports: Vec<PublishedPort>,
     },
     Start {
         id: ServerId,
@@ -350,6 +353,7 @@ fn server_step(
                     Some(Step::PrepareStorage {
                         id,
                         disk_mib: server.limits.disk_mib,
+                        ports: server.ports.clone(),
                     }),
                 );
             }

@@ -80,6 +80,7 @@ mod tests {
         let storage = Step::PrepareStorage {
             id: id(),
             disk_mib: 1024,
+            ports: Vec::new(),
         };
         assert_eq!(at(&seen, &[&storage]), Some((3, "starting its engine")));
         seen.storage = Storage::Mounted;

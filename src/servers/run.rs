@@ -255,7 +255,18 @@ impl<M: Machinery> ServersManager<M> {
     async fn step(&self, step: Step) -> Result<(), ServersPassError> {
         match step {
             Step::CreateUser(id) => self.helper(Request::CreateUser { id }).await,
-            Step::PrepareStorage { id, disk_mib } => {
+            Step::PrepareStorage {
+                id,
+                disk_mib,
+                ports,
+            } => {
+                // The ports first: the engine starts once the storage is
+                // ready, and must find only its own ports to bind.
+                self.helper(Request::GuardPorts {
+                    id: id.clone(),
+                    ports,
+                })
+                .await?;
                 self.helper(Request::PrepareStorage { id, disk_mib }).await
             }
             Step::RemoveStorage { id, erase } => {

@@ -18,7 +18,7 @@ pub const RANGE: u64 = 65_536;
 /// and the ranges Debian's `useradd` hands out from 100,000.
 pub const FIRST: u64 = 1 << 30;
 /// The highest ID a range may reach (below `u32::MAX`, the "no ID" value).
-const LAST: u64 = u32::MAX as u64 - 1;
+pub const LAST: u64 = u32::MAX as u64 - 1;
 
 /// One line of a subordinate ID file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,10 +47,17 @@ pub fn docker(dir: &Path, port: u64, args: &[&str]) -> Result<String, String> {
         .args(args)
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(stdout)
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        // A container that ran and failed says why on its output.
+        Err(format!(
+            "{}; {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            stdout
+        ))
     }
 }
 

@@ -215,6 +215,12 @@ impl Lab {
         let id = self.new_id();
         for request in [
             Request::CreateUser { id: id.clone() },
+            // As hearth asks before each first start: no port of its own
+            // yet ([`Lab::guard_ports`] gives it some).
+            Request::GuardPorts {
+                id: id.clone(),
+                ports: Vec::new(),
+            },
             Request::PrepareStorage {
                 id: id.clone(),
                 disk_mib: 2048,
@@ -247,6 +253,25 @@ impl Lab {
             unit,
             engine,
         }
+    }
+}
+
+impl Lab {
+    /// The TCP ports the server's user may bind on the host (its server's
+    /// published ports), through the helper as hearth asks for them.
+    pub fn guard_ports(&self, id: &ServerId, ports: &[u16]) {
+        let request = Request::GuardPorts {
+            id: id.clone(),
+            ports: ports
+                .iter()
+                .map(|&port| hearth::servers::model::PublishedPort {
+                    port,
+                    protocol: hearth::firewall::model::Protocol::Tcp,
+                })
+                .collect(),
+        };
+        let line = serde_json::to_string(&request).unwrap();
+        assert_eq!(self.ask_as(0, &line), r#"{"outcome":"done"}"#, "{line}");
     }
 }
 

@@ -50,7 +50,8 @@ pub async fn a_server_keeps_to_its_own(
     }
     let script = format!(
         "for d in /shared/*; do echo x > $d/{MARKER} && echo wrote $d; done; \
-         /bin/busybox dd if=/dev/zero of=/shared/2/fill bs=1M count={SHM_FILL_MIB} 2>&1"
+         /bin/busybox dd if=/dev/zero of=/shared/2/fill bs=1M count={SHM_FILL_MIB} 2>&1; \
+         echo dd $?; /bin/busybox df -m /shared/*"
     );
     args.extend(["base:vm", "/bin/busybox", "sh", "-c", &script]);
     let wrote = run(&args);

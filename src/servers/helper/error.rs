@@ -74,6 +74,16 @@ pub enum HelperError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{id} may not be given {port}: {why}")]
+    PortNotPublishable {
+        id: String,
+        port: String,
+        why: String,
+    },
+    #[error("the servers' ports cannot be guarded: {0}")]
+    GuardPorts(#[from] crate::servers::helper::bind_guard::GuardError),
+    #[error("cannot read the servers' guarded ports in {path}: {detail}")]
+    GuardedPorts { path: PathBuf, detail: String },
     /// slirp4netns, as the server's user, opens the tun device.
     #[error("the servers' network device {path}: {detail}")]
     Tun { path: PathBuf, detail: String },

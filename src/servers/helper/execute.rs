@@ -5,11 +5,16 @@
 //! under a temporary name and renamed into place, the subordinate ID
 //! files are replaced in one rename.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::bind_guard::Rule;
 use super::error::HelperError;
 use super::host::Host;
 use super::layout::Layout;
 use super::protocol::Request;
-use crate::servers::model::{SERVER_UIDS, ServerId};
+use crate::servers::model::{
+    ENGINE_PORTS, FIRST_PUBLISHED_PORT, MAX_PORTS, PublishedPort, SERVER_UIDS, ServerId,
+};
 use crate::servers::subids;
 
 /// Carries out `request`. `hearth_uid` is granted the engine's socket.
@@ -26,6 +31,7 @@ pub fn execute(
         }
         Request::RemoveStorage { id, erase } => remove_storage(id, *erase, host, layout),
         Request::RemoveUser { id } => remove_user(id, host, layout),
+        Request::GuardPorts { id, ports } => guard_ports(id, ports, host, layout),
     }
 }
 
@@ -131,6 +137,12 @@ fn remove_storage(
 }
 
 fn remove_user(id: &ServerId, host: &dyn Host, layout: &Layout) -> Result<(), HelperError> {
+    // Its ports first: a crash after this leaves a user that binds none.
+    let mut guarded = read_guarded(host, layout)?;
+    if guarded.remove(id).is_some() {
+        write_guarded(host, layout, &guarded)?;
+        restore_guard(host, layout)?;
+    }
     let name = id.user();
     if host.user(&name)?.is_some() {
         host.remove_user(&name)?;
@@ -142,6 +154,94 @@ fn remove_user(id: &ServerId, host: &dyn Host, layout: &Layout) -> Result<(), He
         }
     }
     Ok(())
+}
+
+/// What a server's user may bind on the host, as the bind guard keeps it.
+type Guarded = BTreeMap<ServerId, BTreeSet<PublishedPort>>;
+
+fn guard_ports(
+    id: &ServerId,
+    ports: &[PublishedPort],
+    host: &dyn Host,
+    layout: &Layout,
+) -> Result<(), HelperError> {
+    // hearth checked them when the server was made; the helper holds to
+    // the same rules whoever asks (never an engine front's port).
+    let refuse = |port: &PublishedPort, why: String| HelperError::PortNotPublishable {
+        id: id.to_string(),
+        port: port.label(),
+        why,
+    };
+    if ports.len() > MAX_PORTS {
+        return Err(HelperError::PortNotPublishable {
+            id: id.to_string(),
+            port: format!("{} ports", ports.len()),
+            why: format!("a server publishes at most {MAX_PORTS}"),
+        });
+    }
+    for port in ports {
+        if port.port < FIRST_PUBLISHED_PORT {
+            return Err(refuse(port, format!("below {FIRST_PUBLISHED_PORT}")));
+        }
+        if ENGINE_PORTS.contains(&port.port) {
+            return Err(refuse(port, "one of the engine fronts' ports".into()));
+        }
+    }
+    let mut guarded = read_guarded(host, layout)?;
+    let wanted: BTreeSet<PublishedPort> = ports.iter().copied().collect();
+    if guarded.get(id) != Some(&wanted) {
+        guarded.insert(id.clone(), wanted);
+        write_guarded(host, layout, &guarded)?;
+    }
+    restore_guard(host, layout)
+}
+
+/// Puts the kept ports in force: each server's user its own, every other
+/// id of the servers' range and of their subordinate ranges none (a
+/// server whose ports are not known binds nothing on the host). Done when
+/// the helper starts, and after every change.
+pub fn restore_guard(host: &dyn Host, layout: &Layout) -> Result<(), HelperError> {
+    let guarded = read_guarded(host, layout)?;
+    let mut servers = Vec::new();
+    for (id, ports) in guarded {
+        // A server whose user is gone (removed by hand) has no rule: the
+        // catch-all holds for its uid.
+        if let Some(account) = host.user(&id.user())? {
+            servers.push(Rule {
+                uids: account.uid..=account.uid,
+                ports,
+            });
+        }
+    }
+    let defaults = vec![
+        Rule {
+            uids: SERVER_UIDS,
+            ports: BTreeSet::new(),
+        },
+        Rule {
+            uids: subids::FIRST as u32..=subids::LAST as u32,
+            ports: BTreeSet::new(),
+        },
+    ];
+    host.guard_binds(&layout.storage, servers, defaults)
+}
+
+fn read_guarded(host: &dyn Host, layout: &Layout) -> Result<Guarded, HelperError> {
+    let path = layout.guarded_ports();
+    let text = host.read(&path)?;
+    if text.trim().is_empty() {
+        return Ok(Guarded::new());
+    }
+    serde_json::from_str(&text).map_err(|e| HelperError::GuardedPorts {
+        path,
+        detail: e.to_string(),
+    })
+}
+
+fn write_guarded(host: &dyn Host, layout: &Layout, guarded: &Guarded) -> Result<(), HelperError> {
+    host.folder(&layout.storage, 0o711, None)?;
+    let text = serde_json::to_string_pretty(guarded).expect("ports serialise");
+    host.replace(&layout.guarded_ports(), &text)
 }
 
 fn read_subids(host: &dyn Host, file: &std::path::Path) -> Result<Vec<subids::SubId>, HelperError> {

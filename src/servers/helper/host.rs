@@ -9,6 +9,7 @@ use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::Path;
 use std::process::Command;
 
+use super::bind_guard::{self, Rule};
 use super::error::HelperError;
 use crate::servers::model::SERVER_UIDS;
 
@@ -48,6 +49,14 @@ pub trait Host {
     /// only someone with CAP_NET_ADMIN in a network namespace can make an
     /// interface with it. Refused if it is missing or not the tun device.
     fn open_tun(&self) -> Result<(), HelperError>;
+    /// Puts the bind guard's rules of `scope` (a storage root) in force:
+    /// each server's own (`servers`) before the catch-alls (`defaults`).
+    fn guard_binds(
+        &self,
+        scope: &Path,
+        servers: Vec<Rule>,
+        defaults: Vec<Rule>,
+    ) -> Result<(), HelperError>;
     fn rename(&self, from: &Path, to: &Path) -> Result<(), HelperError>;
     fn is_mounted(&self, at: &Path) -> Result<bool, HelperError>;
     /// Mounts the image through a loop device, `nodev,nosuid`.
@@ -224,6 +233,15 @@ impl Host for RealHost {
         )
         .map_err(|e| err(e.into()))?;
         file.sync_all().map_err(err)
+    }
+
+    fn guard_binds(
+        &self,
+        scope: &Path,
+        servers: Vec<Rule>,
+        defaults: Vec<Rule>,
+    ) -> Result<(), HelperError> {
+        Ok(bind_guard::apply(scope, servers, defaults)?)
     }
 
     fn open_tun(&self) -> Result<(), HelperError> {

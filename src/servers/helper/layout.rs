@@ -40,6 +40,12 @@ impl Layout {
 
     /// The server's folder: root's, 0711, holding the image and the mount
     /// point.
+    /// The ports each server's user may bind on the host (the bind
+    /// guard's, kept across the helper's restarts and the box's).
+    pub fn guarded_ports(&self) -> PathBuf {
+        self.storage.join(".guarded-ports.json")
+    }
+
     pub fn server_dir(&self, id: &ServerId) -> PathBuf {
         self.storage.join(id.as_str())
     }

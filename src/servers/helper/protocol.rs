@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::servers::model::ServerId;
+use crate::servers::model::{PublishedPort, ServerId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -20,8 +20,16 @@ pub enum Request {
     PrepareStorage { id: ServerId, disk_mib: u32 },
     /// Moves the storage aside (kept for an admin) or erases it.
     RemoveStorage { id: ServerId, erase: bool },
-    /// Removes the user and its ranges, once its unit is stopped.
+    /// Removes the user and its ranges, once its unit is stopped (and the
+    /// ports it may bind with them).
     RemoveUser { id: ServerId },
+    /// The ports the server's user may bind on the host: those its
+    /// server publishes (see [`super::bind_guard`]). Kept, and in force
+    /// until the next such request or its user's removal.
+    GuardPorts {
+        id: ServerId,
+        ports: Vec<PublishedPort>,
+    },
 }
 
 impl Request {
@@ -37,6 +45,13 @@ impl Request {
                 format!("keep aside the storage of {id}")
             }
             Request::RemoveUser { id } => format!("remove user {}", id.user()),
+            Request::GuardPorts { id, ports } if ports.is_empty() => {
+                format!("let {} bind no port on the host", id.user())
+            }
+            Request::GuardPorts { id, ports } => {
+                let ports: Vec<String> = ports.iter().map(PublishedPort::label).collect();
+                format!("let {} bind {} on the host", id.user(), ports.join(", "))
+            }
         }
     }
 }
@@ -49,8 +64,9 @@ pub enum Reply {
     Failed { error: String },
 }
 
-/// At most this long a request line may be: anything longer is not one.
-pub const MAX_LINE: usize = 512;
+/// At most this long a request line may be: anything longer is not one
+/// (the longest, a server's 32 published ports, takes about 1,200).
+pub const MAX_LINE: usize = 2048;
 
 /// Parses one request line; anything outside the set is an error.
 pub fn parse(line: &str) -> Result<Request, String> {
@@ -78,6 +94,13 @@ mod tests {
                 erase: true,
             },
             Request::RemoveUser { id: id.clone() },
+            Request::GuardPorts {
+                id: id.clone(),
+                ports: vec![PublishedPort {
+                    port: 18080,
+                    protocol: crate::firewall::model::Protocol::Udp,
+                }],
+            },
         ] {
             let line = serde_json::to_string(&r).unwrap();
             assert!(!line.contains('\n'));
@@ -97,6 +120,8 @@ mod tests {
             r#"{"op":"create_user","id":"0a1b2c3d","user":"root"}"#,
             r#"{"op":"prepare_storage","id":"0a1b2c3d","disk_mib":-1}"#,
             r#"{"op":"prepare_storage","id":"0a1b2c3d"}"#,
+            r#"{"op":"guard_ports","id":"0a1b2c3d","ports":[{"port":70000,"protocol":"tcp"}]}"#,
+            r#"{"op":"guard_ports","id":"0a1b2c3d","ports":[{"port":80,"protocol":"sctp"}]}"#,
             "not json",
         ] {
             assert!(parse(bad).is_err(), "{bad}");

@@ -59,6 +59,7 @@ fn a_new_server_is_made_one_step_per_pass_then_started() {
             Step::PrepareStorage {
                 id: id(A),
                 disk_mib: limits.disk_mib,
+                ports: Vec::new(),
             },
             Phase::Preparing,
         ),
@@ -68,6 +69,7 @@ fn a_new_server_is_made_one_step_per_pass_then_started() {
             Step::PrepareStorage {
                 id: id(A),
                 disk_mib: limits.disk_mib,
+                ports: Vec::new(),
             },
             Phase::Preparing,
         ),

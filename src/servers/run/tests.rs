@@ -65,7 +65,8 @@ impl Machinery for Recording {
             Request::CreateUser { id }
             | Request::PrepareStorage { id, .. }
             | Request::RemoveStorage { id, .. }
-            | Request::RemoveUser { id } => id.clone(),
+            | Request::RemoveUser { id }
+            | Request::GuardPorts { id, .. } => id.clone(),
         };
         if self.broken.lock().unwrap().contains(&id) {
             return Err(MachineryError::Helper(
@@ -81,6 +82,7 @@ impl Machinery for Recording {
             Request::PrepareStorage { .. } => s.storage = Storage::Mounted,
             Request::RemoveStorage { .. } => s.storage = Storage::Absent,
             Request::RemoveUser { .. } => s.user = false,
+            Request::GuardPorts { .. } => {}
         });
         Ok(())
     }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::servers::helper::bind_guard::Rule;
 use crate::servers::helper::host::Account;
 
 /// A model of the host: users, files, folders, mounts; every change is
@@ -93,6 +94,32 @@ impl Host for Recording {
     }
     fn open_tun(&self) -> Result<(), HelperError> {
         self.step("open_tun", "chmod 0666 /dev/net/tun".into())
+    }
+    fn guard_binds(
+        &self,
+        scope: &Path,
+        servers: Vec<Rule>,
+        defaults: Vec<Rule>,
+    ) -> Result<(), HelperError> {
+        let show = |rules: &[Rule]| {
+            rules
+                .iter()
+                .map(|r| {
+                    let ports: Vec<String> = r.ports.iter().map(|p| p.label()).collect();
+                    format!("{}-{}:[{}]", r.uids.start(), r.uids.end(), ports.join(","))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        self.step(
+            "guard_binds",
+            format!(
+                "guard {} {} then {}",
+                scope.display(),
+                show(&servers),
+                show(&defaults)
+            ),
+        )
     }
     fn rename(&self, from: &Path, to: &Path) -> Result<(), HelperError> {
         self.step("rename", format!("mv {} {}", from.display(), to.display()))?;
@@ -315,4 +342,79 @@ fn removing_keeps_the_storage_aside_or_erases_it_then_the_user_goes() {
         ask(&host, Request::RemoveUser { id: id() }).unwrap();
         assert!(host.take_log().is_empty());
     }
+}
+
+fn tcp(port: u16) -> PublishedPort {
+    PublishedPort {
+        port,
+        protocol: crate::firewall::model::Protocol::Tcp,
+    }
+}
+
+const CATCH_ALL: &str = "then 59000-59999:[] 1073741824-4294967294:[]";
+
+#[test]
+fn a_servers_ports_are_kept_and_put_in_force_before_the_catch_alls_until_its_user_goes() {
+    let host = Recording::default();
+    ask(&host, Request::CreateUser { id: id() }).unwrap();
+    host.take_log();
+    let guard = |ports: Vec<PublishedPort>| Request::GuardPorts { id: id(), ports };
+    ask(&host, guard(vec![tcp(18080), tcp(8443)])).unwrap();
+    assert_eq!(
+        host.take_log(),
+        [
+            "write /s/.guarded-ports.json".to_string(),
+            format!("guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}"),
+        ]
+    );
+    // Asked again (each first start after a boot): put in force, not
+    // written again.
+    ask(&host, guard(vec![tcp(8443), tcp(18080)])).unwrap();
+    assert_eq!(
+        host.take_log(),
+        [format!("guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}")]
+    );
+    // The helper starting again finds them.
+    restore_guard(&host, &layout()).unwrap();
+    assert_eq!(
+        host.take_log(),
+        [format!("guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}")]
+    );
+    // The user's removal takes its ports first.
+    ask(&host, Request::RemoveUser { id: id() }).unwrap();
+    let log = host.take_log();
+    assert_eq!(
+        log[..3],
+        [
+            "write /s/.guarded-ports.json".to_string(),
+            format!("guard /s  {CATCH_ALL}"),
+            "userdel hs-0a1b2c3d".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn ports_a_server_may_not_publish_are_refused_and_nothing_changes() {
+    let host = Recording::default();
+    ask(&host, Request::CreateUser { id: id() }).unwrap();
+    host.take_log();
+    for (ports, named) in [
+        (vec![tcp(80)], "80/tcp"),
+        (vec![tcp(18080), tcp(23760)], "23760/tcp"),
+        ((1..=33).map(|p| tcp(20_000 + p)).collect(), "33 ports"),
+    ] {
+        let err = ask(&host, Request::GuardPorts { id: id(), ports }).unwrap_err();
+        assert!(
+            matches!(&err, HelperError::PortNotPublishable { port, .. } if port == named),
+            "{err}"
+        );
+        assert!(host.take_log().is_empty(), "{err}");
+    }
+}
+
+#[test]
+fn a_server_with_no_ports_kept_binds_nothing_on_the_host() {
+    let host = Recording::default();
+    restore_guard(&host, &layout()).unwrap();
+    assert_eq!(host.take_log(), [format!("guard /s  {CATCH_ALL}")]);
 }
