@@ -502,8 +502,11 @@ async fn a_members_server_runs(vm: &Vm, client: &TlsClient, session: &str) -> (S
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let mia = client.login("mia", PASSWORD).await;
-    let body = r#"{"name":"box1","limits":{"disk_mib":1024,"memory_mib":512}}"#;
-    let r = client.as_user(&mia, "POST", "/api/v1/servers", body).await;
+    let body = format!(
+        r#"{{"name":"box1","limits":{{"disk_mib":1024,"memory_mib":512}},"ports":[{{"port":{}}}]}}"#,
+        servers_contained::PUBLISHED_PORT
+    );
+    let r = client.as_user(&mia, "POST", "/api/v1/servers", &body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
     server_phase(client, &mia, &id, "running", Duration::from_secs(300), vm).await;

@@ -10,6 +10,8 @@
 //! - What it writes to `/dev/shm` counts in the server's memory (and goes
 //!   with the restart, the files with it).
 //! - The system bus's socket is not there.
+//! - On the host, the server's engine binds the port its server publishes
+//!   and no other (not another's, not an engine front's).
 //! - The kernel loads no module a server asks for but those its Docker
 //!   needs (`dummy` for a link, `hfs` for a mount: refused; `bridge` and
 //!   `veth`, which every container's network uses: loaded).
@@ -21,6 +23,9 @@ use crate::common::TlsClient;
 use crate::common::docker_cli::docker;
 use crate::common::vm::Vm;
 use crate::{server_phase, servers_stream};
+
+/// The port the member's server publishes (made so in `vm.rs`).
+pub const PUBLISHED_PORT: u16 = 18080;
 
 /// The host folders every user may write to.
 const SHARED_FOLDERS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
@@ -111,7 +116,16 @@ pub async fn a_server_keeps_to_its_own(
         "-c",
         "/bin/busybox ls -la /shared/*",
     ]);
-    let left = run(&args);
+    // The phase may still read `running` from before the restart: the
+    // first command after it is tried again until the engine takes it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let left = loop {
+        let left = run(&args);
+        if left.is_ok() || std::time::Instant::now() > deadline {
+            break left;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
     assert!(
         left.as_deref()
             .is_ok_and(|o| !o.contains(MARKER) && !o.contains("fill")),
@@ -136,6 +150,37 @@ pub async fn a_server_keeps_to_its_own(
             .contains("system_bus_socket"),
         "the system bus's socket reaches a server: {bus:?}"
     );
+
+    // Ports on the host: its own, and no other.
+    let publish = |port: u16| {
+        let mapping = format!("{port}:8080");
+        run(&[
+            "run",
+            "--rm",
+            "-p",
+            &mapping,
+            "base:vm",
+            "/bin/busybox",
+            "true",
+        ])
+    };
+    let own = publish(PUBLISHED_PORT);
+    assert!(own.is_ok(), "the server's own port: {own:?}");
+    for (port, whose) in [
+        (PUBLISHED_PORT + 1, "a port no server publishes"),
+        (
+            crate::common::vm::FIRST_ENGINE_PORT + 1,
+            "an engine front's port",
+        ),
+    ] {
+        let taken = publish(port);
+        assert!(
+            taken
+                .as_ref()
+                .is_err_and(|e| e.contains("bind: operation not permitted")),
+            "the server took {whose} {port}: {taken:?}"
+        );
+    }
 
     // Modules: asked for by a privileged container, refused; those of
     // Docker's own network, there.

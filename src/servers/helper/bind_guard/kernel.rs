@@ -199,7 +199,9 @@ fn load(insns: &[Insn], hook: Hook) -> Result<OwnedFd, GuardError> {
 /// The cookie of this process's network namespace: the host's, for the
 /// helper (a root service of the host).
 pub fn host_netns_cookie() -> Result<u64, GuardError> {
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").map_err(GuardError::NetnsCookie)?;
+    // Any socket tells its namespace; a unix one needs no address family
+    // the helper's unit would refuse.
+    let socket = std::os::unix::net::UnixDatagram::unbound().map_err(GuardError::NetnsCookie)?;
     let mut cookie: u64 = 0;
     let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
     // SAFETY: `cookie` and `len` are writable and of the sizes given.

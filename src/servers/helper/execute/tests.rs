@@ -372,13 +372,17 @@ fn a_servers_ports_are_kept_and_put_in_force_before_the_catch_alls_until_its_use
     ask(&host, guard(vec![tcp(8443), tcp(18080)])).unwrap();
     assert_eq!(
         host.take_log(),
-        [format!("guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}")]
+        [format!(
+            "guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}"
+        )]
     );
     // The helper starting again finds them.
     restore_guard(&host, &layout()).unwrap();
     assert_eq!(
         host.take_log(),
-        [format!("guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}")]
+        [format!(
+            "guard /s 59000-59000:[8443/tcp,18080/tcp] {CATCH_ALL}"
+        )]
     );
     // The user's removal takes its ports first.
     ask(&host, Request::RemoveUser { id: id() }).unwrap();
