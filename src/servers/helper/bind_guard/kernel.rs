@@ -298,50 +298,60 @@ impl Guard {
     }
 }
 
-/// The rules each scope (a helper's storage root) asked for.
-#[derive(Default)]
+/// What one scope (a helper's storage root) asked for last.
+#[derive(Clone)]
+struct Asked {
+    /// When, in this process's order of requests.
+    turn: u64,
+    servers: Vec<Rule>,
+    defaults: Vec<Rule>,
+}
+
 struct Scopes {
-    servers: BTreeMap<PathBuf, Vec<Rule>>,
-    defaults: BTreeMap<PathBuf, Vec<Rule>>,
+    asked: BTreeMap<PathBuf, Asked>,
+    turns: u64,
     guard: Option<Guard>,
 }
 
 static GUARD: Mutex<Scopes> = Mutex::new(Scopes {
-    servers: BTreeMap::new(),
-    defaults: BTreeMap::new(),
+    asked: BTreeMap::new(),
+    turns: 0,
     guard: None,
 });
 
 /// Puts `scope`'s rules in force: each server's own (`servers`) before
 /// the catch-alls (`defaults`), with every other scope's of this process.
+/// The servers' rules of the scope that asked last come first: a uid a
+/// scope's removed user left behind, and another scope's new user got,
+/// is the new user's (this happens only in tests, which run helpers of
+/// their own side by side; the box has one).
 pub fn apply(scope: &Path, servers: Vec<Rule>, defaults: Vec<Rule>) -> Result<(), GuardError> {
     let mut state = GUARD.lock().unwrap_or_else(|e| e.into_inner());
-    let (old_servers, old_defaults) = (
-        state.servers.insert(scope.to_path_buf(), servers),
-        state.defaults.insert(scope.to_path_buf(), defaults),
-    );
+    state.turns += 1;
+    let asked = Asked {
+        turn: state.turns,
+        servers,
+        defaults,
+    };
+    let old = state.asked.insert(scope.to_path_buf(), asked);
     let result = put_in_force(&mut state);
     if result.is_err() {
         // What is in force stays what the process knows.
-        restore(&mut state.servers, scope, old_servers);
-        restore(&mut state.defaults, scope, old_defaults);
+        match old {
+            Some(old) => state.asked.insert(scope.to_path_buf(), old),
+            None => state.asked.remove(scope),
+        };
     }
     result
 }
 
-fn restore(map: &mut BTreeMap<PathBuf, Vec<Rule>>, scope: &Path, old: Option<Vec<Rule>>) {
-    match old {
-        Some(rules) => map.insert(scope.to_path_buf(), rules),
-        None => map.remove(scope),
-    };
-}
-
 fn put_in_force(state: &mut Scopes) -> Result<(), GuardError> {
-    let rules: Vec<Rule> = state
-        .servers
-        .values()
-        .chain(state.defaults.values())
-        .flatten()
+    let mut asked: Vec<&Asked> = state.asked.values().collect();
+    asked.sort_by_key(|a| std::cmp::Reverse(a.turn));
+    let rules: Vec<Rule> = asked
+        .iter()
+        .flat_map(|a| a.servers.iter())
+        .chain(asked.iter().flat_map(|a| a.defaults.iter()))
         .cloned()
         .collect();
     let insns = program::generate(&rules, host_netns_cookie()?)?;
