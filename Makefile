@@ -147,3 +147,4 @@ bench: deps
 	$(CARGO) bench --bench firewall
 	$(CARGO) bench --bench proxy
 	$(CARGO) bench --bench servers
+	$(CARGO) bench --bench bind_guard
