@@ -178,6 +178,8 @@ async fn a_new_server_is_made_started_stopped_and_deleted_with_its_data() {
         host.take_log(),
         [
             format!("create user hs-{id}"),
+            // Its ports before its storage: the engine starts next.
+            format!("let hs-{id} bind no port on the host"),
             format!("prepare 4096 MiB of storage for {id}"),
             format!("start {id} 1024 MiB"),
         ]
@@ -188,6 +190,10 @@ async fn a_new_server_is_made_started_stopped_and_deleted_with_its_data() {
         helper_audits(&lab.store),
         [
             ("server.helper".to_string(), format!("create user hs-{id}")),
+            (
+                "server.helper".to_string(),
+                format!("let hs-{id} bind no port on the host")
+            ),
             (
                 "server.helper".to_string(),
                 format!("prepare 4096 MiB of storage for {id}")
