@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use hearth::firewall::model::Protocol;
 use hearth::servers::helper::bind_guard::{self, Rule};
 use hearth::servers::model::{PublishedPort, SERVER_UIDS};
-use stats::stats;
+use stats::print_line;
 
 const SAMPLES: usize = 20;
 const BINDS: u32 = 20_000;
@@ -105,15 +105,7 @@ fn main() {
     assert!(!refused.status.success(), "a port not the uid's was bound");
 
     let ns = |d: Duration| format!("{} ns", d.as_nanos());
-    let line = |name: &str, d: Vec<Duration>| {
-        let s = stats(d);
-        println!(
-            "{name:<44} median {:>9}  min {:>9}  p95 {:>9}",
-            ns(s.median),
-            ns(s.min),
-            ns(s.p95)
-        );
-    };
+    let line = |name: &str, d: Vec<Duration>| print_line(name, d, ns);
     println!(
         "bind guard: {SAMPLES} samples of {BINDS} binds and closes on 127.0.0.1; \
          {SERVERS} servers x {PORTS} ports, {instructions} instructions"

@@ -27,7 +27,7 @@ use common::unit_runner::RunningUnit;
 use hearth::servers::engine::Engine;
 use hearth::servers::helper::Layout;
 use hearth::servers::helper::protocol::Request;
-use stats::{ms, stats};
+use stats::{ms, print_line};
 
 const SERVERS: usize = 5;
 const RUNS: usize = 20;
@@ -169,15 +169,7 @@ async fn main() {
     drop(root);
     drop(units);
 
-    let line = |name: &str, d: Vec<Duration>| {
-        let s = stats(d);
-        println!(
-            "{name:<44} median {:>9}  min {:>9}  p95 {:>9}",
-            ms(s.median),
-            ms(s.min),
-            ms(s.p95)
-        );
-    };
+    let line = |name: &str, d: Vec<Duration>| print_line(name, d, ms);
     println!("servers: {SERVERS} created one after another, {RUNS} container runs per engine");
     line("helper: user, ranges, 4 GiB storage", prepare);
     line("unit started to engine answering", answer);

@@ -29,3 +29,16 @@ pub fn stats(mut d: Vec<Duration>) -> Stats {
 pub fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
+
+/// Prints one line of figures: `name`, then the median, min and p95 of
+/// `d`, each shown with `unit`. (Not every benchmark prints this way.)
+#[allow(dead_code)]
+pub fn print_line(name: &str, d: Vec<Duration>, unit: fn(Duration) -> String) {
+    let s = stats(d);
+    println!(
+        "{name:<44} median {:>9}  min {:>9}  p95 {:>9}",
+        unit(s.median),
+        unit(s.min),
+        unit(s.p95)
+    );
+}
