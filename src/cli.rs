@@ -1,5 +1,7 @@
 //! The command line: `hearth serve`, `hearth check-config`,
-//! `hearth firewall-reset`, `hearth helper`, `hearth console`, `--version`.
+//! `hearth firewall-reset`, `hearth helper`, `hearth console`, `--version`,
+//! and `hearth oci-runtime`, the runtime a server's engine runs for runc
+//! (its arguments are runc's, untouched: see `servers::oci_runtime`).
 //!
 //! Exit codes: 0 success, 2 bad config or usage, 1 runtime failure. An
 //! error prints its whole chain of causes.
@@ -15,6 +17,8 @@ use crate::logging;
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
+/// The subcommand a server's engine runs in runc's place.
+const OCI_RUNTIME: &str = "oci-runtime";
 
 #[derive(Parser)]
 #[command(
@@ -90,6 +94,11 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // Before clap: runc's own options (`--root`, `--version`...) follow.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|first| first == OCI_RUNTIME) {
+        return crate::servers::oci_runtime::main(args.collect());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

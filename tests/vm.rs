@@ -120,6 +120,8 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     let context = the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
     servers_contained::a_server_keeps_to_its_own(&vm, &client, &member, &server, context.path())
         .await;
+    servers_contained::a_containers_own_limits_hold(&vm, &client, &member, &server, context.path())
+        .await;
     drop(context);
     let password = the_console_resets_the_admins_password(&mut vm, &client).await;
 

@@ -54,6 +54,7 @@ pub mod error;
 pub mod helper;
 pub mod logs;
 pub mod model;
+pub mod oci_runtime;
 pub mod plan;
 pub mod progress;
 pub mod room;

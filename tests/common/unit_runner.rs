@@ -4,6 +4,7 @@
 //! and its `ExecStart=` run as its `User=`/`Group=` with exactly its
 //! `Environment=`, in a cgroup of its own that stands for the unit's
 //! (stopping kills every process in it, as `KillMode=control-group`).
+//! The engine's OCI runtime is this build's `hearth oci-runtime`.
 //!
 //! The unit's `TasksMax=` and `MemoryMax=` are applied to that cgroup,
 //! standing for systemd applying them (and hearth setting them per server
@@ -29,6 +30,28 @@ pub const UNIT_FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/systemd/hearth-server@.service"
 );
+
+/// The engine's OCI runtime as the image installs it (a script running
+/// the image's hearth); the runner puts one running this build's in its
+/// place.
+const OCI_RUNTIME_IN_IMAGE: &str = "/usr/lib/hearth/oci-runtime";
+
+/// `hearth oci-runtime` of this build, as a program dockerd can be given
+/// (`--add-runtime` takes a path, no arguments): a script beside the
+/// binary, where the servers' users may run it.
+fn oci_runtime_script() -> String {
+    let hearth = Path::new(env!("CARGO_BIN_EXE_hearth"));
+    let script = hearth.with_file_name("hearth-oci-runtime");
+    let staged = hearth.with_file_name(format!("hearth-oci-runtime.{}", std::process::id()));
+    std::fs::write(
+        &staged,
+        format!("#!/bin/sh\nexec {} oci-runtime \"$@\"\n", hearth.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::rename(&staged, &script).unwrap();
+    script.display().to_string()
+}
 
 /// The lines of the unit file that the runner honours, `%i` replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +135,9 @@ impl UnitSpec {
             let mut value = value.replace("%i", instance);
             for (from, to) in roots {
                 value = value.replace(from, to);
+            }
+            if value.contains(OCI_RUNTIME_IN_IMAGE) {
+                value = value.replace(OCI_RUNTIME_IN_IMAGE, &oci_runtime_script());
             }
             match key {
                 "User" => spec.user = value,

@@ -12,6 +12,9 @@
 //! - The system bus's socket is not there.
 //! - On the host, the server's engine binds the port its server publishes
 //!   and no other (not another's, not an engine front's).
+//! - A container's own limits (`--memory`, `--pids-limit`, `--cpus`) are
+//!   its cgroup's: a hog over its `--memory` is killed, its sibling runs
+//!   on.
 //! - The kernel loads no module a server asks for but those its Docker
 //!   needs (`dummy` for a link, `hfs` for a mount: refused; `bridge` and
 //!   `veth`, which every container's network uses: loaded).
@@ -226,4 +229,98 @@ pub async fn a_server_keeps_to_its_own(
             "{needed}, which the server's Docker network needs, is not loaded: {loaded:?}"
         );
     }
+}
+
+/// The limits a member gives one container (`docker run --memory 64m
+/// --pids-limit 50 --cpus 0.5`) are that container's cgroup's, seen from
+/// inside it; a memory hog under `--memory` is killed at its own limit
+/// while a sibling container and the server run on (on cgroup v2, which
+/// the development machine does not have).
+pub async fn a_containers_own_limits_hold(
+    vm: &Vm,
+    client: &TlsClient,
+    member: &str,
+    server: &str,
+    context: &Path,
+) {
+    let port = u64::from(vm.front_port);
+    let run = |args: &[&str]| docker(context, port, args);
+    let sibling = run(&[
+        "run",
+        "-d",
+        "--name",
+        "sibling",
+        "base:vm",
+        "/bin/busybox",
+        "sleep",
+        "600",
+    ]);
+    assert!(sibling.is_ok(), "{sibling:?}");
+
+    let seen = run(&[
+        "run",
+        "--rm",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "--cpus",
+        "0.5",
+        "base:vm",
+        "/bin/busybox",
+        "cat",
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/pids.max",
+        "/sys/fs/cgroup/cpu.max",
+    ]);
+    assert_eq!(
+        seen.as_deref().map(|o| o.lines().collect::<Vec<_>>()),
+        Ok(vec!["67108864", "50", "50000 100000"]),
+        "a container's own limits, from inside it"
+    );
+
+    // dd's 256 MiB buffer fits the server's 512 MiB, not the container's
+    // 64 MiB.
+    let hog = run(&[
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "64m",
+        "base:vm",
+        "/bin/busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=256M",
+        "count=1",
+    ]);
+    assert!(
+        hog.as_ref().is_err_and(|e| e.contains("exit status: 137")),
+        "a 256 MiB hog under --memory 64m was not killed: {hog:?}"
+    );
+    let killed = run(&[
+        "inspect",
+        "-f",
+        "{{.State.OOMKilled}} {{.State.ExitCode}}",
+        "hog",
+    ]);
+    assert_eq!(killed.as_deref().map(str::trim), Ok("true 137"));
+    let running = run(&["inspect", "-f", "{{.State.Running}}", "sibling"]);
+    assert_eq!(
+        running.as_deref().map(str::trim),
+        Ok("true"),
+        "the hog's sibling did not run on"
+    );
+    server_phase(
+        client,
+        member,
+        server,
+        "running",
+        Duration::from_secs(60),
+        vm,
+    )
+    .await;
+    let removed = run(&["rm", "-f", "hog", "sibling"]);
+    assert!(removed.is_ok(), "{removed:?}");
 }
