@@ -69,6 +69,24 @@ async fn an_engine_runs_containers_whose_root_is_the_servers_user() {
     assert_eq!(sleeper.state, "running");
     assert_eq!(sleeper.image, "base:test");
 
+    // Containers are made through hearth's OCI runtime (which puts their
+    // own limits back into their specs on cgroup v2, the VM test checks
+    // that; on cgroup v1 it hands them to runc as they are).
+    let info = engine.docker().info().await.unwrap();
+    assert_eq!(info.default_runtime.as_deref(), Some("hearth"), "{info:?}");
+    let inspected = engine
+        .docker()
+        .inspect_container(
+            &created_id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        inspected.host_config.and_then(|h| h.runtime).as_deref(),
+        Some("hearth")
+    );
+
     // Every process of the unit runs as the server's user.
     for pid in server.unit.processes() {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
