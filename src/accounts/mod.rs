@@ -13,7 +13,8 @@ mod users;
 
 pub use profile::BoxProfile;
 pub use sessions::{
-    Caller, LoginError, PasswordChangeError, SessionRecord, SessionUse, SessionView, Sessions,
+    Busy, Caller, HASHES_AT_ONCE, HashTurn, LoginError, PasswordChangeError, SessionRecord,
+    SessionUse, SessionView, Sessions,
 };
 pub use settings::{BoxSettings, HostChange, SettingsView, console_shell};
 pub use setup::{
@@ -37,6 +38,30 @@ pub struct UserRecord {
     /// Two-factor login, when enrolled (older records have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpRecord>,
+    /// The addresses the user last signed in from, the latest first (at
+    /// most [`KNOWN_SOURCES`]): an attempt from one of them passes the
+    /// per-account slow-down (see `auth::attempts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_sources: Vec<String>,
+}
+
+/// How many sign-in addresses a user's record remembers.
+pub const KNOWN_SOURCES: usize = 8;
+
+impl UserRecord {
+    /// Whether the user signed in from `source` lately.
+    pub fn knows_source(&self, source: std::net::IpAddr) -> bool {
+        let source = source.to_canonical().to_string();
+        self.known_sources.contains(&source)
+    }
+
+    /// Puts `source` first among the known addresses.
+    pub fn remember_source(&mut self, source: std::net::IpAddr) {
+        let source = source.to_canonical().to_string();
+        self.known_sources.retain(|s| *s != source);
+        self.known_sources.insert(0, source);
+        self.known_sources.truncate(KNOWN_SOURCES);
+    }
 }
 
 /// The user `username`, if it exists and is enabled: whom a session or

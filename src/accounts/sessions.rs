@@ -7,15 +7,20 @@
 //! address and per username.
 
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use serde::{Deserialize, Serialize};
 
 use super::UserRecord;
 
 mod password_change;
-use crate::auth::{PasswordHash, Role, Secret, SecretHash, SessionPolicy, SessionState, Throttle};
+use crate::auth::{
+    Attempt, AttemptGuard, PasswordHash, Reservation, Role, Secret, SecretHash, SessionPolicy,
+    SessionState, Username,
+};
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 pub use password_change::PasswordChangeError;
 
@@ -83,6 +88,8 @@ pub enum LoginError {
     WrongSecondFactor,
     #[error("too many failed attempts; try again in {} s", retry_after.as_secs().max(1))]
     Throttled { retry_after: Duration },
+    #[error("must be at most {} characters", Username::MAX_LEN)]
+    UsernameTooLong,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -105,17 +112,29 @@ pub enum SessionUse {
 pub struct Sessions {
     store: Store,
     policy: SessionPolicy,
-    throttle: Mutex<Throttle>,
+    attempts: Mutex<AttemptGuard>,
+    hashing: Arc<Semaphore>,
 }
 
-/// A password attempt is throttled both per address and per username, so
-/// that neither many accounts from one place nor one account from many
-/// places can be guessed at speed; a sign-in and a password change share
-/// the counts.
-type AttemptKeys = [String; 2];
+/// Password hashes checked at once, at most (argon2 with 19 MiB each):
+/// whatever arrives, sign-ins and password changes add at most
+/// `HASHES_AT_ONCE` x 19 MiB to the daemon's memory.
+pub const HASHES_AT_ONCE: usize = 2;
 
-fn attempt_keys(source: IpAddr, username: &str) -> AttemptKeys {
-    [format!("ip:{source}"), format!("user:{username}")]
+/// How long an attempt waits for a turn at the hash before it is told to
+/// come back (503 with `Retry-After`).
+const HASH_WAIT: Duration = Duration::from_secs(5);
+
+/// A turn at checking a password: [`Sessions::login`] and
+/// [`Sessions::change_password`] take one, so that no more than
+/// [`HASHES_AT_ONCE`] hashes run.
+pub struct HashTurn(#[allow(dead_code)] OwnedSemaphorePermit);
+
+/// No turn came within the wait: too many password checks at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many sign-ins at once; try again in {} s", retry_after.as_secs().max(1))]
+pub struct Busy {
+    pub retry_after: Duration,
 }
 
 fn audit(actor: &str, action: AuditAction, source: IpAddr, outcome: Outcome) -> AuditEntry {
@@ -133,7 +152,8 @@ impl Sessions {
         Sessions {
             store,
             policy,
-            throttle: Mutex::new(Throttle::default()),
+            attempts: Mutex::new(AttemptGuard::default()),
+            hashing: Arc::new(Semaphore::new(HASHES_AT_ONCE)),
         }
     }
 
@@ -141,44 +161,57 @@ impl Sessions {
         self.policy
     }
 
-    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    fn attempts(&self) -> std::sync::MutexGuard<'_, AttemptGuard> {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Forgets `username`'s failed password attempts (after the recovery
-    /// console reset their password, the owner signs in at once).
+    /// Waits (a little) for a turn at checking a password.
+    pub async fn hash_turn(&self) -> Result<HashTurn, Busy> {
+        match tokio::time::timeout(HASH_WAIT, self.hashing.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(HashTurn(permit)),
+            // The semaphore is never closed; a timeout is the busy case.
+            _ => Err(Busy {
+                retry_after: Duration::from_secs(1),
+            }),
+        }
+    }
+
+    /// A turn at checking a password if one is free now (for callers that
+    /// cannot wait: the recovery console, tests).
+    pub fn try_hash_turn(&self) -> Result<HashTurn, Busy> {
+        self.hashing
+            .clone()
+            .try_acquire_owned()
+            .map(HashTurn)
+            .map_err(|_| Busy {
+                retry_after: Duration::from_secs(1),
+            })
+    }
+
+    /// Forgets the failed password attempts on `username` from everywhere
+    /// (after the recovery console reset their password, the owner signs
+    /// in at once).
     pub fn forgive(&self, username: &str) {
-        let [_, user] = attempt_keys(std::net::Ipv4Addr::UNSPECIFIED.into(), username);
-        self.throttle().success(&user);
+        self.attempts().forgive(username);
     }
 
-    /// How long a password attempt under `keys` must still wait, if at all.
-    fn must_wait(&self, keys: &AttemptKeys, now_ms: u64) -> Option<Duration> {
-        let throttle = self.throttle();
-        keys.iter()
-            .filter_map(|k| throttle.check(k, now_ms).err())
-            .max()
+    /// Lets a password attempt through (counted as failed until it
+    /// succeeds), or says how long it must wait.
+    fn reserve(&self, attempt: &Attempt, now_ms: u64) -> Result<Reservation, Duration> {
+        self.attempts().reserve(attempt, now_ms)
     }
 
-    fn failed(&self, keys: &AttemptKeys, now_ms: u64) {
-        let mut throttle = self.throttle();
-        for k in keys {
-            throttle.failure(k, now_ms);
-        }
+    fn succeeded(&self, reservation: Reservation) {
+        self.attempts().succeeded(reservation);
     }
 
-    fn succeeded(&self, keys: &AttemptKeys) {
-        let mut throttle = self.throttle();
-        for k in keys {
-            throttle.success(k);
-        }
-    }
-
-    /// Checks the password (argon2: call off the async threads) and opens
-    /// a session. `agent` names the browser in the session list. Returns
-    /// the token for the cookie.
+    /// Checks the password (argon2: call off the async threads, with a
+    /// [`HashTurn`]) and opens a session. `agent` names the browser in the
+    /// session list. Returns the token for the cookie.
+    #[allow(clippy::too_many_arguments)]
     pub fn login(
         &self,
+        _turn: &HashTurn,
         username: &str,
         password: &str,
         second_factor: Option<&str>,
@@ -186,47 +219,67 @@ impl Sessions {
         agent: &str,
         now_ms: u64,
     ) -> Result<(Secret, Caller), LoginError> {
+        // No such user can exist: refused before it costs a hash or a
+        // place in the throttle.
+        if username.len() > Username::MAX_LEN {
+            return Err(LoginError::UsernameTooLong);
+        }
         let source = source.to_canonical();
-        let keys = attempt_keys(source, username);
         // Every way this sign-in ends is recorded as the same action.
         let entry = |outcome| audit(username, AuditAction::SessionLogin, source, outcome);
-        if let Some(retry_after) = self.must_wait(&keys, now_ms) {
-            self.store.audit(entry(Outcome::Denied))?;
-            return Err(LoginError::Throttled { retry_after });
-        }
         let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
         // An unknown or disabled user costs the same hash as a real one.
         let usable = user.filter(|u| !u.disabled);
+        let vouched = usable.as_ref().is_some_and(|u| {
+            u.knows_source(source)
+                || second_factor.is_some_and(|code| {
+                    u.totp.as_ref().is_some_and(|t| t.confirmed)
+                        && super::two_factor::check_second_factor(u, code, now_ms / 1000).is_some()
+                })
+        });
+        let attempt = Attempt {
+            address: source,
+            username,
+            vouched,
+        };
+        let reservation = match self.reserve(&attempt, now_ms) {
+            Ok(reservation) => reservation,
+            Err(retry_after) => {
+                self.store.audit(entry(Outcome::Denied))?;
+                return Err(LoginError::Throttled { retry_after });
+            }
+        };
         let hash = usable
             .as_ref()
             .map(|u| u.password.clone())
             .unwrap_or_else(PasswordHash::decoy);
         if !hash.verify(password) || usable.is_none() {
-            self.failed(&keys, now_ms);
+            // The reservation stays counted as the failure it was.
             self.store.audit(entry(Outcome::Failure))?;
             return Err(LoginError::WrongCredentials);
         }
         let mut user = usable.expect("checked above");
         // With two-factor login on, the password alone opens nothing.
-        let mut updated_user = None;
+        let mut used_factor = None;
         if user.totp.as_ref().is_some_and(|t| t.confirmed) {
             let Some(input) = second_factor else {
+                // The right password: not a failure, and no session yet.
+                self.succeeded(reservation);
                 self.store.audit(entry(Outcome::Denied))?;
                 return Err(LoginError::SecondFactorRequired);
             };
             match super::two_factor::check_second_factor(&user, input, now_ms / 1000) {
                 Some(u) => {
                     user = u.clone();
-                    updated_user = Some(u);
+                    used_factor = u.totp;
                 }
                 None => {
-                    self.failed(&keys, now_ms);
                     self.store.audit(entry(Outcome::Failure))?;
                     return Err(LoginError::WrongSecondFactor);
                 }
             }
         }
-        self.succeeded(&keys);
+        self.succeeded(reservation);
         let secret = Secret::generate();
         let record = SessionRecord {
             username: username.to_string(),
@@ -237,9 +290,15 @@ impl Sessions {
         };
         let key = secret.hash();
         self.store.change(entry(Outcome::Success), |c| {
-            if let Some(u) = &updated_user {
-                // The used code's counter, or the used recovery code.
-                c.put_record(Records::Users, username, u)?;
+            // The user as it is now (an admin may have changed it while
+            // the hash ran): the used code's counter or recovery code, and
+            // this address among the known ones.
+            if let Some(mut current) = c.record::<UserRecord>(Records::Users, username)? {
+                if used_factor.is_some() {
+                    current.totp = used_factor.clone();
+                }
+                current.remember_source(source);
+                c.put_record(Records::Users, username, &current)?;
             }
             c.put_record(Records::Sessions, key.as_str(), &record)
         })?;
@@ -397,6 +456,7 @@ mod tests {
             disabled: false,
             created_ms: T0,
             totp: None,
+            known_sources: Vec::new(),
         };
         store
             .change(AuditEntry::system(AuditAction::UserCreate, "alice"), |c| {
@@ -410,7 +470,17 @@ mod tests {
     #[test]
     fn login_authenticate_logout() {
         let (_d, store, s) = fixture();
-        let (token, caller) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
+        let (token, caller) = s
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0,
+            )
+            .unwrap();
         assert_eq!(caller.role, Role::Member);
         let who = s.authenticate(token.expose(), T0 + 1000).unwrap().unwrap();
         assert_eq!(who.username, "alice");
@@ -431,9 +501,27 @@ mod tests {
     fn wrong_password_and_unknown_user_look_the_same() {
         let (_d, store, s) = fixture();
         let a = s
-            .login("alice", "wrong password here", None, ip(1), AGENT, T0)
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                "wrong password here",
+                None,
+                ip(1),
+                AGENT,
+                T0,
+            )
             .unwrap_err();
-        let b = s.login("mallory", PW, None, ip(2), AGENT, T0).unwrap_err();
+        let b = s
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "mallory",
+                PW,
+                None,
+                ip(2),
+                AGENT,
+                T0,
+            )
+            .unwrap_err();
         assert_eq!(a.to_string(), "wrong username or password");
         assert_eq!(a.to_string(), b.to_string());
         let failures = failed_logins(&store);
@@ -445,21 +533,90 @@ mod tests {
         let (_d, _store, s) = fixture();
         for i in 0..4 {
             assert!(matches!(
-                s.login("alice", "nope nope nope", None, ip(1), AGENT, T0 + i),
+                s.login(
+                    &s.try_hash_turn().unwrap(),
+                    "alice",
+                    "nope nope nope",
+                    None,
+                    ip(1),
+                    AGENT,
+                    T0 + i
+                ),
                 Err(LoginError::WrongCredentials)
             ));
         }
         // Even the right password waits now, from that address...
         assert!(matches!(
-            s.login("alice", PW, None, ip(1), AGENT, T0 + 10),
+            s.login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0 + 10
+            ),
             Err(LoginError::Throttled { .. })
         ));
-        // ...and for that username from anywhere.
+        // The owner elsewhere is not held by one address's guesses.
+        assert!(
+            s.login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(9),
+                AGENT,
+                T0 + 10
+            )
+            .is_ok()
+        );
+        assert!(
+            s.login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0 + 5_000
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn guesses_from_many_addresses_hold_strangers_but_not_the_owner() {
+        let (_d, store, s) = fixture();
+        let login = |password: &str, from: u8, at: u64| {
+            s.login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                password,
+                None,
+                ip(from),
+                AGENT,
+                at,
+            )
+        };
+        // alice signs in from ip(1): a known address from now on.
+        assert!(login(PW, 1, T0).is_ok());
+        let user: UserRecord = store.record(Records::Users, "alice").unwrap().unwrap();
+        assert_eq!(user.known_sources, ["10.0.0.1"]);
+        // One guess each from eleven addresses.
+        for from in 100..=110 {
+            assert!(matches!(
+                login("nope nope nope", from, T0 + 1),
+                Err(LoginError::WrongCredentials)
+            ));
+        }
+        // A stranger, even with the right password, waits...
         assert!(matches!(
-            s.login("alice", PW, None, ip(9), AGENT, T0 + 10),
+            login(PW, 200, T0 + 2),
             Err(LoginError::Throttled { .. })
         ));
-        assert!(s.login("alice", PW, None, ip(1), AGENT, T0 + 5_000).is_ok());
+        // ...the owner from a known address does not.
+        assert!(login(PW, 1, T0 + 2).is_ok());
     }
 
     #[test]
@@ -479,22 +636,54 @@ mod tests {
             })
             .unwrap();
         assert!(matches!(
-            s.login("alice", PW, None, ip(1), AGENT, T0),
+            s.login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0
+            ),
             Err(LoginError::SecondFactorRequired)
         ));
         // Not a code of any time step near T0 (nor a recovery code).
         let err = s
-            .login("alice", PW, Some("not-a-code"), ip(1), AGENT, T0)
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                Some("not-a-code"),
+                ip(1),
+                AGENT,
+                T0,
+            )
             .unwrap_err();
         assert!(matches!(err, LoginError::WrongSecondFactor));
         assert!(err.to_string().contains("not right"), "{err}");
         let failures = failed_logins(&store);
         assert_eq!(failures, 1);
         for i in 1..4 {
-            let _ = s.login("alice", PW, Some("000000x"), ip(1), AGENT, T0 + i);
+            let _ = s.login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                Some("000000x"),
+                ip(1),
+                AGENT,
+                T0 + i,
+            );
         }
         let err = s
-            .login("alice", PW, Some("000000x"), ip(1), AGENT, T0 + 10)
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                Some("000000x"),
+                ip(1),
+                AGENT,
+                T0 + 10,
+            )
             .unwrap_err();
         assert!(matches!(err, LoginError::Throttled { .. }), "{err}");
         assert!(
@@ -507,7 +696,17 @@ mod tests {
     #[test]
     fn the_list_names_each_sessions_browser() {
         let (_d, store, s) = fixture();
-        let (token, caller) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
+        let (token, caller) = s
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0,
+            )
+            .unwrap();
         // A session stored by an older hearth, without an agent.
         let old = r#"{"username":"alice","created_ms":1800000000000,"last_seen_ms":1800000000000,"source":"10.0.0.2"}"#;
         let old: SessionRecord = serde_json::from_str(old).unwrap();
@@ -531,7 +730,17 @@ mod tests {
     #[test]
     fn sessions_expire_idle_and_absolute() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
+        let (token, _) = s
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0,
+            )
+            .unwrap();
         let min = 60_000;
         assert!(
             s.authenticate(token.expose(), T0 + 29 * min)
@@ -549,7 +758,17 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let (token, _) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
+        let (token, _) = s
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0,
+            )
+            .unwrap();
         let mut t = T0;
         while t < T0 + 12 * 60 * min - 20 * min {
             t += 20 * min;
@@ -565,7 +784,17 @@ mod tests {
     #[test]
     fn verifying_a_session_does_not_keep_it_alive() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s.login("alice", PW, None, ip(1), AGENT, T0).unwrap();
+        let (token, _) = s
+            .login(
+                &s.try_hash_turn().unwrap(),
+                "alice",
+                PW,
+                None,
+                ip(1),
+                AGENT,
+                T0,
+            )
+            .unwrap();
         let min = 60_000;
         let caller = s
             .lookup(token.expose(), T0 + 29 * min, SessionUse::Check)

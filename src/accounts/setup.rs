@@ -327,6 +327,7 @@ impl Setup {
             disabled: false,
             created_ms: now_ms,
             totp: None,
+            known_sources: Vec::new(),
         };
         self.store.change(
             audit(

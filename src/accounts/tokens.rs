@@ -163,6 +163,7 @@ mod tests {
             disabled: false,
             created_ms: T0,
             totp: None,
+            known_sources: Vec::new(),
         };
         store
             .change(

@@ -199,6 +199,7 @@ mod tests {
                 last_counter: 0,
                 recovery: vec![recovery_hash("abcde-fghij")],
             }),
+            known_sources: Vec::new(),
         };
         (user, secret)
     }

@@ -186,6 +186,7 @@ impl Users {
             disabled: false,
             created_ms: now_ms,
             totp: None,
+            known_sources: Vec::new(),
         };
         self.store.change(
             caller.audit(AuditAction::UserCreate, username.as_str(), source),

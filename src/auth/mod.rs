@@ -7,6 +7,7 @@
 //! requests into calls here. No secret is ever logged or put in an error
 //! message: errors say which rule failed, never the value.
 
+pub mod attempts;
 pub mod password;
 pub mod role;
 pub mod session;
@@ -16,10 +17,11 @@ pub mod token;
 pub mod totp;
 pub mod username;
 
+pub use attempts::{Attempt, AttemptGuard, Reservation};
 pub use password::{NewPassword, PasswordError, PasswordHash};
 pub use role::{Action, Role, allowed};
 pub use session::{SessionPolicy, SessionState};
 pub use setup_code::SetupCode;
-pub use throttle::Throttle;
+pub use throttle::{Throttle, ThrottleKey};
 pub use token::{Secret, SecretHash};
 pub use username::{Username, UsernameError};

@@ -33,7 +33,7 @@ impl TryFrom<&str> for Username {
 
     fn try_from(s: &str) -> Result<Username, UsernameError> {
         let first = s.chars().next().ok_or(UsernameError::Empty)?;
-        if s.len() > 32 {
+        if s.len() > Username::MAX_LEN {
             return Err(UsernameError::TooLong);
         }
         if let Some(problems) = character_problems(s) {
@@ -77,6 +77,9 @@ fn character_problems(s: &str) -> Option<String> {
 }
 
 impl Username {
+    /// The longest username, in bytes (all ASCII).
+    pub const MAX_LEN: usize = 32;
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -53,6 +53,13 @@ pub enum ApiError {
     Gone { message: String },
     #[error("{message}")]
     Unavailable { message: String },
+    /// Too much of a bounded resource in use (password hashes): come back
+    /// after `Retry-After`.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("{message}")]
     BadRequest {
         field: Option<&'static str>,
@@ -107,7 +114,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +133,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::Gone { .. } => "gone",
             ApiError::Unavailable { .. } => "unavailable",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -156,7 +164,7 @@ impl ApiError {
                     .headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            ApiError::Throttled { retry_after, .. } => {
+            ApiError::Throttled { retry_after, .. } | ApiError::Busy { retry_after, .. } => {
                 response.headers_mut().insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after.as_secs().max(1)),
@@ -165,6 +173,15 @@ impl ApiError {
             _ => {}
         }
         response
+    }
+}
+
+impl From<crate::accounts::Busy> for ApiError {
+    fn from(e: crate::accounts::Busy) -> ApiError {
+        ApiError::Busy {
+            message: e.to_string(),
+            retry_after: e.retry_after,
+        }
     }
 }
 
@@ -383,6 +400,10 @@ impl From<LoginError> for ApiError {
             e @ LoginError::Throttled { retry_after } => ApiError::Throttled {
                 message: e.to_string(),
                 retry_after,
+            },
+            e @ LoginError::UsernameTooLong => ApiError::BadRequest {
+                field: Some("username"),
+                message: e.to_string(),
             },
             LoginError::Store(e) => e.into(),
         }

@@ -6,9 +6,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Caller, Sessions, attempt_keys};
+use super::{Caller, HashTurn, Sessions};
 use crate::accounts::{SessionRecord, UserRecord};
-use crate::auth::{NewPassword, PasswordError};
+use crate::auth::{Attempt, NewPassword, PasswordError};
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,7 @@ impl Sessions {
     /// threads). The caller's own session stays open; the others end.
     pub fn change_password(
         &self,
+        _turn: &HashTurn,
         caller: &Caller,
         current: &str,
         new: &str,
@@ -39,22 +40,31 @@ impl Sessions {
     ) -> Result<(), PasswordChangeError> {
         let source = source.to_canonical();
         let username = caller.username.as_str();
-        let keys = attempt_keys(source, username);
-        if let Some(retry_after) = self.must_wait(&keys, now_ms) {
-            self.store.audit(entry(username, source, Outcome::Denied))?;
-            return Err(PasswordChangeError::Throttled { retry_after });
-        }
+        // A signed-in caller is not held by the account's slow-down; the
+        // counts per address still apply.
+        let attempt = Attempt {
+            address: source,
+            username,
+            vouched: true,
+        };
+        let reservation = match self.reserve(&attempt, now_ms) {
+            Ok(reservation) => reservation,
+            Err(retry_after) => {
+                self.store.audit(entry(username, source, Outcome::Denied))?;
+                return Err(PasswordChangeError::Throttled { retry_after });
+            }
+        };
         let user: Option<UserRecord> = self.store.record(Records::Users, username)?;
         let Some(user) = user.filter(|u| !u.disabled) else {
+            self.succeeded(reservation);
             return Err(PasswordChangeError::NoAccount);
         };
         if !user.password.verify(current) {
-            self.failed(&keys, now_ms);
             self.store
                 .audit(entry(username, source, Outcome::Failure))?;
             return Err(PasswordChangeError::WrongCurrent);
         }
-        self.succeeded(&keys);
+        self.succeeded(reservation);
         let hash = NewPassword::new(new, username)?.hash();
         self.store
             .change(entry(username, source, Outcome::Success), |c| {

@@ -32,8 +32,10 @@ pub async fn change(
     let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let body: Change = json_body(req, &["current_password", "new_password"])?;
     let sessions = ctx.sessions.clone();
+    let turn = sessions.hash_turn().await?;
     blocking(move || {
         sessions.change_password(
+            &turn,
             &caller,
             &body.current_password,
             &body.new_password,

@@ -4,8 +4,11 @@
 //!
 //! Sign-in answers 401 `unauthorized` to a wrong username or password,
 //! 403 `totp_required` to the right password alone when two-factor login
-//! is on, 401 `totp_wrong` to a wrong code, and 429 with `Retry-After`
-//! (and the wait in the message) while throttled. Who-am-I answers the
+//! is on, 401 `totp_wrong` to a wrong code, 429 with `Retry-After` (and
+//! the wait in the message) while throttled (the policy:
+//! `auth::attempts`), 400 to a username longer than any can be, and 503
+//! `busy` with `Retry-After` when more passwords are being checked at
+//! once than memory is set aside for (`sessions::HASHES_AT_ONCE`). Who-am-I answers the
 //! caller (`username`, `role`, `created_ms`) and `two_factor`.
 
 use std::net::SocketAddr;
@@ -49,8 +52,12 @@ pub async fn login(
             .and_then(|v| v.to_str().ok()),
     );
     let sessions = ctx.sessions.clone();
+    // A turn at the hash first: at most a few run at once, whatever
+    // arrives (the rest wait a little, then get 503 and Retry-After).
+    let turn = sessions.hash_turn().await?;
     let (token, caller) = blocking(move || {
         sessions.login(
+            &turn,
             &body.username,
             &body.password,
             body.totp.as_deref(),
