@@ -80,6 +80,7 @@ async fn guesses_sent_at_once_are_counted_before_their_hashes_in_bounded_memory(
 
     // Memory: the hashes that ran, at most two at once, and no more.
     let peak = peak_kib(pid);
+    eprintln!("sign-in: {AT_ONCE} at once, peak RSS {peak} KiB, {before} KiB before");
     let ceiling = before + (hearth::accounts::HASHES_AT_ONCE as u64 * HASH_MIB + 60) * 1024;
     assert!(
         peak <= ceiling,
