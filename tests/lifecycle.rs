@@ -178,6 +178,54 @@ fn corrupt_store_stops_the_start_and_is_left_untouched() {
     assert_eq!(std::fs::read(state.join("state.redb")).unwrap(), garbage);
 }
 
+/// A power cut while the disk was full can leave the store file empty;
+/// a set-up box must not come back as a new one asking to be claimed,
+/// with its accounts, policy and servers silently gone.
+#[test]
+fn an_empty_or_missing_store_on_a_set_up_box_stops_the_start() {
+    let mut d = Daemon::start(Options::default());
+    let state = d.state_dir();
+    assert!(d.stop().success());
+    assert!(
+        state.join(hearth::store::SETUP_MARKER).exists(),
+        "setup leaves its marker beside the store"
+    );
+    for (what, damage) in [
+        (
+            "empty",
+            (|p: &std::path::Path| std::fs::write(p, b"").unwrap()) as fn(&std::path::Path),
+        ),
+        ("missing", |p: &std::path::Path| {
+            std::fs::remove_file(p).unwrap()
+        }),
+    ] {
+        damage(&state.join("state.redb"));
+        let mut again = Daemon::spawn(Options {
+            state_dir: Some(state.clone()),
+            ..Options::default()
+        });
+        let status = again.wait_exit(Duration::from_secs(10)).expect("exits");
+        assert_eq!(status.code(), Some(1), "{what}");
+        let err = again.stderr();
+        assert!(
+            err.contains(&format!("is {what}, but this box was set up"))
+                && err.contains("factory reset"),
+            "{what}: {err}"
+        );
+        assert!(
+            !again.messages.iter().any(|m| m == "READY=1"),
+            "never READY"
+        );
+        // Nothing made afresh: no new store, no setup code to claim it.
+        let len = std::fs::metadata(state.join("state.redb")).map(|m| m.len());
+        match what {
+            "empty" => assert_eq!(len.unwrap(), 0),
+            _ => assert!(len.is_err()),
+        }
+        assert!(!again.setup_code_path().exists(), "no setup code");
+    }
+}
+
 #[tokio::test]
 async fn restart_keeps_the_certificate_and_the_stored_data() {
     let mut d = Daemon::start(Options::default());

@@ -130,6 +130,10 @@ impl Setup {
     /// `code_path` or writes a new one there (mode 0600).
     pub fn open(store: Store, code_path: PathBuf) -> Result<Setup, SetupError> {
         let complete = store.setting(COMPLETE)?.is_some();
+        if complete {
+            // A box set up before the marker existed gets it now.
+            store.mark_set_up()?;
+        }
         let setup = Setup {
             store,
             code_path,
@@ -444,6 +448,9 @@ impl Setup {
             |c| c.set_setting(COMPLETE, &now_ms.to_string()),
         )?;
         self.complete.store(true, Ordering::Release);
+        // The store holds it; the marker tells a later start that an
+        // empty store is a loss, not a new box.
+        self.store.mark_set_up()?;
         let mut inner = self.lock();
         inner.code = None;
         inner.sessions.clear();

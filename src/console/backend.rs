@@ -174,7 +174,13 @@ impl Backend for OnThisBox {
                 fingerprint,
             ),
             Ok(other) => (Daemon::Unclear(format!("{other:?}")), port, None, None),
-            Err(ClientError::NotRunning(_)) => (Daemon::NotRunning, port, None, None),
+            Err(ClientError::NotRunning(_)) => {
+                let daemon = match crate::store::check_set_up_state(&self.config.state_dir) {
+                    Ok(()) => Daemon::NotRunning,
+                    Err(lost) => Daemon::StoreLost(lost.to_string()),
+                };
+                (daemon, port, None, None)
+            }
             Err(e) => (Daemon::Unclear(e.to_string()), port, None, None),
         };
         // The code file exists only in setup mode (the daemon deletes it

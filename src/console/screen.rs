@@ -43,6 +43,9 @@ pub enum Daemon {
         health: Vec<(String, String)>,
     },
     NotRunning,
+    /// Not running, and it will not start: its store was lost on a box
+    /// that was set up (the reason, which says what to do).
+    StoreLost(String),
     /// It did not answer as it should (the reason).
     Unclear(String),
 }
@@ -58,6 +61,9 @@ pub fn banner(b: &Banner) -> Vec<String> {
         Daemon::NotRunning => {
             lines.push("hearth is not running (the resets below still work).".into())
         }
+        Daemon::StoreLost(why) => lines.extend(wrap(&format!(
+            "hearth will not start: {why} (Factory reset is below)."
+        ))),
         Daemon::Unclear(why) => lines.push(format!("hearth does not answer: {why}")),
     }
     if b.urls.is_empty() {
@@ -223,6 +229,29 @@ mod tests {
             .collect::<Vec<_>>()
             .join(":");
         assert_eq!(fp, sample(Daemon::NotRunning).fingerprint.unwrap());
+    }
+
+    #[test]
+    fn a_lost_store_says_why_hearth_will_not_start_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::store::Store::open(dir.path())
+            .unwrap()
+            .mark_set_up()
+            .unwrap();
+        std::fs::remove_file(dir.path().join(crate::store::STORE_FILE)).unwrap();
+        let why = crate::store::check_set_up_state(dir.path())
+            .unwrap_err()
+            .to_string();
+        // Wrapped at the screen's width, mid-word where it must.
+        let text = banner(&sample(Daemon::StoreLost(why))).join("");
+        for said in [
+            "hearth will not start",
+            "is missing, but this box was set up",
+            "Restore the store from a backup",
+            "Factory reset is below",
+        ] {
+            assert!(text.contains(said), "{said}: {text}");
+        }
     }
 
     #[test]

@@ -138,8 +138,9 @@ fn ensure_stopped(state_dir: &Path) -> Result<(), FactoryError> {
             Ok(())
         }
         Err(StoreError::Locked { .. }) => Err(FactoryError::DaemonRunning(file)),
-        // An unreadable store is exactly what a factory reset may be for.
-        Err(StoreError::Unreadable { .. }) => Ok(()),
+        // An unreadable or lost store is exactly what a factory reset
+        // may be for.
+        Err(StoreError::Unreadable { .. } | StoreError::SetUpStateMissing { .. }) => Ok(()),
         Err(e) => Err(FactoryError::Check(e)),
     }
 }
@@ -247,5 +248,14 @@ mod tests {
         }
         drop(held);
         ensure_stopped(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_set_up_box_whose_store_was_lost_may_start_over() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path()).unwrap().mark_set_up().unwrap();
+        std::fs::write(dir.path().join(crate::store::STORE_FILE), b"").unwrap();
+        assert!(Store::open(dir.path()).is_err(), "hearth refuses it");
+        ensure_stopped(dir.path()).expect("the factory reset does not");
     }
 }

@@ -29,6 +29,23 @@ pub enum StoreError {
         #[source]
         source: Box<redb::Error>,
     },
+    /// The store file is gone or empty (a power cut on a full disk can do
+    /// that) while the state folder says the box was set up: starting
+    /// afresh would silently drop every account, policy and server.
+    #[error(
+        "state store {path} is {what}, but this box was set up ({marker} says so): hearth will not start it as a new box. Restore the store from a backup, or start over with the recovery console's factory reset"
+    )]
+    SetUpStateMissing {
+        path: PathBuf,
+        marker: PathBuf,
+        what: &'static str,
+    },
+    #[error("cannot record that the box is set up in {path}")]
+    WriteMarker {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "state store {path} has schema version {found}, newer than this hearth understands ({supported}); run a newer hearth or restore a backup"
     )]

@@ -37,6 +37,10 @@ use schema::{AUDIT, AUDIT_BY_ACTOR, SETTINGS};
 /// The file name of the store inside the state directory.
 pub const STORE_FILE: &str = "state.redb";
 
+/// Beside the store, once the box is set up: with it there, a missing or
+/// empty store is a loss to report, never a new box to start.
+pub const SETUP_MARKER: &str = "setup-done";
+
 /// A handle to the open store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -64,6 +68,7 @@ impl Store {
             source,
         })?;
         let path = state_dir.join(STORE_FILE);
+        check_set_up_state(state_dir)?;
         let db = open_db(&path)?;
         let store = Store {
             inner: Arc::new(Inner {
@@ -79,6 +84,25 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Records beside the store that the box is set up (idempotent; the
+    /// file and its folder synced): from now on a missing or empty store
+    /// stops the daemon instead of starting a new box.
+    pub fn mark_set_up(&self) -> Result<(), StoreError> {
+        let marker = self.inner.path.with_file_name(SETUP_MARKER);
+        if marker.exists() {
+            return Ok(());
+        }
+        crate::fsutil::write_atomically(
+            &marker,
+            b"the box was set up; see hearth's README\n",
+            0o600,
+        )
+        .map_err(|source| StoreError::WriteMarker {
+            path: marker.clone(),
+            source,
+        })
     }
 
     /// Brings the store to `target`, one step per transaction.
@@ -365,6 +389,28 @@ impl Change<'_> {
         let value = table.get(key).map_err(|e| err(e.into()))?;
         Ok(value.map(|v| v.value().to_string()))
     }
+}
+
+/// `Err` if the box in `state_dir` was set up but its store file is
+/// missing or empty (see [`SETUP_MARKER`]): [`Store::open`] refuses it,
+/// the console says so. A new box, or one set up before the marker
+/// existed, passes.
+pub fn check_set_up_state(state_dir: &Path) -> Result<(), StoreError> {
+    let path = &state_dir.join(STORE_FILE);
+    let marker = state_dir.join(SETUP_MARKER);
+    if !marker.exists() {
+        return Ok(());
+    }
+    let what = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing",
+        Ok(m) if m.len() == 0 => "empty",
+        _ => return Ok(()),
+    };
+    Err(StoreError::SetUpStateMissing {
+        path: path.to_path_buf(),
+        marker,
+        what,
+    })
 }
 
 fn open_db(path: &Path) -> Result<Database, StoreError> {

@@ -540,3 +540,38 @@ fn also_audited_entries_come_with_the_change_or_not_at_all() {
         "the listeners hear every record of the change, in order"
     );
 }
+
+#[test]
+fn a_missing_or_empty_store_beside_the_setup_marker_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A new box: no marker, an empty file (a crash on first start) is
+    // initialized.
+    std::fs::write(dir.path().join(STORE_FILE), b"").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.mark_set_up().unwrap();
+    store.mark_set_up().unwrap();
+    drop(store);
+    assert!(dir.path().join(SETUP_MARKER).exists());
+    // Set up, and intact: opens.
+    drop(Store::open(dir.path()).unwrap());
+    std::fs::write(dir.path().join(STORE_FILE), b"").unwrap();
+    match Store::open(dir.path()) {
+        Err(StoreError::SetUpStateMissing { what, .. }) => assert_eq!(what, "empty"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    std::fs::remove_file(dir.path().join(STORE_FILE)).unwrap();
+    match Store::open(dir.path()) {
+        Err(e @ StoreError::SetUpStateMissing { .. }) => {
+            assert!(
+                e.to_string()
+                    .contains("is missing, but this box was set up"),
+                "{e}"
+            )
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(
+        !dir.path().join(STORE_FILE).exists(),
+        "nothing made in its place"
+    );
+}
