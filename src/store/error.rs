@@ -22,7 +22,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "state store {path} is unreadable or corrupt; it was left untouched: restore it from a backup, or move it away to start with an empty store"
+        "state store {path} is unreadable or corrupt; it was left untouched: restore it from a backup, or move it away (and setup-done beside it, if there) to start with an empty store"
     )]
     Unreadable {
         path: PathBuf,
