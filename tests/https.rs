@@ -104,6 +104,29 @@ async fn status_for_head(d: &Daemon, head: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_target_naming_another_host_than_host_is_refused() {
+    let d = Daemon::start(Options::default());
+    let other = "GET https://elsewhere.example/api/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    assert_eq!(status_for_head(&d, other).await, "HTTP/1.1 400 Bad Request");
+    let same = "GET https://localhost/api/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    assert_eq!(status_for_head(&d, same).await, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn a_json_body_sent_as_text_is_415() {
+    let d = Daemon::start(Options::default());
+    let body = r#"{"username":"admin","password":"x"}"#;
+    let head = format!(
+        "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(
+        status_for_head(&d, &head).await,
+        "HTTP/1.1 415 Unsupported Media Type"
+    );
+}
+
+#[tokio::test]
 async fn oversized_body_gets_413_from_its_declared_length() {
     let d = Daemon::start(Options::default());
     let over = "POST /api/v1/health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048577\r\n\r\n";

@@ -29,6 +29,8 @@ pub enum ApiError {
     MethodNotAllowed { allow: &'static str },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request body must be {expected} (say so in Content-Type)")]
+    UnsupportedMediaType { expected: &'static str },
     #[error("the request body did not arrive in time")]
     RequestTimeout,
     #[error("{message}")]
@@ -104,6 +106,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BadRequest { .. } | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -124,6 +127,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::BadRequest { .. } | ApiError::InvalidField { .. } => "bad_request",
             ApiError::Unprocessable { code, .. } => code,

@@ -52,10 +52,18 @@ pub fn expired_cookie(name: &str) -> HeaderValue {
 /// Parses a JSON body into `T`. When serde names a field ("missing field
 /// `x`", "unknown field `x`") that is one of `fields` (the body's known
 /// fields), the error carries it.
+///
+/// A body must say it is JSON (`Content-Type: application/json`, any
+/// parameters): anything else is a 415, never guessed at.
 pub fn json_body<T: DeserializeOwned>(
     req: &Request<Bytes>,
     fields: &[&'static str],
 ) -> Result<T, ApiError> {
+    if !req.body().is_empty() && !is_json(req.headers().get(header::CONTENT_TYPE)) {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
     serde_json::from_slice(req.body()).map_err(|e| {
         let message = e.to_string();
         let named = message.split('`').nth(1).unwrap_or("");
@@ -65,6 +73,15 @@ pub fn json_body<T: DeserializeOwned>(
             message: format!("invalid JSON body: {message}"),
         }
     })
+}
+
+/// Whether a `Content-Type` value is `application/json` (parameters such
+/// as `charset=utf-8` allowed).
+fn is_json(value: Option<&HeaderValue>) -> bool {
+    value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// A state-changing request that carries a cookie must come from our own
@@ -109,6 +126,40 @@ mod tests {
         b.body(Bytes::from(body.to_string())).unwrap()
     }
 
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Named {
+        name: String,
+    }
+
+    #[test]
+    fn a_body_is_json_only_when_it_says_so() {
+        let body = r#"{"name":"x"}"#;
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+        ] {
+            assert!(json_body::<Named>(&req(&[("content-type", ok)], body), &["name"]).is_ok());
+        }
+        for refused in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
+            let headers: Vec<_> = refused.map(|v| ("content-type", v)).into_iter().collect();
+            let e = json_body::<Named>(&req(&headers, body), &["name"]).unwrap_err();
+            assert!(
+                matches!(e, ApiError::UnsupportedMediaType { .. }),
+                "{refused:?}: {e:?}"
+            );
+            assert_eq!(e.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        }
+        // No body at all: the JSON error, naming what is missing.
+        let e = json_body::<Named>(&req(&[], ""), &["name"]).unwrap_err();
+        assert!(matches!(e, ApiError::BadRequest { .. }), "{e:?}");
+    }
+
     #[test]
     fn html_is_what_browsers_loading_a_page_accept() {
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -147,14 +198,23 @@ mod tests {
         struct B {
             code: String,
         }
-        match json_body::<B>(&req(&[], "{}"), &["code"]) {
+        match json_body::<B>(
+            &req(&[("content-type", "application/json")], "{}"),
+            &["code"],
+        ) {
             Err(ApiError::BadRequest {
                 field: Some("code"),
                 ..
             }) => {}
             other => panic!("{other:?}"),
         }
-        match json_body::<B>(&req(&[], "{\"code\":\"x\",\"extra\":1}"), &["code"]) {
+        match json_body::<B>(
+            &req(
+                &[("content-type", "application/json")],
+                "{\"code\":\"x\",\"extra\":1}",
+            ),
+            &["code"],
+        ) {
             Err(ApiError::BadRequest {
                 field: None,
                 message,
@@ -163,7 +223,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(json_body::<B>(&req(&[], "not json"), &["code"]).is_err());
+        assert!(
+            json_body::<B>(
+                &req(&[("content-type", "application/json")], "not json"),
+                &["code"]
+            )
+            .is_err()
+        );
     }
 
     #[test]

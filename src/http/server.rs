@@ -355,12 +355,38 @@ async fn handle(
 /// The route of a request whose declared size is within the limit.
 fn route<B>(req: &Request<B>, limits: &Limits) -> Result<router::Route, ApiError> {
     declared_length_ok(req, limits.max_body_bytes)?;
+    one_host(req)?;
     router::resolve(req.method(), req.uri().path())
 }
 
 fn with_security_headers(mut response: Response) -> Response {
     add_security_headers(response.headers_mut());
     response
+}
+
+/// A request whose target names a host (HTTP/1.1's absolute form, or
+/// HTTP/2's `:authority`) other than its `Host` header is refused: which
+/// of the two it meant cannot be told, and a proxy in front may have
+/// routed it by the other.
+fn one_host<B>(req: &Request<B>) -> Result<(), ApiError> {
+    let (Some(target), Some(host)) = (
+        req.uri().authority(),
+        req.headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok()),
+    ) else {
+        return Ok(());
+    };
+    if target.as_str().eq_ignore_ascii_case(host.trim()) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest {
+            field: None,
+            message: format!(
+                "the request target names {target}, its Host header {host}: one host per request"
+            ),
+        })
+    }
 }
 
 /// A declared body over the limit is refused from the headers alone.
