@@ -187,6 +187,15 @@ async fn connection(
             && stream_h1::is_event_stream(&req)
         {
             drop(prefix);
+            // A small kernel buffer: a client that stops reading is found
+            // out (a write blocks) while little is queued for it.
+            if let Err(e) =
+                socket2::SockRef::from(tls.get_ref().0).set_send_buffer_size(stream_h1::SEND_BUFFER)
+            {
+                tracing::debug!(%peer, error = %e, "cannot cap an event stream's send buffer");
+            }
+            // And the TLS layer's own (64 KiB by default) the same way.
+            tls.get_mut().1.set_buffer_limit(Some(stream_h1::SEND_BUFFER));
             req.extensions_mut().insert(AcceptedIn(born));
             let response = respond(&ctx, peer, proxied, &limits, *req).await;
             if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {

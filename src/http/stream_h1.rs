@@ -32,6 +32,17 @@ const MAX_HEADERS: usize = 64;
 /// stream ends and frees its slot.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The kernel send buffer of an event stream's socket (Linux doubles
+/// it). A stream is a trickle of small events: without a cap the
+/// buffer grows with autotuning, absorbs a client that stopped reading
+/// for many minutes (381 KB each was seen after 140 s) before a write
+/// blocks and [`WRITE_TIMEOUT`] starts, and holds that much kernel
+/// memory per stream: 3.1 MB queued for one client in `events`'s test,
+/// not cut within 4 minutes. With it, at most about 51 KB is queued and
+/// the client is cut about 45 s after it stopped reading (at 5 events a
+/// second; what its own receive buffer takes is included).
+pub const SEND_BUFFER: usize = 8 * 1024;
+
 /// What the first bytes of a connection were.
 pub enum FirstRequest {
     /// A complete, parsed request head.
