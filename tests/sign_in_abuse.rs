@@ -7,7 +7,7 @@ mod common;
 
 use std::net::IpAddr;
 
-use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient, rss_kib};
+use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient, peak_rss_kib, rss_kib};
 use futures_util::StreamExt;
 
 const WRONG: &str = r#"{"username":"admin","password":"not the password at all"}"#;
@@ -28,17 +28,6 @@ async fn sign_ins(admin: &TlsClient, token: &str, outcome: &str) -> usize {
         .iter()
         .filter(|r| r["action"] == "session.login" && r["outcome"] == outcome)
         .count()
-}
-
-/// Peak resident memory of `pid` so far, in KiB (VmHWM).
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,7 +68,7 @@ async fn guesses_sent_at_once_are_counted_before_their_hashes_in_bounded_memory(
     assert!(sign_ins(&client, &admin, "denied").await >= 1);
 
     // Memory: the hashes that ran, at most two at once, and no more.
-    let peak = peak_kib(pid);
+    let peak = peak_rss_kib(pid);
     eprintln!("sign-in: {AT_ONCE} at once, peak RSS {peak} KiB, {before} KiB before");
     let ceiling = before + (hearth::accounts::HASHES_AT_ONCE as u64 * HASH_MIB + 60) * 1024;
     assert!(

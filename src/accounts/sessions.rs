@@ -437,6 +437,26 @@ mod tests {
         IpAddr::from([10, 0, 0, n])
     }
 
+    /// A sign-in with a turn at the hash, from the test's browser.
+    fn sign_in(
+        s: &Sessions,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        from: IpAddr,
+        at: u64,
+    ) -> Result<(Secret, Caller), LoginError> {
+        s.login(
+            &s.try_hash_turn().unwrap(),
+            username,
+            password,
+            code,
+            from,
+            AGENT,
+            at,
+        )
+    }
+
     /// How many sign-ins the audit log records as failed.
     fn failed_logins(store: &Store) -> usize {
         store
@@ -470,17 +490,7 @@ mod tests {
     #[test]
     fn login_authenticate_logout() {
         let (_d, store, s) = fixture();
-        let (token, caller) = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap();
+        let (token, caller) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         assert_eq!(caller.role, Role::Member);
         let who = s.authenticate(token.expose(), T0 + 1000).unwrap().unwrap();
         assert_eq!(who.username, "alice");
@@ -500,28 +510,8 @@ mod tests {
     #[test]
     fn wrong_password_and_unknown_user_look_the_same() {
         let (_d, store, s) = fixture();
-        let a = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                "wrong password here",
-                None,
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap_err();
-        let b = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "mallory",
-                PW,
-                None,
-                ip(2),
-                AGENT,
-                T0,
-            )
-            .unwrap_err();
+        let a = sign_in(&s, "alice", "wrong password here", None, ip(1), T0).unwrap_err();
+        let b = sign_in(&s, "mallory", PW, None, ip(2), T0).unwrap_err();
         assert_eq!(a.to_string(), "wrong username or password");
         assert_eq!(a.to_string(), b.to_string());
         let failures = failed_logins(&store);
@@ -533,72 +523,25 @@ mod tests {
         let (_d, _store, s) = fixture();
         for i in 0..4 {
             assert!(matches!(
-                s.login(
-                    &s.try_hash_turn().unwrap(),
-                    "alice",
-                    "nope nope nope",
-                    None,
-                    ip(1),
-                    AGENT,
-                    T0 + i
-                ),
+                sign_in(&s, "alice", "nope nope nope", None, ip(1), T0 + i),
                 Err(LoginError::WrongCredentials)
             ));
         }
         // Even the right password waits now, from that address...
         assert!(matches!(
-            s.login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0 + 10
-            ),
+            sign_in(&s, "alice", PW, None, ip(1), T0 + 10),
             Err(LoginError::Throttled { .. })
         ));
         // The owner elsewhere is not held by one address's guesses.
-        assert!(
-            s.login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(9),
-                AGENT,
-                T0 + 10
-            )
-            .is_ok()
-        );
-        assert!(
-            s.login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0 + 5_000
-            )
-            .is_ok()
-        );
+        assert!(sign_in(&s, "alice", PW, None, ip(9), T0 + 10).is_ok());
+        assert!(sign_in(&s, "alice", PW, None, ip(1), T0 + 5_000).is_ok());
     }
 
     #[test]
     fn guesses_from_many_addresses_hold_strangers_but_not_the_owner() {
         let (_d, store, s) = fixture();
-        let login = |password: &str, from: u8, at: u64| {
-            s.login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                password,
-                None,
-                ip(from),
-                AGENT,
-                at,
-            )
-        };
+        let login =
+            |password: &str, from: u8, at: u64| sign_in(&s, "alice", password, None, ip(from), at);
         // alice signs in from ip(1): a known address from now on.
         assert!(login(PW, 1, T0).is_ok());
         let user: UserRecord = store.record(Records::Users, "alice").unwrap().unwrap();
@@ -636,55 +579,19 @@ mod tests {
             })
             .unwrap();
         assert!(matches!(
-            s.login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0
-            ),
+            sign_in(&s, "alice", PW, None, ip(1), T0),
             Err(LoginError::SecondFactorRequired)
         ));
         // Not a code of any time step near T0 (nor a recovery code).
-        let err = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                Some("not-a-code"),
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap_err();
+        let err = sign_in(&s, "alice", PW, Some("not-a-code"), ip(1), T0).unwrap_err();
         assert!(matches!(err, LoginError::WrongSecondFactor));
         assert!(err.to_string().contains("not right"), "{err}");
         let failures = failed_logins(&store);
         assert_eq!(failures, 1);
         for i in 1..4 {
-            let _ = s.login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                Some("000000x"),
-                ip(1),
-                AGENT,
-                T0 + i,
-            );
+            let _ = sign_in(&s, "alice", PW, Some("000000x"), ip(1), T0 + i);
         }
-        let err = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                Some("000000x"),
-                ip(1),
-                AGENT,
-                T0 + 10,
-            )
-            .unwrap_err();
+        let err = sign_in(&s, "alice", PW, Some("000000x"), ip(1), T0 + 10).unwrap_err();
         assert!(matches!(err, LoginError::Throttled { .. }), "{err}");
         assert!(
             err.to_string()
@@ -696,17 +603,7 @@ mod tests {
     #[test]
     fn the_list_names_each_sessions_browser() {
         let (_d, store, s) = fixture();
-        let (token, caller) = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap();
+        let (token, caller) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         // A session stored by an older hearth, without an agent.
         let old = r#"{"username":"alice","created_ms":1800000000000,"last_seen_ms":1800000000000,"source":"10.0.0.2"}"#;
         let old: SessionRecord = serde_json::from_str(old).unwrap();
@@ -730,17 +627,7 @@ mod tests {
     #[test]
     fn sessions_expire_idle_and_absolute() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap();
+        let (token, _) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         let min = 60_000;
         assert!(
             s.authenticate(token.expose(), T0 + 29 * min)
@@ -758,17 +645,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let (token, _) = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap();
+        let (token, _) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         let mut t = T0;
         while t < T0 + 12 * 60 * min - 20 * min {
             t += 20 * min;
@@ -784,17 +661,7 @@ mod tests {
     #[test]
     fn verifying_a_session_does_not_keep_it_alive() {
         let (_d, _store, s) = fixture();
-        let (token, _) = s
-            .login(
-                &s.try_hash_turn().unwrap(),
-                "alice",
-                PW,
-                None,
-                ip(1),
-                AGENT,
-                T0,
-            )
-            .unwrap();
+        let (token, _) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         let min = 60_000;
         let caller = s
             .lookup(token.expose(), T0 + 29 * min, SessionUse::Check)

@@ -195,7 +195,9 @@ async fn connection(
                 tracing::debug!(%peer, error = %e, "cannot cap an event stream's send buffer");
             }
             // And the TLS layer's own (64 KiB by default) the same way.
-            tls.get_mut().1.set_buffer_limit(Some(stream_h1::SEND_BUFFER));
+            tls.get_mut()
+                .1
+                .set_buffer_limit(Some(stream_h1::SEND_BUFFER));
             req.extensions_mut().insert(AcceptedIn(born));
             let response = respond(&ctx, peer, proxied, &limits, *req).await;
             if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {
