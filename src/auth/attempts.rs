@@ -255,3 +255,39 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any mix of attempts, successes and forgiving at any times: no
+        /// panic, and a reservation that succeeded always leaves its
+        /// address free to try again at once.
+        #[test]
+        fn any_sequence_keeps_the_guard_sound(
+            steps in proptest::collection::vec((0u8..4, 0u8..3, any::<bool>(), any::<bool>(), 0u64..2_000_000), 0..64),
+        ) {
+            let mut guard = AttemptGuard::default();
+            let mut now = T0;
+            for (address, user, vouched, succeed, later) in steps {
+                now += later;
+                let name = ["admin", "bob", "carol"][usize::from(user)];
+                let attempt = Attempt {
+                    address: IpAddr::from([192, 0, 2, address]),
+                    username: name,
+                    vouched,
+                };
+                if let Ok(reservation) = guard.reserve(&attempt, now) && succeed {
+                    guard.succeeded(reservation);
+                    let again = Attempt { vouched: true, ..attempt };
+                    prop_assert!(guard.reserve(&again, now).is_ok());
+                }
+            }
+        }
+    }
+
+    const T0: u64 = 10_000_000;
+}

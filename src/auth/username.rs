@@ -124,3 +124,30 @@ mod tests {
         assert_eq!(Username::try_from("system"), Err(UsernameError::Reserved));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any text is a username or an error saying why, never a panic;
+        /// an accepted one is kept as it was typed and within the bound.
+        #[test]
+        fn any_text_is_checked(text in any::<String>()) {
+            if let Ok(name) = Username::try_from(text.as_str()) {
+                prop_assert_eq!(name.as_str(), text.as_str());
+                prop_assert!(name.as_str().len() <= Username::MAX_LEN);
+            }
+        }
+
+        #[test]
+        fn names_made_of_the_allowed_characters_are_accepted(
+            name in "[a-z][a-z0-9_-]{0,31}",
+        ) {
+            prop_assume!(!["system", "root", "anonymous"].contains(&name.as_str()));
+            prop_assert!(Username::try_from(name.as_str()).is_ok(), "{}", name);
+        }
+    }
+}

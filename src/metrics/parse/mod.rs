@@ -15,6 +15,9 @@ pub mod process;
 pub mod system;
 pub mod thermal;
 
+#[cfg(test)]
+mod props;
+
 /// The fixture folder, for the parsers' tests.
 #[cfg(test)]
 pub(crate) fn fixture(name: &str) -> String {

@@ -167,3 +167,23 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the shim passes, the runtime reads it without a panic,
+        /// and a `create` it finds names the last argument.
+        #[test]
+        fn any_arguments_parse(args in proptest::collection::vec("[a-z=/.-]{0,12}|--bundle|create|run|--log", 0..12)) {
+            let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+            let parsed = parse(&args);
+            if let Some(create) = parsed.create {
+                prop_assert_eq!(Some(create.id.as_str()), args.last().and_then(|a| a.to_str()));
+            }
+        }
+    }
+}

@@ -122,7 +122,11 @@ impl HostLimits {
         };
         if self.nano_cpus > 0 {
             cpu.period = Some(NANO_CPUS_PERIOD_US);
-            cpu.quota = Some(self.nano_cpus * NANO_CPUS_PERIOD_US as i64 / NANOS_PER_SECOND);
+            // In 128 bits: any recorded value, however large, gives a quota
+            // (a tenth of a thousandth of it), never an overflow.
+            let quota = i128::from(self.nano_cpus) * i128::from(NANO_CPUS_PERIOD_US)
+                / i128::from(NANOS_PER_SECOND);
+            cpu.quota = Some(quota as i64);
         }
         // An explicit --cpu-period or --cpu-quota wins, as in Docker
         // (which refuses them together with --cpus anyway).
@@ -254,5 +258,38 @@ mod tests {
     fn a_record_that_is_not_a_host_config_is_an_error() {
         assert!(HostLimits::parse(b"{\"Memory\": \"lots\"}").is_err());
         assert!(HostLimits::parse(b"not json").is_err());
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any record, valid or not, gives limits or an error, never a
+        /// panic (an overflowing `--cpus` included).
+        #[test]
+        fn any_record_is_read_without_panic(
+            memory in any::<i64>(),
+            swap in any::<i64>(),
+            nano_cpus in any::<i64>(),
+            quota in any::<i64>(),
+            pids in proptest::option::of(any::<i64>()),
+        ) {
+            let record = serde_json::json!({
+                "Memory": memory, "MemorySwap": swap, "NanoCpus": nano_cpus,
+                "CpuQuota": quota, "PidsLimit": pids,
+            });
+            if let Ok(limits) = HostLimits::parse(record.to_string().as_bytes()) {
+                let _ = limits.resources();
+            }
+        }
+
+        #[test]
+        fn any_bytes_are_read_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = HostLimits::parse(&bytes).map(|l| l.resources());
+        }
     }
 }
