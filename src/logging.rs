@@ -78,6 +78,19 @@ fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
     parsed == (Some(dev), Some(ino))
 }
 
+/// `e` and each of its causes on one line, joined by `: `, as logs,
+/// health details and reports show an error.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use super::machine::{Machine, MachineError, SERVER_UNITS, UNIT};
 use super::screen::{self, Daemon};
 use super::term::{Key, Terminal};
 use crate::control::protocol::{Answer, Request};
-use crate::recovery::carry_out::describe;
+use crate::logging::chain;
 use crate::recovery::{ConsoleUser, Recorded, generate_password};
 use crate::store::Outcome;
 
@@ -459,7 +459,7 @@ impl<'a> Console<'a> {
         match result {
             Ok(log) if log.is_empty() => lines.push("(empty)".into()),
             Ok(log) => lines.extend(log.iter().flat_map(|l| screen::wrap(l))),
-            Err(e) => lines.extend(screen::wrap(&describe(&e))),
+            Err(e) => lines.extend(screen::wrap(&chain(&e))),
         }
         // Only the newest lines fit.
         let keep = screen::LINES - 3;
@@ -494,7 +494,7 @@ impl<'a> Console<'a> {
         }
         match result {
             Ok(()) => Step::Menu(Some(format!("Done: systemctl {}", args.join(" ")))),
-            Err(e) => Step::Menu(Some(describe(&e))),
+            Err(e) => Step::Menu(Some(chain(&e))),
         }
     }
 
@@ -555,7 +555,7 @@ impl<'a> Console<'a> {
                     format!("{what}: {said}")
                 }),
                 Err(e) => {
-                    done.extend(screen::wrap(&format!("{what}: FAILED: {}", describe(&e))));
+                    done.extend(screen::wrap(&format!("{what}: FAILED: {}", chain(&e))));
                     done.push("Nothing after this step was done; run the reset again.".into());
                     failed = true;
                     break;
@@ -598,7 +598,7 @@ impl<'a> Console<'a> {
         self.term.suspended(&mut || result = machine.shell());
         match result {
             Ok(()) => Step::Menu(Some("The root shell ended.".into())),
-            Err(e) => Step::Menu(Some(describe(&e))),
+            Err(e) => Step::Menu(Some(chain(&e))),
         }
     }
 

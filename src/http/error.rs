@@ -55,6 +55,11 @@ pub enum ApiError {
     Gone { message: String },
     #[error("{message}")]
     Unavailable { message: String },
+    /// The file system of the state store is full: nothing was changed.
+    #[error(
+        "the box's storage is full, so nothing was changed; free some space (writes resume by themselves)"
+    )]
+    InsufficientStorage,
     /// Too much of a bounded resource in use (password hashes): come back
     /// after `Retry-After`.
     #[error("{message}")]
@@ -118,6 +123,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unavailable { .. } | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,6 +144,7 @@ impl ApiError {
             ApiError::Gone { .. } => "gone",
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Busy { .. } => "busy",
+            ApiError::InsufficientStorage => "insufficient_storage",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -189,9 +196,24 @@ impl From<crate::accounts::Busy> for ApiError {
     }
 }
 
+/// A full disk is the owner's to fix, and says so (507); a store that
+/// has not recovered from a failed write is unavailable for now (503);
+/// anything else is internal, logged with its causes.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::NoSpace { .. } | StoreError::LowSpace { .. } => {
+                ApiError::InsufficientStorage
+            }
+            StoreError::Failed { .. } => {
+                tracing::warn!(cause = %crate::logging::chain(&e), "state store unavailable");
+                ApiError::Unavailable {
+                    message: "the state store is recovering from a failed write; try again shortly"
+                        .into(),
+                }
+            }
+            e => ApiError::Internal(crate::logging::chain(&e)),
+        }
     }
 }
 
@@ -719,6 +741,37 @@ mod tests {
             panic!("not internal")
         };
         assert_eq!(cause, store_error().to_string());
+
+        // With its causes: the log used to drop them.
+        let write = StoreError::Write {
+            path: "/var/lib/hearth/state.redb".into(),
+            what: "transaction",
+            source: Box::new(redb::Error::Io(std::io::Error::other("disk on fire"))),
+        };
+        let ApiError::Internal(cause) = ApiError::from(write) else {
+            panic!("not internal")
+        };
+        assert!(cause.ends_with(": disk on fire"), "{cause}");
+    }
+
+    #[test]
+    fn a_full_disk_is_507_and_a_store_recovering_503() {
+        let full = StoreError::NoSpace {
+            path: "/var/lib/hearth/state.redb".into(),
+            what: "transaction",
+        };
+        let (status, code, _, message) = mapped(full);
+        assert_eq!((status, code), (507, "insufficient_storage"));
+        assert!(message.contains("storage is full"), "{message}");
+        assert!(!message.contains("/var"), "no path to clients: {message}");
+        let failed = StoreError::Failed {
+            path: "/var/lib/hearth/state.redb".into(),
+            what: "transaction",
+            cause: "Input/output error".into(),
+        };
+        let (status, code, _, message) = mapped(failed);
+        assert_eq!((status, code), (503, "unavailable"));
+        assert!(!message.contains("Input/output"), "{message}");
     }
 
     #[tokio::test]

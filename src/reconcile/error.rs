@@ -17,13 +17,6 @@ impl<E: Error + 'static> PassError<E> {
     /// The message and its causes on one line, "a: b: c", as the health
     /// detail and the report show it.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = self.source();
-        while let Some(e) = cause {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            cause = e.source();
-        }
-        text
+        crate::logging::chain(self)
     }
 }

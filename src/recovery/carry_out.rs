@@ -72,18 +72,6 @@ fn blocking(recovery: &Recovery, terminal: &str, request: Request) -> Answer {
 /// A failure as the console shows it: the error and its causes.
 pub fn failed(e: &dyn std::error::Error) -> Answer {
     Answer::Failed {
-        message: describe(e),
+        message: crate::logging::chain(e),
     }
-}
-
-/// `e` and each of its causes, joined by `: `.
-pub fn describe(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

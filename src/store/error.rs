@@ -75,6 +75,29 @@ pub enum StoreError {
         #[source]
         source: Box<redb::Error>,
     },
+    /// The file system holding the store is full (or its quota reached).
+    /// Nothing committed is lost, and writes resume once there is space.
+    #[error(
+        "cannot write {what} to state store {path}: its file system is full. Free some space there; nothing already saved was lost, and writes resume by themselves"
+    )]
+    NoSpace { path: PathBuf, what: &'static str },
+    /// What the health probe says of the store's file system when it is
+    /// (nearly) out of space.
+    #[error(
+        "the file system of state store {path} is {state}: {available_kib} KiB free. Free some space there; writes that need it are refused until then"
+    )]
+    LowSpace {
+        path: PathBuf,
+        state: &'static str,
+        available_kib: u64,
+    },
+    /// An earlier write failed and the store could not be reopened yet.
+    #[error("cannot use state store {path} for {what}: an earlier write failed ({cause})")]
+    Failed {
+        path: PathBuf,
+        what: &'static str,
+        cause: String,
+    },
     #[error("state store {path} holds a malformed {what} record")]
     Decode {
         path: PathBuf,

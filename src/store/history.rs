@@ -45,7 +45,8 @@ impl Store {
         keep_from: u32,
     ) -> Result<(), StoreError> {
         let err = |e: redb::Error| self.write_err("metrics history", e);
-        let txn = self.inner.db.begin_write().map_err(|e| err(e.into()))?;
+        let db = self.writable()?;
+        let txn = db.begin_write().map_err(|e| err(e.into()))?;
         {
             let mut table = txn.open_table(HISTORY).map_err(|e| err(e.into()))?;
             for (series, p) in points {
@@ -62,14 +63,15 @@ impl Store {
                     .map_err(|e| err(e.into()))?;
             }
         }
-        txn.commit().map_err(|e| err(e.into()))?;
+        self.commit(txn, "metrics history")?;
         Ok(())
     }
 
     /// Every stored point from minute `from` on, by series, oldest first.
     pub fn load_history(&self, from: u32) -> Result<Vec<(String, MinutePoint)>, StoreError> {
         let err = |e: redb::Error| self.read_err("metrics history", e);
-        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(HISTORY).map_err(|e| err(e.into()))?;
         let mut out = Vec::new();
         for row in table.iter().map_err(|e| err(e.into()))? {

@@ -15,12 +15,13 @@
 
 mod audit;
 mod error;
+mod handle;
 mod history;
 mod records;
 mod schema;
 mod watch;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
@@ -48,8 +49,8 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Database,
-    path: PathBuf,
+    /// The database, reopened after a failed write (see `handle`).
+    db: handle::Handle,
     /// Told of what each transaction changed, once it has committed.
     watchers: watch::Watchers,
     /// Held by [`Store::change`] from its transaction's start until its
@@ -72,8 +73,7 @@ impl Store {
         let db = open_db(&path)?;
         let store = Store {
             inner: Arc::new(Inner {
-                db,
-                path,
+                db: handle::Handle::new(path, db),
                 watchers: watch::Watchers::default(),
                 change_order: std::sync::Mutex::new(()),
             }),
@@ -83,14 +83,14 @@ impl Store {
     }
 
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        self.inner.db.path()
     }
 
     /// Records beside the store that the box is set up (idempotent; the
     /// file and its folder synced): from now on a missing or empty store
     /// stops the daemon instead of starting a new box.
     pub fn mark_set_up(&self) -> Result<(), StoreError> {
-        let marker = self.inner.path.with_file_name(SETUP_MARKER);
+        let marker = self.path().with_file_name(SETUP_MARKER);
         if marker.exists() {
             return Ok(());
         }
@@ -107,12 +107,12 @@ impl Store {
 
     /// Brings the store to `target`, one step per transaction.
     fn migrate_to(&self, target: u64) -> Result<(), StoreError> {
-        let path = &self.inner.path;
-        let found =
-            schema::read_version(&self.inner.db).map_err(|source| StoreError::Unreadable {
-                path: path.clone(),
-                source: Box::new(source),
-            })?;
+        let path = &self.path().to_path_buf();
+        let db = self.inner.db.get()?;
+        let found = schema::read_version(&db).map_err(|source| StoreError::Unreadable {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
         if found > schema::CURRENT_VERSION {
             return Err(StoreError::SchemaTooNew {
                 path: path.clone(),
@@ -121,7 +121,7 @@ impl Store {
             });
         }
         for from in found..target {
-            schema::step(&self.inner.db, from).map_err(|source| StoreError::Migrate {
+            schema::step(&db, from).map_err(|source| StoreError::Migrate {
                 path: path.clone(),
                 from,
                 source: Box::new(source),
@@ -135,7 +135,8 @@ impl Store {
 
     /// The schema version stored in the file.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
-        schema::read_version(&self.inner.db).map_err(|e| self.read_err("schema version", e))
+        let db = self.inner.db.get()?;
+        schema::read_version(&db).map_err(|e| self.read_err("schema version", e))
     }
 
     /// Applies a change and its audit record in one transaction.
@@ -155,9 +156,8 @@ impl Store {
             .change_order
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let txn = self
-            .inner
-            .db
+        let db = self.writable()?;
+        let txn = db
             .begin_write()
             .map_err(|e| self.write_err("transaction", e))?;
         let mut change = Change {
@@ -176,7 +176,7 @@ impl Store {
         }
         records.push(self.append_audit(&txn, entry)?);
         touched.add(Table::Audit);
-        txn.commit().map_err(|e| self.write_err("transaction", e))?;
+        self.commit(txn, "transaction")?;
         self.inner.watchers.committed(touched, &records);
         Ok(value)
     }
@@ -213,7 +213,8 @@ impl Store {
     /// A setting's value, if set.
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         let err = |e: redb::Error| self.read_err("setting", e);
-        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(SETTINGS).map_err(|e| err(e.into()))?;
         let value = table.get(key).map_err(|e| err(e.into()))?;
         Ok(value.map(|v| v.value().to_string()))
@@ -223,7 +224,8 @@ impl Store {
     /// `limit` (for tests and tools that replay the log in order).
     pub fn audit_records(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         let err = |e: redb::Error| self.read_err("audit records", e);
-        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
         let mut out = Vec::new();
         for row in table
@@ -244,7 +246,8 @@ impl Store {
     /// the time filter leaves it nearly empty.
     pub fn audit_newest_first(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let err = |e: redb::Error| self.read_err("audit records", e);
-        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
         let mut out = Vec::new();
         if query.limit == 0 {
@@ -298,7 +301,7 @@ impl Store {
         serde_json::from_slice::<AuditRecord>(bytes)
             .map(|r| AuditRecord { id, ..r })
             .map_err(|source| StoreError::Decode {
-                path: self.inner.path.clone(),
+                path: self.path().to_path_buf(),
                 what: "audit",
                 source,
             })
@@ -314,9 +317,23 @@ impl Store {
             .collect())
     }
 
-    /// Proves the store still answers: a read transaction on the settings.
+    /// Proves the store still answers: after a failed write, that it
+    /// takes writes again (reopening it); that its file system has room;
+    /// and a read of the settings.
     pub fn check(&self) -> Result<(), StoreError> {
+        self.inner.db.recover()?;
+        self.inner.db.check_space()?;
         self.setting(schema::INSTALLED_AT).map(|_| ())
+    }
+
+    fn commit(&self, txn: WriteTransaction, what: &'static str) -> Result<(), StoreError> {
+        txn.commit().map_err(|e| self.write_err(what, e))
+    }
+
+    /// The database for a write: reopened first if a write failed.
+    fn writable(&self) -> Result<std::sync::Arc<Database>, StoreError> {
+        self.inner.db.recover()?;
+        self.inner.db.get()
     }
 
     /// When hearth first started on this box, in ms since the epoch.
@@ -327,18 +344,29 @@ impl Store {
     }
 
     fn read_err(&self, what: &'static str, source: redb::Error) -> StoreError {
+        if let redb::Error::PreviousIo = source {
+            return self.inner.db.failed_error(what, self.inner.db.failure());
+        }
+        self.inner.db.note(&source);
         StoreError::Read {
-            path: self.inner.path.clone(),
+            path: self.path().to_path_buf(),
             what,
             source: Box::new(source),
         }
     }
 
+    /// A failed write: an I/O error latches the database until it is
+    /// reopened, and a full file system is said as such (it passes).
     fn write_err(&self, what: &'static str, source: impl Into<redb::Error>) -> StoreError {
+        let source = source.into();
+        let failure = self.inner.db.note(&source);
+        if handle::is_no_space(&source) || matches!(source, redb::Error::PreviousIo) {
+            return self.inner.db.failed_error(what, failure);
+        }
         StoreError::Write {
-            path: self.inner.path.clone(),
+            path: self.path().to_path_buf(),
             what,
-            source: Box::new(source.into()),
+            source: Box::new(source),
         }
     }
 }

@@ -58,7 +58,8 @@ impl Store {
         key: &str,
     ) -> Result<Option<T>, StoreError> {
         let err = |e: redb::Error| self.read_err(t.what(), e);
-        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(t.table()).map_err(|e| err(e.into()))?;
         let Some(value) = table.get(key).map_err(|e| err(e.into()))? else {
             return Ok(None);
@@ -69,7 +70,8 @@ impl Store {
     /// Every record of a table, by key.
     pub fn records<T: DeserializeOwned>(&self, t: Records) -> Result<Vec<(String, T)>, StoreError> {
         let err = |e: redb::Error| self.read_err(t.what(), e);
-        let txn = self.inner.db.begin_read().map_err(|e| err(e.into()))?;
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
         let table = txn.open_table(t.table()).map_err(|e| err(e.into()))?;
         let mut out = Vec::new();
         for row in table.iter().map_err(|e| err(e.into()))? {
@@ -89,12 +91,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let err = |e: redb::Error| self.write_err(t.what(), e);
         let bytes = serde_json::to_vec(record).expect("records always serialize");
-        let txn = self.inner.db.begin_write().map_err(|e| err(e.into()))?;
+        let db = self.writable()?;
+        let txn = db.begin_write().map_err(|e| err(e.into()))?;
         txn.open_table(t.table())
             .map_err(|e| err(e.into()))?
             .insert(key, bytes.as_slice())
             .map_err(|e| err(e.into()))?;
-        txn.commit().map_err(|e| err(e.into()))?;
+        self.commit(txn, t.what())?;
         let mut touched = super::watch::Touched::default();
         touched.add(t);
         self.inner.watchers.committed(touched, &[]);
@@ -107,7 +110,7 @@ impl Store {
         bytes: &[u8],
     ) -> Result<T, StoreError> {
         serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
-            path: self.inner.path.clone(),
+            path: self.path().to_path_buf(),
             what,
             source,
         })
