@@ -189,3 +189,65 @@ async fn a_valid_second_factor_passes_the_accounts_slow_down() {
     .to_string();
     assert_eq!(sign_in_from(&client, travelling, &with_code).await, 200);
 }
+
+/// A flood of refused sign-ins from one address is one audit record with
+/// a count, and the store barely grows (issue 28, item 3): before, each
+/// refusal was a record, and anyone could fill the disk with them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_refused_sign_ins_is_one_counted_record() {
+    const FLOOD: usize = 2000;
+    let d = Daemon::start(Options::default());
+    let client = d.client();
+    let admin = client.login("admin", ADMIN_PASSWORD).await;
+    let store = d.state_dir().join("state.redb");
+    // Into the throttle: three free failures, then refusals.
+    for _ in 0..4 {
+        client.post_session(WRONG).await;
+    }
+    let size_before = std::fs::metadata(&store).unwrap().len();
+    let connection = client.http2().await;
+    let statuses: Vec<u16> = futures_util::stream::iter(0..FLOOD)
+        .map(|_| {
+            let mut send = connection.clone();
+            let req = http::Request::builder()
+                .method("POST")
+                .uri(format!(
+                    "https://localhost:{}/api/v1/session",
+                    client.addr.port()
+                ))
+                .header("content-type", "application/json")
+                .body(http_body_util::Full::new(bytes::Bytes::from(WRONG)))
+                .unwrap();
+            async move { send.send_request(req).await.unwrap().status().as_u16() }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    // Refused, but for the few the throttle's growing delay lets through
+    // as it lapses (checked, and wrong).
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(refused + checked, FLOOD, "{statuses:?}");
+    assert!(checked <= 3, "{checked} checked");
+
+    let r = client
+        .as_user(&admin, "GET", "/api/v1/audit?actor=admin&limit=500", "")
+        .await;
+    let denied: Vec<serde_json::Value> = r.json()["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "session.login" && r["outcome"] == "denied")
+        .cloned()
+        .collect();
+    assert_eq!(denied.len(), 1, "one record for the window: {denied:?}");
+    assert_eq!(denied[0]["count"], refused as u64, "{denied:?}");
+    assert!(denied[0]["last_ms"].as_u64() >= denied[0]["time_ms"].as_u64());
+
+    let size_after = std::fs::metadata(&store).unwrap().len();
+    eprintln!("store: {size_before} bytes before {FLOOD} refused sign-ins, {size_after} after");
+    assert!(
+        size_after <= size_before + 256 * 1024,
+        "{FLOOD} refusals grew the store from {size_before} to {size_after} bytes"
+    );
+}

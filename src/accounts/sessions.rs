@@ -245,7 +245,9 @@ impl Sessions {
         let reservation = match self.reserve(&attempt, now_ms) {
             Ok(reservation) => reservation,
             Err(retry_after) => {
-                self.store.audit(entry(Outcome::Denied))?;
+                // Counted in the address's record of the window: a flood
+                // of refused attempts must not grow the log.
+                self.store.audit_refused(entry(Outcome::Denied))?;
                 return Err(LoginError::Throttled { retry_after });
             }
         };

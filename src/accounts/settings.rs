@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::Caller;
 use super::profile::{self, BoxProfile};
 use crate::names::{Hostname, TimeZone};
-use crate::store::{AuditAction, Store, StoreError};
+use crate::store::{AuditAction, Retention, Store, StoreError};
 
 const PUBLIC_STATUS: &str = "public_status";
 const CONSOLE_SHELL: &str = "console_shell";
@@ -30,6 +30,10 @@ pub fn console_shell(store: &Store) -> Result<bool, StoreError> {
 pub struct SettingsView {
     pub public_status: bool,
     pub console_shell: bool,
+    /// How long, and how much of, the audit log's records of attempts
+    /// (not changes) are kept.
+    pub audit_keep_days: u32,
+    pub audit_max_mib: u32,
     #[serde(flatten)]
     pub profile: BoxProfile,
 }
@@ -89,9 +93,12 @@ impl BoxSettings {
     }
 
     pub fn view(&self) -> Result<SettingsView, StoreError> {
+        let retention = self.store.audit_retention()?;
         Ok(SettingsView {
             public_status: self.public_status(),
             console_shell: console_shell(&self.store)?,
+            audit_keep_days: retention.keep_days,
+            audit_max_mib: retention.max_mib,
             profile: self.profile()?,
         })
     }
@@ -121,6 +128,26 @@ impl BoxSettings {
         self.store.change(entry, |c| {
             c.set_setting(CONSOLE_SHELL, if on { "true" } else { "false" })
         })
+    }
+
+    /// Sets how much of the log of attempts is kept (an unchanged one is
+    /// not recorded again).
+    pub fn set_audit_retention(
+        &self,
+        caller: &Caller,
+        retention: Retention,
+        source: IpAddr,
+    ) -> Result<(), StoreError> {
+        if self.store.audit_retention()? == retention {
+            return Ok(());
+        }
+        let target = format!(
+            "keep_days={} max_mib={}",
+            retention.keep_days, retention.max_mib
+        );
+        let entry = caller.audit(AuditAction::SettingsAuditRetention, &target, source);
+        self.store
+            .change(entry, |c| c.set_audit_retention(retention))
     }
 
     /// Stores a new host name, time zone or NTP setting in one audited

@@ -263,7 +263,7 @@ impl Setup {
         }
         if attempts.len() >= MAX_ATTEMPTS {
             drop(inner);
-            self.store.audit(audit(
+            self.store.audit_refused(audit(
                 AuditAction::SetupClaim,
                 "anonymous",
                 "setup",
@@ -283,7 +283,7 @@ impl Setup {
                 tracing::warn!("{MAX_WRONG} wrong setup codes: the code was replaced");
             }
             drop(inner);
-            self.store.audit(audit(
+            self.store.audit_refused(audit(
                 AuditAction::SetupClaim,
                 "anonymous",
                 "setup",

@@ -101,6 +101,9 @@ audit_actions! {
     /// An admin changed the host name, time zone or NTP setting.
     SettingsHost => "settings.host",
     SettingsConsoleShell => "settings.console_shell",
+    /// An admin changed how long, and how much of, the audit log's
+    /// records of attempts are kept.
+    SettingsAuditRetention => "settings.audit_retention",
     SetupClaim => "setup.claim",
     SetupAdmin => "setup.admin",
     SetupHost => "setup.host",
@@ -171,6 +174,22 @@ pub struct AuditRecord {
     pub target: String,
     pub source: String,
     pub outcome: Outcome,
+    /// How many attempts the record stands for: refused attempts from one
+    /// address are counted in one record per window (see
+    /// [`super::Store::audit_refused`]); 1 otherwise, and then not stored.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+    /// When the last of them came, if more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ms: Option<u64>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 impl AuditRecord {
@@ -183,7 +202,20 @@ impl AuditRecord {
             target: entry.target,
             source: entry.source,
             outcome: entry.outcome,
+            count: 1,
+            last_ms: None,
         }
+    }
+
+    /// Whether the record is of a change to the box, kept whatever the
+    /// retention; the others (attempts refused or failed, sign-ins and
+    /// sign-outs, a look at the log) go when they are old or too many.
+    pub fn is_change(&self) -> bool {
+        self.outcome == Outcome::Success
+            && !matches!(
+                self.action.as_str(),
+                "session.login" | "session.logout" | "console.log"
+            )
     }
 }
 
@@ -240,6 +272,34 @@ mod tests {
                 serde_json::Value::from(name)
             );
         }
+    }
+
+    #[test]
+    fn only_successful_changes_are_changes() {
+        let record = |action, outcome| AuditRecord {
+            outcome,
+            ..AuditRecord::new(1, 2, AuditEntry::system(action, "x"))
+        };
+        assert!(record(AuditAction::UserCreate, Outcome::Success).is_change());
+        assert!(record(AuditAction::FirewallRollback, Outcome::Success).is_change());
+        assert!(!record(AuditAction::UserCreate, Outcome::Denied).is_change());
+        assert!(!record(AuditAction::UserCreate, Outcome::Failure).is_change());
+        assert!(!record(AuditAction::SessionLogin, Outcome::Success).is_change());
+        assert!(!record(AuditAction::SessionLogout, Outcome::Success).is_change());
+        assert!(!record(AuditAction::ConsoleLog, Outcome::Success).is_change());
+    }
+
+    #[test]
+    fn a_single_record_reads_and_writes_as_before() {
+        let record = AuditRecord::new(7, 8, AuditEntry::system(AuditAction::UserCreate, "ann"));
+        let json = serde_json::to_value(&record).unwrap();
+        assert!(
+            json.get("count").is_none() && json.get("last_ms").is_none(),
+            "{json}"
+        );
+        let back: AuditRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.count, 1);
+        assert_eq!(back, record);
     }
 
     #[test]

@@ -13,11 +13,13 @@
 //! state dir gets [`StoreError::Locked`]. A file redb cannot read is
 //! reported, never recreated or overwritten.
 
+mod aggregate;
 mod audit;
 mod error;
 mod handle;
 mod history;
 mod records;
+mod retention;
 mod schema;
 mod watch;
 
@@ -26,10 +28,12 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
+pub use aggregate::{SEVERAL, WINDOW_MS as REFUSED_WINDOW_MS};
 pub use audit::{AuditAction, AuditEntry, AuditQuery, AuditRecord, Outcome};
 pub use error::StoreError;
 pub use history::MinutePoint;
 pub use records::Records;
+pub use retention::{Retention, RetentionOutOfBounds};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use watch::Table;
 
@@ -58,6 +62,8 @@ struct Inner {
     /// redb lets the next writer in at commit, and without this the
     /// stream could send audit record 43 before 42.
     change_order: std::sync::Mutex<()>,
+    /// The open windows of refused attempts (see `aggregate`).
+    refused: aggregate::Windows,
 }
 
 impl Store {
@@ -76,6 +82,7 @@ impl Store {
                 db: handle::Handle::new(path, db),
                 watchers: watch::Watchers::default(),
                 change_order: std::sync::Mutex::new(()),
+                refused: aggregate::Windows::default(),
             }),
         };
         store.migrate_to(schema::CURRENT_VERSION)?;
@@ -187,27 +194,40 @@ impl Store {
         self.change(entry, |_| Ok::<(), StoreError>(()))
     }
 
+    /// Appends a record, and prunes what the retention no longer keeps.
     fn append_audit(
         &self,
         txn: &WriteTransaction,
         entry: AuditEntry,
     ) -> Result<AuditRecord, StoreError> {
         let err = |e: redb::Error| self.write_err("audit record", e);
-        let mut table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
-        let id = match table.last().map_err(|e| err(e.into()))? {
-            Some((id, _)) => id.value() + 1,
-            None => 1,
+        let record = {
+            let table = txn.open_table(AUDIT).map_err(|e| err(e.into()))?;
+            let id = match table.last().map_err(|e| err(e.into()))? {
+                Some((id, _)) => id.value() + 1,
+                None => 1,
+            };
+            AuditRecord::new(id, crate::clock::now_ms(), entry)
         };
-        let record = AuditRecord::new(id, crate::clock::now_ms(), entry);
-        let bytes = serde_json::to_vec(&record).expect("audit records always serialize");
-        table
-            .insert(id, bytes.as_slice())
-            .map_err(|e| err(e.into()))?;
+        self.write_audit(txn, &record)?;
         txn.open_multimap_table(AUDIT_BY_ACTOR)
             .map_err(|e| err(e.into()))?
-            .insert(record.actor.as_str(), id)
+            .insert(record.actor.as_str(), record.id)
             .map_err(|e| err(e.into()))?;
+        retention::prune(txn, record.time_ms).map_err(err)?;
         Ok(record)
+    }
+
+    /// Stores `record` under its id (new, or rewritten with a new count)
+    /// and keeps the retention's index of it.
+    fn write_audit(&self, txn: &WriteTransaction, record: &AuditRecord) -> Result<(), StoreError> {
+        let err = |e: redb::Error| self.write_err("audit record", e);
+        let bytes = serde_json::to_vec(record).expect("audit records always serialize");
+        txn.open_table(AUDIT)
+            .map_err(|e| err(e.into()))?
+            .insert(record.id, bytes.as_slice())
+            .map_err(|e| err(e.into()))?;
+        retention::track(txn, record, bytes.len() as u64).map_err(err)
     }
 
     /// A setting's value, if set.

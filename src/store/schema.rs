@@ -19,6 +19,13 @@ pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audi
 pub(super) const AUDIT_BY_ACTOR: MultimapTableDefinition<&str, u64> =
     MultimapTableDefinition::new("audit_by_actor");
 
+/// Audit id → (time in ms, stored size) of each record that is not a
+/// change, oldest first: what the retention prunes (see `retention`).
+pub(super) const AUDIT_ATTEMPTS: TableDefinition<u64, (u64, u64)> =
+    TableDefinition::new("audit_attempts");
+/// In [`META`]: the total stored size of the records in [`AUDIT_ATTEMPTS`].
+pub(super) const ATTEMPT_BYTES: &str = "audit_attempt_bytes";
+
 const VERSION_KEY: &str = "schema_version";
 
 /// (series, minute since the epoch) → min, avg, max as three f32 (LE).
@@ -53,14 +60,14 @@ pub(super) const SERVER_QUOTAS: TableDefinition<&str, &[u8]> =
 pub(super) const SERVER_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("server_certs");
 
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 11;
+pub const CURRENT_VERSION: u64 = 12;
 
 type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `STEPS[n]` migrates from version `n` to `n + 1`.
 const STEPS: [Step; CURRENT_VERSION as usize] = [
     v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9,
-    v9_to_v10, v10_to_v11,
+    v9_to_v10, v10_to_v11, v11_to_v12,
 ];
 
 /// Version 1: settings and the audit log.
@@ -152,6 +159,13 @@ fn v9_to_v10(txn: &WriteTransaction) -> Result<(), redb::Error> {
 fn v10_to_v11(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(SERVER_CERTS)?;
     Ok(())
+}
+
+/// Version 12: the index of the audit records that are not changes, for
+/// the retention, filled from the log.
+fn v11_to_v12(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(AUDIT_ATTEMPTS)?;
+    super::retention::index_existing(txn)
 }
 
 #[derive(serde::Deserialize)]

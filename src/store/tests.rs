@@ -190,6 +190,8 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
                     target: "t".into(),
                     source: "127.0.0.1".into(),
                     outcome: Outcome::Success,
+                    count: 1,
+                    last_ms: None,
                 };
                 audit
                     .insert(id, serde_json::to_vec(&stored).unwrap().as_slice())
@@ -574,4 +576,174 @@ fn a_missing_or_empty_store_beside_the_setup_marker_is_refused() {
         !dir.path().join(STORE_FILE).exists(),
         "nothing made in its place"
     );
+}
+
+fn refused(actor: &str, source: &str) -> AuditEntry {
+    AuditEntry {
+        actor: actor.into(),
+        action: AuditAction::SessionLogin,
+        target: "session".into(),
+        source: source.into(),
+        outcome: Outcome::Denied,
+    }
+}
+
+#[test]
+fn refused_attempts_are_counted_in_one_record_per_address_and_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    store.on_audit(move |r| sink.lock().unwrap().push((r.id, r.count)));
+    for _ in 0..500 {
+        store.audit_refused(refused("admin", "192.0.2.1")).unwrap();
+    }
+    store.audit_refused(refused("admin", "192.0.2.2")).unwrap();
+    let (_, size_after_500) = store.audit_attempts_kept().unwrap();
+    for _ in 0..500 {
+        store.audit_refused(refused("admin", "192.0.2.1")).unwrap();
+    }
+
+    let records = store.audit_records(0, 100).unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(
+        (records[0].source.as_str(), records[0].count),
+        ("192.0.2.1", 1000)
+    );
+    assert!(records[0].last_ms.is_some());
+    assert_eq!(
+        (records[1].source.as_str(), records[1].count),
+        ("192.0.2.2", 1)
+    );
+    // The size does not grow with the count.
+    let (kept, size) = store.audit_attempts_kept().unwrap();
+    assert_eq!(kept, 2);
+    assert!(size <= size_after_500 + 2, "{size} vs {size_after_500}");
+    // The audit stream hears each count, under the record's id.
+    let heard = heard.lock().unwrap();
+    assert_eq!(heard.len(), 1001);
+    assert_eq!(heard.last(), Some(&(1, 1000)));
+
+    // Counts survive a restart (the last ones were written durably when
+    // the store was closed cleanly), and a new window starts a new record.
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.audit_records(0, 10).unwrap()[0].count, 1000);
+    store.audit_refused(refused("admin", "192.0.2.1")).unwrap();
+    assert_eq!(store.audit_records(0, 10).unwrap().len(), 3);
+}
+
+#[test]
+fn refused_attempts_naming_several_users_are_filed_under_several() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.audit_refused(refused("alice", "192.0.2.9")).unwrap();
+    store.audit_refused(refused("bob", "192.0.2.9")).unwrap();
+    let records = store.audit_records(0, 10).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!((records[0].actor.as_str(), records[0].count), (SEVERAL, 2));
+    let by = |actor| {
+        store
+            .audit_newest_first(&AuditQuery {
+                actor: Some(actor),
+                ..AuditQuery::newest(10)
+            })
+            .unwrap()
+            .len()
+    };
+    assert_eq!(by("alice"), 0, "moved from the first actor's index");
+    assert_eq!(by(SEVERAL), 1);
+}
+
+#[test]
+fn the_retention_prunes_old_and_surplus_attempts_and_keeps_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .change(entry("boss", AuditAction::SettingsAuditRetention), |c| {
+            c.set_audit_retention(Retention::new(1, 1).unwrap())
+        })
+        .unwrap();
+    // ~2.4 MiB of failed attempts (each its own record: a wrong password
+    // costs a hash and is kept one by one), changes in between.
+    let failure = |n: usize| AuditEntry {
+        outcome: Outcome::Failure,
+        source: format!("198.51.100.{}", n % 250),
+        target: "t".repeat(500),
+        ..refused(&format!("user{n:06}"), "x")
+    };
+    let mut changes = 1;
+    for n in 0..4_000 {
+        store.audit(failure(n)).unwrap();
+        if n % 200 == 0 {
+            store.audit(entry("boss", AuditAction::UserCreate)).unwrap();
+            changes += 1;
+        }
+    }
+    let (kept, bytes) = store.audit_attempts_kept().unwrap();
+    assert!(bytes <= 1 << 20, "{bytes} bytes kept");
+    assert!(kept > 1000 && kept < 4_000, "{kept}");
+    let all = store.audit_records(0, usize::MAX).unwrap();
+    let kept_changes = all.iter().filter(|r| r.is_change()).count();
+    assert_eq!(kept_changes, changes, "every change is kept");
+    // The newest attempts are the ones kept.
+    assert_eq!(all.last().unwrap().actor, "user003999");
+    assert_eq!(all.iter().filter(|r| !r.is_change()).count() as u64, kept);
+    // The actor index lost the pruned ones too.
+    let first = store
+        .audit_newest_first(&AuditQuery {
+            actor: Some("user000001"),
+            ..AuditQuery::newest(10)
+        })
+        .unwrap();
+    assert!(first.is_empty());
+
+    // A day and more later, the next write prunes by age (at most a batch
+    // per write).
+    let db = store.inner.db.get().unwrap();
+    let txn = db.begin_write().unwrap();
+    let later = crate::clock::now_ms() + 2 * 24 * 60 * 60 * 1000;
+    let mut gone = 0;
+    loop {
+        let n = retention::prune(&txn, later).unwrap();
+        if n == 0 {
+            break;
+        }
+        gone += n;
+    }
+    txn.commit().unwrap();
+    drop(db);
+    assert_eq!(gone as u64, kept);
+    assert_eq!(store.audit_attempts_kept().unwrap(), (0, 0));
+    let all = store.audit_records(0, usize::MAX).unwrap();
+    assert_eq!(all.len(), changes, "only the changes are left");
+}
+
+#[test]
+fn a_version_11_log_is_indexed_for_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.audit(refused("ann", "192.0.2.3")).unwrap();
+    store.audit(entry("ann", AuditAction::UserCreate)).unwrap();
+    let expected = store.audit_attempts_kept().unwrap();
+    assert_eq!(expected.0, 1);
+    // Back to version 11: no index.
+    {
+        let db = store.inner.db.get().unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(schema::AUDIT_ATTEMPTS).unwrap();
+        txn.open_table(schema::META)
+            .unwrap()
+            .insert("schema_version", 11)
+            .unwrap();
+        txn.open_table(schema::META)
+            .unwrap()
+            .remove(schema::ATTEMPT_BYTES)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 12);
+    assert_eq!(store.audit_attempts_kept().unwrap(), expected);
 }

@@ -703,6 +703,7 @@ const ACTIONS = {
   'session.logout': () => 'signed out',
   'session.revoke': () => 'ended one of their sessions',
   'settings.public_status': (t) => `set the public status page ${t === 'true' ? 'on' : t === 'false' ? 'off' : t}`,
+  'settings.audit_retention': (t) => `set how long the log keeps attempts (${t.replace('keep_days=', 'days: ').replace(' max_mib=', ', MiB: ')})`,
   'settings.console_shell': (t) => `set the root shell on the box's console ${t === 'true' ? 'on' : t === 'false' ? 'off' : t}`,
   'setup.claim': () => 'claimed the box with the setup code',
   'setup.admin': (t) => `created the admin account ${t}`,
@@ -733,6 +734,8 @@ function auditRow(r) {
   const what = el('span', auditWords(r));
   what.title = `${r.action} ${r.target}`;
   if (OUTCOMES[r.outcome]) what.append(' ', el('span', OUTCOMES[r.outcome], `pill ${r.outcome}`));
+  // Refused attempts from one address are counted in one record.
+  if (r.count > 1) what.append(' ', el('span', `${r.count} times, until ${new Date(r.last_ms).toLocaleTimeString()}`));
   const tr = row([when(r.time_ms), what, r.source]);
   tr.dataset.id = String(r.id);
   if (OUTCOMES[r.outcome]) tr.className = 'audit-bad';
@@ -781,8 +784,10 @@ function followAudit() {
   events.addEventListener('audit', (e) => {
     const r = JSON.parse(e.data);
     if (audit.actor && r.actor !== audit.actor) return;
-    if ($('audit').querySelector(`tr[data-id="${r.id}"]`)) return;
-    $('audit').prepend(auditRow(r));
+    // A record counting attempts comes again with each one: updated in place.
+    const shown = $('audit').querySelector(`tr[data-id="${r.id}"]`);
+    if (shown) shown.replaceWith(auditRow(r));
+    else $('audit').prepend(auditRow(r));
   });
 }
 

@@ -50,7 +50,8 @@ impl Sessions {
         let reservation = match self.reserve(&attempt, now_ms) {
             Ok(reservation) => reservation,
             Err(retry_after) => {
-                self.store.audit(entry(username, source, Outcome::Denied))?;
+                self.store
+                    .audit_refused(entry(username, source, Outcome::Denied))?;
                 return Err(PasswordChangeError::Throttled { retry_after });
             }
         };

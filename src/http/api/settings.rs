@@ -20,6 +20,7 @@ use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 use crate::invalid::invalid;
 use crate::names::{Hostname, TimeZone};
+use crate::store::Retention;
 
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageSettings).await?;
@@ -37,6 +38,8 @@ struct Patch {
     /// Kept loose so that a wrong type is named as this field's error
     /// (serde's own message does not say which field it was).
     ntp: Option<serde_json::Value>,
+    audit_keep_days: Option<serde_json::Value>,
+    audit_max_mib: Option<serde_json::Value>,
 }
 
 const FIELDS: &[&str] = &[
@@ -45,6 +48,8 @@ const FIELDS: &[&str] = &[
     "hostname",
     "timezone",
     "ntp",
+    "audit_keep_days",
+    "audit_max_mib",
 ];
 
 /// A field that must be `true` or `false`, when given.
@@ -58,7 +63,35 @@ fn boolean(field: &str, value: Option<&serde_json::Value>) -> Result<Option<bool
         .map_err(ApiError::from)
 }
 
+/// A whole number field, when given.
+fn whole(field: &str, value: Option<&serde_json::Value>) -> Result<Option<u32>, ApiError> {
+    value
+        .map(|v| {
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| invalid(field, "must be a whole number"))
+        })
+        .transpose()
+        .map_err(ApiError::from)
+}
+
 impl Patch {
+    /// The new retention of the log of attempts, if either part is given
+    /// (the other stays as it is).
+    fn retention(&self, current: Retention) -> Result<Option<Retention>, ApiError> {
+        let days = whole("audit_keep_days", self.audit_keep_days.as_ref())?;
+        let mib = whole("audit_max_mib", self.audit_max_mib.as_ref())?;
+        if days.is_none() && mib.is_none() {
+            return Ok(None);
+        }
+        Retention::new(
+            days.unwrap_or(current.keep_days),
+            mib.unwrap_or(current.max_mib),
+        )
+        .map(Some)
+        .map_err(|e| invalid(e.field, format!("must be from {} to {}", e.min, e.max)).into())
+    }
+
     fn host_change(&self) -> Result<HostChange, ApiError> {
         let hostname = self
             .hostname
@@ -90,8 +123,12 @@ pub async fn patch(
     let body: Patch = json_body(req, FIELDS)?;
     let host = body.host_change()?;
     let console_shell = boolean("console_shell", body.console_shell.as_ref())?;
+    let retention = body.retention(ctx.store.audit_retention()?)?;
     let settings = ctx.settings.clone();
     blocking(move || {
+        if let Some(retention) = retention {
+            settings.set_audit_retention(&caller, retention, peer.ip())?;
+        }
         if let Some(on) = body.public_status {
             settings.set_public_status(&caller, on, peer.ip())?;
         }
