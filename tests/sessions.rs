@@ -222,3 +222,55 @@ async fn sign_ins_give_their_memory_back() {
         "three sign-ins left the daemon {grown_mib} MiB bigger: argon2's memory was kept"
     );
 }
+
+/// The cross-origin check knows the box's own names (issue 28, item 8):
+/// a sign-in from a page on a name rebound to the box's address (whose
+/// browser sends that name as Origin and Host alike) is refused, and so
+/// is a foreign Origin that comes with `Sec-Fetch-Site: none`; the box's
+/// own names and addresses pass on any port (a port forward changes it).
+#[tokio::test]
+async fn sign_in_from_a_page_that_is_not_the_box_is_refused() {
+    let d = Daemon::start(Options::default());
+    let c = d.client();
+    let body = format!("{{\"username\":\"admin\",\"password\":\"{ADMIN_PASSWORD}\"}}");
+    let sign_in = |headers: Vec<(&'static str, String)>| {
+        let c = &c;
+        let body = &body;
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.send("POST", "/api/v1/session", body, &[], &headers).await
+        }
+    };
+    let port = c.addr.port();
+    // (The Host is the box's own here; it is not consulted.)
+    for (origin, site) in [
+        ("https://rebound.example:PORT", "same-origin"),
+        ("https://evil.example", "none"),
+        ("null", "same-origin"),
+        ("http://localhost:PORT", "same-origin"),
+    ] {
+        let origin = origin.replace("PORT", &port.to_string());
+        let r = sign_in(vec![
+            ("origin", origin.clone()),
+            ("sec-fetch-site", site.into()),
+        ])
+        .await;
+        assert_eq!(r.status, 403, "{origin}: {:?}", r.body);
+        assert_eq!(r.json()["error"]["code"], "cross_origin");
+    }
+    for origin in [
+        format!("https://localhost:{port}"),
+        format!("https://127.0.0.1:{port}"),
+        "https://127.0.0.1:8444".to_string(),
+        "https://hearth.local".to_string(),
+        format!("https://[::1]:{port}"),
+    ] {
+        let r = sign_in(vec![
+            ("origin", origin.clone()),
+            ("sec-fetch-site", "same-origin".into()),
+        ])
+        .await;
+        assert_eq!(r.status, 200, "{origin}: {:?}", r.body);
+    }
+}

@@ -261,6 +261,7 @@ pub async fn run(
         local,
     );
     ctx.trusted_proxy_uid = proxy::caddy_uid(&config);
+    ctx.cert = Some(slot.clone());
     let ctx = Arc::new(ctx);
     let mut server = tokio::spawn(http::serve(
         listener,

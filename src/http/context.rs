@@ -7,6 +7,9 @@ use std::time::Instant;
 
 use super::access_changes::AccessChanges;
 use super::limits::ConnectionLimiter;
+use super::origin::{OwnHost, certificate_hosts};
+use super::tls::CertSlot;
+use super::tls::self_signed::SubjectNames;
 use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, TwoFactor, Users};
 use crate::config::Limits;
 use crate::connection_epoch::ConnectionEpoch;
@@ -53,6 +56,9 @@ pub struct AppContext {
     /// The address hearth's listener is bound to (its port is shown to
     /// signed-in users, who may be reaching the box through a proxy).
     pub local_addr: SocketAddr,
+    /// The certificate the listener serves, for the names it is for
+    /// (see [`AppContext::own_hosts`]); `None` in tests that serve none.
+    pub cert: Option<CertSlot>,
 }
 
 /// The services the daemon opened at start (each read state from the
@@ -113,6 +119,31 @@ impl AppContext {
             access: AccessChanges::default(),
             started: Instant::now(),
             local_addr,
+            cert: None,
         }
+    }
+
+    /// The hosts the box's own pages are served on (see `origin`): the
+    /// names and addresses of its certificate, of the machine now, and
+    /// the domain the setup gave it.
+    pub fn own_hosts(&self) -> Vec<OwnHost> {
+        let mut hosts = Vec::new();
+        if let Some(leaf) = self
+            .cert
+            .as_ref()
+            .and_then(|s| s.current().cert.first().cloned())
+        {
+            hosts.extend(certificate_hosts(&leaf));
+        }
+        let machine = SubjectNames::of_this_machine();
+        hosts.extend(machine.dns.iter().map(|n| OwnHost::name(n)));
+        hosts.extend(machine.ips.iter().map(|ip| OwnHost::Ip(*ip)));
+        match self.settings.profile() {
+            Ok(profile) => hosts.extend(profile.domain.map(|d| OwnHost::name(&d.to_string()))),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the box's domain for the origin check")
+            }
+        }
+        hosts
     }
 }

@@ -86,7 +86,7 @@ pub async fn require(
     action: Action,
 ) -> Result<Caller, ApiError> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        same_origin(req)?;
+        same_origin(req, || ctx.own_hosts())?;
     }
     let caller = caller(ctx, req)
         .await?

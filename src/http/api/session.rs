@@ -44,7 +44,7 @@ pub async fn login(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
+    same_origin(req, || ctx.own_hosts())?;
     let body: Login = json_body(req, &["username", "password", "totp"])?;
     let agent = user_agent::label(
         req.headers()
@@ -99,7 +99,7 @@ pub async fn logout(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
+    same_origin(req, || ctx.own_hosts())?;
     let caller = caller(ctx, req)
         .await?
         .ok_or_else(ApiError::sign_in_first)?;

@@ -46,7 +46,7 @@ pub async fn claim(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
+    same_origin(req, || ctx.own_hosts())?;
     let body: Claim = json_body(req, &["code"])?;
     let ip: IpAddr = peer.ip();
     let setup = ctx.setup.clone();
@@ -72,7 +72,7 @@ async fn step<B: serde::de::DeserializeOwned + Send + 'static>(
     fields: &[&'static str],
     apply: impl FnOnce(&Setup, Option<&str>, B, u64) -> Result<(), SetupError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
+    same_origin(req, || ctx.own_hosts())?;
     let body: B = json_body(req, fields)?;
     let s = secret(req);
     let s2 = s.clone();
@@ -155,7 +155,7 @@ pub async fn finish(
     peer: SocketAddr,
     req: &Request<Bytes>,
 ) -> Result<Response, ApiError> {
-    same_origin(req)?;
+    same_origin(req, || ctx.own_hosts())?;
     let s = secret(req);
     let setup = ctx.setup.clone();
     blocking(move || setup.finish(s.as_deref(), peer.ip(), now_ms())).await?;
