@@ -4,7 +4,8 @@
 //!   handed to `tracing`'s parser, included);
 //! - an error names a field: a known key of a section the file wrote, or
 //!   (toml's and serde's own errors) a key the file holds;
-//! - a number out of its key's range is refused, naming that key;
+//! - a number out of its key's range, or more connections per address
+//!   than in all, is refused, naming that key;
 //! - a file written from valid settings reads back as exactly those
 //!   settings (there is no config writer, so the test writes the TOML).
 
@@ -222,7 +223,8 @@ proptest! {
     fn out_of_range_numbers_name_their_key(
         (key, first, last) in proptest::sample::select(RANGES),
         below in any::<bool>(),
-        offset in 0u64..1_000_000,
+        // Just past the edge most often: that is where an off-by-one is.
+        offset in prop_oneof![Just(0u64), 0u64..10, 0u64..1_000_000],
     ) {
         let n = if below {
             match first.checked_sub(1 + offset) {
@@ -237,6 +239,25 @@ proptest! {
         match Config::parse(&text, Mode::Production) {
             Err(ConfigError::Invalid { key: named, .. }) => prop_assert_eq!(named, key),
             other => prop_assert!(false, "{} = {} gave {:?}", key, n, other),
+        }
+    }
+}
+
+proptest! {
+    /// More connections per address than in all is refused, naming the
+    /// per-address key.
+    #[test]
+    fn more_per_address_than_in_all_is_refused(max in 1u64..1_000_000, more in 1u64..1_000) {
+        let per_address = (max + more).min(1_000_000);
+        prop_assume!(per_address > max);
+        let text = format!(
+            "[limits]\nmax_connections = {max}\nmax_connections_per_address = {per_address}\n"
+        );
+        match Config::parse(&text, Mode::Production) {
+            Err(ConfigError::Invalid { key, .. }) => {
+                prop_assert_eq!(key, "limits.max_connections_per_address")
+            }
+            other => prop_assert!(false, "{:?}", other),
         }
     }
 }
