@@ -136,6 +136,9 @@ macro_rules! as_str {
 as_str!(Hostname, DomainName, TimeZone, Email);
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -7,6 +7,8 @@
 //! names the key and says why.
 
 mod error;
+#[cfg(test)]
+mod props;
 mod raw;
 
 use std::net::SocketAddr;

@@ -107,6 +107,9 @@ pub enum Answer {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -372,6 +372,9 @@ impl Nft for RecordingNft {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -459,4 +459,6 @@ fn box_use(policy: &Policy, protocol: Protocol, port: u16, https_port: u16) -> O
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

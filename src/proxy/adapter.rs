@@ -261,3 +261,6 @@ impl CaddyAdmin for RecordingCaddy {
         })
     }
 }
+
+#[cfg(test)]
+mod props;

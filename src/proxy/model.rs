@@ -435,4 +435,6 @@ fn list(ports: &[u16]) -> String {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

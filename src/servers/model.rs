@@ -463,4 +463,6 @@ impl Quota {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

@@ -77,6 +77,9 @@ pub fn parse(line: &str) -> Result<Request, String> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
