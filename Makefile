@@ -148,3 +148,4 @@ bench: deps
 	$(CARGO) bench --bench proxy
 	$(CARGO) bench --bench servers
 	$(CARGO) bench --bench bind_guard
+	$(CARGO) bench --bench sign_in

@@ -82,6 +82,8 @@ pub struct Options {
     /// Called on the runtime folder (made, empty) before the daemon
     /// starts: to put something in the daemon's way there.
     pub prepare_runtime_dir: Option<fn(&Path)>,
+    /// Another hearth binary than this build's (a benchmark's "before").
+    pub binary: Option<PathBuf>,
 }
 
 impl Daemon {
@@ -149,7 +151,10 @@ impl Daemon {
                         format!("--ambient-caps={caps}"),
                     ]);
                 }
-                argv.push(BIN.to_string());
+                argv.push(match &opts.binary {
+                    Some(bin) => bin.to_str().unwrap().to_string(),
+                    None => BIN.to_string(),
+                });
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
                 c
