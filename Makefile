@@ -140,7 +140,9 @@ vm: image
 # beside a bare curl, its memory after 100 changes and an event stream
 # across a load (a Caddy of its own in a temp dir); and the virtual
 # servers: create to running, idle memory, and a container's start in a
-# rootless server beside a root engine started for the run (needs root).
+# rootless server beside a root engine started for the run (needs root);
+# and 1,000 SIGKILLs at random moments under acknowledged writes, none of
+# which may be lost.
 bench: deps
 	$(CARGO) bench --bench sample
 	$(CARGO) bench --bench sse
@@ -149,3 +151,4 @@ bench: deps
 	$(CARGO) bench --bench servers
 	$(CARGO) bench --bench bind_guard
 	$(CARGO) bench --bench sign_in
+	$(CARGO) bench --bench crash

@@ -22,6 +22,7 @@ use tokio_rustls::client::TlsStream;
 
 pub mod caddy_lab;
 pub mod console_pty;
+pub mod crash_writes;
 pub mod docker_cli;
 pub mod fake_systemd;
 pub mod fw_lab;

@@ -24,6 +24,11 @@ pub struct ServersBox {
     /// The units the fake systemd runs, by server id.
     pub running: Arc<Mutex<HashMap<String, RunningUnit>>>,
     pub daemon: Daemon,
+    /// The daemon's config, for [`ServersBox::kill_and_restart`].
+    config: String,
+    /// Daemons killed by [`ServersBox::kill_and_restart`], kept because
+    /// their temp dirs hold the state dir the new one runs on.
+    retired: Vec<Daemon>,
 }
 
 impl Drop for ServersBox {
@@ -77,16 +82,17 @@ impl ServersBox {
         // The base image every new server gets: here a busybox root (the
         // appliance's is Debian's, built by image/build.sh).
         let base = super::docker_cli::busybox_rootfs(&lab.dir.path().join("base"));
+        let config = format!(
+            "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\nfront_address = \"127.0.0.1\"\njournal_dir = {:?}\nbase_image = {:?}\n",
+            bus.address(),
+            lab.socket.to_str().unwrap(),
+            lab.layout.storage.to_str().unwrap(),
+            lab.layout.run.to_str().unwrap(),
+            journal.to_str().unwrap(),
+            base.to_str().unwrap(),
+        );
         let daemon = Daemon::start(Options {
-            config: format!(
-                "[system]\nmanage = false\nbus = {:?}\n\n[servers]\nmanage = true\nhelper_socket = {:?}\nstorage = {:?}\nrun_dir = {:?}\nfront_address = \"127.0.0.1\"\njournal_dir = {:?}\nbase_image = {:?}\n",
-                bus.address(),
-                lab.socket.to_str().unwrap(),
-                lab.layout.storage.to_str().unwrap(),
-                lab.layout.run.to_str().unwrap(),
-                journal.to_str().unwrap(),
-                base.to_str().unwrap(),
-            ),
+            config: config.clone(),
             ..Options::default()
         });
         ServersBox {
@@ -95,7 +101,26 @@ impl ServersBox {
             fake,
             running,
             daemon,
+            config,
+            retired: Vec::new(),
         }
+    }
+
+    /// SIGKILLs the daemon and starts another on its state dir, as
+    /// systemd would restart a hearth that died; the helper, the fake
+    /// systemd and the engines it runs go on meanwhile, as on a box.
+    pub fn kill_and_restart(&mut self) {
+        self.daemon.signal(nix::sys::signal::Signal::SIGKILL);
+        self.daemon
+            .wait_exit(Duration::from_secs(10))
+            .expect("the daemon dies of SIGKILL");
+        let again = Daemon::start(Options {
+            config: self.config.clone(),
+            state_dir: Some(self.daemon.state_dir()),
+            ..Options::default()
+        });
+        self.retired
+            .push(std::mem::replace(&mut self.daemon, again));
     }
 
     /// Creates a server as `member` through the API and waits until the
