@@ -13,6 +13,7 @@ pub mod error;
 pub mod forwarded;
 pub mod guard;
 pub mod limits;
+pub mod openapi;
 pub mod pages;
 mod prefixed;
 pub mod query;
