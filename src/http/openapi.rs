@@ -96,7 +96,12 @@ pub const PATH: &str = "/api/v1/openapi.json";
         api::server_certs::issue,
         api::server_certs::revoke,
     ),
-    components(schemas(super::error::Body)),
+    components(schemas(
+        super::error::Body,
+        // Path parameters, which utoipa does not collect by itself.
+        crate::system::units::Verb,
+        crate::servers::service::Power,
+    )),
     modifiers(&Security, &Errors),
     security(("bearer" = []), ("session" = [])),
 )]
@@ -347,6 +352,27 @@ mod tests {
                 assert!(op["responses"]["default"].is_object(), "{method} {path}");
             }
         }
+    }
+
+    /// Every `$ref` names a schema the document has (utoipa collects the
+    /// bodies' schemas, not the parameters').
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(v: &serde_json::Value, doc: &serde_json::Value) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                        let pointer = r.strip_prefix('#').unwrap_or(r);
+                        assert!(doc.pointer(pointer).is_some(), "{r} is not in the document");
+                    }
+                    map.values().for_each(|v| walk(v, doc));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, doc)),
+                _ => {}
+            }
+        }
+        let doc = doc();
+        walk(&doc, &doc);
     }
 
     /// Every documented operation is answered by the route that says it
