@@ -62,7 +62,7 @@ fn the_api_matches_its_description_and_never_fails_on_any_input() {
         r.json()["token"].as_str().unwrap().to_string()
     });
     let base = format!("https://{}", d.addr());
-    let examples = std::env::var("HEARTH_FUZZ_EXAMPLES").unwrap_or_else(|_| "20".into());
+    let examples = std::env::var("HEARTH_FUZZ_EXAMPLES").unwrap_or_else(|_| "50".into());
     let seed = std::env::var("HEARTH_FUZZ_SEED").unwrap_or_else(|_| "28".into());
     let mut cmd = Command::new(&st);
     cmd.arg("run")
