@@ -12,7 +12,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 # Debian packages the tests use (each test says which one it misses).
-TEST_PACKAGES := systemd dbus ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core nftables caddy iproute2 iputils-ping passwd e2fsprogs mount python3 tar docker.io rootlesskit slirp4netns uidmap busybox-static systemd-journal-remote
+TEST_PACKAGES := systemd dbus ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core nftables caddy iproute2 iputils-ping passwd e2fsprogs mount python3 python3-venv tar docker.io rootlesskit slirp4netns uidmap busybox-static systemd-journal-remote
 # What `make image` and `make vm` use.
 IMAGE_PACKAGES := mmdebstrap debian-archive-keyring erofs-utils dosfstools mtools fdisk zstd qemu-system-x86 ovmf
 
@@ -34,7 +34,7 @@ export HEARTH_COMMIT ?= $(shell git -c safe.directory=$(CURDIR) rev-parse HEAD)
 VM_PORT ?= 8444
 VM_CADDY_PORT ?= 4443
 
-.PHONY: run test check deps packages browser-deps image-deps build release lint fmt clean bench image image-binary image-lock vm
+.PHONY: run test check deps packages browser-deps fuzz-deps image-deps build release lint fmt clean bench image image-binary image-lock vm
 
 run:
 	$(CARGO) build
@@ -87,7 +87,7 @@ define install_missing
 	fi
 endef
 
-deps: packages browser-deps
+deps: packages browser-deps fuzz-deps
 
 packages:
 	$(call install_missing,$(TEST_PACKAGES) $(IMAGE_PACKAGES) $(NPM_PACKAGE))
@@ -107,6 +107,22 @@ browser-deps: $(AXE)
 $(AXE): tests/browser/package-lock.json tests/browser/package.json
 	$(call install_missing,$(NPM_PACKAGE))
 	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
+
+# What tests/openapi_fuzz.rs runs against the API's OpenAPI description:
+# schemathesis, from PyPI, pinned, in a venv of its own under target/
+# (Debian's python3-venv; never part of the product). Reinstalled when the
+# pinned version changes.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_VENV := target/schemathesis-venv
+SCHEMATHESIS_STAMP := $(SCHEMATHESIS_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
+
+fuzz-deps: $(SCHEMATHESIS_STAMP)
+
+$(SCHEMATHESIS_STAMP):
+	$(call install_missing,python3-venv)
+	python3 -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
 
 image-deps:

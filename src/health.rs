@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::component::Component;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentState {
     Ok,
@@ -23,14 +23,14 @@ pub enum ComponentState {
     Disabled,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ComponentHealth {
     pub state: ComponentState,
     pub detail: String,
 }
 
 /// The overall verdict: `degraded` when any component is degraded or down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Overall {
     Ok,

@@ -19,7 +19,7 @@ fn label_ok(label: &str) -> bool {
 }
 
 /// A host name for the box: one DNS label (RFC 1123), lower case.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Hostname(String);
 
@@ -37,7 +37,7 @@ impl TryFrom<&str> for Hostname {
 }
 
 /// A fully qualified domain name such as `cloud.example.org`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct DomainName(String);
 
@@ -68,7 +68,7 @@ impl TryFrom<&str> for DomainName {
 }
 
 /// An IANA time zone name such as `Europe/Berlin` or `UTC`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct TimeZone(String);
 
@@ -97,7 +97,7 @@ impl TryFrom<&str> for TimeZone {
 }
 
 /// An e-mail address for certificate notices: `local@domain`, kept simple.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Email(String);
 

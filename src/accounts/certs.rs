@@ -14,7 +14,7 @@ use crate::store::{Change, Records, StoreError};
 /// A certificate as the store keeps it, under its fingerprint in
 /// [`Records::ServerCerts`]. The field names are the stored JSON's: they
 /// must not change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CertRecord {
     /// The first 16 hex digits of the fingerprint: what people name it by.
     pub id: String,

@@ -15,7 +15,7 @@ const NTP: &str = "box.ntp";
 
 /// Each field is `None` until setup has set it (the domain and e-mail are
 /// optional for good).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct BoxProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<Hostname>,

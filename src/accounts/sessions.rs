@@ -42,7 +42,7 @@ fn unknown_agent() -> String {
 }
 
 /// A session as its owner sees it in the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: String,
     pub current: bool,
@@ -53,7 +53,7 @@ pub struct SessionView {
 }
 
 /// Who is asking: the signed-in user behind a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Caller {
     pub username: String,
     pub role: Role,

@@ -26,7 +26,7 @@ pub fn console_shell(store: &Store) -> Result<bool, StoreError> {
     Ok(store.setting(CONSOLE_SHELL)?.as_deref() == Some("true"))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
     pub public_status: bool,
     pub console_shell: bool,

@@ -65,7 +65,7 @@ pub enum SetupError {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SetupStep {
     Claim,
@@ -75,7 +75,7 @@ pub enum SetupStep {
     Done,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SetupStatus {
     pub complete: bool,
     /// Where a visitor with (or without) a setup session stands.

@@ -16,7 +16,7 @@ use crate::store::{AuditAction, Records, Store, StoreError};
 /// Marks hearth tokens, so secret scanners and people recognise them.
 pub const PREFIX: &str = "hth_";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenRecord {
     pub id: String,
     pub username: String,

@@ -27,7 +27,7 @@ pub enum TwoFactorError {
 }
 
 /// What the enrolment page shows, once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     pub secret: String,
     pub uri: String,

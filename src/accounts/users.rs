@@ -43,7 +43,7 @@ pub enum UserError {
 }
 
 /// What the API shows of a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub username: String,
     pub role: Role,

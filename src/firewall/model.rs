@@ -19,7 +19,19 @@ pub use crate::servers::model::SERVER_UIDS;
 /// The ports the box uses itself; a forward on one is refused.
 pub const WEB_PORTS: [u16; 2] = [80, 443];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Tcp,
@@ -111,7 +123,7 @@ impl<'de> Deserialize<'de> for PortRange {
 }
 
 /// A port in JSON: a number or a string (for ranges).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum PortsInput {
     Number(u64),
@@ -119,30 +131,35 @@ pub enum PortsInput {
 }
 
 /// Opens ports of the box itself to the given sources (any when empty).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AllowRule {
     pub protocol: Protocol,
+    #[schema(value_type = PortsInput)]
     pub ports: PortRange,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
     pub from: Vec<IpNet>,
 }
 
 /// Sends what arrives on the box's `port` to `to`:`to_port` behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PortForward {
     pub protocol: Protocol,
     pub port: u16,
+    #[schema(value_type = String)]
     pub to: IpAddr,
     pub to_port: u16,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
     pub from: Vec<IpNet>,
 }
 
 /// What an admin decides. Everything not allowed here is dropped and
 /// counted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Policy {
     /// Who may reach hearth's own HTTPS port; empty: nobody but the box.
+    #[schema(value_type = Vec<String>)]
     pub https_from: Vec<IpNet>,
     /// Ports 80 and 443, where Caddy serves the members' domains.
     pub web: bool,
@@ -238,7 +255,7 @@ use crate::invalid::invalid;
 
 /// The API's JSON, before validation: strings where the types are strict,
 /// so that an error can name the field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     pub https_from: Vec<String>,
@@ -254,7 +271,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllowInput {
     pub protocol: String,
@@ -263,7 +280,7 @@ pub struct AllowInput {
     pub from: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardInput {
     pub protocol: String,

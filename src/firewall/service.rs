@@ -68,7 +68,7 @@ pub struct ChangeRequest {
     pub drop_my_access: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangeOutcome {
     pub version: u64,
     /// In force in the kernel (false where the firewall is not managed).
@@ -78,7 +78,7 @@ pub struct ChangeOutcome {
 }
 
 /// `GET /api/v1/firewall`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FirewallView {
     pub version: u64,
     pub policy: Policy,
@@ -92,7 +92,7 @@ pub struct FirewallView {
     pub confirm_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PendingView {
     pub version: u64,
     pub confirm_by_ms: u64,

@@ -84,15 +84,27 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// Every error's body (`ErrorBody` in the OpenAPI description).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body<'a> {
     error: Detail<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Detail<'a> {
+    /// What went wrong, for programs: `bad_request`, `unauthorized`,
+    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `gone`,
+    /// `payload_too_large`, `unsupported_media_type`, `request_timeout`,
+    /// `too_many_requests`, `unavailable`, `busy`, `insufficient_storage`,
+    /// `internal`, or a more
+    /// precise one (`setup_required`, `cross_origin`, `totp_required`,
+    /// `totp_wrong`, `wrong_setup_code`, `ruleset_refused`, `job_failed`).
     code: &'a str,
+    /// What went wrong, for people.
     message: String,
+    /// The field of the request at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod forwarded;
 pub mod guard;
 pub mod limits;
+pub mod openapi;
 pub mod origin;
 pub mod pages;
 mod prefixed;

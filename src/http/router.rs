@@ -26,13 +26,14 @@ use super::error::ApiError;
 use super::pages::{self, Asset};
 use super::request::accepts_html;
 use super::response::{Response, see_other};
-use crate::system::units::Power;
 
 /// Everything the server can be asked to do.
 #[derive(Clone)]
 pub enum Route {
     Page(&'static Asset),
     SetupPage(&'static Asset),
+    /// This API's OpenAPI description.
+    OpenApi,
     Health,
     BoxInfo,
     TimeZones,
@@ -173,6 +174,7 @@ const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
     let (route, methods) = match path {
         "/api/v1/health" => (Route::Health, READ),
+        super::openapi::PATH => (Route::OpenApi, READ),
         "/api/v1/box" => (Route::BoxInfo, READ),
         "/api/v1/timezones" => (Route::TimeZones, READ),
         "/api/v1/status" => (Route::Status, READ),
@@ -357,7 +359,7 @@ impl Route {
         self.is_setup()
             || matches!(
                 self,
-                Route::Health | Route::BoxInfo | Route::TimeZones | Route::Page(_)
+                Route::Health | Route::OpenApi | Route::BoxInfo | Route::TimeZones | Route::Page(_)
             )
     }
 
@@ -411,6 +413,7 @@ impl Route {
             | Route::SetupPage(_) => false,
             // Add access, or change nothing that decides it.
             Route::Page(_)
+            | Route::OpenApi
             | Route::Health
             | Route::BoxInfo
             | Route::TimeZones
@@ -477,6 +480,7 @@ pub async fn dispatch(
     let recheck_access = route.may_reduce_access();
     let result = match route {
         Route::Page(asset) | Route::SetupPage(asset) => Ok(pages::serve(asset)),
+        Route::OpenApi => Ok(super::openapi::serve()),
         Route::Health => Ok(api::health::get(ctx)),
         Route::BoxInfo => api::box_info::get(ctx, &req).await,
         Route::TimeZones => api::timezones::list().await,
@@ -507,8 +511,8 @@ pub async fn dispatch(
         Route::ServerCertRevoke { id } => api::server_certs::revoke(ctx, peer, &req, &id).await,
         Route::QuotaGet { user } => api::servers::get_quota(ctx, &req, &user).await,
         Route::QuotaPut { user } => api::servers::put_quota(ctx, peer, &req, &user).await,
-        Route::Reboot => api::power::act(ctx, peer, &req, Power::Reboot).await,
-        Route::PowerOff => api::power::act(ctx, peer, &req, Power::PowerOff).await,
+        Route::Reboot => api::power::reboot(ctx, peer, &req).await,
+        Route::PowerOff => api::power::power_off(ctx, peer, &req).await,
         Route::ServiceAction { unit, verb } => {
             api::services::act(ctx, peer, &req, &unit, &verb).await
         }

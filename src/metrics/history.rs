@@ -168,12 +168,14 @@ pub struct History {
 }
 
 /// A reply of `/api/v1/metrics/history`.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct HistoryReply {
     pub series: &'static str,
     pub unit: &'static str,
     pub range: &'static str,
     pub step_s: f64,
+    /// `[t_ms, value|null]` (1h), or `[t_ms, min, avg, max]` (24h, 7d).
+    #[schema(value_type = Vec<Vec<Option<f64>>>)]
     pub points: Vec<Point>,
 }
 

@@ -32,7 +32,9 @@ const PRIVATE_SUFFIXES: &[&str] = &[
 /// A host name Caddy serves: lower-case ASCII (an internationalised name
 /// is kept as punycode), RFC 1123 labels, at least two of them, or a
 /// wildcard `*.` followed by such a name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct SiteName(String);
 
@@ -123,7 +125,7 @@ impl SiteName {
 }
 
 /// How Caddy gets the name's certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// A public ACME CA (Let's Encrypt, or the CA hearth is told to use).
@@ -155,12 +157,16 @@ impl TlsMode {
 }
 
 /// Where a domain's requests go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
     /// An address of the box (loopback or one of its own) and a port,
     /// spoken to in plain HTTP.
-    Address { address: IpAddr, port: u16 },
+    Address {
+        #[schema(value_type = String)]
+        address: IpAddr,
+        port: u16,
+    },
     /// hearth's own interface, over HTTPS on loopback, trusting hearth's
     /// own certificate. Admins only.
     Hearth,
@@ -183,7 +189,7 @@ impl Target {
 }
 
 /// A domain record as kept in the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Domain {
     pub name: SiteName,
     /// The user who owns it (a username).
@@ -195,7 +201,7 @@ pub struct Domain {
 
 /// The API's JSON, before validation: strings where the types are
 /// strict, so that an error can name the field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainInput {
     pub name: String,
@@ -210,7 +216,7 @@ pub struct DomainInput {
     pub hsts: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetInput {
     /// `address`, `hearth` or `server`; left out, `server` when a server

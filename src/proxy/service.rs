@@ -49,7 +49,7 @@ pub struct LoadState {
 }
 
 /// Whether a record is in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase", tag = "state")]
 pub enum Applied {
     /// Caddy serves the record as it is.
@@ -61,7 +61,7 @@ pub enum Applied {
 }
 
 /// One domain as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DomainView {
     #[serde(flatten)]
     pub domain: Domain,

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::invalid::{Invalid, invalid};
 
 /// A server's name, unique per owner: 1 to 25 of `a-z`, `0-9`, `-`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct ServerName(String);
 
@@ -53,7 +55,9 @@ impl fmt::Display for ServerName {
 /// It names everything of the server on the host (its Linux user
 /// `hs-<id>`, its unit `hearth-server@<id>.service`, its folder), so it
 /// never comes from a member's input and is short enough for a user name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct ServerId(String);
 
@@ -107,7 +111,7 @@ impl fmt::Display for ServerId {
 }
 
 /// What a server may use: its unit's cgroup settings and its disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Limits {
     /// CPU in thousandths of a core (`CPUQuota=`): 1000 is one core.
     pub cpu_millis: u32,
@@ -137,7 +141,7 @@ impl Limits {
 
 /// The limits as the API takes them; a field left out keeps its default
 /// (or, for a change, the server's current value).
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsInput {
     pub cpu_millis: Option<u64>,
@@ -183,13 +187,15 @@ pub use crate::firewall::model::Protocol as PortProtocol;
 
 /// A port of the server that may be reached from outside it (by a port
 /// forward from the LAN, or by a domain): nothing else is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct PublishedPort {
     pub port: u16,
     pub protocol: PortProtocol,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortInput {
     pub port: u64,
@@ -248,7 +254,7 @@ fn ports_from_input(input: &[PortInput]) -> Result<Vec<PublishedPort>, Invalid> 
     Ok(out)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DesiredState {
     Running,
@@ -256,7 +262,7 @@ pub enum DesiredState {
 }
 
 /// A server as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Server {
     pub id: ServerId,
     /// The member it belongs to (a username).
@@ -328,7 +334,7 @@ pub fn free_engine_port(servers: &[Server]) -> Option<u16> {
     ENGINE_PORTS.into_iter().find(|p| !used.contains(p))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deletion {
     /// Erase the server's storage too; otherwise it is kept (moved aside)
     /// for an admin to restore or erase later.
@@ -337,7 +343,7 @@ pub struct Deletion {
 }
 
 /// The API's JSON for a new server, before validation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerInput {
     pub name: String,
@@ -384,7 +390,7 @@ impl Server {
 }
 
 /// What one member may have, set by an admin; `None`: no limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
     pub max_servers: Option<u32>,

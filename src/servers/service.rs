@@ -24,7 +24,8 @@ use crate::invalid::invalid;
 use crate::store::{AuditAction, Change, Records, Store};
 
 /// What a start, stop or restart asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Power {
     Start,
     Stop,

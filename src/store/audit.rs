@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a recorded action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -161,7 +161,7 @@ impl AuditEntry {
 }
 
 /// A stored audit record; stored as JSON under its id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub id: u64,
     /// Milliseconds since the Unix epoch.

@@ -108,7 +108,7 @@ pub fn settle(config: &Config, allow_root: bool) -> Result<CapsHashSet, Privileg
 
 /// What the process holds, as the kernel says in `/proc/self/status`:
 /// what an admin (and the VM test) checks against the README's table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Held {
     pub uid: u32,
     pub gid: u32,

@@ -53,7 +53,7 @@ impl Bus {
 }
 
 /// One unit as people see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UnitState {
     pub unit: String,
     /// `loaded`, `not-found`, ...
@@ -72,7 +72,8 @@ pub struct UnitState {
 }
 
 /// What an admin may ask of a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Verb {
     Start,
     Stop,

@@ -26,7 +26,7 @@ use crate::store::{AuditQuery, AuditRecord};
 pub const MAX_LIMIT: usize = 500;
 pub const DEFAULT_LIMIT: usize = 100;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Page {
     records: Vec<AuditRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +44,15 @@ fn number(req: &Request<Bytes>, field: &'static str) -> Result<Option<u64>, ApiE
         .transpose()
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(
+        ("actor" = Option<String>, Query, description = "Only this actor's records."),
+        ("since" = Option<u64>, Query, description = "Only records from this time on (ms since the epoch)."),
+        ("until" = Option<u64>, Query, description = "Only records up to this time (ms since the epoch)."),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 500, default 100)."),
+        ("before" = Option<u64>, Query, description = "Only records with a smaller id: the `next` of the previous page."),
+    ),
+    responses((status = 200, description = "A page of records, newest first.", body = Page)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ReadAudit).await?;
     if query::param(req.uri(), "after").is_some() {

@@ -24,7 +24,7 @@ use crate::http::guard::status_view;
 use crate::http::response::{Response, json};
 use crate::names::DomainName;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct BoxInfo {
     name: String,
     setup_complete: bool,
@@ -35,11 +35,15 @@ struct BoxInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<DomainName>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
     addresses: Option<Vec<std::net::IpAddr>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
 }
 
+/// The box's name, and more for those who may see more.
+#[utoipa::path(get, path = "/api/v1/box", tag = "status", security((), ("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "What the caller may know of the box.", body = BoxInfo)))]
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let view = match status_view(ctx, req).await {
         Ok(view) => Some(view),

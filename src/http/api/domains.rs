@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::Action;
 use crate::http::blocking;
@@ -18,23 +18,43 @@ use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 use crate::proxy::model::DomainInput;
+use crate::proxy::service::DomainView;
 
 const FIELDS: &[&str] = &["name", "owner", "target", "tls", "hsts"];
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DomainList<'a> {
+    domains: Vec<DomainView>,
+    /// Whether hearth drives Caddy here.
+    managed: bool,
+    /// Why not, when not.
+    not_managed: Option<&'a str>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Removed {
+    removed: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/domains", tag = "domains",
+    responses((status = 200, description = "The caller's domains (an admin's: all).", body = DomainList)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let proxy = ctx.proxy.clone();
     let domains = blocking(move || proxy.list(&caller)).await?;
     Ok(json(
         StatusCode::OK,
-        &json!({
-            "domains": domains,
-            "managed": ctx.proxy.not_managed().is_none(),
-            "not_managed": ctx.proxy.not_managed(),
-        }),
+        &DomainList {
+            domains,
+            managed: ctx.proxy.not_managed().is_none(),
+            not_managed: ctx.proxy.not_managed(),
+        },
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/domains/{name}", tag = "domains",
+    params(("name" = String, Path, description = "The domain name.")),
+    responses((status = 200, description = "The domain.", body = DomainView)))]
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>, name: &str) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let proxy = ctx.proxy.clone();
@@ -43,6 +63,8 @@ pub async fn get(ctx: &AppContext, req: &Request<Bytes>, name: &str) -> Result<R
     Ok(json(StatusCode::OK, &domain))
 }
 
+#[utoipa::path(post, path = "/api/v1/domains", tag = "domains", request_body = DomainInput,
+    responses((status = 201, description = "Added.", body = DomainView)))]
 pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -55,6 +77,9 @@ pub async fn create(
     Ok(json(StatusCode::CREATED, &domain))
 }
 
+#[utoipa::path(put, path = "/api/v1/domains/{name}", tag = "domains", request_body = DomainInput,
+    params(("name" = String, Path, description = "The domain name.")),
+    responses((status = 200, description = "Replaced.", body = DomainView)))]
 pub async fn replace(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -69,6 +94,9 @@ pub async fn replace(
     Ok(json(StatusCode::OK, &domain))
 }
 
+#[utoipa::path(delete, path = "/api/v1/domains/{name}", tag = "domains",
+    params(("name" = String, Path, description = "The domain name.")),
+    responses((status = 200, description = "Removed.", body = Removed)))]
 pub async fn remove(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -79,7 +107,7 @@ pub async fn remove(
     let proxy = ctx.proxy.clone();
     let name = decoded(name)?;
     blocking(move || proxy.remove(&caller, &name, peer.ip())).await?;
-    Ok(json(StatusCode::OK, &json!({ "removed": true })))
+    Ok(json(StatusCode::OK, &Removed { removed: true }))
 }
 
 /// The name from the path, percent-decoded (an internationalised name

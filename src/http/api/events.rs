@@ -35,6 +35,13 @@ use crate::http::limits::ConnectionPermit;
 use crate::http::query;
 use crate::http::response::{Response, event_stream};
 
+/// The Server-Sent Events stream of the topics the caller may follow.
+#[utoipa::path(get, path = "/api/v1/events", tag = "status", security((), ("bearer" = []), ("session" = [])),
+    params(
+        ("topics" = Option<String>, Query, description = "Comma-separated topic names; all when left out."),
+        ("last_event_id" = Option<String>, Query, description = "Resume after this event (as the `Last-Event-ID` header)."),
+    ),
+    responses((status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String)))]
 pub async fn get(
     ctx: &AppContext,
     peer: SocketAddr,

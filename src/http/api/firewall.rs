@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Action;
 use crate::connection_epoch::AcceptedIn;
@@ -20,6 +19,8 @@ use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 
+#[utoipa::path(get, path = "/api/v1/firewall", tag = "firewall",
+    responses((status = 200, description = "The policy, and any change awaiting confirmation.", body = crate::firewall::service::FirewallView)))]
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageSettings).await?;
     let firewall = ctx.firewall.clone();
@@ -27,7 +28,7 @@ pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Api
     Ok(json(StatusCode::OK, &view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Put {
     policy: PolicyInput,
@@ -39,10 +40,19 @@ struct Put {
     drop_my_access: bool,
 }
 
+/// The version confirmed.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Confirmed {
+    confirmed: u64,
+}
+
 fn yes() -> bool {
     true
 }
 
+/// Replaces the policy; answers once it is in force (or refused).
+#[utoipa::path(put, path = "/api/v1/firewall", tag = "firewall", request_body = Put,
+    responses((status = 200, description = "In force (confirm it by `confirm_by_ms`).", body = crate::firewall::service::ChangeOutcome)))]
 pub async fn put(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -60,6 +70,9 @@ pub async fn put(
     Ok(json(StatusCode::OK, &outcome))
 }
 
+/// Keeps the change awaiting confirmation.
+#[utoipa::path(post, path = "/api/v1/firewall/confirm", tag = "firewall",
+    responses((status = 200, description = "Kept.", body = Confirmed)))]
 pub async fn confirm(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -75,5 +88,5 @@ pub async fn confirm(
         .unwrap_or(AcceptedIn(0));
     let firewall = ctx.firewall.clone();
     let version = blocking(move || firewall.confirm(&caller, peer.ip(), accepted_in)).await?;
-    Ok(json(StatusCode::OK, &json!({ "confirmed": version })))
+    Ok(json(StatusCode::OK, &Confirmed { confirmed: version }))
 }

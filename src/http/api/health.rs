@@ -8,7 +8,7 @@ use crate::health::{Overall, Snapshot, overall};
 use crate::http::context::AppContext;
 use crate::http::response::{Response, json};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct HealthReply {
     status: Overall,
     version: &'static str,
@@ -16,6 +16,9 @@ struct HealthReply {
     components: Snapshot,
 }
 
+/// Whether the daemon is up, and how each of its components is.
+#[utoipa::path(get, path = "/api/v1/health", tag = "status", security(()),
+    responses((status = 200, description = "The daemon's health.", body = HealthReply)))]
 pub fn get(ctx: &AppContext) -> Response {
     let components = ctx.health.snapshot();
     let reply = HealthReply {

@@ -14,6 +14,13 @@ use crate::http::response::{Response, full, json};
 use crate::metrics::history::{Range, SERIES};
 use crate::metrics::prometheus::CONTENT_TYPE;
 
+/// One series' recent history.
+#[utoipa::path(get, path = "/api/v1/metrics/history", tag = "status", security((), ("bearer" = []), ("session" = [])),
+    params(
+        ("series" = String, Query, description = "The series' name (the error lists them)."),
+        ("range" = Option<String>, Query, description = "`1h` (the default), `24h` or `7d`."),
+    ),
+    responses((status = 200, description = "The series' points.", body = crate::metrics::history::HistoryReply)))]
 pub async fn history(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     status_view(ctx, req).await?;
     let series = query::param(req.uri(), "series").ok_or_else(|| ApiError::BadRequest {
@@ -45,6 +52,9 @@ fn series_names() -> String {
     SERIES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
+/// The box's metrics in Prometheus' text format.
+#[utoipa::path(get, path = "/metrics", tag = "status",
+    responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
 pub async fn prometheus(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     // Scrapers use an API token; no public access.
     require(ctx, req, Action::ReadStatus).await?;

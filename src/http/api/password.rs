@@ -17,13 +17,16 @@ use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, no_content};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Change {
     current_password: String,
     new_password: String,
 }
 
+/// Changes the caller's own password; their other sessions end.
+#[utoipa::path(post, path = "/api/v1/session/password", tag = "account", request_body = Change,
+    responses((status = 204, description = "Changed.")))]
 pub async fn change(
     ctx: &AppContext,
     peer: SocketAddr,

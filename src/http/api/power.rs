@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::Action;
@@ -23,7 +24,50 @@ use crate::system::units::Power;
 /// Between the announcement and the act.
 const NOTICE: Duration = Duration::from_secs(5);
 
-pub async fn act(
+/// The answer: what happens, and when.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Scheduled {
+    /// `reboot` or `power-off`.
+    action: &'static str,
+    /// When, in ms since the epoch.
+    at_ms: u64,
+}
+
+/// Reboots the box a few seconds from now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/system/reboot",
+    tag = "system",
+    responses(
+        (status = 202, description = "The box reboots in a few seconds.", body = Scheduled),
+    ),
+)]
+pub async fn reboot(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    act(ctx, peer, req, Power::Reboot).await
+}
+
+/// Powers the box off a few seconds from now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/system/power-off",
+    tag = "system",
+    responses(
+        (status = 202, description = "The box powers off in a few seconds.", body = Scheduled),
+    ),
+)]
+pub async fn power_off(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    req: &Request<Bytes>,
+) -> Result<Response, ApiError> {
+    act(ctx, peer, req, Power::PowerOff).await
+}
+
+async fn act(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
@@ -57,6 +101,9 @@ pub async fn act(
     });
     Ok(json(
         StatusCode::ACCEPTED,
-        &json!({"action": power.name(), "at_ms": at_ms}),
+        &Scheduled {
+            action: power.name(),
+            at_ms,
+        },
     ))
 }

@@ -14,6 +14,8 @@ use crate::http::guard::require;
 use crate::http::response::{Response, json};
 use crate::system::privileges::Held;
 
+#[utoipa::path(get, path = "/api/v1/system/process", tag = "system",
+    responses((status = 200, description = "What hearth's process holds.", body = crate::system::privileges::Held)))]
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageSettings).await?;
     let held = blocking(|| {

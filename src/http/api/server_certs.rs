@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde_json::json;
+use serde::Serialize;
 
+use crate::accounts::certs::CertRecord;
 use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
@@ -19,6 +20,11 @@ use crate::http::guard::require;
 use crate::http::response::{Response, json};
 use crate::servers::access::certs::CertsService;
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CertificateList {
+    certificates: Vec<CertRecord>,
+}
+
 fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
     ctx.server_certs
         .clone()
@@ -27,13 +33,20 @@ fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
         })
 }
 
+#[utoipa::path(get, path = "/api/v1/server-certificates", tag = "servers",
+    responses((status = 200, description = "The caller's certificates.", body = CertificateList)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let certs = service(ctx)?;
     let list = blocking(move || certs.list(&caller)).await?;
-    Ok(json(StatusCode::OK, &json!({ "certificates": list })))
+    Ok(json(
+        StatusCode::OK,
+        &CertificateList { certificates: list },
+    ))
 }
 
+#[utoipa::path(post, path = "/api/v1/server-certificates", tag = "servers",
+    responses((status = 201, description = "Issued; the key is shown this once.", body = crate::servers::access::certs::NewCertificate)))]
 pub async fn issue(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -45,6 +58,9 @@ pub async fn issue(
     Ok(json(StatusCode::CREATED, &new))
 }
 
+#[utoipa::path(delete, path = "/api/v1/server-certificates/{id}", tag = "servers",
+    params(("id" = String, Path, description = "The certificate's id.")),
+    responses((status = 200, description = "Revoked.", body = CertRecord)))]
 pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,

@@ -20,6 +20,10 @@ use crate::http::guard::require;
 use crate::http::response::{Response, event_stream};
 use crate::servers::logs;
 
+/// The server's log as Server-Sent Events (`log` events).
+#[utoipa::path(get, path = "/api/v1/servers/{id}/logs", tag = "servers",
+    params(("id" = String, Path, description = "The server's id.")),
+    responses((status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String)))]
 pub async fn get(
     ctx: &AppContext,
     peer: SocketAddr,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::Action;
 use crate::clock::now_ms;
@@ -20,19 +20,29 @@ use crate::http::guard::require;
 use crate::http::query;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
-use crate::servers::model::{Quota, ServerInput};
+use crate::servers::model::{Quota, Server, ServerInput};
 use crate::servers::service::Power;
 
 const FIELDS: &[&str] = &["name", "owner", "limits", "ports", "running"];
 const QUOTA_FIELDS: &[&str] = &["max_servers", "max_memory_mib", "max_disk_mib"];
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ServerList {
+    servers: Vec<Server>,
+}
+
+#[utoipa::path(get, path = "/api/v1/servers", tag = "servers",
+    responses((status = 200, description = "The caller's servers (an admin's: all).", body = ServerList)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let servers = ctx.servers.clone();
     let list = blocking(move || servers.list(&caller)).await?;
-    Ok(json(StatusCode::OK, &json!({ "servers": list })))
+    Ok(json(StatusCode::OK, &ServerList { servers: list }))
 }
 
+#[utoipa::path(get, path = "/api/v1/servers/{id}", tag = "servers",
+    params(("id" = String, Path, description = "The server's id.")),
+    responses((status = 200, description = "The server.", body = Server)))]
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>, id: &str) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let servers = ctx.servers.clone();
@@ -41,6 +51,8 @@ pub async fn get(ctx: &AppContext, req: &Request<Bytes>, id: &str) -> Result<Res
     Ok(json(StatusCode::OK, &server))
 }
 
+#[utoipa::path(post, path = "/api/v1/servers", tag = "servers", request_body = ServerInput,
+    responses((status = 201, description = "Created; the engine follows.", body = Server)))]
 pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -53,6 +65,12 @@ pub async fn create(
     Ok(json(StatusCode::CREATED, &server))
 }
 
+#[utoipa::path(post, path = "/api/v1/servers/{id}/{verb}", tag = "servers",
+    params(
+        ("id" = String, Path, description = "The server's id."),
+        ("verb" = crate::servers::service::Power, Path, description = "What to do."),
+    ),
+    responses((status = 200, description = "Asked; the engine follows.", body = Server)))]
 pub async fn power(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -68,6 +86,12 @@ pub async fn power(
     Ok(json(StatusCode::OK, &server))
 }
 
+#[utoipa::path(delete, path = "/api/v1/servers/{id}", tag = "servers",
+    params(
+        ("id" = String, Path, description = "The server's id."),
+        ("erase" = Option<bool>, Query, description = "Erase its storage too (else kept aside)."),
+    ),
+    responses((status = 202, description = "Being deleted.", body = Server)))]
 pub async fn delete(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -91,6 +115,9 @@ pub async fn delete(
     Ok(json(StatusCode::ACCEPTED, &server))
 }
 
+#[utoipa::path(get, path = "/api/v1/quotas/{user}", tag = "servers",
+    params(("user" = String, Path, description = "A member's username.")),
+    responses((status = 200, description = "The member's quota.", body = Quota)))]
 pub async fn get_quota(
     ctx: &AppContext,
     req: &Request<Bytes>,
@@ -103,6 +130,9 @@ pub async fn get_quota(
     Ok(json(StatusCode::OK, &quota))
 }
 
+#[utoipa::path(put, path = "/api/v1/quotas/{user}", tag = "servers", request_body = Quota,
+    params(("user" = String, Path, description = "A member's username.")),
+    responses((status = 200, description = "Set.", body = Quota)))]
 pub async fn put_quota(
     ctx: &AppContext,
     peer: SocketAddr,

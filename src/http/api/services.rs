@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::Action;
 use crate::http::context::AppContext;
@@ -14,19 +14,49 @@ use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::response::{Response, json};
 use crate::store::{AuditAction, Outcome};
-use crate::system::units::{UnitError, Verb};
+use crate::system::units::{UnitError, UnitState, Verb};
 
+/// The services, and whether hearth drives them here (not in `--dev`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ServiceList {
+    managed: bool,
+    units: Vec<UnitState>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ServiceDone<'a> {
+    /// `done`.
+    result: &'static str,
+    unit: &'a str,
+    verb: &'static str,
+}
+
+#[utoipa::path(get, path = "/api/v1/services", tag = "services",
+    responses((status = 200, description = "The box's services.", body = ServiceList)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ReadStatus).await?;
     Ok(json(
         StatusCode::OK,
         &match &ctx.units {
-            Some(units) => json!({"managed": true, "units": units.states()}),
-            None => json!({"managed": false, "units": []}),
+            Some(units) => ServiceList {
+                managed: true,
+                units: units.states(),
+            },
+            None => ServiceList {
+                managed: false,
+                units: Vec::new(),
+            },
         },
     ))
 }
 
+/// Starts, stops or restarts a service; answers once systemd's job ended.
+#[utoipa::path(post, path = "/api/v1/services/{unit}/{verb}", tag = "services",
+    params(
+        ("unit" = String, Path, description = "The unit's name (`caddy.service`)."),
+        ("verb" = crate::system::units::Verb, Path, description = "What to do."),
+    ),
+    responses((status = 200, description = "Done.", body = ServiceDone)))]
 pub async fn act(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -60,6 +90,10 @@ pub async fn act(
     result?;
     Ok(json(
         StatusCode::OK,
-        &json!({"unit": unit, "verb": verb.name(), "result": "done"}),
+        &ServiceDone {
+            result: "done",
+            unit,
+            verb: verb.name(),
+        },
     ))
 }

@@ -28,7 +28,7 @@ use crate::http::request::{expired_cookie, json_body, same_origin, session_cooki
 use crate::http::response::{Response, json, no_content};
 use crate::http::user_agent;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     username: String,
@@ -39,6 +39,9 @@ struct Login {
     totp: Option<String>,
 }
 
+/// Signs in; sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "account", security(()), request_body = Login,
+    responses((status = 200, description = "Signed in.", body = Caller)))]
 pub async fn login(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -77,13 +80,16 @@ pub async fn login(
 }
 
 /// Who the caller is, and whether two-factor login is on for them.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct WhoAmI {
     #[serde(flatten)]
     caller: Caller,
     two_factor: bool,
 }
 
+/// Who the caller is.
+#[utoipa::path(get, path = "/api/v1/session", tag = "account",
+    responses((status = 200, description = "The caller.", body = WhoAmI)))]
 pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = caller(ctx, req)
         .await?
@@ -94,6 +100,9 @@ pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, 
     Ok(json(StatusCode::OK, &WhoAmI { caller, two_factor }))
 }
 
+/// Signs out (a session only; an API token is 400).
+#[utoipa::path(delete, path = "/api/v1/session", tag = "account", security(("session" = [])),
+    responses((status = 204, description = "Signed out.")))]
 pub async fn logout(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -121,6 +130,8 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/sessions`: the caller's own sessions.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "account",
+    responses((status = 200, description = "The caller's sessions.", body = Vec<crate::accounts::SessionView>)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let sessions = ctx.sessions.clone();
@@ -129,6 +140,9 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 }
 
 /// `DELETE /api/v1/sessions/{id}`: ends one of the caller's sessions.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "account",
+    params(("id" = String, Path, description = "The session's id.")),
+    responses((status = 204, description = "Ended.")))]
 pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,

@@ -22,23 +22,31 @@ use crate::invalid::invalid;
 use crate::names::{Hostname, TimeZone};
 use crate::store::Retention;
 
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
+    responses((status = 200, description = "The settings.", body = crate::accounts::SettingsView)))]
 pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageSettings).await?;
     Ok(json(StatusCode::OK, &ctx.settings.view()?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Patch {
     public_status: Option<bool>,
     /// Loose like `ntp`, so that a wrong type names this field.
+    #[schema(value_type = Option<bool>)]
     console_shell: Option<serde_json::Value>,
     hostname: Option<String>,
     timezone: Option<String>,
     /// Kept loose so that a wrong type is named as this field's error
     /// (serde's own message does not say which field it was).
+    #[schema(value_type = Option<bool>)]
     ntp: Option<serde_json::Value>,
+    /// Days the log keeps its records of attempts (1 to 3650).
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     audit_keep_days: Option<serde_json::Value>,
+    /// MiB of records of attempts the log keeps at most (1 to 4096).
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     audit_max_mib: Option<serde_json::Value>,
 }
 
@@ -114,6 +122,9 @@ impl Patch {
     }
 }
 
+/// Changes the fields given; all or nothing.
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = Patch,
+    responses((status = 200, description = "The settings now.", body = crate::accounts::SettingsView)))]
 pub async fn patch(
     ctx: &AppContext,
     peer: SocketAddr,

@@ -28,6 +28,9 @@ fn next_step(ctx: &AppContext, secret: Option<&str>) -> Result<Response, ApiErro
     Ok(json(StatusCode::OK, &status))
 }
 
+/// Where the setup stands (setup mode only; 410 after).
+#[utoipa::path(get, path = "/api/v1/setup", tag = "setup", security((), ("setup" = [])),
+    responses((status = 200, description = "The setup's state.", body = crate::accounts::SetupStatus)))]
 pub async fn state(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     if ctx.setup.is_complete() {
         return Err(SetupError::Complete.into());
@@ -35,12 +38,15 @@ pub async fn state(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, A
     next_step(ctx, secret(req).as_deref())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Claim {
     code: String,
 }
 
+/// Claims the box with the setup code; sets the setup cookie.
+#[utoipa::path(post, path = "/api/v1/setup/claim", tag = "setup", security(()), request_body = Claim,
+    responses((status = 200, description = "Claimed; the setup's state.", body = crate::accounts::SetupStatus)))]
 pub async fn claim(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -81,13 +87,16 @@ async fn step<B: serde::de::DeserializeOwned + Send + 'static>(
     next_step(ctx, s.as_deref())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Admin {
     username: String,
     password: String,
 }
 
+/// Creates the first admin.
+#[utoipa::path(post, path = "/api/v1/setup/admin", tag = "setup", security(("setup" = [])), request_body = Admin,
+    responses((status = 200, description = "Done; the setup's state.", body = crate::accounts::SetupStatus)))]
 pub async fn admin(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -104,13 +113,16 @@ pub async fn admin(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Host {
     hostname: String,
     timezone: String,
 }
 
+/// Sets the box's host name and time zone.
+#[utoipa::path(post, path = "/api/v1/setup/host", tag = "setup", security(("setup" = [])), request_body = Host,
+    responses((status = 200, description = "Done; the setup's state.", body = crate::accounts::SetupStatus)))]
 pub async fn host(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -125,7 +137,7 @@ pub async fn host(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Domain {
     #[serde(default)]
@@ -134,6 +146,9 @@ struct Domain {
     email: Option<String>,
 }
 
+/// Sets the box's domain and contact e-mail (both optional).
+#[utoipa::path(post, path = "/api/v1/setup/domain", tag = "setup", security(("setup" = [])), request_body = Domain,
+    responses((status = 200, description = "Done; the setup's state.", body = crate::accounts::SetupStatus)))]
 pub async fn domain(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -150,6 +165,15 @@ pub async fn domain(
     .await
 }
 
+/// The answer to the last step.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Finished {
+    complete: bool,
+}
+
+/// Ends setup mode; the setup API is gone after.
+#[utoipa::path(post, path = "/api/v1/setup/finish", tag = "setup", security(("setup" = [])),
+    responses((status = 200, description = "Setup is complete.", body = Finished)))]
 pub async fn finish(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -159,7 +183,7 @@ pub async fn finish(
     let s = secret(req);
     let setup = ctx.setup.clone();
     blocking(move || setup.finish(s.as_deref(), peer.ip(), now_ms())).await?;
-    let mut r = json(StatusCode::OK, &serde_json::json!({"complete": true}));
+    let mut r = json(StatusCode::OK, &Finished { complete: true });
     r.headers_mut()
         .insert(header::SET_COOKIE, expired_cookie(SETUP_COOKIE));
     Ok(r)

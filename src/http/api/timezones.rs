@@ -12,6 +12,9 @@ use crate::http::blocking;
 use crate::http::error::ApiError;
 use crate::http::response::{Response, json};
 
+/// The time zone names the box knows, sorted.
+#[utoipa::path(get, path = "/api/v1/timezones", tag = "setup", security(()),
+    responses((status = 200, description = "Time zone names.", body = Vec<String>)))]
 pub async fn list() -> Result<Response, ApiError> {
     // The first call reads the database: off the async threads.
     let zones = blocking(|| Ok::<_, Infallible>(timezones::list())).await?;

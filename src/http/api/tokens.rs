@@ -19,7 +19,7 @@ use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Create {
     name: String,
@@ -27,13 +27,15 @@ struct Create {
     expires_at: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Created {
     #[serde(flatten)]
     record: TokenRecord,
     token: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "account", request_body = Create,
+    responses((status = 201, description = "Created; the token is shown this once.", body = Created)))]
 pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -50,6 +52,8 @@ pub async fn create(
     Ok(json(StatusCode::CREATED, &Created { record, token }))
 }
 
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "account",
+    responses((status = 200, description = "The caller's tokens (never the secret).", body = Vec<crate::accounts::TokenRecord>)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     let caller = require(ctx, req, Action::ManageOwnTokens).await?;
     let tokens = ctx.tokens.clone();
@@ -57,6 +61,9 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
     Ok(json(StatusCode::OK, &list))
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "account",
+    params(("id" = String, Path, description = "The token's id.")),
+    responses((status = 204, description = "Revoked.")))]
 pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Action;
 use crate::clock::now_ms;
@@ -19,6 +19,9 @@ use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
+/// Starts two-factor enrolment.
+#[utoipa::path(post, path = "/api/v1/totp", tag = "account",
+    responses((status = 200, description = "The secret, its URI and QR code, shown once.", body = crate::accounts::Enrolment)))]
 pub async fn begin(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -38,12 +41,21 @@ pub async fn begin(
     Ok(json(StatusCode::OK, &enrolment))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Confirm {
     code: String,
 }
 
+/// Each usable once in place of a code, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+/// Turns two-factor login on with a code from the app.
+#[utoipa::path(post, path = "/api/v1/totp/confirm", tag = "account", request_body = Confirm,
+    responses((status = 200, description = "On; ten recovery codes, shown once.", body = RecoveryCodes)))]
 pub async fn confirm(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -57,10 +69,15 @@ pub async fn confirm(
             .await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "recovery_codes": codes }),
+        &RecoveryCodes {
+            recovery_codes: codes,
+        },
     ))
 }
 
+/// Turns two-factor login off.
+#[utoipa::path(delete, path = "/api/v1/totp", tag = "account",
+    responses((status = 204, description = "Off.")))]
 pub async fn disable(
     ctx: &AppContext,
     peer: SocketAddr,

@@ -18,6 +18,8 @@ use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, description = "Every user.", body = Vec<crate::accounts::UserView>)))]
 pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
     require(ctx, req, Action::ManageUsers).await?;
     let users = ctx.users.clone();
@@ -25,7 +27,7 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
     Ok(json(StatusCode::OK, &list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Create {
     username: String,
@@ -33,6 +35,8 @@ struct Create {
     role: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = Create,
+    responses((status = 201, description = "Created.", body = crate::accounts::UserView)))]
 pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -55,7 +59,7 @@ pub async fn create(
     Ok(json(StatusCode::CREATED, &view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Patch {
     role: Option<String>,
@@ -63,6 +67,9 @@ struct Patch {
     password: Option<String>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", request_body = Patch,
+    params(("name" = String, Path, description = "The username.")),
+    responses((status = 200, description = "Changed.", body = crate::accounts::UserView)))]
 pub async fn update(
     ctx: &AppContext,
     peer: SocketAddr,
@@ -91,6 +98,10 @@ pub async fn update(
     Ok(json(StatusCode::OK, &view))
 }
 
+/// Removes a user and ends their sessions.
+#[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "users",
+    params(("name" = String, Path, description = "The username.")),
+    responses((status = 204, description = "Removed.")))]
 pub async fn delete(
     ctx: &AppContext,
     peer: SocketAddr,

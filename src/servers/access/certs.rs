@@ -19,7 +19,7 @@ use crate::servers::error::ServersError;
 use crate::store::{AuditAction, Records, Store};
 
 /// What an issue answers, once: the key is in nothing else.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewCertificate {
     #[serde(flatten)]
     pub record: CertRecord,
