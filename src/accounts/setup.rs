@@ -283,7 +283,7 @@ impl Setup {
                 tracing::warn!("{MAX_WRONG} wrong setup codes: the code was replaced");
             }
             drop(inner);
-            self.store.audit_refused(audit(
+            self.store.audit(audit(
                 AuditAction::SetupClaim,
                 "anonymous",
                 "setup",

@@ -126,7 +126,7 @@ impl RawConfig {
             config.runtime_dir = config.state_dir.clone();
         }
         if let Some(log) = self.log {
-            tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| {
+            crate::logging::parse_filter(&log).map_err(|e| {
                 ConfigError::invalid("log", format!("{log:?} is not a log filter: {e}"))
             })?;
             config.log = log;

@@ -50,10 +50,12 @@ struct Window {
 
 impl Store {
     /// Records an attempt refused before it was tried (throttled): in the
-    /// address's record of this window, counted. `entry.outcome` must be
-    /// `Denied`.
+    /// address's record of this window, counted. An entry of another
+    /// outcome (an attempt that was tried) is recorded on its own.
     pub fn audit_refused(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        debug_assert_eq!(entry.outcome, Outcome::Denied);
+        if entry.outcome != Outcome::Denied {
+            return self.audit(entry);
+        }
         let _order = self
             .inner
             .change_order
