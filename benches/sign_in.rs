@@ -18,8 +18,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Options, TlsClient, peak_rss_kib, rss_kib};
-use futures_util::StreamExt;
+use common::{Daemon, Options, TlsClient, peak_rss_kib, rss_kib, sign_ins_at_once};
 use hearth::store::{AuditAction, AuditEntry, Outcome, Store};
 
 const WRONG: &str = r#"{"username":"admin","password":"not the password at all"}"#;
@@ -32,41 +31,19 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-/// `n` wrong sign-ins over `connections` HTTP/2 connections, all in
-/// flight at once: their statuses and latencies.
+/// `n` wrong sign-ins over `connections` HTTP/2 connections, at most
+/// `at_once` in flight: their statuses, and their latencies sorted.
 async fn wrong_sign_ins(
     client: &TlsClient,
     n: usize,
     connections: usize,
     at_once: usize,
 ) -> (Vec<u16>, Vec<Duration>) {
-    let mut conns = Vec::new();
-    for _ in 0..connections {
-        conns.push(client.http2().await);
-    }
-    let port = client.addr.port();
-    let results: Vec<(u16, Duration)> = futures_util::stream::iter(0..n)
-        .map(|i| {
-            let mut send = conns[i % connections].clone();
-            let req = http::Request::builder()
-                .method("POST")
-                .uri(format!("https://localhost:{port}/api/v1/session"))
-                .header("content-type", "application/json")
-                .body(http_body_util::Full::new(bytes::Bytes::from(WRONG)))
-                .unwrap();
-            async move {
-                let start = Instant::now();
-                let status = match send.send_request(req).await {
-                    Ok(r) => r.status().as_u16(),
-                    Err(_) => 0,
-                };
-                (status, start.elapsed())
-            }
-        })
-        .buffer_unordered(at_once)
-        .collect()
-        .await;
-    let (statuses, mut latencies): (Vec<u16>, Vec<Duration>) = results.into_iter().unzip();
+    let (statuses, mut latencies): (Vec<u16>, Vec<Duration>) =
+        sign_ins_at_once(client, WRONG, n, connections, at_once)
+            .await
+            .into_iter()
+            .unzip();
     latencies.sort();
     (statuses, latencies)
 }

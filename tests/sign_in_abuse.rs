@@ -7,8 +7,7 @@ mod common;
 
 use std::net::IpAddr;
 
-use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient, peak_rss_kib, rss_kib};
-use futures_util::StreamExt;
+use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient, peak_rss_kib, rss_kib, sign_ins_at_once};
 
 const WRONG: &str = r#"{"username":"admin","password":"not the password at all"}"#;
 /// Attempts sent at once, as `h2load -m 64` would.
@@ -40,24 +39,11 @@ async fn guesses_sent_at_once_are_counted_before_their_hashes_in_bounded_memory(
 
     // 64 wrong passwords as streams of two HTTP/2 connections (32 each,
     // what the daemon allows at once on one), all in flight together.
-    let connections = [client.http2().await, client.http2().await];
-    let statuses: Vec<u16> = futures_util::stream::iter(0..AT_ONCE)
-        .map(|i| {
-            let mut send = connections[i % 2].clone();
-            let req = http::Request::builder()
-                .method("POST")
-                .uri(format!(
-                    "https://localhost:{}/api/v1/session",
-                    client.addr.port()
-                ))
-                .header("content-type", "application/json")
-                .body(http_body_util::Full::new(bytes::Bytes::from(WRONG)))
-                .unwrap();
-            async move { send.send_request(req).await.unwrap().status().as_u16() }
-        })
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
+    let statuses: Vec<u16> = sign_ins_at_once(&client, WRONG, AT_ONCE, 2, AT_ONCE)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
     let checked = statuses.iter().filter(|s| **s == 401).count();
     let held = statuses.iter().filter(|s| matches!(**s, 429 | 503)).count();
     assert_eq!(checked + held, AT_ONCE, "{statuses:?}");
@@ -205,24 +191,11 @@ async fn a_flood_of_refused_sign_ins_is_one_counted_record() {
         client.post_session(WRONG).await;
     }
     let size_before = std::fs::metadata(&store).unwrap().len();
-    let connection = client.http2().await;
-    let statuses: Vec<u16> = futures_util::stream::iter(0..FLOOD)
-        .map(|_| {
-            let mut send = connection.clone();
-            let req = http::Request::builder()
-                .method("POST")
-                .uri(format!(
-                    "https://localhost:{}/api/v1/session",
-                    client.addr.port()
-                ))
-                .header("content-type", "application/json")
-                .body(http_body_util::Full::new(bytes::Bytes::from(WRONG)))
-                .unwrap();
-            async move { send.send_request(req).await.unwrap().status().as_u16() }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let statuses: Vec<u16> = sign_ins_at_once(&client, WRONG, FLOOD, 1, 16)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
     // Refused, but for the few the throttle's growing delay lets through
     // as it lapses (checked, and wrong).
     let refused = statuses.iter().filter(|s| **s == 429).count();

@@ -759,6 +759,45 @@ pub fn last_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// `n` sign-ins with `body`, over `connections` HTTP/2 connections, at
+/// most `at_once` in flight: each one's status (0 if the stream failed)
+/// and how long it took.
+pub async fn sign_ins_at_once(
+    client: &TlsClient,
+    body: &'static str,
+    n: usize,
+    connections: usize,
+    at_once: usize,
+) -> Vec<(u16, Duration)> {
+    use futures_util::StreamExt;
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        conns.push(client.http2().await);
+    }
+    let port = client.addr.port();
+    futures_util::stream::iter(0..n)
+        .map(|i| {
+            let mut send = conns[i % connections].clone();
+            let req = http::Request::builder()
+                .method("POST")
+                .uri(format!("https://localhost:{port}/api/v1/session"))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap();
+            async move {
+                let start = std::time::Instant::now();
+                let status = match send.send_request(req).await {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                (status, start.elapsed())
+            }
+        })
+        .buffer_unordered(at_once)
+        .collect()
+        .await
+}
+
 /// Runs `work` to its end on a runtime of its own, on a thread of its
 /// own: `Daemon::start` may be called from inside a test's runtime, where
 /// blocking on another would panic.
