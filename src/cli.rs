@@ -62,10 +62,10 @@ enum Command {
         #[arg(long, value_name = "USER", default_value = "hearth")]
         client_user: String,
         /// The servers' storage root.
-        #[arg(long, value_name = "PATH", default_value = crate::servers::helper::Layout::STORAGE)]
+        #[arg(long, value_name = "PATH", default_value = crate::config::paths::SERVERS_STORAGE)]
         storage: PathBuf,
         /// The servers' runtime root (their engines' sockets).
-        #[arg(long, value_name = "PATH", default_value = crate::servers::helper::Layout::RUN)]
+        #[arg(long, value_name = "PATH", default_value = crate::config::paths::SERVERS_RUN)]
         run_dir: PathBuf,
     },
     /// The recovery console on this terminal (systemd runs it as root on

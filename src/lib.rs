@@ -2,44 +2,55 @@
 //!
 //! # Layout
 //!
-//! The modules below depend only downwards:
+//! The modules below depend only downwards, in the layers of
+//! `tests/layering/layers.txt` (a test fails on an upward import or a
+//! cycle), top to bottom:
 //!
-//! - [`accounts`]: the service layer for users and the first-boot setup.
 //! - [`cli`]: argument parsing, exit codes; the only place that prints.
-//! - [`auth`]: usernames, passwords, roles and permissions, secrets,
-//!   session lifetimes, the setup code.
+//! - [`console`]: the recovery console (`hearth console`) on tty1 and the
+//!   serial port: banner, menu, terminal.
 //! - [`daemon`]: wiring: opens the store, starts every component, serves,
 //!   speaks sd-notify, handles signals, shuts down.
 //! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API
 //!   handlers and the embedded pages (`src/web/`).
-//! - [`metrics`]: readers of /proc and /sys, rates, history, Prometheus
-//!   text, and the sampler task.
-//! - [`reconcile`]: the one loop every component manager runs (wake-ups,
-//!   merging, backoff, health, status, heartbeat).
-//! - [`events`]: the event hub (topics, replay ring, SSE frames).
-//! - [`liveness`]: heartbeats of the internal loops, for the watchdog.
-//! - [`component`]: the names of the daemon's components, once.
-//! - [`health`]: the health registry of the daemon's components.
-//! - [`host`]: facts about the machine the pages show: host name,
-//!   network addresses, the time zones it knows.
-//! - [`store`]: the redb state store, schema migrations, the audit log,
-//!   the metrics history table.
-//! - [`firewall`]: the nftables firewall's policy, ruleset and manager.
-//! - [`proxy`]: the members' domains and the manager that drives Caddy.
-//! - [`names`]: validated host names, domain names, time zones, e-mail.
-//! - [`invalid`]: a field of the API's JSON that is wrong, and why.
-//! - [`config`]: the static configuration, parsed without I/O.
-//! - [`clock`]: the wall clock, read in one place.
-//! - [`fsutil`]: private folders and crash-safe file writes.
-//! - [`logging`]: tracing to the journal or to stderr.
-//! - [`console`]: the recovery console (`hearth console`) on tty1 and the
-//!   serial port: banner, menu, terminal.
 //! - [`control`]: the root-only control socket the console asks the
-//!   daemon on.
+//!   daemon on, and the console's requests carried out.
 //! - [`recovery`]: what the console may do to the box's state, carried
 //!   out the same by the daemon and by the console with the daemon down;
 //!   the factory reset.
-//! - [`peer`]: who is at the other end of a local socket (`SO_PEERCRED`).
+//! - The managers, each on [`reconcile`]: [`proxy`] (the members'
+//!   domains and Caddy), [`servers`] (the members' virtual servers, their
+//!   rootless engines and the root helper), [`firewall`] (nftables),
+//!   [`system`] (systemd over D-Bus, the host name and time zone, the
+//!   process's privileges).
+//! - [`metrics`]: readers of /proc and /sys, rates, history, Prometheus
+//!   text, and the sampler task.
+//! - [`accounts`]: the service layer for users and the first-boot setup.
+//! - [`plane`]: the user plane the firewall and the servers share (the
+//!   servers' uids, published ports, interfaces).
+//! - [`reconcile`]: the one loop every component manager runs (wake-ups,
+//!   merging, backoff, health, status, heartbeat).
+//! - [`host`]: facts about the machine the pages show: host name,
+//!   network addresses, the time zones it knows.
+//! - [`events`]: the event hub (topics, replay ring, SSE frames).
+//! - [`store`]: the redb state store, schema migrations, the audit log,
+//!   the metrics history table.
+//! - [`auth`]: usernames, passwords, roles and permissions, secrets,
+//!   session lifetimes, the setup code.
+//! - [`tls`]: the box's certificate (self-signed or the owner's), its
+//!   fingerprint, the rustls server config, subject names for the
+//!   servers' CA.
+//! - [`config`]: the static configuration, parsed without I/O, and the
+//!   box's fixed paths.
+//! - [`logging`]: tracing to the journal or to stderr.
+//! - The lowest layer, used by all: [`clock`] (the wall clock),
+//!   [`fsutil`] (private folders, crash-safe writes), [`names`]
+//!   (validated host names, domain names, time zones, e-mail),
+//!   [`invalid`] (a field of the API's JSON that is wrong, and why),
+//!   [`peer`] (`SO_PEERCRED`), [`component`] (the components' names),
+//!   [`connection_epoch`] (proof a client reached the box anew), [`liveness`] (the loops' heartbeats, for the
+//!   watchdog), [`health`] (the components' health registry), [`query`]
+//!   (a URI's query string).
 
 pub mod accounts;
 pub mod auth;
@@ -65,9 +76,12 @@ pub mod logging;
 pub mod metrics;
 pub mod names;
 pub mod peer;
+pub mod plane;
 pub mod proxy;
+pub mod query;
 pub mod reconcile;
 pub mod recovery;
 pub mod servers;
 pub mod store;
 pub mod system;
+pub mod tls;

@@ -158,7 +158,7 @@ fn the_banner_shows_the_address_the_certificate_and_the_setup_code() {
     // The fingerprint of the certificate the daemon really serves, over
     // two lines of 16 bytes.
     let served = on_own_runtime(async { d.client().peer_certificate().await });
-    let fp = hearth::http::tls::fingerprint(&served);
+    let fp = hearth::tls::fingerprint(&served);
     assert!(text.contains(&fp[..47]), "{fp} in\n{text}");
     assert!(text.contains(&fp[48..]), "{fp} in\n{text}");
     // Nothing wider than a VT100, no colour.
@@ -282,7 +282,7 @@ fn a_new_certificate_is_served_at_once() {
             .await
     });
     assert_ne!(before, after, "the daemon serves the new certificate");
-    let fp = hearth::http::tls::fingerprint(&after);
+    let fp = hearth::tls::fingerprint(&after);
     assert_eq!(shown, fp, "the whole fingerprint, over two lines");
     // And the banner shows it.
     pty.type_after_mark(" ");

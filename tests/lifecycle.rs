@@ -269,8 +269,8 @@ async fn sighup_reloads_the_certificate_without_dropping_the_listener() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("own-cert.pem");
     let key = dir.path().join("own-key.pem");
-    let names = hearth::http::tls::SubjectNames::new(Some("first"), &[]);
-    let (c, k) = hearth::http::tls::generate_self_signed(&names).unwrap();
+    let names = hearth::tls::SubjectNames::new(Some("first"), &[]);
+    let (c, k) = hearth::tls::generate_self_signed(&names).unwrap();
     std::fs::write(&cert, c).unwrap();
     std::fs::write(&key, k).unwrap();
     let mut d = Daemon::start(Options {
@@ -282,8 +282,8 @@ async fn sighup_reloads_the_certificate_without_dropping_the_listener() {
     let client = common::TlsClient::trusting(&cert, d.addr());
     let first = client.peer_certificate().await;
 
-    let names = hearth::http::tls::SubjectNames::new(Some("second"), &[]);
-    let (c2, k2) = hearth::http::tls::generate_self_signed(&names).unwrap();
+    let names = hearth::tls::SubjectNames::new(Some("second"), &[]);
+    let (c2, k2) = hearth::tls::generate_self_signed(&names).unwrap();
     std::fs::write(&cert, &c2).unwrap();
     std::fs::write(&key, k2).unwrap();
     d.signal(Signal::SIGHUP);

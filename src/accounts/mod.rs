@@ -7,6 +7,8 @@ mod profile;
 mod sessions;
 pub mod settings;
 mod setup;
+#[cfg(test)]
+pub(crate) mod testkit;
 mod tokens;
 mod two_factor;
 mod users;

@@ -7,6 +7,7 @@
 //! names the key and says why.
 
 mod error;
+pub mod paths;
 #[cfg(test)]
 mod props;
 mod raw;
@@ -115,10 +116,16 @@ pub struct FirewallConfig {
 }
 
 impl FirewallConfig {
+    /// The confirm window's default and bounds, in seconds: long enough
+    /// to reload a page, short enough that a lockout ends by itself.
+    pub const WINDOW_DEFAULT_S: u64 = 60;
+    pub const WINDOW_MIN_S: u64 = 10;
+    pub const WINDOW_MAX_S: u64 = 600;
+
     fn defaults(mode: Mode) -> FirewallConfig {
         FirewallConfig {
             manage: mode == Mode::Production,
-            confirm_window: Duration::from_secs(crate::firewall::service::WINDOW_DEFAULT_S),
+            confirm_window: Duration::from_secs(FirewallConfig::WINDOW_DEFAULT_S),
         }
     }
 }
@@ -235,7 +242,7 @@ pub struct ServersConfig {
     /// system's (a test's).
     pub journal_dir: Option<PathBuf>,
     /// The root file system tar every new server's engine imports as
-    /// [`crate::servers::base::TAGS`] (the image's Debian base); `None`
+    /// `servers::base::TAGS` (the image's Debian base); `None`
     /// (`base_image = ""`): servers start with no image.
     pub base_image: Option<PathBuf>,
 }
@@ -245,11 +252,11 @@ impl ServersConfig {
         ServersConfig {
             manage: mode == Mode::Production,
             helper_socket: PathBuf::from("/run/hearth-helper.sock"),
-            storage: PathBuf::from(crate::servers::helper::Layout::STORAGE),
-            run_dir: PathBuf::from(crate::servers::helper::Layout::RUN),
+            storage: PathBuf::from(paths::SERVERS_STORAGE),
+            run_dir: PathBuf::from(paths::SERVERS_RUN),
             front_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             journal_dir: None,
-            base_image: Some(PathBuf::from(crate::servers::base::IMAGE_FILE)),
+            base_image: Some(PathBuf::from(paths::SERVER_BASE_IMAGE)),
         }
     }
 }

@@ -73,8 +73,8 @@ const RANGES: &[(&str, u64, u64)] = &[
     ("metrics.interval_ms", 100, 60_000),
     (
         "firewall.confirm_seconds",
-        crate::firewall::service::WINDOW_MIN_S,
-        crate::firewall::service::WINDOW_MAX_S,
+        super::FirewallConfig::WINDOW_MIN_S,
+        super::FirewallConfig::WINDOW_MAX_S,
     ),
 ];
 
@@ -347,7 +347,7 @@ fn settings() -> impl Strategy<Value = Settings> {
         100u64..=60_000,
         proptest::option::of(proptest::collection::vec(absolute(), 0..4)),
         any::<bool>(),
-        crate::firewall::service::WINDOW_MIN_S..=crate::firewall::service::WINDOW_MAX_S,
+        super::FirewallConfig::WINDOW_MIN_S..=super::FirewallConfig::WINDOW_MAX_S,
     );
     let proxy = (
         any::<bool>(),

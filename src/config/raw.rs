@@ -157,7 +157,9 @@ impl RawConfig {
                 config.firewall.manage = manage;
             }
             if let Some(s) = firewall.confirm_seconds {
-                use crate::firewall::service::{WINDOW_MAX_S, WINDOW_MIN_S};
+                use super::FirewallConfig;
+                const WINDOW_MIN_S: u64 = FirewallConfig::WINDOW_MIN_S;
+                const WINDOW_MAX_S: u64 = FirewallConfig::WINDOW_MAX_S;
                 if !(WINDOW_MIN_S..=WINDOW_MAX_S).contains(&s) {
                     return Err(ConfigError::invalid(
                         "firewall.confirm_seconds",

@@ -115,7 +115,7 @@ impl OnThisBox {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(crate::recovery::carry_out::carry_out(recovery, ask)),
+            Ok(rt) => rt.block_on(crate::control::carry_out::carry_out(recovery, ask)),
             Err(e) => failed(format!("cannot start: {e}")),
         }
         // The store is closed here, with the last handle.
@@ -185,11 +185,14 @@ impl Backend for OnThisBox {
         };
         // The code file exists only in setup mode (the daemon deletes it
         // when setup is done, and its runtime folder goes when it stops).
-        let setup_code =
-            std::fs::read_to_string(self.config.runtime_dir.join(crate::daemon::SETUP_CODE_FILE))
-                .ok()
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty() && setup_complete != Some(true));
+        let setup_code = std::fs::read_to_string(
+            self.config
+                .runtime_dir
+                .join(crate::config::paths::SETUP_CODE_FILE),
+        )
+        .ok()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty() && setup_complete != Some(true));
         let path = if setup_code.is_some() { "/setup" } else { "/" };
         Banner {
             hostname: super::hostname(),
@@ -199,10 +202,7 @@ impl Backend for OnThisBox {
             urls: urls(self.config.listen.ip(), port, path),
             // What is served; the file only while hearth is down.
             fingerprint: served.or_else(|| {
-                crate::http::tls::fingerprint_of_file(
-                    &self.config.state_dir,
-                    self.config.tls.as_ref(),
-                )
+                crate::tls::fingerprint_of_file(&self.config.state_dir, self.config.tls.as_ref())
             }),
             setup_code,
             problem: self.problem.clone(),

@@ -16,10 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::protocol::{Answer, Ask, HealthLine, MAX_LINE, Request};
 use crate::accounts::{Sessions, Setup};
+use crate::control::carry_out::{carry_out, failed};
 use crate::health::Health;
-use crate::http::tls::{CertSlot, TlsMaterial};
 use crate::recovery::Recovery;
-use crate::recovery::carry_out::{carry_out, failed};
+use crate::tls::{CertSlot, TlsMaterial};
 
 /// How long a peer may take to send its line.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -127,7 +127,7 @@ pub async fn answer(live: &Live, ask: Ask) -> Answer {
                 .current()
                 .cert
                 .first()
-                .map(|der| crate::http::tls::fingerprint(der)),
+                .map(|der| crate::tls::fingerprint(der)),
             health: health_lines(&live.health),
         },
         Request::ResetPassword { username, .. } => {

@@ -37,7 +37,6 @@ use crate::firewall::service::{Driver, FirewallService};
 use crate::firewall::stored as firewall_store;
 use crate::health::{ComponentState, Health};
 use crate::http::context::Services;
-use crate::http::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
 use crate::http::{self, AppContext};
 use crate::liveness::Liveness;
 use crate::logging::LogHandle;
@@ -48,15 +47,13 @@ use crate::reconcile::{self, ReconcileContext};
 use crate::recovery::Recovery;
 use crate::store::Table;
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
+use crate::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
 pub use notify::{Notifier, RecordingNotifier, SdNotifier};
 use store_probe::StoreProbe;
 use tasks::Tasks;
 
 /// How often event streams get a `: ping` comment.
 const PING_EVERY: Duration = Duration::from_secs(15);
-
-/// The setup code's file name in the runtime dir.
-pub const SETUP_CODE_FILE: &str = "setup-code";
 
 /// Says where to go to set the box up. The code itself goes only to a
 /// terminal in `--dev` (what `make run` shows); under systemd stderr is the
@@ -190,7 +187,7 @@ pub async fn run(
     tasks.spawn("stream pinger", ping_streams(hub.clone(), shutdown.clone()));
     let setup = Arc::new(Setup::open(
         store.clone(),
-        config.runtime_dir.join(SETUP_CODE_FILE),
+        config.runtime_dir.join(config::paths::SETUP_CODE_FILE),
     )?);
     if !setup.is_complete() {
         announce_setup(&setup, config.mode, local);

@@ -11,7 +11,6 @@ use crate::component::Component;
 use crate::config::Config;
 use crate::events::Topic;
 use crate::health::ComponentState;
-use crate::http::tls::TlsMaterial;
 use crate::proxy::adapter::CaddySocket;
 use crate::proxy::render::{CaddySettings, HearthUpstream};
 use crate::proxy::run::ProxyManager;
@@ -20,6 +19,7 @@ use crate::proxy::upstream::hearth_upstream;
 use crate::proxy::{ask, health};
 use crate::reconcile::{self, ReconcileContext};
 use crate::store::{Store, Table};
+use crate::tls::TlsMaterial;
 
 /// Caddy's pin on hearth's certificate (the box's own domain is proxied
 /// to hearth, trusting that certificate alone): told of a new one, the

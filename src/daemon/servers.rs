@@ -14,7 +14,6 @@ use crate::component::Component;
 use crate::config::Config;
 use crate::events::Topic;
 use crate::health::ComponentState;
-use crate::http::tls::SubjectNames;
 use crate::reconcile::{self, ReconcileContext, Wakes};
 use crate::servers::access::ca::AccessCa;
 use crate::servers::access::certs::CertsService;
@@ -26,6 +25,7 @@ use crate::servers::run::ServersManager;
 use crate::servers::signals;
 use crate::servers::usage;
 use crate::store::{Store, Table};
+use crate::tls::SubjectNames;
 
 pub(super) fn start_servers(
     config: &Config,

@@ -25,11 +25,6 @@ use crate::store::{AuditAction, Store, StoreError};
 /// waiting (the manager keeps trying; the window still runs).
 const APPLY_WAIT: Duration = Duration::from_secs(20);
 
-/// The confirm window's bounds and default, in seconds.
-pub const WINDOW_DEFAULT_S: u64 = 60;
-pub const WINDOW_MIN_S: u64 = 10;
-pub const WINDOW_MAX_S: u64 = 600;
-
 /// What the manager last did.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyState {
@@ -134,7 +129,7 @@ impl FirewallService {
 
     /// The script for `policy` with the stored user plane.
     pub fn render(&self, policy: &Policy) -> Result<String, StoreError> {
-        let servers = stored::servers(&self.store)?;
+        let servers = crate::plane::stored::load(&self.store)?;
         Ok(render::ruleset(RenderInput {
             policy,
             servers: &servers,

@@ -1,16 +1,16 @@
 //! The firewall's records in the store: the policy in force (with a
 //! version that every change raises), the pending change awaiting its
-//! confirmation, and the user plane that the servers' manager keeps.
+//! confirmation (the user plane the servers' manager keeps beside them
+//! is `plane::stored`'s).
 //! Rolling back an unconfirmed change is one audited transaction.
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Policy, UserPlane};
+use super::model::Policy;
 use crate::store::{AuditAction, AuditEntry, Change, Records, Store, StoreError};
 
 const POLICY: &str = "policy";
 const PENDING: &str = "pending";
-const SERVERS: &str = "servers";
 
 /// The policy in force.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,12 +41,6 @@ pub fn pending(store: &Store) -> Result<Option<Pending>, StoreError> {
     store.record(Records::Firewall, PENDING)
 }
 
-pub fn servers(store: &Store) -> Result<UserPlane, StoreError> {
-    Ok(store
-        .record(Records::Firewall, SERVERS)?
-        .unwrap_or_default())
-}
-
 pub(super) fn policy_in(c: &Change<'_>) -> Result<StoredPolicy, StoreError> {
     Ok(c.record(Records::Firewall, POLICY)?.unwrap_or_default())
 }
@@ -64,13 +58,6 @@ pub(super) fn put_pending(c: &mut Change<'_>, p: Option<&Pending>) -> Result<(),
         Some(p) => c.put_record(Records::Firewall, PENDING, p),
         None => c.remove_record(Records::Firewall, PENDING).map(drop),
     }
-}
-
-/// Sets the user plane (the servers' manager's part); audited as the
-/// system's own change.
-pub fn set_servers(store: &Store, servers: &UserPlane) -> Result<(), StoreError> {
-    let entry = AuditEntry::system(AuditAction::FirewallChange, "servers");
-    store.change(entry, |c| c.put_record(Records::Firewall, SERVERS, servers))
 }
 
 /// Takes an unconfirmed change back, if there is one: the previous policy

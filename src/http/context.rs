@@ -8,8 +8,6 @@ use std::time::Instant;
 use super::access_changes::AccessChanges;
 use super::limits::ConnectionLimiter;
 use super::origin::{OwnHost, certificate_hosts};
-use super::tls::CertSlot;
-use super::tls::self_signed::SubjectNames;
 use crate::accounts::{BoxSettings, Sessions, Setup, Tokens, TwoFactor, Users};
 use crate::config::Limits;
 use crate::connection_epoch::ConnectionEpoch;
@@ -22,6 +20,8 @@ use crate::servers::access::certs::CertsService;
 use crate::servers::service::ServersService;
 use crate::store::Store;
 use crate::system::units::Units;
+use crate::tls::CertSlot;
+use crate::tls::self_signed::SubjectNames;
 
 pub struct AppContext {
     pub health: Health,

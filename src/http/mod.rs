@@ -17,13 +17,11 @@ pub mod openapi;
 pub mod origin;
 pub mod pages;
 mod prefixed;
-pub mod query;
 pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
 mod stream_h1;
-pub mod tls;
 pub mod user_agent;
 
 pub use blocking::blocking;

@@ -127,11 +127,11 @@ mod tests {
 
     #[test]
     fn the_self_signed_certificate_names_its_hosts() {
-        let names = crate::http::tls::self_signed::SubjectNames::new(
+        let names = crate::tls::self_signed::SubjectNames::new(
             Some("attic"),
             &["192.168.1.10".parse().unwrap()],
         );
-        let (pem, _key) = crate::http::tls::self_signed::generate(&names).unwrap();
+        let (pem, _key) = crate::tls::self_signed::generate(&names).unwrap();
         let der = rustls_pemfile_der(&pem);
         let found = certificate_hosts(&der);
         for host in [

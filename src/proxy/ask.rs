@@ -59,7 +59,7 @@ pub async fn serve(
 
 fn answer<B>(service: &ProxyService, req: &Request<B>) -> Response<Full<Bytes>> {
     let domain = (req.method() == hyper::Method::GET && req.uri().path() == PATH)
-        .then(|| crate::http::query::param(req.uri(), "domain"))
+        .then(|| crate::query::param(req.uri(), "domain"))
         .flatten();
     let (status, text) = match domain {
         None => (StatusCode::NOT_FOUND, "ask with GET /ask?domain=NAME\n"),

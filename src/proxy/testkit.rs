@@ -1,18 +1,15 @@
 //! A store with users and a proxy service over it, and Caddy's settings
 //! as on the appliance, for the proxy's unit tests.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::model::DomainInput;
 use super::render::{CaddySettings, HearthUpstream};
 use super::service::ProxyService;
-use crate::accounts::{Caller, Users};
-use crate::auth::{Role, Secret};
 use crate::servers::model::{Server, ServerId, ServerInput};
 use crate::store::{AuditAction, AuditEntry, Store};
 
-pub const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+pub use crate::accounts::testkit::{HERE, caller};
 
 pub struct Lab {
     _dir: tempfile::TempDir,
@@ -20,37 +17,14 @@ pub struct Lab {
     pub service: Arc<ProxyService>,
 }
 
-pub fn caller(name: &str, role: Role) -> Caller {
-    Caller {
-        username: name.into(),
-        role,
-        session: Secret::from_client("t").hash(),
-        created_ms: 0,
-    }
-}
-
-/// A store with the admin `boss` and the members `ann` and `bob`.
+/// A store with the admin `boss` and the members `ann` and `bob`, and
+/// a proxy service over it.
 pub fn lab() -> Lab {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let users = Users::new(store.clone());
-    let root = caller("boss", Role::Admin);
-    for (name, role) in [("boss", "admin"), ("ann", "member"), ("bob", "member")] {
-        users
-            .create(
-                &root,
-                name,
-                "correct horse battery staple 42",
-                role,
-                HERE,
-                0,
-            )
-            .unwrap();
-    }
+    let users = crate::accounts::testkit::lab();
     Lab {
-        _dir: dir,
-        service: Arc::new(ProxyService::new(store.clone(), 8443, None)),
-        store,
+        _dir: users.dir,
+        service: Arc::new(ProxyService::new(users.store.clone(), 8443, None)),
+        store: users.store,
     }
 }
 

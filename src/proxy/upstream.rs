@@ -75,7 +75,7 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::tls::self_signed::{SubjectNames, generate};
+    use crate::tls::self_signed::{SubjectNames, generate};
 
     #[test]
     fn hearths_own_certificate_is_pinned_by_name_localhost() {

@@ -108,7 +108,11 @@ pub fn erase(
         erased.servers.push(id.to_string());
     }
     empty_folder(&config.state_dir)?;
-    remove_file(&config.runtime_dir.join(crate::daemon::SETUP_CODE_FILE))?;
+    remove_file(
+        &config
+            .runtime_dir
+            .join(crate::config::paths::SETUP_CODE_FILE),
+    )?;
     let recorded = Store::open(&config.state_dir).and_then(|store| {
         store.audit(AuditEntry {
             actor: super::ACTOR.into(),

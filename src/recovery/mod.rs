@@ -8,7 +8,6 @@
 //! terminal it was made at (`tty1`, `ttyS0`). The erasing factory reset is
 //! in [`factory`]: it needs the daemon stopped.
 
-pub mod carry_out;
 pub mod factory;
 
 use std::path::{Path, PathBuf};
@@ -21,8 +20,8 @@ use crate::auth::{NewPassword, Role};
 use crate::config::TlsFiles;
 use crate::firewall::adapter::Nft;
 use crate::firewall::error::NftError;
-use crate::http::tls::{self, TlsError, TlsMaterial};
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
+use crate::tls::{self, TlsError, TlsMaterial};
 
 /// The audit records' actor.
 pub const ACTOR: &str = "console";

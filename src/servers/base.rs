@@ -11,7 +11,7 @@ use std::path::Path;
 use super::engine::{Engine, EngineError};
 
 /// Where the appliance image has it.
-pub const IMAGE_FILE: &str = "/usr/share/hearth/server-base.tar";
+pub const IMAGE_FILE: &str = crate::config::paths::SERVER_BASE_IMAGE;
 
 /// The names it gets in each server (`repo`, `tag`); the first is the
 /// import's.

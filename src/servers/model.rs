@@ -183,7 +183,7 @@ impl LimitsInput {
 
 /// A published port's protocol: the firewall's own type (the same
 /// `tcp`/`udp` in JSON), so the user plane takes it as it is.
-pub use crate::firewall::model::Protocol as PortProtocol;
+pub use crate::plane::Protocol as PortProtocol;
 
 /// A port of the server that may be reached from outside it (by a port
 /// forward from the LAN, or by a domain): nothing else is.
@@ -294,13 +294,7 @@ pub struct Server {
 /// (`docker -H tcp://box:PORT`): 1,000 servers at most.
 pub const ENGINE_PORTS: std::ops::RangeInclusive<u16> = 23760..=24759;
 
-/// The Linux users of the servers (`hs-<id>`) take their uid and gid from
-/// here, and nothing else does: the firewall treats every socket owned by
-/// a uid in this range as a server's (see `firewall::render`), so a
-/// server's traffic is confined from its first packet, before hearth
-/// knows its uid. 1,000 ids, as many as [`ENGINE_PORTS`], at the top of
-/// the range Debian leaves to local users (below systemd-homed's 60001).
-pub const SERVER_UIDS: std::ops::RangeInclusive<u32> = 59_000..=59_999;
+pub use crate::plane::SERVER_UIDS;
 
 /// Published ports start here: below it, an unprivileged process (the
 /// server's rootless engine) cannot listen.

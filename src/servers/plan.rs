@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::model::{DesiredState, Limits, PublishedPort, Server, ServerId};
-use crate::firewall::model::{Protocol, ServerPort, UserPlane};
+use crate::plane::{Protocol, ServerPort, UserPlane};
 use crate::reconcile::Plan;
 
 /// The first wait before a crashed engine is started again; it doubles

@@ -393,7 +393,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
             }
         }
         let plane = self
-            .blocking(|store| crate::firewall::stored::servers(&store))
+            .blocking(|store| crate::plane::stored::load(&store))
             .await?;
         // A few small files of /sys per running server: read in place.
         let at_usec = self.started.elapsed().as_micros() as u64;
@@ -460,7 +460,7 @@ impl<M: Machinery> Manager for ServersManager<M> {
         if let Some(plane) = plan.plane.clone() {
             // Before the steps: a server started in this pass finds its
             // ports on the way to being opened.
-            self.blocking(move |store| crate::firewall::stored::set_servers(&store, &plane))
+            self.blocking(move |store| crate::plane::stored::save(&store, &plane))
                 .await?;
         }
         let mut failures = Vec::new();

@@ -19,8 +19,8 @@ use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
-use crate::http::query;
 use crate::http::response::{Response, json};
+use crate::query;
 use crate::store::{AuditQuery, AuditRecord};
 
 pub const MAX_LIMIT: usize = 500;

@@ -32,8 +32,8 @@ use crate::http::error::ApiError;
 use crate::http::guard::Credential;
 use crate::http::guard::view_for;
 use crate::http::limits::ConnectionPermit;
-use crate::http::query;
 use crate::http::response::{Response, event_stream};
+use crate::query;
 
 /// The Server-Sent Events stream of the topics the caller may follow.
 #[utoipa::path(get, path = "/api/v1/events", tag = "status", security((), ("bearer" = []), ("session" = [])),

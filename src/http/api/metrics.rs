@@ -9,10 +9,10 @@ use crate::auth::Action;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::{require, status_view};
-use crate::http::query;
 use crate::http::response::{Response, full, json};
 use crate::metrics::history::{Range, SERIES};
 use crate::metrics::prometheus::CONTENT_TYPE;
+use crate::query;
 
 /// One series' recent history.
 #[utoipa::path(get, path = "/api/v1/metrics/history", tag = "status", security((), ("bearer" = []), ("session" = [])),

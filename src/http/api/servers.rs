@@ -17,9 +17,9 @@ use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
-use crate::http::query;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
+use crate::query;
 use crate::servers::model::{Quota, Server, ServerInput};
 use crate::servers::service::Power;
 

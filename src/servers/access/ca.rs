@@ -13,7 +13,7 @@ use rcgen::{
 use ring::digest;
 
 use crate::fsutil::{create_private_dir, write_atomically};
-use crate::http::tls::SubjectNames;
+use crate::tls::SubjectNames;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaError {

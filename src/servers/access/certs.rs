@@ -115,7 +115,7 @@ impl CertsService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::testkit::{HERE, caller, lab};
+    use crate::accounts::testkit::{HERE, caller, lab};
 
     #[test]
     fn issued_listed_revoked_and_others_not_found() {

@@ -43,11 +43,11 @@ use super::ca::{AccessCa, CaError, fingerprint};
 use crate::accounts::UserRecord;
 use crate::accounts::certs::CertRecord;
 use crate::auth::Role;
-use crate::http::tls::SubjectNames;
 use crate::servers::helper::Layout;
 use crate::servers::model::{Server, ServerId};
 use crate::servers::stored;
 use crate::store::{Records, Store, StoreError, Table};
+use crate::tls::SubjectNames;
 
 /// How long a client may take to finish its handshake.
 const HANDSHAKE: Duration = Duration::from_secs(10);

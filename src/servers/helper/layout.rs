@@ -21,8 +21,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub const STORAGE: &str = "/var/lib/hearth-servers";
-    pub const RUN: &str = "/run/hearth-servers";
+    pub const STORAGE: &str = crate::config::paths::SERVERS_STORAGE;
+    pub const RUN: &str = crate::config::paths::SERVERS_RUN;
 
     /// The appliance's layout.
     pub fn system() -> Layout {

@@ -101,7 +101,7 @@ mod tests {
                 id: id.clone(),
                 ports: vec![PublishedPort {
                     port: 18080,
-                    protocol: crate::firewall::model::Protocol::Udp,
+                    protocol: crate::plane::Protocol::Udp,
                 }],
             },
         ] {

@@ -204,7 +204,7 @@ fn users_and_units_without_a_record_are_reported_never_touched() {
 
 #[test]
 fn the_firewall_gets_each_servers_ports_under_its_uid_once_its_user_exists() {
-    use crate::firewall::model::{InterfaceName, Protocol, ServerPort};
+    use crate::plane::{InterfaceName, Protocol, ServerPort};
     use crate::servers::model::PublishedPort;
     let mut a = server(A, DesiredState::Running);
     a.engine_port = Some(23760);

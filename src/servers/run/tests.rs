@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use serde_json::json;
 
 use super::*;
+use crate::accounts::testkit::{HERE, caller, lab};
 use crate::auth::Role;
-use crate::proxy::testkit::{HERE, caller, lab};
 use crate::servers::adapter::HostView;
 use crate::servers::model::ServerInput;
 use crate::servers::plan::{Seen, Storage};
@@ -335,12 +335,12 @@ async fn the_firewall_gets_a_servers_ports_under_its_uid_and_loses_them_with_it(
     let ann = caller("ann", Role::Member);
     let server = service.create(&ann, &input, HERE, 1).unwrap();
     settle(&mut m).await;
-    let plane = crate::firewall::stored::servers(&lab.store).unwrap();
+    let plane = crate::plane::stored::load(&lab.store).unwrap();
     assert_eq!(
         plane.published,
-        [crate::firewall::model::ServerPort {
+        [crate::plane::ServerPort {
             uid: uid_of(&server.id),
-            protocol: crate::firewall::model::Protocol::Tcp,
+            protocol: crate::plane::Protocol::Tcp,
             port: 8080,
         }]
     );
@@ -358,7 +358,7 @@ async fn the_firewall_gets_a_servers_ports_under_its_uid_and_loses_them_with_it(
         .delete(&ann, server.id.as_str(), false, HERE, now_ms())
         .unwrap();
     settle(&mut m).await;
-    let plane = crate::firewall::stored::servers(&lab.store).unwrap();
+    let plane = crate::plane::stored::load(&lab.store).unwrap();
     assert_eq!(
         (plane.published.len(), plane.fronts.len()),
         (0, 0),

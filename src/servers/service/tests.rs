@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::proxy::testkit::{HERE, caller, lab};
+use crate::accounts::testkit::{HERE, caller, lab};
 use crate::servers::model::QuotaExceeded;
 
 fn input(v: serde_json::Value) -> ServerInput {

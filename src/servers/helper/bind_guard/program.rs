@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 
 use super::insn::{self, Insn};
-use crate::firewall::model::Protocol;
+use crate::plane::Protocol;
 use crate::servers::model::PublishedPort;
 
 /// `struct bpf_sock_addr`: `user_port` after `user_family`, `user_ip4`

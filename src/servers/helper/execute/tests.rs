@@ -347,7 +347,7 @@ fn removing_keeps_the_storage_aside_or_erases_it_then_the_user_goes() {
 fn tcp(port: u16) -> PublishedPort {
     PublishedPort {
         port,
-        protocol: crate::firewall::model::Protocol::Tcp,
+        protocol: crate::plane::Protocol::Tcp,
     }
 }
 

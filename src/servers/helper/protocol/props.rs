@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::firewall::model::Protocol;
+use crate::plane::Protocol;
 use crate::servers::model::MAX_PORTS;
 
 fn server_id() -> impl Strategy<Value = ServerId> {

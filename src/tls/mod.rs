@@ -1,6 +1,9 @@
-//! TLS for the HTTPS listener: the certificate (generated self-signed on
-//! first start, or the owner's own from `[tls]`), its fingerprint, and the
-//! rustls server config (TLS 1.2 and 1.3, ALPN `h2` and `http/1.1`).
+//! The box's TLS: the certificate of the HTTPS listener (generated
+//! self-signed on first start, or the owner's own from `[tls]`), its
+//! fingerprint (the console's banner and the control socket show it), the
+//! rustls server config (TLS 1.2 and 1.3, ALPN `h2` and `http/1.1`), and
+//! the subject names the servers' CA signs with. Below every module that
+//! uses it: http, servers, control, recovery, the console.
 //!
 //! The certificate sits behind a [`CertSlot`] so SIGHUP can swap it
 //! without dropping the listener or open connections.

@@ -1,4 +1,5 @@
-//! Query-string access for handlers.
+//! The query string of a request's URI, read the same by the API's
+//! handlers and by the proxy's on-demand-certificate endpoint.
 
 use http::Uri;
 

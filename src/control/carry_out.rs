@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use super::Recovery;
-use crate::control::protocol::{Answer, Ask, Request};
+use super::protocol::{Answer, Ask, Request};
+use crate::recovery::Recovery;
 
 /// Carries out `ask`. `Status` has no answer here: only a running daemon
 /// has one.
