@@ -16,7 +16,7 @@ use crate::proxy::render::{CaddySettings, HearthUpstream};
 use crate::proxy::run::ProxyManager;
 use crate::proxy::service::ProxyService;
 use crate::proxy::upstream::hearth_upstream;
-use crate::proxy::{ask, health};
+use crate::proxy::{ask, checker};
 use crate::reconcile::{self, ReconcileContext};
 use crate::store::{Store, Table};
 use crate::tls::TlsMaterial;
@@ -121,7 +121,13 @@ pub(super) async fn start_proxy(
     let (checked, checked_rx) = tokio::sync::watch::channel(());
     run.tasks.spawn(
         "domain health checker",
-        health::run(service.clone(), https, checked, run.shutdown.clone()),
+        checker::run(
+            service.clone(),
+            https,
+            checked,
+            run.liveness.register(Component::Proxy),
+            run.shutdown.clone(),
+        ),
     );
     let hub = run.hub.clone();
     let publish: reconcile::Publish = Arc::new(move |json| {

@@ -58,17 +58,16 @@ pub(super) fn start_servers(
         "servers' unit signals",
         signals::follow_units(bus, units_tx, run.shutdown.clone()),
     );
-    let (usage_tx, usage_rx) = watch::channel(0u64);
-    run.tasks.spawn(
-        "servers' usage",
-        usage::tick_every(usage_tx, run.shutdown.clone()),
-    );
     let hub = run.hub.clone();
     let publish: reconcile::Publish = Arc::new(move |json| {
         hub.publish(Topic::Servers, json);
     });
     let mut manager = ServersManager::new(store.clone(), machinery)
-        .with_engines(Engines::new(layout.clone(), engines_tx))
+        .with_engines(Engines::new(
+            layout.clone(),
+            engines_tx,
+            run.shutdown.clone(),
+        ))
         .with_usage(PathBuf::from(usage::SERVERS_SLICE))
         .with_journal(s.journal_dir.clone());
     if let Some(tar) = &s.base_image {
@@ -82,7 +81,7 @@ pub(super) fn start_servers(
                 .watch("store", store.watch(Table::Servers))
                 .watch("units", units_rx)
                 .watch("engines", engines_rx)
-                .watch("usage", usage_rx),
+                .every("usage", usage::INTERVAL),
             ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
             run.shutdown.clone().cancelled_owned(),
         ),

@@ -12,7 +12,7 @@ use crate::events::{Hub, Topic};
 use crate::health::{ComponentState, Health};
 use crate::reconcile::{self, ReconcileContext};
 use crate::store::{Store, Table};
-use crate::system::host::HostManager;
+use crate::system::host::{HostManager, Hostnamed};
 use crate::system::units::{self, Bus, UnitState, Units};
 
 pub(super) fn start_system(
@@ -65,7 +65,7 @@ pub(super) fn start_system(
     run.tasks.spawn(
         "host settings",
         reconcile::run(
-            HostManager::new(store.clone(), units.bus().clone()),
+            HostManager::new(store.clone(), Hostnamed::new(units.bus().clone())),
             reconcile::Wakes::new().watch("settings", store.watch(Table::Settings)),
             ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
             run.shutdown.clone().cancelled_owned(),

@@ -16,6 +16,7 @@
 
 pub mod adapter;
 pub mod ask;
+pub mod checker;
 pub mod error;
 pub mod health;
 pub mod model;

@@ -89,6 +89,7 @@
 mod backoff;
 mod context;
 mod error;
+mod follow;
 mod manager;
 mod pass;
 mod report;
@@ -98,6 +99,7 @@ mod wakes;
 pub use backoff::{Backoff, Jitter};
 pub use context::{Publish, ReconcileContext, Timing};
 pub use error::PassError;
+pub use follow::{Connected, Follower, Pace, follow};
 pub use manager::{Component, Manager, Observation, Plan};
 pub use report::Report;
 pub use run::run;

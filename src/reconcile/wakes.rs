@@ -9,6 +9,7 @@
 //! because a pass looks at the whole component anyway.
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_util::stream::{self, SelectAll, Stream, StreamExt};
 use tokio::sync::watch;
@@ -70,6 +71,20 @@ impl Wakes {
         self
     }
 
+    /// Wakes every `period` (the first time one period from now), e.g.
+    /// for a reading the component sends no event about (the servers'
+    /// cgroups). A late tick is delayed, never bunched.
+    pub fn every(self, label: &'static str, period: Duration) -> Wakes {
+        let start = tokio::time::Instant::now() + period;
+        let mut ticks = tokio::time::interval_at(start, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ticks = stream::unfold(ticks, |mut t| async move {
+            t.tick().await;
+            Some(((), t))
+        });
+        self.stream(label, ticks)
+    }
+
     /// The next wake-up; never returns once every source has ended.
     /// Cancel-safe, as the loop's `select!` needs.
     pub(super) async fn next(&mut self) -> Wake {
@@ -82,8 +97,6 @@ impl Wakes {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     async fn next_within(wakes: &mut Wakes, ms: u64) -> Option<Wake> {
@@ -123,5 +136,24 @@ mod tests {
         assert_eq!(wakes.next().await, Wake::Woke("docker"));
         assert_eq!(wakes.next().await, Wake::Ended("docker"));
         assert_eq!(next_within(&mut Wakes::new(), 1000).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_wakes_once_a_period_and_not_before() {
+        let mut wakes = Wakes::new().every("usage", Duration::from_secs(5));
+        assert_eq!(
+            next_within(&mut wakes, 4_900).await,
+            None,
+            "not before the period"
+        );
+        assert_eq!(
+            next_within(&mut wakes, 200).await,
+            Some(Wake::Woke("usage"))
+        );
+        assert_eq!(next_within(&mut wakes, 4_900).await, None);
+        assert_eq!(
+            next_within(&mut wakes, 200).await,
+            Some(Wake::Woke("usage"))
+        );
     }
 }

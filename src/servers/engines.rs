@@ -6,9 +6,10 @@
 //! events drive the `servers` topic, nothing is polled.
 //!
 //! An engine that goes away (its stream ends, or it does not answer) is
-//! marked not answering, and its follower connects again after a short
-//! wait, for as long as the manager keeps it (while the server's unit is
-//! up).
+//! marked not answering, and its follower connects again
+//! ([`reconcile::follow`]'s backoff, half a second to five), for as long
+//! as the manager keeps it (while the server's unit is up) and until
+//! shutdown.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,14 +18,17 @@ use std::time::{Duration, SystemTime};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::engine::{Container, Engine, EngineVersion};
 use super::helper::Layout;
 use super::model::ServerId;
+use crate::reconcile::{self, Connected, Follower, Pace};
 
-/// How long a follower waits before connecting again.
+/// How long a follower waits before connecting again: from half a
+/// second (an engine restarting is back soon) up to five.
 const RETRY: Duration = Duration::from_millis(500);
+const RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// What hearth sees of one engine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -39,17 +43,25 @@ pub struct EngineView {
 pub struct Engines {
     layout: Layout,
     views: Arc<Mutex<BTreeMap<ServerId, EngineView>>>,
-    tasks: BTreeMap<ServerId, JoinHandle<()>>,
+    tasks: BTreeMap<ServerId, CancellationToken>,
     changed: watch::Sender<u64>,
+    shutdown: CancellationToken,
 }
 
 impl Engines {
-    pub fn new(layout: Layout, changed: watch::Sender<u64>) -> Engines {
+    /// Followers that stop at `shutdown`, or when their engine is no
+    /// longer to be followed.
+    pub fn new(
+        layout: Layout,
+        changed: watch::Sender<u64>,
+        shutdown: CancellationToken,
+    ) -> Engines {
         Engines {
             layout,
             views: Arc::default(),
             tasks: BTreeMap::new(),
             changed,
+            shutdown,
         }
     }
 
@@ -59,7 +71,7 @@ impl Engines {
         self.tasks.retain(|id, task| {
             let keep = up.contains(id);
             if !keep {
-                task.abort();
+                task.cancel();
             }
             keep
         });
@@ -69,13 +81,16 @@ impl Engines {
             .retain(|id, _| up.contains(id));
         for id in up {
             if !self.tasks.contains_key(id) {
-                let task = tokio::spawn(follow(
-                    id.clone(),
-                    self.layout.socket(id),
-                    self.views.clone(),
-                    self.changed.clone(),
-                ));
-                self.tasks.insert(id.clone(), task);
+                let stop = self.shutdown.child_token();
+                let follower = EngineFollower {
+                    id: id.clone(),
+                    socket: self.layout.socket(id),
+                    views: self.views.clone(),
+                    changed: self.changed.clone(),
+                };
+                let pace = Pace::new(RETRY, RETRY_CAP);
+                tokio::spawn(reconcile::follow("engine", follower, pace, stop.clone()));
+                self.tasks.insert(id.clone(), stop);
             }
         }
     }
@@ -89,7 +104,7 @@ impl Engines {
 impl Drop for Engines {
     fn drop(&mut self) {
         for task in self.tasks.values() {
-            task.abort();
+            task.cancel();
         }
     }
 }
@@ -107,18 +122,31 @@ fn set(
     }
 }
 
-async fn follow(
+/// One engine's events, one session per connection to its socket.
+struct EngineFollower {
     id: ServerId,
     socket: std::path::PathBuf,
     views: Arc<Mutex<BTreeMap<ServerId, EngineView>>>,
     changed: watch::Sender<u64>,
-) {
-    loop {
-        if let Err(e) = follow_once(&id, &socket, &views, &changed).await {
-            tracing::debug!(server = %id, error = %e, "servers: lost the engine");
-        }
-        set(&views, &changed, &id, EngineView::default());
-        tokio::time::sleep(RETRY).await;
+}
+
+impl Follower for EngineFollower {
+    type Error = super::engine::EngineError;
+
+    async fn session(&mut self, connected: &Connected) -> Result<(), Self::Error> {
+        follow_once(
+            &self.id,
+            &self.socket,
+            &self.views,
+            &self.changed,
+            connected,
+        )
+        .await
+    }
+
+    fn down(&mut self, why: &str, _retry: Duration) {
+        tracing::debug!(server = %self.id, error = %why, "servers: lost the engine");
+        set(&self.views, &self.changed, &self.id, EngineView::default());
     }
 }
 
@@ -127,11 +155,13 @@ async fn follow_once(
     socket: &std::path::Path,
     views: &Mutex<BTreeMap<ServerId, EngineView>>,
     changed: &watch::Sender<u64>,
+    connected: &Connected,
 ) -> Result<(), super::engine::EngineError> {
     let engine = Engine::connect(socket)?;
     let since = SystemTime::now();
     let version = engine.version().await?;
     let containers = engine.containers().await?;
+    connected.now();
     let mut view = EngineView {
         answering: true,
         version: Some(version),

@@ -4,8 +4,8 @@
 //! No polling: a signal bumps a counter the manager's loop watches; the
 //! loop's own drift timer is the full resync.
 //!
-//! When the bus goes away the follower connects again with a fixed wait;
-//! a signal missed meanwhile is made up for by the manager's pass after
+//! When the bus goes away the follower connects again
+//! ([`reconcile::follow`]'s backoff); a signal missed meanwhile is made up for by the manager's pass after
 //! the reconnection (the counter is bumped on every connection).
 
 use std::time::Duration;
@@ -14,11 +14,9 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::reconcile::{self, Connected, Follower, Pace};
 use crate::system::dbus::ManagerProxy;
 use crate::system::units::Bus;
-
-/// How long the follower waits before connecting again.
-const RECONNECT: Duration = Duration::from_secs(2);
 
 /// Where systemd puts its units' objects, and the escaped prefix of the
 /// servers' (`hearth-server@` as sd-bus escapes a path label).
@@ -27,45 +25,45 @@ const SERVER_UNITS: &str = "/org/freedesktop/systemd1/unit/hearth_2dserver_40";
 
 /// Follows the servers' units until `shutdown`; each change bumps `tx`.
 pub async fn follow_units(bus: Bus, tx: watch::Sender<u64>, shutdown: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = follow_once(&bus, &tx) => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "servers: following the units' signals failed");
-                }
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(RECONNECT) => {}
-        }
-    }
+    let pace = Pace::new(Duration::from_secs(1), Duration::from_secs(30));
+    reconcile::follow("servers' units", UnitSignals { bus, tx }, pace, shutdown).await;
 }
 
-async fn follow_once(bus: &Bus, tx: &watch::Sender<u64>) -> zbus::Result<()> {
-    let conn = bus.connect().await?;
-    let rule = zbus::MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface("org.freedesktop.DBus.Properties")
-        .member("PropertiesChanged")
-        .path_namespace(UNITS)
-        .build()?;
-    let mut signals = zbus::MessageStream::for_match_rule(rule, &conn, None).await?;
-    ManagerProxy::new(&conn).await?.subscribe().await?;
-    // Connected (again): whatever happened meanwhile is looked at.
-    tx.send_modify(|n| *n += 1);
-    while let Some(message) = signals.next().await {
-        let message = message?;
-        let header = message.header();
-        if header
-            .path()
-            .is_some_and(|p| p.as_str().starts_with(SERVER_UNITS))
-        {
-            tx.send_modify(|n| *n += 1);
+/// The servers' units' `PropertiesChanged` signals, one session per
+/// connection to the bus.
+struct UnitSignals {
+    bus: Bus,
+    tx: watch::Sender<u64>,
+}
+
+impl Follower for UnitSignals {
+    type Error = zbus::Error;
+
+    async fn session(&mut self, connected: &Connected) -> zbus::Result<()> {
+        let conn = self.bus.connect().await?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.DBus.Properties")
+            .member("PropertiesChanged")
+            .path_namespace(UNITS)
+            .build()?;
+        let mut signals = zbus::MessageStream::for_match_rule(rule, &conn, None).await?;
+        ManagerProxy::new(&conn).await?.subscribe().await?;
+        connected.now();
+        // Connected (again): whatever happened meanwhile is looked at.
+        self.tx.send_modify(|n| *n += 1);
+        while let Some(message) = signals.next().await {
+            let message = message?;
+            let header = message.header();
+            if header
+                .path()
+                .is_some_and(|p| p.as_str().starts_with(SERVER_UNITS))
+            {
+                self.tx.send_modify(|n| *n += 1);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

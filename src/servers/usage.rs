@@ -8,9 +8,9 @@
 //! server.
 //!
 //! The servers' manager reads the cgroups of the servers whose unit is up
-//! on each pass ([`Sampler::sample_ids`]: a few small files each), and a
-//! ticker wakes it every [`INTERVAL`]; the usage goes into its report on
-//! the `servers` topic: one report, so a member's filtered stream carries
+//! on each pass ([`Sampler::sample_ids`]: a few small files each), and
+//! its loop wakes every [`INTERVAL`] (`Wakes::every`); the usage goes
+//! into its report on the `servers` topic: one report, so a member's filtered stream carries
 //! its servers' usage with their state, and a server whose cgroup cannot
 //! be read says why.
 
@@ -19,8 +19,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use super::model::ServerId;
 
@@ -146,19 +144,6 @@ impl Sampler {
         }
         self.last = last;
         out
-    }
-}
-
-/// Wakes the servers' manager every [`INTERVAL`] (it reads the running
-/// servers' cgroups on each pass), until `shutdown`.
-pub async fn tick_every(wake: watch::Sender<u64>, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => wake.send_modify(|n| *n += 1),
-        }
     }
 }
 

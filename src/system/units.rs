@@ -27,7 +27,8 @@ use zbus::Connection;
 use zbus::proxy::CacheProperties;
 
 use super::dbus::{ManagerProxy, ServiceProxy, UnitProxy};
-use crate::liveness::{BEAT_INTERVAL, Heartbeat};
+use crate::liveness::Heartbeat;
+use crate::reconcile::{self, Connected, Follower, Pace};
 
 /// How long a job may take before the API stops waiting.
 const JOB_WAIT: Duration = Duration::from_secs(90);
@@ -284,6 +285,28 @@ pub trait Report: Send + Sync {
     fn states(&self, states: &[UnitState]);
 }
 
+/// The units' follower on [`reconcile::follow`](crate::reconcile::follow):
+/// one session per connection to the bus, reconnecting with the shared
+/// backoff (1 s to 30 s), beating for the watchdog.
+pub struct UnitsFollower<R> {
+    pub units: std::sync::Arc<Units>,
+    pub report: R,
+}
+
+impl<R: Report> Follower for UnitsFollower<R> {
+    type Error = zbus::Error;
+
+    async fn session(&mut self, connected: &Connected) -> zbus::Result<()> {
+        session(&self.units, &self.report, connected).await
+    }
+
+    fn down(&mut self, why: &str, retry: Duration) {
+        *self.units.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        tracing::warn!(error = %why, retry_s = retry.as_secs(), "lost systemd's D-Bus; connecting again");
+        self.report.down(why, retry);
+    }
+}
+
 /// Follows the units until `shutdown`, reconnecting with backoff, and
 /// beats on `heartbeat` throughout.
 pub async fn follow(
@@ -292,55 +315,14 @@ pub async fn follow(
     heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) {
-    let mut beat = Beat::new(heartbeat, shutdown);
-    let mut wait = Duration::from_secs(1);
-    loop {
-        let Some(outcome) = beat.during(session(&units, &report)).await else {
-            return;
-        };
-        *units.conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let why = match outcome {
-            Ok(()) => "the bus closed".to_string(),
-            Err(e) => e.to_string(),
-        };
-        tracing::warn!(error = %why, retry_s = wait.as_secs(), "lost systemd's D-Bus; connecting again");
-        report.down(&why, wait);
-        if beat.during(tokio::time::sleep(wait)).await.is_none() {
-            return;
-        }
-        wait = (wait * 2).min(Duration::from_secs(30));
-    }
-}
-
-/// Drives a future while beating for the watchdog, until shutdown.
-struct Beat {
-    heartbeat: Heartbeat,
-    tick: tokio::time::Interval,
-    shutdown: CancellationToken,
-}
-
-impl Beat {
-    fn new(heartbeat: Heartbeat, shutdown: CancellationToken) -> Beat {
-        let mut tick = tokio::time::interval(BEAT_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Beat {
-            heartbeat,
-            tick,
-            shutdown,
-        }
-    }
-
-    /// `future`'s output; `None` once shutdown is asked for.
-    async fn during<T>(&mut self, future: impl Future<Output = T>) -> Option<T> {
-        let mut future = std::pin::pin!(future);
-        loop {
-            tokio::select! {
-                () = self.shutdown.cancelled() => return None,
-                out = &mut future => return Some(out),
-                _ = self.tick.tick() => self.heartbeat.beat(),
-            }
-        }
-    }
+    let pace = Pace::new(Duration::from_secs(1), Duration::from_secs(30)).beating(heartbeat);
+    reconcile::follow(
+        "systemd units",
+        UnitsFollower { units, report },
+        pace,
+        shutdown,
+    )
+    .await;
 }
 
 /// One call to systemd, within [`CALL_LIMIT`].
@@ -356,8 +338,9 @@ async fn limited<T>(call: impl Future<Output = zbus::Result<T>>) -> zbus::Result
 }
 
 /// One connection's life: answers when the bus is gone.
-async fn session(units: &Units, report: &impl Report) -> zbus::Result<()> {
+async fn session(units: &Units, report: &impl Report, connected: &Connected) -> zbus::Result<()> {
     let (conn, paths, mut changes) = limited(subscribe(units)).await?;
+    connected.now();
     let mut states = BTreeMap::new();
     for (name, path) in units.follow.iter().zip(&paths) {
         states.insert(name.clone(), limited(read(units, &conn, name, path)).await?);
