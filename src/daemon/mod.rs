@@ -9,11 +9,7 @@
 pub mod allocator;
 mod listener;
 pub mod notify;
-mod proxy;
-mod servers;
 mod store_probe;
-mod system;
-mod tasks;
 mod watchdog;
 
 use std::net::SocketAddr;
@@ -31,10 +27,6 @@ use crate::config::{self, Config};
 use crate::connection_epoch::ConnectionEpoch;
 use crate::control;
 use crate::events::{Hub, HubConfig, Topic};
-use crate::firewall::adapter::NftBinary;
-use crate::firewall::run::FirewallManager;
-use crate::firewall::service::{Driver, FirewallService};
-use crate::firewall::stored as firewall_store;
 use crate::health::{ComponentState, Health};
 use crate::http::context::Services;
 use crate::http::{self, AppContext};
@@ -43,14 +35,13 @@ use crate::logging::LogHandle;
 use crate::metrics::collect::{Collector, Roots};
 use crate::metrics::rates::Rates;
 use crate::metrics::sampler::{self, MetricsState, Sampler};
-use crate::reconcile::{self, ReconcileContext};
+use crate::reconcile::{Launch, Tasks, Wakes};
 use crate::recovery::Recovery;
-use crate::store::Table;
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 use crate::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
+use crate::{firewall, proxy, servers, system};
 pub use notify::{Notifier, RecordingNotifier, SdNotifier};
 use store_probe::StoreProbe;
-use tasks::Tasks;
 
 /// How often event streams get a `: ping` comment.
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -113,10 +104,202 @@ pub async fn run(
     notifier.status("starting: opening the state store");
 
     // Signals first, so a SIGTERM during start-up is not lost.
-    let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    let signals = Signals::install()?;
 
+    let Opened {
+        store,
+        health,
+        material,
+        slot,
+        listener,
+        local,
+    } = open(&config)?;
+
+    let liveness = Liveness::new();
+    let shutdown = CancellationToken::new();
+    let hub = Hub::with_first_id(HubConfig::default());
+    let mut tasks = Tasks::default();
+    let mut launch = Launch {
+        health: &health,
+        liveness: &liveness,
+        hub: &hub,
+        shutdown: &shutdown,
+        tasks: &mut tasks,
+    };
+    let metrics = start_metrics(&config, &store, &mut launch);
+    launch.health_publisher();
+    launch.stream_pinger(PING_EVERY);
+    let setup = Arc::new(Setup::open(
+        store.clone(),
+        config.runtime_dir.join(config::paths::SETUP_CODE_FILE),
+    )?);
+    if !setup.is_complete() {
+        announce_setup(&setup, config.mode, local);
+    }
+    publish_audit(&store, &hub);
+    // The components, each started by its own folder.
+    let epoch = ConnectionEpoch::new();
+    let firewall =
+        firewall::start::start(&config, &store, local.port(), epoch.clone(), &mut launch)?;
+    let (proxy, pin) = proxy::start::start(&config, &store, local, &material, &mut launch).await;
+    let units = system::start::start(&config, &store, &mut launch);
+    let servers_ca = servers::start::authority(&config);
+    servers::start::start(&config, &store, servers_ca.as_ref(), &mut launch);
+    launch.manager(
+        StoreProbe {
+            store: store.clone(),
+        },
+        Wakes::new(),
+        // The store has no topic of its own: its state reaches people
+        // through the health entry.
+        None,
+        store_probe::timing(),
+    );
+    let use_certificate = certificate_user(slot.clone(), health.clone(), pin);
+    let sessions = Arc::new(Sessions::new(store.clone(), SessionPolicy::default()));
+    start_control(
+        &config,
+        control::server::Live {
+            recovery: Arc::new(Recovery::for_config(&config, store.clone())),
+            health: health.clone(),
+            setup: setup.clone(),
+            sessions: sessions.clone(),
+            slot: slot.clone(),
+            use_certificate: use_certificate.clone(),
+            https_port: local.port(),
+        },
+        &mut launch,
+    );
+    let mut ctx = AppContext::new(
+        health.clone(),
+        store.clone(),
+        hub.clone(),
+        metrics,
+        Services {
+            setup,
+            sessions,
+            settings: Arc::new(BoxSettings::load(store.clone())?),
+            firewall,
+            proxy,
+            units,
+            server_certs: servers::start::certificates(&store, servers_ca.as_ref()),
+            journal_dir: config.servers.journal_dir.clone(),
+            servers_layout: config.servers.manage.then(|| {
+                crate::servers::helper::Layout::new(
+                    &config.servers.storage,
+                    &config.servers.run_dir,
+                )
+            }),
+            epoch,
+        },
+        &config.limits,
+        local,
+    );
+    ctx.trusted_proxy_uid = proxy::start::caddy_uid(&config);
+    ctx.cert = Some(slot.clone());
+    let mut server = tokio::spawn(http::serve(
+        listener,
+        tls::server_config(&slot),
+        Arc::new(ctx),
+        config.limits.clone(),
+        liveness.register(Component::Https),
+        shutdown.clone().cancelled_owned(),
+    ));
+    let watchdog = watchdog::start(&liveness, &notifier);
+
+    let status = |health: &Health| format!("serving https://{local}; {}", health.summary());
+    notifier.ready(&status(&health));
+    tracing::info!(
+        "hearth is ready: open https://{local} and check that the browser shows the certificate fingerprint SHA-256 {}",
+        material.fingerprint
+    );
+
+    let server_died = {
+        let mut config = config;
+        let mut reload = || {
+            notifier.reloading();
+            config = reload(config.clone(), &source, &log, use_certificate.as_ref());
+            notifier.ready(&status(&health));
+        };
+        until_stopped(stop, signals, &mut server, &mut reload).await
+    };
+
+    tracing::info!("stopping");
+    notifier.stopping();
+    // End the event streams first, so their connections can close at once.
+    hub.shutdown();
+    shutdown.cancel();
+    if let Some(w) = watchdog {
+        w.abort();
+    }
+    if !server_died {
+        let _ = server.await;
+    }
+    tasks.join().await;
+    record_stop(&store);
+    if server_died {
+        return Err(DaemonError::ServerStopped);
+    }
+    Ok(())
+}
+
+/// The signals the daemon answers.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, DaemonError> {
+        let on = |kind| signal(kind).map_err(DaemonError::Signals);
+        Ok(Signals {
+            term: on(SignalKind::terminate())?,
+            int: on(SignalKind::interrupt())?,
+            hup: on(SignalKind::hangup())?,
+        })
+    }
+}
+
+/// Serves until `stop`, SIGTERM or SIGINT, calling `reload` on SIGHUP;
+/// true when the HTTPS server ended first (a bug or a panic).
+async fn until_stopped(
+    stop: impl std::future::Future<Output = ()>,
+    mut signals: Signals,
+    server: &mut tokio::task::JoinHandle<()>,
+    reload: &mut (dyn FnMut() + Send),
+) -> bool {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return false,
+            _ = signals.term.recv() => return false,
+            _ = signals.int.recv() => return false,
+            result = &mut *server => {
+                // The accept loop only returns at shutdown; this is a bug
+                // or a panic. Exit non-zero so systemd restarts us.
+                tracing::error!(?result, "the HTTPS server stopped unexpectedly");
+                return true;
+            }
+            _ = signals.hup.recv() => reload(),
+        }
+    }
+}
+
+/// What the daemon opens before anything starts: the store, the
+/// certificate, the listener.
+struct Opened {
+    store: Store,
+    health: Health,
+    material: TlsMaterial,
+    slot: CertSlot,
+    listener: tokio::net::TcpListener,
+    local: SocketAddr,
+}
+
+/// Opens the store, loads (or makes) the certificate, binds the
+/// listener (or takes systemd's), and audits the start.
+fn open(config: &Config) -> Result<Opened, DaemonError> {
     let store = Store::open(&config.state_dir)?;
     let health = Health::new();
     health.set(Component::Store, ComponentState::Ok, "open");
@@ -144,288 +327,50 @@ pub async fn run(
     );
     // Audited only now: a start that fails to bind is not a start.
     record_start(&store)?;
+    Ok(Opened {
+        store,
+        health,
+        material,
+        slot,
+        listener,
+        local,
+    })
+}
 
-    let liveness = Liveness::new();
-    let shutdown = CancellationToken::new();
-    let hub = Hub::with_first_id(HubConfig::default());
+/// The metrics sampler, primed (its first sample taken) so that the
+/// status is complete from the first request on.
+fn start_metrics(config: &Config, store: &Store, launch: &mut Launch<'_>) -> Arc<MetricsState> {
     let (clk_tck, page_size) = sampler::clock_and_page();
     let metrics = Arc::new(MetricsState::new(config.metrics.interval, clk_tck));
-    metrics.restore(&store);
+    metrics.restore(store);
     let mut sampler = Sampler {
         collector: Collector::new(Roots::host(), config.metrics.mounts.clone()),
         rates: Rates::new(clk_tck, page_size),
         state: metrics.clone(),
-        hub: hub.clone(),
+        hub: launch.hub.clone(),
         store: store.clone(),
         interval: config.metrics.interval,
     };
     let sampled_from = sampler.prime();
-    health.set(
+    launch.health.set(
         Component::Metrics,
         ComponentState::Ok,
         format!("a sample every {} ms", config.metrics.interval.as_millis()),
     );
-    let mut tasks = Tasks::default();
-    tasks.spawn(
+    let heartbeat = launch.heartbeat(Component::Metrics);
+    let shutdown = launch.shutdown.clone();
+    launch.spawn(
         "metrics sampler",
-        sampler.run(
-            sampled_from,
-            liveness.register(Component::Metrics),
-            shutdown.clone(),
-        ),
+        sampler.run(sampled_from, heartbeat, shutdown),
     );
-    // Published before READY, like the first sample: the status is
-    // complete from the first request on.
-    hub.publish(
-        Topic::Health,
-        serde_json::to_string(&health.snapshot()).expect("health serializes"),
-    );
-    tasks.spawn(
-        "health publisher",
-        publish_health(health.clone(), hub.clone(), shutdown.clone()),
-    );
-    tasks.spawn("stream pinger", ping_streams(hub.clone(), shutdown.clone()));
-    let setup = Arc::new(Setup::open(
-        store.clone(),
-        config.runtime_dir.join(config::paths::SETUP_CODE_FILE),
-    )?);
-    if !setup.is_complete() {
-        announce_setup(&setup, config.mode, local);
-    }
-    {
-        let hub = hub.clone();
-        store.on_audit(move |record| {
-            hub.publish(
-                Topic::Audit,
-                serde_json::to_string(record).expect("audit records serialize"),
-            );
-        });
-    }
-    let epoch = ConnectionEpoch::new();
-    let mut managers = ManagerLoop {
-        health: &health,
-        liveness: &liveness,
-        hub: &hub,
-        shutdown: &shutdown,
-        tasks: &mut tasks,
-    };
-    let firewall = start_firewall(&config, &store, local.port(), epoch.clone(), &mut managers)?;
-    let (proxy, pin) = proxy::start_proxy(&config, &store, local, &material, &mut managers).await;
-    let use_certificate = certificate_user(slot.clone(), health.clone(), pin);
-    let units = system::start_system(&config, &store, &mut managers);
-    let servers_ca = servers::authority(&config);
-    servers::start_servers(&config, &store, servers_ca.as_ref(), &mut managers);
-    let server_certs = servers::certificates(&store, servers_ca.as_ref());
-    let sessions = Arc::new(Sessions::new(store.clone(), SessionPolicy::default()));
-    start_control(
-        &config,
-        control::server::Live {
-            recovery: Arc::new(Recovery::for_config(&config, store.clone())),
-            health: health.clone(),
-            setup: setup.clone(),
-            sessions: sessions.clone(),
-            slot: slot.clone(),
-            use_certificate: use_certificate.clone(),
-            https_port: local.port(),
-        },
-        &shutdown,
-        &mut tasks,
-        &health,
-    );
-    let mut ctx = AppContext::new(
-        health.clone(),
-        store.clone(),
-        hub.clone(),
-        metrics,
-        Services {
-            setup,
-            sessions,
-            settings: Arc::new(BoxSettings::load(store.clone())?),
-            firewall: firewall.clone(),
-            proxy,
-            units,
-            server_certs,
-            journal_dir: config.servers.journal_dir.clone(),
-            servers_layout: config.servers.manage.then(|| {
-                crate::servers::helper::Layout::new(
-                    &config.servers.storage,
-                    &config.servers.run_dir,
-                )
-            }),
-            epoch,
-        },
-        &config.limits,
-        local,
-    );
-    ctx.trusted_proxy_uid = proxy::caddy_uid(&config);
-    ctx.cert = Some(slot.clone());
-    let ctx = Arc::new(ctx);
-    let mut server = tokio::spawn(http::serve(
-        listener,
-        tls::server_config(&slot),
-        ctx,
-        config.limits.clone(),
-        liveness.register(Component::Https),
-        shutdown.clone().cancelled_owned(),
-    ));
-    // The store has no topic of its own: its state reaches people through
-    // the health entry, which the health publisher sends.
-    let no_topic: reconcile::Publish = Arc::new(|_| {});
-    tasks.spawn(
-        "store check",
-        reconcile::run(
-            StoreProbe {
-                store: store.clone(),
-            },
-            reconcile::Wakes::new(),
-            ReconcileContext {
-                timing: store_probe::timing(),
-                ..ReconcileContext::new(health.clone(), liveness.clone(), no_topic)
-            },
-            shutdown.clone().cancelled_owned(),
-        ),
-    );
-    let watchdog = sd_notify::watchdog_enabled()
-        .filter(|p| !p.is_zero())
-        .map(|period| {
-            tracing::info!(
-                period_ms = period.as_millis() as u64,
-                "systemd watchdog enabled"
-            );
-            tokio::spawn(watchdog::run(period, liveness.clone(), notifier.clone()))
-        });
-
-    let status = |health: &Health| format!("serving https://{local}; {}", health.summary());
-    notifier.ready(&status(&health));
-    tracing::info!(
-        "hearth is ready: open https://{local} and check that the browser shows the certificate fingerprint SHA-256 {}",
-        material.fingerprint
-    );
-
-    let mut config = config;
-    let mut server_died = false;
-    let mut stop = std::pin::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            result = &mut server => {
-                // The accept loop only returns at shutdown; this is a bug
-                // or a panic. Exit non-zero so systemd restarts us.
-                tracing::error!(?result, "the HTTPS server stopped unexpectedly");
-                server_died = true;
-                break;
-            }
-            _ = sighup.recv() => {
-                notifier.reloading();
-                config = reload(config, &source, &log, use_certificate.as_ref());
-                notifier.ready(&status(&health));
-            }
-        }
-    }
-
-    tracing::info!("stopping");
-    notifier.stopping();
-    // End the event streams first, so their connections can close at once.
-    hub.shutdown();
-    shutdown.cancel();
-    if let Some(w) = watchdog {
-        w.abort();
-    }
-    if !server_died {
-        let _ = server.await;
-    }
-    tasks.join().await;
-    if let Err(e) = store.audit(AuditEntry::system(AuditAction::DaemonStop, "hearth")) {
-        tracing::warn!(error = %e, "cannot record the stop");
-    }
-    tracing::info!("stopped");
-    if server_died {
-        return Err(DaemonError::ServerStopped);
-    }
-    Ok(())
-}
-
-/// What a manager's loop is started with.
-struct ManagerLoop<'a> {
-    health: &'a Health,
-    liveness: &'a Liveness,
-    hub: &'a Hub,
-    shutdown: &'a CancellationToken,
-    tasks: &'a mut Tasks,
-}
-
-/// How often the firewall's manager reads the kernel's table back when
-/// nothing woke it: it puts back hand edits and refreshes the counters.
-const FIREWALL_DRIFT: Duration = Duration::from_secs(10);
-
-/// The firewall service, and (where hearth manages the firewall) its
-/// manager. An unconfirmed change left by a crash or power cut is taken
-/// back first, before anything is applied.
-fn start_firewall(
-    config: &Config,
-    store: &Store,
-    https_port: u16,
-    epoch: ConnectionEpoch,
-    run: &mut ManagerLoop<'_>,
-) -> Result<Arc<FirewallService>, DaemonError> {
-    if !config.firewall.manage {
-        let why =
-            "--dev leaves this machine's firewall alone (set firewall.manage = true to manage it)";
-        run.health
-            .set(Component::Firewall, ComponentState::Disabled, why);
-        return Ok(Arc::new(FirewallService::new(
-            store.clone(),
-            Driver::NotManaged(why.into()),
-            https_port,
-            config.firewall.confirm_window,
-            epoch,
-        )));
-    }
-    if firewall_store::roll_back(store, "not confirmed before hearth stopped")? {
-        tracing::warn!("an unconfirmed firewall change was taken back at start");
-    }
-    let service = Arc::new(FirewallService::new(
-        store.clone(),
-        Driver::Managed(Arc::new(NftBinary::system())),
-        https_port,
-        config.firewall.confirm_window,
-        epoch,
-    ));
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Firewall, json);
-    });
-    let ctx = ReconcileContext {
-        timing: reconcile::Timing {
-            drift: FIREWALL_DRIFT,
-            ..reconcile::Timing::default()
-        },
-        ..ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish)
-    };
-    run.tasks.spawn(
-        "firewall",
-        reconcile::run(
-            FirewallManager::new(service.clone()),
-            reconcile::Wakes::new().watch("store", store.watch(Table::Firewall)),
-            ctx,
-            run.shutdown.clone().cancelled_owned(),
-        ),
-    );
-    Ok(service)
+    metrics
 }
 
 /// Listens on the control socket for the recovery console. Not fatal when
 /// it cannot: the web interface still serves, and the console works on
 /// the store directly once hearth is stopped; the health entry says so.
-fn start_control(
-    config: &Config,
-    live: control::server::Live,
-    shutdown: &CancellationToken,
-    tasks: &mut Tasks,
-    health: &Health,
-) {
+fn start_control(config: &Config, live: control::server::Live, launch: &mut Launch<'_>) {
+    let health = launch.health;
     let path = config.runtime_dir.join(control::SOCKET_FILE);
     let bound = crate::fsutil::create_private_dir(&config.runtime_dir)
         .and_then(|()| control::server::bind(&path));
@@ -437,10 +382,8 @@ fn start_control(
                 ComponentState::Ok,
                 format!("the recovery console's socket at {}", path.display()),
             );
-            tasks.spawn(
-                "control socket",
-                control::server::serve(listener, Arc::new(live), shutdown.clone()),
-            );
+            let serve = control::server::serve(listener, Arc::new(live), launch.shutdown.clone());
+            launch.spawn("control socket", serve);
         }
         Err(e) => {
             tracing::error!(socket = %path.display(), error = %e, "cannot listen on the control socket: the console can act only while hearth is stopped");
@@ -454,6 +397,25 @@ fn start_control(
             );
         }
     }
+}
+
+/// Every audit record, on the `audit` topic as it is committed.
+fn publish_audit(store: &Store, hub: &Hub) {
+    let hub = hub.clone();
+    store.on_audit(move |record| {
+        hub.publish(
+            Topic::Audit,
+            serde_json::to_string(record).expect("audit records serialize"),
+        );
+    });
+}
+
+/// Audits the stop, once every loop has ended.
+fn record_stop(store: &Store) {
+    if let Err(e) = store.audit(AuditEntry::system(AuditAction::DaemonStop, "hearth")) {
+        tracing::warn!(error = %e, "cannot record the stop");
+    }
+    tracing::info!("stopped");
 }
 
 /// Keeps the first-start time and audits every start.
@@ -487,7 +449,7 @@ fn certificate_detail(material: &TlsMaterial) -> String {
 fn certificate_user(
     slot: CertSlot,
     health: Health,
-    pin: Option<proxy::HearthPin>,
+    pin: Option<proxy::start::HearthPin>,
 ) -> Arc<dyn Fn(&TlsMaterial) + Send + Sync> {
     Arc::new(move |material: &TlsMaterial| {
         slot.replace(material.key.clone());
@@ -538,30 +500,5 @@ fn reload(
         log: new.log,
         tls: new.tls,
         ..running
-    }
-}
-
-/// Publishes the health registry on the `health` topic whenever it changes.
-async fn publish_health(health: Health, hub: Hub, shutdown: CancellationToken) {
-    let mut rx = health.subscribe();
-    loop {
-        let json = serde_json::to_string(&*rx.borrow_and_update()).expect("health serializes");
-        hub.publish(Topic::Health, json);
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            changed = rx.changed() => if changed.is_err() { return },
-        }
-    }
-}
-
-/// `: ping` on every event stream, so idle proxies and browsers keep them.
-async fn ping_streams(hub: Hub, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(PING_EVERY);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => hub.ping(),
-        }
     }
 }

@@ -13,6 +13,24 @@ fn max_beat_age(period: Duration) -> Duration {
     (period / 2).max(BEAT_INTERVAL * 3)
 }
 
+/// Starts the pinger where systemd asked for a watchdog; the handle is
+/// aborted at shutdown.
+pub fn start(
+    liveness: &Liveness,
+    notifier: &Arc<dyn Notifier>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let period = sd_notify::watchdog_enabled().filter(|p| !p.is_zero())?;
+    tracing::info!(
+        period_ms = period.as_millis() as u64,
+        "systemd watchdog enabled"
+    );
+    Some(tokio::spawn(run(
+        period,
+        liveness.clone(),
+        notifier.clone(),
+    )))
+}
+
 /// Runs until the task is dropped.
 pub async fn run(period: Duration, liveness: Liveness, notifier: Arc<dyn Notifier>) {
     let mut tick = tokio::time::interval(period / 2);

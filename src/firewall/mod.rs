@@ -26,6 +26,7 @@ pub mod model;
 pub mod render;
 pub mod run;
 pub mod service;
+pub mod start;
 pub mod stored;
 
 /// The boot-time ruleset (installed as /etc/nftables.conf), as built in.

@@ -24,6 +24,7 @@ pub mod probe;
 pub mod render;
 pub mod run;
 pub mod service;
+pub mod start;
 pub mod stored;
 pub mod upstream;
 

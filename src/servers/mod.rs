@@ -1,9 +1,17 @@
 //! Virtual servers: an isolated Docker host per member (issue 16).
 //!
-//! Built so far: the model ([`model`]: a server's validated shape and
-//! the per-member quota), its records ([`stored`]) and what the API asks
-//! ([`service`]). The engines, the privileged helper, the reconciler and
-//! the `servers` topic come next, in the shape the spike below chose.
+//! What is here, in the managers' shape: the model ([`model`]: a
+//! server's validated shape and the per-member quota), its records
+//! ([`stored`]), what the API asks ([`service`]), the pure plan
+//! ([`plan`]), the machinery behind a trait ([`adapter`]: the root helper
+//! and systemd), the errors ([`error`]), the manager on
+//! `reconcile::run` ([`run`]) and its start ([`start`]). Around it: the
+//! root helper itself ([`helper`], the only code that runs as root), each
+//! engine followed ([`engines`], [`engine`]), the units' signals
+//! ([`signals`]), the usage read from the cgroups ([`usage`]), the
+//! members' access to their engines over TLS ([`access`]), the logs
+//! ([`logs`]) and the base image ([`base`]). The shape follows the spike
+//! below.
 //!
 //! # The shape, and what was tried (spike, 2026-12-03)
 //!
@@ -61,6 +69,7 @@ pub mod room;
 pub mod run;
 pub mod service;
 pub mod signals;
+pub mod start;
 pub mod stored;
 pub mod subids;
 pub mod usage;

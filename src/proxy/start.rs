@@ -6,32 +6,31 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::ManagerLoop;
+use super::adapter::CaddySocket;
+use super::render::{CaddySettings, HearthUpstream};
+use super::run::ProxyManager;
+use super::service::ProxyService;
+use super::upstream::hearth_upstream;
+use super::{ask, checker};
 use crate::component::Component;
 use crate::config::Config;
 use crate::events::Topic;
 use crate::health::ComponentState;
-use crate::proxy::adapter::CaddySocket;
-use crate::proxy::render::{CaddySettings, HearthUpstream};
-use crate::proxy::run::ProxyManager;
-use crate::proxy::service::ProxyService;
-use crate::proxy::upstream::hearth_upstream;
-use crate::proxy::{ask, checker};
-use crate::reconcile::{self, ReconcileContext};
+use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
 use crate::tls::TlsMaterial;
 
 /// Caddy's pin on hearth's certificate (the box's own domain is proxied
 /// to hearth, trusting that certificate alone): told of a new one, the
 /// proxy manager loads Caddy again.
-pub(super) struct HearthPin {
+pub struct HearthPin {
     tx: tokio::sync::watch::Sender<HearthUpstream>,
     listen: SocketAddr,
 }
 
 impl HearthPin {
     /// Pins the certificate now in `material`'s file.
-    pub(super) fn update(&self, material: &TlsMaterial) {
+    pub fn update(&self, material: &TlsMaterial) {
         let pem = std::fs::read_to_string(&material.cert_path).unwrap_or_default();
         match hearth_upstream(self.listen, &pem) {
             Some(upstream) => {
@@ -56,18 +55,17 @@ const DEBOUNCE: Duration = Duration::from_millis(500);
 /// within this.
 const DRIFT: Duration = Duration::from_secs(2);
 
-pub(super) async fn start_proxy(
+pub async fn start(
     config: &Config,
     store: &Store,
     listen: SocketAddr,
     material: &TlsMaterial,
-    run: &mut ManagerLoop<'_>,
+    launch: &mut Launch<'_>,
 ) -> (Arc<ProxyService>, Option<HearthPin>) {
     let p = &config.proxy;
     if !p.manage {
         let why = "--dev leaves Caddy alone (set proxy.manage = true to drive it)";
-        run.health
-            .set(Component::Proxy, ComponentState::Disabled, why);
+        launch.disabled(Component::Proxy, why);
         let service = ProxyService::new(store.clone(), listen.port(), Some(why.into()));
         return (Arc::new(service), None);
     }
@@ -78,20 +76,18 @@ pub(super) async fn start_proxy(
             "cannot read hearth's certificate at {}",
             material.cert_path.display()
         );
-        run.health
+        launch
+            .health
             .set(Component::Proxy, ComponentState::Degraded, why);
         return (service, None);
     };
     let (pin, pinned) = tokio::sync::watch::channel(hearth.clone());
     match tokio::net::TcpListener::bind(p.ask_listen).await {
         Ok(listener) => {
-            run.tasks.spawn(
+            let stop = launch.shutdown.clone().cancelled_owned();
+            launch.spawn(
                 "on-demand ask endpoint",
-                ask::serve(
-                    listener,
-                    service.clone(),
-                    run.shutdown.clone().cancelled_owned(),
-                ),
+                ask::serve(listener, service.clone(), stop),
             );
         }
         // Only wildcard domains need it: the rest works on.
@@ -119,50 +115,37 @@ pub(super) async fn start_proxy(
         p.https_port,
     );
     let (checked, checked_rx) = tokio::sync::watch::channel(());
-    run.tasks.spawn(
-        "domain health checker",
-        checker::run(
-            service.clone(),
-            https,
-            checked,
-            run.liveness.register(Component::Proxy),
-            run.shutdown.clone(),
-        ),
+    let checks = checker::run(
+        service.clone(),
+        https,
+        checked,
+        launch.heartbeat(Component::Proxy),
+        launch.shutdown.clone(),
     );
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Proxy, json);
-    });
-    let ctx = ReconcileContext {
-        timing: reconcile::Timing {
+    launch.spawn("domain health checker", checks);
+    launch.manager(
+        ProxyManager::new(
+            service.clone(),
+            Arc::new(CaddySocket::new(&p.admin_socket)),
+            settings,
+        )
+        .following_hearth(pinned.clone()),
+        Wakes::new()
+            .watch("store", store.watch(Table::Domains))
+            // The ACME e-mail lives in the settings.
+            .watch("settings", store.watch(Table::Settings))
+            // A domain may lead to a member's server: rendered from
+            // its record (deleted, stopped, ports changed).
+            .watch("servers", store.watch(Table::Servers))
+            .watch("health", checked_rx)
+            .watch("certificate", pinned),
+        Some(Topic::Proxy),
+        Timing {
             debounce: DEBOUNCE,
             drift: DRIFT,
             backoff_cap: Duration::from_secs(30),
-            ..reconcile::Timing::default()
+            ..Timing::default()
         },
-        ..ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish)
-    };
-    run.tasks.spawn(
-        "proxy",
-        reconcile::run(
-            ProxyManager::new(
-                service.clone(),
-                Arc::new(CaddySocket::new(&p.admin_socket)),
-                settings,
-            )
-            .following_hearth(pinned.clone()),
-            reconcile::Wakes::new()
-                .watch("store", store.watch(Table::Domains))
-                // The ACME e-mail lives in the settings.
-                .watch("settings", store.watch(Table::Settings))
-                // A domain may lead to a member's server: rendered from
-                // its record (deleted, stopped, ports changed).
-                .watch("servers", store.watch(Table::Servers))
-                .watch("health", checked_rx)
-                .watch("certificate", pinned),
-            ctx,
-            run.shutdown.clone().cancelled_owned(),
-        ),
     );
     (service, Some(HearthPin { tx: pin, listen }))
 }
@@ -170,7 +153,7 @@ pub(super) async fn start_proxy(
 /// The uid of Caddy's user, whose loopback connections are believed on
 /// the client's address; `None` where hearth does not drive Caddy or
 /// the user does not exist.
-pub(super) fn caddy_uid(config: &Config) -> Option<u32> {
+pub fn caddy_uid(config: &Config) -> Option<u32> {
     if !config.proxy.manage {
         return None;
     }

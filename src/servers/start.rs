@@ -8,36 +8,28 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::ManagerLoop;
-use super::system::bus;
+use super::access::ca::AccessCa;
+use super::access::certs::CertsService;
+use super::access::front;
+use super::adapter::HostMachinery;
+use super::engines::Engines;
+use super::helper::Layout;
+use super::run::ServersManager;
+use super::signals;
+use super::usage;
 use crate::component::Component;
 use crate::config::Config;
 use crate::events::Topic;
-use crate::health::ComponentState;
-use crate::reconcile::{self, ReconcileContext, Wakes};
-use crate::servers::access::ca::AccessCa;
-use crate::servers::access::certs::CertsService;
-use crate::servers::access::front;
-use crate::servers::adapter::HostMachinery;
-use crate::servers::engines::Engines;
-use crate::servers::helper::Layout;
-use crate::servers::run::ServersManager;
-use crate::servers::signals;
-use crate::servers::usage;
+use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
+use crate::system::start::bus;
 use crate::tls::SubjectNames;
 
-pub(super) fn start_servers(
-    config: &Config,
-    store: &Store,
-    ca: Option<&Arc<AccessCa>>,
-    run: &mut ManagerLoop<'_>,
-) {
+pub fn start(config: &Config, store: &Store, ca: Option<&Arc<AccessCa>>, launch: &mut Launch<'_>) {
     let s = &config.servers;
     if !s.manage {
-        run.health.set(
+        launch.disabled(
             Component::Servers,
-            ComponentState::Disabled,
             "--dev runs no virtual servers (set servers.manage = true to run them)",
         );
         return;
@@ -51,47 +43,38 @@ pub(super) fn start_servers(
     ));
     let (engines_tx, engines_rx) = watch::channel(0u64);
     if let Some(ca) = ca {
-        start_front(config, store, ca, layout.clone(), run);
+        start_front(config, store, ca, layout.clone(), launch);
     }
     let (units_tx, units_rx) = watch::channel(0u64);
-    run.tasks.spawn(
-        "servers' unit signals",
-        signals::follow_units(bus, units_tx, run.shutdown.clone()),
-    );
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Servers, json);
-    });
+    let signals = signals::follow_units(bus, units_tx, launch.shutdown.clone());
+    launch.spawn("servers' unit signals", signals);
     let mut manager = ServersManager::new(store.clone(), machinery)
         .with_engines(Engines::new(
             layout.clone(),
             engines_tx,
-            run.shutdown.clone(),
+            launch.shutdown.clone(),
         ))
         .with_usage(PathBuf::from(usage::SERVERS_SLICE))
         .with_journal(s.journal_dir.clone());
     if let Some(tar) = &s.base_image {
         manager = manager.with_base_image(tar.clone(), layout);
     }
-    run.tasks.spawn(
-        "servers",
-        reconcile::run(
-            manager,
-            Wakes::new()
-                .watch("store", store.watch(Table::Servers))
-                .watch("units", units_rx)
-                .watch("engines", engines_rx)
-                .every("usage", usage::INTERVAL),
-            ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
-            run.shutdown.clone().cancelled_owned(),
-        ),
+    launch.manager(
+        manager,
+        Wakes::new()
+            .watch("store", store.watch(Table::Servers))
+            .watch("units", units_rx)
+            .watch("engines", engines_rx)
+            .every("usage", usage::INTERVAL),
+        Some(Topic::Servers),
+        Timing::default(),
     );
 }
 
 /// The servers' certificate authority in the state folder (made on first
 /// start). A failure leaves the rest of hearth running: the certificates'
 /// API answers 503, there is no front, and the log says why.
-pub(super) fn authority(config: &Config) -> Option<Arc<AccessCa>> {
+pub fn authority(config: &Config) -> Option<Arc<AccessCa>> {
     match AccessCa::load_or_create(&config.state_dir) {
         Ok(ca) => Some(Arc::new(ca)),
         Err(e) => {
@@ -102,7 +85,7 @@ pub(super) fn authority(config: &Config) -> Option<Arc<AccessCa>> {
 }
 
 /// The members' engine certificates.
-pub(super) fn certificates(store: &Store, ca: Option<&Arc<AccessCa>>) -> Option<Arc<CertsService>> {
+pub fn certificates(store: &Store, ca: Option<&Arc<AccessCa>>) -> Option<Arc<CertsService>> {
     ca.map(|ca| Arc::new(CertsService::new(store.clone(), ca.clone())))
 }
 
@@ -112,7 +95,7 @@ fn start_front(
     store: &Store,
     ca: &AccessCa,
     layout: Layout,
-    run: &mut ManagerLoop<'_>,
+    launch: &mut Launch<'_>,
 ) {
     let tls = match front::tls_config(ca, &SubjectNames::of_this_machine()) {
         Ok(tls) => tls,
@@ -121,14 +104,12 @@ fn start_front(
             return;
         }
     };
-    run.tasks.spawn(
-        "servers' TLS front",
-        front::run(
-            store.clone(),
-            tls,
-            layout,
-            config.servers.front_address,
-            run.shutdown.clone(),
-        ),
+    let front = front::run(
+        store.clone(),
+        tls,
+        layout,
+        config.servers.front_address,
+        launch.shutdown.clone(),
     );
+    launch.spawn("servers' TLS front", front);
 }

@@ -5,28 +5,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::ManagerLoop;
+use super::host::{HostManager, Hostnamed};
+use super::units::{self, Bus, UnitState, Units};
 use crate::component::Component;
 use crate::config::{Config, SystemConfig};
 use crate::events::{Hub, Topic};
 use crate::health::{ComponentState, Health};
-use crate::reconcile::{self, ReconcileContext};
+use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
-use crate::system::host::{HostManager, Hostnamed};
-use crate::system::units::{self, Bus, UnitState, Units};
 
-pub(super) fn start_system(
-    config: &Config,
-    store: &Store,
-    run: &mut ManagerLoop<'_>,
-) -> Option<Arc<Units>> {
+pub fn start(config: &Config, store: &Store, launch: &mut Launch<'_>) -> Option<Arc<Units>> {
     let s = &config.system;
     if !s.manage {
         let why = "--dev leaves systemd alone (set system.manage = true to follow the services)";
-        run.health
-            .set(Component::System, ComponentState::Disabled, why);
-        run.health
-            .set(Component::Host, ComponentState::Disabled, why);
+        launch.disabled(Component::System, why);
+        launch.disabled(Component::Host, why);
         return None;
     }
     let bus = bus(config);
@@ -38,44 +31,35 @@ pub(super) fn start_system(
             .map(|u| u.to_string())
             .collect(),
     ));
-    run.health.set(
+    launch.health.set(
         Component::System,
         ComponentState::Degraded,
         "connecting to systemd over D-Bus",
     );
     let report = Reporter {
-        health: run.health.clone(),
-        hub: run.hub.clone(),
+        health: launch.health.clone(),
+        hub: launch.hub.clone(),
     };
-    run.tasks.spawn(
-        "services follower",
-        units::follow(
-            units.clone(),
-            report,
-            run.liveness.register(Component::System),
-            run.shutdown.clone(),
-        ),
+    let follower = units::follow(
+        units.clone(),
+        report,
+        launch.heartbeat(Component::System),
+        launch.shutdown.clone(),
     );
+    launch.spawn("services follower", follower);
     // The host name, time zone and NTP: on their manager, woken by a change
     // of the settings; its report goes to the `host` topic.
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Host, json);
-    });
-    run.tasks.spawn(
-        "host settings",
-        reconcile::run(
-            HostManager::new(store.clone(), Hostnamed::new(units.bus().clone())),
-            reconcile::Wakes::new().watch("settings", store.watch(Table::Settings)),
-            ReconcileContext::new(run.health.clone(), run.liveness.clone(), publish),
-            run.shutdown.clone().cancelled_owned(),
-        ),
+    launch.manager(
+        HostManager::new(store.clone(), Hostnamed::new(units.bus().clone())),
+        Wakes::new().watch("settings", store.watch(Table::Settings)),
+        Some(Topic::Host),
+        Timing::default(),
     );
     Some(units)
 }
 
 /// The bus of the config: the system's, or a test's private one.
-pub(super) fn bus(config: &Config) -> Bus {
+pub fn bus(config: &Config) -> Bus {
     match &config.system.bus {
         Some(address) => Bus::Address(address.clone()),
         None => Bus::System,
