@@ -61,11 +61,11 @@ check: deps lint
 	$(CARGO) test --no-fail-fast --lib --bins $(addprefix --test ,$(CHECK_TESTS))
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
-	$(CARGO) fmt
+	$(CARGO) fmt --all
 
 build:
 	$(CARGO) build

@@ -12,8 +12,7 @@
 //! touched. Needs root, nftables and iproute2. The applies alternate
 //! (hearth, bare, hearth, bare...) so that machine noise hits both alike.
 
-#[path = "common/stats.rs"]
-mod stats;
+use hearth_testkit::stats;
 
 use stats::{Stats, ms, stats};
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! when the owner made the status public, and each with its own cut of the
 //! data (role filtering on the stream).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 

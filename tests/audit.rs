@@ -1,6 +1,6 @@
 //! The audit log API (admins only), against the binary.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 

@@ -15,7 +15,7 @@
 //!   restart it comes up running, or, if its create was never committed,
 //!   nothing of it is left; either way the same name can be made again.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

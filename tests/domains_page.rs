@@ -8,31 +8,22 @@
 //! and sees it say so when the server is gone.
 //! Needs caddy, curl, chromium and chromium-driver.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 
 use common::caddy_lab::{Backend, curl_resolve};
 use common::proxy_lab::ProxyLab;
-use common::webdriver::{Browser, spki_pin};
+use common::webdriver::Browser;
 use common::{ADMIN_PASSWORD, Daemon};
 use serde_json::{Value, json};
 
 const MEMBER_PASSWORD: &str = "a member's own long passphrase";
 
-async fn browser(d: &Daemon) -> Browser {
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    Browser::start(&spki_pin(&key)).await
-}
-
-fn url(d: &Daemon, path: &str) -> String {
-    format!("https://localhost:{}{path}", d.addr().port())
-}
-
 /// Signs `user` in on the sign-in page, which leads to /domains, and
 /// waits until the page has the list and the web server's first report.
 async fn open_domains(b: &Browser, d: &Daemon, user: &str, password: &str) {
-    b.goto(&url(d, "/login?next=%2Fdomains")).await;
+    b.goto(&d.url("/login?next=%2Fdomains")).await;
     b.wait_for(
         "return location.pathname === '/login' && document.readyState === 'complete'",
         "the sign-in page",
@@ -121,7 +112,7 @@ async fn field_error(b: &Browser, id: &str) -> Value {
 async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     let mut lab = ProxyLab::start();
     let backend = Backend::start("web");
-    let b = browser(&lab.hearth).await;
+    let b = lab.hearth.browser().await;
     open_domains(&b, &lab.hearth, "admin", ADMIN_PASSWORD).await;
 
     let nav = b
@@ -366,7 +357,7 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
     let refusal = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(refusal.contains("their own servers"), "{refusal}");
 
-    let b = browser(&lab.hearth).await;
+    let b = lab.hearth.browser().await;
     open_domains(&b, &lab.hearth, "mia", MEMBER_PASSWORD).await;
     assert_eq!(
         b.eval("return Array.from(document.querySelectorAll('#shell nav a'), a => a.textContent)")
@@ -427,7 +418,7 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    b.goto(&url(&lab.hearth, "/domains")).await;
+    b.goto(&lab.hearth.url("/domains")).await;
     b.wait_for(
         "return document.readyState === 'complete' && !document.getElementById('domain-form').hidden && document.getElementById('d-server').value !== ''",
         "the form, with her server to choose",

@@ -1,7 +1,7 @@
 //! The live stream, the status JSON and the Prometheus endpoint against
 //! the real binary over TLS.
 
-mod common;
+use hearth_testkit as common;
 
 use std::process::Command;
 use std::time::Duration;

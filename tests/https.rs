@@ -1,6 +1,6 @@
 //! The HTTPS listener's limits and its error replies, against the binary.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

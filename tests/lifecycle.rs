@@ -7,7 +7,7 @@
 //! other timing of the loops is tested under paused time in the unit
 //! tests (`reconcile`, `daemon::watchdog`, `events`).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

@@ -14,7 +14,7 @@
 //! Needs root, iproute2, caddy, curl and openssl; a missing one fails the
 //! test, saying what to install.
 
-mod common;
+use hearth_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 //! Caddy, which pins hearth's certificate, and a member's domain reaches
 //! a published port of their server (and answers 502 once it is gone).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

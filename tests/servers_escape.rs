@@ -40,7 +40,7 @@
 //!   module. (The plain container's seccomp profile refuses the call
 //!   with `EPERM` on either kernel.)
 
-mod common;
+use hearth_testkit as common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -50,12 +50,12 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{DeviceMapping, HostConfig, PortBinding};
 use common::netns::{NetNs, link};
-use common::require;
 use common::servers_lab::{
     Lab, RunningServer, build_busybox_image, remove_container, run_to_end, start_container,
     try_run_to_end,
 };
 use common::unit_runner::Limits;
+use common::{free_port, require};
 use hearth::firewall::model::{Policy, Protocol, ServerPort, UserPlane};
 use hearth::firewall::render::{self, RenderInput};
 use hearth::servers::engine::Engine;
@@ -461,15 +461,6 @@ fn read_from(addr: SocketAddr) -> String {
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
     text
-}
-
-/// A port free on the host now.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts in `server` a container answering `greeting` on its port 8080,

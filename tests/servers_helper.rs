@@ -4,7 +4,7 @@
 //! and only the configured user may ask. Each test's users and mounts are
 //! removed when it ends, whatever happens.
 
-mod common;
+use hearth_testkit as common;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

@@ -7,13 +7,13 @@
 //! name is marked at its field. Needs chromium, chromium-driver and what
 //! the servers' tests need.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 
 use common::servers_box::ServersBox;
 use common::servers_lab::{build_busybox_image, start_container};
-use common::webdriver::{Browser, spki_pin};
+use common::webdriver::Browser;
 use hearth::servers::engine::Engine;
 use serde_json::{Value, json};
 
@@ -47,8 +47,7 @@ async fn a_member_runs_a_server_from_the_page() {
     let sb = ServersBox::start();
     let d = &sb.daemon;
     d.add_user("ann", PASSWORD, "member").await;
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    let b = Browser::start(&spki_pin(&key)).await;
+    let b = d.browser().await;
     let url = |path: &str| format!("https://localhost:{}{path}", d.addr().port());
 
     b.goto(&url("/login?next=%2Fservers")).await;

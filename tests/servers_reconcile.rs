@@ -7,7 +7,7 @@
 //! alone, and a systemd (its bus) restarted while a server is being
 //! started converges to the server running.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 //! systemd is asked, every action is audited, and a dropped bus is
 //! connected again (the component `system` degraded meanwhile).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

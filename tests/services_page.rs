@@ -7,14 +7,14 @@
 //! and viewers, and no accessibility violation that axe-core finds.
 //! Needs dbus-daemon, chromium and chromium-driver.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
-use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
+use common::webdriver::{Browser, sign_in_and_open_status};
 use common::{ADMIN_PASSWORD, Daemon, Options};
 
 const MEMBER: (&str, &str) = ("mia", "a long enough password 1");
@@ -74,8 +74,7 @@ async fn message(b: &Browser) -> Value {
 }
 
 async fn signed_in(d: &Daemon, user: &str, password: &str) -> Browser {
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    let b = Browser::start(&spki_pin(&key)).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), user, password).await;
     b
 }

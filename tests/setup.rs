@@ -2,7 +2,7 @@
 //! API, the claim code from the console file, the wizard's API steps, and
 //! 410 Gone afterwards (the wizard page itself: `tests/setup_page.rs`).
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 use hearth::store::{Outcome, Store};

@@ -3,7 +3,7 @@
 //! the strip at the top, the history charts, the public page, and what
 //! it shows when the stream drops.
 
-mod common;
+use hearth_testkit as common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use common::page_check::screenshot_dir;
 use common::sse;
-use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
-use common::{Daemon, Options, Protocol};
+use common::webdriver::{Browser, sign_in_and_open_status};
+use common::{Daemon, Options, Protocol, free_port};
 
 /// How many points a sparkline keeps (status.js: SPARK_POINTS).
 const SPARK_POINTS: usize = 300;
@@ -67,27 +67,13 @@ async fn status_page_in_chromium() {
     let mut second = Daemon::start(second_options());
 
     let d = Daemon::start(Options::default());
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    signed_in(&d, &key).await;
-    a_revoked_session_sends_the_page_to_sign_in(&d, &key).await;
-    public_status_is_live_for_visitors(&d, &key).await;
+    signed_in(&d).await;
+    a_revoked_session_sends_the_page_to_sign_in(&d).await;
+    public_status_is_live_for_visitors(&d).await;
 
-    let key = std::fs::read_to_string(second.state_dir().join("tls/key.pem")).unwrap();
-    let browser = Browser::start(&spki_pin(&key)).await;
+    let browser = second.browser().await;
     sparklines_start_with_the_history(&second, &browser).await;
     a_dropped_stream_greys_the_figures_out(&mut second, &browser, second_options).await;
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn page_url(d: &Daemon) -> String {
-    format!("https://localhost:{}/", d.addr().port())
 }
 
 async fn admin_get(d: &Daemon, path: &str) -> Value {
@@ -105,8 +91,8 @@ async fn wait_live(b: &Browser) {
 }
 
 /// Everything a signed-in admin sees, in one browser.
-async fn signed_in(d: &Daemon, key: &str) {
-    let b = Browser::start(&spki_pin(key)).await;
+async fn signed_in(d: &Daemon) {
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "admin", common::ADMIN_PASSWORD).await;
     shows_cpu_and_updates_live(&b).await;
     the_strip_names_the_box_its_time_and_version(d, &b).await;
@@ -528,8 +514,8 @@ return {pointer, focused, home, right, after: readout.hidden};
 
 /// Signed out elsewhere (here: the session revoked from another device),
 /// the open page loses its stream and goes to the sign-in page by itself.
-async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon, key: &str) {
-    let browser = Browser::start(&spki_pin(key)).await;
+async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon) {
+    let browser = d.browser().await;
     sign_in_and_open_status(&browser, d.addr().port(), "admin", common::ADMIN_PASSWORD).await;
     wait_live(&browser).await;
     // The harness's admin session revokes every other one: the browser's.
@@ -570,10 +556,10 @@ async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon, key: &str) {
 /// health topic, which visitors do not get; the stream was refused and
 /// the page stood still, "Reconnecting…". Now it follows what a visitor
 /// may follow, for as long as one watches.
-async fn public_status_is_live_for_visitors(d: &Daemon, key: &str) {
+async fn public_status_is_live_for_visitors(d: &Daemon) {
     d.set_public_status(true).await;
-    let b = Browser::start(&spki_pin(key)).await;
-    b.goto(&page_url(d)).await;
+    let b = d.browser().await;
+    b.goto(&d.url("/")).await;
     wait_live(&b).await;
     assert_eq!(
         b.eval("return location.pathname").await,
@@ -656,7 +642,7 @@ async fn sparklines_start_with_the_history(second: &Daemon, b: &Browser) {
     // Away from the page: it lets go of its stream even when the browser
     // keeps it for going back (before, that held the stream a minute),
     // and the test takes the one allowed.
-    b.goto(&format!("{}account", page_url(second))).await;
+    b.goto(&format!("{}account", second.url("/"))).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let held = loop {
         let s = sse::open(
@@ -676,7 +662,7 @@ async fn sparklines_start_with_the_history(second: &Daemon, b: &Browser) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    b.goto(&page_url(second)).await;
+    b.goto(&second.url("/")).await;
     // The first CPU sample has no rate: one point fewer.
     b.wait_for(
         &format!(
@@ -708,7 +694,7 @@ async fn a_dropped_stream_greys_the_figures_out(
     b: &Browser,
     options: impl Fn() -> Options,
 ) {
-    b.goto(&page_url(second)).await;
+    b.goto(&second.url("/")).await;
     wait_live(b).await;
     let colour =
         |sel: &str| format!("return getComputedStyle(document.querySelector('{sel}')).color");

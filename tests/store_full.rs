@@ -7,7 +7,7 @@
 //! The state folder is a small tmpfs the test mounts (it runs as root, as
 //! `make test` does), filled up by a file the test then removes.
 
-mod common;
+use hearth_testkit as common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! or a status made private ends the streams it concerns, at once, and
 //! leaves the others open.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 

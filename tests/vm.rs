@@ -11,7 +11,7 @@
 //! across the reboot in the /etc overlay on /var), and holds only what
 //! the README's table says.
 
-mod common;
+use hearth_testkit as common;
 #[path = "vm/servers_contained.rs"]
 mod servers_contained;
 

@@ -3,7 +3,7 @@
 //! `HEARTH_TEST_STALL=<component>` stops that loop's heartbeat (as if it
 //! hung; see `liveness`), and the pings stop while the rest runs on.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 

@@ -24,8 +24,6 @@
 //! Nothing is skipped: a missing `caddy` or `curl` panics, saying which
 //! package to install.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -373,15 +371,6 @@ fn parse_response(raw: &[u8]) -> std::io::Result<(u16, String)> {
         body = &body[size + 2..];
     }
     Ok((status, String::from_utf8_lossy(&out).into_owned()))
-}
-
-/// A port free on 127.0.0.1 right now (bound to :0, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What curl got: status 0 when there was no HTTP answer at all (refused

@@ -20,7 +20,7 @@ const HEIGHT: u32 = 900;
 
 const AXE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/browser/node_modules/axe-core/axe.min.js"
+    "/../tests/browser/node_modules/axe-core/axe.min.js"
 );
 
 fn axe_source() -> &'static str {
@@ -36,7 +36,7 @@ fn axe_source() -> &'static str {
 
 /// Where `check_page` saves its screenshots: `target/screenshots`.
 pub fn screenshot_dir() -> PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    super::target_tmpdir()
         .parent()
         .expect("the target dir")
         .join("screenshots")

@@ -89,7 +89,7 @@ impl Rng {
         self.0
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -100,7 +100,7 @@ impl Rng {
 
     /// Uniform in `0..=max`, to the microsecond.
     pub fn delay(&mut self, max: Duration) -> Duration {
-        Duration::from_micros(self.next() % (max.as_micros() as u64 + 1))
+        Duration::from_micros(self.next_u64() % (max.as_micros() as u64 + 1))
     }
 }
 

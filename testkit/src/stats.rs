@@ -7,7 +7,6 @@ pub struct Stats {
     pub min: Duration,
     pub median: Duration,
     pub p95: Duration,
-    #[allow(dead_code)]
     pub max: Duration,
 }
 
@@ -32,7 +31,6 @@ pub fn ms(d: Duration) -> String {
 
 /// Prints one line of figures: `name`, then the median, min and p95 of
 /// `d`, each shown with `unit`. (Not every benchmark prints this way.)
-#[allow(dead_code)]
 pub fn print_line(name: &str, d: Vec<Duration>, unit: fn(Duration) -> String) {
     let s = stats(d);
     println!(

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::caddy_lab::{CaddyLab, free_port};
+use super::caddy_lab::CaddyLab;
+use super::free_port;
 use super::{Daemon, Options, Reply, on_own_runtime};
 
 /// How [`ProxyLab::start_opts`] sets the lab up; the default is

@@ -37,8 +37,6 @@
 //!
 //! Nothing is skipped: a missing `dbus-daemon` panics, naming the package.
 
-#![allow(dead_code)]
-
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
