@@ -20,6 +20,7 @@ use hearth_testkit as common;
 use std::time::{Duration, Instant};
 
 use common::crash_writes::{self, Plan, Rng, request};
+use common::eventually;
 use common::fw_lab::{Lab, in_force};
 use common::servers_box::{ServersBox, follow, server};
 use common::servers_lab::remove_leftovers;
@@ -97,8 +98,7 @@ fn kernel_table(lab: &Lab) -> String {
 /// Waits until the restarted daemon has settled: nothing pending and its
 /// firewall health saying the stored version is in force; the view.
 async fn settled(admin: &TlsClient) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), "settled", async || {
         let view = admin.get("/api/v1/firewall").await.json();
         if view.get("pending").is_none() {
             let health = admin.get("/api/v1/health").await.json();
@@ -109,12 +109,12 @@ async fn settled(admin: &TlsClient) -> Value {
                     .as_str()
                     .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
             {
-                return view;
+                return Ok(view);
             }
         }
-        assert!(Instant::now() < deadline, "never settled: {view}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(view)
+    })
+    .await
 }
 
 const FIREWALL_ROUNDS: usize = 10;

@@ -10,6 +10,7 @@ use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 
+use common::eventually;
 use common::fw_lab::{BOX_LAN, LAN_CLIENT, Lab, Listener, in_force, reaches};
 use common::webdriver::Browser;
 use common::{ADMIN_PASSWORD, Daemon, Reply, TlsClient};
@@ -60,17 +61,16 @@ async fn open_admin(b: &Browser, d: &Daemon) {
 
 /// [`Browser::wait_for`] with a longer patience than its 10 s.
 async fn wait_long(b: &Browser, script: &str, what: &str, patience: Duration) {
-    let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
+    eventually(patience, what, async || {
         if b.eval(script).await == true {
-            return;
+            return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let shown = b
-        .eval("return [document.getElementById('fw-message').textContent, document.getElementById('fw-state').textContent, document.getElementById('fw-counters').textContent]")
-        .await;
-    panic!("{what}: not within {patience:?}; the firewall section shows {shown}");
+        let shown = b
+            .eval("return [document.getElementById('fw-message').textContent, document.getElementById('fw-state').textContent, document.getElementById('fw-counters').textContent]")
+            .await;
+        Err(format!("the firewall section shows {shown}"))
+    })
+    .await
 }
 
 /// Notes every text the countdown shows (it may last less than a poll)

@@ -9,11 +9,12 @@
 
 use hearth_testkit as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::servers_box::ServersBox;
 use common::servers_lab::{build_busybox_image, start_container};
 use common::webdriver::Browser;
+use common::{eventually, when};
 use hearth::servers::engine::Engine;
 use serde_json::{Value, json};
 
@@ -31,15 +32,10 @@ async fn shown(b: &Browser, name: &str) -> Value {
 
 /// Polls until `check` holds on what the page shows of `name`.
 async fn wait_shown(b: &Browser, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let v = shown(b, name).await;
-        if check(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: the page shows {v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(90), what, async || {
+        when(shown(b, name).await, &check)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

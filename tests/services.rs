@@ -8,11 +8,12 @@
 
 use hearth_testkit as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::sse::{self, SseStream};
 use common::{Daemon, Options, Protocol, TlsClient};
+use common::{eventually, when};
 
 /// A private bus, a fake systemd on it with `units` (name, active, sub),
 /// and hearth following it.
@@ -227,31 +228,26 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 async fn a_dropped_bus_is_connected_again() {
     let (mut bus, fake, d) = with_units(&[("caddy.service", "active", "running")]);
     let admin = d.admin_client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while system_state(&admin).await != "ok" {
-        assert!(Instant::now() < deadline, "system never ok");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(20), "the system ok", || async {
+        when(system_state(&admin).await, |s| s == "ok")
+    })
+    .await;
     bus.stop();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while system_state(&admin).await != "degraded" {
-        assert!(
-            Instant::now() < deadline,
-            "system not degraded without its bus"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the system degraded without its bus",
+        || async { when(system_state(&admin).await, |s| s == "degraded") },
+    )
+    .await;
     bus.restart();
     fake.wait_ready();
     fake.set_state("caddy.service", "activating", "start");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while system_state(&admin).await != "ok" {
-        assert!(
-            Instant::now() < deadline,
-            "system not back after the bus came back"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(60),
+        "the system back after the bus came back",
+        || async { when(system_state(&admin).await, |s| s == "ok") },
+    )
+    .await;
     let mut stream = follow(&admin).await;
     services(&mut stream, |r| {
         unit(r, "caddy.service")["active"] == "activating"
@@ -264,17 +260,22 @@ async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() 
     let (_bus, fake, d) = with_units(&[]);
     // The harness's setup chose `testbox` in UTC.
     let admin = d.admin_client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.static_hostname() != "testbox" || fake.timezone() != "UTC" {
-        assert!(
-            Instant::now() < deadline,
-            "hostnamed has {:?}, timedated {:?}; calls {:?}",
-            fake.static_hostname(),
-            fake.timezone(),
-            fake.calls()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "hostnamed with testbox and timedated with UTC",
+        || async {
+            let (name, zone) = (fake.static_hostname(), fake.timezone());
+            if name == "testbox" && zone == "UTC" {
+                Ok(())
+            } else {
+                Err(format!(
+                    "hostnamed has {name:?}, timedated {zone:?}; calls {:?}",
+                    fake.calls()
+                ))
+            }
+        },
+    )
+    .await;
     assert_eq!(fake.hostname(), "testbox", "the running name too");
     let health = admin.get("/api/v1/health").await.json();
     assert_eq!(health["components"]["host"]["state"], "ok", "{health}");
@@ -405,15 +406,18 @@ async fn a_reboot_is_announced_audited_and_asked_of_logind_seconds_later() {
     assert_eq!(notice["power"]["action"], "reboot");
     assert_eq!(notice["power"]["at_ms"], at_ms);
     assert_eq!(fake.reboots(), 0, "announced before it happens");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while fake.reboots() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "logind was never asked: {:?}",
-            fake.calls()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(15),
+        "logind asked to reboot",
+        || async {
+            if fake.reboots() > 0 {
+                Ok(())
+            } else {
+                Err(format!("calls {:?}", fake.calls()))
+            }
+        },
+    )
+    .await;
     assert!(fake.calls().contains(&"Reboot false".to_string()));
     let audit = admin.get("/api/v1/audit").await.json().to_string();
     assert!(audit.contains("system.reboot"), "{audit}");

@@ -15,6 +15,7 @@ use common::page_check::screenshot_dir;
 use common::sse;
 use common::webdriver::{Browser, sign_in_and_open_status};
 use common::{Daemon, Options, Protocol, free_port};
+use common::{eventually, when};
 
 /// How many points a sparkline keeps (status.js: SPARK_POINTS).
 const SPARK_POINTS: usize = 300;
@@ -119,21 +120,19 @@ async fn shows_cpu_and_updates_live(b: &Browser) {
     .await;
     let first = b.eval(read_cpu).await.as_str().unwrap().to_string();
     // ...and it changes within 3 s, fed by the event stream.
-    let since = Instant::now();
-    let mut changed = None;
-    while since.elapsed() < Duration::from_secs(3) {
-        let now = b.eval(read_cpu).await.as_str().unwrap_or("").to_string();
-        if now != first && now.contains('%') {
-            changed = Some(now);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(3),
+        &format!("the CPU figure to change from {first:?}"),
+        || async {
+            let now = b.eval(read_cpu).await.as_str().unwrap_or("").to_string();
+            when(now, |now| *now != first && now.contains('%'))
+        },
+    )
+    .await;
     stop.store(true, Ordering::Relaxed);
     for t in load {
         t.join().unwrap();
     }
-    assert!(changed.is_some(), "CPU figure stayed {first:?} for 3 s");
     wait_live(b).await;
 
     // The shell says who is signed in.
@@ -540,16 +539,18 @@ async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon) {
     }
     // The browser waits the retry delay the stream set (2 s) before it
     // reconnects and is refused.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while browser.eval("return location.pathname").await != "/login" {
-        assert!(
-            Instant::now() < deadline,
-            "still on {} with the stream {}",
-            browser.eval("return location.href").await,
-            browser.text("#live").await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(20), "the sign-in page", || async {
+        if browser.eval("return location.pathname").await == "/login" {
+            Ok(())
+        } else {
+            Err(format!(
+                "still on {} with the stream {}",
+                browser.eval("return location.href").await,
+                browser.text("#live").await
+            ))
+        }
+    })
+    .await;
 }
 
 /// Defect 1: with the status public, a visitor's page asked for the
@@ -623,45 +624,43 @@ async fn points(b: &Browser, id: &str) -> usize {
 /// line shows the history, the memory and network lines must too.
 async fn sparklines_start_with_the_history(second: &Daemon, b: &Browser) {
     let history = "/api/v1/metrics/history?series=memory.used_bytes&range=1h";
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let kept = loop {
-        let n = admin_get(second, history).await["points"]
-            .as_array()
-            .unwrap()
-            .len();
-        if n >= 5 {
-            break n.min(SPARK_POINTS);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the history has {n} samples after 30 s"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let kept = eventually(
+        Duration::from_secs(30),
+        "5 samples in the history (last seen: how many)",
+        || async {
+            let n = admin_get(second, history).await["points"]
+                .as_array()
+                .unwrap()
+                .len();
+            when(n, |n| *n >= 5)
+        },
+    )
+    .await
+    .min(SPARK_POINTS);
     sign_in_and_open_status(b, second.addr().port(), "admin", common::ADMIN_PASSWORD).await;
     // Away from the page: it lets go of its stream even when the browser
     // keeps it for going back (before, that held the stream a minute),
     // and the test takes the one allowed.
     b.goto(&format!("{}account", second.url("/"))).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let held = loop {
-        let s = sse::open(
-            &second.admin_client(),
-            Protocol::Http1,
-            "/api/v1/events?topics=system",
-            None,
-        )
-        .await;
-        if s.status == 200 {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stream stays taken: {}",
-            s.status
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let held = eventually(
+        Duration::from_secs(10),
+        "the page's stream let go (last seen: the status)",
+        || async {
+            let s = sse::open(
+                &second.admin_client(),
+                Protocol::Http1,
+                "/api/v1/events?topics=system",
+                None,
+            )
+            .await;
+            if s.status == 200 {
+                Ok(s)
+            } else {
+                Err(s.status)
+            }
+        },
+    )
+    .await;
     b.goto(&second.url("/")).await;
     // The first CPU sample has no rate: one point fewer.
     b.wait_for(
@@ -731,18 +730,17 @@ async fn a_dropped_stream_greys_the_figures_out(
 
     // Running until the test ends.
     let _back = Daemon::start(options());
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while b
-        .eval("return document.getElementById('live').dataset.state === 'live' && !document.getElementById('main').classList.contains('stale') && document.getElementById('as-of').hidden")
-        .await
-        != true
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the page did not come back: {}",
-            b.text("#live").await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(40), "the page to come back", || async {
+        if b
+            .eval("return document.getElementById('live').dataset.state === 'live' && !document.getElementById('main').classList.contains('stale') && document.getElementById('as-of').hidden")
+            .await
+            == true
+        {
+            Ok(())
+        } else {
+            Err(b.text("#live").await)
+        }
+    })
+    .await;
     assert_eq!(b.eval(&colour("#cpu-total")).await, live_colour);
 }

@@ -46,7 +46,9 @@ pub mod vm;
 pub mod wait;
 pub mod webdriver;
 
-pub use wait::{eventually, eventually_blocking, eventually_blocking_every, eventually_every};
+pub use wait::{
+    eventually, eventually_blocking, eventually_blocking_every, eventually_every, when,
+};
 
 /// The `hearth` binary under test: the one cargo built beside the running
 /// test or benchmark (`target/<profile>/deps/<test>-<hash>` runs, and
@@ -465,6 +467,28 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads `s` until the peer closes it (end of stream or an error), at most
+/// `timeout`, appending what arrives to `buf`: whether it was closed. A
+/// connection found still open after a while is a fact about order (it
+/// outlived the wait), never a measured duration.
+pub async fn read_until_closed<S>(s: &mut S, buf: &mut Vec<u8>, timeout: Duration) -> bool
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(timeout, async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok()
 }
 
 /// A port free on 127.0.0.1 right now (bound to :0, then released).

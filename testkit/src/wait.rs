@@ -5,10 +5,9 @@
 //!
 //! A check answers a [`Check`]: `bool`, `Option<T>` (`Some(v)`: done, `v`
 //! answered) or `Result<T, E>` (`Ok(v)`: done; `Err(e)`: not yet, `e`
-//! shown if the deadline passes).
+//! shown, as `Display` shows it, if the deadline passes).
 
-use std::fmt::Debug;
-use std::future::Future;
+use std::fmt::Display;
 use std::time::{Duration, Instant};
 
 /// How often a condition is checked.
@@ -35,11 +34,17 @@ impl<T> Check for Option<T> {
     }
 }
 
-impl<T, E: Debug> Check for Result<T, E> {
+impl<T, E: Display> Check for Result<T, E> {
     type Value = T;
     fn done(self) -> Result<T, Option<String>> {
-        self.map_err(|e| Some(format!("{e:?}")))
+        self.map_err(|e| Some(e.to_string()))
     }
+}
+
+/// `Ok(value)` if `done(&value)`, else `Err(value)`: a check that shows
+/// the value it last saw if the deadline passes.
+pub fn when<T>(value: T, done: impl FnOnce(&T) -> bool) -> Result<T, T> {
+    if done(&value) { Ok(value) } else { Err(value) }
 }
 
 fn timed_out(what: &str, timeout: Duration, last: Option<String>) -> ! {
@@ -53,27 +58,21 @@ fn timed_out(what: &str, timeout: Duration, last: Option<String>) -> ! {
 /// value; panics naming `what` (and the last thing `check` saw) if it is
 /// not done within `timeout`. `check` runs at least once, and once more
 /// at the deadline.
-pub async fn eventually<C, F, Fut>(timeout: Duration, what: &str, check: F) -> C::Value
-where
-    C: Check,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = C>,
-{
+pub async fn eventually<C: Check>(
+    timeout: Duration,
+    what: &str,
+    check: impl AsyncFnMut() -> C,
+) -> C::Value {
     eventually_every(timeout, INTERVAL, what, check).await
 }
 
 /// [`eventually`], checking every `interval`.
-pub async fn eventually_every<C, F, Fut>(
+pub async fn eventually_every<C: Check>(
     timeout: Duration,
     interval: Duration,
     what: &str,
-    mut check: F,
-) -> C::Value
-where
-    C: Check,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = C>,
-{
+    mut check: impl AsyncFnMut() -> C,
+) -> C::Value {
     let deadline = Instant::now() + timeout;
     loop {
         let last = match check().await.done() {
@@ -125,17 +124,16 @@ mod tests {
     #[tokio::test]
     async fn answers_the_value_once_the_check_is_done() {
         let mut n = 0;
-        let v = eventually(Duration::from_secs(5), "the third try", || {
+        let v = eventually(Duration::from_secs(5), "the third try", async || {
             n += 1;
-            let now = n;
-            async move { if now >= 3 { Ok(now) } else { Err(now) } }
+            if n >= 3 { Ok(n) } else { Err(n) }
         })
         .await;
         assert_eq!(v, 3);
     }
 
     #[tokio::test]
-    #[should_panic(expected = "the impossible: not within 200ms; last seen: \"no\"")]
+    #[should_panic(expected = "the impossible: not within 200ms; last seen: no")]
     async fn names_what_and_the_last_answer_on_timeout() {
         eventually(Duration::from_millis(200), "the impossible", || async {
             Err::<(), _>("no")
