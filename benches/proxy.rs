@@ -1039,14 +1039,7 @@ fn main() {
     println!();
     println!("| {} domains | min | median | p95 |", thousands(DOMAINS));
     println!("|---|---|---|---|");
-    let row = |what: &str, s: &Stats| {
-        println!(
-            "| {what} | {} | {} | {} |",
-            ms(s.min),
-            ms(s.median),
-            ms(s.p95)
-        );
-    };
+    let row = stats::print_row;
     println!(
         "| render (`render::config`) | {:.0} µs | {:.0} µs | {:.0} µs |",
         render_s.min.as_secs_f64() * 1e6,

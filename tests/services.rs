@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::sse::{self, SseStream};
-use common::{Daemon, Options, Protocol, TlsClient};
+use common::{Daemon, Protocol, TlsClient};
 use common::{eventually, when};
 
 /// A private bus, a fake systemd on it with `units` (name, active, sub),
@@ -23,7 +23,7 @@ fn with_units(units: &[(&str, &str, &str)]) -> (PrivateBus, FakeSystemd, Daemon)
     for (name, active, sub) in units {
         fake.add_unit(name, active, sub);
     }
-    let d = start(&bus);
+    let d = Daemon::start(bus.system_options());
     (bus, fake, d)
 }
 
@@ -36,16 +36,6 @@ async fn follow(client: &TlsClient) -> SseStream {
         None,
     )
     .await
-}
-
-fn start(bus: &PrivateBus) -> Daemon {
-    Daemon::start(Options {
-        config: format!(
-            "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
-            bus.address()
-        ),
-        ..Options::default()
-    })
 }
 
 /// The next `services` report (or a snapshot's) satisfying `done`.

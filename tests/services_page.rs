@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::webdriver::{Browser, sign_in_and_open_status};
-use common::{ADMIN_PASSWORD, Daemon, Options};
+use common::{ADMIN_PASSWORD, Daemon};
 
 const MEMBER: (&str, &str) = ("mia", "a long enough password 1");
 const VIEWER: (&str, &str) = ("vic", "a long enough password 2");
@@ -43,16 +43,6 @@ const ROW = (name) => {
 const OK: &str = "rgb(21, 128, 61)";
 const BAD: &str = "rgb(185, 28, 28)";
 const MUTED: &str = "rgb(87, 83, 78)";
-
-fn start(bus: &PrivateBus) -> Daemon {
-    Daemon::start(Options {
-        config: format!(
-            "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
-            bus.address()
-        ),
-        ..Options::default()
-    })
-}
 
 async fn row(b: &Browser, unit: &str) -> Value {
     b.eval_with(&format!("{ROW}\nreturn ROW(arguments[0]);"), &[json!(unit)])
@@ -98,7 +88,7 @@ async fn services_card_in_chromium() {
     fake.add_unit("ssh.service", "active", "running");
     // docker.service, hearth.service and the consoles are followed but
     // not on this box.
-    let d = start(&bus);
+    let d = Daemon::start(bus.system_options());
     d.add_user(MEMBER.0, MEMBER.1, "member").await;
     d.add_user(VIEWER.0, VIEWER.1, "viewer").await;
 

@@ -103,6 +103,18 @@ pub struct PrivateBus {
 }
 
 impl PrivateBus {
+    /// A daemon's options managing the system through this bus and
+    /// following `ssh.service`.
+    pub fn system_options(&self) -> crate::Options {
+        crate::Options {
+            config: format!(
+                "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
+                self.address()
+            ),
+            ..crate::Options::default()
+        }
+    }
+
     /// Starts the bus and waits until it answers on its socket.
     pub fn start() -> PrivateBus {
         super::require("dbus-daemon", "dbus");
