@@ -113,23 +113,18 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
         v.json().get("health").is_none(),
         "visitors get a reduced topic set"
     );
-    let mut stream = sse::open(&anon, Protocol::Http2, "/api/v1/events", None).await;
-    assert_eq!(stream.status, 200);
-    let snap = stream.next(WAIT).await.unwrap();
-    assert_eq!(snap.event, "snapshot");
+    let (_stream, snap) =
+        sse::open_snapshot(&anon, Protocol::Http2, "/api/v1/events", WAIT).await;
     assert!(snap.json().get("health").is_none());
     // Asking for more than a visitor may follow is cut down, not refused:
     // the public page asks for what a signed-in user gets.
-    let mut cut = sse::open(
+    let (mut cut, snap) = sse::open_snapshot(
         &anon,
         Protocol::Http1,
         "/api/v1/events?topics=system,health",
-        None,
+        WAIT,
     )
     .await;
-    assert_eq!(cut.status, 200);
-    let snap = cut.next(WAIT).await.unwrap();
-    assert_eq!(snap.event, "snapshot");
     assert!(snap.json()["system"].is_object(), "{}", snap.data);
     assert!(snap.json().get("health").is_none(), "{}", snap.data);
     let live = cut.next(WAIT).await.unwrap();
@@ -325,16 +320,13 @@ async fn admins_follow_the_audit_log_live_and_others_may_not() {
     let mut all = sse::open(&viewer, Protocol::Http1, "/api/v1/events", None).await;
     let snap = all.next(WAIT).await.unwrap();
     assert!(snap.json().get("audit").is_none());
-    let mut named = sse::open(
+    let (mut named, snap) = sse::open_snapshot(
         &viewer,
         Protocol::Http1,
         "/api/v1/events?topics=system,audit",
-        None,
+        WAIT,
     )
     .await;
-    assert_eq!(named.status, 200);
-    let snap = named.next(WAIT).await.unwrap();
-    assert_eq!(snap.event, "snapshot");
     assert!(snap.json()["system"].is_object());
     assert!(snap.json().get("audit").is_none());
     // An audited change while the viewer's streams are open: the admin's
