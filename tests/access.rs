@@ -113,8 +113,7 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
         v.json().get("health").is_none(),
         "visitors get a reduced topic set"
     );
-    let (_stream, snap) =
-        sse::open_snapshot(&anon, Protocol::Http2, "/api/v1/events", WAIT).await;
+    let (_stream, snap) = sse::open_snapshot(&anon, Protocol::Http2, "/api/v1/events", WAIT).await;
     assert!(snap.json().get("health").is_none());
     // Asking for more than a visitor may follow is cut down, not refused:
     // the public page asks for what a signed-in user gets.
