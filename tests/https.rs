@@ -5,7 +5,7 @@ use hearth_testkit as common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Daemon, Options, Protocol, read_until_closed};
+use common::{Daemon, Options, Protocol, eventually, read_until_closed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
@@ -250,15 +250,12 @@ async fn connections_over_the_per_address_cap_are_refused() {
     );
     drop(_a);
     // The slot frees when a connection closes.
-    let mut ok = false;
-    for _ in 0..50 {
-        if client.connect(&[b"http/1.1"]).await.is_ok() {
-            ok = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ok, "a freed slot can be used again");
+    eventually(
+        Duration::from_secs(5),
+        "a freed slot used again",
+        async || client.connect(&[b"http/1.1"]).await.map(drop),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -683,19 +683,17 @@ async fn server_log(member: &TlsClient, id: &str) -> String {
 /// The certificate, once the forwarded port reaches hearth (the guest may
 /// still be getting its address when systemd reports hearth ready).
 async fn wait_for_certificate(vm: &Vm) -> rustls::pki_types::CertificateDer<'static> {
-    let mut last = None;
-    for _ in 0..120 {
-        match first_certificate(vm.addr()).await {
-            Ok(cert) => return cert,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!(
-        "no TLS through the forwarded port {}: {last:?}; the console printed:\n{}",
-        vm.port,
-        vm.serial()
-    );
+    eventually_every(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        &format!("TLS through the forwarded port {}", vm.port),
+        async || {
+            first_certificate(vm.addr())
+                .await
+                .map_err(|e| format!("{e:?}; the console printed:\n{}", vm.serial()))
+        },
+    )
+    .await
 }
 
 fn var_size_bytes(status: &serde_json::Value) -> u64 {

@@ -192,16 +192,18 @@ impl CaddyLab {
 
     /// Waits until `path` exists; panics with Caddy's log after [`WAIT`].
     pub fn wait_for_file(&self, path: &Path) -> PathBuf {
-        let deadline = Instant::now() + WAIT;
-        while !path.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "{} did not appear within {WAIT:?}\n{}",
-                path.display(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::eventually_blocking_every(
+            WAIT,
+            Duration::from_millis(50),
+            &format!("{} to appear", path.display()),
+            || {
+                if path.exists() {
+                    Ok(())
+                } else {
+                    Err(format!("Caddy's log:\n{}", self.log()))
+                }
+            },
+        );
         path.to_path_buf()
     }
 

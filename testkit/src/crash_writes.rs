@@ -380,21 +380,24 @@ pub async fn request(
 
 /// Waits until the health says the store is ok.
 async fn store_ok(client: &TlsClient, driver: &str, ctx: &str, d: &Daemon) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health = request(client, "GET", "/api/v1/health", "", driver).await;
-        if let Ok((200, h)) = &health
-            && h["components"]["store"]["state"] == "ok"
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{ctx}: the store is not ok after the restart: {health:?}\nstderr:\n{}",
-            super::last_lines(&d.stderr(), 30)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::eventually_every(
+        Duration::from_secs(20),
+        Duration::from_millis(20),
+        &format!("{ctx}: the store ok after the restart"),
+        async || {
+            let health = request(client, "GET", "/api/v1/health", "", driver).await;
+            if let Ok((200, h)) = &health
+                && h["components"]["store"]["state"] == "ok"
+            {
+                return Ok(());
+            }
+            Err(format!(
+                "{health:?}\nstderr:\n{}",
+                super::last_lines(&d.stderr(), 30)
+            ))
+        },
+    )
+    .await
 }
 
 /// The admin's tokens by name: their ids and records.

@@ -233,15 +233,16 @@ impl PrivateBus {
             );
         }
         self.child = Some(child);
-        let deadline = Instant::now() + WAIT;
-        while UnixStream::connect(self.socket_path()).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "dbus-daemon does not answer: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::eventually_blocking_every(
+            WAIT,
+            Duration::from_millis(10),
+            "dbus-daemon to answer",
+            || {
+                UnixStream::connect(self.socket_path())
+                    .map(drop)
+                    .map_err(|e| format!("{e}; its log: {}", self.log()))
+            },
+        );
         std::fs::set_permissions(self.socket_path(), std::fs::Permissions::from_mode(0o777))
             .unwrap();
     }

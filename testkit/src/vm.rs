@@ -412,11 +412,9 @@ impl Vm {
     pub fn power_cut(&mut self) {
         let mut monitor = UnixStream::connect(&self.monitor).expect("qemu monitor socket");
         monitor.write_all(b"quit\n").unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "qemu did not quit");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::eventually_blocking(Duration::from_secs(30), "qemu to quit", || {
+            self.child.try_wait().unwrap().is_some()
+        });
     }
 
     /// Presses the power button (ACPI) and waits for the guest to shut

@@ -42,11 +42,12 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::eventually(
+            Duration::from_secs(20),
+            "chromedriver to start",
+            async || tokio::net::TcpStream::connect(addr).await.map(drop),
+        )
+        .await;
         let profile = tempfile::tempdir().unwrap();
         let mut b = Browser {
             driver,
