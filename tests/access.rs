@@ -81,15 +81,7 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
     let anon = d.client();
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":true}",
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings("{\"public_status\":true}").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["public_status"], true);
     assert_eq!(r.json()["hostname"], "testbox");
@@ -136,27 +128,13 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     assert_eq!(anon.get("/metrics").await.status, 401, "no public scraping");
     // Settings are admin-only.
     assert_eq!(
-        anon.send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":false}",
-            &[],
-            &[]
-        )
-        .await
-        .status,
+        anon.patch_settings("{\"public_status\":false}")
+            .await
+            .status,
         401
     );
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":false}",
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings("{\"public_status\":false}").await;
     assert_eq!(r.json()["public_status"], false);
     assert_eq!(anon.get("/api/v1/status").await.status, 401);
 }
@@ -176,15 +154,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
         settings.body
     );
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":true}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings(r#"{"console_shell":true}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["console_shell"], true);
     assert_eq!(
@@ -210,27 +180,13 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
     // sign in.
     for role in ["member", "viewer"] {
         let c = d.signed_in(&format!("{role}1"), role).await;
-        let r = c
-            .send(
-                "PATCH",
-                "/api/v1/settings",
-                r#"{"console_shell":false}"#,
-                &[],
-                &[],
-            )
-            .await;
+        let r = c.patch_settings(r#"{"console_shell":false}"#).await;
         assert_eq!(r.status, 403, "{role}: {:?}", r.body);
         assert_eq!(c.get("/api/v1/settings").await.status, 403, "{role}");
     }
     let r = d
         .client()
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":false}"#,
-            &[],
-            &[],
-        )
+        .patch_settings(r#"{"console_shell":false}"#)
         .await;
     assert_eq!(r.status, 401);
 
@@ -241,9 +197,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
         r#"{"console_shell":1}"#,
         r#"{"public_status":true,"console_shell":"off"}"#,
     ] {
-        let r = admin
-            .send("PATCH", "/api/v1/settings", body, &[], &[])
-            .await;
+        let r = admin.patch_settings(body).await;
         assert_eq!(r.status, 400, "{body}: {:?}", r.body);
         assert_eq!(
             r.json()["error"]["field"],
@@ -258,15 +212,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
     assert_eq!(settings["console_shell"], true, "{settings}");
     assert_eq!(settings["public_status"], false, "{settings}");
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":false}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings(r#"{"console_shell":false}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["console_shell"], false);
     let audit = admin.get("/api/v1/audit").await.json();

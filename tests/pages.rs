@@ -438,15 +438,7 @@ async fn the_admin_page_turns_the_console_shell_on_and_off() {
     let admin = d.admin_client();
     let console_shell =
         || async { d.admin_client().get("/api/v1/settings").await.json()["console_shell"].clone() };
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":true}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings(r#"{"console_shell":true}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;

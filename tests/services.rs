@@ -303,9 +303,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
     assert_eq!(status["ntp"], true, "{status}");
 
     let body = r#"{"hostname":"attic","timezone":"Europe/Vienna","ntp":false}"#;
-    let r = admin
-        .send("PATCH", "/api/v1/settings", body, &[], &[])
-        .await;
+    let r = admin.patch_settings(body).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["hostname"], "attic");
     assert_eq!(r.json()["ntp"], false);
@@ -344,9 +342,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
         (r#"{"hostname":"-cellar-","ntp":true}"#, "hostname"),
         (r#"{"ntp":"yes"}"#, "ntp"),
     ] {
-        let r = admin
-            .send("PATCH", "/api/v1/settings", body, &[], &[])
-            .await;
+        let r = admin.patch_settings(body).await;
         assert_eq!(r.status, 400, "{body}: {:?}", r.body);
         assert_eq!(r.json()["error"]["field"], field, "{body}: {:?}", r.body);
     }
@@ -356,15 +352,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
 
     // Admins only, the topic too.
     let member = d.signed_in("mia", "member").await;
-    let r = member
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"hostname":"mine"}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = member.patch_settings(r#"{"hostname":"mine"}"#).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     let r = member.get("/api/v1/events?topics=host").await;
     assert_eq!(r.status, 403, "{:?}", r.body);

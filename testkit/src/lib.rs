@@ -304,10 +304,7 @@ impl Daemon {
     /// Turns `public_status` on or off, as the harness's admin.
     pub async fn set_public_status(&self, on: bool) {
         let body = format!("{{\"public_status\":{on}}}");
-        let r = self
-            .admin_client()
-            .send("PATCH", "/api/v1/settings", &body, &[], &[])
-            .await;
+        let r = self.admin_client().patch_settings(&body).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
@@ -729,6 +726,11 @@ impl TlsClient {
             }
         };
         Reply::read(response).await
+    }
+
+    /// `PATCH /api/v1/settings` with `body` (JSON).
+    pub async fn patch_settings(&self, body: &str) -> Reply {
+        self.send("PATCH", "/api/v1/settings", body, &[], &[]).await
     }
 
     /// One HTTP/1.1 request with the given cookies and headers.
