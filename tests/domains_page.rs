@@ -74,8 +74,8 @@ async fn wait_shown(
             Ok(v)
         } else {
             Err(format!(
-                "the page shows {v} and says “{}”",
-                b.text("#proxy-state").await
+                "the page shows {v} and says {:?}",
+                b.text_if_any("#proxy-state").await
             ))
         }
     })

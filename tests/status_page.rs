@@ -544,9 +544,9 @@ async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon) {
             Ok(())
         } else {
             Err(format!(
-                "still on {} with the stream {}",
+                "still on {} with the stream {:?}",
                 browser.eval("return location.href").await,
-                browser.text("#live").await
+                browser.text_if_any("#live").await
             ))
         }
     })
@@ -738,7 +738,7 @@ async fn a_dropped_stream_greys_the_figures_out(
         {
             Ok(())
         } else {
-            Err(b.text("#live").await)
+            Err(format!("{:?}", b.text_if_any("#live").await))
         }
     })
     .await;
