@@ -157,7 +157,7 @@ async fn shows_cpu_and_updates_live(b: &Browser) {
 }
 
 async fn the_strip_names_the_box_its_time_and_version(d: &Daemon, b: &Browser) {
-    // The name given in setup (tests/common: complete_setup) and the
+    // The name given in setup (the testkit: complete_setup) and the
     // version this test was built with.
     assert_eq!(b.text("h1").await, "Status of testbox");
     b.wait_for(
