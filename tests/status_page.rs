@@ -119,9 +119,11 @@ async fn shows_cpu_and_updates_live(b: &Browser) {
     )
     .await;
     let first = b.eval(read_cpu).await.as_str().unwrap().to_string();
-    // ...and it changes within 3 s, fed by the event stream.
+    // ...and it changes, fed by the event stream (samples come every
+    // second; the wait is long enough for a machine busy with other work,
+    // whose figures move less).
     eventually(
-        Duration::from_secs(3),
+        Duration::from_secs(30),
         &format!("the CPU figure to change from {first:?}"),
         || async {
             let now = b.eval(read_cpu).await.as_str().unwrap_or("").to_string();
