@@ -15,12 +15,7 @@ const WAIT: Duration = Duration::from_secs(5);
 async fn the_status_needs_a_session_and_each_role_gets_its_cut() {
     let d = Daemon::start(Options::default());
     let anon = d.client();
-    for path in [
-        "/api/v1/status",
-        "/api/v1/events",
-        "/api/v1/metrics/history?series=load.1",
-        "/metrics",
-    ] {
+    for path in common::MONITORING_PATHS {
         let r = anon.get(path).await;
         assert_eq!(r.status, 401, "{path}");
     }

@@ -103,6 +103,15 @@ pub fn repo_dir() -> &'static Path {
 
 pub const SESSION_COOKIE: &str = "__Host-hearth_session";
 
+/// What shows the box's state (figures, their history and stream): what a
+/// visitor without a session, or anyone before the setup, may not read.
+pub const MONITORING_PATHS: [&str; 4] = [
+    "/api/v1/status",
+    "/api/v1/events",
+    "/api/v1/metrics/history?series=load.1",
+    "/metrics",
+];
+
 /// The admin password the harness sets up.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
