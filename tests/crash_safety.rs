@@ -117,6 +117,18 @@ async fn settled(admin: &TlsClient) -> Value {
     .await
 }
 
+/// Asks for a server named `web`, as the member holding `token`.
+async fn create_web(client: &TlsClient, token: &str) -> Result<(u16, Value), String> {
+    request(
+        client,
+        "POST",
+        "/api/v1/servers",
+        r#"{"name":"web"}"#,
+        token,
+    )
+    .await
+}
+
 const FIREWALL_ROUNDS: usize = 10;
 
 #[tokio::test]
@@ -260,16 +272,7 @@ async fn a_server_create_killed_midway_comes_up_or_leaves_nothing() {
         let began = Instant::now();
         let create = {
             let (client, token) = (client.clone(), token.clone());
-            tokio::spawn(async move {
-                request(
-                    &client,
-                    "POST",
-                    "/api/v1/servers",
-                    r#"{"name":"web"}"#,
-                    &token,
-                )
-                .await
-            })
+            tokio::spawn(async move { create_web(&client, &token).await })
         };
         let delay = match moment {
             // A create is answered within milliseconds: the kill lands
@@ -355,15 +358,7 @@ async fn a_server_create_killed_midway_comes_up_or_leaves_nothing() {
     }
     // The name is free again: a last create, not killed, runs.
     let client = member_client(&sb.daemon, Some(&token));
-    let (status, created) = request(
-        &client,
-        "POST",
-        "/api/v1/servers",
-        r#"{"name":"web"}"#,
-        &token,
-    )
-    .await
-    .unwrap();
+    let (status, created) = create_web(&client, &token).await.unwrap();
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     follow(&client)

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::sse::{self, SseStream};
-use common::{Daemon, Protocol, TlsClient};
+use common::{Daemon, Protocol, Reply, TlsClient};
 use common::{eventually, when};
 
 /// A private bus, a fake systemd on it with `units` (name, active, sub),
@@ -25,6 +25,19 @@ fn with_units(units: &[(&str, &str, &str)]) -> (PrivateBus, FakeSystemd, Daemon)
     }
     let d = Daemon::start(bus.system_options());
     (bus, fake, d)
+}
+
+/// `POST /api/v1/services/{unit}/{verb}` as `client`.
+async fn act(client: &TlsClient, unit: &str, verb: &str) -> Reply {
+    client
+        .send(
+            "POST",
+            &format!("/api/v1/services/{unit}/{verb}"),
+            "",
+            &[],
+            &[],
+        )
+        .await
 }
 
 /// The `services` topic, followed by `client`.
@@ -115,15 +128,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
     .await;
 
     // A restart answers once the job is done; the stream shows it.
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/services/caddy.service/restart",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&admin, "caddy.service", "restart").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["result"], "done");
     assert!(
@@ -139,15 +144,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 
     // A job that fails says so.
     fake.fail_next_job("nftables.service");
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/services/nftables.service/restart",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&admin, "nftables.service", "restart").await;
     assert_eq!(r.status, 422, "{:?}", r.body);
     assert!(
         r.json()["error"]["message"]
@@ -158,16 +155,12 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 
     // systemd (polkit) refuses: said, not hidden.
     fake.deny("docker.service");
-    let r = admin
-        .send("POST", "/api/v1/services/docker.service/stop", "", &[], &[])
-        .await;
+    let r = act(&admin, "docker.service", "stop").await;
     assert_eq!(r.status, 422, "{:?}", r.body);
 
     // Outside the allow-list: refused before systemd is asked.
     let before = fake.calls().len();
-    let r = admin
-        .send("POST", "/api/v1/services/ssh.service/stop", "", &[], &[])
-        .await;
+    let r = act(&admin, "ssh.service", "stop").await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     assert!(
         !fake.calls()[before..]
@@ -176,28 +169,12 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
         "{:?}",
         fake.calls()
     );
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/services/caddy.service/explode",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&admin, "caddy.service", "explode").await;
     assert_eq!(r.status, 404);
 
     // Members may not.
     let member = d.signed_in("mia", "member").await;
-    let r = member
-        .send(
-            "POST",
-            "/api/v1/services/caddy.service/restart",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&member, "caddy.service", "restart").await;
     assert_eq!(r.status, 403);
 
     let audit = admin.get("/api/v1/audit").await.json().to_string();
