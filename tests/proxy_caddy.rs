@@ -233,22 +233,7 @@ async fn proxy_report(
     stream: &mut common::sse::SseStream,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = stream
-            .next(left)
-            .await
-            .expect("a proxy report satisfying the test in time");
-        let report = match event.event.as_str() {
-            "proxy" => event.json(),
-            "snapshot" => event.json()["proxy"].clone(),
-            _ => continue,
-        };
-        if done(&report) {
-            return report;
-        }
-    }
+    stream.until("proxy", Duration::from_secs(30), done).await
 }
 
 fn names(report: &serde_json::Value) -> Vec<String> {
