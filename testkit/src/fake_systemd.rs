@@ -64,7 +64,6 @@ pub const LOGIN1: &str = "org.freedesktop.login1";
 pub const NAMES: [&str; 4] = [SYSTEMD, HOSTNAME1, TIMEDATE1, LOGIN1];
 
 pub const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
-pub const MANAGER_IFACE: &str = "org.freedesktop.systemd1.Manager";
 pub const UNIT_IFACE: &str = "org.freedesktop.systemd1.Unit";
 pub const SERVICE_IFACE: &str = "org.freedesktop.systemd1.Service";
 
@@ -1208,10 +1207,6 @@ impl FakeSystemd {
     /// hostname and timezone calls is left out). Refused calls included.
     pub fn calls(&self) -> Vec<String> {
         self.shared.lock().calls.clone()
-    }
-
-    pub fn clear_calls(&self) {
-        self.shared.lock().calls.clear();
     }
 
     /// A unit as the fake knows it.

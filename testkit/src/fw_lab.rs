@@ -30,7 +30,6 @@ pub const LAN_CLIENT: &str = "192.168.50.10";
 pub const PRIVATE_HOST: &str = "192.168.50.20";
 pub const INTERNET_HOST: &str = "203.0.113.10";
 pub const BOX_INTERNET: &str = "203.0.113.1";
-pub const SRV1: &str = "10.88.1.2";
 pub const SRV2: &str = "10.88.2.2";
 /// The Linux user owning the sockets of the "server owned by a user"
 /// (in the servers' uid range, as hearth's helper makes them).

@@ -94,13 +94,6 @@ pub fn target_tmpdir() -> PathBuf {
     tmp
 }
 
-/// The checkout's root: the hearth package's folder, beside `testkit/`.
-pub fn repo_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit/ is inside the checkout")
-}
-
 pub const SESSION_COOKIE: &str = "__Host-hearth_session";
 
 /// What shows the box's state (figures, their history and stream): what a
