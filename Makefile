@@ -50,7 +50,7 @@ run:
 test: export HEARTH_IMAGE_STALE_LOCK ?= refresh
 test: deps lint image
 	HEARTH_IMAGE=$(IMAGE) HEARTH_IMAGE_BINARY=$(IMAGE_BINARY) HEARTH_VERSION=$(VERSION) \
-	  $(CARGO) test --no-fail-fast
+	  $(CARGO) test --workspace --no-fail-fast
 
 # Every integration test (tests/*.rs) but those of the image and the VM: a
 # new test file joins `make check` by itself.
@@ -58,14 +58,14 @@ IMAGE_TESTS := vm image_contents image_reproducible
 CHECK_TESTS := $(filter-out $(IMAGE_TESTS),$(basename $(notdir $(wildcard tests/*.rs))))
 
 check: deps lint
-	$(CARGO) test --no-fail-fast --lib --bins $(addprefix --test ,$(CHECK_TESTS))
+	$(CARGO) test --workspace --no-fail-fast --lib --bins $(addprefix --test ,$(CHECK_TESTS))
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
-	$(CARGO) fmt
+	$(CARGO) fmt --all
 
 build:
 	$(CARGO) build

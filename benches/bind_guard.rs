@@ -8,9 +8,7 @@
 //!
 //! Needs root (make bench runs it as root) and a cgroup v2 hierarchy.
 
-#[path = "common/stats.rs"]
-#[allow(dead_code)]
-mod stats;
+use hearth_testkit::stats;
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};

@@ -9,11 +9,8 @@
 //! committed anyway, the time of a round and of a start, and the store's
 //! size at the end. `HEARTH_CRASH_SEED` replays a run's delays.
 
-#[path = "../tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod common;
-#[path = "common/stats.rs"]
-mod stats;
+use hearth_testkit as common;
+use hearth_testkit::stats;
 
 use std::time::{Duration, Instant};
 

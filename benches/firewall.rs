@@ -12,10 +12,9 @@
 //! touched. Needs root, nftables and iproute2. The applies alternate
 //! (hearth, bare, hearth, bare...) so that machine noise hits both alike.
 
-#[path = "common/stats.rs"]
-mod stats;
+use hearth_testkit::stats;
 
-use stats::{Stats, ms, stats};
+use stats::{ms, stats};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -312,14 +311,7 @@ fn main() {
         "| 1,000 forwards + 1,000 allow rules ({kib:.0} KiB, {rules} rules) | min | median | p95 |"
     );
     println!("|---|---|---|---|");
-    let row = |what: &str, s: &Stats| {
-        println!(
-            "| {what} | {} | {} | {} |",
-            ms(s.min),
-            ms(s.median),
-            ms(s.p95)
-        );
-    };
+    let row = stats::print_row;
     row("hearth apply (`nft -f -`, script on stdin)", &apply);
     row("hearth read-back (`list()` after the apply)", &list);
     row("hearth apply + read-back", &both);

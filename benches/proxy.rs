@@ -33,8 +33,7 @@
 //! every Caddy started here is stopped at the end, also on a panic. Needs
 //! caddy and curl.
 
-#[path = "common/stats.rs"]
-mod stats;
+use hearth_testkit::{free_port, stats};
 
 use stats::{Stats, ms, stats};
 use std::io::{BufRead, BufReader, Write};
@@ -284,13 +283,6 @@ fn go_memory(socket: &Path) -> GoMemory {
         draining_servers: goroutines.matches("net/http.(*Server).Shutdown(").count(),
         heap_live: stat(&collected, "HeapAlloc") / 1024,
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((LOOPBACK, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
 }
 
 fn domain(name: &str, tls: TlsMode, port: u16, hsts: bool) -> Domain {
@@ -1047,14 +1039,7 @@ fn main() {
     println!();
     println!("| {} domains | min | median | p95 |", thousands(DOMAINS));
     println!("|---|---|---|---|");
-    let row = |what: &str, s: &Stats| {
-        println!(
-            "| {what} | {} | {} | {} |",
-            ms(s.min),
-            ms(s.median),
-            ms(s.p95)
-        );
-    };
+    let row = stats::print_row;
     println!(
         "| render (`render::config`) | {:.0} µs | {:.0} µs | {:.0} µs |",
         render_s.min.as_secs_f64() * 1e6,

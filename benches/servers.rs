@@ -12,11 +12,8 @@
 //! busybox-static (make bench installs them). Every user, mount and
 //! engine made here is removed at the end.
 
-#[path = "../tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod common;
-#[path = "common/stats.rs"]
-mod stats;
+use hearth_testkit as common;
+use hearth_testkit::stats;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -13,8 +13,7 @@
 //! the first part against that binary too, side by side (e.g. one built
 //! from a commit before issue 28).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

@@ -9,8 +9,7 @@
 //! The release `hearth` binary runs as a child with its own state; the
 //! clients run in this process (so they share the two cores with it).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use hearth_testkit as common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! when the owner made the status public, and each with its own cut of the
 //! data (role filtering on the stream).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 
@@ -15,12 +15,7 @@ const WAIT: Duration = Duration::from_secs(5);
 async fn the_status_needs_a_session_and_each_role_gets_its_cut() {
     let d = Daemon::start(Options::default());
     let anon = d.client();
-    for path in [
-        "/api/v1/status",
-        "/api/v1/events",
-        "/api/v1/metrics/history?series=load.1",
-        "/metrics",
-    ] {
+    for path in common::MONITORING_PATHS {
         let r = anon.get(path).await;
         assert_eq!(r.status, 401, "{path}");
     }
@@ -81,15 +76,7 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
     let anon = d.client();
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":true}",
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings("{\"public_status\":true}").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["public_status"], true);
     assert_eq!(r.json()["hostname"], "testbox");
@@ -113,23 +100,17 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
         v.json().get("health").is_none(),
         "visitors get a reduced topic set"
     );
-    let mut stream = sse::open(&anon, Protocol::Http2, "/api/v1/events", None).await;
-    assert_eq!(stream.status, 200);
-    let snap = stream.next(WAIT).await.unwrap();
-    assert_eq!(snap.event, "snapshot");
+    let (_stream, snap) = sse::open_snapshot(&anon, Protocol::Http2, "/api/v1/events", WAIT).await;
     assert!(snap.json().get("health").is_none());
     // Asking for more than a visitor may follow is cut down, not refused:
     // the public page asks for what a signed-in user gets.
-    let mut cut = sse::open(
+    let (mut cut, snap) = sse::open_snapshot(
         &anon,
         Protocol::Http1,
         "/api/v1/events?topics=system,health",
-        None,
+        WAIT,
     )
     .await;
-    assert_eq!(cut.status, 200);
-    let snap = cut.next(WAIT).await.unwrap();
-    assert_eq!(snap.event, "snapshot");
     assert!(snap.json()["system"].is_object(), "{}", snap.data);
     assert!(snap.json().get("health").is_none(), "{}", snap.data);
     let live = cut.next(WAIT).await.unwrap();
@@ -142,27 +123,13 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     assert_eq!(anon.get("/metrics").await.status, 401, "no public scraping");
     // Settings are admin-only.
     assert_eq!(
-        anon.send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":false}",
-            &[],
-            &[]
-        )
-        .await
-        .status,
+        anon.patch_settings("{\"public_status\":false}")
+            .await
+            .status,
         401
     );
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            "{\"public_status\":false}",
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings("{\"public_status\":false}").await;
     assert_eq!(r.json()["public_status"], false);
     assert_eq!(anon.get("/api/v1/status").await.status, 401);
 }
@@ -182,15 +149,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
         settings.body
     );
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":true}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings(r#"{"console_shell":true}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["console_shell"], true);
     assert_eq!(
@@ -216,27 +175,13 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
     // sign in.
     for role in ["member", "viewer"] {
         let c = d.signed_in(&format!("{role}1"), role).await;
-        let r = c
-            .send(
-                "PATCH",
-                "/api/v1/settings",
-                r#"{"console_shell":false}"#,
-                &[],
-                &[],
-            )
-            .await;
+        let r = c.patch_settings(r#"{"console_shell":false}"#).await;
         assert_eq!(r.status, 403, "{role}: {:?}", r.body);
         assert_eq!(c.get("/api/v1/settings").await.status, 403, "{role}");
     }
     let r = d
         .client()
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":false}"#,
-            &[],
-            &[],
-        )
+        .patch_settings(r#"{"console_shell":false}"#)
         .await;
     assert_eq!(r.status, 401);
 
@@ -247,9 +192,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
         r#"{"console_shell":1}"#,
         r#"{"public_status":true,"console_shell":"off"}"#,
     ] {
-        let r = admin
-            .send("PATCH", "/api/v1/settings", body, &[], &[])
-            .await;
+        let r = admin.patch_settings(body).await;
         assert_eq!(r.status, 400, "{body}: {:?}", r.body);
         assert_eq!(
             r.json()["error"]["field"],
@@ -264,15 +207,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
     assert_eq!(settings["console_shell"], true, "{settings}");
     assert_eq!(settings["public_status"], false, "{settings}");
 
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":false}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings(r#"{"console_shell":false}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["console_shell"], false);
     let audit = admin.get("/api/v1/audit").await.json();
@@ -325,16 +260,13 @@ async fn admins_follow_the_audit_log_live_and_others_may_not() {
     let mut all = sse::open(&viewer, Protocol::Http1, "/api/v1/events", None).await;
     let snap = all.next(WAIT).await.unwrap();
     assert!(snap.json().get("audit").is_none());
-    let mut named = sse::open(
+    let (mut named, snap) = sse::open_snapshot(
         &viewer,
         Protocol::Http1,
         "/api/v1/events?topics=system,audit",
-        None,
+        WAIT,
     )
     .await;
-    assert_eq!(named.status, 200);
-    let snap = named.next(WAIT).await.unwrap();
-    assert_eq!(snap.event, "snapshot");
     assert!(snap.json()["system"].is_object());
     assert!(snap.json().get("audit").is_none());
     // An audited change while the viewer's streams are open: the admin's

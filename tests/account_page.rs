@@ -9,10 +9,10 @@
 //! servers: the member's server is a record, which is all the command
 //! needs.
 
-mod common;
+use hearth_testkit as common;
 
 use base64::Engine;
-use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
+use common::webdriver::{Browser, sign_in_and_open_status};
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 use serde_json::{Value, json};
 
@@ -61,8 +61,7 @@ async fn a_member_makes_lists_and_revokes_a_server_certificate() {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    let b = Browser::start(&spki_pin(&key)).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "ann", PASSWORD).await;
     b.goto(&format!("https://localhost:{}/account", d.addr().port()))
         .await;

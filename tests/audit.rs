@@ -1,6 +1,6 @@
 //! The audit log API (admins only), against the binary.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 
@@ -208,11 +208,7 @@ async fn admins_set_how_long_the_log_keeps_attempts() {
     );
     let patch = |body: &'static str| {
         let admin = &admin;
-        async move {
-            admin
-                .send("PATCH", "/api/v1/settings", body, &[], &[])
-                .await
-        }
+        async move { admin.patch_settings(body).await }
     };
     for (body, field) in [
         (r#"{"audit_keep_days":0}"#, "audit_keep_days"),

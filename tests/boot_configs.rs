@@ -3,7 +3,7 @@
 //! and stops without touching other tables (in network namespaces of the
 //! test's own), and Caddy validates its boot config.
 
-mod common;
+use hearth_testkit as common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! `GET /api/v1/box` and `GET /api/v1/timezones` against the binary: what
 //! each kind of caller learns about the box, in setup mode too.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 

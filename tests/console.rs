@@ -6,7 +6,7 @@
 //! paths: a recording `systemctl` (this machine must not reboot), the real
 //! `journalctl` on journal files of the test's own.
 
-mod common;
+use hearth_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

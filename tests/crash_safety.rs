@@ -15,11 +15,12 @@
 //!   restart it comes up running, or, if its create was never committed,
 //!   nothing of it is left; either way the same name can be made again.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 
 use common::crash_writes::{self, Plan, Rng, request};
+use common::eventually;
 use common::fw_lab::{Lab, in_force};
 use common::servers_box::{ServersBox, follow, server};
 use common::servers_lab::remove_leftovers;
@@ -97,8 +98,7 @@ fn kernel_table(lab: &Lab) -> String {
 /// Waits until the restarted daemon has settled: nothing pending and its
 /// firewall health saying the stored version is in force; the view.
 async fn settled(admin: &TlsClient) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), "settled", async || {
         let view = admin.get("/api/v1/firewall").await.json();
         if view.get("pending").is_none() {
             let health = admin.get("/api/v1/health").await.json();
@@ -109,12 +109,24 @@ async fn settled(admin: &TlsClient) -> Value {
                     .as_str()
                     .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
             {
-                return view;
+                return Ok(view);
             }
         }
-        assert!(Instant::now() < deadline, "never settled: {view}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(view)
+    })
+    .await
+}
+
+/// Asks for a server named `web`, as the member holding `token`.
+async fn create_web(client: &TlsClient, token: &str) -> Result<(u16, Value), String> {
+    request(
+        client,
+        "POST",
+        "/api/v1/servers",
+        r#"{"name":"web"}"#,
+        token,
+    )
+    .await
 }
 
 const FIREWALL_ROUNDS: usize = 10;
@@ -260,16 +272,7 @@ async fn a_server_create_killed_midway_comes_up_or_leaves_nothing() {
         let began = Instant::now();
         let create = {
             let (client, token) = (client.clone(), token.clone());
-            tokio::spawn(async move {
-                request(
-                    &client,
-                    "POST",
-                    "/api/v1/servers",
-                    r#"{"name":"web"}"#,
-                    &token,
-                )
-                .await
-            })
+            tokio::spawn(async move { create_web(&client, &token).await })
         };
         let delay = match moment {
             // A create is answered within milliseconds: the kill lands
@@ -355,15 +358,7 @@ async fn a_server_create_killed_midway_comes_up_or_leaves_nothing() {
     }
     // The name is free again: a last create, not killed, runs.
     let client = member_client(&sb.daemon, Some(&token));
-    let (status, created) = request(
-        &client,
-        "POST",
-        "/api/v1/servers",
-        r#"{"name":"web"}"#,
-        &token,
-    )
-    .await
-    .unwrap();
+    let (status, created) = create_web(&client, &token).await.unwrap();
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     follow(&client)

@@ -8,31 +8,23 @@
 //! and sees it say so when the server is gone.
 //! Needs caddy, curl, chromium and chromium-driver.
 
-mod common;
+use hearth_testkit as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::caddy_lab::{Backend, curl_resolve};
 use common::proxy_lab::ProxyLab;
-use common::webdriver::{Browser, spki_pin};
+use common::webdriver::Browser;
 use common::{ADMIN_PASSWORD, Daemon};
+use common::{eventually, when};
 use serde_json::{Value, json};
 
 const MEMBER_PASSWORD: &str = "a member's own long passphrase";
 
-async fn browser(d: &Daemon) -> Browser {
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    Browser::start(&spki_pin(&key)).await
-}
-
-fn url(d: &Daemon, path: &str) -> String {
-    format!("https://localhost:{}{path}", d.addr().port())
-}
-
 /// Signs `user` in on the sign-in page, which leads to /domains, and
 /// waits until the page has the list and the web server's first report.
 async fn open_domains(b: &Browser, d: &Daemon, user: &str, password: &str) {
-    b.goto(&url(d, "/login?next=%2Fdomains")).await;
+    b.goto(&d.url("/login?next=%2Fdomains")).await;
     b.wait_for(
         "return location.pathname === '/login' && document.readyState === 'complete'",
         "the sign-in page",
@@ -76,19 +68,18 @@ async fn wait_shown(
     patience: Duration,
     check: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + patience;
-    loop {
+    eventually(patience, what, || async {
         let v = shown(b, name).await;
         if check(&v) {
-            return v;
+            Ok(v)
+        } else {
+            Err(format!(
+                "the page shows {v} and says {:?}",
+                b.text_if_any("#proxy-state").await
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {patience:?}; the page shows {v} and says “{}”",
-            b.text("#proxy-state").await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
 fn field<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -121,7 +112,7 @@ async fn field_error(b: &Browser, id: &str) -> Value {
 async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     let mut lab = ProxyLab::start();
     let backend = Backend::start("web");
-    let b = browser(&lab.hearth).await;
+    let b = lab.hearth.browser().await;
     open_domains(&b, &lab.hearth, "admin", ADMIN_PASSWORD).await;
 
     let nav = b
@@ -307,24 +298,20 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
 
     // Caddy gone: the page says so, live.
     lab.caddy.kill();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let state = eventually(Duration::from_secs(20), "the degraded state", || async {
         let state = b
             .eval("const s = document.getElementById('proxy-state'); return [s.classList.contains('state-degraded'), s.textContent]")
             .await;
-        if state[0] == true {
-            assert!(
-                state[1]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("Caddy unreachable: cannot observe the component; see the log. What was in force stays in force."),
-                "{state}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no degraded state: {state}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        when(state, |s| s[0] == true)
+    })
+    .await;
+    assert!(
+        state[1]
+            .as_str()
+            .unwrap()
+            .starts_with("Caddy unreachable: cannot observe the component; see the log. What was in force stays in force."),
+        "{state}"
+    );
     let cause = b.text("#proxy-cause").await;
     assert!(cause.contains("cannot reach Caddy's admin API"), "{cause}");
     // The refusal (400) is how the page learnt of the bad name.
@@ -366,7 +353,7 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
     let refusal = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(refusal.contains("their own servers"), "{refusal}");
 
-    let b = browser(&lab.hearth).await;
+    let b = lab.hearth.browser().await;
     open_domains(&b, &lab.hearth, "mia", MEMBER_PASSWORD).await;
     assert_eq!(
         b.eval("return Array.from(document.querySelectorAll('#shell nav a'), a => a.textContent)")
@@ -427,7 +414,7 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    b.goto(&url(&lab.hearth, "/domains")).await;
+    b.goto(&lab.hearth.url("/domains")).await;
     b.wait_for(
         "return document.readyState === 'complete' && !document.getElementById('domain-form').hidden && document.getElementById('d-server').value !== ''",
         "the form, with her server to choose",
@@ -499,11 +486,15 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
         format!("Visitors get an error page: server {id} is gone.")
     );
     // Caddy's load may follow the page's word by a moment.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while curl_resolve("app.test", lab.https_port, Some(&root), "/").0 != 502 {
-        assert!(Instant::now() < deadline, "Caddy never answered 502");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(15), "Caddy answering 502", || async {
+        let got = curl_resolve("app.test", lab.https_port, Some(&root), "/");
+        if got.0 == 502 {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    })
+    .await;
     b.check_page("domains-member-server").await;
     b.assert_no_severe_errors(&[]).await;
 }

@@ -4,7 +4,7 @@
 //! unit, the hostname, timezone and reboot calls recorded, and the bus
 //! restarted under a client.
 
-mod common;
+use hearth_testkit as common;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! in the LAN client's namespace: every request crosses the ruleset that
 //! hearth applies. Needs root, nftables and iproute2.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 

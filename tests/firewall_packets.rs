@@ -4,7 +4,7 @@
 //! LAN client, a private LAN host, the internet and two servers (see
 //! `common::fw_lab`). Needs root, nftables and iproute2.
 
-mod common;
+use hearth_testkit as common;
 
 use common::fw_lab::{
     BOX_INTERNET, BOX_LAN, INTERNET_HOST, LAN_CLIENT, Lab, Listener, PRIVATE_HOST, SERVER_UID,

@@ -6,28 +6,19 @@
 //! the ruleset hearth applies. What is checked is what an admin sees.
 //! Needs root, nftables, iproute2, chromium and chromium-driver.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 
+use common::eventually;
 use common::fw_lab::{BOX_LAN, LAN_CLIENT, Lab, Listener, in_force, reaches};
-use common::webdriver::{Browser, spki_pin};
+use common::webdriver::Browser;
 use common::{ADMIN_PASSWORD, Daemon, Reply, TlsClient};
 use serde_json::{Value, json};
 
 /// The confirm window of the daemon in the tests where the page confirms
 /// by itself.
 const WINDOW_S: u64 = 10;
-
-async fn browser(d: &Daemon) -> Browser {
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    Browser::start(&spki_pin(&key)).await
-}
-
-/// The page as the LAN client reaches it: by the box's address.
-fn url(d: &Daemon, path: &str) -> String {
-    format!("https://{}{path}", d.addr())
-}
 
 async fn firewall(client: &TlsClient) -> Value {
     let r = client.get("/api/v1/firewall").await;
@@ -44,7 +35,7 @@ async fn put(client: &TlsClient, body: Value) -> Reply {
 /// Signs in as the admin on the sign-in page and lands on /admin with the
 /// firewall section loaded.
 async fn open_admin(b: &Browser, d: &Daemon) {
-    b.goto(&url(d, "/login?next=%2Fadmin")).await;
+    b.goto(&d.addr_url("/login?next=%2Fadmin")).await;
     b.wait_for(
         "return location.pathname === '/login' && document.readyState === 'complete'",
         "the sign-in page",
@@ -70,17 +61,16 @@ async fn open_admin(b: &Browser, d: &Daemon) {
 
 /// [`Browser::wait_for`] with a longer patience than its 10 s.
 async fn wait_long(b: &Browser, script: &str, what: &str, patience: Duration) {
-    let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
+    eventually(patience, what, async || {
         if b.eval(script).await == true {
-            return;
+            return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let shown = b
-        .eval("return [document.getElementById('fw-message').textContent, document.getElementById('fw-state').textContent, document.getElementById('fw-counters').textContent]")
-        .await;
-    panic!("{what}: not within {patience:?}; the firewall section shows {shown}");
+        let shown = b
+            .eval("return [document.getElementById('fw-message').textContent, document.getElementById('fw-state').textContent, document.getElementById('fw-counters').textContent]")
+            .await;
+        Err(format!("the firewall section shows {shown}"))
+    })
+    .await
 }
 
 /// Notes every text the countdown shows (it may last less than a poll)
@@ -113,7 +103,7 @@ async fn an_open_port_added_on_the_page_is_applied_confirmed_and_counted() {
     let to = format!("{BOX_LAN}:5000");
     assert!(!reaches(&lab.lan, None, &to), "closed before the change");
 
-    let b = browser(&d).await;
+    let b = d.browser().await;
     open_admin(&b, &d).await;
     assert_eq!(
         b.eval("return document.querySelectorAll('#fw-allow tr').length")
@@ -217,7 +207,7 @@ async fn refused_changes_are_marked_at_their_field_and_nothing_is_applied() {
     let ruleset = || lab.boxns.run("nft", &["-s", "list", "ruleset"]);
     let before = ruleset();
 
-    let b = browser(&d).await;
+    let b = d.browser().await;
     open_admin(&b, &d).await;
     b.click("#fw-add-allow").await;
     b.set_value("#fw-allow tr:last-child .fw-ports", "9-3")
@@ -303,7 +293,7 @@ async fn a_change_awaiting_confirmation_is_shown_on_load_and_kept_with_a_click()
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert!(r.json()["confirm_by_ms"].is_u64(), "{:?}", r.body);
 
-    let b = browser(&d).await;
+    let b = d.browser().await;
     open_admin(&b, &d).await;
     b.wait_for(
         "return !document.getElementById('fw-pending').hidden && !document.getElementById('fw-keep').hidden",

@@ -6,7 +6,7 @@
 //! forwarded addresses are throttled when the header is ignored, and are
 //! not when it is believed.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{Daemon, Options};
 

@@ -3,7 +3,7 @@
 //! nothing that belongs to one machine (no machine-id, key or state) or
 //! that would let someone in (no SSH server, no root password).
 
-mod common;
+use hearth_testkit as common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

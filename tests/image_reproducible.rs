@@ -2,7 +2,7 @@
 //! same package lock, hearth binary and SOURCE_DATE_EPOCH) gives the same
 //! bytes as the image `make image` built.
 
-mod common;
+use hearth_testkit as common;
 
 use std::io::Write;
 use std::process::Command;

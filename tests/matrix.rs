@@ -2,7 +2,7 @@
 //! each role and for a signed-out caller; and every state-changing
 //! endpoint leaves exactly one audit record.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 

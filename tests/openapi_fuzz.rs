@@ -6,7 +6,7 @@
 //! (a 5xx is a bug: bad input is a 4xx that says why) and no reply that
 //! does not match the description.
 
-mod common;
+use hearth_testkit as common;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,23 +3,14 @@
 //! user hit (each test here failed before its fix), and zero axe-core
 //! violations in every state at desktop and phone widths.
 
-mod common;
+use hearth_testkit as common;
 
-use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
+use common::webdriver::{Browser, sign_in_and_open_status};
 use common::{ADMIN_PASSWORD, Daemon, Options};
 use hearth::auth::totp;
 use serde_json::Value;
 
 const PASSWORD: &str = "another fine passphrase here";
-
-async fn browser(d: &Daemon) -> Browser {
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    Browser::start(&spki_pin(&key)).await
-}
-
-fn url(d: &Daemon, path: &str) -> String {
-    format!("https://localhost:{}{path}", d.addr().port())
-}
 
 /// The current code of an authenticator holding `secret` (base32).
 fn code_for(secret: &str) -> String {
@@ -69,8 +60,8 @@ async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
     // second time: sign in with a recovery code.
     let recovery_code = ann.enrol_two_factor(&session).await.recovery_codes[0].clone();
 
-    let b = browser(&d).await;
-    b.goto(&url(&d, "/login")).await;
+    let b = d.browser().await;
+    b.goto(&d.url("/login")).await;
     b.wait_for(
         "return document.readyState === 'complete'",
         "the sign-in page",
@@ -135,13 +126,13 @@ async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_account_page_says_whether_two_factor_login_is_on() {
     let d = Daemon::start(Options::default());
-    let b = browser(&d).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
     assert_eq!(
         nav_links(&b).await,
         serde_json::json!(["Status", "Domains", "Servers", "Account", "Admin"])
     );
-    b.goto(&url(&d, "/account")).await;
+    b.goto(&d.url("/account")).await;
     b.wait_for(
         "return document.getElementById('totp-state').textContent === 'off'",
         "two-factor shown off",
@@ -217,13 +208,13 @@ async fn the_account_page_says_whether_two_factor_login_is_on() {
 async fn tokens_with_an_expiry_and_a_password_change() {
     let mut d = Daemon::start(Options::default());
     d.add_user("ann", PASSWORD, "viewer").await;
-    let b = browser(&d).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "ann", PASSWORD).await;
     assert_eq!(
         nav_links(&b).await,
         serde_json::json!(["Status", "Account"])
     );
-    b.goto(&url(&d, "/account")).await;
+    b.goto(&d.url("/account")).await;
     b.wait_for(
         "return document.getElementById('totp-state').textContent === 'off'",
         "the page loaded",
@@ -318,9 +309,9 @@ async fn the_admin_page_newest_first_with_confirmation() {
             .await;
         assert_eq!(r.status, 204);
     }
-    let b = browser(&d).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
-    b.goto(&url(&d, "/admin")).await;
+    b.goto(&d.url("/admin")).await;
     b.wait_for(
         "return document.querySelectorAll('#audit tr').length === 50",
         "the first page of the audit log",
@@ -364,7 +355,7 @@ async fn the_admin_page_newest_first_with_confirmation() {
 
     // Neither the admin's own account nor the only admin can be disabled
     // or deleted; another user asks before it is deleted.
-    b.goto(&url(&d, "/admin")).await;
+    b.goto(&d.url("/admin")).await;
     b.wait_for(
         "return Array.from(document.querySelectorAll('#users th')).some(e => e.textContent === 'kid')",
         "kid listed",
@@ -447,19 +438,11 @@ async fn the_admin_page_turns_the_console_shell_on_and_off() {
     let admin = d.admin_client();
     let console_shell =
         || async { d.admin_client().get("/api/v1/settings").await.json()["console_shell"].clone() };
-    let r = admin
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"console_shell":true}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin.patch_settings(r#"{"console_shell":true}"#).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let b = browser(&d).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
-    b.goto(&url(&d, "/admin")).await;
+    b.goto(&d.url("/admin")).await;
     b.wait_for(
         "return document.getElementById('console-shell').checked",
         "the checkbox showing the stored setting (on)",
@@ -516,9 +499,9 @@ async fn the_admin_page_turns_the_console_shell_on_and_off() {
 async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {
     let d = Daemon::start(Options::default());
     d.add_user("vic", PASSWORD, "viewer").await;
-    let b = browser(&d).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "vic", PASSWORD).await;
-    b.goto(&url(&d, "/admin")).await;
+    b.goto(&d.url("/admin")).await;
     b.wait_for(
         "return !document.getElementById('no-access').hidden",
         "the no-access notice",
@@ -538,7 +521,7 @@ async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_in_never_leads_off_the_box() {
     let d = Daemon::start(Options::default());
-    let b = browser(&d).await;
+    let b = d.browser().await;
     for (next, expect) in [
         ("/account", "/account"),
         ("/admin?x=1#y", "/admin?x=1#y"),
@@ -549,7 +532,7 @@ async fn sign_in_never_leads_off_the_box() {
         ("javascript:alert(1)", "/"),
     ] {
         let q: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-        b.goto(&url(&d, &format!("/login?next={q}"))).await;
+        b.goto(&d.url(&format!("/login?next={q}"))).await;
         b.wait_for(
             "return document.readyState === 'complete'",
             "the sign-in page",

@@ -2,7 +2,7 @@
 //! current password checked, the other sessions ended, one audit record)
 //! and an admin's reset of someone else's (their sessions ended).
 
-mod common;
+use hearth_testkit as common;
 
 use common::{Daemon, Options, TlsClient};
 

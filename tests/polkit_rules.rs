@@ -3,7 +3,7 @@
 //! gives it (`addRule`, `Result`, an action with `id` and `lookup`, a
 //! subject with `user`), and each action is asked as polkitd would.
 
-mod common;
+use hearth_testkit as common;
 
 use std::process::Command;
 

@@ -4,12 +4,12 @@
 //! no_new_privs; without a capability its config needs it stops at start
 //! naming it; as root it refuses to run unless `--allow-root` is given.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 
 use common::netns::NetNs;
-use common::{BIN, Daemon, Options};
+use common::{Daemon, Options, bin};
 
 /// `nobody`: a user that owns nothing.
 const NOBODY: u32 = 65534;
@@ -103,7 +103,7 @@ fn as_root_it_refuses_to_run_unless_allowed() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .args(["serve", "--dev", "--config", config.to_str().unwrap()])
         .output()
         .unwrap();

@@ -14,7 +14,7 @@
 //! Needs root, iproute2, caddy, curl and openssl; a missing one fails the
 //! test, saying what to install.
 
-mod common;
+use hearth_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use common::caddy_lab::{Backend, CaddyLab, WAIT};
+use common::eventually_blocking;
 use common::netns::NetNs;
 use common::proxy_lab::{LabOptions, ProxyLab};
 use common::require;
@@ -70,19 +71,15 @@ fn start_acme_server(ns: &NetNs) -> CaddyLab {
         }]}},
     }));
     let root = acme.local_root_pem();
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually_blocking(WAIT, "the ACME directory to answer", || {
         let (status, body) = curl_in(ns, &root, &directory());
         if status == 200 && body.contains("newOrder") {
-            return acme;
+            Ok(())
+        } else {
+            Err(format!("{status} {body}\n{}", acme.log()))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the ACME directory did not answer within {WAIT:?}: {status} {body}\n{}",
-            acme.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
+    acme
 }
 
 /// `curl URL` inside `ns` (so with its hosts file), trusting `cacert`
@@ -205,19 +202,18 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
 
     // Served, to a client inside the namespace that trusts the ACME CA's
     // root and nothing else, from the member's backend.
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let got = curl_in(&ns, &acme_root, &format!("https://{DOMAIN}/"));
-        if got == (200, "hello over acme".to_string()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "https://{DOMAIN}/ inside the namespace: {got:?}\n{}",
-            lab.caddy.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually_blocking(
+        WAIT,
+        &format!("https://{DOMAIN}/ inside the namespace served by the backend"),
+        || {
+            let got = curl_in(&ns, &acme_root, &format!("https://{DOMAIN}/"));
+            if got == (200, "hello over acme".to_string()) {
+                Ok(())
+            } else {
+                Err(format!("{got:?}\n{}", lab.caddy.log()))
+            }
+        },
+    );
     assert!(!backend.seen().is_empty(), "the backend saw the request");
 
     // The certificate is the ACME CA's: it chains to that CA's root (not
@@ -307,21 +303,15 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
     );
 
     // hearth's record says it is in force.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually_blocking(Duration::from_secs(10), "the record applied", || {
         let record = lab.api("GET", &format!("/api/v1/domains/{DOMAIN}"), "");
         assert_eq!(record.status, 200, "{:?}", record.body);
         if record.json()["apply"]["state"] == "applied" {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{}\n{}", record.json(), lab.hearth.stderr()))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the record is not applied: {}\n{}",
-            record.json(),
-            lab.hearth.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
 
     let (load_to_cert, challenges) = load_to_certificate(&lab.caddy.log(), DOMAIN);
     eprintln!(

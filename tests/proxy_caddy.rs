@@ -7,20 +7,13 @@
 //! Caddy, which pins hearth's certificate, and a member's domain reaches
 //! a published port of their server (and answers 502 once it is gone).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::{Duration, Instant};
 
 use common::caddy_lab::{Backend, ECHO_XFF, curl_resolve, curl_resolve_with};
+use common::eventually_blocking;
 use common::proxy_lab::{LabOptions, ProxyLab};
-
-fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn domains_reach_their_backends_and_a_removed_one_stops() {
@@ -38,7 +31,7 @@ fn domains_reach_their_backends_and_a_removed_one_stops() {
         (200, "one".to_string())
     );
     // The record says it is in force.
-    wait_until("the record to be applied", Duration::from_secs(10), || {
+    eventually_blocking(Duration::from_secs(10), "the record to be applied", || {
         lab.api("GET", "/api/v1/domains/one.test", "").json()["apply"]["state"] == "applied"
     });
 
@@ -145,7 +138,7 @@ fn a_restarted_caddy_is_loaded_again() {
     lab.wait_for_hosts(&["back.test"]);
     lab.caddy.kill();
     // While Caddy is down, the proxy is degraded and hearth serves on.
-    wait_until("the proxy to be degraded", Duration::from_secs(15), || {
+    eventually_blocking(Duration::from_secs(15), "the proxy to be degraded", || {
         let health = lab.api("GET", "/api/v1/health", "").json();
         health.to_string().contains("\"proxy\"")
             && health["components"]["proxy"]["state"] == "degraded"
@@ -240,22 +233,7 @@ async fn proxy_report(
     stream: &mut common::sse::SseStream,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = stream
-            .next(left)
-            .await
-            .expect("a proxy report satisfying the test in time");
-        let report = match event.event.as_str() {
-            "proxy" => event.json(),
-            "snapshot" => event.json()["proxy"].clone(),
-            _ => continue,
-        };
-        if done(&report) {
-            return report;
-        }
-    }
+    stream.until("proxy", Duration::from_secs(30), done).await
 }
 
 fn names(report: &serde_json::Value) -> Vec<String> {
@@ -330,9 +308,9 @@ fn a_load_caddy_refuses_is_reported_and_the_previous_config_runs_on() {
     // Something else holds the HTTP port: a plain-HTTP site cannot listen.
     let squatter = std::net::TcpListener::bind(("127.0.0.1", lab.http_port)).unwrap();
     assert_eq!(lab.add("plain.test", backend.addr(), "off").status, 201);
-    wait_until(
-        "the record to say the load failed",
+    eventually_blocking(
         Duration::from_secs(15),
+        "the record to say the load failed",
         || {
             let d = lab.api("GET", "/api/v1/domains/plain.test", "").json();
             d["apply"]["state"] == "failed"
@@ -353,13 +331,13 @@ fn a_load_caddy_refuses_is_reported_and_the_previous_config_runs_on() {
     assert_eq!(lab.routed_hosts(), ["kept.test"]);
     lab.caddy.wait_for_local_cert("kept.test");
     let root = lab.caddy.local_root_pem();
-    wait_until("the kept domain to answer", Duration::from_secs(15), || {
+    eventually_blocking(Duration::from_secs(15), "the kept domain to answer", || {
         curl_resolve("kept.test", lab.https_port, Some(&root), "/") == (200, "kept".to_string())
     });
     // Once the port is free, the retry loads it.
     drop(squatter);
     lab.wait_for_hosts(&["kept.test", "plain.test"]);
-    wait_until("the record to be applied", Duration::from_secs(30), || {
+    eventually_blocking(Duration::from_secs(30), "the record to be applied", || {
         lab.api("GET", "/api/v1/domains/plain.test", "").json()["apply"]["state"] == "applied"
     });
     assert_eq!(
@@ -495,9 +473,9 @@ fn a_members_domain_reaches_their_servers_port_and_says_when_the_server_is_gone(
     );
     assert_eq!(r.status, 202, "{:?}", r.body);
     let gone = format!("server {server} is gone");
-    wait_until(
-        "Caddy to answer 502 for mia.test",
+    eventually_blocking(
         Duration::from_secs(15),
+        "Caddy to answer 502 for mia.test",
         || curl_resolve("mia.test", lab.https_port, Some(&root), "/").0 == 502,
     );
     assert_eq!(

@@ -8,7 +8,7 @@
 //! certificates are revoked for good, and a connection already open is
 //! closed at once when its access goes.
 
-mod common;
+use hearth_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,7 +5,7 @@
 //! is a 400 naming the field; everything is audited. (The engines
 //! themselves come with the servers' manager.)
 
-mod common;
+use hearth_testkit as common;
 
 use common::servers_box::call;
 use common::{Daemon, Options};

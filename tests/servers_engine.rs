@@ -4,7 +4,7 @@
 //! the socket. No registry: the image is built in the engine from
 //! Debian's static busybox.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 

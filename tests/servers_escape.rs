@@ -40,22 +40,23 @@
 //!   module. (The plain container's seccomp profile refuses the call
 //!   with `EPERM` on either kernel.)
 
-mod common;
+use hearth_testkit as common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::models::{DeviceMapping, HostConfig, PortBinding};
 use common::netns::{NetNs, link};
-use common::require;
 use common::servers_lab::{
     Lab, RunningServer, build_busybox_image, remove_container, run_to_end, start_container,
     try_run_to_end,
 };
 use common::unit_runner::Limits;
+use common::{eventually, when};
+use common::{free_port, require};
 use hearth::firewall::model::{Policy, Protocol, ServerPort, UserPlane};
 use hearth::firewall::render::{self, RenderInput};
 use hearth::servers::engine::Engine;
@@ -399,14 +400,12 @@ async fn a_server_cannot_see_another_servers_processes() {
     let b = server_with_image(&mut lab).await;
     start_container(&b.engine, "sleeper", IMAGE, &["sleep", "4242"], None).await;
     // Control: B's process is there, on the host.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let b_sleep = loop {
-        if let Some(pid) = host_process(&["sleep", "4242"]) {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "B's sleep 4242 is not running");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let b_sleep = eventually(
+        Duration::from_secs(30),
+        "B's sleep 4242 running",
+        async || host_process(&["sleep", "4242"]),
+    )
+    .await;
 
     // A's own process is listed, B's is not.
     let script = format!("sleep 4343 & ps; cat /proc/{b_sleep}/cmdline");
@@ -463,15 +462,6 @@ fn read_from(addr: SocketAddr) -> String {
     text
 }
 
-/// A port free on the host now.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts in `server` a container answering `greeting` on its port 8080,
 /// published on the host at `host_ip:port` (all addresses if `None`), and
 /// waits until the host reads the greeting there.
@@ -515,11 +505,12 @@ async fn publish_with(
     let cmd = ["nc", "-ll", "-p", "8080", "-e", "echo", greeting];
     start_container(&server.engine, "published", IMAGE, &cmd, Some(host)).await;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !read(addr).contains(greeting) {
-        assert!(Instant::now() < deadline, "the host never read {greeting}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        &format!("the host reading {greeting}"),
+        async || when(read(addr), |text| text.contains(greeting)),
+    )
+    .await;
 }
 
 /// A container of `server` answering `greeting` on port 7000 of its
@@ -799,22 +790,13 @@ async fn assert_server_runs(server: &RunningServer, what: &str) {
     assert_eq!(code, 0, "{what}: {out}");
 }
 
-/// Waits (at most `secs`) until `done`; fails naming `what`.
-async fn wait_until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done().await {
-        assert!(Instant::now() < deadline, "{what} within {secs} s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// `docker rm -f`, again until the container is gone: with the server's
 /// tasks all taken the engine cannot run `runc kill`, and kills the
 /// container's processes itself only after its own 10 s wait, longer
 /// than the client waits for an answer.
 async fn remove_until_gone(server: &RunningServer, id: &str) {
-    wait_until(
-        120,
+    eventually(
+        Duration::from_secs(120),
         "the container is removed",
         async || match remove_container(&server.engine, id).await {
             Ok(()) => true,
@@ -869,10 +851,14 @@ async fn a_fork_bomb_and_a_memory_hog_stay_inside_their_server() {
     let bomb = ["sh", "-c", "b() { b | b & }; b; exec sleep 3600"];
     let bomb = start_container(&a.engine, "bomb", IMAGE, &bomb, None).await;
     let mut most = 0;
-    wait_until(60, "the bomb reaches A's tasks limit", async || {
-        most = most.max(a.unit.tasks());
-        a.unit.forks_refused() > 0
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the bomb reaches A's tasks limit",
+        async || {
+            most = most.max(a.unit.tasks());
+            a.unit.forks_refused() > 0
+        },
+    )
     .await;
     assert!(a.unit.tasks() <= 256, "{} tasks", a.unit.tasks());
     eprintln!(
@@ -889,10 +875,14 @@ async fn a_fork_bomb_and_a_memory_hog_stay_inside_their_server() {
 
     // Removed, A runs containers again.
     remove_until_gone(&a, &bomb).await;
-    wait_until(60, "A runs a container again", async || {
-        let run = try_run_to_end(&a.engine, IMAGE, &["true"], None).await;
-        matches!(run, Ok((0, _)))
-    })
+    eventually(
+        Duration::from_secs(60),
+        "A runs a container again",
+        async || {
+            let run = try_run_to_end(&a.engine, IMAGE, &["true"], None).await;
+            matches!(run, Ok((0, _)))
+        },
+    )
     .await;
     eprintln!("after the bomb: {} tasks in A", a.unit.tasks());
     assert_server_runs(&b, "B after the bomb").await;

@@ -10,7 +10,7 @@
 //! Alone in its file: it changes the machine's device, and the tests of
 //! one file run at once.
 
-mod common;
+use hearth_testkit as common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

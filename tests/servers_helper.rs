@@ -4,7 +4,7 @@
 //! and only the configured user may ask. Each test's users and mounts are
 //! removed when it ends, whatever happens.
 
-mod common;
+use hearth_testkit as common;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -13,13 +13,31 @@ use std::process::Command;
 use common::servers_lab::{CLIENT_UID, Lab, OTHER_UID, mounted, run_as, subid_line, user};
 use hearth::servers::helper::client::{ClientError, HelperClient};
 use hearth::servers::helper::protocol::Request;
+use hearth::servers::model::ServerId;
+
+/// The helper's answer to a request it carried out.
+const DONE: &str = r#"{"outcome":"done"}"#;
+
+/// A new server's user and its storage of `disk_mib`, made through the
+/// helper.
+fn prepared(lab: &mut Lab, disk_mib: u32) -> ServerId {
+    let id = lab.new_id();
+    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
+    assert_eq!(
+        lab.ask(&Request::PrepareStorage {
+            id: id.clone(),
+            disk_mib,
+        }),
+        DONE
+    );
+    id
+}
 
 #[test]
 fn a_server_gets_a_user_ranges_and_storage_of_its_size_then_all_goes() {
     let mut lab = Lab::start(CLIENT_UID);
     let id = lab.new_id();
     let name = id.user();
-    const DONE: &str = r#"{"outcome":"done"}"#;
 
     // The user and its ranges.
     assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
@@ -119,16 +137,7 @@ fn a_server_gets_a_user_ranges_and_storage_of_its_size_then_all_goes() {
 #[test]
 fn erasing_leaves_nothing() {
     let mut lab = Lab::start(CLIENT_UID);
-    let id = lab.new_id();
-    const DONE: &str = r#"{"outcome":"done"}"#;
-    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
-    assert_eq!(
-        lab.ask(&Request::PrepareStorage {
-            id: id.clone(),
-            disk_mib: 512
-        }),
-        DONE
-    );
+    let id = prepared(&mut lab, 512);
     assert_eq!(
         lab.ask(&Request::RemoveStorage {
             id: id.clone(),
@@ -253,16 +262,7 @@ async fn hearths_client_gets_the_answer_and_the_helpers_own_words() {
 #[test]
 fn the_factory_reset_erases_a_server_and_the_state() {
     let mut lab = Lab::start(CLIENT_UID);
-    let id = lab.new_id();
-    const DONE: &str = r#"{"outcome":"done"}"#;
-    assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);
-    assert_eq!(
-        lab.ask(&Request::PrepareStorage {
-            id: id.clone(),
-            disk_mib: 64,
-        }),
-        DONE
-    );
+    let id = prepared(&mut lab, 64);
     assert!(mounted(&lab.layout.data(&id)).is_some());
     let state = tempfile::tempdir().unwrap();
     let mut config = hearth::config::Config::defaults(hearth::config::Mode::Dev);
@@ -342,7 +342,6 @@ fn a_full_host_leaves_every_servers_disk_writable_and_a_disk_that_does_not_fit_i
     let _disk: SmallDisk;
     let mut lab = Lab::start(CLIENT_UID);
     _disk = SmallDisk::mount(&lab.layout.storage, 1600);
-    const DONE: &str = r#"{"outcome":"done"}"#;
     let mut server = |disk_mib: u32| {
         let id = lab.new_id();
         assert_eq!(lab.ask(&Request::CreateUser { id: id.clone() }), DONE);

@@ -5,7 +5,7 @@
 //! from journal export entries, read by hearth's `journalctl` through
 //! `servers.journal_dir` (the test machines have no journald).
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 

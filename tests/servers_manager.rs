@@ -9,7 +9,7 @@
 //! user and the storage and then the record. Another member's stream
 //! never shows the server.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 

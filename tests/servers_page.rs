@@ -7,13 +7,14 @@
 //! name is marked at its field. Needs chromium, chromium-driver and what
 //! the servers' tests need.
 
-mod common;
+use hearth_testkit as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::servers_box::ServersBox;
 use common::servers_lab::{build_busybox_image, start_container};
-use common::webdriver::{Browser, spki_pin};
+use common::webdriver::Browser;
+use common::{eventually, when};
 use hearth::servers::engine::Engine;
 use serde_json::{Value, json};
 
@@ -31,15 +32,10 @@ async fn shown(b: &Browser, name: &str) -> Value {
 
 /// Polls until `check` holds on what the page shows of `name`.
 async fn wait_shown(b: &Browser, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let v = shown(b, name).await;
-        if check(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: the page shows {v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(90), what, async || {
+        when(shown(b, name).await, &check)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -47,8 +43,7 @@ async fn a_member_runs_a_server_from_the_page() {
     let sb = ServersBox::start();
     let d = &sb.daemon;
     d.add_user("ann", PASSWORD, "member").await;
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    let b = Browser::start(&spki_pin(&key)).await;
+    let b = d.browser().await;
     let url = |path: &str| format!("https://localhost:{}{path}", d.addr().port());
 
     b.goto(&url("/login?next=%2Fservers")).await;

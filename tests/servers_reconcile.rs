@@ -7,12 +7,13 @@
 //! alone, and a systemd (its bus) restarted while a server is being
 //! started converges to the server running.
 
-mod common;
+use hearth_testkit as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::servers_box::{Cleanup, ServersBox, call, follow, server};
 use common::servers_lab::{remove_leftovers, user};
+use common::{eventually, eventually_every, when};
 use hearth::servers::engine::Engine;
 use hearth::servers::helper::protocol::Request;
 use hearth::servers::model::ServerId;
@@ -74,16 +75,22 @@ async fn a_crashed_engine_restarts_after_its_backoff_and_a_stopped_one_comes_bac
     let before = starts(&sb, &name);
     sb.running.lock().unwrap().remove(&id);
     sb.fake.set_state(&name, "inactive", "dead");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while starts(&sb, &name) == before || !engine_answers(&sb, &id).await {
-        assert!(
-            Instant::now() < deadline,
-            "the stopped engine did not come back; calls {:?}; its log:\n{}",
-            sb.fake.calls(),
-            sb.unit_log_tail(&id)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(90),
+        "the stopped engine to come back",
+        async || {
+            if starts(&sb, &name) != before && engine_answers(&sb, &id).await {
+                Ok(())
+            } else {
+                Err(format!(
+                    "calls {:?}; its log:\n{}",
+                    sb.fake.calls(),
+                    sb.unit_log_tail(&id)
+                ))
+            }
+        },
+    )
+    .await;
     stream
         .until("servers", Duration::from_secs(60), |r| {
             server(r, &id).is_some_and(|s| s["phase"] == "running")
@@ -145,15 +152,19 @@ async fn a_systemd_restarted_while_a_server_starts_converges_to_running() {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     let _cleanup = Cleanup::new(&id, &sb.lab.layout);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while starts(&sb, &unit(&id)) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no start asked; calls {:?}",
-            sb.fake.calls()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually_every(
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        "a start asked",
+        async || {
+            if starts(&sb, &unit(&id)) > 0 {
+                Ok(())
+            } else {
+                Err(format!("calls {:?}", sb.fake.calls()))
+            }
+        },
+    )
+    .await;
     sb.bus.restart();
     sb.fake.wait_ready();
     sb.fake.set_job_delay(Duration::ZERO);
@@ -166,12 +177,13 @@ async fn a_systemd_restarted_while_a_server_starts_converges_to_running() {
         .await;
     assert!(engine_answers(&sb, &id).await, "{report}");
     let health = sb.daemon.admin_client().get("/api/v1/health").await.json();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut state = health["components"]["servers"]["state"].clone();
-    while state != "ok" {
-        assert!(Instant::now() < deadline, "servers not ok again: {state}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let health = sb.daemon.admin_client().get("/api/v1/health").await.json();
-        state = health["components"]["servers"]["state"].clone();
+    if health["components"]["servers"]["state"] != "ok" {
+        eventually(Duration::from_secs(60), "servers ok again", async || {
+            let health = sb.daemon.admin_client().get("/api/v1/health").await.json();
+            when(health["components"]["servers"]["state"].clone(), |s| {
+                s == "ok"
+            })
+        })
+        .await;
     }
 }

@@ -6,13 +6,14 @@
 //! systemd is asked, every action is audited, and a dropped bus is
 //! connected again (the component `system` degraded meanwhile).
 
-mod common;
+use hearth_testkit as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
 use common::sse::{self, SseStream};
-use common::{Daemon, Options, Protocol, TlsClient};
+use common::{Daemon, Protocol, Reply, TlsClient};
+use common::{eventually, when};
 
 /// A private bus, a fake systemd on it with `units` (name, active, sub),
 /// and hearth following it.
@@ -22,8 +23,21 @@ fn with_units(units: &[(&str, &str, &str)]) -> (PrivateBus, FakeSystemd, Daemon)
     for (name, active, sub) in units {
         fake.add_unit(name, active, sub);
     }
-    let d = start(&bus);
+    let d = Daemon::start(bus.system_options());
     (bus, fake, d)
+}
+
+/// `POST /api/v1/services/{unit}/{verb}` as `client`.
+async fn act(client: &TlsClient, unit: &str, verb: &str) -> Reply {
+    client
+        .send(
+            "POST",
+            &format!("/api/v1/services/{unit}/{verb}"),
+            "",
+            &[],
+            &[],
+        )
+        .await
 }
 
 /// The `services` topic, followed by `client`.
@@ -35,16 +49,6 @@ async fn follow(client: &TlsClient) -> SseStream {
         None,
     )
     .await
-}
-
-fn start(bus: &PrivateBus) -> Daemon {
-    Daemon::start(Options {
-        config: format!(
-            "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
-            bus.address()
-        ),
-        ..Options::default()
-    })
 }
 
 /// The next `services` report (or a snapshot's) satisfying `done`.
@@ -124,15 +128,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
     .await;
 
     // A restart answers once the job is done; the stream shows it.
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/services/caddy.service/restart",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&admin, "caddy.service", "restart").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["result"], "done");
     assert!(
@@ -148,15 +144,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 
     // A job that fails says so.
     fake.fail_next_job("nftables.service");
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/services/nftables.service/restart",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&admin, "nftables.service", "restart").await;
     assert_eq!(r.status, 422, "{:?}", r.body);
     assert!(
         r.json()["error"]["message"]
@@ -167,16 +155,12 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 
     // systemd (polkit) refuses: said, not hidden.
     fake.deny("docker.service");
-    let r = admin
-        .send("POST", "/api/v1/services/docker.service/stop", "", &[], &[])
-        .await;
+    let r = act(&admin, "docker.service", "stop").await;
     assert_eq!(r.status, 422, "{:?}", r.body);
 
     // Outside the allow-list: refused before systemd is asked.
     let before = fake.calls().len();
-    let r = admin
-        .send("POST", "/api/v1/services/ssh.service/stop", "", &[], &[])
-        .await;
+    let r = act(&admin, "ssh.service", "stop").await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     assert!(
         !fake.calls()[before..]
@@ -185,28 +169,12 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
         "{:?}",
         fake.calls()
     );
-    let r = admin
-        .send(
-            "POST",
-            "/api/v1/services/caddy.service/explode",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&admin, "caddy.service", "explode").await;
     assert_eq!(r.status, 404);
 
     // Members may not.
     let member = d.signed_in("mia", "member").await;
-    let r = member
-        .send(
-            "POST",
-            "/api/v1/services/caddy.service/restart",
-            "",
-            &[],
-            &[],
-        )
-        .await;
+    let r = act(&member, "caddy.service", "restart").await;
     assert_eq!(r.status, 403);
 
     let audit = admin.get("/api/v1/audit").await.json().to_string();
@@ -227,31 +195,26 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
 async fn a_dropped_bus_is_connected_again() {
     let (mut bus, fake, d) = with_units(&[("caddy.service", "active", "running")]);
     let admin = d.admin_client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while system_state(&admin).await != "ok" {
-        assert!(Instant::now() < deadline, "system never ok");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(20), "the system ok", || async {
+        when(system_state(&admin).await, |s| s == "ok")
+    })
+    .await;
     bus.stop();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while system_state(&admin).await != "degraded" {
-        assert!(
-            Instant::now() < deadline,
-            "system not degraded without its bus"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the system degraded without its bus",
+        || async { when(system_state(&admin).await, |s| s == "degraded") },
+    )
+    .await;
     bus.restart();
     fake.wait_ready();
     fake.set_state("caddy.service", "activating", "start");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while system_state(&admin).await != "ok" {
-        assert!(
-            Instant::now() < deadline,
-            "system not back after the bus came back"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(60),
+        "the system back after the bus came back",
+        || async { when(system_state(&admin).await, |s| s == "ok") },
+    )
+    .await;
     let mut stream = follow(&admin).await;
     services(&mut stream, |r| {
         unit(r, "caddy.service")["active"] == "activating"
@@ -264,17 +227,22 @@ async fn the_host_name_and_time_zone_from_setup_reach_hostnamed_and_timedated() 
     let (_bus, fake, d) = with_units(&[]);
     // The harness's setup chose `testbox` in UTC.
     let admin = d.admin_client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.static_hostname() != "testbox" || fake.timezone() != "UTC" {
-        assert!(
-            Instant::now() < deadline,
-            "hostnamed has {:?}, timedated {:?}; calls {:?}",
-            fake.static_hostname(),
-            fake.timezone(),
-            fake.calls()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "hostnamed with testbox and timedated with UTC",
+        || async {
+            let (name, zone) = (fake.static_hostname(), fake.timezone());
+            if name == "testbox" && zone == "UTC" {
+                Ok(())
+            } else {
+                Err(format!(
+                    "hostnamed has {name:?}, timedated {zone:?}; calls {:?}",
+                    fake.calls()
+                ))
+            }
+        },
+    )
+    .await;
     assert_eq!(fake.hostname(), "testbox", "the running name too");
     let health = admin.get("/api/v1/health").await.json();
     assert_eq!(health["components"]["host"]["state"], "ok", "{health}");
@@ -312,9 +280,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
     assert_eq!(status["ntp"], true, "{status}");
 
     let body = r#"{"hostname":"attic","timezone":"Europe/Vienna","ntp":false}"#;
-    let r = admin
-        .send("PATCH", "/api/v1/settings", body, &[], &[])
-        .await;
+    let r = admin.patch_settings(body).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["hostname"], "attic");
     assert_eq!(r.json()["ntp"], false);
@@ -353,9 +319,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
         (r#"{"hostname":"-cellar-","ntp":true}"#, "hostname"),
         (r#"{"ntp":"yes"}"#, "ntp"),
     ] {
-        let r = admin
-            .send("PATCH", "/api/v1/settings", body, &[], &[])
-            .await;
+        let r = admin.patch_settings(body).await;
         assert_eq!(r.status, 400, "{body}: {:?}", r.body);
         assert_eq!(r.json()["error"]["field"], field, "{body}: {:?}", r.body);
     }
@@ -365,15 +329,7 @@ async fn the_settings_change_the_host_name_time_zone_and_ntp_and_the_host_topic_
 
     // Admins only, the topic too.
     let member = d.signed_in("mia", "member").await;
-    let r = member
-        .send(
-            "PATCH",
-            "/api/v1/settings",
-            r#"{"hostname":"mine"}"#,
-            &[],
-            &[],
-        )
-        .await;
+    let r = member.patch_settings(r#"{"hostname":"mine"}"#).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     let r = member.get("/api/v1/events?topics=host").await;
     assert_eq!(r.status, 403, "{:?}", r.body);
@@ -405,15 +361,18 @@ async fn a_reboot_is_announced_audited_and_asked_of_logind_seconds_later() {
     assert_eq!(notice["power"]["action"], "reboot");
     assert_eq!(notice["power"]["at_ms"], at_ms);
     assert_eq!(fake.reboots(), 0, "announced before it happens");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while fake.reboots() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "logind was never asked: {:?}",
-            fake.calls()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(15),
+        "logind asked to reboot",
+        || async {
+            if fake.reboots() > 0 {
+                Ok(())
+            } else {
+                Err(format!("calls {:?}", fake.calls()))
+            }
+        },
+    )
+    .await;
     assert!(fake.calls().contains(&"Reboot false".to_string()));
     let audit = admin.get("/api/v1/audit").await.json().to_string();
     assert!(audit.contains("system.reboot"), "{audit}");

@@ -7,15 +7,15 @@
 //! and viewers, and no accessibility violation that axe-core finds.
 //! Needs dbus-daemon, chromium and chromium-driver.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use common::fake_systemd::{FakeSystemd, PrivateBus};
-use common::webdriver::{Browser, sign_in_and_open_status, spki_pin};
-use common::{ADMIN_PASSWORD, Daemon, Options};
+use common::webdriver::{Browser, sign_in_and_open_status};
+use common::{ADMIN_PASSWORD, Daemon};
 
 const MEMBER: (&str, &str) = ("mia", "a long enough password 1");
 const VIEWER: (&str, &str) = ("vic", "a long enough password 2");
@@ -44,16 +44,6 @@ const OK: &str = "rgb(21, 128, 61)";
 const BAD: &str = "rgb(185, 28, 28)";
 const MUTED: &str = "rgb(87, 83, 78)";
 
-fn start(bus: &PrivateBus) -> Daemon {
-    Daemon::start(Options {
-        config: format!(
-            "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
-            bus.address()
-        ),
-        ..Options::default()
-    })
-}
-
 async fn row(b: &Browser, unit: &str) -> Value {
     b.eval_with(&format!("{ROW}\nreturn ROW(arguments[0]);"), &[json!(unit)])
         .await
@@ -74,8 +64,7 @@ async fn message(b: &Browser) -> Value {
 }
 
 async fn signed_in(d: &Daemon, user: &str, password: &str) -> Browser {
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    let b = Browser::start(&spki_pin(&key)).await;
+    let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), user, password).await;
     b
 }
@@ -99,7 +88,7 @@ async fn services_card_in_chromium() {
     fake.add_unit("ssh.service", "active", "running");
     // docker.service, hearth.service and the consoles are followed but
     // not on this box.
-    let d = start(&bus);
+    let d = Daemon::start(bus.system_options());
     d.add_user(MEMBER.0, MEMBER.1, "member").await;
     d.add_user(VIEWER.0, VIEWER.1, "viewer").await;
 

@@ -1,6 +1,6 @@
 //! Signing in and out against the real binary.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, rss_kib};
 

@@ -2,7 +2,7 @@
 //! API, the claim code from the console file, the wizard's API steps, and
 //! 410 Gone afterwards (the wizard page itself: `tests/setup_page.rs`).
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 use hearth::store::{Outcome, Store};
@@ -40,12 +40,7 @@ async fn setup_mode_refuses_everything_but_health_and_setup() {
         200,
         "the page says where to go"
     );
-    for path in [
-        "/api/v1/status",
-        "/api/v1/events",
-        "/metrics",
-        "/api/v1/metrics/history?series=load.1",
-    ] {
+    for path in common::MONITORING_PATHS {
         let r = client.get(path).await;
         assert_eq!(r.status, 403, "{path}");
         assert_eq!(r.json()["error"]["code"], "setup_required", "{path}");

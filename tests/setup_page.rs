@@ -6,9 +6,9 @@
 //! status page; afterwards `/setup` and unknown pages answer a browser
 //! with pages, not JSON. Every step has zero axe-core violations.
 
-mod common;
+use hearth_testkit as common;
 
-use common::webdriver::{Browser, spki_pin};
+use common::webdriver::Browser;
 use common::{ADMIN_PASSWORD, Daemon, Options};
 
 /// Waits until `id` is the one wizard step shown, as the person sees it
@@ -26,8 +26,7 @@ async fn the_wizard_from_code_to_the_status_page() {
         pending_setup: true,
         ..Options::default()
     });
-    let key = std::fs::read_to_string(d.state_dir().join("tls/key.pem")).unwrap();
-    let b = Browser::start(&spki_pin(&key)).await;
+    let b = d.browser().await;
     let port = d.addr().port();
     b.goto(&format!("https://localhost:{port}/setup")).await;
     wait_step(&b, "step-claim").await;

@@ -3,7 +3,7 @@
 //! addresses slow strangers down but not the account's owner; a username
 //! longer than any can be is refused before it costs anything.
 
-mod common;
+use hearth_testkit as common;
 
 use std::net::IpAddr;
 

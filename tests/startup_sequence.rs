@@ -4,7 +4,7 @@
 //! watchdog pings and the signals are tested against the binary in
 //! `lifecycle.rs` and `systemd.rs`.)
 
-mod common;
+use hearth_testkit as common;
 
 use common::inproc::InProcess;
 use hearth::store::Store;

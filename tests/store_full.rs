@@ -7,14 +7,15 @@
 //! The state folder is a small tmpfs the test mounts (it runs as root, as
 //! `make test` does), filled up by a file the test then removes.
 
-mod common;
+use hearth_testkit as common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Daemon, Options, require};
+use common::{eventually, when};
 
 /// A tmpfs mounted for the test, unmounted when dropped.
 struct SmallFs {
@@ -111,15 +112,15 @@ async fn a_full_disk_answers_507_turns_the_store_degraded_and_writes_resume_once
     );
 
     // The health report says so, with the cause, within a probe period.
-    let degraded = wait_for(Duration::from_secs(30), || async {
-        let v = d.client().get("/api/v1/health").await.json();
-        (v["components"]["store"]["state"] == "degraded").then_some(v)
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the store degraded on a full disk",
+        async || {
+            let v = d.client().get("/api/v1/health").await.json();
+            when(v, |v| v["components"]["store"]["state"] == "degraded")
+        },
+    )
     .await;
-    assert!(
-        degraded.is_some(),
-        "the store turns degraded on a full disk"
-    );
     // Its cause, in the log (the health report names only the failed
     // step to anyone; the admins' event topic and the log carry why).
     let log = d.stderr();
@@ -143,12 +144,11 @@ async fn a_full_disk_answers_507_turns_the_store_degraded_and_writes_resume_once
         "writes resume once there is space: {:?}",
         r.body
     );
-    let healthy = wait_for(Duration::from_secs(30), || async {
+    eventually(Duration::from_secs(30), "the store ok again", async || {
         let v = d.client().get("/api/v1/health").await.json();
-        (v["components"]["store"]["state"] == "ok").then_some(v)
+        when(v, |v| v["components"]["store"]["state"] == "ok")
     })
     .await;
-    assert!(healthy.is_some(), "the store is ok again");
 
     // Nothing saved before was lost.
     let list = c.send("GET", "/api/v1/tokens", "", &[], &[]).await.json();
@@ -167,20 +167,4 @@ async fn a_full_disk_answers_507_turns_the_store_degraded_and_writes_resume_once
         "a refused write left a token"
     );
     d.stop();
-}
-
-/// Polls `check` until it gives a value or `deadline` passes.
-async fn wait_for<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let end = Instant::now() + deadline;
-    while Instant::now() < end {
-        if let Some(v) = check().await {
-            return Some(v);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    None
 }

@@ -3,7 +3,7 @@
 //! or a status made private ends the streams it concerns, at once, and
 //! leaves the others open.
 
-mod common;
+use hearth_testkit as common;
 
 use std::time::Duration;
 
@@ -159,9 +159,7 @@ async fn making_the_status_private_ends_the_visitors_streams() {
         let admin = admin.clone();
         async move {
             let body = format!("{{\"public_status\":{on}}}");
-            let r = admin
-                .send("PATCH", "/api/v1/settings", &body, &[], &[])
-                .await;
+            let r = admin.patch_settings(&body).await;
             assert_eq!(r.status, 200, "{:?}", r.body);
         }
     };

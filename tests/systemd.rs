@@ -2,7 +2,7 @@
 //! files applied to a scratch root, socket activation (LISTEN_FDS), and
 //! the recovery console's template unit as systemd reads it.
 
-mod common;
+use hearth_testkit as common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -155,7 +155,7 @@ fn console_unit_verifies_for_each_terminal() {
     // here stands for /usr/bin/hearth.
     let text = std::fs::read_to_string(CONSOLE_UNIT)
         .unwrap()
-        .replace("/usr/bin/hearth ", &format!("{} ", common::BIN));
+        .replace("/usr/bin/hearth ", &format!("{} ", common::bin().display()));
     for tty in CONSOLE_TTYS {
         let name = format!("hearth-console@{tty}.service");
         let path = dir.path().join(&name);

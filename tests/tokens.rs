@@ -1,7 +1,7 @@
 //! API tokens against the binary: made by a user for itself, shown once,
 //! acting with at most the user's role, refused at once when revoked.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options};
 

@@ -1,7 +1,7 @@
 //! Two-factor login (TOTP) against the binary: enrol, confirm, sign in
 //! with and without the second factor, a recovery code once, turn off.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options};
 use hearth::auth::totp;

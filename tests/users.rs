@@ -1,7 +1,7 @@
 //! User management and the permission matrix for it, against the binary:
 //! every (role, endpoint) cell, allowed and refused.
 
-mod common;
+use hearth_testkit as common;
 
 use common::{ADMIN_PASSWORD, Daemon, Options};
 use hearth::store::Store;

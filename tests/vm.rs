@@ -11,7 +11,7 @@
 //! across the reboot in the /etc overlay on /var), and holds only what
 //! the README's table says.
 
-mod common;
+use hearth_testkit as common;
 #[path = "vm/servers_contained.rs"]
 mod servers_contained;
 
@@ -20,6 +20,7 @@ use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use common::docker_cli::{busybox_rootfs, docker, write_context};
+use common::eventually_every;
 use common::sse;
 use common::vm::{
     AnsiStripper, Disk, FIRST_ENGINE_PORT, ImageBuild, Utf8Decoder, Vm, first_certificate,
@@ -97,20 +98,20 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     );
     // hearth manages the firewall on the image: as user hearth, `nft` runs
     // with the unit's CAP_NET_ADMIN under its system call filter.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let health = client.get("/api/v1/health").await.json();
-        let firewall = &health["components"]["firewall"];
-        if firewall["state"] == "ok" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the firewall is not in force on the image: {health}\n{}",
-            vm.serial()
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    eventually_every(
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+        "the firewall in force on the image",
+        async || {
+            let health = client.get("/api/v1/health").await.json();
+            if health["components"]["firewall"]["state"] == "ok" {
+                Ok(())
+            } else {
+                Err(format!("{health}\n{}", vm.serial()))
+            }
+        },
+    )
+    .await;
     caddy_serves_hearth_on_443(&vm, &client, &session).await;
     services_follow_the_real_systemd(&vm, &client, &session).await;
     hearth_holds_what_the_readme_says(&client, &session).await;
@@ -342,20 +343,20 @@ async fn caddy_serves_hearth_on_443(vm: &Vm, client: &TlsClient, session: &str) 
         .as_user(session, "POST", "/api/v1/domains", body)
         .await;
     assert_eq!(r.status, 201, "add a domain: {:?}", r.body);
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    let issuer = loop {
-        let health = client.get("/api/v1/health").await.json();
-        let proxy_ok = health["components"]["proxy"]["state"] == "ok";
-        match hearth::proxy::probe::certificate(vm.caddy_addr(), "vm.test").await {
-            Ok(cert) if proxy_ok => break cert.issuer,
-            other => assert!(
-                std::time::Instant::now() < deadline,
-                "Caddy does not serve vm.test on 443: {other:?}; health {health}\n{}",
-                vm.serial()
-            ),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let issuer = eventually_every(
+        Duration::from_secs(90),
+        Duration::from_secs(1),
+        "Caddy serving vm.test on 443",
+        async || {
+            let health = client.get("/api/v1/health").await.json();
+            let proxy_ok = health["components"]["proxy"]["state"] == "ok";
+            match hearth::proxy::probe::certificate(vm.caddy_addr(), "vm.test").await {
+                Ok(cert) if proxy_ok => Ok(cert.issuer),
+                other => Err(format!("{other:?}; health {health}\n{}", vm.serial())),
+            }
+        },
+    )
+    .await;
     assert!(issuer.contains("Caddy Local Authority"), "issuer {issuer}");
     // Through Caddy to hearth: the client checks only that the issuer is
     // Caddy's (above); Caddy itself checks hearth's pinned certificate.
@@ -682,19 +683,17 @@ async fn server_log(member: &TlsClient, id: &str) -> String {
 /// The certificate, once the forwarded port reaches hearth (the guest may
 /// still be getting its address when systemd reports hearth ready).
 async fn wait_for_certificate(vm: &Vm) -> rustls::pki_types::CertificateDer<'static> {
-    let mut last = None;
-    for _ in 0..120 {
-        match first_certificate(vm.addr()).await {
-            Ok(cert) => return cert,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!(
-        "no TLS through the forwarded port {}: {last:?}; the console printed:\n{}",
-        vm.port,
-        vm.serial()
-    );
+    eventually_every(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        &format!("TLS through the forwarded port {}", vm.port),
+        async || {
+            first_certificate(vm.addr())
+                .await
+                .map_err(|e| format!("{e:?}; the console printed:\n{}", vm.serial()))
+        },
+    )
+    .await
 }
 
 fn var_size_bytes(status: &serde_json::Value) -> u64 {

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::common::TlsClient;
 use crate::common::docker_cli::docker;
+use crate::common::eventually_every;
 use crate::common::vm::Vm;
 use crate::{server_phase, servers_stream};
 
@@ -121,17 +122,15 @@ pub async fn a_server_keeps_to_its_own(
     ]);
     // The phase may still read `running` from before the restart: the
     // first command after it is tried again until the engine takes it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    let left = loop {
-        let left = run(&args);
-        if left.is_ok() || std::time::Instant::now() > deadline {
-            break left;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
+    let left = eventually_every(
+        Duration::from_secs(180),
+        Duration::from_secs(2),
+        "the engine taking a command after the restart",
+        async || run(&args),
+    )
+    .await;
     assert!(
-        left.as_deref()
-            .is_ok_and(|o| !o.contains(MARKER) && !o.contains("fill")),
+        !left.contains(MARKER) && !left.contains("fill"),
         "files a container wrote outlived the server's restart: on the host's folders? {left:?}"
     );
 

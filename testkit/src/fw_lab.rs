@@ -30,7 +30,6 @@ pub const LAN_CLIENT: &str = "192.168.50.10";
 pub const PRIVATE_HOST: &str = "192.168.50.20";
 pub const INTERNET_HOST: &str = "203.0.113.10";
 pub const BOX_INTERNET: &str = "203.0.113.1";
-pub const SRV1: &str = "10.88.1.2";
 pub const SRV2: &str = "10.88.2.2";
 /// The Linux user owning the sockets of the "server owned by a user"
 /// (in the servers' uid range, as hearth's helper makes them).
@@ -194,21 +193,21 @@ impl Lab {
 /// Waits until the firewall's health says `version` is in force; answers
 /// its health entry.
 pub async fn in_force(client: &TlsClient, version: u64) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let health = client.get("/api/v1/health").await.json();
-        let fw = &health["components"]["firewall"];
-        if fw["state"] == "ok"
-            && fw["detail"]
-                .as_str()
-                .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
-        {
-            return fw.clone();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "version {version} never in force: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::eventually(
+        Duration::from_secs(20),
+        &format!("version {version} in force"),
+        async || {
+            let health = client.get("/api/v1/health").await.json();
+            let fw = &health["components"]["firewall"];
+            if fw["state"] == "ok"
+                && fw["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(&format!("policy version {version} ")))
+            {
+                return Ok(fw.clone());
+            }
+            Err(health)
+        },
+    )
+    .await
 }

@@ -20,7 +20,7 @@ const HEIGHT: u32 = 900;
 
 const AXE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/browser/node_modules/axe-core/axe.min.js"
+    "/../tests/browser/node_modules/axe-core/axe.min.js"
 );
 
 fn axe_source() -> &'static str {
@@ -36,7 +36,7 @@ fn axe_source() -> &'static str {
 
 /// Where `check_page` saves its screenshots: `target/screenshots`.
 pub fn screenshot_dir() -> PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    super::target_tmpdir()
         .parent()
         .expect("the target dir")
         .join("screenshots")
@@ -112,14 +112,6 @@ impl Browser {
         Some(report)
     }
 
-    /// Panics, naming the widest elements past the right edge, if the
-    /// page scrolls sideways.
-    pub async fn assert_no_sideways_scroll(&self, what: &str) {
-        if let Some(report) = self.sideways_scroll_report(what).await {
-            panic!("{report}");
-        }
-    }
-
     /// Runs axe-core on the current page; its violations (axe's result
     /// objects: id, impact, help, helpUrl, nodes).
     pub async fn axe(&self) -> Vec<Value> {
@@ -151,14 +143,6 @@ impl Browser {
             report.push_str(&format_violation(v));
         }
         Some(report)
-    }
-
-    /// Panics, listing each violation (id, impact, help, the first few
-    /// elements), if axe-core finds any on the current page.
-    pub async fn assert_no_axe_violations(&self, what: &str) {
-        if let Some(report) = self.axe_report(what).await {
-            panic!("{report}");
-        }
     }
 
     /// Panics listing the SEVERE entries of the browser log since the

@@ -24,8 +24,6 @@
 //! Nothing is skipped: a missing `caddy` or `curl` panics, saying which
 //! package to install.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -194,16 +192,18 @@ impl CaddyLab {
 
     /// Waits until `path` exists; panics with Caddy's log after [`WAIT`].
     pub fn wait_for_file(&self, path: &Path) -> PathBuf {
-        let deadline = Instant::now() + WAIT;
-        while !path.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "{} did not appear within {WAIT:?}\n{}",
-                path.display(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::eventually_blocking_every(
+            WAIT,
+            Duration::from_millis(50),
+            &format!("{} to appear", path.display()),
+            || {
+                if path.exists() {
+                    Ok(())
+                } else {
+                    Err(format!("Caddy's log:\n{}", self.log()))
+                }
+            },
+        );
         path.to_path_buf()
     }
 
@@ -373,15 +373,6 @@ fn parse_response(raw: &[u8]) -> std::io::Result<(u16, String)> {
         body = &body[size + 2..];
     }
     Ok((status, String::from_utf8_lossy(&out).into_owned()))
-}
-
-/// A port free on 127.0.0.1 right now (bound to :0, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What curl got: status 0 when there was no HTTP answer at all (refused

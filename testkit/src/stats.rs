@@ -7,7 +7,6 @@ pub struct Stats {
     pub min: Duration,
     pub median: Duration,
     pub p95: Duration,
-    #[allow(dead_code)]
     pub max: Duration,
 }
 
@@ -30,9 +29,19 @@ pub fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+/// Prints one row of a Markdown table of `| what | min | median | p95 |`,
+/// each in milliseconds.
+pub fn print_row(what: &str, s: &Stats) {
+    println!(
+        "| {what} | {} | {} | {} |",
+        ms(s.min),
+        ms(s.median),
+        ms(s.p95)
+    );
+}
+
 /// Prints one line of figures: `name`, then the median, min and p95 of
 /// `d`, each shown with `unit`. (Not every benchmark prints this way.)
-#[allow(dead_code)]
 pub fn print_line(name: &str, d: Vec<Duration>, unit: fn(Duration) -> String) {
     let s = stats(d);
     println!(

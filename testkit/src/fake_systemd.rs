@@ -37,8 +37,6 @@
 //!
 //! Nothing is skipped: a missing `dbus-daemon` panics, naming the package.
 
-#![allow(dead_code)]
-
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -66,7 +64,6 @@ pub const LOGIN1: &str = "org.freedesktop.login1";
 pub const NAMES: [&str; 4] = [SYSTEMD, HOSTNAME1, TIMEDATE1, LOGIN1];
 
 pub const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
-pub const MANAGER_IFACE: &str = "org.freedesktop.systemd1.Manager";
 pub const UNIT_IFACE: &str = "org.freedesktop.systemd1.Unit";
 pub const SERVICE_IFACE: &str = "org.freedesktop.systemd1.Service";
 
@@ -105,6 +102,18 @@ pub struct PrivateBus {
 }
 
 impl PrivateBus {
+    /// A daemon's options managing the system through this bus and
+    /// following `ssh.service`.
+    pub fn system_options(&self) -> crate::Options {
+        crate::Options {
+            config: format!(
+                "[system]\nmanage = true\nbus = {:?}\nfollow = [\"ssh.service\"]\n",
+                self.address()
+            ),
+            ..crate::Options::default()
+        }
+    }
+
     /// Starts the bus and waits until it answers on its socket.
     pub fn start() -> PrivateBus {
         super::require("dbus-daemon", "dbus");
@@ -223,15 +232,16 @@ impl PrivateBus {
             );
         }
         self.child = Some(child);
-        let deadline = Instant::now() + WAIT;
-        while UnixStream::connect(self.socket_path()).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "dbus-daemon does not answer: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::eventually_blocking_every(
+            WAIT,
+            Duration::from_millis(10),
+            "dbus-daemon to answer",
+            || {
+                UnixStream::connect(self.socket_path())
+                    .map(drop)
+                    .map_err(|e| format!("{e}; its log: {}", self.log()))
+            },
+        );
         std::fs::set_permissions(self.socket_path(), std::fs::Permissions::from_mode(0o777))
             .unwrap();
     }
@@ -1197,10 +1207,6 @@ impl FakeSystemd {
     /// hostname and timezone calls is left out). Refused calls included.
     pub fn calls(&self) -> Vec<String> {
         self.shared.lock().calls.clone()
-    }
-
-    pub fn clear_calls(&self) {
-        self.shared.lock().calls.clear();
     }
 
     /// A unit as the fake knows it.

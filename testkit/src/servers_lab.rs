@@ -281,21 +281,19 @@ async fn wait_for_engine(
     socket: &Path,
     unit: &super::unit_runner::RunningUnit,
 ) -> hearth::servers::engine::Engine {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        if let Ok(engine) = hearth::servers::engine::Engine::connect(socket)
-            && engine.ping().await.is_ok()
-        {
-            return engine;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the engine at {} did not answer within 90 s; its log:\n{}",
-            socket.display(),
-            unit.log_text()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::eventually(
+        std::time::Duration::from_secs(90),
+        &format!("the engine at {} to answer", socket.display()),
+        async || {
+            if let Ok(engine) = hearth::servers::engine::Engine::connect(socket)
+                && engine.ping().await.is_ok()
+            {
+                return Ok(engine);
+            }
+            Err(format!("its log:\n{}", unit.log_text()))
+        },
+    )
+    .await
 }
 
 /// Builds `tag` in the engine from nothing but Debian's static busybox

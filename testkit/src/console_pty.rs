@@ -11,7 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::BIN;
+use super::bin;
 
 pub struct ConsolePty {
     master: Option<std::fs::File>,
@@ -71,7 +71,7 @@ impl ConsolePty {
         if let Some(ns) = netns {
             argv.extend(["ip", "netns", "exec", ns].map(String::from));
         }
-        argv.push(BIN.into());
+        argv.push(bin().to_str().unwrap().into());
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..])
             .args(["console", "--tty", "pts-test", "--config"])

@@ -89,7 +89,7 @@ impl Rng {
         self.0
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -100,7 +100,7 @@ impl Rng {
 
     /// Uniform in `0..=max`, to the microsecond.
     pub fn delay(&mut self, max: Duration) -> Duration {
-        Duration::from_micros(self.next() % (max.as_micros() as u64 + 1))
+        Duration::from_micros(self.next_u64() % (max.as_micros() as u64 + 1))
     }
 }
 
@@ -380,21 +380,24 @@ pub async fn request(
 
 /// Waits until the health says the store is ok.
 async fn store_ok(client: &TlsClient, driver: &str, ctx: &str, d: &Daemon) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health = request(client, "GET", "/api/v1/health", "", driver).await;
-        if let Ok((200, h)) = &health
-            && h["components"]["store"]["state"] == "ok"
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{ctx}: the store is not ok after the restart: {health:?}\nstderr:\n{}",
-            super::last_lines(&d.stderr(), 30)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::eventually_every(
+        Duration::from_secs(20),
+        Duration::from_millis(20),
+        &format!("{ctx}: the store ok after the restart"),
+        async || {
+            let health = request(client, "GET", "/api/v1/health", "", driver).await;
+            if let Ok((200, h)) = &health
+                && h["components"]["store"]["state"] == "ok"
+            {
+                return Ok(());
+            }
+            Err(format!(
+                "{health:?}\nstderr:\n{}",
+                super::last_lines(&d.stderr(), 30)
+            ))
+        },
+    )
+    .await
 }
 
 /// The admin's tokens by name: their ids and records.

@@ -31,6 +31,24 @@ pub struct SseStream {
     pub retry: Option<u64>,
 }
 
+/// Opens `path` as an event stream, which must be accepted (200) and
+/// start with a snapshot within `timeout`: the stream and its snapshot.
+pub async fn open_snapshot(
+    client: &TlsClient,
+    protocol: Protocol,
+    path: &str,
+    timeout: Duration,
+) -> (SseStream, SseEvent) {
+    let mut stream = open(client, protocol, path, None).await;
+    assert_eq!(stream.status, 200, "{path}");
+    let snapshot = stream
+        .next(timeout)
+        .await
+        .unwrap_or_else(|| panic!("{path}: no first event within {timeout:?}"));
+    assert_eq!(snapshot.event, "snapshot", "{path}: {}", snapshot.data);
+    (stream, snapshot)
+}
+
 /// Opens `path` as an event stream on a new connection.
 pub async fn open(
     client: &TlsClient,

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 pub const UNIT_FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/systemd/hearth-server@.service"
+    "/../systemd/hearth-server@.service"
 );
 
 /// The engine's OCI runtime as the image installs it (a script running
@@ -40,7 +40,7 @@ const OCI_RUNTIME_IN_IMAGE: &str = "/usr/lib/hearth/oci-runtime";
 /// (`--add-runtime` takes a path, no arguments): a script beside the
 /// binary, where the servers' users may run it.
 fn oci_runtime_script() -> String {
-    let hearth = Path::new(env!("CARGO_BIN_EXE_hearth"));
+    let hearth = super::bin();
     let script = hearth.with_file_name("hearth-oci-runtime");
     let staged = hearth.with_file_name(format!("hearth-oci-runtime.{}", std::process::id()));
     std::fs::write(

@@ -42,11 +42,12 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::eventually(
+            Duration::from_secs(20),
+            "chromedriver to start",
+            async || tokio::net::TcpStream::connect(addr).await.map(drop),
+        )
+        .await;
         let profile = tempfile::tempdir().unwrap();
         let mut b = Browser {
             driver,
@@ -253,16 +254,25 @@ impl Browser {
 
     /// The `textContent` of the element matching `css`.
     pub async fn text(&self, css: &str) -> String {
-        let v = self
-            .eval_with(
-                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
-                &[json!(css)],
-            )
-            .await;
+        let v = self.text_value(css).await;
         match v.as_str() {
             Some(t) => t.to_string(),
             None => panic!("no element `{css}` to read: {v}"),
         }
+    }
+
+    /// The `textContent` of the element matching `css`, if there is one
+    /// (what a wait shows of a page that may be changing).
+    pub async fn text_if_any(&self, css: &str) -> Option<String> {
+        self.text_value(css).await.as_str().map(str::to_string)
+    }
+
+    async fn text_value(&self, css: &str) -> Value {
+        self.eval_with(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            &[json!(css)],
+        )
+        .await
     }
 
     /// The browser console log since the last call.

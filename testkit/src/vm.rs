@@ -9,7 +9,7 @@
 //! leaves the VM but the forwarded ports.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -226,10 +226,10 @@ impl Vm {
             Path::new(OVMF_CODE).exists(),
             "{OVMF_CODE} is missing: apt-get install ovmf (make test installs it)"
         );
-        let [port, caddy_port, front_port] = free_ports();
+        let [port, caddy_port, front_port] = super::free_ports();
         let monitor = disk.dir.path().join(format!("{name}.monitor"));
         let _ = std::fs::remove_file(&monitor);
-        let log_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
+        let log_dir = super::target_tmpdir();
         std::fs::create_dir_all(&log_dir).unwrap();
         let log_path = log_dir.join(format!("vm-{name}.log"));
         let raw_log_path = log_dir.join(format!("vm-{name}.raw.log"));
@@ -412,11 +412,9 @@ impl Vm {
     pub fn power_cut(&mut self) {
         let mut monitor = UnixStream::connect(&self.monitor).expect("qemu monitor socket");
         monitor.write_all(b"quit\n").unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "qemu did not quit");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::eventually_blocking(Duration::from_secs(30), "qemu to quit", || {
+            self.child.try_wait().unwrap().is_some()
+        });
     }
 
     /// Presses the power button (ACPI) and waits for the guest to shut
@@ -561,15 +559,6 @@ pub fn line_after(text: &str, mark: usize, wanted: impl Fn(&str) -> bool) -> Opt
 
 fn tail(text: &str) -> String {
     super::last_lines(text, 60)
-}
-
-/// `N` distinct free loopback ports: the listeners are all held until
-/// each has its port, so none is handed out twice.
-fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<TcpListener> = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 /// The certificate a server presents, taken without verifying it: the

@@ -5,11 +5,12 @@
 //! namespace of the test's own instead, where it may take 80 and 443;
 //! hearth stays outside and reaches it over the admin socket (a file).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use super::caddy_lab::{CaddyLab, free_port};
+use super::caddy_lab::CaddyLab;
+use super::free_port;
 use super::{Daemon, Options, Reply, on_own_runtime};
 
 /// How [`ProxyLab::start_opts`] sets the lab up; the default is
@@ -122,18 +123,20 @@ impl ProxyLab {
     pub fn wait_for_hosts(&self, hosts: &[&str]) {
         let mut want: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
         want.sort();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let now = self.routed_hosts();
-            if now == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Caddy routes {now:?}, not {want:?}; hearth's log:\n{}",
-                self.hearth.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::eventually_blocking(
+            Duration::from_secs(20),
+            &format!("Caddy routing {want:?}"),
+            || {
+                let now = self.routed_hosts();
+                if now == want {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "Caddy routes {now:?}; hearth's log:\n{}",
+                        self.hearth.stderr()
+                    ))
+                }
+            },
+        );
     }
 }

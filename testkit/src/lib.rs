@@ -1,14 +1,20 @@
-//! The harness of the integration tests: runs the real `hearth` binary
-//! with a private state dir and a NOTIFY_SOCKET the test binds, and talks
-//! to it over real TLS, verified against the certificate it wrote.
-
-#![allow(dead_code)]
+//! The harness of hearth's integration tests and benchmarks: runs the
+//! real `hearth` binary with a private state dir and a NOTIFY_SOCKET the
+//! test binds, and talks to it over real TLS, verified against the
+//! certificate it wrote.
+//!
+//! A crate of its own (`hearth-testkit`, a dev-dependency of hearth),
+//! compiled once for every test and benchmark; they name it
+//! `use hearth_testkit as common;`. Cargo sets `CARGO_BIN_EXE_hearth` for
+//! hearth's own tests and benchmarks only, not for this crate, so the
+//! binary under test is found at run time, beside the running test: see
+//! [`bin`].
 
 use std::net::SocketAddr;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -34,13 +40,70 @@ pub mod proxy_lab;
 pub mod servers_box;
 pub mod servers_lab;
 pub mod sse;
+pub mod stats;
 pub mod unit_runner;
 pub mod vm;
+pub mod wait;
 pub mod webdriver;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_hearth");
+pub use wait::{
+    eventually, eventually_blocking, eventually_blocking_every, eventually_every, when,
+};
+
+/// The `hearth` binary under test: the one cargo built beside the running
+/// test or benchmark (`target/<profile>/deps/<test>-<hash>` runs, and
+/// `target/<profile>/hearth` is the binary, built by cargo for every
+/// integration test and benchmark of the hearth package). Panics if it is
+/// not there, e.g. when the kit is used from another package.
+pub fn bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = profile_dir().join("hearth");
+        assert!(
+            bin.is_file(),
+            "{} is missing: the kit runs the hearth binary that cargo builds \
+             for hearth's own integration tests and benchmarks",
+            bin.display()
+        );
+        bin
+    })
+}
+
+/// The folder of the cargo profile the running test or benchmark was
+/// built in (`target/debug`, `target/release`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the path of the running test");
+    let deps = exe.parent().expect("the test binary's folder");
+    assert_eq!(
+        deps.file_name().and_then(|n| n.to_str()),
+        Some("deps"),
+        "{} does not run from a cargo profile's deps/",
+        exe.display()
+    );
+    deps.parent().expect("the profile folder").to_path_buf()
+}
+
+/// The target folder's `tmp/` (what `CARGO_TARGET_TMPDIR` names for
+/// hearth's own tests), made if missing.
+pub fn target_tmpdir() -> PathBuf {
+    let tmp = profile_dir()
+        .parent()
+        .expect("the target folder")
+        .join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    tmp
+}
 
 pub const SESSION_COOKIE: &str = "__Host-hearth_session";
+
+/// What shows the box's state (figures, their history and stream): what a
+/// visitor without a session, or anyone before the setup, may not read.
+pub const MONITORING_PATHS: [&str; 4] = [
+    "/api/v1/status",
+    "/api/v1/events",
+    "/api/v1/metrics/history?series=load.1",
+    "/metrics",
+];
 
 /// The admin password the harness sets up.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -132,7 +195,7 @@ impl Daemon {
                 let mut c = Command::new(require("systemd-socket-activate", "systemd"));
                 c.arg(format!("--listen={addr}"))
                     .arg(format!("--setenv=NOTIFY_SOCKET={}", notify_path.display()))
-                    .arg(BIN);
+                    .arg(bin());
                 c
             }
             None => {
@@ -154,7 +217,7 @@ impl Daemon {
                 }
                 argv.push(match &opts.binary {
                     Some(bin) => bin.to_str().unwrap().to_string(),
-                    None => BIN.to_string(),
+                    None => bin().to_str().unwrap().to_string(),
                 });
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
@@ -243,10 +306,7 @@ impl Daemon {
     /// Turns `public_status` on or off, as the harness's admin.
     pub async fn set_public_status(&self, on: bool) {
         let body = format!("{{\"public_status\":{on}}}");
-        let r = self
-            .admin_client()
-            .send("PATCH", "/api/v1/settings", &body, &[], &[])
-            .await;
+        let r = self.admin_client().patch_settings(&body).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
@@ -378,6 +438,27 @@ impl Daemon {
     pub fn client(&self) -> TlsClient {
         TlsClient::trusting(&self.cert_path(), self.addr())
     }
+
+    /// The daemon's URL of `path`, by the name `localhost`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr().port())
+    }
+
+    /// The daemon's URL of `path` by its address, as a LAN client
+    /// reaches the box.
+    pub fn addr_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr())
+    }
+
+    /// The daemon's TLS key (PEM), which a browser pins.
+    pub fn tls_key(&self) -> String {
+        std::fs::read_to_string(self.state_dir().join("tls/key.pem")).unwrap()
+    }
+
+    /// A browser that trusts this daemon's certificate (by its key).
+    pub async fn browser(&self) -> webdriver::Browser {
+        webdriver::Browser::start(&webdriver::spki_pin(&self.tls_key())).await
+    }
 }
 
 impl Drop for Daemon {
@@ -385,6 +466,43 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads `s` until the peer closes it (end of stream or an error), at most
+/// `timeout`, appending what arrives to `buf`: whether it was closed. A
+/// connection found still open after a while is a fact about order (it
+/// outlived the wait), never a measured duration.
+pub async fn read_until_closed<S>(s: &mut S, buf: &mut Vec<u8>, timeout: Duration) -> bool
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(timeout, async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// A port free on 127.0.0.1 right now (bound to :0, then released).
+pub fn free_port() -> u16 {
+    let [port] = free_ports();
+    port
+}
+
+/// `N` distinct free loopback ports: the listeners are all held until
+/// each has its port, so none is handed out twice.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1"))
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 /// The resident set size of process `pid`, in KiB (VmRSS).
@@ -610,6 +728,11 @@ impl TlsClient {
             }
         };
         Reply::read(response).await
+    }
+
+    /// `PATCH /api/v1/settings` with `body` (JSON).
+    pub async fn patch_settings(&self, body: &str) -> Reply {
+        self.send("PATCH", "/api/v1/settings", body, &[], &[]).await
     }
 
     /// One HTTP/1.1 request with the given cookies and headers.
