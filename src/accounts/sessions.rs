@@ -22,6 +22,7 @@ use crate::auth::{
     SessionState, Username,
 };
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
+use crate::refusal::Refusal;
 pub use password_change::PasswordChangeError;
 
 /// A session as the store keeps it (under the token's hash).
@@ -94,6 +95,31 @@ pub enum LoginError {
     Store(#[from] StoreError),
 }
 
+impl From<LoginError> for Refusal {
+    fn from(e: LoginError) -> Refusal {
+        match e {
+            LoginError::WrongCredentials => Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "wrong username or password".into(),
+            },
+            e @ LoginError::SecondFactorRequired => Refusal::Forbidden {
+                code: "totp_required",
+                message: e.to_string(),
+            },
+            e @ LoginError::WrongSecondFactor => Refusal::Unauthorized {
+                code: "totp_wrong",
+                message: e.to_string(),
+            },
+            e @ LoginError::Throttled { retry_after } => Refusal::TooMany {
+                message: e.to_string(),
+                retry_after: Some(retry_after),
+            },
+            e @ LoginError::UsernameTooLong => Refusal::invalid("username", e.to_string()),
+            LoginError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A session's last-seen time is written at most this often: the idle
 /// timeout is measured with this granularity, and requests do not each
 /// cost a disk write.
@@ -135,6 +161,15 @@ pub struct HashTurn(#[allow(dead_code)] OwnedSemaphorePermit);
 #[error("too many sign-ins at once; try again in {} s", retry_after.as_secs().max(1))]
 pub struct Busy {
     pub retry_after: Duration,
+}
+
+impl From<Busy> for Refusal {
+    fn from(e: Busy) -> Refusal {
+        Refusal::Busy {
+            message: e.to_string(),
+            retry_after: e.retry_after,
+        }
+    }
 }
 
 fn audit(actor: &str, action: AuditAction, source: IpAddr, outcome: Outcome) -> AuditEntry {
@@ -679,6 +714,60 @@ mod tests {
             s.authenticate(token.expose(), T0 + 31 * min)
                 .unwrap()
                 .is_none()
+        );
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::refusal::Refusal;
+
+    fn store_error() -> StoreError {
+        StoreError::Locked {
+            path: "/var/lib/hearth/state.redb".into(),
+        }
+    }
+
+    #[test]
+    fn login_errors_refuse_as_the_api_promises() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            Refusal::from(LoginError::WrongCredentials),
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "wrong username or password".into()
+            }
+        );
+        assert!(matches!(
+            Refusal::from(LoginError::SecondFactorRequired),
+            Refusal::Forbidden { code: "totp_required", .. }
+        ));
+        assert!(matches!(
+            Refusal::from(LoginError::WrongSecondFactor),
+            Refusal::Unauthorized { code: "totp_wrong", .. }
+        ));
+        assert_eq!(
+            Refusal::from(LoginError::Throttled {
+                retry_after: minute
+            }),
+            Refusal::TooMany {
+                message: "too many failed attempts; try again in 60 s".into(),
+                retry_after: Some(minute)
+            }
+        );
+        assert!(matches!(
+            Refusal::from(LoginError::Store(store_error())),
+            Refusal::Internal(_)
+        ));
+        assert_eq!(
+            Refusal::from(Busy {
+                retry_after: minute
+            }),
+            Refusal::Busy {
+                message: "too many sign-ins at once; try again in 60 s".into(),
+                retry_after: minute
+            }
         );
     }
 }

@@ -25,6 +25,7 @@ use super::profile::{self, BoxProfile};
 use crate::auth::{NewPassword, Role, Secret, SecretHash, SetupCode, Username};
 use crate::fsutil::write_atomically;
 use crate::names::{DomainName, Email, Hostname, TimeZone};
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 
 /// Wrong codes in total before the code is replaced.
@@ -63,6 +64,31 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<SetupError> for Refusal {
+    fn from(e: SetupError) -> Refusal {
+        match e {
+            SetupError::Complete => Refusal::Gone("setup is complete; sign in instead".into()),
+            SetupError::WrongCode => Refusal::Forbidden {
+                code: "wrong_setup_code",
+                message: "wrong setup code".into(),
+            },
+            SetupError::RateLimited => Refusal::TooMany {
+                message: "too many attempts; wait a minute".into(),
+                retry_after: None,
+            },
+            SetupError::NotClaimed => Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "claim the box with the setup code first".into(),
+            },
+            SetupError::Invalid { field, message } => Refusal::invalid(field, message),
+            e @ SetupError::Incomplete { .. } => Refusal::Conflict(e.to_string()),
+            e @ (SetupError::Store(_) | SetupError::CodeFile { .. }) => {
+                Refusal::Internal(e.to_string())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -466,3 +492,66 @@ impl Setup {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::refusal::Refusal;
+
+    fn store_error() -> StoreError {
+        StoreError::Locked {
+            path: "/var/lib/hearth/state.redb".into(),
+        }
+    }
+
+    #[test]
+    fn setup_errors_refuse_as_the_api_promises() {
+        assert_eq!(
+            Refusal::from(SetupError::Complete),
+            Refusal::Gone("setup is complete; sign in instead".into())
+        );
+        assert_eq!(
+            Refusal::from(SetupError::WrongCode),
+            Refusal::Forbidden {
+                code: "wrong_setup_code",
+                message: "wrong setup code".into()
+            }
+        );
+        assert_eq!(
+            Refusal::from(SetupError::RateLimited),
+            Refusal::TooMany {
+                message: "too many attempts; wait a minute".into(),
+                retry_after: None
+            }
+        );
+        assert_eq!(
+            Refusal::from(SetupError::NotClaimed),
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "claim the box with the setup code first".into()
+            }
+        );
+        assert_eq!(
+            Refusal::from(SetupError::Invalid {
+                field: "hostname",
+                message: "hostname too long".into()
+            }),
+            Refusal::invalid("hostname", "hostname too long")
+        );
+        assert_eq!(
+            Refusal::from(SetupError::Incomplete {
+                missing: "the host name"
+            }),
+            Refusal::Conflict("not ready to finish: the host name is not set yet".into())
+        );
+        assert!(matches!(
+            Refusal::from(SetupError::Store(store_error())),
+            Refusal::Internal(_)
+        ));
+        let code_file = SetupError::CodeFile {
+            path: "/run/hearth/setup-code".into(),
+            source: std::io::ErrorKind::PermissionDenied.into(),
+        };
+        assert!(matches!(Refusal::from(code_file), Refusal::Internal(_)));
+    }
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{Caller, HashTurn, Sessions};
 use crate::accounts::{SessionRecord, UserRecord};
 use crate::auth::{Attempt, NewPassword, PasswordError};
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,26 @@ pub enum PasswordChangeError {
     NoAccount,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<PasswordChangeError> for Refusal {
+    fn from(e: PasswordChangeError) -> Refusal {
+        match e {
+            e @ PasswordChangeError::WrongCurrent => {
+                Refusal::invalid("current_password", e.to_string())
+            }
+            e @ PasswordChangeError::Refused(_) => Refusal::invalid("new_password", e.to_string()),
+            e @ PasswordChangeError::Throttled { retry_after } => Refusal::TooMany {
+                message: e.to_string(),
+                retry_after: Some(retry_after),
+            },
+            PasswordChangeError::NoAccount => Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "sign in first".into(),
+            },
+            PasswordChangeError::Store(e) => e.into(),
+        }
+    }
 }
 
 impl Sessions {
@@ -91,5 +112,49 @@ fn entry(username: &str, source: IpAddr, outcome: Outcome) -> AuditEntry {
         target: username.into(),
         source: source.to_string(),
         outcome,
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::refusal::Refusal;
+
+    fn store_error() -> StoreError {
+        StoreError::Locked {
+            path: "/var/lib/hearth/state.redb".into(),
+        }
+    }
+
+    #[test]
+    fn password_change_errors_refuse_as_the_api_promises() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            Refusal::from(PasswordChangeError::WrongCurrent),
+            Refusal::invalid("current_password", "is not your current password")
+        );
+        assert_eq!(
+            Refusal::from(PasswordChangeError::Refused(
+                PasswordError::ContainsUsername
+            )),
+            Refusal::invalid("new_password", "must not contain the username")
+        );
+        assert!(matches!(
+            Refusal::from(PasswordChangeError::Throttled {
+                retry_after: minute
+            }),
+            Refusal::TooMany { retry_after: Some(r), .. } if r == minute
+        ));
+        assert_eq!(
+            Refusal::from(PasswordChangeError::NoAccount),
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "sign in first".into()
+            }
+        );
+        assert!(matches!(
+            Refusal::from(PasswordChangeError::Store(store_error())),
+            Refusal::Internal(_)
+        ));
     }
 }

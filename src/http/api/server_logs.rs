@@ -11,12 +11,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::Request;
 
+use crate::accounts::Caller;
 use crate::auth::Action;
 use crate::events::sse::{encode_event, retry_frame};
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::response::{Response, event_stream};
 use crate::servers::logs;
 
@@ -27,11 +27,10 @@ use crate::servers::logs;
 pub async fn get(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    id: &str,
+    caller: Caller,
+    id: String,
 ) -> Result<Response, ApiError> {
     let mut changes = ctx.access.subscribe();
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let servers = ctx.servers.clone();
     let id = id.to_string();
     let server = blocking(move || servers.get(&caller, &id)).await?;

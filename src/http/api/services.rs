@@ -8,10 +8,10 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Serialize;
 
+use crate::accounts::Caller;
 use crate::auth::Action;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::response::{Response, json};
 use crate::store::{AuditAction, Outcome};
 use crate::system::units::{UnitError, UnitState, Verb};
@@ -33,8 +33,9 @@ pub struct ServiceDone<'a> {
 
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, description = "The box's services.", body = ServiceList)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    require(ctx, req, Action::ReadStatus).await?;
+pub async fn list(
+    ctx: &AppContext,
+) -> Result<Response, ApiError> {
     Ok(json(
         StatusCode::OK,
         &match &ctx.units {
@@ -60,26 +61,22 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 pub async fn act(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    unit: &str,
-    verb: &str,
+    caller: Caller,
+    unit: String,
+    verb: Verb,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageSettings).await?;
-    let Some(verb) = Verb::parse(verb) else {
-        return Err(ApiError::NotFound);
-    };
     let Some(units) = &ctx.units else {
         return Err(ApiError::Conflict {
             message: "hearth does not manage this machine's services here (--dev)".into(),
         });
     };
-    let result = units.act(unit, verb).await;
+    let result = units.act(&unit, verb).await;
     let action = match verb {
         Verb::Start => AuditAction::ServiceStart,
         Verb::Stop => AuditAction::ServiceStop,
         Verb::Restart => AuditAction::ServiceRestart,
     };
-    let mut entry = caller.audit(action, unit, peer.ip());
+    let mut entry = caller.audit(action, &unit, peer.ip());
     entry.outcome = match &result {
         Ok(()) => Outcome::Success,
         Err(UnitError::NotAllowed(_)) => Outcome::Denied,
@@ -92,7 +89,7 @@ pub async fn act(
         StatusCode::OK,
         &ServiceDone {
             result: "done",
-            unit,
+            unit: &unit,
             verb: verb.name(),
         },
     ))
