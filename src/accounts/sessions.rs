@@ -21,8 +21,8 @@ use crate::auth::{
     Attempt, AttemptGuard, PasswordHash, Reservation, Role, Secret, SecretHash, SessionPolicy,
     SessionState, Username,
 };
-use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 use crate::refusal::Refusal;
+use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 pub use password_change::PasswordChangeError;
 
 /// A session as the store keeps it (under the token's hash).
@@ -741,11 +741,17 @@ mod refusal_tests {
         );
         assert!(matches!(
             Refusal::from(LoginError::SecondFactorRequired),
-            Refusal::Forbidden { code: "totp_required", .. }
+            Refusal::Forbidden {
+                code: "totp_required",
+                ..
+            }
         ));
         assert!(matches!(
             Refusal::from(LoginError::WrongSecondFactor),
-            Refusal::Unauthorized { code: "totp_wrong", .. }
+            Refusal::Unauthorized {
+                code: "totp_wrong",
+                ..
+            }
         ));
         assert_eq!(
             Refusal::from(LoginError::Throttled {

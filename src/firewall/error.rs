@@ -1,8 +1,8 @@
 //! What can go wrong in the firewall: running `nft`, the kernel refusing a
 //! ruleset, the store, and a change that is not allowed.
 
-use crate::store::StoreError;
 use crate::refusal::Refusal;
+use crate::store::StoreError;
 
 use super::model::Invalid;
 
@@ -48,7 +48,9 @@ impl From<FirewallError> for Refusal {
                 code: "ruleset_refused",
                 message: format!("the kernel refused the ruleset, so nothing changed: {message}"),
             },
-            FirewallError::Nft(e) => Refusal::Unavailable(format!("cannot drive the firewall: {e}")),
+            FirewallError::Nft(e) => {
+                Refusal::Unavailable(format!("cannot drive the firewall: {e}"))
+            }
             FirewallError::Store(e) => e.into(),
             FirewallError::CannotConfirm(message) => Refusal::Conflict(message.into()),
             e @ FirewallError::ApplyTimedOut => Refusal::Unavailable(e.to_string()),

@@ -315,37 +315,76 @@ mod tests {
         let minute = Duration::from_secs(60);
         let text = |m: &str| m.to_string();
         let cases = [
-            (Refusal::NotFound, (404, "not_found", None, "no such resource")),
-            (Refusal::invalid("code", "wrong"), (400, "bad_request", Some("code"), "wrong")),
             (
-                Refusal::Invalid { field: None, message: text("bad") },
+                Refusal::NotFound,
+                (404, "not_found", None, "no such resource"),
+            ),
+            (
+                Refusal::invalid("code", "wrong"),
+                (400, "bad_request", Some("code"), "wrong"),
+            ),
+            (
+                Refusal::Invalid {
+                    field: None,
+                    message: text("bad"),
+                },
                 (400, "bad_request", None, "bad"),
             ),
             (
-                Refusal::Unauthorized { code: "totp_wrong", message: text("no") },
+                Refusal::Unauthorized {
+                    code: "totp_wrong",
+                    message: text("no"),
+                },
                 (401, "totp_wrong", None, "no"),
             ),
-            (Refusal::forbidden("not yours"), (403, "forbidden", None, "not yours")),
-            (Refusal::Conflict(text("exists")), (409, "conflict", None, "exists")),
-            (Refusal::Gone(text("over")), (410, "gone", None, "gone: over")),
             (
-                Refusal::TooMany { message: text("wait"), retry_after: None },
+                Refusal::forbidden("not yours"),
+                (403, "forbidden", None, "not yours"),
+            ),
+            (
+                Refusal::Conflict(text("exists")),
+                (409, "conflict", None, "exists"),
+            ),
+            (
+                Refusal::Gone(text("over")),
+                (410, "gone", None, "gone: over"),
+            ),
+            (
+                Refusal::TooMany {
+                    message: text("wait"),
+                    retry_after: None,
+                },
                 (429, "too_many_requests", None, "wait"),
             ),
             (
-                Refusal::TooMany { message: text("wait"), retry_after: Some(minute) },
+                Refusal::TooMany {
+                    message: text("wait"),
+                    retry_after: Some(minute),
+                },
                 (429, "too_many_requests", None, "wait"),
             ),
             (
-                Refusal::Rejected { code: "job_failed", message: text("failed") },
+                Refusal::Rejected {
+                    code: "job_failed",
+                    message: text("failed"),
+                },
                 (422, "job_failed", None, "failed"),
             ),
-            (Refusal::Unavailable(text("later")), (503, "unavailable", None, "later")),
             (
-                Refusal::Busy { message: text("busy"), retry_after: minute },
+                Refusal::Unavailable(text("later")),
+                (503, "unavailable", None, "later"),
+            ),
+            (
+                Refusal::Busy {
+                    message: text("busy"),
+                    retry_after: minute,
+                },
                 (503, "busy", None, "busy"),
             ),
-            (Refusal::Internal(text("/var/lib/hearth: io")), internal_str()),
+            (
+                Refusal::Internal(text("/var/lib/hearth: io")),
+                internal_str(),
+            ),
         ];
         for (refusal, (status, code, field, message)) in cases {
             let expected = (status, code, field.map(str::to_owned), message.to_string());
@@ -355,7 +394,10 @@ mod tests {
         assert_eq!((status, code), (507, "insufficient_storage"));
         assert!(message.contains("storage is full"), "{message}");
         // How long to wait goes along (as `Retry-After`).
-        let throttled = Refusal::TooMany { message: text("wait"), retry_after: Some(minute) };
+        let throttled = Refusal::TooMany {
+            message: text("wait"),
+            retry_after: Some(minute),
+        };
         assert!(matches!(
             ApiError::from(throttled),
             ApiError::Throttled { retry_after, .. } if retry_after == minute
@@ -366,7 +408,10 @@ mod tests {
         ));
         let topics = crate::events::TopicSet::parse(Some("nope")).unwrap_err();
         let message = topics.to_string();
-        assert_eq!(mapped(topics), (400, "bad_request", Some("topics".into()), message));
+        assert_eq!(
+            mapped(topics),
+            (400, "bad_request", Some("topics".into()), message)
+        );
         assert_eq!(mapped(store_error()), internal());
     }
 

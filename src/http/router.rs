@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::{Method, Request};
+use tokio::sync::watch;
 
 use super::context::AppContext;
 use super::error::ApiError;
@@ -86,6 +87,9 @@ pub struct Call<'a> {
     pub ctx: &'a AppContext,
     pub peer: SocketAddr,
     pub req: Request<Bytes>,
+    /// Wakes at a change of who may see what, subscribed before the
+    /// caller was checked: a stream that follows it misses none.
+    pub changes: watch::Receiver<()>,
     caller: Option<Caller>,
     params: Params,
 }
@@ -102,7 +106,9 @@ impl Call<'_> {
     pub fn param<T: Param>(&self, name: &str) -> Result<T, ApiError> {
         match self.params.iter().find(|(n, _)| *n == name) {
             Some((_, raw)) => T::parse(raw),
-            None => Err(ApiError::Internal(format!("the route has no parameter {name}"))),
+            None => Err(ApiError::Internal(format!(
+                "the route has no parameter {name}"
+            ))),
         }
     }
 }
@@ -151,7 +157,7 @@ const READ: &str = "GET, HEAD";
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
     let Some((template, params)) = TABLE
         .iter()
-        .find_map(|row| matches(row.path, path).map(|params| (row.path, params)))
+        .find_map(|row| params_of(row.path, path).map(|params| (row.path, params)))
     else {
         let asset = pages::find(path).ok_or(ApiError::NotFound)?;
         if !matches!(*method, Method::GET | Method::HEAD) {
@@ -198,7 +204,7 @@ fn allow(template: &str) -> String {
 }
 
 /// The parameters of `path` if it is one of `template`'s.
-fn matches(template: &'static str, path: &str) -> Option<Params> {
+fn params_of(template: &'static str, path: &str) -> Option<Params> {
     let Some(open) = template.find('{') else {
         return (template == path).then(Vec::new);
     };
@@ -278,6 +284,7 @@ pub async fn dispatch(
         Route::Page(asset) | Route::SetupPage(asset) => return pages::serve(asset),
         Route::Api { row, params } => (row, params),
     };
+    let changes = ctx.access.subscribe();
     let result = match row.access {
         Access::Open => Ok(None),
         Access::Role(action) => require(ctx, &req, action).await.map(Some),
@@ -288,6 +295,7 @@ pub async fn dispatch(
                 ctx,
                 peer,
                 req,
+                changes,
                 caller,
                 params,
             };

@@ -20,7 +20,7 @@ pub const EVENTS: &str = "/api/v1/events";
 
 /// `row!(METHOD "path", access, phase, reduces|keeps, |call| handler)`.
 macro_rules! row {
-    ($method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, |$c:ident| $body:expr) => {
+    ($method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, |$c:tt| $body:expr) => {
         Row {
             method: Method::$method,
             path: $path,
@@ -43,10 +43,10 @@ macro_rules! row {
 #[rustfmt::skip]
 pub static TABLE: &[Row] = &[
     // Open to everyone, in setup mode too.
-    row!(GET super::openapi::PATH, Open, Always, keeps, |c| Ok(super::openapi::serve())),
+    row!(GET super::openapi::PATH, Open, Always, keeps, |_| Ok(super::openapi::serve())),
     row!(GET "/api/v1/health", Open, Always, keeps, |c| Ok(api::health::get(c.ctx))),
     row!(GET "/api/v1/box", Open, Always, keeps, |c| api::box_info::get(c.ctx, &c.req).await),
-    row!(GET "/api/v1/timezones", Open, Always, keeps, |c| api::timezones::list().await),
+    row!(GET "/api/v1/timezones", Open, Always, keeps, |_| api::timezones::list().await),
     // The live status, as the caller (or a visitor) may see it.
     row!(GET "/api/v1/status", Open, Ready, keeps, |c| api::status::get(c.ctx, &c.req).await),
     row!(GET EVENTS, Open, Ready, keeps, |c| api::events::get(c.ctx, c.peer, &c.req).await),
@@ -72,7 +72,7 @@ pub static TABLE: &[Row] = &[
     row!(POST "/api/v1/totp", Role(ManageOwnAccount), Ready, keeps,
         |c| api::two_factor::begin(c.ctx, c.peer, c.caller()?).await),
     row!(DELETE "/api/v1/totp", Role(ManageOwnAccount), Ready, keeps,
-        |c| api::two_factor::disable(c.ctx, c.peer, &c.req, c.caller()?).await),
+        |c| api::two_factor::disable(c.ctx, c.peer, c.caller()?).await),
     row!(POST "/api/v1/totp/confirm", Role(ManageOwnAccount), Ready, keeps,
         |c| api::two_factor::confirm(c.ctx, c.peer, &c.req, c.caller()?).await),
     row!(GET "/api/v1/tokens", Role(ManageOwnTokens), Ready, keeps,
@@ -99,7 +99,7 @@ pub static TABLE: &[Row] = &[
     row!(PUT "/api/v1/firewall", Role(ManageSettings), Ready, keeps,
         |c| api::firewall::put(c.ctx, c.peer, &c.req, c.caller()?).await),
     row!(POST "/api/v1/firewall/confirm", Role(ManageSettings), Ready, keeps,
-        |c| api::firewall::confirm(c.ctx, c.peer, c.caller()?).await),
+        |c| api::firewall::confirm(c.ctx, c.peer, &c.req, c.caller()?).await),
     // Domains are served by Caddy; who sees which is checked per event,
     // by owner.
     row!(GET "/api/v1/domains", Role(ManageOwnServers), Ready, keeps,
@@ -116,7 +116,7 @@ pub static TABLE: &[Row] = &[
     row!(GET "/api/v1/services", Role(ReadStatus), Ready, keeps, |c| api::services::list(c.ctx).await),
     row!(POST "/api/v1/services/{unit}/{verb}", Role(ManageSettings), Ready, keeps,
         |c| api::services::act(c.ctx, c.peer, c.caller()?, c.param("unit")?, c.param("verb")?).await),
-    row!(GET "/api/v1/system/process", Role(ManageSettings), Ready, keeps, |c| api::process::get(c.ctx).await),
+    row!(GET "/api/v1/system/process", Role(ManageSettings), Ready, keeps, |_| api::process::get().await),
     // The box goes down: every stream ends with it anyway.
     row!(POST "/api/v1/system/reboot", Role(ManageSettings), Ready, keeps,
         |c| api::power::reboot(c.ctx, c.peer, c.caller()?).await),
@@ -128,7 +128,7 @@ pub static TABLE: &[Row] = &[
     row!(POST "/api/v1/servers", Role(ManageOwnServers), Ready, keeps,
         |c| api::servers::create(c.ctx, c.peer, &c.req, c.caller()?).await),
     row!(GET "/api/v1/servers/{id}/logs", Role(ManageOwnServers), Ready, keeps,
-        |c| api::server_logs::get(c.ctx, c.peer, &c.req, c.caller()?, c.param("id")?).await),
+        |c| api::server_logs::get(c.ctx, c.peer, c.caller()?, c.param("id")?, c.changes).await),
     row!(POST "/api/v1/servers/{id}/{verb}", Role(ManageOwnServers), Ready, keeps,
         |c| api::servers::power(c.ctx, c.peer, c.caller()?, c.param("id")?, c.param("verb")?).await),
     row!(GET "/api/v1/servers/{id}", Role(ManageOwnServers), Ready, keeps,
@@ -138,7 +138,7 @@ pub static TABLE: &[Row] = &[
     row!(GET "/api/v1/server-certificates", Role(ManageOwnServers), Ready, keeps,
         |c| api::server_certs::list(c.ctx, c.caller()?).await),
     row!(POST "/api/v1/server-certificates", Role(ManageOwnServers), Ready, keeps,
-        |c| api::server_certs::issue(c.ctx, c.peer, &c.req, c.caller()?).await),
+        |c| api::server_certs::issue(c.ctx, c.peer, c.caller()?).await),
     row!(DELETE "/api/v1/server-certificates/{id}", Role(ManageOwnServers), Ready, keeps,
         |c| api::server_certs::revoke(c.ctx, c.peer, c.caller()?, c.param("id")?).await),
     row!(GET "/api/v1/quotas/{user}", Role(ManageAllServers), Ready, keeps,

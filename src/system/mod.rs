@@ -6,4 +6,5 @@ pub mod dbus;
 pub mod host;
 pub mod power;
 pub mod privileges;
+pub mod service_control;
 pub mod units;

@@ -11,7 +11,6 @@ use http::{Request, StatusCode};
 use serde::Serialize;
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
@@ -38,10 +37,7 @@ pub struct Removed {
 
 #[utoipa::path(get, path = "/api/v1/domains", tag = "domains",
     responses((status = 200, description = "The caller's domains (an admin's: all).", body = DomainList)))]
-pub async fn list(
-    ctx: &AppContext,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let proxy = ctx.proxy.clone();
     let domains = blocking(move || proxy.list(&caller)).await?;
     Ok(json(
@@ -57,11 +53,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/domains/{name}", tag = "domains",
     params(("name" = String, Path, description = "The domain name.")),
     responses((status = 200, description = "The domain.", body = DomainView)))]
-pub async fn get(
-    ctx: &AppContext,
-    caller: Caller,
-    name: String,
-) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext, caller: Caller, name: String) -> Result<Response, ApiError> {
     let proxy = ctx.proxy.clone();
     let name = decoded(&name)?;
     let domain = blocking(move || proxy.get(&caller, &name)).await?;

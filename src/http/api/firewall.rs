@@ -9,7 +9,6 @@ use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::connection_epoch::AcceptedIn;
 use crate::firewall::model::{Policy, PolicyInput};
 use crate::firewall::service::ChangeRequest;
@@ -21,9 +20,7 @@ use crate::http::response::{Response, json};
 
 #[utoipa::path(get, path = "/api/v1/firewall", tag = "firewall",
     responses((status = 200, description = "The policy, and any change awaiting confirmation.", body = crate::firewall::service::FirewallView)))]
-pub async fn get(
-    ctx: &AppContext,
-) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext) -> Result<Response, ApiError> {
     let firewall = ctx.firewall.clone();
     let view = blocking(move || firewall.view()).await?;
     Ok(json(StatusCode::OK, &view))

@@ -5,7 +5,6 @@ use http::{HeaderValue, Request, StatusCode, header};
 
 use bytes::Bytes;
 
-use crate::auth::Action;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::status_view;
@@ -55,9 +54,7 @@ fn series_names() -> String {
 /// The box's metrics in Prometheus' text format.
 #[utoipa::path(get, path = "/metrics", tag = "status",
     responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
-pub async fn prometheus(
-    ctx: &AppContext,
-) -> Result<Response, ApiError> {
+pub async fn prometheus(ctx: &AppContext) -> Result<Response, ApiError> {
     // Scrapers use an API token; no public access.
     let text = ctx
         .metrics

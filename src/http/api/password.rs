@@ -9,7 +9,6 @@ use http::Request;
 use serde::Deserialize;
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;

@@ -6,13 +6,11 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 
-use crate::accounts::certs::CertRecord;
 use crate::accounts::Caller;
-use crate::auth::Action;
+use crate::accounts::certs::CertRecord;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
@@ -35,10 +33,7 @@ fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/server-certificates", tag = "servers",
     responses((status = 200, description = "The caller's certificates.", body = CertificateList)))]
-pub async fn list(
-    ctx: &AppContext,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let certs = service(ctx)?;
     let list = blocking(move || certs.list(&caller)).await?;
     Ok(json(
@@ -52,7 +47,6 @@ pub async fn list(
 pub async fn issue(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
     let certs = service(ctx)?;

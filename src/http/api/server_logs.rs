@@ -7,12 +7,10 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use http::Request;
+use tokio::sync::watch;
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::events::sse::{encode_event, retry_frame};
 use crate::http::blocking;
 use crate::http::context::AppContext;
@@ -29,10 +27,9 @@ pub async fn get(
     peer: SocketAddr,
     caller: Caller,
     id: String,
+    mut changes: watch::Receiver<()>,
 ) -> Result<Response, ApiError> {
-    let mut changes = ctx.access.subscribe();
     let servers = ctx.servers.clone();
-    let id = id.to_string();
     let server = blocking(move || servers.get(&caller, &id)).await?;
     let permit = ctx.streams.try_acquire(peer.ip())?;
     let entries = logs::follow(ctx.journal_dir.as_deref(), &server.id).map_err(|e| {

@@ -12,7 +12,6 @@ use http::{Request, StatusCode};
 use serde::Serialize;
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
@@ -33,10 +32,7 @@ pub struct ServerList {
 
 #[utoipa::path(get, path = "/api/v1/servers", tag = "servers",
     responses((status = 200, description = "The caller's servers (an admin's: all).", body = ServerList)))]
-pub async fn list(
-    ctx: &AppContext,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let servers = ctx.servers.clone();
     let list = blocking(move || servers.list(&caller)).await?;
     Ok(json(StatusCode::OK, &ServerList { servers: list }))
@@ -45,11 +41,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/servers/{id}", tag = "servers",
     params(("id" = String, Path, description = "The server's id.")),
     responses((status = 200, description = "The server.", body = Server)))]
-pub async fn get(
-    ctx: &AppContext,
-    caller: Caller,
-    id: String,
-) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext, caller: Caller, id: String) -> Result<Response, ApiError> {
     let servers = ctx.servers.clone();
     let server = blocking(move || servers.get(&caller, &id)).await?;
     Ok(json(StatusCode::OK, &server))
@@ -118,10 +110,7 @@ pub async fn delete(
 #[utoipa::path(get, path = "/api/v1/quotas/{user}", tag = "servers",
     params(("user" = String, Path, description = "A member's username.")),
     responses((status = 200, description = "The member's quota.", body = Quota)))]
-pub async fn get_quota(
-    ctx: &AppContext,
-    user: String,
-) -> Result<Response, ApiError> {
+pub async fn get_quota(ctx: &AppContext, user: String) -> Result<Response, ApiError> {
     let servers = ctx.servers.clone();
     let quota = blocking(move || servers.quota(&user)).await?;
     Ok(json(StatusCode::OK, &quota))

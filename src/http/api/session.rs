@@ -18,7 +18,6 @@ use http::{Request, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
@@ -132,10 +131,7 @@ pub async fn logout(
 /// `GET /api/v1/sessions`: the caller's own sessions.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "account",
     responses((status = 200, description = "The caller's sessions.", body = Vec<crate::accounts::SessionView>)))]
-pub async fn list(
-    ctx: &AppContext,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let sessions = ctx.sessions.clone();
     let list = blocking(move || sessions.list(&caller, now_ms())).await?;
     Ok(json(StatusCode::OK, &list))

@@ -10,9 +10,8 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Deserialize;
 
-use crate::accounts::HostChange;
 use crate::accounts::Caller;
-use crate::auth::Action;
+use crate::accounts::HostChange;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
@@ -24,9 +23,7 @@ use crate::store::Retention;
 
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
     responses((status = 200, description = "The settings.", body = crate::accounts::SettingsView)))]
-pub async fn get(
-    ctx: &AppContext,
-) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext) -> Result<Response, ApiError> {
     Ok(json(StatusCode::OK, &ctx.settings.view()?))
 }
 

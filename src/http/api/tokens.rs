@@ -9,9 +9,8 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::TokenRecord;
 use crate::accounts::Caller;
-use crate::auth::Action;
+use crate::accounts::TokenRecord;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
@@ -54,10 +53,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account",
     responses((status = 200, description = "The caller's tokens (never the secret).", body = Vec<crate::accounts::TokenRecord>)))]
-pub async fn list(
-    ctx: &AppContext,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let tokens = ctx.tokens.clone();
     let list = blocking(move || tokens.list(&caller)).await?;
     Ok(json(StatusCode::OK, &list))

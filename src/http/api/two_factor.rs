@@ -11,7 +11,6 @@ use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Deserialize;
 
+use crate::accounts::Caller;
 use crate::accounts::UserUpdate;
-use crate::auth::{Action, Role};
+use crate::auth::Role;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
@@ -19,9 +20,7 @@ use crate::http::response::{Response, json, no_content};
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, description = "Every user.", body = Vec<crate::accounts::UserView>)))]
-pub async fn list(
-    ctx: &AppContext,
-) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext) -> Result<Response, ApiError> {
     let users = ctx.users.clone();
     let list = blocking(move || users.list()).await?;
     Ok(json(StatusCode::OK, &list))
