@@ -11,8 +11,8 @@
 //!   serial port: banner, menu, terminal.
 //! - [`daemon`]: wiring: opens the store, starts every component, serves,
 //!   speaks sd-notify, handles signals, shuts down.
-//! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API
-//!   handlers and the embedded pages (`src/web/`).
+//! - [`http`]: the HTTPS server (hyper + rustls), limits, the route table
+//!   and its router, API handlers and the embedded pages (`src/web/`).
 //! - [`control`]: the root-only control socket the console asks the
 //!   daemon on, and the console's requests carried out.
 //! - [`recovery`]: what the console may do to the box's state, carried

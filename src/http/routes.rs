@@ -51,6 +51,7 @@ pub static TABLE: &[Row] = &[
     row!(GET "/api/v1/status", Open, Ready, keeps, |c| api::status::get(c.ctx, &c.req).await),
     row!(GET EVENTS, Open, Ready, keeps, |c| api::events::get(c.ctx, c.peer, &c.req).await),
     row!(GET "/api/v1/metrics/history", Open, Ready, keeps, |c| api::metrics::history(c.ctx, &c.req).await),
+    // Scrapers use an API token; no public access.
     row!(GET "/metrics", Role(ReadStatus), Ready, keeps, |c| api::metrics::prometheus(c.ctx).await),
     // The first-boot setup (its own cookie; 410 after).
     row!(GET "/api/v1/setup", Open, Setup, keeps, |c| api::setup::state(c.ctx, &c.req).await),

@@ -55,7 +55,6 @@ fn series_names() -> String {
 #[utoipa::path(get, path = "/metrics", tag = "status",
     responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
 pub async fn prometheus(ctx: &AppContext) -> Result<Response, ApiError> {
-    // Scrapers use an API token; no public access.
     let text = ctx
         .metrics
         .prometheus(ctx.hub.subscribers())
