@@ -72,3 +72,9 @@ impl From<Infallible> for Refusal {
         match e {}
     }
 }
+
+/// Whether `e` refuses as hearth's own fault (for the domains' tests).
+#[cfg(test)]
+pub(crate) fn is_internal(e: impl Into<Refusal>) -> bool {
+    matches!(e.into(), Refusal::Internal(_))
+}

@@ -465,6 +465,7 @@ impl Sessions {
 mod tests {
     use super::*;
     use crate::auth::NewPassword;
+    use crate::refusal::{Refusal, is_internal};
 
     const T0: u64 = 1_800_000_000_000;
     const PW: &str = "correct horse battery staple";
@@ -716,18 +717,6 @@ mod tests {
                 .is_none()
         );
     }
-}
-
-#[cfg(test)]
-mod refusal_tests {
-    use super::*;
-    use crate::refusal::Refusal;
-
-    fn store_error() -> StoreError {
-        StoreError::Locked {
-            path: "/var/lib/hearth/state.redb".into(),
-        }
-    }
 
     #[test]
     fn login_errors_refuse_as_the_api_promises() {
@@ -762,10 +751,7 @@ mod refusal_tests {
                 retry_after: Some(minute)
             }
         );
-        assert!(matches!(
-            Refusal::from(LoginError::Store(store_error())),
-            Refusal::Internal(_)
-        ));
+        assert!(is_internal(LoginError::Store(StoreError::for_tests())));
         assert_eq!(
             Refusal::from(Busy {
                 retry_after: minute
@@ -775,5 +761,36 @@ mod refusal_tests {
                 retry_after: minute
             }
         );
+    }
+
+    #[test]
+    fn password_change_errors_refuse_as_the_api_promises() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            Refusal::from(PasswordChangeError::WrongCurrent),
+            Refusal::invalid("current_password", "is not your current password")
+        );
+        assert_eq!(
+            Refusal::from(PasswordChangeError::Refused(
+                PasswordError::ContainsUsername
+            )),
+            Refusal::invalid("new_password", "must not contain the username")
+        );
+        assert!(matches!(
+            Refusal::from(PasswordChangeError::Throttled {
+                retry_after: minute
+            }),
+            Refusal::TooMany { retry_after: Some(r), .. } if r == minute
+        ));
+        assert_eq!(
+            Refusal::from(PasswordChangeError::NoAccount),
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "sign in first".into()
+            }
+        );
+        assert!(is_internal(PasswordChangeError::Store(
+            StoreError::for_tests()
+        )));
     }
 }

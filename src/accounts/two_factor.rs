@@ -197,6 +197,7 @@ pub fn check_second_factor(user: &UserRecord, input: &str, unix_s: u64) -> Optio
 mod tests {
     use super::*;
     use crate::auth::{NewPassword, Role, SecretHash};
+    use crate::refusal::{Refusal, is_internal};
 
     const NOW: u64 = 1_800_000_000;
 
@@ -260,18 +261,6 @@ mod tests {
         );
         let _ = SecretHash::default();
     }
-}
-
-#[cfg(test)]
-mod refusal_tests {
-    use super::*;
-    use crate::refusal::Refusal;
-
-    fn store_error() -> StoreError {
-        StoreError::Locked {
-            path: "/var/lib/hearth/state.redb".into(),
-        }
-    }
 
     #[test]
     fn two_factor_errors_refuse_as_the_api_promises() {
@@ -288,9 +277,6 @@ mod refusal_tests {
             Refusal::invalid("code", "wrong code; check the time on your phone")
         );
         assert_eq!(Refusal::from(TwoFactorError::NoUser), Refusal::NotFound);
-        assert!(matches!(
-            Refusal::from(TwoFactorError::Store(store_error())),
-            Refusal::Internal(_)
-        ));
+        assert!(is_internal(TwoFactorError::Store(StoreError::for_tests())));
     }
 }

@@ -333,6 +333,7 @@ impl Users {
 mod tests {
     use super::*;
     use crate::auth::SecretHash;
+    use crate::refusal::{Refusal, is_internal};
 
     const PW: &str = "correct horse battery staple";
     const T0: u64 = 1_800_000_000_000;
@@ -663,18 +664,6 @@ mod tests {
             .unwrap();
         users.delete(&a, "ann", ip(), T1).unwrap();
     }
-}
-
-#[cfg(test)]
-mod refusal_tests {
-    use super::*;
-    use crate::refusal::Refusal;
-
-    fn store_error() -> StoreError {
-        StoreError::Locked {
-            path: "/var/lib/hearth/state.redb".into(),
-        }
-    }
 
     #[test]
     fn user_errors_refuse_as_the_api_promises() {
@@ -696,9 +685,6 @@ mod refusal_tests {
                 "the last enabled admin cannot be removed, disabled or demoted".into()
             )
         );
-        assert!(matches!(
-            Refusal::from(UserError::Store(store_error())),
-            Refusal::Internal(_)
-        ));
+        assert!(is_internal(UserError::Store(StoreError::for_tests())));
     }
 }

@@ -60,15 +60,9 @@ impl From<FirewallError> for Refusal {
 }
 
 #[cfg(test)]
-mod refusal_tests {
+mod tests {
     use super::*;
-    use crate::refusal::Refusal;
-
-    fn store_error() -> StoreError {
-        StoreError::Locked {
-            path: "/var/lib/hearth/state.redb".into(),
-        }
-    }
+    use crate::refusal::is_internal;
 
     #[test]
     fn firewall_errors_refuse_as_the_api_promises() {
@@ -99,9 +93,6 @@ mod refusal_tests {
             Refusal::from(FirewallError::ApplyTimedOut),
             Refusal::Unavailable(_)
         ));
-        assert!(matches!(
-            Refusal::from(FirewallError::Store(store_error())),
-            Refusal::Internal(_)
-        ));
+        assert!(is_internal(FirewallError::Store(StoreError::for_tests())));
     }
 }

@@ -232,16 +232,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::http::router::resolve;
-
-    const METHODS: [Method; 6] = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-    ];
+    use crate::http::router::{METHODS, resolve};
 
     fn doc() -> serde_json::Value {
         serde_json::from_slice(document()).unwrap()

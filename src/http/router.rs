@@ -152,6 +152,16 @@ pub enum Route {
 /// The methods a page takes.
 const READ: &str = "GET, HEAD";
 
+/// The methods the API takes, in the order an `Allow` header lists them.
+pub const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
 /// Parses a request line into a route: the first row whose path
 /// matches, and of that path's rows the one for the method.
 pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -186,16 +196,8 @@ impl Row {
 
 /// The `Allow` header of a path: its rows' methods, HEAD with GET.
 fn allow(template: &str) -> String {
-    let order = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-    ];
     let rows = || TABLE.iter().filter(|row| row.path == template);
-    let methods: Vec<&str> = order
+    let methods: Vec<&str> = METHODS
         .iter()
         .filter(|m| rows().any(|row| row.answers(m)))
         .map(Method::as_str)

@@ -115,6 +115,16 @@ pub enum StoreError {
     },
 }
 
+#[cfg(test)]
+impl StoreError {
+    /// A store error whose kind does not matter (for tests).
+    pub(crate) fn for_tests() -> StoreError {
+        StoreError::Locked {
+            path: "/var/lib/hearth/state.redb".into(),
+        }
+    }
+}
+
 /// A full disk is the owner's to fix, and says so; a store that has not
 /// recovered from a failed write is unavailable for now; anything else
 /// is internal, with its causes for the log.

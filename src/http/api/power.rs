@@ -1,6 +1,6 @@
 //! `POST /api/v1/system/reboot` and `POST /api/v1/system/power-off`
 //! (admins): the box goes down a few seconds later (see
-//! [`crate::system::power`]); the answer (202) comes at once.
+//! [`crate::system::actions`]); the answer (202) comes at once.
 
 use std::net::SocketAddr;
 
@@ -11,7 +11,7 @@ use crate::accounts::Caller;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::response::{Response, json};
-use crate::system::power::schedule;
+use crate::system::actions::schedule_power;
 use crate::system::units::Power;
 
 /// The answer: what happens, and when.
@@ -64,7 +64,7 @@ async fn act(
     power: Power,
 ) -> Result<Response, ApiError> {
     let units = ctx.units.clone();
-    let at_ms = schedule(units, &ctx.store, &ctx.hub, &caller, power, peer.ip()).await?;
+    let at_ms = schedule_power(units, &ctx.store, &ctx.hub, &caller, power, peer.ip()).await?;
     Ok(json(
         StatusCode::ACCEPTED,
         &Scheduled {

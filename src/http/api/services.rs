@@ -11,7 +11,7 @@ use crate::accounts::Caller;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::response::{Response, json};
-use crate::system::service_control;
+use crate::system::actions;
 use crate::system::units::{UnitState, Verb};
 
 /// The services, and whether hearth drives them here (not in `--dev`).
@@ -62,7 +62,7 @@ pub async fn act(
     verb: Verb,
 ) -> Result<Response, ApiError> {
     let units = ctx.units.as_deref();
-    service_control::act(units, &ctx.store, &caller, &unit, verb, peer.ip()).await?;
+    actions::act(units, &ctx.store, &caller, &unit, verb, peer.ip()).await?;
     Ok(json(
         StatusCode::OK,
         &ServiceDone {
