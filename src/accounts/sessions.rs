@@ -465,6 +465,7 @@ impl Sessions {
 mod tests {
     use super::*;
     use crate::auth::NewPassword;
+    use crate::auth::PasswordError;
     use crate::refusal::{Refusal, is_internal};
 
     const T0: u64 = 1_800_000_000_000;
