@@ -16,3 +16,13 @@ pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid 
         message: message.into(),
     }
 }
+
+/// The field and the whole sentence: `allow[2].ports must be a port`.
+impl From<Invalid> for crate::refusal::Refusal {
+    fn from(e: Invalid) -> Self {
+        crate::refusal::Refusal::Invalid {
+            message: e.to_string(),
+            field: Some(e.field),
+        }
+    }
+}

@@ -11,8 +11,8 @@
 //!   serial port: banner, menu, terminal.
 //! - [`daemon`]: wiring: opens the store, starts every component, serves,
 //!   speaks sd-notify, handles signals, shuts down.
-//! - [`http`]: the HTTPS server (hyper + rustls), limits, router, API
-//!   handlers and the embedded pages (`src/web/`).
+//! - [`http`]: the HTTPS server (hyper + rustls), limits, the route table
+//!   and its router, API handlers and the embedded pages (`src/web/`).
 //! - [`control`]: the root-only control socket the console asks the
 //!   daemon on, and the console's requests carried out.
 //! - [`recovery`]: what the console may do to the box's state, carried
@@ -47,6 +47,8 @@
 //!   [`fsutil`] (private folders, crash-safe writes), [`names`]
 //!   (validated host names, domain names, time zones, e-mail),
 //!   [`invalid`] (a field of the API's JSON that is wrong, and why),
+//!   [`refusal`] (why a request was refused, in the kinds every domain
+//!   shares),
 //!   [`peer`] (`SO_PEERCRED`), [`component`] (the components' names),
 //!   [`connection_epoch`] (proof a client reached the box anew), [`liveness`] (the loops' heartbeats, for the
 //!   watchdog), [`health`] (the components' health registry), [`query`]
@@ -81,6 +83,7 @@ pub mod proxy;
 pub mod query;
 pub mod reconcile;
 pub mod recovery;
+pub mod refusal;
 pub mod servers;
 pub mod store;
 pub mod system;

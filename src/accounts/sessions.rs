@@ -21,6 +21,7 @@ use crate::auth::{
     Attempt, AttemptGuard, PasswordHash, Reservation, Role, Secret, SecretHash, SessionPolicy,
     SessionState, Username,
 };
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 pub use password_change::PasswordChangeError;
 
@@ -94,6 +95,31 @@ pub enum LoginError {
     Store(#[from] StoreError),
 }
 
+impl From<LoginError> for Refusal {
+    fn from(e: LoginError) -> Refusal {
+        match e {
+            LoginError::WrongCredentials => Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "wrong username or password".into(),
+            },
+            e @ LoginError::SecondFactorRequired => Refusal::Forbidden {
+                code: "totp_required",
+                message: e.to_string(),
+            },
+            e @ LoginError::WrongSecondFactor => Refusal::Unauthorized {
+                code: "totp_wrong",
+                message: e.to_string(),
+            },
+            e @ LoginError::Throttled { retry_after } => Refusal::TooMany {
+                message: e.to_string(),
+                retry_after: Some(retry_after),
+            },
+            e @ LoginError::UsernameTooLong => Refusal::invalid("username", e.to_string()),
+            LoginError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A session's last-seen time is written at most this often: the idle
 /// timeout is measured with this granularity, and requests do not each
 /// cost a disk write.
@@ -135,6 +161,15 @@ pub struct HashTurn(#[allow(dead_code)] OwnedSemaphorePermit);
 #[error("too many sign-ins at once; try again in {} s", retry_after.as_secs().max(1))]
 pub struct Busy {
     pub retry_after: Duration,
+}
+
+impl From<Busy> for Refusal {
+    fn from(e: Busy) -> Refusal {
+        Refusal::Busy {
+            message: e.to_string(),
+            retry_after: e.retry_after,
+        }
+    }
 }
 
 fn audit(actor: &str, action: AuditAction, source: IpAddr, outcome: Outcome) -> AuditEntry {
@@ -430,6 +465,8 @@ impl Sessions {
 mod tests {
     use super::*;
     use crate::auth::NewPassword;
+    use crate::auth::PasswordError;
+    use crate::refusal::{Refusal, is_internal};
 
     const T0: u64 = 1_800_000_000_000;
     const PW: &str = "correct horse battery staple";
@@ -680,5 +717,81 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn login_errors_refuse_as_the_api_promises() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            Refusal::from(LoginError::WrongCredentials),
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "wrong username or password".into()
+            }
+        );
+        assert!(matches!(
+            Refusal::from(LoginError::SecondFactorRequired),
+            Refusal::Forbidden {
+                code: "totp_required",
+                ..
+            }
+        ));
+        assert!(matches!(
+            Refusal::from(LoginError::WrongSecondFactor),
+            Refusal::Unauthorized {
+                code: "totp_wrong",
+                ..
+            }
+        ));
+        assert_eq!(
+            Refusal::from(LoginError::Throttled {
+                retry_after: minute
+            }),
+            Refusal::TooMany {
+                message: "too many failed attempts; try again in 60 s".into(),
+                retry_after: Some(minute)
+            }
+        );
+        assert!(is_internal(LoginError::Store(StoreError::for_tests())));
+        assert_eq!(
+            Refusal::from(Busy {
+                retry_after: minute
+            }),
+            Refusal::Busy {
+                message: "too many sign-ins at once; try again in 60 s".into(),
+                retry_after: minute
+            }
+        );
+    }
+
+    #[test]
+    fn password_change_errors_refuse_as_the_api_promises() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            Refusal::from(PasswordChangeError::WrongCurrent),
+            Refusal::invalid("current_password", "is not your current password")
+        );
+        assert_eq!(
+            Refusal::from(PasswordChangeError::Refused(
+                PasswordError::ContainsUsername
+            )),
+            Refusal::invalid("new_password", "must not contain the username")
+        );
+        assert!(matches!(
+            Refusal::from(PasswordChangeError::Throttled {
+                retry_after: minute
+            }),
+            Refusal::TooMany { retry_after: Some(r), .. } if r == minute
+        ));
+        assert_eq!(
+            Refusal::from(PasswordChangeError::NoAccount),
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "sign in first".into()
+            }
+        );
+        assert!(is_internal(PasswordChangeError::Store(
+            StoreError::for_tests()
+        )));
     }
 }

@@ -25,6 +25,7 @@ use super::profile::{self, BoxProfile};
 use crate::auth::{NewPassword, Role, Secret, SecretHash, SetupCode, Username};
 use crate::fsutil::write_atomically;
 use crate::names::{DomainName, Email, Hostname, TimeZone};
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, Store, StoreError};
 
 /// Wrong codes in total before the code is replaced.
@@ -63,6 +64,31 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<SetupError> for Refusal {
+    fn from(e: SetupError) -> Refusal {
+        match e {
+            SetupError::Complete => Refusal::Gone("setup is complete; sign in instead".into()),
+            SetupError::WrongCode => Refusal::Forbidden {
+                code: "wrong_setup_code",
+                message: "wrong setup code".into(),
+            },
+            SetupError::RateLimited => Refusal::TooMany {
+                message: "too many attempts; wait a minute".into(),
+                retry_after: None,
+            },
+            SetupError::NotClaimed => Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "claim the box with the setup code first".into(),
+            },
+            SetupError::Invalid { field, message } => Refusal::invalid(field, message),
+            e @ SetupError::Incomplete { .. } => Refusal::Conflict(e.to_string()),
+            e @ (SetupError::Store(_) | SetupError::CodeFile { .. }) => {
+                Refusal::Internal(e.to_string())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Caller;
 use crate::auth::Secret;
 use crate::auth::token::random_bytes;
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, Records, Store, StoreError};
 
 /// Marks hearth tokens, so secret scanners and people recognise them.
@@ -36,6 +37,16 @@ pub enum TokenError {
     NotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<TokenError> for Refusal {
+    fn from(e: TokenError) -> Refusal {
+        match e {
+            TokenError::Invalid { field, message } => Refusal::invalid(field, message),
+            TokenError::NotFound => Refusal::NotFound,
+            TokenError::Store(e) => e.into(),
+        }
+    }
 }
 
 pub struct Tokens {
@@ -149,6 +160,7 @@ mod tests {
     use super::*;
     use crate::accounts::UserRecord;
     use crate::auth::{NewPassword, Role, SecretHash};
+    use crate::refusal::{Refusal, is_internal};
 
     const T0: u64 = 1_800_000_000_000;
 
@@ -238,5 +250,18 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn token_errors_refuse_as_the_api_promises() {
+        assert_eq!(
+            Refusal::from(TokenError::Invalid {
+                field: "name",
+                message: "name is empty".into()
+            }),
+            Refusal::invalid("name", "name is empty")
+        );
+        assert_eq!(Refusal::from(TokenError::NotFound), Refusal::NotFound);
+        assert!(is_internal(TokenError::Store(StoreError::for_tests())));
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Caller, TotpRecord, UserRecord};
 use crate::auth::{Secret, totp};
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Records, Store, StoreError};
 
 pub const RECOVERY_CODES: usize = 10;
@@ -24,6 +25,21 @@ pub enum TwoFactorError {
     NoUser,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<TwoFactorError> for Refusal {
+    fn from(e: TwoFactorError) -> Refusal {
+        match e {
+            e @ (TwoFactorError::NotEnrolling | TwoFactorError::AlreadyOn) => {
+                Refusal::Conflict(e.to_string())
+            }
+            TwoFactorError::WrongCode => {
+                Refusal::invalid("code", "wrong code; check the time on your phone")
+            }
+            TwoFactorError::NoUser => Refusal::NotFound,
+            TwoFactorError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// What the enrolment page shows, once.
@@ -181,6 +197,7 @@ pub fn check_second_factor(user: &UserRecord, input: &str, unix_s: u64) -> Optio
 mod tests {
     use super::*;
     use crate::auth::{NewPassword, Role, SecretHash};
+    use crate::refusal::{Refusal, is_internal};
 
     const NOW: u64 = 1_800_000_000;
 
@@ -243,5 +260,23 @@ mod tests {
             "only once"
         );
         let _ = SecretHash::default();
+    }
+
+    #[test]
+    fn two_factor_errors_refuse_as_the_api_promises() {
+        assert_eq!(
+            Refusal::from(TwoFactorError::NotEnrolling),
+            Refusal::Conflict("start the enrolment first".into())
+        );
+        assert_eq!(
+            Refusal::from(TwoFactorError::AlreadyOn),
+            Refusal::Conflict("two-factor login is already on; turn it off first".into())
+        );
+        assert_eq!(
+            Refusal::from(TwoFactorError::WrongCode),
+            Refusal::invalid("code", "wrong code; check the time on your phone")
+        );
+        assert_eq!(Refusal::from(TwoFactorError::NoUser), Refusal::NotFound);
+        assert!(is_internal(TwoFactorError::Store(StoreError::for_tests())));
     }
 }

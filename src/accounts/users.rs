@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{Caller, SessionRecord, UserRecord};
 use crate::auth::{NewPassword, Role, Username};
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, Change, Records, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,20 @@ pub enum UserError {
     OwnsServers(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<UserError> for Refusal {
+    fn from(e: UserError) -> Refusal {
+        match e {
+            UserError::Invalid { field, message } => Refusal::invalid(field, message),
+            e @ (UserError::Exists(_)
+            | UserError::LastAdmin
+            | UserError::OwnsDomains(_)
+            | UserError::OwnsServers(_)) => Refusal::Conflict(e.to_string()),
+            UserError::NotFound => Refusal::NotFound,
+            UserError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// What the API shows of a user.
@@ -318,6 +333,7 @@ impl Users {
 mod tests {
     use super::*;
     use crate::auth::SecretHash;
+    use crate::refusal::{Refusal, is_internal};
 
     const PW: &str = "correct horse battery staple";
     const T0: u64 = 1_800_000_000_000;
@@ -647,5 +663,28 @@ mod tests {
             })
             .unwrap();
         users.delete(&a, "ann", ip(), T1).unwrap();
+    }
+
+    #[test]
+    fn user_errors_refuse_as_the_api_promises() {
+        assert_eq!(
+            Refusal::from(UserError::Invalid {
+                field: "username",
+                message: "username too long".into()
+            }),
+            Refusal::invalid("username", "username too long")
+        );
+        assert_eq!(
+            Refusal::from(UserError::Exists("ann".into())),
+            Refusal::Conflict("user ann already exists".into())
+        );
+        assert_eq!(Refusal::from(UserError::NotFound), Refusal::NotFound);
+        assert_eq!(
+            Refusal::from(UserError::LastAdmin),
+            Refusal::Conflict(
+                "the last enabled admin cannot be removed, disabled or demoted".into()
+            )
+        );
+        assert!(is_internal(UserError::Store(StoreError::for_tests())));
     }
 }

@@ -1,6 +1,7 @@
 //! What can go wrong in the firewall: running `nft`, the kernel refusing a
 //! ruleset, the store, and a change that is not allowed.
 
+use crate::refusal::Refusal;
 use crate::store::StoreError;
 
 use super::model::Invalid;
@@ -37,4 +38,61 @@ pub enum FirewallError {
     ApplyTimedOut,
     #[error("the firewall is not managed on this box: {0}")]
     NotManaged(String),
+}
+
+impl From<FirewallError> for Refusal {
+    fn from(e: FirewallError) -> Refusal {
+        match e {
+            FirewallError::Invalid(e) => e.into(),
+            FirewallError::Nft(NftError::Refused { message }) => Refusal::Rejected {
+                code: "ruleset_refused",
+                message: format!("the kernel refused the ruleset, so nothing changed: {message}"),
+            },
+            FirewallError::Nft(e) => {
+                Refusal::Unavailable(format!("cannot drive the firewall: {e}"))
+            }
+            FirewallError::Store(e) => e.into(),
+            FirewallError::CannotConfirm(message) => Refusal::Conflict(message.into()),
+            e @ FirewallError::ApplyTimedOut => Refusal::Unavailable(e.to_string()),
+            e @ FirewallError::NotManaged(_) => Refusal::Conflict(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refusal::is_internal;
+
+    #[test]
+    fn firewall_errors_refuse_as_the_api_promises() {
+        let invalid = Invalid {
+            field: "allow[2].ports".into(),
+            message: "must be a port".into(),
+        };
+        assert_eq!(
+            Refusal::from(FirewallError::Invalid(invalid)),
+            Refusal::invalid("allow[2].ports", "allow[2].ports must be a port")
+        );
+        let refused = NftError::Refused {
+            message: "Error: syntax error".into(),
+        };
+        let Refusal::Rejected { code, message } = Refusal::from(FirewallError::Nft(refused)) else {
+            panic!("not rejected")
+        };
+        assert_eq!(code, "ruleset_refused");
+        assert!(
+            message.contains("nothing changed: Error: syntax error"),
+            "{message}"
+        );
+        assert_eq!(
+            Refusal::from(FirewallError::CannotConfirm("too early")),
+            Refusal::Conflict("too early".into())
+        );
+        assert!(matches!(
+            Refusal::from(FirewallError::ApplyTimedOut),
+            Refusal::Unavailable(_)
+        ));
+        assert!(is_internal(FirewallError::Store(StoreError::for_tests())));
+    }
 }

@@ -1,7 +1,7 @@
 //! The signal that who may see what may have changed: after a request that
 //! can take access away succeeds (a sign-out, a revoked session or token, a
 //! changed or deleted user, the status made private; see
-//! [`Route::may_reduce_access`](crate::http::router::Route)), every open
+//! [`Row::may_reduce_access`](crate::http::router::Row)), every open
 //! event stream checks its credential again and ends if it no longer gets
 //! the view it was opened with. A stream also checks on its own every
 //! [`RECHECK_EVERY`], for sessions that expire with time.

@@ -35,6 +35,16 @@ pub enum Refused {
     PerAddress,
 }
 
+/// A stream refused by the address's or the box's limit of open streams.
+impl From<Refused> for crate::refusal::Refusal {
+    fn from(_: Refused) -> Self {
+        crate::refusal::Refusal::TooMany {
+            message: "too many open event streams from this address".into(),
+            retry_after: None,
+        }
+    }
+}
+
 impl ConnectionLimiter {
     pub fn new(max_total: usize, max_per_address: usize) -> ConnectionLimiter {
         ConnectionLimiter {

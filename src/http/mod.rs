@@ -20,6 +20,7 @@ mod prefixed;
 pub mod request;
 pub mod response;
 pub mod router;
+pub mod routes;
 pub mod server;
 mod stream_h1;
 pub mod user_agent;

@@ -5,10 +5,9 @@
 //! Generated from the code, never written beside it: each handler carries
 //! its `#[utoipa::path]` (path, method, parameters, body and replies), the
 //! request and reply types derive `ToSchema` next to their serde derives,
-//! and the list below names the handlers. [`Route::documented`] maps every
-//! route of the router to its operation, with no wildcard, so a new route
-//! does not compile until it says where it is documented; the tests check
-//! that the router and the description agree both ways.
+//! and the list below names the handlers. A route is documented at its
+//! row's path and method in the route table ([`super::routes::TABLE`]);
+//! the tests check that the table and the description agree both ways.
 //!
 //! Every error (any status the operation does not list) is the one error
 //! body of [`super::error`], `{"error":{"code","message","field"?}}`.
@@ -217,71 +216,14 @@ pub fn serve() -> Response {
 }
 
 impl Route {
-    /// Where the description documents this route: its path template and
-    /// method (HEAD is GET's, as HTTP has it). `None` for the pages, which
-    /// are HTML, not the API. No wildcard: a new route must say.
+    /// Where the description documents this route: its row's path and
+    /// method (HEAD is GET's, as HTTP has it). `None` for the pages,
+    /// which are HTML, not the API.
     pub fn documented(&self) -> Option<(&'static str, Method)> {
-        let (path, method) = match self {
-            Route::Page(_) | Route::SetupPage(_) => return None,
-            Route::OpenApi => (PATH, Method::GET),
-            Route::Health => ("/api/v1/health", Method::GET),
-            Route::BoxInfo => ("/api/v1/box", Method::GET),
-            Route::TimeZones => ("/api/v1/timezones", Method::GET),
-            Route::Status => ("/api/v1/status", Method::GET),
-            Route::Events => ("/api/v1/events", Method::GET),
-            Route::MetricsHistory => ("/api/v1/metrics/history", Method::GET),
-            Route::Prometheus => ("/metrics", Method::GET),
-            Route::SetupState => ("/api/v1/setup", Method::GET),
-            Route::SetupClaim => ("/api/v1/setup/claim", Method::POST),
-            Route::SetupAdmin => ("/api/v1/setup/admin", Method::POST),
-            Route::SetupHost => ("/api/v1/setup/host", Method::POST),
-            Route::SetupDomain => ("/api/v1/setup/domain", Method::POST),
-            Route::SetupFinish => ("/api/v1/setup/finish", Method::POST),
-            Route::SessionLogin => ("/api/v1/session", Method::POST),
-            Route::SessionWhoami => ("/api/v1/session", Method::GET),
-            Route::SessionLogout => ("/api/v1/session", Method::DELETE),
-            Route::PasswordChange => ("/api/v1/session/password", Method::POST),
-            Route::UsersList => ("/api/v1/users", Method::GET),
-            Route::UsersCreate => ("/api/v1/users", Method::POST),
-            Route::UserUpdate { .. } => ("/api/v1/users/{name}", Method::PATCH),
-            Route::UserDelete { .. } => ("/api/v1/users/{name}", Method::DELETE),
-            Route::TokensList => ("/api/v1/tokens", Method::GET),
-            Route::TokensCreate => ("/api/v1/tokens", Method::POST),
-            Route::TokenRevoke { .. } => ("/api/v1/tokens/{id}", Method::DELETE),
-            Route::Audit => ("/api/v1/audit", Method::GET),
-            Route::SettingsGet => ("/api/v1/settings", Method::GET),
-            Route::SettingsPatch => ("/api/v1/settings", Method::PATCH),
-            Route::SessionsList => ("/api/v1/sessions", Method::GET),
-            Route::SessionRevoke { .. } => ("/api/v1/sessions/{id}", Method::DELETE),
-            Route::TotpBegin => ("/api/v1/totp", Method::POST),
-            Route::TotpConfirm => ("/api/v1/totp/confirm", Method::POST),
-            Route::TotpDisable => ("/api/v1/totp", Method::DELETE),
-            Route::FirewallGet => ("/api/v1/firewall", Method::GET),
-            Route::FirewallPut => ("/api/v1/firewall", Method::PUT),
-            Route::FirewallConfirm => ("/api/v1/firewall/confirm", Method::POST),
-            Route::DomainsList => ("/api/v1/domains", Method::GET),
-            Route::DomainsCreate => ("/api/v1/domains", Method::POST),
-            Route::DomainGet { .. } => ("/api/v1/domains/{name}", Method::GET),
-            Route::DomainReplace { .. } => ("/api/v1/domains/{name}", Method::PUT),
-            Route::DomainDelete { .. } => ("/api/v1/domains/{name}", Method::DELETE),
-            Route::ServicesList => ("/api/v1/services", Method::GET),
-            Route::ProcessPrivileges => ("/api/v1/system/process", Method::GET),
-            Route::ServersList => ("/api/v1/servers", Method::GET),
-            Route::ServersCreate => ("/api/v1/servers", Method::POST),
-            Route::ServerGet { .. } => ("/api/v1/servers/{id}", Method::GET),
-            Route::ServerDelete { .. } => ("/api/v1/servers/{id}", Method::DELETE),
-            Route::ServerPower { .. } => ("/api/v1/servers/{id}/{verb}", Method::POST),
-            Route::ServerLogs { .. } => ("/api/v1/servers/{id}/logs", Method::GET),
-            Route::ServerCertsList => ("/api/v1/server-certificates", Method::GET),
-            Route::ServerCertIssue => ("/api/v1/server-certificates", Method::POST),
-            Route::ServerCertRevoke { .. } => ("/api/v1/server-certificates/{id}", Method::DELETE),
-            Route::QuotaGet { .. } => ("/api/v1/quotas/{user}", Method::GET),
-            Route::QuotaPut { .. } => ("/api/v1/quotas/{user}", Method::PUT),
-            Route::Reboot => ("/api/v1/system/reboot", Method::POST),
-            Route::PowerOff => ("/api/v1/system/power-off", Method::POST),
-            Route::ServiceAction { .. } => ("/api/v1/services/{unit}/{verb}", Method::POST),
-        };
-        Some((path, method))
+        match self {
+            Route::Api { row, .. } => Some((row.path, row.method.clone())),
+            Route::Page(_) | Route::SetupPage(_) => None,
+        }
     }
 }
 
@@ -290,16 +232,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::http::router::resolve;
-
-    const METHODS: [Method; 6] = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-    ];
+    use crate::http::router::{METHODS, resolve};
 
     fn doc() -> serde_json::Value {
         serde_json::from_slice(document()).unwrap()
@@ -440,77 +373,28 @@ mod tests {
         assert_eq!(reached, ops);
     }
 
-    /// One of each route but the pages. [`Route::documented`] has no
-    /// wildcard, so a new route must be given a place there; this list
-    /// must name it too, or the count below fails.
+    /// One route of each row of the table, with sample parameters.
     fn every_route() -> Vec<Route> {
-        let s = || "x1".to_string();
-        let all = vec![
-            Route::OpenApi,
-            Route::Health,
-            Route::BoxInfo,
-            Route::TimeZones,
-            Route::Status,
-            Route::Events,
-            Route::MetricsHistory,
-            Route::Prometheus,
-            Route::SetupState,
-            Route::SetupClaim,
-            Route::SetupAdmin,
-            Route::SetupHost,
-            Route::SetupDomain,
-            Route::SetupFinish,
-            Route::SessionLogin,
-            Route::SessionWhoami,
-            Route::SessionLogout,
-            Route::PasswordChange,
-            Route::UsersList,
-            Route::UsersCreate,
-            Route::UserUpdate { name: s() },
-            Route::UserDelete { name: s() },
-            Route::TokensList,
-            Route::TokensCreate,
-            Route::TokenRevoke { id: s() },
-            Route::Audit,
-            Route::SettingsGet,
-            Route::SettingsPatch,
-            Route::SessionsList,
-            Route::SessionRevoke { id: s() },
-            Route::TotpBegin,
-            Route::TotpConfirm,
-            Route::TotpDisable,
-            Route::FirewallGet,
-            Route::FirewallPut,
-            Route::FirewallConfirm,
-            Route::DomainsList,
-            Route::DomainsCreate,
-            Route::DomainGet { name: s() },
-            Route::DomainReplace { name: s() },
-            Route::DomainDelete { name: s() },
-            Route::ServicesList,
-            Route::ProcessPrivileges,
-            Route::ServersList,
-            Route::ServersCreate,
-            Route::ServerGet { id: s() },
-            Route::ServerDelete { id: s() },
-            Route::ServerPower {
-                id: s(),
-                verb: "start".into(),
-            },
-            Route::ServerLogs { id: s() },
-            Route::ServerCertsList,
-            Route::ServerCertIssue,
-            Route::ServerCertRevoke { id: s() },
-            Route::QuotaGet { user: s() },
-            Route::QuotaPut { user: s() },
-            Route::Reboot,
-            Route::PowerOff,
-            Route::ServiceAction {
-                unit: s(),
-                verb: "start".into(),
-            },
-        ];
-        // Each route once, and as many as the document has operations.
+        let all: Vec<Route> = crate::http::routes::TABLE
+            .iter()
+            .map(|row| {
+                let m = if row.method == Method::GET {
+                    Method::HEAD
+                } else {
+                    row.method.clone()
+                };
+                let route = resolve(&m, &sample(row.path))
+                    .unwrap_or_else(|e| panic!("{} {}: {}", row.method, row.path, e.code()));
+                assert_eq!(
+                    route.documented(),
+                    Some((row.path, row.method.clone())),
+                    "{m} {}",
+                    row.path
+                );
+                route
+            })
+            .collect();
+        // Each row once, and as many as the document has operations.
         let distinct: BTreeSet<_> = all
             .iter()
             .map(|r| r.documented().map(|(p, m)| (p, m.to_string())))

@@ -1,6 +1,9 @@
-//! The router: one `match` from path to a [`Route`] and the methods it
-//! takes, then one dispatch from a route to its handler. A known path with
-//! the wrong method is a 405 that lists the allowed ones.
+//! The router: resolves a request line against the route table
+//! ([`super::routes::TABLE`], one row per endpoint), then dispatches: the
+//! setup gate, the permission the row names, the row's handler, and the
+//! wake-up of the event streams when the row may reduce someone's
+//! access. A known path with the wrong method is a 405 that lists the
+//! methods its rows take (HEAD wherever GET is).
 //!
 //! Until the first-boot setup is finished, only the health check, the
 //! pages, the box's name (`/api/v1/box`), the time zones and the setup API
@@ -11,429 +14,247 @@
 //! Browsers get pages, not JSON: an unknown path outside `/api/` asked
 //! for with `Accept: text/html` is answered with the HTML 404 page.
 //!
-//! A route carries what its path names (`/api/v1/users/{name}` gives
-//! [`Route::UserUpdate`] its `name`), so the path is read here once and a
-//! handler takes the value, never the path.
+//! A row's path names its parameters (`/api/v1/users/{name}`); the path
+//! is read here once, and a handler gets each parameter parsed into the
+//! type it takes (see [`Param`]), never the path. The last parameter of
+//! a path is the rest of it as sent (not decoded, not checked: an
+//! unknown item is the handler's 404), and the part after the
+//! collection's slash must not be empty (`/api/v1/users/` names nothing).
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::{Method, Request};
+use tokio::sync::watch;
 
-use super::api;
 use super::context::AppContext;
 use super::error::ApiError;
+use super::guard::require;
 use super::pages::{self, Asset};
 use super::request::accepts_html;
 use super::response::{Response, see_other};
+use super::routes::TABLE;
+use crate::accounts::Caller;
+use crate::auth::Action;
 
-/// Everything the server can be asked to do.
-#[derive(Clone)]
-pub enum Route {
-    Page(&'static Asset),
-    SetupPage(&'static Asset),
-    /// This API's OpenAPI description.
-    OpenApi,
-    Health,
-    BoxInfo,
-    TimeZones,
-    Status,
-    Events,
-    MetricsHistory,
-    Prometheus,
-    SetupState,
-    SetupClaim,
-    SetupAdmin,
-    SetupHost,
-    SetupDomain,
-    SetupFinish,
-    SessionLogin,
-    SessionWhoami,
-    SessionLogout,
-    PasswordChange,
-    UsersList,
-    UsersCreate,
-    /// The item routes (a user, a token, a session) carry the rest of
-    /// their path as sent: not decoded, not checked (an unknown item is
-    /// the handler's 404).
-    UserUpdate {
-        name: String,
-    },
-    UserDelete {
-        name: String,
-    },
-    TokensList,
-    TokensCreate,
-    TokenRevoke {
-        id: String,
-    },
-    Audit,
-    SettingsGet,
-    SettingsPatch,
-    SessionsList,
-    SessionRevoke {
-        id: String,
-    },
-    TotpBegin,
-    TotpConfirm,
-    TotpDisable,
-    FirewallGet,
-    FirewallPut,
-    FirewallConfirm,
-    DomainsList,
-    DomainsCreate,
-    DomainGet {
-        name: String,
-    },
-    DomainReplace {
-        name: String,
-    },
-    DomainDelete {
-        name: String,
-    },
-    ServicesList,
-    ProcessPrivileges,
-    ServersList,
-    ServersCreate,
-    ServerGet {
-        id: String,
-    },
-    ServerDelete {
-        id: String,
-    },
-    ServerPower {
-        id: String,
-        verb: String,
-    },
-    ServerLogs {
-        id: String,
-    },
-    ServerCertsList,
-    ServerCertIssue,
-    ServerCertRevoke {
-        id: String,
-    },
-    QuotaGet {
-        user: String,
-    },
-    QuotaPut {
-        user: String,
-    },
-    Reboot,
-    PowerOff,
-    /// `/api/v1/services/{unit}/{verb}`, as sent.
-    ServiceAction {
-        unit: String,
-        verb: String,
-    },
+/// One endpoint: what it answers, who may ask, when, and who answers.
+pub struct Row {
+    /// GET rows answer HEAD too.
+    pub method: Method,
+    /// The path, with its parameters in braces: `/api/v1/users/{name}`.
+    pub path: &'static str,
+    pub access: Access,
+    pub phase: Phase,
+    /// Whether succeeding can take someone's access to the live status
+    /// away, so that open event streams must check theirs again. Every
+    /// row decides; only few may: every check costs a store read per open
+    /// stream, and a signal on every sign-in or new token would let
+    /// anyone keep all of them busy.
+    pub may_reduce_access: bool,
+    pub handler: Handler,
 }
 
-/// The methods a path takes, and its `Allow` header.
-struct Methods(&'static [Method], &'static str);
+/// A row's handler: parses what the request carries (the parameters
+/// through [`Call::param`]), calls a service, encodes the answer.
+pub type Handler = for<'a> fn(Call<'a>) -> BoxFuture<'a, Result<Response, ApiError>>;
 
-const READ: Methods = Methods(&[Method::GET, Method::HEAD], "GET, HEAD");
-const WRITE: Methods = Methods(&[Method::POST], "POST");
-/// A collection: listed with GET, added to with POST.
-const COLLECTION: Methods = Methods(
-    &[Method::GET, Method::HEAD, Method::POST],
-    "GET, HEAD, POST",
-);
-/// One item of a collection: changed with PATCH, removed with DELETE.
-const ITEM: Methods = Methods(&[Method::PATCH, Method::DELETE], "PATCH, DELETE");
-/// The session: read with GET, opened with POST, ended with DELETE.
-const SESSION: Methods = Methods(
-    &[Method::GET, Method::HEAD, Method::POST, Method::DELETE],
-    "GET, HEAD, POST, DELETE",
-);
+/// Who may ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No role is checked before the handler: it answers anyone, or
+    /// decides itself (the setup cookie, a view of the status, a session).
+    Open,
+    /// A signed-in caller whose role allows the action (401, 403
+    /// otherwise; a state-changing request must also be same-origin).
+    Role(Action),
+}
 
-/// Settings: read with GET, changed with PATCH.
-const SETTINGS: Methods = Methods(
-    &[Method::GET, Method::HEAD, Method::PATCH],
-    "GET, HEAD, PATCH",
-);
-/// Two-factor login: started with POST, turned off with DELETE.
-const TOTP: Methods = Methods(&[Method::POST, Method::DELETE], "POST, DELETE");
-/// The firewall policy: read with GET, replaced with PUT.
-const REPLACEABLE: Methods = Methods(&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT");
-/// A domain: read with GET, replaced with PUT, removed with DELETE.
-/// An item read with GET and removed with DELETE.
-const READABLE_ITEM: Methods = Methods(
-    &[Method::GET, Method::HEAD, Method::DELETE],
-    "GET, HEAD, DELETE",
-);
-/// A setting of one user: read with GET, set with PUT.
-const QUOTA: Methods = Methods(&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT");
-const REPLACEABLE_ITEM: Methods = Methods(
-    &[Method::GET, Method::HEAD, Method::PUT, Method::DELETE],
-    "GET, HEAD, PUT, DELETE",
-);
-/// An item that can only be removed.
-const REMOVABLE: Methods = Methods(&[Method::DELETE], "DELETE");
+/// When a row answers, as far as the first-boot setup goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Before and after the setup.
+    Always,
+    /// During the setup only: 410 Gone after it.
+    Setup,
+    /// After the setup only: 403 `setup_required` before it.
+    Ready,
+}
 
-/// Parses a request line into a route.
-pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
-    let (route, methods) = match path {
-        "/api/v1/health" => (Route::Health, READ),
-        super::openapi::PATH => (Route::OpenApi, READ),
-        "/api/v1/box" => (Route::BoxInfo, READ),
-        "/api/v1/timezones" => (Route::TimeZones, READ),
-        "/api/v1/status" => (Route::Status, READ),
-        "/api/v1/events" => (Route::Events, READ),
-        "/api/v1/metrics/history" => (Route::MetricsHistory, READ),
-        "/metrics" => (Route::Prometheus, READ),
-        "/api/v1/setup" => (Route::SetupState, READ),
-        "/api/v1/setup/claim" => (Route::SetupClaim, WRITE),
-        "/api/v1/setup/admin" => (Route::SetupAdmin, WRITE),
-        "/api/v1/setup/host" => (Route::SetupHost, WRITE),
-        "/api/v1/setup/domain" => (Route::SetupDomain, WRITE),
-        "/api/v1/setup/finish" => (Route::SetupFinish, WRITE),
-        "/api/v1/users" => (
-            if *method == Method::POST {
-                Route::UsersCreate
-            } else {
-                Route::UsersList
-            },
-            COLLECTION,
-        ),
-        "/api/v1/session" => (
-            match *method {
-                Method::POST => Route::SessionLogin,
-                Method::DELETE => Route::SessionLogout,
-                _ => Route::SessionWhoami,
-            },
-            SESSION,
-        ),
-        "/api/v1/session/password" => (Route::PasswordChange, WRITE),
-        "/api/v1/audit" => (Route::Audit, READ),
-        "/api/v1/sessions" => (Route::SessionsList, READ),
-        "/api/v1/totp" => (
-            if *method == Method::DELETE {
-                Route::TotpDisable
-            } else {
-                Route::TotpBegin
-            },
-            TOTP,
-        ),
-        "/api/v1/totp/confirm" => (Route::TotpConfirm, WRITE),
-        "/api/v1/settings" => (
-            if *method == Method::PATCH {
-                Route::SettingsPatch
-            } else {
-                Route::SettingsGet
-            },
-            SETTINGS,
-        ),
-        "/api/v1/firewall" => (
-            if *method == Method::PUT {
-                Route::FirewallPut
-            } else {
-                Route::FirewallGet
-            },
-            REPLACEABLE,
-        ),
-        "/api/v1/firewall/confirm" => (Route::FirewallConfirm, WRITE),
-        "/api/v1/domains" => (
-            if *method == Method::POST {
-                Route::DomainsCreate
-            } else {
-                Route::DomainsList
-            },
-            COLLECTION,
-        ),
-        "/api/v1/services" => (Route::ServicesList, READ),
-        "/api/v1/servers" => (
-            if *method == Method::POST {
-                Route::ServersCreate
-            } else {
-                Route::ServersList
-            },
-            COLLECTION,
-        ),
-        "/api/v1/server-certificates" => (
-            if *method == Method::POST {
-                Route::ServerCertIssue
-            } else {
-                Route::ServerCertsList
-            },
-            COLLECTION,
-        ),
-        "/api/v1/system/reboot" => (Route::Reboot, WRITE),
-        "/api/v1/system/process" => (Route::ProcessPrivileges, READ),
-        "/api/v1/system/power-off" => (Route::PowerOff, WRITE),
-        "/api/v1/tokens" => (
-            if *method == Method::POST {
-                Route::TokensCreate
-            } else {
-                Route::TokensList
-            },
-            COLLECTION,
-        ),
-        "/setup" => (
-            Route::SetupPage(pages::find("/setup").ok_or(ApiError::NotFound)?),
-            READ,
-        ),
-        other => match item_route(method, other) {
-            Some(item) => item,
-            None => (
-                Route::Page(pages::find(other).ok_or(ApiError::NotFound)?),
-                READ,
-            ),
-        },
-    };
-    if methods.0.contains(method) {
-        Ok(route)
-    } else {
-        Err(ApiError::MethodNotAllowed { allow: methods.1 })
+/// What a handler is given: the request, the caller its row's
+/// [`Access::Role`] let in, and the path's parameters.
+pub struct Call<'a> {
+    pub ctx: &'a AppContext,
+    pub peer: SocketAddr,
+    pub req: Request<Bytes>,
+    /// Wakes at a change of who may see what, subscribed before the
+    /// caller was checked: a stream that follows it misses none.
+    pub changes: watch::Receiver<()>,
+    caller: Option<Caller>,
+    params: Params,
+}
+
+impl Call<'_> {
+    /// The caller the row's role let in.
+    pub fn caller(&self) -> Result<Caller, ApiError> {
+        self.caller
+            .clone()
+            .ok_or_else(|| ApiError::Internal("a route without a role asked for its caller".into()))
+    }
+
+    /// The path's parameter `name`, parsed.
+    pub fn param<T: Param>(&self, name: &str) -> Result<T, ApiError> {
+        match self.params.iter().find(|(n, _)| *n == name) {
+            Some((_, raw)) => T::parse(raw),
+            None => Err(ApiError::Internal(format!(
+                "the route has no parameter {name}"
+            ))),
+        }
     }
 }
 
-/// The routes of one item of a collection, `/api/v1/{collection}/{item}`.
-/// The item is everything after the collection's slash, and must not be
-/// empty (`/api/v1/users/` names nothing).
-fn item_route(method: &Method, path: &str) -> Option<(Route, Methods)> {
-    let (collection, item) = path.strip_prefix("/api/v1/")?.split_once('/')?;
+/// A path parameter's type: what an invalid one is refused with.
+pub trait Param: Sized {
+    fn parse(raw: &str) -> Result<Self, ApiError>;
+}
+
+/// As sent: the handler's lookup finds no such item (404).
+impl Param for String {
+    fn parse(raw: &str) -> Result<String, ApiError> {
+        Ok(raw.to_string())
+    }
+}
+
+/// What to do with a server: there is no such action otherwise.
+impl Param for crate::servers::service::Power {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        Self::parse(raw).ok_or(ApiError::NotFound)
+    }
+}
+
+/// What to do with a service: there is no such action otherwise.
+impl Param for crate::system::units::Verb {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        Self::parse(raw).ok_or(ApiError::NotFound)
+    }
+}
+
+/// The parameters of a path, by name, as sent.
+type Params = Vec<(&'static str, String)>;
+
+/// What a request resolved to.
+pub enum Route {
+    Api { row: &'static Row, params: Params },
+    Page(&'static Asset),
+    SetupPage(&'static Asset),
+}
+
+/// The methods a page takes.
+const READ: &str = "GET, HEAD";
+
+/// The methods the API takes, in the order an `Allow` header lists them.
+pub const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// Parses a request line into a route: the first row whose path
+/// matches, and of that path's rows the one for the method.
+pub fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
+    let Some((template, params)) = TABLE
+        .iter()
+        .find_map(|row| params_of(row.path, path).map(|params| (row.path, params)))
+    else {
+        let asset = pages::find(path).ok_or(ApiError::NotFound)?;
+        if !matches!(*method, Method::GET | Method::HEAD) {
+            return Err(ApiError::MethodNotAllowed { allow: READ.into() });
+        }
+        return Ok(if path == "/setup" {
+            Route::SetupPage(asset)
+        } else {
+            Route::Page(asset)
+        });
+    };
+    let mut rows = TABLE.iter().filter(|row| row.path == template);
+    match rows.find(|row| row.answers(method)) {
+        Some(row) => Ok(Route::Api { row, params }),
+        None => Err(ApiError::MethodNotAllowed {
+            allow: allow(template),
+        }),
+    }
+}
+
+impl Row {
+    fn answers(&self, method: &Method) -> bool {
+        self.method == method || (self.method == Method::GET && method == Method::HEAD)
+    }
+}
+
+/// The `Allow` header of a path: its rows' methods, HEAD with GET.
+fn allow(template: &str) -> String {
+    let rows = || TABLE.iter().filter(|row| row.path == template);
+    let methods: Vec<&str> = METHODS
+        .iter()
+        .filter(|m| rows().any(|row| row.answers(m)))
+        .map(Method::as_str)
+        .collect();
+    methods.join(", ")
+}
+
+/// The parameters of `path` if it is one of `template`'s.
+fn params_of(template: &'static str, path: &str) -> Option<Params> {
+    let Some(open) = template.find('{') else {
+        return (template == path).then(Vec::new);
+    };
+    let item = path.strip_prefix(&template[..open])?;
     if item.is_empty() {
         return None;
     }
-    let item = item.to_string();
-    match collection {
-        "users" if *method == Method::DELETE => Some((Route::UserDelete { name: item }, ITEM)),
-        "users" => Some((Route::UserUpdate { name: item }, ITEM)),
-        "tokens" => Some((Route::TokenRevoke { id: item }, REMOVABLE)),
-        "server-certificates" => Some((Route::ServerCertRevoke { id: item }, REMOVABLE)),
-        "sessions" => Some((Route::SessionRevoke { id: item }, REMOVABLE)),
-        "services" => {
-            let (unit, verb) = item.split_once('/')?;
-            Some((
-                Route::ServiceAction {
-                    unit: unit.to_string(),
-                    verb: verb.to_string(),
-                },
-                WRITE,
-            ))
+    let mut params = Vec::new();
+    let (mut template, mut rest) = (&template[open..], item);
+    loop {
+        let name_end = template.find('}')?;
+        let name = &template[1..name_end];
+        template = &template[name_end + 1..];
+        if template.is_empty() {
+            params.push((name, rest.to_string()));
+            return Some(params);
         }
-        "servers" => match item.split_once('/') {
-            Some((id, "logs")) => Some((Route::ServerLogs { id: id.to_string() }, READ)),
-            Some((id, verb)) => Some((
-                Route::ServerPower {
-                    id: id.to_string(),
-                    verb: verb.to_string(),
-                },
-                WRITE,
-            )),
-            None if *method == Method::DELETE => {
-                Some((Route::ServerDelete { id: item }, READABLE_ITEM))
+        // A parameter before the end is one segment.
+        let (value, after) = rest.split_once('/')?;
+        params.push((name, value.to_string()));
+        let literal = template.strip_prefix('/')?;
+        match literal.find('{') {
+            None => return (after == literal).then_some(params),
+            Some(i) => {
+                rest = after.strip_prefix(&literal[..i])?;
+                template = &literal[i..];
             }
-            None => Some((Route::ServerGet { id: item }, READABLE_ITEM)),
-        },
-        "quotas" if *method == Method::PUT => Some((Route::QuotaPut { user: item }, QUOTA)),
-        "quotas" => Some((Route::QuotaGet { user: item }, QUOTA)),
-        "domains" => Some((
-            match *method {
-                Method::PUT => Route::DomainReplace { name: item },
-                Method::DELETE => Route::DomainDelete { name: item },
-                _ => Route::DomainGet { name: item },
-            },
-            REPLACEABLE_ITEM,
-        )),
-        _ => None,
+        }
     }
 }
 
 impl Route {
-    fn is_setup(&self) -> bool {
-        matches!(
-            self,
-            Route::SetupPage(_)
-                | Route::SetupState
-                | Route::SetupClaim
-                | Route::SetupAdmin
-                | Route::SetupHost
-                | Route::SetupDomain
-                | Route::SetupFinish
-        )
-    }
-
-    /// What answers while the box is in setup mode.
-    fn open_during_setup(&self) -> bool {
-        self.is_setup()
-            || matches!(
-                self,
-                Route::Health | Route::OpenApi | Route::BoxInfo | Route::TimeZones | Route::Page(_)
-            )
-    }
-
-    /// Whether succeeding can take someone's access to the live status
-    /// away, so that open event streams must check theirs again. Spelled
-    /// out for every route, so that a new one has to decide. Only these:
-    /// every check costs a store read per open stream, and a signal on
-    /// every sign-in or new token would let anyone keep all of them busy.
-    pub fn may_reduce_access(&self) -> bool {
+    fn phase(&self) -> Phase {
         match self {
-            Route::SessionLogout
-            | Route::PasswordChange
-            | Route::SessionRevoke { .. }
-            | Route::TokenRevoke { .. }
-            | Route::UserUpdate { .. }
-            | Route::UserDelete { .. }
-            | Route::SettingsPatch => true,
-            // The firewall decides who reaches the box, not who may see
-            // what once there.
-            Route::FirewallGet | Route::FirewallPut | Route::FirewallConfirm => false,
-            // Domains are served by Caddy; who sees which is checked per
-            // event, by owner.
-            Route::DomainsList
-            | Route::DomainsCreate
-            | Route::DomainGet { .. }
-            | Route::DomainReplace { .. }
-            | Route::DomainDelete { .. } => false,
-            // Services run or stop; no one's access changes.
-            Route::ServicesList | Route::ServiceAction { .. } | Route::ProcessPrivileges => false,
-            // A member's servers are checked per request and per event.
-            Route::ServersList
-            | Route::ServersCreate
-            | Route::ServerGet { .. }
-            | Route::ServerDelete { .. }
-            | Route::ServerPower { .. }
-            | Route::ServerLogs { .. }
-            | Route::ServerCertsList
-            | Route::ServerCertIssue
-            | Route::ServerCertRevoke { .. }
-            | Route::QuotaGet { .. }
-            | Route::QuotaPut { .. } => false,
-            // The box goes down: every stream ends with it anyway.
-            Route::Reboot | Route::PowerOff => false,
-            // Streams are refused until setup is complete.
-            Route::SetupState
-            | Route::SetupClaim
-            | Route::SetupAdmin
-            | Route::SetupHost
-            | Route::SetupDomain
-            | Route::SetupFinish
-            | Route::SetupPage(_) => false,
-            // Add access, or change nothing that decides it.
-            Route::Page(_)
-            | Route::OpenApi
-            | Route::Health
-            | Route::BoxInfo
-            | Route::TimeZones
-            | Route::Status
-            | Route::Events
-            | Route::MetricsHistory
-            | Route::Prometheus
-            | Route::SessionLogin
-            | Route::SessionWhoami
-            | Route::UsersList
-            | Route::UsersCreate
-            | Route::TokensList
-            | Route::TokensCreate
-            | Route::Audit
-            | Route::SettingsGet
-            | Route::SessionsList
-            | Route::TotpBegin
-            | Route::TotpConfirm
-            | Route::TotpDisable => false,
+            Route::Api { row, .. } => row.phase,
+            Route::SetupPage(_) => Phase::Setup,
+            Route::Page(_) => Phase::Always,
         }
+    }
+
+    /// Whether it answers while the box is in setup mode.
+    pub fn open_during_setup(&self) -> bool {
+        self.phase() != Phase::Ready
+    }
+
+    /// See [`Row::may_reduce_access`]; a page changes nothing.
+    pub fn may_reduce_access(&self) -> bool {
+        matches!(self, Route::Api { row, .. } if row.may_reduce_access)
     }
 }
 
@@ -458,93 +279,63 @@ pub async fn dispatch(
     peer: SocketAddr,
     req: Request<Bytes>,
 ) -> Response {
-    let complete = ctx.setup.is_complete();
-    if !complete && !route.open_during_setup() {
-        return ApiError::Forbidden {
-            code: "setup_required",
-            message: "this box is not set up yet; finish the setup at /setup".into(),
-        }
-        .into_response();
+    if let Some(refusal) = setup_gate(ctx, &route, &req) {
+        return refusal;
     }
-    if complete && route.is_setup() {
-        // A bookmark of the wizard, or the wizard's own last step: the
-        // person wants the box, not an error.
-        if matches!(route, Route::SetupPage(_)) && accepts_html(&req) {
-            return see_other("/");
-        }
-        return ApiError::Gone {
-            message: "setup is complete; sign in instead".into(),
-        }
-        .into_response();
-    }
-    let recheck_access = route.may_reduce_access();
-    let result = match route {
-        Route::Page(asset) | Route::SetupPage(asset) => Ok(pages::serve(asset)),
-        Route::OpenApi => Ok(super::openapi::serve()),
-        Route::Health => Ok(api::health::get(ctx)),
-        Route::BoxInfo => api::box_info::get(ctx, &req).await,
-        Route::TimeZones => api::timezones::list().await,
-        Route::Status => api::status::get(ctx, &req).await,
-        Route::Events => api::events::get(ctx, peer, &req).await,
-        Route::MetricsHistory => api::metrics::history(ctx, &req).await,
-        Route::Prometheus => api::metrics::prometheus(ctx, &req).await,
-        Route::SettingsGet => api::settings::get(ctx, &req).await,
-        Route::SettingsPatch => api::settings::patch(ctx, peer, &req).await,
-        Route::FirewallGet => api::firewall::get(ctx, &req).await,
-        Route::FirewallPut => api::firewall::put(ctx, peer, &req).await,
-        Route::FirewallConfirm => api::firewall::confirm(ctx, peer, &req).await,
-        Route::DomainsList => api::domains::list(ctx, &req).await,
-        Route::DomainsCreate => api::domains::create(ctx, peer, &req).await,
-        Route::DomainGet { name } => api::domains::get(ctx, &req, &name).await,
-        Route::DomainReplace { name } => api::domains::replace(ctx, peer, &req, &name).await,
-        Route::DomainDelete { name } => api::domains::remove(ctx, peer, &req, &name).await,
-        Route::ServicesList => api::services::list(ctx, &req).await,
-        Route::ProcessPrivileges => api::process::get(ctx, &req).await,
-        Route::ServersList => api::servers::list(ctx, &req).await,
-        Route::ServersCreate => api::servers::create(ctx, peer, &req).await,
-        Route::ServerGet { id } => api::servers::get(ctx, &req, &id).await,
-        Route::ServerDelete { id } => api::servers::delete(ctx, peer, &req, &id).await,
-        Route::ServerPower { id, verb } => api::servers::power(ctx, peer, &req, &id, &verb).await,
-        Route::ServerLogs { id } => api::server_logs::get(ctx, peer, &req, &id).await,
-        Route::ServerCertsList => api::server_certs::list(ctx, &req).await,
-        Route::ServerCertIssue => api::server_certs::issue(ctx, peer, &req).await,
-        Route::ServerCertRevoke { id } => api::server_certs::revoke(ctx, peer, &req, &id).await,
-        Route::QuotaGet { user } => api::servers::get_quota(ctx, &req, &user).await,
-        Route::QuotaPut { user } => api::servers::put_quota(ctx, peer, &req, &user).await,
-        Route::Reboot => api::power::reboot(ctx, peer, &req).await,
-        Route::PowerOff => api::power::power_off(ctx, peer, &req).await,
-        Route::ServiceAction { unit, verb } => {
-            api::services::act(ctx, peer, &req, &unit, &verb).await
-        }
-        Route::SessionsList => api::session::list(ctx, &req).await,
-        Route::SessionRevoke { id } => api::session::revoke(ctx, peer, &req, id).await,
-        Route::TotpBegin => api::two_factor::begin(ctx, peer, &req).await,
-        Route::TotpConfirm => api::two_factor::confirm(ctx, peer, &req).await,
-        Route::TotpDisable => api::two_factor::disable(ctx, peer, &req).await,
-        Route::SetupState => api::setup::state(ctx, &req).await,
-        Route::SetupClaim => api::setup::claim(ctx, peer, &req).await,
-        Route::SetupAdmin => api::setup::admin(ctx, peer, &req).await,
-        Route::SetupHost => api::setup::host(ctx, peer, &req).await,
-        Route::SetupDomain => api::setup::domain(ctx, peer, &req).await,
-        Route::SetupFinish => api::setup::finish(ctx, peer, &req).await,
-        Route::SessionLogin => api::session::login(ctx, peer, &req).await,
-        Route::SessionWhoami => api::session::whoami(ctx, &req).await,
-        Route::SessionLogout => api::session::logout(ctx, peer, &req).await,
-        Route::PasswordChange => api::password::change(ctx, peer, &req).await,
-        Route::UsersList => api::users::list(ctx, &req).await,
-        Route::UsersCreate => api::users::create(ctx, peer, &req).await,
-        Route::UserUpdate { name } => api::users::update(ctx, peer, &req, name).await,
-        Route::UserDelete { name } => api::users::delete(ctx, peer, &req, name).await,
-        Route::TokensList => api::tokens::list(ctx, &req).await,
-        Route::TokensCreate => api::tokens::create(ctx, peer, &req).await,
-        Route::TokenRevoke { id } => api::tokens::revoke(ctx, peer, &req, id).await,
-        Route::Audit => api::audit::list(ctx, &req).await,
+    let (row, params) = match route {
+        Route::Page(asset) | Route::SetupPage(asset) => return pages::serve(asset),
+        Route::Api { row, params } => (row, params),
     };
-    let response = result.unwrap_or_else(ApiError::into_response);
-    if recheck_access && response.status().is_success() {
+    let changes = ctx.access.subscribe();
+    let result = match row.access {
+        Access::Open => Ok(None),
+        Access::Role(action) => require(ctx, &req, action).await.map(Some),
+    };
+    let response = match result {
+        Ok(caller) => {
+            let call = Call {
+                ctx,
+                peer,
+                req,
+                changes,
+                caller,
+                params,
+            };
+            (row.handler)(call).await
+        }
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(ApiError::into_response);
+    if row.may_reduce_access && response.status().is_success() {
         ctx.access.changed();
     }
     response
+}
+
+/// The refusal of a route the setup's state closes, if it does.
+fn setup_gate<B>(ctx: &AppContext, route: &Route, req: &Request<B>) -> Option<Response> {
+    let complete = ctx.setup.is_complete();
+    match route.phase() {
+        Phase::Ready if !complete => Some(
+            ApiError::Forbidden {
+                code: "setup_required",
+                message: "this box is not set up yet; finish the setup at /setup".into(),
+            }
+            .into_response(),
+        ),
+        // A bookmark of the wizard, or the wizard's own last step: the
+        // person wants the box, not an error.
+        Phase::Setup if complete && matches!(route, Route::SetupPage(_)) && accepts_html(req) => {
+            Some(see_other("/"))
+        }
+        Phase::Setup if complete => Some(
+            ApiError::Gone {
+                message: "setup is complete; sign in instead".into(),
+            }
+            .into_response(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -554,11 +345,13 @@ mod tests {
     fn name(r: Result<Route, ApiError>) -> String {
         match r {
             Ok(Route::Page(a)) | Ok(Route::SetupPage(a)) => format!("page {}", a.path),
-            Ok(Route::Health) => "health".into(),
-            Ok(Route::Events) => "events".into(),
-            Ok(Route::Prometheus) => "prometheus".into(),
-            Ok(Route::SetupClaim) => "claim".into(),
-            Ok(_) => "other".into(),
+            Ok(Route::Api { row, .. }) => match row.path {
+                "/api/v1/health" => "health".into(),
+                "/api/v1/events" => "events".into(),
+                "/metrics" => "prometheus".into(),
+                "/api/v1/setup/claim" => "claim".into(),
+                _ => "other".into(),
+            },
             Err(e) => e.code().into(),
         }
     }
@@ -597,11 +390,18 @@ mod tests {
 
     /// What an item route carries, as `"route item"`.
     fn item(method: Method, path: &str) -> String {
+        let route = |row: &Row| match (row.method.as_str(), row.path) {
+            ("PATCH", "/api/v1/users/{name}") => Some("user_update"),
+            ("DELETE", "/api/v1/users/{name}") => Some("user_delete"),
+            ("DELETE", "/api/v1/tokens/{id}") => Some("token_revoke"),
+            ("DELETE", "/api/v1/sessions/{id}") => Some("session_revoke"),
+            _ => None,
+        };
         match resolve(&method, path) {
-            Ok(Route::UserUpdate { name }) => format!("user_update {name}"),
-            Ok(Route::UserDelete { name }) => format!("user_delete {name}"),
-            Ok(Route::TokenRevoke { id }) => format!("token_revoke {id}"),
-            Ok(Route::SessionRevoke { id }) => format!("session_revoke {id}"),
+            Ok(Route::Api { row, params }) if route(row).is_some() => {
+                let values: Vec<&str> = params.iter().map(|(_, v)| v.as_str()).collect();
+                format!("{} {}", route(row).unwrap_or_default(), values.join(" "))
+            }
             other => name(other),
         }
     }
@@ -649,11 +449,96 @@ mod tests {
 
     #[test]
     fn the_box_and_time_zones_answer_in_setup_mode_and_change_no_access() {
-        for route in [Route::BoxInfo, Route::TimeZones] {
-            assert!(route.open_during_setup());
-            assert!(!route.may_reduce_access());
+        for path in ["/api/v1/box", "/api/v1/timezones"] {
+            let route = resolve(&Method::GET, path).ok().unwrap();
+            assert!(route.open_during_setup(), "{path}");
+            assert!(!route.may_reduce_access(), "{path}");
         }
-        assert!(!Route::Status.open_during_setup());
+        let status = resolve(&Method::GET, "/api/v1/status").ok().unwrap();
+        assert!(!status.open_during_setup());
+    }
+
+    /// The rows that take access away, and only these (see
+    /// [`Row::may_reduce_access`]).
+    #[test]
+    fn only_the_rows_that_take_access_away_say_so() {
+        let mut reducing: Vec<String> = TABLE
+            .iter()
+            .filter(|row| row.may_reduce_access)
+            .map(|row| format!("{} {}", row.method, row.path))
+            .collect();
+        reducing.sort();
+        assert_eq!(
+            reducing,
+            [
+                "DELETE /api/v1/session",
+                "DELETE /api/v1/sessions/{id}",
+                "DELETE /api/v1/tokens/{id}",
+                "DELETE /api/v1/users/{name}",
+                "PATCH /api/v1/settings",
+                "PATCH /api/v1/users/{name}",
+                "POST /api/v1/session/password",
+            ]
+        );
+    }
+
+    /// A path's methods, in the `Allow` of a 405, as they were listed.
+    #[test]
+    fn a_wrong_method_lists_the_paths_methods() {
+        let cases = [
+            ("/api/v1/health", "GET, HEAD"),
+            ("/api/v1/setup/claim", "POST"),
+            ("/api/v1/users", "GET, HEAD, POST"),
+            ("/api/v1/users/ann", "PATCH, DELETE"),
+            ("/api/v1/session", "GET, HEAD, POST, DELETE"),
+            ("/api/v1/settings", "GET, HEAD, PATCH"),
+            ("/api/v1/totp", "POST, DELETE"),
+            ("/api/v1/firewall", "GET, HEAD, PUT"),
+            ("/api/v1/servers/x1", "GET, HEAD, DELETE"),
+            ("/api/v1/servers/x1/logs", "GET, HEAD"),
+            ("/api/v1/servers/x1/start", "POST"),
+            ("/api/v1/quotas/ann", "GET, HEAD, PUT"),
+            ("/api/v1/domains/a.example", "GET, HEAD, PUT, DELETE"),
+            ("/api/v1/tokens/x", "DELETE"),
+            ("/", "GET, HEAD"),
+        ];
+        for (path, allow) in cases {
+            let wrong = [Method::GET, Method::POST, Method::PUT, Method::PATCH]
+                .into_iter()
+                .find(|m| !allow.split(", ").any(|a| a == m.as_str()))
+                .unwrap_or(Method::OPTIONS);
+            match resolve(&wrong, path) {
+                Err(ApiError::MethodNotAllowed { allow: got }) => assert_eq!(got, allow, "{path}"),
+                Err(e) => panic!("{wrong} {path}: {}", e.code()),
+                Ok(_) => panic!("{wrong} {path} resolved"),
+            }
+        }
+    }
+
+    #[test]
+    fn parameters_are_split_as_they_always_were() {
+        let params = |method: Method, path: &str| match resolve(&method, path) {
+            Ok(Route::Api { row, params }) => format!("{} {params:?}", row.path),
+            other => name(other),
+        };
+        assert_eq!(
+            params(Method::POST, "/api/v1/servers/x1/a/b"),
+            r#"/api/v1/servers/{id}/{verb} [("id", "x1"), ("verb", "a/b")]"#
+        );
+        assert_eq!(
+            params(Method::POST, "/api/v1/servers/x1/"),
+            r#"/api/v1/servers/{id}/{verb} [("id", "x1"), ("verb", "")]"#
+        );
+        assert_eq!(
+            params(Method::GET, "/api/v1/servers//logs"),
+            r#"/api/v1/servers/{id}/logs [("id", "")]"#
+        );
+        assert_eq!(
+            params(Method::POST, "/api/v1/services/caddy.service/start"),
+            r#"/api/v1/services/{unit}/{verb} [("unit", "caddy.service"), ("verb", "start")]"#
+        );
+        assert_eq!(params(Method::POST, "/api/v1/services/caddy"), "not_found");
+        assert_eq!(params(Method::GET, "/api/v1/servers/"), "not_found");
     }
 
     async fn refusal(path: &str, accept: &str) -> (u16, String, String) {

@@ -107,7 +107,7 @@ pub fn is_event_stream(req: &Request<Bytes>) -> bool {
         && req.version() == http::Version::HTTP_11
         && matches!(
             router::resolve(req.method(), req.uri().path()),
-            Ok(Route::Events)
+            Ok(Route::Api { row, .. }) if row.path == super::routes::EVENTS
         )
 }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::invalid::Invalid;
+use crate::refusal::Refusal;
 use crate::store::StoreError;
 
 /// A domain change refused, or the store failing under it.
@@ -20,6 +21,18 @@ pub enum ProxyError {
     Forbidden(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ProxyError> for Refusal {
+    fn from(e: ProxyError) -> Refusal {
+        match e {
+            ProxyError::Invalid(e) => e.into(),
+            ProxyError::NotFound => Refusal::NotFound,
+            e @ ProxyError::Exists(_) => Refusal::Conflict(e.to_string()),
+            ProxyError::Forbidden(message) => Refusal::forbidden(message),
+            ProxyError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// Caddy's admin API could not be used.

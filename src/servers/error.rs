@@ -3,6 +3,7 @@
 
 use super::model::QuotaExceeded;
 use crate::invalid::Invalid;
+use crate::refusal::Refusal;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +36,23 @@ pub enum ServersError {
     Certificate(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ServersError> for Refusal {
+    fn from(e: ServersError) -> Refusal {
+        match e {
+            ServersError::Invalid(e) => e.into(),
+            ServersError::NotFound => Refusal::NotFound,
+            e @ (ServersError::Quota(_)
+            | ServersError::Deleting(_)
+            | ServersError::Full(_)
+            | ServersError::NoRoom(_)) => Refusal::Conflict(e.to_string()),
+            ServersError::Forbidden(message) => Refusal::forbidden(message),
+            // rcgen failing to sign is hearth's fault, never the caller's.
+            ServersError::Certificate(e) => Refusal::Internal(e),
+            // The box's own storage unreadable: nothing the caller did.
+            e @ ServersError::Storage { .. } => Refusal::Internal(e.to_string()),
+            ServersError::Store(e) => e.into(),
+        }
+    }
 }

@@ -114,3 +114,32 @@ pub enum StoreError {
         reason: String,
     },
 }
+
+#[cfg(test)]
+impl StoreError {
+    /// A store error whose kind does not matter (for tests).
+    pub(crate) fn for_tests() -> StoreError {
+        StoreError::Locked {
+            path: "/var/lib/hearth/state.redb".into(),
+        }
+    }
+}
+
+/// A full disk is the owner's to fix, and says so; a store that has not
+/// recovered from a failed write is unavailable for now; anything else
+/// is internal, with its causes for the log.
+impl From<StoreError> for crate::refusal::Refusal {
+    fn from(e: StoreError) -> Self {
+        use crate::refusal::Refusal;
+        match e {
+            StoreError::NoSpace { .. } | StoreError::LowSpace { .. } => Refusal::StorageFull,
+            StoreError::Failed { .. } => {
+                tracing::warn!(cause = %crate::logging::chain(&e), "state store unavailable");
+                Refusal::Unavailable(
+                    "the state store is recovering from a failed write; try again shortly".into(),
+                )
+            }
+            e => Refusal::Internal(crate::logging::chain(&e)),
+        }
+    }
+}

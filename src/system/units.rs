@@ -138,6 +138,22 @@ pub enum UnitError {
     Bus(String),
 }
 
+impl From<UnitError> for crate::refusal::Refusal {
+    fn from(e: UnitError) -> Self {
+        use crate::refusal::Refusal;
+        match e {
+            e @ UnitError::NotAllowed(_) => Refusal::forbidden(e.to_string()),
+            e @ (UnitError::JobFailed { .. } | UnitError::Refused { .. }) => Refusal::Rejected {
+                code: "job_failed",
+                message: e.to_string(),
+            },
+            e @ (UnitError::JobTimedOut { .. } | UnitError::Bus(_)) => {
+                Refusal::Unavailable(e.to_string())
+            }
+        }
+    }
+}
+
 /// The units, as followed and controlled over one bus.
 pub struct Units {
     bus: Bus,

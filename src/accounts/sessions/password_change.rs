@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{Caller, HashTurn, Sessions};
 use crate::accounts::{SessionRecord, UserRecord};
 use crate::auth::{Attempt, NewPassword, PasswordError};
+use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Outcome, Records, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,26 @@ pub enum PasswordChangeError {
     NoAccount,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<PasswordChangeError> for Refusal {
+    fn from(e: PasswordChangeError) -> Refusal {
+        match e {
+            e @ PasswordChangeError::WrongCurrent => {
+                Refusal::invalid("current_password", e.to_string())
+            }
+            e @ PasswordChangeError::Refused(_) => Refusal::invalid("new_password", e.to_string()),
+            e @ PasswordChangeError::Throttled { retry_after } => Refusal::TooMany {
+                message: e.to_string(),
+                retry_after: Some(retry_after),
+            },
+            PasswordChangeError::NoAccount => Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "sign in first".into(),
+            },
+            PasswordChangeError::Store(e) => e.into(),
+        }
+    }
 }
 
 impl Sessions {

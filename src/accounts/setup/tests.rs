@@ -1,4 +1,5 @@
 use super::*;
+use crate::refusal::{Refusal, is_internal};
 use std::os::unix::fs::PermissionsExt;
 
 const T0: u64 = 1_800_000_000_000;
@@ -235,4 +236,52 @@ fn setup_sessions_expire() {
         setup.create_admin(s, "alice", GOOD_PASSWORD, ip(2), after),
         Err(SetupError::NotClaimed)
     ));
+}
+
+#[test]
+fn setup_errors_refuse_as_the_api_promises() {
+    assert_eq!(
+        Refusal::from(SetupError::Complete),
+        Refusal::Gone("setup is complete; sign in instead".into())
+    );
+    assert_eq!(
+        Refusal::from(SetupError::WrongCode),
+        Refusal::Forbidden {
+            code: "wrong_setup_code",
+            message: "wrong setup code".into()
+        }
+    );
+    assert_eq!(
+        Refusal::from(SetupError::RateLimited),
+        Refusal::TooMany {
+            message: "too many attempts; wait a minute".into(),
+            retry_after: None
+        }
+    );
+    assert_eq!(
+        Refusal::from(SetupError::NotClaimed),
+        Refusal::Unauthorized {
+            code: "unauthorized",
+            message: "claim the box with the setup code first".into()
+        }
+    );
+    assert_eq!(
+        Refusal::from(SetupError::Invalid {
+            field: "hostname",
+            message: "hostname too long".into()
+        }),
+        Refusal::invalid("hostname", "hostname too long")
+    );
+    assert_eq!(
+        Refusal::from(SetupError::Incomplete {
+            missing: "the host name"
+        }),
+        Refusal::Conflict("not ready to finish: the host name is not set yet".into())
+    );
+    assert!(is_internal(SetupError::Store(StoreError::for_tests())));
+    let code_file = SetupError::CodeFile {
+        path: "/run/hearth/setup-code".into(),
+        source: std::io::ErrorKind::PermissionDenied.into(),
+    };
+    assert!(is_internal(code_file));
 }

@@ -10,11 +10,10 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Serialize;
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 use crate::proxy::model::DomainInput;
@@ -38,8 +37,7 @@ pub struct Removed {
 
 #[utoipa::path(get, path = "/api/v1/domains", tag = "domains",
     responses((status = 200, description = "The caller's domains (an admin's: all).", body = DomainList)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let proxy = ctx.proxy.clone();
     let domains = blocking(move || proxy.list(&caller)).await?;
     Ok(json(
@@ -55,10 +53,9 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 #[utoipa::path(get, path = "/api/v1/domains/{name}", tag = "domains",
     params(("name" = String, Path, description = "The domain name.")),
     responses((status = 200, description = "The domain.", body = DomainView)))]
-pub async fn get(ctx: &AppContext, req: &Request<Bytes>, name: &str) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+pub async fn get(ctx: &AppContext, caller: Caller, name: String) -> Result<Response, ApiError> {
     let proxy = ctx.proxy.clone();
-    let name = decoded(name)?;
+    let name = decoded(&name)?;
     let domain = blocking(move || proxy.get(&caller, &name)).await?;
     Ok(json(StatusCode::OK, &domain))
 }
@@ -69,8 +66,8 @@ pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let input: DomainInput = json_body(req, FIELDS)?;
     let proxy = ctx.proxy.clone();
     let domain = blocking(move || proxy.create(&caller, &input, peer.ip())).await?;
@@ -84,12 +81,12 @@ pub async fn replace(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
-    name: &str,
+    caller: Caller,
+    name: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let input: DomainInput = json_body(req, FIELDS)?;
     let proxy = ctx.proxy.clone();
-    let name = decoded(name)?;
+    let name = decoded(&name)?;
     let domain = blocking(move || proxy.replace(&caller, &name, &input, peer.ip())).await?;
     Ok(json(StatusCode::OK, &domain))
 }
@@ -100,12 +97,11 @@ pub async fn replace(
 pub async fn remove(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    name: &str,
+    caller: Caller,
+    name: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let proxy = ctx.proxy.clone();
-    let name = decoded(name)?;
+    let name = decoded(&name)?;
     blocking(move || proxy.remove(&caller, &name, peer.ip())).await?;
     Ok(json(StatusCode::OK, &Removed { removed: true }))
 }

@@ -8,21 +8,19 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::connection_epoch::AcceptedIn;
 use crate::firewall::model::{Policy, PolicyInput};
 use crate::firewall::service::ChangeRequest;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 
 #[utoipa::path(get, path = "/api/v1/firewall", tag = "firewall",
     responses((status = 200, description = "The policy, and any change awaiting confirmation.", body = crate::firewall::service::FirewallView)))]
-pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    require(ctx, req, Action::ManageSettings).await?;
+pub async fn get(ctx: &AppContext) -> Result<Response, ApiError> {
     let firewall = ctx.firewall.clone();
     let view = blocking(move || firewall.view()).await?;
     Ok(json(StatusCode::OK, &view))
@@ -57,8 +55,8 @@ pub async fn put(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageSettings).await?;
     let body: Put = json_body(req, &["policy", "confirm", "drop_my_access"])?;
     let policy = Policy::try_from(body.policy)?;
     let request = ChangeRequest {
@@ -77,8 +75,8 @@ pub async fn confirm(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageSettings).await?;
     // Requests always carry it (the server tags them); a request made
     // some other way proves no new connection.
     let accepted_in = req

@@ -8,12 +8,11 @@ use bytes::Bytes;
 use http::Request;
 use serde::Deserialize;
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, no_content};
 
@@ -31,8 +30,8 @@ pub async fn change(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let body: Change = json_body(req, &["current_password", "new_password"])?;
     let sessions = ctx.sessions.clone();
     let turn = sessions.hash_turn().await?;

@@ -1,28 +1,18 @@
 //! `POST /api/v1/system/reboot` and `POST /api/v1/system/power-off`
-//! (admins): audited, announced on the `services` topic, and carried out
-//! through logind a few seconds later, so that every open page learns of
-//! it before the box goes away. The answer (202) comes at once.
+//! (admins): the box goes down a few seconds later (see
+//! [`crate::system::actions`]); the answer (202) comes at once.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::auth::Action;
-use crate::clock::now_ms;
-use crate::events::Topic;
+use crate::accounts::Caller;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::response::{Response, json};
-use crate::store::AuditAction;
+use crate::system::actions::schedule_power;
 use crate::system::units::Power;
-
-/// Between the announcement and the act.
-const NOTICE: Duration = Duration::from_secs(5);
 
 /// The answer: what happens, and when.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -45,9 +35,9 @@ pub struct Scheduled {
 pub async fn reboot(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    act(ctx, peer, req, Power::Reboot).await
+    act(ctx, peer, caller, Power::Reboot).await
 }
 
 /// Powers the box off a few seconds from now.
@@ -62,43 +52,19 @@ pub async fn reboot(
 pub async fn power_off(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    act(ctx, peer, req, Power::PowerOff).await
+    act(ctx, peer, caller, Power::PowerOff).await
 }
 
 async fn act(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
     power: Power,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageSettings).await?;
-    let Some(units) = ctx.units.clone() else {
-        return Err(ApiError::Conflict {
-            message: "hearth does not manage this machine here (--dev)".into(),
-        });
-    };
-    let action = match power {
-        Power::Reboot => AuditAction::SystemReboot,
-        Power::PowerOff => AuditAction::SystemPowerOff,
-    };
-    let store = ctx.store.clone();
-    let entry = caller.audit(action, "host", peer.ip());
-    crate::http::blocking(move || store.audit(entry)).await?;
-    let at_ms = now_ms() + NOTICE.as_millis() as u64;
-    let notice = json!({
-        "units": units.states(),
-        "power": {"action": power.name(), "at_ms": at_ms, "by": caller.username},
-    });
-    ctx.hub.publish(Topic::Services, notice.to_string());
-    tracing::warn!(action = power.name(), by = %caller.username, "the box goes down in {} s", NOTICE.as_secs());
-    tokio::spawn(async move {
-        tokio::time::sleep(NOTICE).await;
-        if let Err(e) = units.power(power).await {
-            tracing::error!(error = %e, action = power.name(), "logind refused");
-        }
-    });
+    let units = ctx.units.clone();
+    let at_ms = schedule_power(units, &ctx.store, &ctx.hub, &caller, power, peer.ip()).await?;
     Ok(json(
         StatusCode::ACCEPTED,
         &Scheduled {

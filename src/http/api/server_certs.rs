@@ -6,17 +6,15 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 
+use crate::accounts::Caller;
 use crate::accounts::certs::CertRecord;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::response::{Response, json};
 use crate::servers::access::certs::CertsService;
 
@@ -35,8 +33,7 @@ fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/server-certificates", tag = "servers",
     responses((status = 200, description = "The caller's certificates.", body = CertificateList)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let certs = service(ctx)?;
     let list = blocking(move || certs.list(&caller)).await?;
     Ok(json(
@@ -50,9 +47,8 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 pub async fn issue(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let certs = service(ctx)?;
     let new = blocking(move || certs.issue(&caller, peer.ip(), now_ms())).await?;
     Ok(json(StatusCode::CREATED, &new))
@@ -64,10 +60,9 @@ pub async fn issue(
 pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    id: &str,
+    caller: Caller,
+    id: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let certs = service(ctx)?;
     let id = id.to_string();
     let revoked = blocking(move || certs.revoke(&caller, &id, peer.ip(), now_ms())).await?;

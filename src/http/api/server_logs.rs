@@ -7,16 +7,14 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use http::Request;
+use tokio::sync::watch;
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::events::sse::{encode_event, retry_frame};
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::response::{Response, event_stream};
 use crate::servers::logs;
 
@@ -27,13 +25,11 @@ use crate::servers::logs;
 pub async fn get(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    id: &str,
+    caller: Caller,
+    id: String,
+    mut changes: watch::Receiver<()>,
 ) -> Result<Response, ApiError> {
-    let mut changes = ctx.access.subscribe();
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let servers = ctx.servers.clone();
-    let id = id.to_string();
     let server = blocking(move || servers.get(&caller, &id)).await?;
     let permit = ctx.streams.try_acquire(peer.ip())?;
     let entries = logs::follow(ctx.journal_dir.as_deref(), &server.id).map_err(|e| {

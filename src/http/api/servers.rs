@@ -11,12 +11,11 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Serialize;
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 use crate::query;
@@ -33,8 +32,7 @@ pub struct ServerList {
 
 #[utoipa::path(get, path = "/api/v1/servers", tag = "servers",
     responses((status = 200, description = "The caller's servers (an admin's: all).", body = ServerList)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let servers = ctx.servers.clone();
     let list = blocking(move || servers.list(&caller)).await?;
     Ok(json(StatusCode::OK, &ServerList { servers: list }))
@@ -43,10 +41,8 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 #[utoipa::path(get, path = "/api/v1/servers/{id}", tag = "servers",
     params(("id" = String, Path, description = "The server's id.")),
     responses((status = 200, description = "The server.", body = Server)))]
-pub async fn get(ctx: &AppContext, req: &Request<Bytes>, id: &str) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
+pub async fn get(ctx: &AppContext, caller: Caller, id: String) -> Result<Response, ApiError> {
     let servers = ctx.servers.clone();
-    let id = id.to_string();
     let server = blocking(move || servers.get(&caller, &id)).await?;
     Ok(json(StatusCode::OK, &server))
 }
@@ -57,8 +53,8 @@ pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let input: ServerInput = json_body(req, FIELDS)?;
     let servers = ctx.servers.clone();
     let server = blocking(move || servers.create(&caller, &input, peer.ip(), now_ms())).await?;
@@ -74,14 +70,11 @@ pub async fn create(
 pub async fn power(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    id: &str,
-    verb: &str,
+    caller: Caller,
+    id: String,
+    power: Power,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
-    let power = Power::parse(verb).ok_or(ApiError::NotFound)?;
     let servers = ctx.servers.clone();
-    let id = id.to_string();
     let server = blocking(move || servers.power(&caller, &id, power, peer.ip(), now_ms())).await?;
     Ok(json(StatusCode::OK, &server))
 }
@@ -96,9 +89,9 @@ pub async fn delete(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
-    id: &str,
+    caller: Caller,
+    id: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnServers).await?;
     let erase = match query::param(req.uri(), "erase").as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -110,7 +103,6 @@ pub async fn delete(
         }
     };
     let servers = ctx.servers.clone();
-    let id = id.to_string();
     let server = blocking(move || servers.delete(&caller, &id, erase, peer.ip(), now_ms())).await?;
     Ok(json(StatusCode::ACCEPTED, &server))
 }
@@ -118,14 +110,8 @@ pub async fn delete(
 #[utoipa::path(get, path = "/api/v1/quotas/{user}", tag = "servers",
     params(("user" = String, Path, description = "A member's username.")),
     responses((status = 200, description = "The member's quota.", body = Quota)))]
-pub async fn get_quota(
-    ctx: &AppContext,
-    req: &Request<Bytes>,
-    user: &str,
-) -> Result<Response, ApiError> {
-    require(ctx, req, Action::ManageAllServers).await?;
+pub async fn get_quota(ctx: &AppContext, user: String) -> Result<Response, ApiError> {
     let servers = ctx.servers.clone();
-    let user = user.to_string();
     let quota = blocking(move || servers.quota(&user)).await?;
     Ok(json(StatusCode::OK, &quota))
 }
@@ -137,12 +123,11 @@ pub async fn put_quota(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
-    user: &str,
+    caller: Caller,
+    user: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageAllServers).await?;
     let quota: Quota = json_body(req, QUOTA_FIELDS)?;
     let servers = ctx.servers.clone();
-    let user = user.to_string();
     blocking(move || servers.set_quota(&caller, &user, &quota, peer.ip())).await?;
     Ok(json(StatusCode::OK, &quota))
 }

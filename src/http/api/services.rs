@@ -4,17 +4,15 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::response::{Response, json};
-use crate::store::{AuditAction, Outcome};
-use crate::system::units::{UnitError, UnitState, Verb};
+use crate::system::actions;
+use crate::system::units::{UnitState, Verb};
 
 /// The services, and whether hearth drives them here (not in `--dev`).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -33,8 +31,7 @@ pub struct ServiceDone<'a> {
 
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, description = "The box's services.", body = ServiceList)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    require(ctx, req, Action::ReadStatus).await?;
+pub async fn list(ctx: &AppContext) -> Result<Response, ApiError> {
     Ok(json(
         StatusCode::OK,
         &match &ctx.units {
@@ -60,39 +57,17 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 pub async fn act(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
-    unit: &str,
-    verb: &str,
+    caller: Caller,
+    unit: String,
+    verb: Verb,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageSettings).await?;
-    let Some(verb) = Verb::parse(verb) else {
-        return Err(ApiError::NotFound);
-    };
-    let Some(units) = &ctx.units else {
-        return Err(ApiError::Conflict {
-            message: "hearth does not manage this machine's services here (--dev)".into(),
-        });
-    };
-    let result = units.act(unit, verb).await;
-    let action = match verb {
-        Verb::Start => AuditAction::ServiceStart,
-        Verb::Stop => AuditAction::ServiceStop,
-        Verb::Restart => AuditAction::ServiceRestart,
-    };
-    let mut entry = caller.audit(action, unit, peer.ip());
-    entry.outcome = match &result {
-        Ok(()) => Outcome::Success,
-        Err(UnitError::NotAllowed(_)) => Outcome::Denied,
-        Err(_) => Outcome::Failure,
-    };
-    let store = ctx.store.clone();
-    crate::http::blocking(move || store.audit(entry)).await?;
-    result?;
+    let units = ctx.units.as_deref();
+    actions::act(units, &ctx.store, &caller, &unit, verb, peer.ip()).await?;
     Ok(json(
         StatusCode::OK,
         &ServiceDone {
             result: "done",
-            unit,
+            unit: &unit,
             verb: verb.name(),
         },
     ))

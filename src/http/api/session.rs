@@ -18,12 +18,11 @@ use http::{Request, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Caller;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::{Credential, SESSION_COOKIE, caller, require};
+use crate::http::guard::{Credential, SESSION_COOKIE, caller};
 use crate::http::request::{expired_cookie, json_body, same_origin, session_cookie};
 use crate::http::response::{Response, json, no_content};
 use crate::http::user_agent;
@@ -132,8 +131,7 @@ pub async fn logout(
 /// `GET /api/v1/sessions`: the caller's own sessions.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "account",
     responses((status = 200, description = "The caller's sessions.", body = Vec<crate::accounts::SessionView>)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let sessions = ctx.sessions.clone();
     let list = blocking(move || sessions.list(&caller, now_ms())).await?;
     Ok(json(StatusCode::OK, &list))
@@ -146,10 +144,9 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
     id: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let sessions = ctx.sessions.clone();
     let found = blocking(move || sessions.revoke(&caller, &id, peer.ip())).await?;
     if !found {

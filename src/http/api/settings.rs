@@ -10,12 +10,11 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Deserialize;
 
+use crate::accounts::Caller;
 use crate::accounts::HostChange;
-use crate::auth::Action;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json};
 use crate::invalid::invalid;
@@ -24,8 +23,7 @@ use crate::store::Retention;
 
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
     responses((status = 200, description = "The settings.", body = crate::accounts::SettingsView)))]
-pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    require(ctx, req, Action::ManageSettings).await?;
+pub async fn get(ctx: &AppContext) -> Result<Response, ApiError> {
     Ok(json(StatusCode::OK, &ctx.settings.view()?))
 }
 
@@ -129,8 +127,8 @@ pub async fn patch(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageSettings).await?;
     let body: Patch = json_body(req, FIELDS)?;
     let host = body.host_change()?;
     let console_shell = boolean("console_shell", body.console_shell.as_ref())?;

@@ -9,13 +9,12 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::Caller;
 use crate::accounts::TokenRecord;
-use crate::auth::Action;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
@@ -40,8 +39,8 @@ pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnTokens).await?;
     let body: Create = json_body(req, &["name", "expires_at"])?;
     let tokens = ctx.tokens.clone();
     let (record, token) = blocking(move || {
@@ -54,8 +53,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account",
     responses((status = 200, description = "The caller's tokens (never the secret).", body = Vec<crate::accounts::TokenRecord>)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnTokens).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
     let tokens = ctx.tokens.clone();
     let list = blocking(move || tokens.list(&caller)).await?;
     Ok(json(StatusCode::OK, &list))
@@ -67,10 +65,9 @@ pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, Ap
 pub async fn revoke(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
     id: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnTokens).await?;
     let tokens = ctx.tokens.clone();
     blocking(move || tokens.revoke(&caller, &id, peer.ip())).await?;
     Ok(no_content())

@@ -10,12 +10,11 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Action;
+use crate::accounts::Caller;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
@@ -25,9 +24,8 @@ use crate::http::response::{Response, json, no_content};
 pub async fn begin(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let (two_factor, settings) = (ctx.two_factor.clone(), ctx.settings.clone());
     let enrolment = blocking(move || {
         // The authenticator app lists the code as "hearth <host name>".
@@ -60,8 +58,8 @@ pub async fn confirm(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let body: Confirm = json_body(req, &["code"])?;
     let two_factor = ctx.two_factor.clone();
     let codes =
@@ -81,9 +79,8 @@ pub async fn confirm(
 pub async fn disable(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageOwnAccount).await?;
     let two_factor = ctx.two_factor.clone();
     blocking(move || two_factor.disable(&caller, peer.ip())).await?;
     Ok(no_content())

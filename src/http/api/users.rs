@@ -8,20 +8,19 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Deserialize;
 
+use crate::accounts::Caller;
 use crate::accounts::UserUpdate;
-use crate::auth::{Action, Role};
+use crate::auth::Role;
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::guard::require;
 use crate::http::request::json_body;
 use crate::http::response::{Response, json, no_content};
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, description = "Every user.", body = Vec<crate::accounts::UserView>)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
-    require(ctx, req, Action::ManageUsers).await?;
+pub async fn list(ctx: &AppContext) -> Result<Response, ApiError> {
     let users = ctx.users.clone();
     let list = blocking(move || users.list()).await?;
     Ok(json(StatusCode::OK, &list))
@@ -41,8 +40,8 @@ pub async fn create(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageUsers).await?;
     let body: Create = json_body(req, &["username", "password", "role"])?;
     let users = ctx.users.clone();
     let view = blocking(move || {
@@ -74,9 +73,9 @@ pub async fn update(
     ctx: &AppContext,
     peer: SocketAddr,
     req: &Request<Bytes>,
+    caller: Caller,
     name: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageUsers).await?;
     let body: Patch = json_body(req, &["role", "disabled", "password"])?;
     let role = body
         .role
@@ -105,10 +104,9 @@ pub async fn update(
 pub async fn delete(
     ctx: &AppContext,
     peer: SocketAddr,
-    req: &Request<Bytes>,
+    caller: Caller,
     name: String,
 ) -> Result<Response, ApiError> {
-    let caller = require(ctx, req, Action::ManageUsers).await?;
     let users = ctx.users.clone();
     blocking(move || users.delete(&caller, &name, peer.ip(), now_ms())).await?;
     Ok(no_content())
