@@ -30,7 +30,7 @@ use crate::component::Component;
 use crate::config::{self, Config};
 use crate::connection_epoch::ConnectionEpoch;
 use crate::control;
-use crate::events::{Hub, HubConfig, Topic};
+use crate::events::{HealthEvent, Hub, HubConfig};
 use crate::firewall::adapter::NftBinary;
 use crate::firewall::run::FirewallManager;
 use crate::firewall::service::{Driver, FirewallService};
@@ -176,10 +176,7 @@ pub async fn run(
     );
     // Published before READY, like the first sample: the status is
     // complete from the first request on.
-    hub.publish(
-        Topic::Health,
-        serde_json::to_string(&health.snapshot()).expect("health serializes"),
-    );
+    hub.publish(HealthEvent(health.snapshot()));
     tasks.spawn(
         "health publisher",
         publish_health(health.clone(), hub.clone(), shutdown.clone()),
@@ -195,10 +192,7 @@ pub async fn run(
     {
         let hub = hub.clone();
         store.on_audit(move |record| {
-            hub.publish(
-                Topic::Audit,
-                serde_json::to_string(record).expect("audit records serialize"),
-            );
+            hub.publish(record.clone());
         });
     }
     let epoch = ConnectionEpoch::new();
@@ -270,7 +264,7 @@ pub async fn run(
     ));
     // The store has no topic of its own: its state reaches people through
     // the health entry, which the health publisher sends.
-    let no_topic: reconcile::Publish = Arc::new(|_| {});
+    let no_topic: reconcile::Publish<()> = Arc::new(|_| {});
     tasks.spawn(
         "store check",
         reconcile::run(
@@ -393,10 +387,7 @@ fn start_firewall(
         config.firewall.confirm_window,
         epoch,
     ));
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Firewall, json);
-    });
+    let publish = events_for(run.hub);
     let ctx = ReconcileContext {
         timing: reconcile::Timing {
             drift: FIREWALL_DRIFT,
@@ -541,12 +532,21 @@ fn reload(
     }
 }
 
+/// A manager's publish callback: its reports go to the hub, on the topic
+/// of its status's type.
+fn events_for<S: reconcile::Status>(hub: &Hub) -> reconcile::Publish<S> {
+    let hub = hub.clone();
+    Arc::new(move |report| {
+        hub.publish(report);
+    })
+}
+
 /// Publishes the health registry on the `health` topic whenever it changes.
 async fn publish_health(health: Health, hub: Hub, shutdown: CancellationToken) {
     let mut rx = health.subscribe();
     loop {
-        let json = serde_json::to_string(&*rx.borrow_and_update()).expect("health serializes");
-        hub.publish(Topic::Health, json);
+        let snapshot = rx.borrow_and_update().clone();
+        hub.publish(HealthEvent(snapshot));
         tokio::select! {
             _ = shutdown.cancelled() => return,
             changed = rx.changed() => if changed.is_err() { return },

@@ -9,7 +9,6 @@ use std::time::Duration;
 use super::ManagerLoop;
 use crate::component::Component;
 use crate::config::Config;
-use crate::events::Topic;
 use crate::health::ComponentState;
 use crate::proxy::adapter::CaddySocket;
 use crate::proxy::render::{CaddySettings, HearthUpstream};
@@ -123,10 +122,7 @@ pub(super) async fn start_proxy(
         "domain health checker",
         health::run(service.clone(), https, checked, run.shutdown.clone()),
     );
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Proxy, json);
-    });
+    let publish = super::events_for(run.hub);
     let ctx = ReconcileContext {
         timing: reconcile::Timing {
             debounce: DEBOUNCE,

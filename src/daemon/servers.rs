@@ -12,7 +12,6 @@ use super::ManagerLoop;
 use super::system::bus;
 use crate::component::Component;
 use crate::config::Config;
-use crate::events::Topic;
 use crate::health::ComponentState;
 use crate::reconcile::{self, ReconcileContext, Wakes};
 use crate::servers::access::ca::AccessCa;
@@ -63,10 +62,7 @@ pub(super) fn start_servers(
         "servers' usage",
         usage::tick_every(usage_tx, run.shutdown.clone()),
     );
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Servers, json);
-    });
+    let publish = super::events_for(run.hub);
     let mut manager = ServersManager::new(store.clone(), machinery)
         .with_engines(Engines::new(layout.clone(), engines_tx))
         .with_usage(PathBuf::from(usage::SERVERS_SLICE))

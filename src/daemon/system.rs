@@ -8,12 +8,12 @@ use std::time::Duration;
 use super::ManagerLoop;
 use crate::component::Component;
 use crate::config::{Config, SystemConfig};
-use crate::events::{Hub, Topic};
+use crate::events::Hub;
 use crate::health::{ComponentState, Health};
 use crate::reconcile::{self, ReconcileContext};
 use crate::store::{Store, Table};
 use crate::system::host::HostManager;
-use crate::system::units::{self, Bus, UnitState, Units};
+use crate::system::units::{self, Bus, Services, UnitState, Units};
 
 pub(super) fn start_system(
     config: &Config,
@@ -58,10 +58,7 @@ pub(super) fn start_system(
     );
     // The host name, time zone and NTP: on their manager, woken by a change
     // of the settings; its report goes to the `host` topic.
-    let hub = run.hub.clone();
-    let publish: reconcile::Publish = Arc::new(move |json| {
-        hub.publish(Topic::Host, json);
-    });
+    let publish = super::events_for(run.hub);
     run.tasks.spawn(
         "host settings",
         reconcile::run(
@@ -109,7 +106,9 @@ impl units::Report for Reporter {
     }
 
     fn states(&self, states: &[UnitState]) {
-        let json = serde_json::json!({ "units": states });
-        self.hub.publish(Topic::Services, json.to_string());
+        self.hub.publish(Services {
+            units: states.to_vec(),
+            power: None,
+        });
     }
 }

@@ -71,8 +71,8 @@
 //! let ctx = ReconcileContext::new(
 //!     health.clone(),
 //!     liveness.clone(),
-//!     Arc::new(move |json| {
-//!         hub.publish(Topic::Firewall, json);
+//!     Arc::new(move |report| {
+//!         hub.publish(report);
 //!     }),
 //! );
 //! let wakes = Wakes::new()
@@ -99,6 +99,6 @@ pub use backoff::{Backoff, Jitter};
 pub use context::{Publish, ReconcileContext, Timing};
 pub use error::PassError;
 pub use manager::{Component, Manager, Observation, Plan};
-pub use report::Report;
+pub use report::{MemberReport, Report, Status};
 pub use run::run;
 pub use wakes::Wakes;

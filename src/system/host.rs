@@ -19,7 +19,8 @@ use super::dbus::{HostnameProxy, TimedateProxy};
 use super::units::Bus;
 use crate::accounts::BoxProfile;
 use crate::component::Component;
-use crate::reconcile::{Manager, Observation, Plan};
+use crate::events::Topic;
+use crate::reconcile::{Manager, Observation, Plan, Status};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,13 @@ pub struct HostStatus {
     pub ntp_synchronized: bool,
     /// Settings hearth changed on the machine since it started.
     pub applied_since_start: u64,
+}
+
+// The machine's settings, as an admin changes them: admins only.
+crate::events::admin_only!(HostStatus);
+
+impl Status for HostStatus {
+    const TOPIC: Topic = Topic::Host;
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -209,6 +217,15 @@ impl Manager for HostManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hosts_settings_are_for_admins_only() {
+        use crate::events::{Reader, Visible};
+        let ann = crate::auth::Username::try_from("ann").unwrap();
+        assert!(machine().for_member(Reader::Member(&ann)).is_none());
+        assert!(machine().for_member(Reader::Anyone).is_none());
+        assert!(machine().for_public().is_none());
+    }
 
     fn machine() -> HostStatus {
         HostStatus {

@@ -9,17 +9,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::auth::Action;
 use crate::clock::now_ms;
-use crate::events::Topic;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::require;
 use crate::http::response::{Response, json};
 use crate::store::AuditAction;
-use crate::system::units::Power;
+use crate::system::units::{Power, PowerNotice, Services};
 
 /// Between the announcement and the act.
 const NOTICE: Duration = Duration::from_secs(5);
@@ -87,11 +85,14 @@ async fn act(
     let entry = caller.audit(action, "host", peer.ip());
     crate::http::blocking(move || store.audit(entry)).await?;
     let at_ms = now_ms() + NOTICE.as_millis() as u64;
-    let notice = json!({
-        "units": units.states(),
-        "power": {"action": power.name(), "at_ms": at_ms, "by": caller.username},
+    ctx.hub.publish(Services {
+        units: units.states(),
+        power: Some(PowerNotice {
+            action: power.name(),
+            at_ms,
+            by: caller.username.clone(),
+        }),
     });
-    ctx.hub.publish(Topic::Services, notice.to_string());
     tracing::warn!(action = power.name(), by = %caller.username, "the box goes down in {} s", NOTICE.as_secs());
     tokio::spawn(async move {
         tokio::time::sleep(NOTICE).await;
