@@ -59,28 +59,23 @@ pub fn sorted<T: Serialize, S: Serializer>(value: &T, serializer: S) -> Result<S
         .serialize(serializer)
 }
 
-/// The health registry, as the `health` topic carries it (the registry
-/// sits below the hub, so its event type is here).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct HealthEvent(pub Snapshot);
-
-/// Every signed-in user sees the components' health (`/api/v1/health`
-/// shows it to anyone); the public status page gets the machine only.
-impl Visible for HealthEvent {
-    type Member = HealthEvent;
-    fn for_member(&self, _: Reader<'_>) -> Option<HealthEvent> {
-        Some(self.clone())
-    }
-    type Public = Hidden;
-    fn for_public(&self) -> Option<Hidden> {
-        None
-    }
+/// Implements [`Visible`] for a value every signed-in user sees whole
+/// (members and viewers alike), and signed-out visitors not at all.
+macro_rules! signed_in_only {
+    ($t:ty) => {
+        impl $crate::events::Visible for $t {
+            type Member = $t;
+            fn for_member(&self, _: $crate::events::Reader<'_>) -> Option<$t> {
+                Some(self.clone())
+            }
+            type Public = $crate::events::Hidden;
+            fn for_public(&self) -> Option<Self::Public> {
+                None
+            }
+        }
+    };
 }
-
-impl Event for HealthEvent {
-    const TOPIC: Topic = Topic::Health;
-}
+pub(crate) use signed_in_only;
 
 /// Implements [`Visible`] for a value only admins may see: members and
 /// visitors get nothing of it.
@@ -105,6 +100,20 @@ admin_only!(AuditRecord);
 
 impl Event for AuditRecord {
     const TOPIC: Topic = Topic::Audit;
+}
+
+/// The health registry, as the `health` topic carries it (the registry
+/// sits below the hub, so its event type is here).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct HealthEvent(pub Snapshot);
+
+// Every signed-in user sees the components' health (`/api/v1/health`
+// shows it to anyone); the public status page gets the machine only.
+signed_in_only!(HealthEvent);
+
+impl Event for HealthEvent {
+    const TOPIC: Topic = Topic::Health;
 }
 
 #[cfg(test)]

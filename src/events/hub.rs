@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use tokio::sync::broadcast;
-
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 use super::event::{Event, Reader};
 use super::sse::{encode_event, ping_frame, retry_frame};
@@ -36,14 +36,17 @@ impl Default for HubConfig {
     }
 }
 
-/// A published event: its admin JSON (encoded once, when published: it
-/// is the common case, and change detection compares it), the typed value
-/// every other view is cut from, and its SSE frame per view, encoded on
-/// first use and shared by every subscriber with that view.
+/// A published event: the admins' frame (encoded when published: it is
+/// the common case, and its JSON is what change detection compares), the
+/// typed value every other view is cut from, and the frame of each other
+/// view, encoded on first use and shared by every subscriber with that
+/// view.
 struct Published {
     id: u64,
     topic: Topic,
-    admin: Arc<str>,
+    admin: Bytes,
+    /// Where the admins' JSON is in `admin`: the event's only copy of it.
+    admin_json: Range<usize>,
     value: Box<dyn Encode>,
     frames: [OnceLock<Option<Bytes>>; View::COUNT],
 }
@@ -56,7 +59,7 @@ impl Published {
             return None;
         }
         let json = match view {
-            View::Admin => return Some(Cow::Borrowed(&self.admin)),
+            View::Admin => return std::str::from_utf8(self.admin_json()).ok().map(Cow::Borrowed),
             View::Member | View::Viewer if per_owner(self.topic, view) => {
                 self.value.member(Reader::Member(owner?))
             }
@@ -66,8 +69,15 @@ impl Published {
         json.map(Cow::Owned)
     }
 
+    fn admin_json(&self) -> &[u8] {
+        &self.admin[self.admin_json.clone()]
+    }
+
     /// The frame `view` gets, or `None` if it may not see this event.
     fn frame_for(&self, view: View) -> Option<Bytes> {
+        if view == View::Admin {
+            return Some(self.admin.clone());
+        }
         self.frames[view.index()]
             .get_or_init(|| {
                 self.json_as(view, None)
@@ -92,7 +102,7 @@ impl std::fmt::Debug for Published {
         f.debug_struct("Published")
             .field("id", &self.id)
             .field("topic", &self.topic)
-            .field("admin", &self.admin)
+            .field("admin", &String::from_utf8_lossy(self.admin_json()))
             .finish_non_exhaustive()
     }
 }
@@ -189,21 +199,24 @@ impl Hub {
             }
         };
         let mut state = self.lock();
-        if state.closed || state.current.get(&topic).map(|c| &*c.admin) == Some(admin.as_str()) {
+        if state.closed || state.current.get(&topic).map(|c| c.admin_json()) == Some(admin.as_bytes())
+        {
             return None;
         }
         let id = state.next_id;
         state.next_id += 1;
+        // The admin frame is encoded now: it is the common case, and it
+        // keeps the cost of encoding on the publisher, not on a reader.
+        let frame = encode_event(id, topic.name(), &admin);
+        let start = frame.len() - admin.len() - "\n\n".len();
         let event = Arc::new(Published {
             id,
             topic,
-            admin: Arc::from(admin),
+            admin_json: start..start + admin.len(),
+            admin: frame,
             value: Box::new(event),
             frames: Default::default(),
         });
-        // The admin frame is encoded now: it is the common case, and it
-        // keeps the cost of encoding on the publisher, not on a reader.
-        let _ = event.frame_for(View::Admin);
         state.current.insert(topic, event.clone());
         if state.ring.len() == self.config.replay {
             state.ring.pop_front();

@@ -22,6 +22,7 @@ use crate::health::ComponentState;
 /// left out while the component is not present; its objects' keys are
 /// sorted on the wire (see [`crate::events::sorted`]).
 #[derive(Debug, Serialize)]
+#[serde(bound(serialize = "S: Serialize"))]
 pub struct Report<S> {
     pub component: Component,
     pub state: ComponentState,

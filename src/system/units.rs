@@ -27,7 +27,7 @@ use zbus::Connection;
 use zbus::proxy::CacheProperties;
 
 use super::dbus::{ManagerProxy, ServiceProxy, UnitProxy};
-use crate::events::{Event, Hidden, Reader, Topic, Visible};
+use crate::events::{Event, Topic};
 use crate::liveness::{BEAT_INTERVAL, Heartbeat};
 
 /// How long a job may take before the API stops waiting.
@@ -92,18 +92,9 @@ pub struct PowerNotice {
     pub by: String,
 }
 
-/// What runs on the box is for everyone signed in, the same for all; the
-/// public status page shows the machine only.
-impl Visible for Services {
-    type Member = Services;
-    fn for_member(&self, _: Reader<'_>) -> Option<Services> {
-        Some(self.clone())
-    }
-    type Public = Hidden;
-    fn for_public(&self) -> Option<Hidden> {
-        None
-    }
-}
+// What runs on the box is for everyone signed in, the same for all; the
+// public status page shows the machine only.
+crate::events::signed_in_only!(Services);
 
 impl Event for Services {
     const TOPIC: Topic = Topic::Services;
@@ -474,6 +465,7 @@ fn publish(units: &Units, report: &impl Report, states: BTreeMap<String, UnitSta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{Reader, Visible};
 
     #[test]
     fn services_keep_their_sorted_keys_and_are_for_those_signed_in() {
