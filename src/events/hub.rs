@@ -59,7 +59,11 @@ impl Published {
             return None;
         }
         let json = match view {
-            View::Admin => return std::str::from_utf8(self.admin_json()).ok().map(Cow::Borrowed),
+            View::Admin => {
+                return std::str::from_utf8(self.admin_json())
+                    .ok()
+                    .map(Cow::Borrowed);
+            }
             View::Member | View::Viewer if per_owner(self.topic, view) => {
                 self.value.member(Reader::Member(owner?))
             }
@@ -199,7 +203,8 @@ impl Hub {
             }
         };
         let mut state = self.lock();
-        if state.closed || state.current.get(&topic).map(|c| c.admin_json()) == Some(admin.as_bytes())
+        if state.closed
+            || state.current.get(&topic).map(|c| c.admin_json()) == Some(admin.as_bytes())
         {
             return None;
         }

@@ -20,8 +20,8 @@ pub mod sse;
 mod topic;
 pub mod view;
 
-pub(crate) use event::{admin_only, signed_in_only};
 pub use event::{Event, HealthEvent, Hidden, Reader, Visible, sorted};
+pub(crate) use event::{admin_only, signed_in_only};
 pub use hub::{Hub, HubConfig, Subscription};
 pub use sse::{RETRY_MS, encode_event};
 pub use topic::{Topic, TopicSet, TopicsError};

@@ -310,7 +310,10 @@ mod tests {
         cut["net"][0].as_object_mut().unwrap().remove("mac");
         assert_eq!(member, cut);
         cut.as_object_mut().unwrap().remove("processes");
-        cut["filesystems"][0].as_object_mut().unwrap().remove("device");
+        cut["filesystems"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("device");
         assert_eq!(public, cut);
     }
 }

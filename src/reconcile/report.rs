@@ -185,7 +185,10 @@ mod tests {
         assert!(seen.get("cause").is_none(), "{seen}");
         assert_eq!(seen["status"], serde_json::json!(["ann"]));
         assert_eq!(seen["detail"], "cannot start a server; see the log");
-        assert_eq!((seen["failures"].as_u64(), seen["retry_in_ms"].as_u64()), (Some(2), Some(4000)));
+        assert_eq!(
+            (seen["failures"].as_u64(), seen["retry_in_ms"].as_u64()),
+            (Some(2), Some(4000))
+        );
         // Shared with every member (or without a status): nothing.
         assert!(r.for_member(Reader::Anyone).is_none());
         assert!(report(None).for_member(Reader::Anyone).is_none());

@@ -29,8 +29,8 @@ use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, S
 use super::progress::{Progress, progress};
 use super::stored;
 use super::usage::{Sampler, Usage};
-use crate::clock::now_ms;
 use crate::auth::Username;
+use crate::clock::now_ms;
 use crate::component::Component;
 use crate::events::{Hidden, Reader, Topic, Visible};
 use crate::reconcile::{Manager, Observation, Status};

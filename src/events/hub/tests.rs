@@ -53,7 +53,11 @@ impl Visible for Servers {
         let Reader::Member(who) = reader else {
             return None;
         };
-        let mine = self.0.as_array()?.iter().filter(|r| r["owner"] == who.as_str());
+        let mine = self
+            .0
+            .as_array()?
+            .iter()
+            .filter(|r| r["owner"] == who.as_str());
         Some(mine.cloned().collect())
     }
     type Public = Hidden;
@@ -334,7 +338,9 @@ async fn members_get_their_own_records_live_in_snapshots_and_in_replays() {
             "id: 1\nevent: snapshot\ndata: {}\n\n"
         );
     }
-    hub.publish(Servers(serde_json::from_str(r#"[{"id":"c","owner":"ann"}]"#).unwrap()));
+    hub.publish(Servers(
+        serde_json::from_str(r#"[{"id":"c","owner":"ann"}]"#).unwrap(),
+    ));
     assert_eq!(
         text(&a.next().await.unwrap()),
         "id: 2\nevent: servers\ndata: [{\"id\":\"c\",\"owner\":\"ann\"}]\n\n"

@@ -230,7 +230,12 @@ fn a_member_sees_their_own_domains_only_and_admins_all() {
     assert_eq!(seen["domains"][0], admin["domains"][0]);
     assert!(!seen.to_string().contains("bob") && !seen.to_string().contains("b.org"));
     let carl = Username::try_from("carl").unwrap();
-    assert!(st.for_member(Reader::Member(&carl)).unwrap().domains.is_empty());
+    assert!(
+        st.for_member(Reader::Member(&carl))
+            .unwrap()
+            .domains
+            .is_empty()
+    );
     // Never one cut for all members, and nothing for visitors.
     assert!(st.for_member(Reader::Anyone).is_none());
     assert!(st.for_public().is_none());

@@ -99,7 +99,11 @@ impl<S> State<S> {
 
     /// A pass ended: sets the health, publishes, schedules what follows.
     /// `wake_at`: when the manager wants a look sooner than the drift.
-    pub fn finished<M: Manager<Status = S>>(&mut self, outcome: Outcome<M>, wake_at: Option<Instant>) {
+    pub fn finished<M: Manager<Status = S>>(
+        &mut self,
+        outcome: Outcome<M>,
+        wake_at: Option<Instant>,
+    ) {
         let now = Instant::now();
         self.drift_at = now + self.timing.drift;
         if let Some(at) = wake_at {

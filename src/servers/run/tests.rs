@@ -343,7 +343,10 @@ async fn a_member_sees_their_own_servers_and_no_strangers() {
     assert_eq!(servers.len(), 1, "{seen}");
     assert_eq!(servers[0]["id"], ann_web.as_str());
     let whole = admin["servers"].as_array().unwrap();
-    assert!(whole.contains(&servers[0]), "a member's own record is whole");
+    assert!(
+        whole.contains(&servers[0]),
+        "a member's own record is whole"
+    );
     assert!(!seen.to_string().contains(bob_web.as_str()));
     assert!(seen.get("unknown_users").is_none() && seen.get("unknown_units").is_none());
     assert!(status.for_member(Reader::Anyone).is_none());
