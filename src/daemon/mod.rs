@@ -26,7 +26,7 @@ use crate::component::Component;
 use crate::config::{self, Config};
 use crate::connection_epoch::ConnectionEpoch;
 use crate::control;
-use crate::events::{Hub, HubConfig, Topic};
+use crate::events::{Hub, HubConfig};
 use crate::health::{ComponentState, Health};
 use crate::http::context::Services;
 use crate::http::{self, AppContext};
@@ -145,14 +145,13 @@ pub async fn run(
     let units = system::start::start(&config, &store, &mut launch);
     let servers_ca = servers::start::authority(&config);
     servers::start::start(&config, &store, servers_ca.as_ref(), &mut launch);
-    launch.manager(
+    // The store has no topic of its own: its state reaches people
+    // through the health entry.
+    launch.unpublished(
         StoreProbe {
             store: store.clone(),
         },
         Wakes::new(),
-        // The store has no topic of its own: its state reaches people
-        // through the health entry.
-        None,
         store_probe::timing(),
     );
     let use_certificate = certificate_user(slot.clone(), health.clone(), pin);
@@ -403,10 +402,7 @@ fn start_control(config: &Config, live: control::server::Live, launch: &mut Laun
 fn publish_audit(store: &Store, hub: &Hub) {
     let hub = hub.clone();
     store.on_audit(move |record| {
-        hub.publish(
-            Topic::Audit,
-            serde_json::to_string(record).expect("audit records serialize"),
-        );
+        hub.publish(record.clone());
     });
 }
 

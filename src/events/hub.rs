@@ -1,14 +1,19 @@
 //! The hub itself: publish, snapshot, subscribe, replay.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use serde::Serialize;
 use tokio::sync::broadcast;
 
+use super::event::{Event, Reader};
 use super::sse::{encode_event, ping_frame, retry_frame};
 use super::topic::{Topic, TopicSet};
-use super::view::{View, owned_json, per_owner, view_json};
+use super::view::{View, can_see, per_owner};
+use crate::auth::Username;
 
 #[derive(Debug, Clone, Copy)]
 pub struct HubConfig {
@@ -31,22 +36,55 @@ impl Default for HubConfig {
     }
 }
 
-/// A published event; its SSE frame is encoded once per view, on first
-/// use, and shared by every subscriber with that view.
-#[derive(Debug)]
-pub struct Event {
-    pub id: u64,
-    pub topic: Topic,
-    pub json: Arc<str>,
+/// A published event: the admins' frame (encoded when published: it is
+/// the common case, and its JSON is what change detection compares), the
+/// typed value every other view is cut from, and the frame of each other
+/// view, encoded on first use and shared by every subscriber with that
+/// view.
+struct Published {
+    id: u64,
+    topic: Topic,
+    admin: Bytes,
+    /// Where the admins' JSON is in `admin`: the event's only copy of it.
+    admin_json: Range<usize>,
+    value: Box<dyn Encode>,
     frames: [OnceLock<Option<Bytes>>; View::COUNT],
 }
 
-impl Event {
+impl Published {
+    /// The JSON `view` (and, on a per-owner topic, the member `owner`)
+    /// may see; `None` if nothing.
+    fn json_as(&self, view: View, owner: Option<&Username>) -> Option<Cow<'_, str>> {
+        if !can_see(self.topic, view) {
+            return None;
+        }
+        let json = match view {
+            View::Admin => {
+                return std::str::from_utf8(self.admin_json())
+                    .ok()
+                    .map(Cow::Borrowed);
+            }
+            View::Member | View::Viewer if per_owner(self.topic, view) => {
+                self.value.member(Reader::Member(owner?))
+            }
+            View::Member | View::Viewer => self.value.member(Reader::Anyone),
+            View::Public => self.value.public(),
+        };
+        json.map(Cow::Owned)
+    }
+
+    fn admin_json(&self) -> &[u8] {
+        &self.admin[self.admin_json.clone()]
+    }
+
     /// The frame `view` gets, or `None` if it may not see this event.
-    pub fn frame_for(&self, view: View) -> Option<Bytes> {
+    fn frame_for(&self, view: View) -> Option<Bytes> {
+        if view == View::Admin {
+            return Some(self.admin.clone());
+        }
         self.frames[view.index()]
             .get_or_init(|| {
-                view_json(self.topic, view, &self.json)
+                self.json_as(view, None)
                     .map(|json| encode_event(self.id, self.topic.name(), &json))
             })
             .clone()
@@ -54,26 +92,63 @@ impl Event {
 
     /// The frame a subscriber with `view` and, for a member, `owner`
     /// gets: the shared one, or for a per-owner topic one of its own.
-    fn frame_as(&self, view: View, owner: Option<&str>) -> Option<Bytes> {
+    fn frame_as(&self, view: View, owner: Option<&Username>) -> Option<Bytes> {
         if per_owner(self.topic, view) {
-            let json = owned_json(&self.json, owner?)?;
+            let json = self.json_as(view, owner)?;
             return Some(encode_event(self.id, self.topic.name(), &json));
         }
         self.frame_for(view)
     }
 }
 
+impl std::fmt::Debug for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Published")
+            .field("id", &self.id)
+            .field("topic", &self.topic)
+            .field("admin", &String::from_utf8_lossy(self.admin_json()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A typed event with its type erased: what the hub keeps of it to make
+/// the views other than the admins'.
+trait Encode: Send + Sync {
+    fn member(&self, reader: Reader<'_>) -> Option<String>;
+    fn public(&self) -> Option<String>;
+}
+
+impl<E: Event> Encode for E {
+    fn member(&self, reader: Reader<'_>) -> Option<String> {
+        reduced(E::TOPIC, &self.for_member(reader)?)
+    }
+
+    fn public(&self) -> Option<String> {
+        reduced(E::TOPIC, &self.for_public()?)
+    }
+}
+
+/// A reduced view's JSON. It goes through a `serde_json::Value`, so its
+/// objects' keys are sorted: the bytes these views have always had.
+fn reduced(topic: Topic, view: &impl Serialize) -> Option<String> {
+    serde_json::to_value(view)
+        .map(|v| v.to_string())
+        .inspect_err(|e| tracing::error!(topic = topic.name(), error = %e, "cannot encode a view of an event"))
+        .ok()
+}
+
 #[derive(Debug, Clone)]
 enum Message {
-    Event(Arc<Event>),
+    Event(Arc<Published>),
     Ping,
     Shutdown,
 }
 
 struct State {
     next_id: u64,
-    ring: VecDeque<Arc<Event>>,
-    current: BTreeMap<Topic, Arc<str>>,
+    ring: VecDeque<Arc<Published>>,
+    /// Each topic's newest event: its current state.
+    current: BTreeMap<Topic, Arc<Published>>,
     closed: bool,
 }
 
@@ -115,26 +190,39 @@ impl Hub {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes `json` (one line) on `topic` if it differs from the
-    /// topic's current content; returns the new id, or `None` if unchanged.
-    pub fn publish(&self, topic: Topic, json: String) -> Option<u64> {
+    /// Publishes `event` on its topic if it differs from the topic's
+    /// current content; returns the new id, or `None` if unchanged (or
+    /// if it cannot be encoded, which is logged).
+    pub fn publish<E: Event>(&self, event: E) -> Option<u64> {
+        let topic = E::TOPIC;
+        let admin = match serde_json::to_string(&event) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!(topic = topic.name(), error = %e, "cannot encode an event; dropped");
+                return None;
+            }
+        };
         let mut state = self.lock();
-        if state.closed || state.current.get(&topic).map(|c| &**c) == Some(json.as_str()) {
+        if state.closed
+            || state.current.get(&topic).map(|c| c.admin_json()) == Some(admin.as_bytes())
+        {
             return None;
         }
         let id = state.next_id;
         state.next_id += 1;
-        let json: Arc<str> = Arc::from(json);
-        let event = Arc::new(Event {
-            id,
-            topic,
-            json: json.clone(),
-            frames: Default::default(),
-        });
         // The admin frame is encoded now: it is the common case, and it
         // keeps the cost of encoding on the publisher, not on a reader.
-        let _ = event.frame_for(View::Admin);
-        state.current.insert(topic, json);
+        let frame = encode_event(id, topic.name(), &admin);
+        let start = frame.len() - admin.len() - "\n\n".len();
+        let event = Arc::new(Published {
+            id,
+            topic,
+            admin_json: start..start + admin.len(),
+            admin: frame,
+            value: Box::new(event),
+            frames: Default::default(),
+        });
+        state.current.insert(topic, event.clone());
         if state.ring.len() == self.config.replay {
             state.ring.pop_front();
         }
@@ -159,7 +247,12 @@ impl Hub {
     }
 
     /// A `snapshot` frame with the newest id.
-    fn snapshot_frame(state: &State, topics: TopicSet, view: View, owner: Option<&str>) -> Bytes {
+    fn snapshot_frame(
+        state: &State,
+        topics: TopicSet,
+        view: View,
+        owner: Option<&Username>,
+    ) -> Bytes {
         let id = state.next_id.saturating_sub(1);
         encode_event(id, "snapshot", &state_json(state, topics, view, owner))
     }
@@ -182,7 +275,7 @@ impl Hub {
         &self,
         topics: TopicSet,
         view: View,
-        owner: Option<&str>,
+        owner: Option<&Username>,
         last_event_id: Option<u64>,
     ) -> Subscription {
         let state = self.lock();
@@ -199,7 +292,7 @@ impl Hub {
             hub: self.clone(),
             topics,
             view,
-            owner: owner.map(Arc::from),
+            owner: owner.cloned(),
             initial,
             rx,
             done: closed,
@@ -223,20 +316,13 @@ impl Hub {
     }
 }
 
-fn state_json(state: &State, topics: TopicSet, view: View, owner: Option<&str>) -> String {
+fn state_json(state: &State, topics: TopicSet, view: View, owner: Option<&Username>) -> String {
     let mut out = String::from("{");
-    for (topic, json) in &state.current {
+    for (topic, event) in &state.current {
         if !topics.contains(*topic) {
             continue;
         }
-        let json = if per_owner(*topic, view) {
-            owner
-                .and_then(|o| owned_json(json, o))
-                .map(std::borrow::Cow::Owned)
-        } else {
-            view_json(*topic, view, json)
-        };
-        let Some(json) = json else {
+        let Some(json) = event.json_as(view, owner) else {
             continue;
         };
         if out.len() > 1 {
@@ -256,7 +342,7 @@ fn replay(
     state: &State,
     topics: TopicSet,
     view: View,
-    owner: Option<&str>,
+    owner: Option<&Username>,
     last: u64,
 ) -> Option<Vec<Bytes>> {
     let newest = state.next_id.saturating_sub(1);
@@ -287,7 +373,7 @@ pub struct Subscription {
     topics: TopicSet,
     view: View,
     /// The member's name, for per-owner topics.
-    owner: Option<Arc<str>>,
+    owner: Option<Username>,
     initial: VecDeque<Bytes>,
     rx: broadcast::Receiver<Message>,
     done: bool,
@@ -305,7 +391,7 @@ impl Subscription {
             }
             match self.rx.recv().await {
                 Ok(Message::Event(e)) if self.topics.contains(e.topic) => {
-                    match e.frame_as(self.view, self.owner.as_deref()) {
+                    match e.frame_as(self.view, self.owner.as_ref()) {
                         Some(frame) => return Some(frame),
                         None => continue,
                     }
@@ -332,7 +418,7 @@ impl Subscription {
                         &state,
                         self.topics,
                         self.view,
-                        self.owner.as_deref(),
+                        self.owner.as_ref(),
                     ));
                 }
             }

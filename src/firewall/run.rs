@@ -16,7 +16,8 @@ use super::service::FirewallService;
 use super::stored;
 use crate::clock::now_ms;
 use crate::component::Component;
-use crate::reconcile::{Manager, Observation, Plan};
+use crate::events::Topic;
+use crate::reconcile::{Manager, Observation, Plan, Status};
 use crate::store::{AuditAction, AuditEntry, StoreError};
 
 pub struct FirewallManager {
@@ -96,6 +97,13 @@ pub struct FirewallStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_apply: Option<LastApply>,
     pub counters: Vec<RuleCounter>,
+}
+
+// The rules, their counters and the policy's changes: admins only.
+crate::events::admin_only!(FirewallStatus);
+
+impl Status for FirewallStatus {
+    const TOPIC: Topic = Topic::Firewall;
 }
 
 #[derive(Debug, Clone, Serialize)]

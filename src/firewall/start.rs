@@ -14,7 +14,6 @@ use super::stored;
 use crate::component::Component;
 use crate::config::Config;
 use crate::connection_epoch::ConnectionEpoch;
-use crate::events::Topic;
 use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, StoreError, Table};
 
@@ -51,7 +50,6 @@ pub fn start(
     launch.manager(
         FirewallManager::new(service.clone()),
         Wakes::new().watch("store", store.watch(Table::Firewall)),
-        Some(Topic::Firewall),
         Timing {
             drift: DRIFT,
             ..Timing::default()

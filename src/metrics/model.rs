@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::parse::pressure::Psi;
+use crate::events::{Event, Reader, Topic, Visible};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemSample {
@@ -33,6 +34,51 @@ pub struct SystemSample {
     pub pressure: Pressure,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processes: Option<Processes>,
+}
+
+/// Members and viewers see the machine but no hardware address (it
+/// identifies devices); visitors of the public status page see its load,
+/// not what runs on it (the processes) or where (the devices behind the
+/// mounts). The hidden fields are named here, so renaming one does not
+/// compile until its fate is decided again.
+impl Visible for SystemSample {
+    type Member = SystemSample;
+    fn for_member(&self, _: Reader<'_>) -> Option<SystemSample> {
+        Some(SystemSample {
+            net: self.net.iter().map(NetIface::without_mac).collect(),
+            ..self.clone()
+        })
+    }
+
+    type Public = SystemSample;
+    fn for_public(&self) -> Option<SystemSample> {
+        let member = self.for_member(Reader::Anyone)?;
+        Some(SystemSample {
+            processes: None,
+            filesystems: member
+                .filesystems
+                .iter()
+                .map(|f| Filesystem {
+                    device: None,
+                    ..f.clone()
+                })
+                .collect(),
+            ..member
+        })
+    }
+}
+
+impl Event for SystemSample {
+    const TOPIC: Topic = Topic::System;
+}
+
+impl NetIface {
+    fn without_mac(&self) -> NetIface {
+        NetIface {
+            mac: None,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -209,4 +255,65 @@ pub struct Process {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_pct: Option<f64>,
     pub rss_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn sample() -> SystemSample {
+        SystemSample {
+            hostname: Some("box".into()),
+            net: vec![NetIface {
+                iface: "eth0".into(),
+                mac: Some("52:54:00:12:34:56".into()),
+                rx_bps: Some(1),
+                ..NetIface::default()
+            }],
+            processes: Some(Processes {
+                total: 3,
+                ..Processes::default()
+            }),
+            filesystems: vec![Filesystem {
+                mount: "/".into(),
+                device: Some("/dev/sda1".into()),
+                ..Filesystem::default()
+            }],
+            ..SystemSample::default()
+        }
+    }
+
+    fn json(v: &impl Serialize) -> Value {
+        serde_json::to_value(v).unwrap()
+    }
+
+    #[test]
+    fn admins_see_everything_others_less() {
+        let admin = json(&sample());
+        assert_eq!(admin["net"][0]["mac"], "52:54:00:12:34:56");
+        assert_eq!(admin["filesystems"][0]["device"], "/dev/sda1");
+        let member = json(&sample().for_member(Reader::Anyone).unwrap());
+        assert!(member["net"][0].get("mac").is_none());
+        assert_eq!(member["net"][0]["rx_bps"], 1);
+        assert_eq!(member["processes"]["total"], 3);
+        assert_eq!(member["filesystems"][0]["device"], "/dev/sda1");
+        let public = json(&sample().for_public().unwrap());
+        assert!(public["net"][0].get("mac").is_none());
+        assert!(public.get("processes").is_none());
+        assert!(public["filesystems"][0].get("device").is_none());
+        assert_eq!(public["filesystems"][0]["mount"], "/");
+        assert_eq!(public["hostname"], "box");
+        // Only those fields: everything else is the admins' sample.
+        let mut cut = admin.clone();
+        cut["net"][0].as_object_mut().unwrap().remove("mac");
+        assert_eq!(member, cut);
+        cut.as_object_mut().unwrap().remove("processes");
+        cut["filesystems"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("device");
+        assert_eq!(public, cut);
+    }
 }

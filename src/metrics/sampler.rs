@@ -12,7 +12,7 @@ use super::history::{History, HistoryReply, Range, WEEK_MINUTES};
 use super::model::SystemSample;
 use super::prometheus::{self, Extra};
 use super::rates::Rates;
-use crate::events::{Hub, Topic};
+use crate::events::Hub;
 use crate::liveness::Heartbeat;
 use crate::store::Store;
 
@@ -130,9 +130,9 @@ impl Sampler {
         let started = Instant::now();
         let raw = self.collector.collect(at, now_ms(), housekeeping);
         let sample = self.rates.next(raw);
-        let json = serde_json::to_string(&sample).expect("samples always serialize");
+        // Encoded by the hub, as part of the tick.
+        self.hub.publish(sample.clone());
         let took = started.elapsed();
-        self.hub.publish(Topic::System, json);
         let mut latest = self.state.lock();
         latest.history.push(&sample);
         latest.raw = self.rates.last_raw().cloned();

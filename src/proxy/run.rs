@@ -29,14 +29,16 @@ use serde_json::Value;
 use super::adapter::CaddyAdmin;
 use super::error::CaddyError;
 use super::health::DomainHealth;
-use super::model::{Domain, SiteName};
+use super::model::{Domain, SiteName, Target, TlsMode};
 use super::render::{self, CaddySettings, RenderInput};
 use super::service::{Applied, LoadState, ProxyService};
 use super::stored;
 use crate::accounts::BoxProfile;
+use crate::auth::Username;
 use crate::clock::now_ms;
 use crate::component::Component;
-use crate::reconcile::{Manager, Observation, Plan};
+use crate::events::{Hidden, Reader, Topic, Visible};
+use crate::reconcile::{Manager, Observation, Plan, Status};
 use crate::servers::stored::servers as all_servers;
 use crate::store::StoreError;
 
@@ -121,10 +123,14 @@ pub struct LastLoad {
     pub reason: &'static str,
 }
 
+/// A domain's record (its owner checked), and how it fares.
 #[derive(Debug, Clone, Serialize)]
 pub struct DomainStatus {
-    #[serde(flatten)]
-    pub domain: Domain,
+    pub name: SiteName,
+    pub owner: Username,
+    pub target: Target,
+    pub tls: TlsMode,
+    pub hsts: bool,
     pub apply: Applied,
     /// Why the domain does not reach its server (it answers with a
     /// static error page meanwhile).
@@ -132,6 +138,35 @@ pub struct DomainStatus {
     pub target_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<DomainHealth>,
+}
+
+/// A member sees their own domains, whole, and Caddy's last load; the
+/// others' domains not at all.
+impl Visible for ProxyStatus {
+    type Member = ProxyStatus;
+    fn for_member(&self, reader: Reader<'_>) -> Option<ProxyStatus> {
+        let Reader::Member(member) = reader else {
+            return None;
+        };
+        let ProxyStatus { last_load, domains } = self;
+        Some(ProxyStatus {
+            last_load: last_load.clone(),
+            domains: domains
+                .iter()
+                .filter(|d| d.owner == *member)
+                .cloned()
+                .collect(),
+        })
+    }
+
+    type Public = Hidden;
+    fn for_public(&self) -> Option<Hidden> {
+        None
+    }
+}
+
+impl Status for ProxyStatus {
+    const TOPIC: Topic = Topic::Proxy;
 }
 
 impl ProxyManager {
@@ -181,11 +216,29 @@ fn status(
         }),
         domains: domains
             .iter()
-            .map(|d| DomainStatus {
-                domain: d.clone(),
-                apply: Applied::Applied,
-                target_error: unreachable.get(&d.name).cloned(),
-                health: health.get(d.name.as_str()).cloned(),
+            .filter_map(|d| {
+                let Domain {
+                    name,
+                    owner,
+                    target,
+                    tls,
+                    hsts,
+                } = d.clone();
+                // Owners are users' names when written: one that is not
+                // is a damaged record, shown to nobody rather than to all.
+                let owner = Username::try_from(owner.as_str())
+                    .inspect_err(|e| tracing::error!(domain = %name, owner, error = %e, "a domain's owner is no user name; left out of the status"))
+                    .ok()?;
+                Some(DomainStatus {
+                    apply: Applied::Applied,
+                    target_error: unreachable.get(&name).cloned(),
+                    health: health.get(name.as_str()).cloned(),
+                    name,
+                    owner,
+                    target,
+                    tls,
+                    hsts,
+                })
             })
             .collect(),
     }

@@ -14,7 +14,6 @@ use super::upstream::hearth_upstream;
 use super::{ask, checker};
 use crate::component::Component;
 use crate::config::Config;
-use crate::events::Topic;
 use crate::health::ComponentState;
 use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
@@ -139,7 +138,6 @@ pub async fn start(
             .watch("servers", store.watch(Table::Servers))
             .watch("health", checked_rx)
             .watch("certificate", pinned),
-        Some(Topic::Proxy),
         Timing {
             debounce: DEBOUNCE,
             drift: DRIFT,

@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::backoff::Jitter;
+use super::report::Report;
 use crate::health::Health;
 use crate::liveness::Liveness;
 
-/// Publishes one line of JSON on the component's event topic. The daemon
-/// passes a closure over `hub.publish(topic, json)`, so this module does
-/// not know the hub; the hub drops a report equal to the last one, so a
-/// drift pass that changed nothing reaches no one.
-pub type Publish = Arc<dyn Fn(String) + Send + Sync>;
+/// Publishes a pass's report, with the manager's typed status `S`, on the
+/// component's event topic. The daemon passes a closure over
+/// `hub.publish(report)`, so this module does not know the hub; the hub
+/// drops a report equal to the last one, so a drift pass that changed
+/// nothing reaches no one.
+pub type Publish<S> = Arc<dyn Fn(Report<S>) + Send + Sync>;
 
 /// How a loop paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,18 +44,18 @@ impl Default for Timing {
 }
 
 /// One per loop: the publish callback names the loop's own topic.
-pub struct ReconcileContext {
+pub struct ReconcileContext<S> {
     pub health: Health,
     /// The loop registers itself here under its component's name.
     pub liveness: Liveness,
-    pub publish: Publish,
+    pub publish: Publish<S>,
     pub timing: Timing,
     pub jitter: Jitter,
 }
 
-impl ReconcileContext {
+impl<S> ReconcileContext<S> {
     /// The default timings and jitter from entropy.
-    pub fn new(health: Health, liveness: Liveness, publish: Publish) -> ReconcileContext {
+    pub fn new(health: Health, liveness: Liveness, publish: Publish<S>) -> ReconcileContext<S> {
         ReconcileContext {
             health,
             liveness,

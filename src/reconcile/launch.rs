@@ -11,11 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::{Publish, ReconcileContext, Timing};
 use super::manager::{Component, Manager};
+use super::report::Status;
 use super::run;
 use super::tasks::Tasks;
 use super::wakes::Wakes;
-use crate::events::{Hub, Topic};
-use crate::health::{ComponentState, Health};
+use crate::events::{HealthEvent, Hub};
+use crate::health::{ComponentState, Health, Snapshot};
 use crate::liveness::{Heartbeat, Liveness};
 
 /// Where the daemon's components start.
@@ -29,23 +30,36 @@ pub struct Launch<'a> {
 
 impl Launch<'_> {
     /// Runs `manager` on [`run`] until shutdown: woken by `wakes`, paced
-    /// by `timing`, its reports on `topic` (none: its health alone).
-    pub fn manager<M: Manager>(
+    /// by `timing`, its reports on its status's topic.
+    pub fn manager<M>(&mut self, manager: M, wakes: Wakes, timing: Timing)
+    where
+        M: Manager,
+        M::Status: Status,
+    {
+        let hub = self.hub.clone();
+        self.run(
+            manager,
+            wakes,
+            timing,
+            Arc::new(move |report| {
+                hub.publish(report);
+            }),
+        );
+    }
+
+    /// Runs `manager` whose reports go nowhere: its health entry says
+    /// all (the store's check).
+    pub fn unpublished<M: Manager>(&mut self, manager: M, wakes: Wakes, timing: Timing) {
+        self.run(manager, wakes, timing, Arc::new(|_| {}));
+    }
+
+    fn run<M: Manager>(
         &mut self,
         manager: M,
         wakes: Wakes,
-        topic: Option<Topic>,
         timing: Timing,
+        publish: Publish<M::Status>,
     ) {
-        let publish: Publish = match topic {
-            Some(topic) => {
-                let hub = self.hub.clone();
-                Arc::new(move |json| {
-                    hub.publish(topic, json);
-                })
-            }
-            None => Arc::new(|_| {}),
-        };
         let ctx = ReconcileContext {
             timing,
             ..ReconcileContext::new(self.health.clone(), self.liveness.clone(), publish)
@@ -76,9 +90,9 @@ impl Launch<'_> {
         let (health, hub, shutdown) =
             (self.health.clone(), self.hub.clone(), self.shutdown.clone());
         let mut rx = health.subscribe();
-        let publish = move |rx: &mut tokio::sync::watch::Receiver<_>| {
-            let json = serde_json::to_string(&*rx.borrow_and_update()).expect("health serializes");
-            hub.publish(Topic::Health, json);
+        let publish = move |rx: &mut tokio::sync::watch::Receiver<Snapshot>| {
+            let snapshot = rx.borrow_and_update().clone();
+            hub.publish(HealthEvent(snapshot));
         };
         // Before READY, like the first sample: the status is complete
         // from the first request on.

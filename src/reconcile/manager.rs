@@ -40,8 +40,9 @@ pub trait Manager: Send + 'static {
     /// What the real component looks like now.
     type Observed: Send;
     type Plan: Plan + Send;
-    /// What is published after a pass (inside a [`super::Report`]).
-    type Status: Serialize + Send;
+    /// What is published after a pass (inside a [`super::Report`]); kept
+    /// after the pass and shared by the reports that follow it.
+    type Status: Serialize + Send + Sync + 'static;
     /// Its text, with its sources, goes to the log and the report: no secrets.
     type Error: std::error::Error + Send + Sync + 'static;
 

@@ -71,8 +71,8 @@
 //! let ctx = ReconcileContext::new(
 //!     health.clone(),
 //!     liveness.clone(),
-//!     Arc::new(move |json| {
-//!         hub.publish(Topic::Firewall, json);
+//!     Arc::new(move |report| {
+//!         hub.publish(report);
 //!     }),
 //! );
 //! let wakes = Wakes::new()
@@ -104,7 +104,7 @@ pub use error::PassError;
 pub use follow::{Connected, Follower, Pace, follow};
 pub use launch::Launch;
 pub use manager::{Component, Manager, Observation, Plan};
-pub use report::Report;
+pub use report::{MemberReport, Report, Status};
 pub use run::run;
 pub use tasks::Tasks;
 pub use wakes::Wakes;

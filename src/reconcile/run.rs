@@ -42,7 +42,7 @@ use state::State;
 pub async fn run<M: Manager>(
     manager: M,
     mut wakes: Wakes,
-    ctx: ReconcileContext,
+    ctx: ReconcileContext<M::Status>,
     shutdown: impl Future<Output = ()>,
 ) {
     let component = M::COMPONENT;

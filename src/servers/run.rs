@@ -29,9 +29,11 @@ use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, S
 use super::progress::{Progress, progress};
 use super::stored;
 use super::usage::{Sampler, Usage};
+use crate::auth::Username;
 use crate::clock::now_ms;
 use crate::component::Component;
-use crate::reconcile::{Manager, Observation};
+use crate::events::{Hidden, Reader, Topic, Visible};
+use crate::reconcile::{Manager, Observation, Status};
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -325,7 +327,7 @@ pub struct ServersStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerStatus {
     pub id: ServerId,
-    pub owner: String,
+    pub owner: Username,
     pub name: String,
     pub desired: DesiredState,
     pub phase: Phase,
@@ -351,6 +353,43 @@ pub struct ServerStatus {
     /// Its engine's last lines, while it is failed or unresponsive: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_log: Option<Vec<LogLine>>,
+}
+
+/// What a member sees of the servers: their own, whole. The users and
+/// units with no server are left out: they name no owner, and are an
+/// admin's to look at.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberServers {
+    pub servers: Vec<ServerStatus>,
+}
+
+impl Visible for ServersStatus {
+    type Member = MemberServers;
+    fn for_member(&self, reader: Reader<'_>) -> Option<MemberServers> {
+        let Reader::Member(member) = reader else {
+            return None;
+        };
+        let ServersStatus {
+            servers,
+            unknown_users: _,
+            unknown_units: _,
+        } = self;
+        let servers = servers
+            .iter()
+            .filter(|s| s.owner == *member)
+            .cloned()
+            .collect();
+        Some(MemberServers { servers })
+    }
+
+    type Public = Hidden;
+    fn for_public(&self) -> Option<Hidden> {
+        None
+    }
+}
+
+impl Status for ServersStatus {
+    const TOPIC: Topic = Topic::Servers;
 }
 
 pub struct Desired {
@@ -553,16 +592,21 @@ fn status(
     ServersStatus {
         servers: servers
             .iter()
-            .map(|s| {
+            .filter_map(|s| {
+                // Owners are users' names when written: one that is not
+                // is a damaged record, shown to nobody rather than to all.
+                let owner = Username::try_from(s.owner.as_str())
+                    .inspect_err(|e| tracing::error!(server = %s.id, owner = s.owner, error = %e, "a server's owner is no user name; left out of the status"))
+                    .ok()?;
                 let crashes = observed.crashes.get(&s.id);
                 let phase = plan.phases.get(&s.id).copied().unwrap_or(Phase::Preparing);
                 let seen = observed.servers.get(&s.id).unwrap_or(&Seen::NOTHING);
                 let own: Vec<&Step> = taken.iter().filter(|t| t.server() == &s.id).collect();
                 let base_pending = observed.base_offered && !s.base_loaded;
-                ServerStatus {
+                Some(ServerStatus {
                     progress: progress(phase, seen, &own, base_pending),
                     id: s.id.clone(),
-                    owner: s.owner.clone(),
+                    owner,
                     name: s.name.to_string(),
                     desired: s.desired,
                     phase,
@@ -578,7 +622,7 @@ fn status(
                         .is_trouble()
                         .then(|| observed.tails.get(&s.id).cloned())
                         .flatten(),
-                }
+                })
             })
             .collect(),
         unknown_users: plan.unknown_users.iter().map(|i| i.user()).collect(),

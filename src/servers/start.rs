@@ -19,7 +19,6 @@ use super::signals;
 use super::usage;
 use crate::component::Component;
 use crate::config::Config;
-use crate::events::Topic;
 use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
 use crate::system::start::bus;
@@ -66,7 +65,6 @@ pub fn start(config: &Config, store: &Store, ca: Option<&Arc<AccessCa>>, launch:
             .watch("units", units_rx)
             .watch("engines", engines_rx)
             .every("usage", usage::INTERVAL),
-        Some(Topic::Servers),
         Timing::default(),
     );
 }

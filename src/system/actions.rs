@@ -9,12 +9,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::units::{Power, UnitError, Units, Verb};
+use super::units::{Power, PowerNotice, Services, UnitError, Units, Verb};
 use crate::accounts::Caller;
 use crate::clock::now_ms;
-use crate::events::{Hub, Topic};
+use crate::events::Hub;
 use crate::refusal::Refusal;
 use crate::store::{AuditAction, AuditEntry, Outcome, Store, StoreError};
 
@@ -100,11 +98,14 @@ pub async fn schedule_power(
     };
     audit(store, caller.audit(action, "host", from)).await?;
     let at_ms = now_ms() + NOTICE.as_millis() as u64;
-    let notice = json!({
-        "units": units.states(),
-        "power": {"action": power.name(), "at_ms": at_ms, "by": caller.username},
+    hub.publish(Services {
+        units: units.states(),
+        power: Some(PowerNotice {
+            action: power.name(),
+            at_ms,
+            by: caller.username.clone(),
+        }),
     });
-    hub.publish(Topic::Services, notice.to_string());
     tracing::warn!(action = power.name(), by = %caller.username, "the box goes down in {} s", NOTICE.as_secs());
     tokio::spawn(async move {
         tokio::time::sleep(NOTICE).await;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::host::{HostManager, Hostnamed};
-use super::units::{self, Bus, UnitState, Units};
+use super::units::{self, Bus, Services, UnitState, Units};
 use crate::component::Component;
 use crate::config::{Config, SystemConfig};
-use crate::events::{Hub, Topic};
+use crate::events::Hub;
 use crate::health::{ComponentState, Health};
 use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
@@ -52,7 +52,6 @@ pub fn start(config: &Config, store: &Store, launch: &mut Launch<'_>) -> Option<
     launch.manager(
         HostManager::new(store.clone(), Hostnamed::new(units.bus().clone())),
         Wakes::new().watch("settings", store.watch(Table::Settings)),
-        Some(Topic::Host),
         Timing::default(),
     );
     Some(units)
@@ -93,7 +92,9 @@ impl units::Report for Reporter {
     }
 
     fn states(&self, states: &[UnitState]) {
-        let json = serde_json::json!({ "units": states });
-        self.hub.publish(Topic::Services, json.to_string());
+        self.hub.publish(Services {
+            units: states.to_vec(),
+            power: None,
+        });
     }
 }

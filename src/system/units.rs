@@ -27,6 +27,7 @@ use zbus::Connection;
 use zbus::proxy::CacheProperties;
 
 use super::dbus::{ManagerProxy, ServiceProxy, UnitProxy};
+use crate::events::{Event, Topic};
 use crate::liveness::Heartbeat;
 use crate::reconcile::{self, Connected, Follower, Pace};
 
@@ -70,6 +71,34 @@ pub struct UnitState {
     pub exit_status: Option<i32>,
     /// Whether admins may start, stop and restart it (the allow-list).
     pub controllable: bool,
+}
+
+/// The `services` topic: the followed units, and a reboot or power-off
+/// about to happen. Its objects' keys are sorted on the wire, as they
+/// always were.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Services {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power: Option<PowerNotice>,
+    #[serde(serialize_with = "crate::events::sorted")]
+    pub units: Vec<UnitState>,
+}
+
+/// The box goes down at `at_ms`, as `by` asked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerNotice {
+    /// `reboot` or `power-off`.
+    pub action: &'static str,
+    pub at_ms: u64,
+    pub by: String,
+}
+
+// What runs on the box is for everyone signed in, the same for all; the
+// public status page shows the machine only.
+crate::events::signed_in_only!(Services);
+
+impl Event for Services {
+    const TOPIC: Topic = Topic::Services;
 }
 
 /// What an admin may ask of a unit.
@@ -429,5 +458,39 @@ fn publish(units: &Units, report: &impl Report, states: BTreeMap<String, UnitSta
     if changed {
         let list: Vec<UnitState> = units.states.borrow().values().cloned().collect();
         report.states(&list);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Reader, Visible};
+
+    #[test]
+    fn services_keep_their_sorted_keys_and_are_for_those_signed_in() {
+        let services = Services {
+            units: vec![UnitState {
+                unit: "caddy.service".into(),
+                load: "loaded".into(),
+                active: "active".into(),
+                sub: "running".into(),
+                since_ms: 7,
+                exit_status: None,
+                controllable: true,
+            }],
+            power: Some(PowerNotice {
+                action: "reboot",
+                at_ms: 9,
+                by: "root-admin".into(),
+            }),
+        };
+        let admin = serde_json::to_string(&services).unwrap();
+        assert_eq!(
+            admin,
+            r#"{"power":{"action":"reboot","at_ms":9,"by":"root-admin"},"units":[{"active":"active","controllable":true,"load":"loaded","since_ms":7,"sub":"running","unit":"caddy.service"}]}"#
+        );
+        let member = services.for_member(Reader::Anyone).unwrap();
+        assert_eq!(serde_json::to_string(&member).unwrap(), admin);
+        assert!(services.for_public().is_none());
     }
 }

@@ -1,5 +1,90 @@
+use serde_json::Value;
+
 use super::*;
-use crate::events::View;
+use crate::events::event::Hidden;
+use crate::events::{View, Visible};
+
+/// Test events: any JSON on a topic. On `system` members and visitors
+/// lose `net.*.mac`; `health` is whole for members and not public;
+/// `servers` shows a member the records (`{"owner":..}`) of theirs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+struct System(Value);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+struct Health(Value);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+struct Servers(Value);
+
+impl Visible for System {
+    type Member = Value;
+    fn for_member(&self, _: Reader<'_>) -> Option<Value> {
+        let mut v = self.0.clone();
+        if let Some(Value::Array(net)) = v.get_mut("net") {
+            for iface in net {
+                iface.as_object_mut()?.remove("mac");
+            }
+        }
+        Some(v)
+    }
+    type Public = Value;
+    fn for_public(&self) -> Option<Value> {
+        self.for_member(Reader::Anyone)
+    }
+}
+
+impl Visible for Health {
+    type Member = Value;
+    fn for_member(&self, _: Reader<'_>) -> Option<Value> {
+        Some(self.0.clone())
+    }
+    type Public = Hidden;
+    fn for_public(&self) -> Option<Hidden> {
+        None
+    }
+}
+
+impl Visible for Servers {
+    type Member = Vec<Value>;
+    fn for_member(&self, reader: Reader<'_>) -> Option<Vec<Value>> {
+        let Reader::Member(who) = reader else {
+            return None;
+        };
+        let mine = self
+            .0
+            .as_array()?
+            .iter()
+            .filter(|r| r["owner"] == who.as_str());
+        Some(mine.cloned().collect())
+    }
+    type Public = Hidden;
+    fn for_public(&self) -> Option<Hidden> {
+        None
+    }
+}
+
+impl Event for System {
+    const TOPIC: Topic = Topic::System;
+}
+
+impl Event for Health {
+    const TOPIC: Topic = Topic::Health;
+}
+
+impl Event for Servers {
+    const TOPIC: Topic = Topic::Servers;
+}
+
+fn system(json: &str) -> System {
+    System(serde_json::from_str(json).unwrap())
+}
+
+fn health(json: &str) -> Health {
+    Health(serde_json::from_str(json).unwrap())
+}
 
 fn text(b: &Bytes) -> String {
     String::from_utf8(b.to_vec()).unwrap()
@@ -25,8 +110,8 @@ fn id_of(frame: &str) -> u64 {
 #[tokio::test]
 async fn fresh_subscriber_gets_retry_snapshot_then_events_in_order() {
     let hub = hub(16, 16);
-    hub.publish(Topic::System, r#"{"cpu":1}"#.into());
-    hub.publish(Topic::Health, r#"{"store":"ok"}"#.into());
+    hub.publish(system(r#"{"cpu":1}"#));
+    hub.publish(health(r#"{"store":"ok"}"#));
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, None);
     assert_eq!(text(&sub.next().await.unwrap()), "retry: 2000\n\n");
     let snap = text(&sub.next().await.unwrap());
@@ -34,8 +119,8 @@ async fn fresh_subscriber_gets_retry_snapshot_then_events_in_order() {
         snap,
         "id: 2\nevent: snapshot\ndata: {\"system\":{\"cpu\":1},\"health\":{\"store\":\"ok\"}}\n\n"
     );
-    hub.publish(Topic::System, r#"{"cpu":2}"#.into());
-    hub.publish(Topic::System, r#"{"cpu":3}"#.into());
+    hub.publish(system(r#"{"cpu":2}"#));
+    hub.publish(system(r#"{"cpu":3}"#));
     let a = text(&sub.next().await.unwrap());
     let b = text(&sub.next().await.unwrap());
     assert_eq!(a, "id: 3\nevent: system\ndata: {\"cpu\":2}\n\n");
@@ -45,10 +130,10 @@ async fn fresh_subscriber_gets_retry_snapshot_then_events_in_order() {
 #[tokio::test]
 async fn unchanged_content_is_not_published() {
     let hub = hub(16, 16);
-    assert_eq!(hub.publish(Topic::Health, "{\"a\":1}".into()), Some(1));
-    assert_eq!(hub.publish(Topic::Health, "{\"a\":1}".into()), None);
-    assert_eq!(hub.publish(Topic::System, "{\"a\":1}".into()), Some(2));
-    assert_eq!(hub.publish(Topic::Health, "{\"a\":2}".into()), Some(3));
+    assert_eq!(hub.publish(health("{\"a\":1}")), Some(1));
+    assert_eq!(hub.publish(health("{\"a\":1}")), None);
+    assert_eq!(hub.publish(system("{\"a\":1}")), Some(2));
+    assert_eq!(hub.publish(health("{\"a\":2}")), Some(3));
     assert_eq!(hub.last_id(), 3);
 }
 
@@ -61,8 +146,8 @@ async fn topics_filter_what_a_subscriber_sees() {
         text(&sub.next().await.unwrap()),
         "id: 0\nevent: snapshot\ndata: {}\n\n"
     );
-    hub.publish(Topic::System, "{\"s\":1}".into());
-    hub.publish(Topic::Health, "{\"h\":1}".into());
+    hub.publish(system("{\"s\":1}"));
+    hub.publish(health("{\"h\":1}"));
     let f = text(&sub.next().await.unwrap());
     assert!(f.contains("event: health"), "{f}");
 }
@@ -71,12 +156,12 @@ async fn topics_filter_what_a_subscriber_sees() {
 async fn reconnect_replays_exactly_the_missed_events() {
     let hub = hub(16, 16);
     for i in 0..10 {
-        let topic = if i % 3 == 0 {
-            Topic::Health
+        let json = format!("{{\"n\":{i}}}");
+        if i % 3 == 0 {
+            hub.publish(health(&json));
         } else {
-            Topic::System
-        };
-        hub.publish(topic, format!("{{\"n\":{i}}}"));
+            hub.publish(system(&json));
+        }
     }
     // Saw up to id 6; ids 7..=10 were missed.
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(6));
@@ -104,7 +189,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
     // Up to date: nothing to replay, then live events.
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(10));
     sub.next().await;
-    hub.publish(Topic::System, "{\"n\":99}".into());
+    hub.publish(system("{\"n\":99}"));
     assert_eq!(id_of(&text(&sub.next().await.unwrap())), 11);
 }
 
@@ -112,7 +197,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
 async fn reconnect_after_the_ring_moved_on_gets_a_snapshot() {
     let hub = hub(4, 16);
     for i in 0..10 {
-        hub.publish(Topic::System, format!("{{\"n\":{i}}}"));
+        hub.publish(system(&format!("{{\"n\":{i}}}")));
     }
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(3));
     sub.next().await;
@@ -137,7 +222,7 @@ async fn a_lagging_subscriber_gets_a_fresh_snapshot_and_never_blocks_publishing(
     fast.next().await;
     for i in 0..20 {
         // Never waits, whoever is behind.
-        hub.publish(Topic::System, format!("{{\"n\":{i}}}"));
+        hub.publish(system(&format!("{{\"n\":{i}}}")));
         let f = text(&fast.next().await.unwrap());
         assert!(f.contains(&format!("{{\"n\":{i}}}")));
     }
@@ -148,7 +233,7 @@ async fn a_lagging_subscriber_gets_a_fresh_snapshot_and_never_blocks_publishing(
         caught_up.starts_with("id: 20\nevent: snapshot\n") && caught_up.contains("{\"n\":19}"),
         "{caught_up}"
     );
-    hub.publish(Topic::System, "{\"n\":20}".into());
+    hub.publish(system("{\"n\":20}"));
     assert_eq!(id_of(&text(&slow.next().await.unwrap())), 21);
 }
 
@@ -162,7 +247,7 @@ async fn ping_and_shutdown() {
     assert_eq!(text(&sub.next().await.unwrap()), ": ping\n\n");
     hub.shutdown();
     assert!(sub.next().await.is_none());
-    assert_eq!(hub.publish(Topic::System, "{}".into()), None);
+    assert_eq!(hub.publish(system("{}")), None);
     let mut late = hub.subscribe(TopicSet::all(), View::Admin, None);
     late.next().await;
     late.next().await;
@@ -173,8 +258,8 @@ async fn ping_and_shutdown() {
 fn state_json_joins_topics() {
     let hub = hub(16, 16);
     assert_eq!(hub.state_json(TopicSet::all(), View::Admin), "{}");
-    hub.publish(Topic::Health, "{\"h\":1}".into());
-    hub.publish(Topic::System, "{\"s\":1}".into());
+    hub.publish(health("{\"h\":1}"));
+    hub.publish(system("{\"s\":1}"));
     assert_eq!(
         hub.state_json(TopicSet::all(), View::Admin),
         "{\"system\":{\"s\":1},\"health\":{\"h\":1}}"
@@ -187,20 +272,14 @@ fn state_json_joins_topics() {
 #[tokio::test]
 async fn each_view_gets_its_own_cut() {
     let hub = hub(16, 16);
-    hub.publish(
-        Topic::System,
-        r#"{"net":[{"iface":"eth0","mac":"aa:bb"}]}"#.into(),
-    );
+    hub.publish(system(r#"{"net":[{"iface":"eth0","mac":"aa:bb"}]}"#));
     let mut admin = hub.subscribe(TopicSet::all(), View::Admin, None);
     let mut viewer = hub.subscribe(TopicSet::all(), View::Viewer, None);
     admin.next().await;
     viewer.next().await;
     assert!(text(&admin.next().await.unwrap()).contains("aa:bb"));
     assert!(!text(&viewer.next().await.unwrap()).contains("aa:bb"));
-    hub.publish(
-        Topic::System,
-        r#"{"net":[{"iface":"eth0","mac":"cc:dd"}]}"#.into(),
-    );
+    hub.publish(system(r#"{"net":[{"iface":"eth0","mac":"cc:dd"}]}"#));
     assert!(text(&admin.next().await.unwrap()).contains("cc:dd"));
     let v = text(&viewer.next().await.unwrap());
     assert!(v.contains("eth0") && !v.contains("cc:dd"), "{v}");
@@ -208,4 +287,70 @@ async fn each_view_gets_its_own_cut() {
         !hub.state_json(TopicSet::all(), View::Public)
             .contains("cc:dd")
     );
+}
+
+#[tokio::test]
+async fn a_viewers_frame_is_encoded_once_and_shared() {
+    let hub = hub(16, 16);
+    let mut a = hub.subscribe(TopicSet::all(), View::Viewer, None);
+    let mut b = hub.subscribe(TopicSet::all(), View::Viewer, None);
+    for s in [&mut a, &mut b] {
+        s.next().await;
+        s.next().await;
+    }
+    hub.publish(system(r#"{"net":[{"iface":"eth0","mac":"aa:bb"}]}"#));
+    let (fa, fb) = (a.next().await.unwrap(), b.next().await.unwrap());
+    assert_eq!(fa.as_ptr(), fb.as_ptr(), "one encoding for the view");
+    assert_eq!(
+        text(&fa),
+        "id: 1\nevent: system\ndata: {\"net\":[{\"iface\":\"eth0\"}]}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn members_get_their_own_records_live_in_snapshots_and_in_replays() {
+    let hub = hub(16, 16);
+    let ann = Username::try_from("ann").unwrap();
+    let bob = Username::try_from("bob").unwrap();
+    let records = r#"[{"id":"a","owner":"ann"},{"id":"b","owner":"bob"}]"#;
+    hub.publish(Servers(serde_json::from_str(records).unwrap()));
+    let mut admin = hub.subscribe(TopicSet::all(), View::Admin, None);
+    let mut a = hub.subscribe_as(TopicSet::all(), View::Member, Some(&ann), None);
+    let mut b = hub.subscribe_as(TopicSet::all(), View::Member, Some(&bob), Some(0));
+    let mut nobody = hub.subscribe(TopicSet::all(), View::Member, None);
+    let mut viewer = hub.subscribe_as(TopicSet::all(), View::Viewer, Some(&ann), None);
+    for s in [&mut admin, &mut a, &mut b, &mut nobody, &mut viewer] {
+        s.next().await; // retry
+    }
+    assert!(text(&admin.next().await.unwrap()).contains(r#""owner":"bob""#));
+    assert_eq!(
+        text(&a.next().await.unwrap()),
+        "id: 1\nevent: snapshot\ndata: {\"servers\":[{\"id\":\"a\",\"owner\":\"ann\"}]}\n\n"
+    );
+    // From id 0: the replay of the one event, bob's records only.
+    assert_eq!(
+        text(&b.next().await.unwrap()),
+        "id: 1\nevent: servers\ndata: [{\"id\":\"b\",\"owner\":\"bob\"}]\n\n"
+    );
+    for s in [&mut nobody, &mut viewer] {
+        assert_eq!(
+            text(&s.next().await.unwrap()),
+            "id: 1\nevent: snapshot\ndata: {}\n\n"
+        );
+    }
+    hub.publish(Servers(
+        serde_json::from_str(r#"[{"id":"c","owner":"ann"}]"#).unwrap(),
+    ));
+    assert_eq!(
+        text(&a.next().await.unwrap()),
+        "id: 2\nevent: servers\ndata: [{\"id\":\"c\",\"owner\":\"ann\"}]\n\n"
+    );
+    assert_eq!(
+        text(&b.next().await.unwrap()),
+        "id: 2\nevent: servers\ndata: []\n\n"
+    );
+    hub.publish(health("{}"));
+    for s in [&mut nobody, &mut viewer] {
+        assert!(text(&s.next().await.unwrap()).contains("event: health"));
+    }
 }

@@ -276,3 +276,18 @@ async fn cutting_off_ones_own_address_is_never_kept_without_a_confirmation() {
     assert_eq!(e.field, "confirm");
     assert_eq!(l.nft.calls(), []);
 }
+
+#[test]
+fn the_firewalls_status_is_for_admins_only() {
+    use crate::events::{Reader, Visible};
+    let status = FirewallStatus {
+        version: 3,
+        pending: None,
+        last_apply: None,
+        counters: Vec::new(),
+    };
+    let ann = crate::auth::Username::try_from("ann").unwrap();
+    assert!(status.for_member(Reader::Member(&ann)).is_none());
+    assert!(status.for_member(Reader::Anyone).is_none());
+    assert!(status.for_public().is_none());
+}

@@ -24,6 +24,7 @@ use bytes::Bytes;
 use http::Request;
 
 use crate::accounts::{BoxSettings, SessionUse, Sessions, Tokens};
+use crate::auth::Username;
 use crate::events::view::visible;
 use crate::events::{Subscription, TopicSet, View};
 use crate::http::access_changes::{RECHECK_EVERY, first_recheck};
@@ -72,9 +73,11 @@ pub async fn get(
         // An id we cannot read is treated as none: the client gets a snapshot.
         .and_then(|v| v.trim().parse::<u64>().ok());
     let permit = ctx.streams.try_acquire(peer.ip())?;
+    // A name that is no user name owns no records: it sees none of them.
+    let owner = username.and_then(|u| Username::try_from(u.as_str()).ok());
     let subscription = ctx
         .hub
-        .subscribe_as(topics, view, username.as_deref(), last_event_id);
+        .subscribe_as(topics, view, owner.as_ref(), last_event_id);
     // The first check is spread over a minute, so that streams opened
     // together (all clients reconnecting after a restart) check apart.
     let mut recheck =

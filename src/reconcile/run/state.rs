@@ -1,7 +1,8 @@
 //! The loop's bookkeeping: when the next pass may start, and what follows
 //! from a pass's outcome (health, report, backoff) or from a wake-up.
 
-use serde_json::Value;
+use std::sync::Arc;
+
 use tokio::time::Instant;
 
 use crate::component::Component;
@@ -13,10 +14,10 @@ use crate::reconcile::pass::Outcome;
 use crate::reconcile::report::Report;
 use crate::reconcile::wakes::Wake;
 
-pub(super) struct State {
+pub(super) struct State<S> {
     component: Component,
     health: Health,
-    publish: Publish,
+    publish: Publish<S>,
     timing: Timing,
     backoff: Backoff,
     /// A pass is due, to start at `start_at` (after a debounce or a
@@ -27,19 +28,20 @@ pub(super) struct State {
     pub drift_at: Instant,
     /// The component was not present: only the drift timer looks again.
     disabled: bool,
-    /// The status of the last pass that succeeded, encoded once.
-    last_status: Option<Value>,
+    /// The status of the last pass that succeeded, shared by the reports
+    /// that follow it.
+    last_status: Option<Arc<S>>,
 }
 
-impl State {
+impl<S> State<S> {
     /// A first pass is due at once.
     pub fn new(
         component: Component,
         health: Health,
-        publish: Publish,
+        publish: Publish<S>,
         timing: Timing,
         backoff: Backoff,
-    ) -> State {
+    ) -> State<S> {
         let now = Instant::now();
         State {
             component,
@@ -97,7 +99,11 @@ impl State {
 
     /// A pass ended: sets the health, publishes, schedules what follows.
     /// `wake_at`: when the manager wants a look sooner than the drift.
-    pub fn finished<M: Manager>(&mut self, outcome: Outcome<M>, wake_at: Option<Instant>) {
+    pub fn finished<M: Manager<Status = S>>(
+        &mut self,
+        outcome: Outcome<M>,
+        wake_at: Option<Instant>,
+    ) {
         let now = Instant::now();
         self.drift_at = now + self.timing.drift;
         if let Some(at) = wake_at {
@@ -114,7 +120,7 @@ impl State {
         }
     }
 
-    fn synced<M: Manager>(&mut self, now: Instant, status: M::Status, applied: bool) {
+    fn synced<M: Manager<Status = S>>(&mut self, now: Instant, status: S, applied: bool) {
         let name = self.component.name();
         if self.backoff.failures() > 0 {
             tracing::info!(
@@ -128,11 +134,7 @@ impl State {
         let detail = M::detail(&status);
         let trouble = M::trouble(&status);
         tracing::debug!(component = name, applied, detail, "reconcile pass done");
-        self.last_status = serde_json::to_value(&status)
-            .inspect_err(
-                |e| tracing::error!(component = name, error = %e, "cannot encode the status"),
-            )
-            .ok();
+        self.last_status = Some(Arc::new(status));
         if self.wanted {
             // Woken while the pass ran: wait for the burst's tail.
             self.start_at = now + self.timing.debounce;
@@ -180,15 +182,14 @@ impl State {
     /// `failure`: the cause and the wait before the retry.
     fn report(&self, state: ComponentState, detail: &str, failure: Option<(&str, u64)>) {
         self.health.set(self.component, state, detail);
-        Report {
+        (self.publish)(Report {
             component: self.component,
             state,
-            detail,
-            cause: failure.map(|(cause, _)| cause),
+            detail: detail.to_string(),
+            cause: failure.map(|(cause, _)| cause.to_string()),
             retry_in_ms: failure.map(|(_, wait)| wait),
             failures: self.backoff.failures(),
-            status: self.last_status.as_ref(),
-        }
-        .send(&self.publish);
+            status: self.last_status.clone(),
+        });
     }
 }

@@ -11,12 +11,12 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
-use super::fake::{Call, Fake, Script, State};
+use super::fake::{Call, Fake, FakeStatus, Script, State};
 use super::run;
 use crate::component::Component;
 use crate::health::{ComponentHealth, ComponentState, Health};
 use crate::liveness::{BEAT_INTERVAL, Liveness};
-use crate::reconcile::{Jitter, ReconcileContext, Timing, Wakes};
+use crate::reconcile::{Jitter, ReconcileContext, Report, Timing, Wakes};
 
 const MS: Duration = Duration::from_millis(1);
 const S: Duration = Duration::from_secs(1);
@@ -59,11 +59,11 @@ fn start(timing: Timing, setup: impl FnOnce(&mut State)) -> Harness {
         .stream("events", events);
     let publish = {
         let reports = reports.clone();
-        Arc::new(move |json: String| {
+        Arc::new(move |report: Report<FakeStatus>| {
             reports
                 .lock()
                 .unwrap()
-                .push(serde_json::from_str(&json).unwrap());
+                .push(serde_json::to_value(&report).unwrap());
         })
     };
     let ctx = ReconcileContext {

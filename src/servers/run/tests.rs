@@ -185,7 +185,7 @@ async fn a_new_server_is_made_started_stopped_and_deleted_with_its_data() {
         ]
     );
     assert_eq!(status.servers[0].phase, Phase::Running);
-    assert_eq!(status.servers[0].owner, "ann");
+    assert_eq!(status.servers[0].owner.as_str(), "ann");
     assert_eq!(
         helper_audits(&lab.store),
         [
@@ -322,6 +322,35 @@ async fn strangers_on_the_host_are_reported_and_left_alone() {
     assert_eq!(status.unknown_users, ["hs-0badc0de"]);
     assert_eq!(status.unknown_units, ["hearth-server@0badc0de.service"]);
     assert!(host.take_log().is_empty());
+}
+
+#[tokio::test]
+async fn a_member_sees_their_own_servers_and_no_strangers() {
+    let lab = lab();
+    let service = ServersService::new(lab.store.clone());
+    let host = Arc::new(Recording::default());
+    host.set(&ServerId::try_from("0badc0de").unwrap(), |s| s.user = true);
+    let mut m = ServersManager::new(lab.store.clone(), host.clone());
+    let ann_web = create(&service, "ann", "web");
+    let bob_web = create(&service, "bob", "web");
+    let status = settle(&mut m).await;
+    let admin = serde_json::to_value(&status).unwrap();
+    assert_eq!(admin["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(admin["unknown_users"], json!(["hs-0badc0de"]));
+    let ann = Username::try_from("ann").unwrap();
+    let seen = serde_json::to_value(status.for_member(Reader::Member(&ann)).unwrap()).unwrap();
+    let servers = seen["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1, "{seen}");
+    assert_eq!(servers[0]["id"], ann_web.as_str());
+    let whole = admin["servers"].as_array().unwrap();
+    assert!(
+        whole.contains(&servers[0]),
+        "a member's own record is whole"
+    );
+    assert!(!seen.to_string().contains(bob_web.as_str()));
+    assert!(seen.get("unknown_users").is_none() && seen.get("unknown_units").is_none());
+    assert!(status.for_member(Reader::Anyone).is_none());
+    assert!(status.for_public().is_none());
 }
 
 #[tokio::test]

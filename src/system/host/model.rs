@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+use crate::events::Topic;
+use crate::reconcile::Status;
+
 /// What the owner chose; `None`: not chosen (the machine's stays).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -23,4 +26,11 @@ pub struct HostStatus {
     pub ntp_synchronized: bool,
     /// Settings hearth changed on the machine since it started.
     pub applied_since_start: u64,
+}
+
+// The machine's settings, as an admin changes them: admins only.
+crate::events::admin_only!(HostStatus);
+
+impl Status for HostStatus {
+    const TOPIC: Topic = Topic::Host;
 }

@@ -71,6 +71,15 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn the_hosts_settings_are_for_admins_only() {
+        use crate::events::{Reader, Visible};
+        let ann = crate::auth::Username::try_from("ann").unwrap();
+        assert!(machine().for_member(Reader::Member(&ann)).is_none());
+        assert!(machine().for_member(Reader::Anyone).is_none());
+        assert!(machine().for_public().is_none());
+    }
+
+    #[test]
     fn a_running_name_changed_behind_hearths_back_is_set_again() {
         let mut m = machine();
         m.running_hostname = "dhcp-name".into();
