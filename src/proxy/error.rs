@@ -60,3 +60,16 @@ pub enum CaddyError {
     #[error("Caddy's admin API did not answer within {0} s")]
     TimedOut(u64),
 }
+
+/// What can fail in a pass of the proxy's manager.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Caddy(#[from] CaddyError),
+    #[error("Caddy runs another config than the one it just took")]
+    ReadBackDiffers,
+    #[error("reading the domains: {0}")]
+    Store(#[from] StoreError),
+    #[error("the read of the domains did not finish")]
+    ReadTask(#[source] tokio::task::JoinError),
+}

@@ -27,7 +27,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::adapter::CaddyAdmin;
-use super::error::CaddyError;
 use super::health::DomainHealth;
 use super::model::{Domain, SiteName, Target, TlsMode};
 use super::render::{self, CaddySettings, RenderInput};
@@ -42,18 +41,7 @@ use crate::reconcile::{Manager, Observation, Plan, Status};
 use crate::servers::stored::servers as all_servers;
 use crate::store::StoreError;
 
-/// What can fail in a pass.
-#[derive(Debug, thiserror::Error)]
-pub enum PassError {
-    #[error(transparent)]
-    Caddy(#[from] CaddyError),
-    #[error("Caddy runs another config than the one it just took")]
-    ReadBackDiffers,
-    #[error("reading the domains: {0}")]
-    Store(#[from] StoreError),
-    #[error("a store task failed: {0}")]
-    Task(String),
-}
+pub use super::error::PassError;
 
 pub struct ProxyManager {
     service: Arc<ProxyService>,
@@ -262,7 +250,7 @@ impl Manager for ProxyManager {
             ))
         })
         .await
-        .map_err(|e| PassError::Task(e.to_string()))??;
+        .map_err(PassError::ReadTask)??;
         // The ask endpoint answers from this list, at once: a name is
         // vetted as soon as its record exists.
         self.service

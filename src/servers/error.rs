@@ -1,7 +1,8 @@
 //! What can fail in the servers: a request the API refuses, or the store
 //! under it.
 
-use super::model::QuotaExceeded;
+use super::adapter::MachineryError;
+use super::model::{QuotaExceeded, ServerId};
 use crate::invalid::Invalid;
 use crate::refusal::Refusal;
 use crate::store::StoreError;
@@ -55,4 +56,20 @@ impl From<ServersError> for Refusal {
             ServersError::Store(e) => e.into(),
         }
     }
+}
+
+/// What can fail in a pass of the servers' manager.
+#[derive(Debug, thiserror::Error)]
+pub enum ServersPassError {
+    #[error(transparent)]
+    Host(#[from] MachineryError),
+    #[error("reading the servers: {0}")]
+    Store(#[from] StoreError),
+    #[error("a read of the store did not finish")]
+    StoreTask(#[source] tokio::task::JoinError),
+    #[error("the audit record of a root helper request was not written")]
+    AuditTask(#[source] tokio::task::JoinError),
+    /// Some servers' steps failed; the others went on.
+    #[error("{}", .0.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "))]
+    Steps(Vec<(ServerId, String)>),
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::adapter::{Machinery, MachineryError};
+use super::adapter::Machinery;
 use super::base;
 use super::engine::Engine;
 use super::engines::{EngineView, Engines};
@@ -36,18 +36,7 @@ use crate::events::{Hidden, Reader, Topic, Visible};
 use crate::reconcile::{Manager, Observation, Status};
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServersPassError {
-    #[error(transparent)]
-    Host(#[from] MachineryError),
-    #[error("reading the servers: {0}")]
-    Store(#[from] StoreError),
-    #[error("a store task failed: {0}")]
-    Task(String),
-    /// Some servers' steps failed; the others went on.
-    #[error("{}", .0.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "))]
-    Steps(Vec<(ServerId, String)>),
-}
+pub use super::error::ServersPassError;
 
 pub struct ServersManager<M> {
     store: Store,
@@ -232,7 +221,7 @@ impl<M: Machinery> ServersManager<M> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store))
             .await
-            .map_err(|e| ServersPassError::Task(e.to_string()))?
+            .map_err(ServersPassError::StoreTask)?
             .map_err(ServersPassError::Store)
     }
 
@@ -250,7 +239,7 @@ impl<M: Machinery> ServersManager<M> {
             store.change(entry, |_| Ok::<_, StoreError>(()))
         })
         .await
-        .map_err(|e| ServersPassError::Task(e.to_string()))??;
+        .map_err(ServersPassError::AuditTask)??;
         Ok(result?)
     }
 

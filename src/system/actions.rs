@@ -29,8 +29,8 @@ pub enum ActionError {
     Unit(#[from] UnitError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the audit write did not finish: {0}")]
-    Task(String),
+    #[error("the audit write did not finish")]
+    AuditTask(#[source] tokio::task::JoinError),
 }
 
 impl From<ActionError> for Refusal {
@@ -39,7 +39,7 @@ impl From<ActionError> for Refusal {
             e @ ActionError::NotManaged(_) => Refusal::Conflict(e.to_string()),
             ActionError::Unit(e) => e.into(),
             ActionError::Store(e) => e.into(),
-            e @ ActionError::Task(_) => Refusal::Internal(e.to_string()),
+            e @ ActionError::AuditTask(_) => Refusal::Internal(crate::logging::chain(&e)),
         }
     }
 }
@@ -48,7 +48,7 @@ async fn audit(store: &Store, entry: AuditEntry) -> Result<(), ActionError> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || store.audit(entry))
         .await
-        .map_err(|e| ActionError::Task(e.to_string()))??;
+        .map_err(ActionError::AuditTask)??;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::auth::Role;
 use crate::proxy::adapter::RecordingCaddy;
+use crate::proxy::error::CaddyError;
 use crate::proxy::testkit::{HERE, caller, input, lab, settings};
 
 /// One pass as `reconcile::run` makes it; answers whether it loaded.
