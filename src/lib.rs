@@ -29,7 +29,9 @@
 //! - [`plane`]: the user plane the firewall and the servers share (the
 //!   servers' uids, published ports, interfaces).
 //! - [`reconcile`]: the one loop every component manager runs (wake-ups,
-//!   merging, backoff, health, status, heartbeat).
+//!   merging, backoff, health, status, heartbeat), how a manager is
+//!   launched, the followers of event streams, and the store's periodic
+//!   check.
 //! - [`host`]: facts about the machine the pages show: host name,
 //!   network addresses, the time zones it knows.
 //! - [`events`]: the event hub (topics, replay ring, SSE frames).
@@ -51,7 +53,8 @@
 //!   shares),
 //!   [`peer`] (`SO_PEERCRED`), [`component`] (the components' names),
 //!   [`connection_epoch`] (proof a client reached the box anew), [`liveness`] (the loops' heartbeats, for the
-//!   watchdog), [`health`] (the components' health registry), [`query`]
+//!   watchdog), [`notify`] (sd-notify: ready, reloading, stopping, and
+//!   the watchdog's ping while every loop beats), [`health`] (the components' health registry), [`query`]
 //!   (a URI's query string).
 
 pub mod accounts;
@@ -77,6 +80,7 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod names;
+pub mod notify;
 pub mod peer;
 pub mod plane;
 pub mod proxy;

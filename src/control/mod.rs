@@ -12,6 +12,7 @@ pub mod carry_out;
 pub mod client;
 pub mod protocol;
 pub mod server;
+pub mod start;
 
 /// The socket's file name in the runtime dir.
 pub const SOCKET_FILE: &str = "control.sock";

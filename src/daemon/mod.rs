@@ -8,9 +8,6 @@
 
 pub mod allocator;
 mod listener;
-pub mod notify;
-mod store_probe;
-mod watchdog;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,16 +29,13 @@ use crate::http::context::Services;
 use crate::http::{self, AppContext};
 use crate::liveness::Liveness;
 use crate::logging::LogHandle;
-use crate::metrics::collect::{Collector, Roots};
-use crate::metrics::rates::Rates;
-use crate::metrics::sampler::{self, MetricsState, Sampler};
-use crate::reconcile::{Launch, Tasks, Wakes};
+use crate::notify::watchdog;
+pub use crate::notify::{Notifier, RecordingNotifier, SdNotifier};
+use crate::reconcile::{self, Launch, Tasks};
 use crate::recovery::Recovery;
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 use crate::tls::{self, CertSlot, CertSource, TlsError, TlsMaterial};
-use crate::{firewall, proxy, servers, system};
-pub use notify::{Notifier, RecordingNotifier, SdNotifier};
-use store_probe::StoreProbe;
+use crate::{firewall, metrics, proxy, servers, system};
 
 /// How often event streams get a `: ping` comment.
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -126,7 +120,7 @@ pub async fn run(
         shutdown: &shutdown,
         tasks: &mut tasks,
     };
-    let metrics = start_metrics(&config, &store, &mut launch);
+    let metrics = metrics::start::start(&config, &store, &mut launch);
     launch.health_publisher();
     launch.stream_pinger(PING_EVERY);
     let setup = Arc::new(Setup::open(
@@ -145,18 +139,10 @@ pub async fn run(
     let units = system::start::start(&config, &store, &mut launch);
     let servers_ca = servers::start::authority(&config);
     servers::start::start(&config, &store, servers_ca.as_ref(), &mut launch);
-    // The store has no topic of its own: its state reaches people
-    // through the health entry.
-    launch.unpublished(
-        StoreProbe {
-            store: store.clone(),
-        },
-        Wakes::new(),
-        store_probe::timing(),
-    );
+    reconcile::store_probe::start(&store, &mut launch);
     let use_certificate = certificate_user(slot.clone(), health.clone(), pin);
     let sessions = Arc::new(Sessions::new(store.clone(), SessionPolicy::default()));
-    start_control(
+    control::start::start(
         &config,
         control::server::Live {
             recovery: Arc::new(Recovery::for_config(&config, store.clone())),
@@ -334,68 +320,6 @@ fn open(config: &Config) -> Result<Opened, DaemonError> {
         listener,
         local,
     })
-}
-
-/// The metrics sampler, primed (its first sample taken) so that the
-/// status is complete from the first request on.
-fn start_metrics(config: &Config, store: &Store, launch: &mut Launch<'_>) -> Arc<MetricsState> {
-    let (clk_tck, page_size) = sampler::clock_and_page();
-    let metrics = Arc::new(MetricsState::new(config.metrics.interval, clk_tck));
-    metrics.restore(store);
-    let mut sampler = Sampler {
-        collector: Collector::new(Roots::host(), config.metrics.mounts.clone()),
-        rates: Rates::new(clk_tck, page_size),
-        state: metrics.clone(),
-        hub: launch.hub.clone(),
-        store: store.clone(),
-        interval: config.metrics.interval,
-    };
-    let sampled_from = sampler.prime();
-    launch.health.set(
-        Component::Metrics,
-        ComponentState::Ok,
-        format!("a sample every {} ms", config.metrics.interval.as_millis()),
-    );
-    let heartbeat = launch.heartbeat(Component::Metrics);
-    let shutdown = launch.shutdown.clone();
-    launch.spawn(
-        "metrics sampler",
-        sampler.run(sampled_from, heartbeat, shutdown),
-    );
-    metrics
-}
-
-/// Listens on the control socket for the recovery console. Not fatal when
-/// it cannot: the web interface still serves, and the console works on
-/// the store directly once hearth is stopped; the health entry says so.
-fn start_control(config: &Config, live: control::server::Live, launch: &mut Launch<'_>) {
-    let health = launch.health;
-    let path = config.runtime_dir.join(control::SOCKET_FILE);
-    let bound = crate::fsutil::create_private_dir(&config.runtime_dir)
-        .and_then(|()| control::server::bind(&path));
-    match bound {
-        Ok(listener) => {
-            tracing::info!(socket = %path.display(), "control socket for the recovery console (root only)");
-            health.set(
-                Component::Control,
-                ComponentState::Ok,
-                format!("the recovery console's socket at {}", path.display()),
-            );
-            let serve = control::server::serve(listener, Arc::new(live), launch.shutdown.clone());
-            launch.spawn("control socket", serve);
-        }
-        Err(e) => {
-            tracing::error!(socket = %path.display(), error = %e, "cannot listen on the control socket: the console can act only while hearth is stopped");
-            health.set(
-                Component::Control,
-                ComponentState::Down,
-                format!(
-                    "cannot listen on {}: {e}; the console can act only while hearth is stopped",
-                    path.display()
-                ),
-            );
-        }
-    }
 }
 
 /// Every audit record, on the `audit` topic as it is committed.

@@ -36,8 +36,6 @@ pub enum FirewallError {
     CannotConfirm(&'static str),
     #[error("the new ruleset was not applied in time; the previous one stays")]
     ApplyTimedOut,
-    #[error("the firewall is not managed on this box: {0}")]
-    NotManaged(String),
 }
 
 impl From<FirewallError> for Refusal {
@@ -54,7 +52,6 @@ impl From<FirewallError> for Refusal {
             FirewallError::Store(e) => e.into(),
             FirewallError::CannotConfirm(message) => Refusal::Conflict(message.into()),
             e @ FirewallError::ApplyTimedOut => Refusal::Unavailable(e.to_string()),
-            e @ FirewallError::NotManaged(_) => Refusal::Conflict(e.to_string()),
         }
     }
 }

@@ -23,6 +23,7 @@
 pub mod adapter;
 pub mod error;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod run;
 pub mod service;

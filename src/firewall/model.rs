@@ -387,5 +387,6 @@ fn box_use(policy: &Policy, protocol: Protocol, port: u16, https_port: u16) -> O
 
 #[cfg(test)]
 mod props;
+pub mod status;
 #[cfg(test)]
 mod tests;

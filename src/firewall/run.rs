@@ -7,156 +7,34 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::Value;
-
-use super::adapter::{Listing, RuleCounter};
+use super::adapter::Nft;
 use super::error::{FirewallError, NftError};
+use super::model::status::FirewallStatus;
+use super::plan::{self, Desired, FirewallPlan, InKernel, Observed, Reason, status};
 use super::service::FirewallService;
 use super::stored;
 use crate::clock::now_ms;
 use crate::component::Component;
-use crate::events::Topic;
-use crate::reconcile::{Manager, Observation, Plan, Status};
+use crate::reconcile::{Manager, Observation};
 use crate::store::{AuditAction, AuditEntry, StoreError};
 
 pub struct FirewallManager {
     service: Arc<FirewallService>,
+    nft: Arc<dyn Nft>,
     /// What hearth last put into the kernel, to tell drift from its own.
     last: Option<InKernel>,
     /// The end of the confirm window, while a change awaits confirmation.
     deadline_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
-pub struct InKernel {
-    script: Arc<str>,
-    shape: Value,
-    version: u64,
-    at_ms: u64,
-    reason: String,
-}
-
-pub struct Desired {
-    pub version: u64,
-    pub script: String,
-    /// The version awaiting confirmation, and its deadline.
-    pub pending: Option<(u64, u64)>,
-}
-
-pub struct Observed {
-    pub listing: Listing,
-    pub last: Option<InKernel>,
-}
-
-/// Why a pass applies the ruleset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
-    /// hearth started: its first apply.
-    Start,
-    /// The policy changed (a new version).
-    Changed,
-    /// The kernel's table differs from what hearth applied.
-    Drift(&'static str),
-}
-
-impl Reason {
-    fn text(&self) -> String {
-        match self {
-            Reason::Start => "start".into(),
-            Reason::Changed => "policy changed".into(),
-            Reason::Drift(what) => format!("drift: {what}"),
-        }
-    }
-}
-
-#[derive(Debug)]
-pub enum FirewallPlan {
-    Keep,
-    Apply {
-        script: String,
-        version: u64,
-        pending: Option<u64>,
-        reason: Reason,
-    },
-}
-
-impl Plan for FirewallPlan {
-    fn is_noop(&self) -> bool {
-        matches!(self, FirewallPlan::Keep)
-    }
-}
-
-/// Published on the `firewall` topic after every pass.
-#[derive(Debug, Clone, Serialize)]
-pub struct FirewallStatus {
-    /// The policy version in force.
-    pub version: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending: Option<PendingStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_apply: Option<LastApply>,
-    pub counters: Vec<RuleCounter>,
-}
-
-// The rules, their counters and the policy's changes: admins only.
-crate::events::admin_only!(FirewallStatus);
-
-impl Status for FirewallStatus {
-    const TOPIC: Topic = Topic::Firewall;
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PendingStatus {
-    pub version: u64,
-    pub confirm_by_ms: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LastApply {
-    pub version: u64,
-    pub at_ms: u64,
-    pub reason: String,
-}
-
 impl FirewallManager {
-    pub fn new(service: Arc<FirewallService>) -> FirewallManager {
+    pub fn new(service: Arc<FirewallService>, nft: Arc<dyn Nft>) -> FirewallManager {
         FirewallManager {
             service,
+            nft,
             last: None,
             deadline_ms: None,
         }
-    }
-
-    fn nft(&self) -> Result<&Arc<dyn super::adapter::Nft>, FirewallError> {
-        self.service
-            .nft()
-            .ok_or_else(|| FirewallError::NotManaged("no nft driver".into()))
-    }
-}
-
-fn status(
-    version: u64,
-    pending: Option<(u64, u64)>,
-    listing: &Listing,
-    last: Option<&InKernel>,
-) -> FirewallStatus {
-    FirewallStatus {
-        version,
-        pending: pending.map(|(version, confirm_by_ms)| PendingStatus {
-            version,
-            confirm_by_ms,
-        }),
-        last_apply: last.map(|l| LastApply {
-            version: l.version,
-            at_ms: l.at_ms,
-            reason: l.reason.clone(),
-        }),
-        counters: listing
-            .hearth
-            .as_ref()
-            .map(|t| t.counters.clone())
-            .unwrap_or_default(),
     }
 }
 
@@ -209,11 +87,10 @@ impl Manager for FirewallManager {
     }
 
     async fn observe(&mut self) -> Result<Observation<Observed>, FirewallError> {
-        let nft = self.nft()?;
-        if let Err(reason) = nft.present() {
+        if let Err(reason) = self.nft.present() {
             return Ok(Observation::NotPresent { reason });
         }
-        let listing = nft.list().await?;
+        let listing = self.nft.list().await?;
         Ok(Observation::Present(Observed {
             listing,
             last: self.last.clone(),
@@ -221,29 +98,7 @@ impl Manager for FirewallManager {
     }
 
     fn plan(desired: &Desired, observed: &Observed) -> FirewallPlan {
-        let reason = match &observed.last {
-            None => Some(Reason::Start),
-            Some(last) if *last.script != *desired.script => Some(Reason::Changed),
-            Some(last) => match &observed.listing.hearth {
-                None => Some(Reason::Drift("hearth's table is gone")),
-                Some(t) if t.shape != last.shape => {
-                    Some(Reason::Drift("hearth's table was changed by hand"))
-                }
-                Some(_) if observed.listing.base_present => {
-                    Some(Reason::Drift("the boot-time table was loaded again"))
-                }
-                Some(_) => None,
-            },
-        };
-        match reason {
-            None => FirewallPlan::Keep,
-            Some(reason) => FirewallPlan::Apply {
-                script: desired.script.clone(),
-                version: desired.version,
-                pending: desired.pending.map(|(v, _)| v),
-                reason,
-            },
-        }
+        plan::plan(desired, observed)
     }
 
     async fn apply(&mut self, plan: FirewallPlan) -> Result<FirewallStatus, FirewallError> {
@@ -256,7 +111,7 @@ impl Manager for FirewallManager {
         else {
             unreachable!("the loop does not apply a no-op plan")
         };
-        let nft = self.nft()?.clone();
+        let nft = self.nft.clone();
         if let Err(e) = nft.apply(&script).await {
             self.service.apply_failed(version, e.to_string());
             return Err(e.into());

@@ -19,6 +19,7 @@ use super::stored::{self, Abort, Pending, StoredPolicy};
 use crate::accounts::Caller;
 use crate::clock::now_ms;
 use crate::connection_epoch::{AcceptedIn, ConnectionEpoch};
+use crate::reconcile::Observation;
 use crate::store::{AuditAction, Store, StoreError};
 
 /// How long a change may take to be applied before the API gives up
@@ -37,17 +38,11 @@ pub struct ApplyState {
     pub confirmable: Option<(u64, u64)>,
 }
 
-/// How the firewall is driven on this box.
-pub enum Driver {
-    /// hearth manages the kernel's firewall through `nft`.
-    Managed(Arc<dyn Nft>),
-    /// The policy is kept but not applied, and why (`--dev`).
-    NotManaged(String),
-}
-
 pub struct FirewallService {
     store: Store,
-    driver: Driver,
+    /// `nft`, or why hearth does not manage the kernel's firewall here
+    /// (`--dev`): the policy is then kept but not applied.
+    nft: Observation<Arc<dyn Nft>>,
     https_port: u16,
     window: Duration,
     epoch: ConnectionEpoch,
@@ -97,14 +92,14 @@ pub struct PendingView {
 impl FirewallService {
     pub fn new(
         store: Store,
-        driver: Driver,
+        nft: Observation<Arc<dyn Nft>>,
         https_port: u16,
         window: Duration,
         epoch: ConnectionEpoch,
     ) -> FirewallService {
         FirewallService {
             store,
-            driver,
+            nft,
             https_port,
             window,
             epoch,
@@ -121,10 +116,7 @@ impl FirewallService {
     }
 
     pub fn nft(&self) -> Option<&Arc<dyn Nft>> {
-        match &self.driver {
-            Driver::Managed(nft) => Some(nft),
-            Driver::NotManaged(_) => None,
-        }
+        self.nft.present()
     }
 
     /// The script for `policy` with the stored user plane.
@@ -149,10 +141,7 @@ impl FirewallService {
             policy,
             pending,
             managed: self.nft().is_some(),
-            not_managed: match &self.driver {
-                Driver::NotManaged(why) => Some(why.clone()),
-                Driver::Managed(_) => None,
-            },
+            not_managed: self.nft.not_present().map(str::to_owned),
             https_port: self.https_port,
             confirm_seconds: self.window.as_secs(),
         })

@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::adapter::NftBinary;
+use super::adapter::{Nft, NftBinary};
 use super::run::FirewallManager;
-use super::service::{Driver, FirewallService};
+use super::service::FirewallService;
 use super::stored;
 use crate::component::Component;
 use crate::config::Config;
 use crate::connection_epoch::ConnectionEpoch;
-use crate::reconcile::{Launch, Timing, Wakes};
+use crate::reconcile::{Launch, Observation, Timing, Wakes};
 use crate::store::{Store, StoreError, Table};
 
 /// How often the manager reads the kernel's table back when nothing woke
@@ -28,10 +28,10 @@ pub fn start(
     epoch: ConnectionEpoch,
     launch: &mut Launch<'_>,
 ) -> Result<Arc<FirewallService>, StoreError> {
-    let service = |driver| {
+    let service = |nft| {
         Arc::new(FirewallService::new(
             store.clone(),
-            driver,
+            nft,
             https_port,
             config.firewall.confirm_window,
             epoch,
@@ -40,15 +40,16 @@ pub fn start(
     if !config.firewall.manage {
         let why =
             "--dev leaves this machine's firewall alone (set firewall.manage = true to manage it)";
-        launch.disabled(Component::Firewall, why);
-        return Ok(service(Driver::NotManaged(why.into())));
+        launch.not_present(Component::Firewall, why);
+        return Ok(service(Observation::NotPresent { reason: why.into() }));
     }
     if stored::roll_back(store, "not confirmed before hearth stopped")? {
         tracing::warn!("an unconfirmed firewall change was taken back at start");
     }
-    let service = service(Driver::Managed(Arc::new(NftBinary::system())));
+    let nft: Arc<dyn Nft> = Arc::new(NftBinary::system());
+    let service = service(Observation::Present(nft.clone()));
     launch.manager(
-        FirewallManager::new(service.clone()),
+        FirewallManager::new(service.clone(), nft),
         Wakes::new().watch("store", store.watch(Table::Firewall)),
         Timing {
             drift: DRIFT,

@@ -19,3 +19,4 @@ mod pinned;
 pub mod prometheus;
 pub mod rates;
 pub mod sampler;
+pub mod start;

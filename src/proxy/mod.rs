@@ -20,6 +20,7 @@ pub mod checker;
 pub mod error;
 pub mod health;
 pub mod model;
+pub mod plan;
 pub mod probe;
 pub mod render;
 pub mod run;

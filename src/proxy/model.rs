@@ -442,5 +442,6 @@ fn list(ports: &[u16]) -> String {
 
 #[cfg(test)]
 mod props;
+pub mod status;
 #[cfg(test)]
 mod tests;

@@ -20,24 +20,18 @@
 //! such a stream finish on the config it started on; see the README's
 //! benchmark).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::Value;
-
 use super::adapter::CaddyAdmin;
-use super::health::DomainHealth;
-use super::model::{Domain, SiteName, Target, TlsMode};
+use super::model::status::ProxyStatus;
+use super::plan::{self, Desired, Loaded, Observed, ProxyPlan, status};
 use super::render::{self, CaddySettings, RenderInput};
-use super::service::{Applied, LoadState, ProxyService};
+use super::service::{LoadState, ProxyService};
 use super::stored;
 use crate::accounts::BoxProfile;
-use crate::auth::Username;
 use crate::clock::now_ms;
 use crate::component::Component;
-use crate::events::{Hidden, Reader, Topic, Visible};
-use crate::reconcile::{Manager, Observation, Plan, Status};
+use crate::reconcile::{Manager, Observation};
 use crate::servers::stored::servers as all_servers;
 use crate::store::StoreError;
 
@@ -52,109 +46,6 @@ pub struct ProxyManager {
     hearth: Option<tokio::sync::watch::Receiver<super::render::HearthUpstream>>,
     /// What hearth last loaded, to tell a restart or drift from a change.
     last: Option<Loaded>,
-}
-
-#[derive(Debug, Clone)]
-struct Loaded {
-    config: Value,
-    /// What the config was made from, to say why the next one differs.
-    domains: Vec<Domain>,
-    unreachable: Unreachables,
-    at_ms: u64,
-    reason: &'static str,
-}
-
-/// Why each domain that does not reach its server does not, by name.
-pub type Unreachables = BTreeMap<SiteName, String>;
-
-pub struct Desired {
-    pub domains: Vec<Domain>,
-    pub unreachable: Unreachables,
-    pub config: Value,
-}
-
-pub struct Observed {
-    /// The config Caddy runs (`null`: its boot config).
-    pub running: Value,
-    last: Option<Loaded>,
-    health: BTreeMap<String, DomainHealth>,
-}
-
-#[derive(Debug)]
-pub enum ProxyPlan {
-    Keep,
-    Load {
-        config: Value,
-        domains: Vec<Domain>,
-        unreachable: Unreachables,
-        reason: &'static str,
-    },
-}
-
-impl Plan for ProxyPlan {
-    fn is_noop(&self) -> bool {
-        matches!(self, ProxyPlan::Keep)
-    }
-}
-
-/// Published on the `proxy` topic after every pass that succeeded.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProxyStatus {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_load: Option<LastLoad>,
-    pub domains: Vec<DomainStatus>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LastLoad {
-    pub at_ms: u64,
-    pub reason: &'static str,
-}
-
-/// A domain's record (its owner checked), and how it fares.
-#[derive(Debug, Clone, Serialize)]
-pub struct DomainStatus {
-    pub name: SiteName,
-    pub owner: Username,
-    pub target: Target,
-    pub tls: TlsMode,
-    pub hsts: bool,
-    pub apply: Applied,
-    /// Why the domain does not reach its server (it answers with a
-    /// static error page meanwhile).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub health: Option<DomainHealth>,
-}
-
-/// A member sees their own domains, whole, and Caddy's last load; the
-/// others' domains not at all.
-impl Visible for ProxyStatus {
-    type Member = ProxyStatus;
-    fn for_member(&self, reader: Reader<'_>) -> Option<ProxyStatus> {
-        let Reader::Member(member) = reader else {
-            return None;
-        };
-        let ProxyStatus { last_load, domains } = self;
-        Some(ProxyStatus {
-            last_load: last_load.clone(),
-            domains: domains
-                .iter()
-                .filter(|d| d.owner == *member)
-                .cloned()
-                .collect(),
-        })
-    }
-
-    type Public = Hidden;
-    fn for_public(&self) -> Option<Hidden> {
-        None
-    }
-}
-
-impl Status for ProxyStatus {
-    const TOPIC: Topic = Topic::Proxy;
 }
 
 impl ProxyManager {
@@ -188,47 +79,6 @@ impl ProxyManager {
         state.at_ms = Some(at_ms);
         self.service.loaded(state);
         e
-    }
-}
-
-fn status(
-    domains: &[Domain],
-    unreachable: &Unreachables,
-    last: Option<&Loaded>,
-    health: &BTreeMap<String, DomainHealth>,
-) -> ProxyStatus {
-    ProxyStatus {
-        last_load: last.map(|l| LastLoad {
-            at_ms: l.at_ms,
-            reason: l.reason,
-        }),
-        domains: domains
-            .iter()
-            .filter_map(|d| {
-                let Domain {
-                    name,
-                    owner,
-                    target,
-                    tls,
-                    hsts,
-                } = d.clone();
-                // Owners are users' names when written: one that is not
-                // is a damaged record, shown to nobody rather than to all.
-                let owner = Username::try_from(owner.as_str())
-                    .inspect_err(|e| tracing::error!(domain = %name, owner, error = %e, "a domain's owner is no user name; left out of the status"))
-                    .ok()?;
-                Some(DomainStatus {
-                    apply: Applied::Applied,
-                    target_error: unreachable.get(&name).cloned(),
-                    health: health.get(name.as_str()).cloned(),
-                    name,
-                    owner,
-                    target,
-                    tls,
-                    hsts,
-                })
-            })
-            .collect(),
     }
 }
 
@@ -298,23 +148,7 @@ impl Manager for ProxyManager {
     }
 
     fn plan(desired: &Desired, observed: &Observed) -> ProxyPlan {
-        if observed.running == desired.config {
-            return ProxyPlan::Keep;
-        }
-        let reason = match &observed.last {
-            None => "start",
-            Some(last) if last.domains != desired.domains => "domains changed",
-            Some(last) if last.unreachable != desired.unreachable => "servers changed",
-            Some(last) if last.config != desired.config => "settings changed",
-            Some(_) if observed.running.is_null() => "Caddy restarted",
-            Some(_) => "Caddy's config was changed behind hearth's back",
-        };
-        ProxyPlan::Load {
-            config: desired.config.clone(),
-            domains: desired.domains.clone(),
-            unreachable: desired.unreachable.clone(),
-            reason,
-        }
+        plan::plan(desired, observed)
     }
 
     async fn apply(&mut self, plan: ProxyPlan) -> Result<ProxyStatus, PassError> {

@@ -33,6 +33,7 @@ use super::stored;
 use crate::accounts::{BoxProfile, Caller, UserRecord};
 use crate::auth::Role;
 use crate::invalid::invalid;
+use crate::reconcile::Observation;
 use crate::servers::model::Server;
 use crate::servers::stored::servers as all_servers;
 use crate::store::{AuditAction, Records, Store};
@@ -76,8 +77,9 @@ pub struct ProxyService {
     store: Store,
     /// hearth's own port: a target may not name it by address.
     hearth_port: u16,
-    /// `None` when Caddy is managed; otherwise why not (`--dev`).
-    not_managed: Option<String>,
+    /// Whether hearth drives Caddy here, or why not (`--dev`): the
+    /// domains are then kept but not served.
+    caddy: Observation<()>,
     loaded: watch::Sender<LoadState>,
     /// The names Caddy may get certificates for: what the on-demand ask
     /// endpoint answers from, without touching the store.
@@ -87,11 +89,11 @@ pub struct ProxyService {
 }
 
 impl ProxyService {
-    pub fn new(store: Store, hearth_port: u16, not_managed: Option<String>) -> ProxyService {
+    pub fn new(store: Store, hearth_port: u16, caddy: Observation<()>) -> ProxyService {
         ProxyService {
             store,
             hearth_port,
-            not_managed,
+            caddy,
             loaded: watch::channel(LoadState::default()).0,
             names: RwLock::new(Vec::new()),
             health: Mutex::new(BTreeMap::new()),
@@ -137,7 +139,7 @@ impl ProxyService {
     }
 
     pub fn not_managed(&self) -> Option<&str> {
-        self.not_managed.as_deref()
+        self.caddy.not_present()
     }
 
     /// The manager's report of a load (or a failed one).

@@ -15,7 +15,7 @@ use super::{ask, checker};
 use crate::component::Component;
 use crate::config::Config;
 use crate::health::ComponentState;
-use crate::reconcile::{Launch, Timing, Wakes};
+use crate::reconcile::{Launch, Observation, Timing, Wakes};
 use crate::store::{Store, Table};
 use crate::tls::TlsMaterial;
 
@@ -64,11 +64,19 @@ pub async fn start(
     let p = &config.proxy;
     if !p.manage {
         let why = "--dev leaves Caddy alone (set proxy.manage = true to drive it)";
-        launch.disabled(Component::Proxy, why);
-        let service = ProxyService::new(store.clone(), listen.port(), Some(why.into()));
+        launch.not_present(Component::Proxy, why);
+        let service = ProxyService::new(
+            store.clone(),
+            listen.port(),
+            Observation::NotPresent { reason: why.into() },
+        );
         return (Arc::new(service), None);
     }
-    let service = Arc::new(ProxyService::new(store.clone(), listen.port(), None));
+    let service = Arc::new(ProxyService::new(
+        store.clone(),
+        listen.port(),
+        Observation::Present(()),
+    ));
     let pem = std::fs::read_to_string(&material.cert_path).unwrap_or_default();
     let Some(hearth) = hearth_upstream(listen, &pem) else {
         let why = format!(

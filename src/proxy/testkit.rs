@@ -23,7 +23,11 @@ pub fn lab() -> Lab {
     let users = crate::accounts::testkit::lab();
     Lab {
         _dir: users.dir,
-        service: Arc::new(ProxyService::new(users.store.clone(), 8443, None)),
+        service: Arc::new(ProxyService::new(
+            users.store.clone(),
+            8443,
+            crate::reconcile::Observation::Present(()),
+        )),
         store: users.store,
     }
 }

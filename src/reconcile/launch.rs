@@ -79,8 +79,10 @@ impl Launch<'_> {
         self.liveness.register(component)
     }
 
-    /// `component` is not run here, and `why`.
-    pub fn disabled(&self, component: Component, why: &str) {
+    /// `component` is not managed on this box, and `why` (`--dev`): the
+    /// state a manager's [`Observation::NotPresent`](super::Observation)
+    /// leads to, for a component whose manager is not started at all.
+    pub fn not_present(&self, component: Component, why: &str) {
         self.health.set(component, ComponentState::Disabled, why);
     }
 

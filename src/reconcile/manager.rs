@@ -19,6 +19,24 @@ pub enum Observation<T> {
     },
 }
 
+impl<T> Observation<T> {
+    /// The component, if present.
+    pub fn present(&self) -> Option<&T> {
+        match self {
+            Observation::Present(t) => Some(t),
+            Observation::NotPresent { .. } => None,
+        }
+    }
+
+    /// Why the component is not present, if it is not.
+    pub fn not_present(&self) -> Option<&str> {
+        match self {
+            Observation::Present(_) => None,
+            Observation::NotPresent { reason } => Some(reason),
+        }
+    }
+}
+
 /// A manager's plan: whatever it is, it says whether there is work.
 pub trait Plan {
     /// True when the component already matches: `apply` is skipped, so a

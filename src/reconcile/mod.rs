@@ -95,6 +95,7 @@ mod manager;
 mod pass;
 mod report;
 mod run;
+pub mod store_probe;
 mod tasks;
 mod wakes;
 

@@ -464,5 +464,6 @@ impl Quota {
 
 #[cfg(test)]
 mod props;
+pub mod status;
 #[cfg(test)]
 mod tests;

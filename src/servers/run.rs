@@ -15,8 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use super::adapter::Machinery;
 use super::base;
 use super::engine::Engine;
@@ -24,16 +22,16 @@ use super::engines::{EngineView, Engines};
 use super::helper::Layout;
 use super::helper::protocol::Request;
 use super::logs::{self, LogLine};
-use super::model::{DesiredState, Limits, Server, ServerId};
+use super::model::status::{ServerStatus, ServersStatus};
+use super::model::{Server, ServerId};
 use super::plan::{self, Activity, Crashes, Observed, Phase, Seen, ServersPlan, Step};
-use super::progress::{Progress, progress};
+use super::progress::progress;
 use super::stored;
-use super::usage::{Sampler, Usage};
+use super::usage::Sampler;
 use crate::auth::Username;
 use crate::clock::now_ms;
 use crate::component::Component;
-use crate::events::{Hidden, Reader, Topic, Visible};
-use crate::reconcile::{Manager, Observation, Status};
+use crate::reconcile::{Manager, Observation};
 use crate::store::{AuditAction, AuditEntry, Store, StoreError};
 
 pub use super::error::ServersPassError;
@@ -302,83 +300,6 @@ impl<M: Machinery> ServersManager<M> {
         self.crashes
             .retain(|id, _| observed.servers.contains_key(id));
     }
-}
-
-/// Published on the `servers` topic after every pass.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServersStatus {
-    pub servers: Vec<ServerStatus>,
-    /// `hs-<id>` users and units with no server: an admin's to look at.
-    pub unknown_users: Vec<String>,
-    pub unknown_units: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerStatus {
-    pub id: ServerId,
-    pub owner: Username,
-    pub name: String,
-    pub desired: DesiredState,
-    pub phase: Phase,
-    pub limits: Limits,
-    /// Crashes in a row, and when the engine is started again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub crashes: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_at_ms: Option<u64>,
-    /// Its engine, while it is followed: whether it answers, its version,
-    /// the containers in it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub engine: Option<EngineView>,
-    /// While it is being prepared or started: the stage under way.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub progress: Option<Progress>,
-    /// CPU, memory and tasks, read from its cgroup while its unit runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<Usage>,
-    /// Why its usage could not be read, if it could not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage_error: Option<String>,
-    /// Its engine's last lines, while it is failed or unresponsive: why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_log: Option<Vec<LogLine>>,
-}
-
-/// What a member sees of the servers: their own, whole. The users and
-/// units with no server are left out: they name no owner, and are an
-/// admin's to look at.
-#[derive(Debug, Clone, Serialize)]
-pub struct MemberServers {
-    pub servers: Vec<ServerStatus>,
-}
-
-impl Visible for ServersStatus {
-    type Member = MemberServers;
-    fn for_member(&self, reader: Reader<'_>) -> Option<MemberServers> {
-        let Reader::Member(member) = reader else {
-            return None;
-        };
-        let ServersStatus {
-            servers,
-            unknown_users: _,
-            unknown_units: _,
-        } = self;
-        let servers = servers
-            .iter()
-            .filter(|s| s.owner == *member)
-            .cloned()
-            .collect();
-        Some(MemberServers { servers })
-    }
-
-    type Public = Hidden;
-    fn for_public(&self) -> Option<Hidden> {
-        None
-    }
-}
-
-impl Status for ServersStatus {
-    const TOPIC: Topic = Topic::Servers;
 }
 
 pub struct Desired {

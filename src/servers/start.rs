@@ -27,7 +27,7 @@ use crate::tls::SubjectNames;
 pub fn start(config: &Config, store: &Store, ca: Option<&Arc<AccessCa>>, launch: &mut Launch<'_>) {
     let s = &config.servers;
     if !s.manage {
-        launch.disabled(
+        launch.not_present(
             Component::Servers,
             "--dev runs no virtual servers (set servers.manage = true to run them)",
         );

@@ -18,8 +18,8 @@ pub fn start(config: &Config, store: &Store, launch: &mut Launch<'_>) -> Option<
     let s = &config.system;
     if !s.manage {
         let why = "--dev leaves systemd alone (set system.manage = true to follow the services)";
-        launch.disabled(Component::System, why);
-        launch.disabled(Component::Host, why);
+        launch.not_present(Component::System, why);
+        launch.not_present(Component::Host, why);
         return None;
     }
     let bus = bus(config);

@@ -10,7 +10,8 @@ use crate::auth::{Role, Secret};
 use crate::connection_epoch::{AcceptedIn, ConnectionEpoch};
 use crate::firewall::adapter::RecordingNft;
 use crate::firewall::model::{AllowRule, Policy, PortRange, Protocol};
-use crate::firewall::service::{ChangeRequest, Driver};
+use crate::firewall::service::ChangeRequest;
+use crate::reconcile::Plan;
 use crate::store::Store;
 
 struct Lab {
@@ -29,7 +30,7 @@ fn lab(window: Duration) -> Lab {
     let epoch = ConnectionEpoch::new();
     let service = Arc::new(FirewallService::new(
         store.clone(),
-        Driver::Managed(nft.clone()),
+        Observation::Present(nft.clone() as Arc<dyn Nft>),
         8443,
         window,
         epoch.clone(),
@@ -37,9 +38,9 @@ fn lab(window: Duration) -> Lab {
     Lab {
         _dir: dir,
         store,
+        manager: FirewallManager::new(service.clone(), nft.clone()),
         nft,
         epoch,
-        manager: FirewallManager::new(service.clone()),
         service,
     }
 }
@@ -275,19 +276,4 @@ async fn cutting_off_ones_own_address_is_never_kept_without_a_confirmation() {
     };
     assert_eq!(e.field, "confirm");
     assert_eq!(l.nft.calls(), []);
-}
-
-#[test]
-fn the_firewalls_status_is_for_admins_only() {
-    use crate::events::{Reader, Visible};
-    let status = FirewallStatus {
-        version: 3,
-        pending: None,
-        last_apply: None,
-        counters: Vec::new(),
-    };
-    let ann = crate::auth::Username::try_from("ann").unwrap();
-    assert!(status.for_member(Reader::Member(&ann)).is_none());
-    assert!(status.for_member(Reader::Anyone).is_none());
-    assert!(status.for_public().is_none());
 }

@@ -7,7 +7,9 @@ use super::*;
 use crate::auth::Role;
 use crate::proxy::adapter::RecordingCaddy;
 use crate::proxy::error::CaddyError;
+use crate::proxy::service::Applied;
 use crate::proxy::testkit::{HERE, caller, input, lab, settings};
+use crate::reconcile::Plan;
 
 /// One pass as `reconcile::run` makes it; answers whether it loaded.
 async fn pass(m: &mut ProxyManager) -> Result<bool, PassError> {
@@ -195,49 +197,4 @@ async fn a_new_certificate_of_hearths_is_pinned_again() {
     let config = caddy.running().to_string();
     assert!(config.contains("TkVXQ0VSVA=="), "{config}");
     assert!(!config.contains(&first.certificate), "{config}");
-}
-
-fn record(name: &str, owner: &str) -> Domain {
-    Domain {
-        name: SiteName::try_from(name).unwrap(),
-        owner: owner.into(),
-        target: Target::Hearth,
-        tls: TlsMode::Internal,
-        hsts: false,
-    }
-}
-
-#[test]
-fn a_member_sees_their_own_domains_only_and_admins_all() {
-    let b_org = SiteName::try_from("b.org").unwrap();
-    let unreachable = Unreachables::from([(b_org, "server gone".to_string())]);
-    let domains = [
-        record("a.org", "ann"),
-        record("b.org", "bob"),
-        record("x.org", "Not A User"),
-    ];
-    let st = status(&domains, &unreachable, None, &BTreeMap::new());
-    // A record whose owner is no user name is nobody's: not shown.
-    let admin = serde_json::to_value(&st).unwrap();
-    let names: Vec<&str> = st.domains.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(names, ["a.org", "b.org"]);
-    assert_eq!(admin["domains"][1]["owner"], "bob");
-    assert_eq!(admin["domains"][1]["target_error"], "server gone");
-    assert_eq!(admin["domains"][0]["target"]["kind"], "hearth", "{admin}");
-    let ann = Username::try_from("ann").unwrap();
-    let mine = st.for_member(Reader::Member(&ann)).unwrap();
-    let seen = serde_json::to_value(&mine).unwrap();
-    assert_eq!(seen["domains"].as_array().unwrap().len(), 1, "{seen}");
-    assert_eq!(seen["domains"][0], admin["domains"][0]);
-    assert!(!seen.to_string().contains("bob") && !seen.to_string().contains("b.org"));
-    let carl = Username::try_from("carl").unwrap();
-    assert!(
-        st.for_member(Reader::Member(&carl))
-            .unwrap()
-            .domains
-            .is_empty()
-    );
-    // Never one cut for all members, and nothing for visitors.
-    assert!(st.for_member(Reader::Anyone).is_none());
-    assert!(st.for_public().is_none());
 }

@@ -8,8 +8,9 @@ use serde_json::json;
 use super::*;
 use crate::accounts::testkit::{HERE, caller, lab};
 use crate::auth::Role;
+use crate::events::{Reader, Visible};
 use crate::servers::adapter::{HostView, MachineryError};
-use crate::servers::model::ServerInput;
+use crate::servers::model::{Limits, ServerInput};
 use crate::servers::plan::{Seen, Storage};
 use crate::servers::service::{Power, ServersService};
 

@@ -1,6 +1,8 @@
 //! Talking to systemd over `NOTIFY_SOCKET`, behind a small trait so the
 //! lifecycle logic is tested with a recording fake and the real socket is
-//! tested against the binary.
+//! tested against the binary; and the watchdog's ping.
+
+pub mod watchdog;
 
 use sd_notify::NotifyState;
 

@@ -1,13 +1,14 @@
 //! The state store's periodic check, as a reconcile manager: nothing to
 //! apply, only an observation every few seconds, so a failing disk shows
 //! in the health report and the loop beats for the watchdog like every
-//! other. It runs on [`reconcile::run`], which owns the timer, the
-//! backoff and the health entry.
+//! other. It runs on [`super::run`], which owns the timer, the backoff
+//! and the health entry; the store has no topic of its own: its state
+//! reaches people through the health entry.
 
 use std::time::Duration;
 
+use super::{Launch, Manager, Observation, Plan, Timing, Wakes};
 use crate::component::Component;
-use crate::reconcile::{self, Manager, Observation, Plan};
 use crate::store::{Store, StoreError};
 
 /// How often the store is probed.
@@ -15,16 +16,24 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// The loop's timing: a check per [`CHECK_EVERY`], and after a failure a
 /// retry no later than that.
-pub fn timing() -> reconcile::Timing {
-    reconcile::Timing {
+fn timing() -> Timing {
+    Timing {
         drift: CHECK_EVERY,
         backoff_cap: CHECK_EVERY,
-        ..reconcile::Timing::default()
+        ..Timing::default()
     }
 }
 
-pub struct StoreProbe {
-    pub store: Store,
+/// Checks `store` every [`CHECK_EVERY`] until shutdown.
+pub fn start(store: &Store, launch: &mut Launch<'_>) {
+    let probe = StoreProbe {
+        store: store.clone(),
+    };
+    launch.unpublished(probe, Wakes::new(), timing());
+}
+
+struct StoreProbe {
+    store: Store,
 }
 
 /// The store is never changed by this manager.

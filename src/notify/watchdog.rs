@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::notify::Notifier;
+use super::Notifier;
 use crate::liveness::{BEAT_INTERVAL, Liveness};
 
 /// How old a heartbeat may be before its loop counts as stuck.
@@ -56,7 +56,7 @@ pub async fn run(period: Duration, liveness: Liveness, notifier: Arc<dyn Notifie
 mod tests {
     use super::*;
     use crate::component::Component;
-    use crate::daemon::notify::RecordingNotifier;
+    use crate::notify::RecordingNotifier;
 
     fn pings(n: &RecordingNotifier) -> usize {
         n.sent
