@@ -100,14 +100,9 @@ pub async fn run(
     // Signals first, so a SIGTERM during start-up is not lost.
     let signals = Signals::install()?;
 
-    let Opened {
-        store,
-        health,
-        material,
-        slot,
-        listener,
-        local,
-    } = open(&config)?;
+    let opened = open(&config)?;
+    let (store, health, local) = (opened.store, opened.health, opened.local);
+    let (material, slot) = (opened.material, opened.slot);
 
     let liveness = Liveness::new();
     let shutdown = CancellationToken::new();
@@ -183,7 +178,7 @@ pub async fn run(
     ctx.trusted_proxy_uid = proxy::start::caddy_uid(&config);
     ctx.cert = Some(slot.clone());
     let mut server = tokio::spawn(http::serve(
-        listener,
+        opened.listener,
         tls::server_config(&slot),
         Arc::new(ctx),
         config.limits.clone(),

@@ -90,23 +90,19 @@ mod tests {
         let lab = lab();
         lab.service
             .set_names(vec![SiteName::try_from("app.example.org").unwrap()]);
-        let s = &lab.service;
-        assert_eq!(
-            status(s, "GET", "/ask?domain=app.example.org"),
-            StatusCode::OK
-        );
-        assert_eq!(
-            status(s, "GET", "/ask?domain=evil.example.org"),
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(status(s, "GET", "/ask"), StatusCode::NOT_FOUND);
-        assert_eq!(
-            status(s, "POST", "/ask?domain=app.example.org"),
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            status(s, "GET", "/other?domain=app.example.org"),
-            StatusCode::NOT_FOUND
-        );
+        let cases = [
+            ("GET", "/ask?domain=app.example.org", StatusCode::OK),
+            ("GET", "/ask?domain=evil.example.org", StatusCode::FORBIDDEN),
+            ("GET", "/ask", StatusCode::NOT_FOUND),
+            ("POST", "/ask?domain=app.example.org", StatusCode::NOT_FOUND),
+            (
+                "GET",
+                "/other?domain=app.example.org",
+                StatusCode::NOT_FOUND,
+            ),
+        ];
+        for (method, uri, want) in cases {
+            assert_eq!(status(&lab.service, method, uri), want, "{method} {uri}");
+        }
     }
 }

@@ -105,6 +105,8 @@ pub use error::PassError;
 pub use follow::{Connected, Follower, Pace, follow};
 pub use launch::Launch;
 pub use manager::{Component, Manager, Observation, Plan};
+#[cfg(test)]
+pub use pass::once;
 pub use report::{MemberReport, Report, Status};
 pub use run::run;
 pub use tasks::Tasks;

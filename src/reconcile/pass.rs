@@ -24,6 +24,20 @@ pub(super) async fn pass<M: Manager>(mut manager: M) -> (M, Outcome<M>) {
     (manager, outcome)
 }
 
+/// One pass as the loop makes it, for a manager's own tests: the status
+/// of an apply, `None` when there was nothing to do, or the step's error.
+/// Panics when the component is not present: a test's fake always is.
+#[cfg(test)]
+pub async fn once<M: Manager>(manager: &mut M) -> Result<Option<M::Status>, M::Error> {
+    match steps(manager).await {
+        Outcome::Synced { status, applied } => Ok(applied.then_some(status)),
+        Outcome::NotPresent { reason } => panic!("{} not present: {reason}", M::COMPONENT),
+        Outcome::Failed(PassError::Desired(e) | PassError::Observe(e) | PassError::Apply(e)) => {
+            Err(e)
+        }
+    }
+}
+
 async fn steps<M: Manager>(manager: &mut M) -> Outcome<M> {
     let desired = match manager.desired().await {
         Ok(d) => d,

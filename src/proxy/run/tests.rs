@@ -9,20 +9,10 @@ use crate::proxy::adapter::RecordingCaddy;
 use crate::proxy::error::CaddyError;
 use crate::proxy::service::Applied;
 use crate::proxy::testkit::{HERE, caller, input, lab, settings};
-use crate::reconcile::Plan;
 
 /// One pass as `reconcile::run` makes it; answers whether it loaded.
 async fn pass(m: &mut ProxyManager) -> Result<bool, PassError> {
-    let desired = m.desired().await?;
-    let Observation::Present(observed) = m.observe().await? else {
-        panic!("the fake Caddy is present");
-    };
-    let plan = ProxyManager::plan(&desired, &observed);
-    if plan.is_noop() {
-        return Ok(false);
-    }
-    m.apply(plan).await?;
-    Ok(true)
+    Ok(crate::reconcile::once(m).await?.is_some())
 }
 
 fn add(service: &ProxyService, name: &str) {

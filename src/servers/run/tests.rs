@@ -123,15 +123,10 @@ fn uid_of(id: &ServerId) -> u32 {
 
 /// One pass as the loop runs it; `None` when there was nothing to do.
 async fn pass(m: &mut ServersManager<Recording>) -> Option<Result<ServersStatus, String>> {
-    let desired = m.desired().await.unwrap();
-    let Observation::Present(observed) = m.observe().await.unwrap() else {
-        panic!("the recording host is always there");
-    };
-    let plan = <ServersManager<Recording> as Manager>::plan(&desired, &observed);
-    if crate::reconcile::Plan::is_noop(&plan) {
-        return None;
-    }
-    Some(m.apply(plan).await.map_err(|e| e.to_string()))
+    crate::reconcile::once(m)
+        .await
+        .map_err(|e| e.to_string())
+        .transpose()
 }
 
 /// Passes until one has nothing to do; the last status.
