@@ -52,9 +52,34 @@ impl Topic {
         }
     }
 
+    /// Who may follow the topic (see [`super::view`]).
+    pub fn readers(self) -> Readers {
+        match self {
+            Topic::System => Readers::Everyone,
+            Topic::Health | Topic::Services => Readers::SignedIn,
+            Topic::Audit | Topic::Firewall | Topic::Host => Readers::Admins,
+            Topic::Proxy | Topic::Servers => Readers::Owners,
+        }
+    }
+
     fn bit(self) -> u32 {
         1 << (self as u32)
     }
+}
+
+/// Who may follow a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// Signed-out visitors too, when the owner turned `public_status`
+    /// on: the machine's figures.
+    Everyone,
+    /// Every signed-in user.
+    SignedIn,
+    /// Admins whole; members each their own records, never a cut shared
+    /// between members; viewers nothing.
+    Owners,
+    /// Admins only.
+    Admins,
 }
 
 impl fmt::Display for Topic {

@@ -1,12 +1,13 @@
-//! Who sees what on the stream: each subscriber has a [`View`]; this is
-//! the table of which topics a view may follow, and of those whose
-//! records are cut per member. What a view sees of an event is the
+//! Who sees what on the stream: each subscriber has a [`View`]; each
+//! topic says who its readers are ([`Topic::readers`]), and this is the
+//! table of which views those are, and of the topics whose records are
+//! cut per member. What a view sees of an event is the
 //! event's type's to say ([`super::Visible`]); the hub encodes it once per
 //! view. Admins see everything; other roles lose fields only admins may
 //! see; anonymous visitors (only when the owner turned `public_status` on)
 //! see less still.
 
-use super::topic::{Topic, TopicSet};
+use super::topic::{Readers, Topic, TopicSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -32,22 +33,14 @@ impl View {
 
 /// Whether `view` may see `topic` at all.
 pub fn can_see(topic: Topic, view: View) -> bool {
-    match (topic, view) {
-        (Topic::System, _) => true,
-        // Visitors get the machine's figures only: a reduced topic set.
-        (Topic::Health, View::Admin | View::Member | View::Viewer) => true,
-        (Topic::Health, View::Public) => false,
-        (Topic::Audit | Topic::Firewall | Topic::Host, View::Admin) => true,
-        (
-            Topic::Audit | Topic::Firewall | Topic::Host,
-            View::Member | View::Viewer | View::Public,
-        ) => false,
-        // Members see their own domains and servers (see [`per_owner`]).
-        (Topic::Proxy | Topic::Servers, View::Admin | View::Member) => true,
-        (Topic::Proxy | Topic::Servers, View::Viewer | View::Public) => false,
-        // What runs on the box: for those signed in.
-        (Topic::Services, View::Admin | View::Member | View::Viewer) => true,
-        (Topic::Services, View::Public) => false,
+    match (topic.readers(), view) {
+        (Readers::Everyone, _) => true,
+        (Readers::SignedIn, View::Admin | View::Member | View::Viewer) => true,
+        (Readers::Owners, View::Admin | View::Member) => true,
+        (Readers::Admins, View::Admin) => true,
+        (Readers::SignedIn, View::Public)
+        | (Readers::Owners, View::Viewer | View::Public)
+        | (Readers::Admins, View::Member | View::Viewer | View::Public) => false,
     }
 }
 
@@ -61,7 +54,7 @@ pub fn visible(asked: TopicSet, view: View) -> TopicSet {
 /// is made for that member alone (a [`super::Reader::Member`]) and never
 /// shared.
 pub fn per_owner(topic: Topic, view: View) -> bool {
-    matches!(topic, Topic::Proxy | Topic::Servers) && view == View::Member
+    topic.readers() == Readers::Owners && view == View::Member
 }
 
 #[cfg(test)]
