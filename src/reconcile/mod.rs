@@ -19,15 +19,29 @@
 //! nothing to do ([`Plan::is_noop`]), apply it ([`Manager::apply`]).
 //! Every manager module has the same files:
 //!
-//! - `model`: the typed desired state, kept in the store (`Desired`);
-//! - `plan`: the pure function from desired and observed state to a
-//!   `Plan` (an nftables script, a Caddy JSON config, a list of Docker
-//!   actions), golden-file tested, no I/O;
+//! - `model`: the typed desired state, kept in the store, and in
+//!   `model/status.rs` the status the manager publishes (its topic and,
+//!   as [`crate::events::Visible`], what members see of it);
+//! - `plan`: the pass's `Desired` and `Observed`, and the pure functions
+//!   from them to a `Plan` (an nftables script, a Caddy JSON config, a
+//!   list of server steps) and to the status of a pass that needed
+//!   nothing; tested beside it without I/O;
 //! - `adapter`: a trait with the real implementation (the `nft` binary,
 //!   Caddy's admin socket, bollard, zbus) and a recording fake;
-//! - `error`: the manager's error enum (`Manager::Error`);
-//! - `run`: the `impl Manager`, and the function the daemon calls, which
-//!   builds its [`Wakes`] and hands everything to [`run`].
+//! - `error`: the manager's error enum (`Manager::Error`), its variants
+//!   named after the failed operation, and its `From … for Refusal`;
+//! - `run`: the `impl Manager` (I/O only; `plan` delegates), its tests
+//!   driving passes with `once` (test builds only);
+//! - `start`: what the daemon calls: builds the service the API uses and
+//!   hands the manager, its [`Wakes`] and its [`Timing`] to
+//!   [`Launch::manager`]; where the component is not managed here (`--dev`),
+//!   [`Launch::not_present`] and no manager.
+//!
+//! Adding a manager touches its own folder, and outside it: a `pub mod`
+//! in `lib.rs`, its layer in `tests/layering/layers.txt`, its name in
+//! [`crate::component::Component`], its topic (with its readers) in
+//! [`crate::events::Topic`], and one line in the daemon calling its
+//! `start`.
 //!
 //! What a manager must guarantee:
 //!
@@ -64,26 +78,14 @@
 //!   task between them: one [`run`] per manager, each on its own task.
 //! - It keeps no history of passes; the log and the audit trail do.
 //!
-//! # Wiring, in the daemon
+//! # Wiring, in a manager's `start`
 //!
 //! ```ignore
-//! let hub = hub.clone();
-//! let ctx = ReconcileContext::new(
-//!     health.clone(),
-//!     liveness.clone(),
-//!     Arc::new(move |report| {
-//!         hub.publish(report);
-//!     }),
+//! launch.manager(
+//!     FirewallManager::new(service.clone(), nft),
+//!     Wakes::new().watch("store", store.watch(Table::Firewall)),
+//!     Timing { drift: DRIFT, ..Timing::default() },
 //! );
-//! let wakes = Wakes::new()
-//!     .watch("store", store.watch(Table::Firewall))
-//!     .stream("netlink", firewall::events());
-//! tokio::spawn(reconcile::run(
-//!     FirewallManager::new(store.clone(), adapter),
-//!     wakes,
-//!     ctx,
-//!     shutdown.clone().cancelled_owned(),
-//! ));
 //! ```
 
 mod backoff;
