@@ -14,7 +14,7 @@
 
 use hearth_testkit::stats;
 
-use stats::{ms, stats};
+use stats::{Stats, ms, stats};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -150,7 +150,55 @@ fn bare_apply(argv: &[String], path: &str) {
     );
 }
 
-fn main() {
+/// Where the time goes: the same prefix starting nft without netlink
+/// work (process spawns and the namespace switch), the bare run with the
+/// script on a stdin pipe instead of a file, and the bare JSON dump that
+/// the read-back runs (after `nft -j list tables inet`).
+fn where_the_time_goes(argv: &[String], script: &str) -> (Stats, Stats, Stats) {
+    let mut spawns = Vec::with_capacity(RUNS);
+    let mut stdins = Vec::with_capacity(RUNS);
+    let mut dumps = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .args(["-j", "list", "table", "inet", "hearth"])
+            .output()
+            .expect("run nft -j list table");
+        dumps.push(t.elapsed());
+        assert!(out.status.success(), "nft -j list table failed");
+        let t = Instant::now();
+        let ok = Command::new(&argv[0])
+            .args(&argv[1..])
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        spawns.push(t.elapsed());
+        assert!(ok, "nft --version failed");
+        let t = Instant::now();
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("run nft -f -");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let ok = child.wait().is_ok_and(|s| s.success());
+        stdins.push(t.elapsed());
+        assert!(ok, "bare nft -f - failed");
+    }
+    (stats(spawns), stats(stdins), stats(dumps))
+}
+
+/// Exits saying what to install when `ip` or `nft` is missing.
+fn require_tools() {
     let mut missing = Vec::new();
     if !installed("ip") {
         missing.push("the ip program is missing: install iproute2 (apt-get install iproute2)");
@@ -164,7 +212,10 @@ fn main() {
         }
         std::process::exit(1);
     }
+}
 
+fn main() {
+    require_tools();
     let policy = policy();
     if let Err(e) = policy.check_ports(HTTPS_PORT) {
         panic!("the benchmark's policy is invalid: {e}");
@@ -241,52 +292,8 @@ fn main() {
     }
     let both: Vec<Duration> = applies.iter().zip(&lists).map(|(a, l)| *a + *l).collect();
 
-    // Where the time goes: the same prefix starting nft without netlink
-    // work (process spawns and the namespace switch), the bare run with
-    // the script on a stdin pipe instead of a file, and the bare JSON dump
-    // that the read-back runs (after `nft -j list tables inet`).
-    let mut spawns = Vec::with_capacity(RUNS);
-    let mut stdins = Vec::with_capacity(RUNS);
-    let mut dumps = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let out = Command::new(&argv[0])
-            .args(&argv[1..])
-            .args(["-j", "list", "table", "inet", "hearth"])
-            .output()
-            .expect("run nft -j list table");
-        dumps.push(t.elapsed());
-        assert!(out.status.success(), "nft -j list table failed");
-        let t = Instant::now();
-        let ok = Command::new(&argv[0])
-            .args(&argv[1..])
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        spawns.push(t.elapsed());
-        assert!(ok, "nft --version failed");
-        let t = Instant::now();
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .args(["-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("run nft -f -");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        let ok = child.wait().is_ok_and(|s| s.success());
-        stdins.push(t.elapsed());
-        assert!(ok, "bare nft -f - failed");
-    }
-
+    let (spawn, stdin, dump) = where_the_time_goes(&argv, &script);
     let (apply, list, both, bare) = (stats(applies), stats(lists), stats(both), stats(bares));
-    let (spawn, stdin, dump) = (stats(spawns), stats(stdins), stats(dumps));
     let ratio = apply.median.as_secs_f64() / bare.median.as_secs_f64();
     let kib = script.len() as f64 / 1024.0;
 

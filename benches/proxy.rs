@@ -693,8 +693,8 @@ fn stream_across_loads(
     domains: &[Domain],
     http_port: u16,
     socket: &Path,
-    render: &dyn Fn(&[Domain]) -> Value,
-    hearth_load: &dyn Fn(&Value) -> (Duration, Duration),
+    render: Render,
+    hearth_load: HearthLoad,
 ) -> StreamReport {
     let t0 = Instant::now();
     let backend = start_backend(t0);
@@ -812,6 +812,385 @@ fn stream_across_loads(
     }
 }
 
+type Render<'a> = &'a dyn Fn(&[Domain]) -> Value;
+type HearthLoad<'a> = &'a dyn Fn(&Value) -> (Duration, Duration);
+
+/// The load average of the last 1, 5 and 15 minutes.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Part 1's figures.
+struct Loads {
+    render: Stats,
+    load: Stats,
+    read: Stats,
+    both: Stats,
+    bare: Stats,
+    spawn: Stats,
+    applied: usize,
+    unchanged: usize,
+    first_load: Duration,
+    issuance: Duration,
+    internal: usize,
+    config_kib: f64,
+    /// The config of all the domains, loaded again in part 2.
+    config: Value,
+}
+
+/// Part 2's figures.
+struct Memories {
+    changes_took: Duration,
+    change: Stats,
+    after_changes: Memory,
+    after_once: Memory,
+    once_load: Duration,
+    after_pinned: Memory,
+    released: Memory,
+}
+
+/// Part 1: render and load the domains, hearth's way and with bare curl,
+/// alternated; Caddy (started here) is handed back for part 3.
+fn render_and_load(
+    lab: &Lab,
+    all: &[Domain],
+    render: Render,
+    hearth_load: HearthLoad,
+) -> (Loads, Caddy) {
+    let internal: Vec<&str> = all
+        .iter()
+        .filter(|d| d.tls == TlsMode::Internal)
+        .map(|d| d.name.as_str())
+        .collect();
+    let mut renders = Vec::with_capacity(RUNS);
+    let mut config_a = Value::Null;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        config_a = std::hint::black_box(render(std::hint::black_box(all)));
+        renders.push(t.elapsed());
+    }
+    let mut changed = all.to_vec();
+    changed[DOMAINS - 1].target = Target::Address {
+        address: LOOPBACK,
+        port: 19999,
+    };
+    let config_b = render(&changed);
+    let bytes_a = serde_json::to_vec(&config_a).unwrap();
+    let file_b = lab.path("b.json");
+    std::fs::write(&file_b, serde_json::to_vec(&config_b).unwrap()).unwrap();
+
+    let caddy = Caddy::start(lab, "a");
+    let (first_load, _) = hearth_load(&config_a);
+    let t = Instant::now();
+    wait_for_certs(&lab.storage(), &internal, &caddy);
+    let issuance = t.elapsed() + first_load;
+    // Warm-up, not counted; Caddy runs `b` after it.
+    curl_load(lab, &file_b);
+    hearth_load(&config_a);
+    curl_load(lab, &file_b);
+    let (applied_before, unchanged_before) = (
+        caddy.logged("load complete"),
+        caddy.logged("config is unchanged"),
+    );
+    let mut loads = Vec::with_capacity(RUNS);
+    let mut reads = Vec::with_capacity(RUNS);
+    let mut bares = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        // hearth loads `a` after curl's `b`, curl `b` after hearth's `a`.
+        let (load, read) = hearth_load(&config_a);
+        loads.push(load);
+        reads.push(read);
+        let t = Instant::now();
+        curl_load(lab, &file_b);
+        bares.push(t.elapsed());
+    }
+    // Caddy logs "load complete" after a no-op too.
+    let unchanged = caddy.logged("config is unchanged") - unchanged_before;
+    let applied = caddy.logged("load complete") - applied_before - unchanged;
+    let mut spawns = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let ok = Command::new(&lab.curl)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        spawns.push(t.elapsed());
+        assert!(ok, "curl --version failed");
+    }
+    let both: Vec<Duration> = loads.iter().zip(&reads).map(|(l, r)| *l + *r).collect();
+    let (render_s, load_s, read_s, both_s, bare_s, spawn_s) = (
+        stats(renders),
+        stats(loads),
+        stats(reads),
+        stats(both),
+        stats(bares),
+        stats(spawns),
+    );
+
+    let loads = Loads {
+        render: render_s,
+        load: load_s,
+        read: read_s,
+        both: both_s,
+        bare: bare_s,
+        spawn: spawn_s,
+        applied,
+        unchanged,
+        first_load,
+        issuance,
+        internal: internal.len(),
+        config_kib: bytes_a.len() as f64 / 1024.0,
+        config: config_a,
+    };
+    (loads, caddy)
+}
+
+/// Part 2: Caddy's memory after [`CHANGES`] loads, with and without a
+/// proxied stream held open across each, against one load.
+fn memory_after_changes(
+    lab: &Lab,
+    all: &[Domain],
+    http_port: u16,
+    config_a: &Value,
+    render: Render,
+    hearth_load: HearthLoad,
+) -> Memories {
+    let changes = Caddy::start(lab, "changes");
+    let boot_rss = changes.status_kib("VmRSS");
+    let mut change_loads = Vec::with_capacity(CHANGES);
+    let started = Instant::now();
+    for k in 1..=CHANGES {
+        let (load, _) = hearth_load(&render(&all[..DOMAINS - CHANGES + k]));
+        change_loads.push(load);
+    }
+    let changes_took = started.elapsed();
+    let after_changes = memory(&changes, &lab.socket(), boot_rss);
+    let change_s = stats(change_loads);
+    drop(changes);
+
+    // The same changes with a proxied stream opened before each and
+    // left open: each replaced server waits for its stream.
+    let pinned = Caddy::start(lab, "pinned");
+    let boot_rss = pinned.status_kib("VmRSS");
+    let backend = start_backend(Instant::now());
+    let mut clients = Vec::with_capacity(CHANGES);
+    for k in 1..=CHANGES {
+        let mut domains = all[..DOMAINS - CHANGES + k].to_vec();
+        domains.push(domain(EVENTS_HOST, TlsMode::Off, backend, false));
+        hearth_load(&render(&domains));
+        if k < CHANGES {
+            let client = Client::start(http_port);
+            let deadline = Instant::now() + WAIT;
+            while client.snapshot().1.is_empty() {
+                assert!(Instant::now() < deadline, "no event through Caddy");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            clients.push(client);
+        }
+    }
+    let after_pinned = memory(&pinned, &lab.socket(), boot_rss);
+    drop(clients);
+    std::thread::sleep(Duration::from_secs(1));
+    let released = memory(&pinned, &lab.socket(), boot_rss);
+    drop(pinned);
+
+    let once = Caddy::start(lab, "once");
+    let boot_rss = once.status_kib("VmRSS");
+    let (once_load, _) = hearth_load(config_a);
+    let after_once = memory(&once, &lab.socket(), boot_rss);
+    drop(once);
+
+    Memories {
+        changes_took,
+        change: change_s,
+        after_changes,
+        after_once,
+        once_load,
+        after_pinned,
+        released,
+    }
+}
+
+/// Prints the three parts' tables, as the README quotes them.
+fn print_report(caddy: &str, load_at_start: &str, l: &Loads, m: &Memories, stream: &StreamReport) {
+    println!(
+        "{caddy}; load average {load_at_start} at the start, {} at the end",
+        loadavg()
+    );
+    println!();
+    print_loads(l);
+    print_memory(m);
+    print_stream(stream);
+}
+
+/// Part 1's table.
+fn print_loads(l: &Loads) {
+    println!(
+        "### 1. Render and load: {} domains ({} internal TLS, {} plain HTTP; config {:.0} KiB of JSON)",
+        thousands(DOMAINS),
+        l.internal,
+        DOMAINS - l.internal,
+        l.config_kib
+    );
+    println!();
+    println!(
+        "{RUNS} runs each, alternated (hearth, curl, hearth, ...), each load a real change ({} of {} loads applied, {} taken as unchanged); p95 is the 19th of 20. A load is timed to Caddy's answer: the certificates are issued in the background after it.",
+        l.applied,
+        2 * RUNS,
+        l.unchanged
+    );
+    println!();
+    println!("| {} domains | min | median | p95 |", thousands(DOMAINS));
+    println!("|---|---|---|---|");
+    let row = stats::print_row;
+    println!(
+        "| render (`render::config`) | {:.0} µs | {:.0} µs | {:.0} µs |",
+        l.render.min.as_secs_f64() * 1e6,
+        l.render.median.as_secs_f64() * 1e6,
+        l.render.p95.as_secs_f64() * 1e6
+    );
+    row("hearth load (`CaddySocket::load`)", &l.load);
+    row("hearth read-back (`config()` + compare)", &l.read);
+    row("hearth load + read-back", &l.both);
+    row("bare `curl --unix-socket ... POST /load`", &l.bare);
+    println!();
+    println!(
+        "ratio hearth load / bare curl (medians): {:.2}; starting curl alone (`curl --version`): median {}",
+        l.load.median.as_secs_f64() / l.bare.median.as_secs_f64(),
+        ms(l.spawn.median)
+    );
+    println!(
+        "first load into a just-started Caddy: {}; all {} internal certificates on disk {:.1} s after that load began",
+        ms(l.first_load),
+        l.internal,
+        l.issuance.as_secs_f64()
+    );
+    println!();
+}
+
+/// Part 2's table.
+fn print_memory(m: &Memories) {
+    println!(
+        "### 2. Caddy's memory: {CHANGES} changes against one load of the same final config ({} domains)",
+        thousands(DOMAINS)
+    );
+    println!();
+    println!(
+        "each change a load of one domain more ({} → {}) and the read-back, back to back ({:.1} s in all; load median {}, p95 {}); certificates already in storage; memory read at once and after {} s idle",
+        DOMAINS - CHANGES + 1,
+        thousands(DOMAINS),
+        m.changes_took.as_secs_f64(),
+        ms(m.change.median),
+        ms(m.change.p95),
+        SETTLE.as_secs()
+    );
+    println!();
+    println!(
+        "| Caddy | VmRSS at boot | VmRSS just after | VmRSS after {} s | VmHWM (peak) | Go heap in use | Go heap free, not returned | Go live heap (after a forced GC) | goroutines | replaced servers draining |",
+        SETTLE.as_secs()
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let row = |what: &str, m: &Memory| {
+        println!(
+            "| {what} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            mib(m.boot),
+            mib(m.just_after),
+            mib(m.settled),
+            mib(m.peak),
+            mib(m.go.heap_in_use),
+            mib(m.go.heap_idle_kept),
+            mib(m.go.heap_live),
+            m.go.goroutines,
+            m.go.draining_servers
+        );
+    };
+    row(
+        &format!("after {CHANGES} sequential changes"),
+        &m.after_changes,
+    );
+    row(
+        &format!("fresh, the final config loaded once ({})", ms(m.once_load)),
+        &m.after_once,
+    );
+    row(
+        &format!(
+            "after the {CHANGES} changes with a proxied stream opened before each change and left open (+1 domain, the stream's)"
+        ),
+        &m.after_pinned,
+    );
+    row("the same Caddy once those streams closed", &m.released);
+    println!();
+    println!(
+        "ratio after {CHANGES} changes / loaded once (VmRSS after {} s): {:.2}",
+        SETTLE.as_secs(),
+        m.after_changes.settled as f64 / m.after_once.settled as f64
+    );
+    println!();
+}
+
+/// Part 3's table.
+fn print_stream(stream: &StreamReport) {
+    println!(
+        "### 3. A proxied event stream across a load ({STREAM_LOADS} loads, events every {} ms)",
+        TICK.as_millis()
+    );
+    println!();
+    println!(
+        "a loopback SSE backend behind a plain-HTTP route, read through Caddy by a client that reconnects at once with Last-Event-ID when the stream ends; each load the same config plus one unrelated domain; the window: 200 ms before the load to 1 s after it"
+    );
+    println!();
+    let r = stream;
+    let closed = r.effects.iter().filter(|e| e.closed).count();
+    println!("| {STREAM_LOADS} loads during one stream | min | median | max |");
+    println!("|---|---|---|---|");
+    let row = |what: &str, s: Stats| {
+        println!(
+            "| {what} | {} | {} | {} |",
+            ms(s.min),
+            ms(s.median),
+            ms(s.max)
+        );
+    };
+    row(
+        "longest pause between two events in the window",
+        stats(r.effects.iter().map(|e| e.pause).collect()),
+    );
+    row(
+        "latest event in the window, for its slot",
+        stats(r.effects.iter().map(|e| e.late).collect()),
+    );
+    row(
+        "the load call (1,001 to 1,010 domains)",
+        stats(r.effects.iter().map(|e| e.load).collect()),
+    );
+    println!();
+    println!(
+        "streams closed by the loads: {closed} of {STREAM_LOADS} (connections in all: {}, failed attempts: {}); ids lost: {}; ids repeated: {}; with no load near, events late by median {} (max {})",
+        r.connections,
+        r.failed,
+        r.lost,
+        r.repeated,
+        ms(r.steady_late.median),
+        ms(r.steady_late.max)
+    );
+    println!(
+        "replaced servers still waiting in http.Server.Shutdown for open connections: {} while the stream was open, {} once the client had left",
+        r.draining_open, r.draining_after
+    );
+    println!(
+        "a load that removed the stream's own domain: stream {}; {} events came on it in the second after",
+        if r.removal_closed {
+            "closed"
+        } else {
+            "kept open"
+        },
+        r.after_removal
+    );
+}
+
 fn main() {
     let (caddy_bin, curl_bin) = (find("caddy"), find("curl"));
     if caddy_bin.is_none() {
@@ -828,11 +1207,6 @@ fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let loadavg = || {
-        std::fs::read_to_string("/proc/loadavg")
-            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-            .unwrap_or_default()
-    };
     let load_at_start = loadavg();
 
     let lab = Lab {
@@ -888,81 +1262,9 @@ fn main() {
         })
     };
 
-    // ---- 1. render and load ----
     let all = domains();
-    let internal: Vec<&str> = all
-        .iter()
-        .filter(|d| d.tls == TlsMode::Internal)
-        .map(|d| d.name.as_str())
-        .collect();
-    let mut renders = Vec::with_capacity(RUNS);
-    let mut config_a = Value::Null;
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        config_a = std::hint::black_box(render(std::hint::black_box(&all)));
-        renders.push(t.elapsed());
-    }
-    let mut changed = all.clone();
-    changed[DOMAINS - 1].target = Target::Address {
-        address: LOOPBACK,
-        port: 19999,
-    };
-    let config_b = render(&changed);
-    let bytes_a = serde_json::to_vec(&config_a).unwrap();
-    let file_b = lab.path("b.json");
-    std::fs::write(&file_b, serde_json::to_vec(&config_b).unwrap()).unwrap();
-
-    let caddy = Caddy::start(&lab, "a");
-    let (first_load, _) = hearth_load(&config_a);
-    let t = Instant::now();
-    wait_for_certs(&lab.storage(), &internal, &caddy);
-    let issuance = t.elapsed() + first_load;
-    // Warm-up, not counted; Caddy runs `b` after it.
-    curl_load(&lab, &file_b);
-    hearth_load(&config_a);
-    curl_load(&lab, &file_b);
-    let (applied_before, unchanged_before) = (
-        caddy.logged("load complete"),
-        caddy.logged("config is unchanged"),
-    );
-    let mut loads = Vec::with_capacity(RUNS);
-    let mut reads = Vec::with_capacity(RUNS);
-    let mut bares = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        // hearth loads `a` after curl's `b`, curl `b` after hearth's `a`.
-        let (load, read) = hearth_load(&config_a);
-        loads.push(load);
-        reads.push(read);
-        let t = Instant::now();
-        curl_load(&lab, &file_b);
-        bares.push(t.elapsed());
-    }
-    // Caddy logs "load complete" after a no-op too.
-    let unchanged = caddy.logged("config is unchanged") - unchanged_before;
-    let applied = caddy.logged("load complete") - applied_before - unchanged;
-    let mut spawns = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let ok = Command::new(&lab.curl)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        spawns.push(t.elapsed());
-        assert!(ok, "curl --version failed");
-    }
-    let both: Vec<Duration> = loads.iter().zip(&reads).map(|(l, r)| *l + *r).collect();
-    let (render_s, load_s, read_s, both_s, bare_s, spawn_s) = (
-        stats(renders),
-        stats(loads),
-        stats(reads),
-        stats(both),
-        stats(bares),
-        stats(spawns),
-    );
-
-    // ---- 3. an event stream through Caddy across loads (on the same
-    // Caddy, before it is stopped for part 2) ----
+    let (loads, caddy) = render_and_load(&lab, &all, &render, &hearth_load);
+    // Part 3 on the same Caddy, before it is stopped for part 2.
     let stream = stream_across_loads(
         &all,
         settings.http_port,
@@ -971,208 +1273,13 @@ fn main() {
         &hearth_load,
     );
     drop(caddy);
-
-    // ---- 2. memory after 100 changes against one load ----
-    let changes = Caddy::start(&lab, "changes");
-    let boot_rss = changes.status_kib("VmRSS");
-    let mut change_loads = Vec::with_capacity(CHANGES);
-    let started = Instant::now();
-    for k in 1..=CHANGES {
-        let (load, _) = hearth_load(&render(&all[..DOMAINS - CHANGES + k]));
-        change_loads.push(load);
-    }
-    let changes_took = started.elapsed();
-    let after_changes = memory(&changes, &lab.socket(), boot_rss);
-    let change_s = stats(change_loads);
-    drop(changes);
-
-    // The same changes with a proxied stream opened before each and
-    // left open: each replaced server waits for its stream.
-    let pinned = Caddy::start(&lab, "pinned");
-    let boot_rss = pinned.status_kib("VmRSS");
-    let backend = start_backend(Instant::now());
-    let mut clients = Vec::with_capacity(CHANGES);
-    for k in 1..=CHANGES {
-        let mut domains = all[..DOMAINS - CHANGES + k].to_vec();
-        domains.push(domain(EVENTS_HOST, TlsMode::Off, backend, false));
-        hearth_load(&render(&domains));
-        if k < CHANGES {
-            let client = Client::start(settings.http_port);
-            let deadline = Instant::now() + WAIT;
-            while client.snapshot().1.is_empty() {
-                assert!(Instant::now() < deadline, "no event through Caddy");
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            clients.push(client);
-        }
-    }
-    let after_pinned = memory(&pinned, &lab.socket(), boot_rss);
-    drop(clients);
-    std::thread::sleep(Duration::from_secs(1));
-    let released = memory(&pinned, &lab.socket(), boot_rss);
-    drop(pinned);
-
-    let once = Caddy::start(&lab, "once");
-    let boot_rss = once.status_kib("VmRSS");
-    let (once_load, _) = hearth_load(&config_a);
-    let after_once = memory(&once, &lab.socket(), boot_rss);
-    drop(once);
-
-    // ---- the report ----
-    let kib = bytes_a.len() as f64 / 1024.0;
-    println!(
-        "{version}; load average {load_at_start} at the start, {} at the end",
-        loadavg()
+    let memories = memory_after_changes(
+        &lab,
+        &all,
+        settings.http_port,
+        &loads.config,
+        &render,
+        &hearth_load,
     );
-    println!();
-    println!(
-        "### 1. Render and load: {} domains ({} internal TLS, {} plain HTTP; config {kib:.0} KiB of JSON)",
-        thousands(DOMAINS),
-        internal.len(),
-        DOMAINS - internal.len()
-    );
-    println!();
-    println!(
-        "{RUNS} runs each, alternated (hearth, curl, hearth, ...), each load a real change ({applied} of {} loads applied, {unchanged} taken as unchanged); p95 is the 19th of 20. A load is timed to Caddy's answer: the certificates are issued in the background after it.",
-        2 * RUNS
-    );
-    println!();
-    println!("| {} domains | min | median | p95 |", thousands(DOMAINS));
-    println!("|---|---|---|---|");
-    let row = stats::print_row;
-    println!(
-        "| render (`render::config`) | {:.0} µs | {:.0} µs | {:.0} µs |",
-        render_s.min.as_secs_f64() * 1e6,
-        render_s.median.as_secs_f64() * 1e6,
-        render_s.p95.as_secs_f64() * 1e6
-    );
-    row("hearth load (`CaddySocket::load`)", &load_s);
-    row("hearth read-back (`config()` + compare)", &read_s);
-    row("hearth load + read-back", &both_s);
-    row("bare `curl --unix-socket ... POST /load`", &bare_s);
-    println!();
-    println!(
-        "ratio hearth load / bare curl (medians): {:.2}; starting curl alone (`curl --version`): median {}",
-        load_s.median.as_secs_f64() / bare_s.median.as_secs_f64(),
-        ms(spawn_s.median)
-    );
-    println!(
-        "first load into a just-started Caddy: {}; all {} internal certificates on disk {:.1} s after that load began",
-        ms(first_load),
-        internal.len(),
-        issuance.as_secs_f64()
-    );
-    println!();
-    println!(
-        "### 2. Caddy's memory: {CHANGES} changes against one load of the same final config ({} domains)",
-        thousands(DOMAINS)
-    );
-    println!();
-    println!(
-        "each change a load of one domain more ({} → {}) and the read-back, back to back ({:.1} s in all; load median {}, p95 {}); certificates already in storage; memory read at once and after {} s idle",
-        DOMAINS - CHANGES + 1,
-        thousands(DOMAINS),
-        changes_took.as_secs_f64(),
-        ms(change_s.median),
-        ms(change_s.p95),
-        SETTLE.as_secs()
-    );
-    println!();
-    println!(
-        "| Caddy | VmRSS at boot | VmRSS just after | VmRSS after {} s | VmHWM (peak) | Go heap in use | Go heap free, not returned | Go live heap (after a forced GC) | goroutines | replaced servers draining |",
-        SETTLE.as_secs()
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    let row = |what: &str, m: &Memory| {
-        println!(
-            "| {what} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            mib(m.boot),
-            mib(m.just_after),
-            mib(m.settled),
-            mib(m.peak),
-            mib(m.go.heap_in_use),
-            mib(m.go.heap_idle_kept),
-            mib(m.go.heap_live),
-            m.go.goroutines,
-            m.go.draining_servers
-        );
-    };
-    row(
-        &format!("after {CHANGES} sequential changes"),
-        &after_changes,
-    );
-    row(
-        &format!("fresh, the final config loaded once ({})", ms(once_load)),
-        &after_once,
-    );
-    row(
-        &format!(
-            "after the {CHANGES} changes with a proxied stream opened before each change and left open (+1 domain, the stream's)"
-        ),
-        &after_pinned,
-    );
-    row("the same Caddy once those streams closed", &released);
-    println!();
-    println!(
-        "ratio after {CHANGES} changes / loaded once (VmRSS after {} s): {:.2}",
-        SETTLE.as_secs(),
-        after_changes.settled as f64 / after_once.settled as f64
-    );
-    println!();
-    println!(
-        "### 3. A proxied event stream across a load ({STREAM_LOADS} loads, events every {} ms)",
-        TICK.as_millis()
-    );
-    println!();
-    println!(
-        "a loopback SSE backend behind a plain-HTTP route, read through Caddy by a client that reconnects at once with Last-Event-ID when the stream ends; each load the same config plus one unrelated domain; the window: 200 ms before the load to 1 s after it"
-    );
-    println!();
-    let r = &stream;
-    let closed = r.effects.iter().filter(|e| e.closed).count();
-    println!("| {STREAM_LOADS} loads during one stream | min | median | max |");
-    println!("|---|---|---|---|");
-    let row = |what: &str, s: Stats| {
-        println!(
-            "| {what} | {} | {} | {} |",
-            ms(s.min),
-            ms(s.median),
-            ms(s.max)
-        );
-    };
-    row(
-        "longest pause between two events in the window",
-        stats(r.effects.iter().map(|e| e.pause).collect()),
-    );
-    row(
-        "latest event in the window, for its slot",
-        stats(r.effects.iter().map(|e| e.late).collect()),
-    );
-    row(
-        "the load call (1,001 to 1,010 domains)",
-        stats(r.effects.iter().map(|e| e.load).collect()),
-    );
-    println!();
-    println!(
-        "streams closed by the loads: {closed} of {STREAM_LOADS} (connections in all: {}, failed attempts: {}); ids lost: {}; ids repeated: {}; with no load near, events late by median {} (max {})",
-        r.connections,
-        r.failed,
-        r.lost,
-        r.repeated,
-        ms(r.steady_late.median),
-        ms(r.steady_late.max)
-    );
-    println!(
-        "replaced servers still waiting in http.Server.Shutdown for open connections: {} while the stream was open, {} once the client had left",
-        r.draining_open, r.draining_after
-    );
-    println!(
-        "a load that removed the stream's own domain: stream {}; {} events came on it in the second after",
-        if r.removal_closed {
-            "closed"
-        } else {
-            "kept open"
-        },
-        r.after_removal
-    );
+    print_report(&version, &load_at_start, &loads, &memories, &stream);
 }

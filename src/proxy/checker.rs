@@ -26,7 +26,7 @@ const EVERY: Duration = Duration::from_secs(300);
 const SOON: Duration = Duration::from_secs(30);
 
 /// Runs until `shutdown`: checks every domain after each load report and
-/// every [`EVERY`], hands the results to the service and `wake`s the
+/// every `EVERY`, hands the results to the service and `wake`s the
 /// manager so that its next report carries them.
 pub async fn run(
     service: Arc<ProxyService>,

@@ -126,14 +126,14 @@ pub enum ProbeError {
 /// Connects to `connect`, shakes hands with SNI `name` and reads the leaf
 /// certificate the server presents.
 ///
-/// Any certificate is accepted ([`ReadOnly`]): this only reports what is
+/// Any certificate is accepted (`ReadOnly`): this only reports what is
 /// presented, so an expired or self-signed one must be read, not refused.
 pub async fn certificate(connect: SocketAddr, name: &str) -> Result<CertInfo, ProbeError> {
     parse(&presented_certificate(connect, name).await?)
 }
 
 /// The leaf certificate the server at `connect` presents for `name`, in
-/// DER, read without verifying it (see [`ReadOnly`]): what a person sees
+/// DER, read without verifying it (see `ReadOnly`): what a person sees
 /// before deciding to trust it.
 pub async fn presented_certificate(
     connect: SocketAddr,

@@ -11,7 +11,7 @@
 //!
 //! The follower beats for the systemd watchdog (see [`crate::liveness`])
 //! while it waits, and every call it makes to systemd has a time limit
-//! ([`CALL_LIMIT`]): a systemd that does not answer is a lost connection
+//! (`CALL_LIMIT`): a systemd that does not answer is a lost connection
 //! (the component degraded, connecting again), not a stuck daemon.
 
 use std::collections::BTreeMap;
@@ -330,7 +330,7 @@ pub trait Report: Send + Sync {
     fn states(&self, states: &[UnitState]);
 }
 
-/// The units' follower on [`reconcile::follow`](crate::reconcile::follow):
+/// The units' follower on [`crate::reconcile::follow`]:
 /// one session per connection to the bus, reconnecting with the shared
 /// backoff (1 s to 30 s), beating for the watchdog.
 pub struct UnitsFollower<R> {

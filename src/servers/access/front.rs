@@ -216,7 +216,7 @@ pub fn tls_config(
 const RETRY_BIND: Duration = Duration::from_secs(5);
 
 /// Keeps a listener per server on `address` until `shutdown`: after each
-/// change to the servers, and every [`RETRY_BIND`] while one of them
+/// change to the servers, and every `RETRY_BIND` while one of them
 /// could not be bound (or the servers could not be read).
 pub async fn run(
     store: Store,

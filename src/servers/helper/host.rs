@@ -63,7 +63,7 @@ pub trait Host {
     fn mount_image(&self, image: &Path, at: &Path) -> Result<(), HelperError>;
     fn unmount(&self, at: &Path) -> Result<(), HelperError>;
     fn remove_tree(&self, path: &Path) -> Result<(), HelperError>;
-    /// See [`super::acl::grant_socket_access`].
+    /// See `acl::grant_socket_access`.
     fn grant_socket_access(&self, dir: &Path, uid: u32) -> Result<(), HelperError>;
 }
 
