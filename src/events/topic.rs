@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::refusal::Refusal;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Topic {
     /// One metrics sample per interval.
@@ -77,6 +79,13 @@ impl TryFrom<&str> for Topic {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown topic {:?}; known topics: {}", .0, TopicSet::all())]
 pub struct TopicsError(String);
+
+/// `?topics=` named a topic there is none of.
+impl From<TopicsError> for Refusal {
+    fn from(e: TopicsError) -> Refusal {
+        Refusal::invalid("topics", e.to_string())
+    }
+}
 
 /// A set of topics, as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -160,6 +169,13 @@ mod tests {
             e.to_string(),
             "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host, servers"
         );
+    }
+
+    #[test]
+    fn an_unknown_topic_is_refused_naming_the_field() {
+        let e = TopicSet::parse(Some("nope")).unwrap_err();
+        let message = e.to_string();
+        assert_eq!(Refusal::from(e), Refusal::invalid("topics", message));
     }
 
     #[test]

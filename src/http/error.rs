@@ -11,7 +11,6 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use super::response::{Response, json};
-use crate::events::TopicsError;
 use crate::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
@@ -230,13 +229,6 @@ impl<E: Into<Refusal>> From<E> for ApiError {
             Refusal::StorageFull => ApiError::InsufficientStorage,
             Refusal::Internal(cause) => ApiError::Internal(cause),
         }
-    }
-}
-
-/// `?topics=` named a topic there is none of.
-impl From<TopicsError> for Refusal {
-    fn from(e: TopicsError) -> Refusal {
-        Refusal::invalid("topics", e.to_string())
     }
 }
 

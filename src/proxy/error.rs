@@ -73,3 +73,38 @@ pub enum PassError {
     #[error("the read of the domains did not finish")]
     ReadTask(#[source] tokio::task::JoinError),
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::invalid::invalid;
+    use crate::refusal::is_internal;
+
+    #[test]
+    fn proxy_errors_refuse_as_the_api_promises() {
+        assert_eq!(
+            Refusal::from(ProxyError::Invalid(invalid(
+                "target.port",
+                "must be a port"
+            ))),
+            Refusal::invalid("target.port", "target.port must be a port")
+        );
+        assert_eq!(Refusal::from(ProxyError::NotFound), Refusal::NotFound);
+        assert_eq!(
+            Refusal::from(ProxyError::Exists("a.example".into())),
+            Refusal::Conflict("the domain a.example exists already".into())
+        );
+        assert_eq!(
+            Refusal::from(ProxyError::Forbidden("not your server")),
+            Refusal::forbidden("not your server")
+        );
+        // The store's own kinds pass through: a full disk is the owner's
+        // to fix; anything else is hearth's fault.
+        let full = StoreError::NoSpace {
+            path: "/var/lib/hearth/state.redb".into(),
+            what: "transaction",
+        };
+        assert_eq!(Refusal::from(ProxyError::Store(full)), Refusal::StorageFull);
+        assert!(is_internal(ProxyError::Store(StoreError::for_tests())));
+    }
+}
