@@ -82,29 +82,34 @@ mod refusal_tests {
 
     #[test]
     fn proxy_errors_refuse_as_the_api_promises() {
-        assert_eq!(
-            Refusal::from(ProxyError::Invalid(invalid(
-                "target.port",
-                "must be a port"
-            ))),
-            Refusal::invalid("target.port", "target.port must be a port")
-        );
-        assert_eq!(Refusal::from(ProxyError::NotFound), Refusal::NotFound);
-        assert_eq!(
-            Refusal::from(ProxyError::Exists("a.example".into())),
-            Refusal::Conflict("the domain a.example exists already".into())
-        );
-        assert_eq!(
-            Refusal::from(ProxyError::Forbidden("not your server")),
-            Refusal::forbidden("not your server")
-        );
+        let port = invalid("target.port", "must be a port");
+        let exists = "the domain a.example exists already";
         // The store's own kinds pass through: a full disk is the owner's
-        // to fix; anything else is hearth's fault.
+        // to fix.
         let full = StoreError::NoSpace {
             path: "/var/lib/hearth/state.redb".into(),
             what: "transaction",
         };
-        assert_eq!(Refusal::from(ProxyError::Store(full)), Refusal::StorageFull);
+        let cases = [
+            (
+                ProxyError::Invalid(port),
+                Refusal::invalid("target.port", "target.port must be a port"),
+            ),
+            (ProxyError::NotFound, Refusal::NotFound),
+            (
+                ProxyError::Exists("a.example".into()),
+                Refusal::Conflict(exists.into()),
+            ),
+            (
+                ProxyError::Forbidden("not your server"),
+                Refusal::forbidden("not your server"),
+            ),
+            (ProxyError::Store(full), Refusal::StorageFull),
+        ];
+        for (e, refusal) in cases {
+            assert_eq!(Refusal::from(e), refusal);
+        }
+        // Anything else of the store's is hearth's own fault.
         assert!(is_internal(ProxyError::Store(StoreError::for_tests())));
     }
 }

@@ -83,18 +83,21 @@ mod refusal_tests {
 
     #[test]
     fn servers_errors_refuse_as_the_api_promises() {
-        assert_eq!(
-            Refusal::from(ServersError::Invalid(invalid(
-                "ports[0].port",
-                "must be a port"
-            ))),
-            Refusal::invalid("ports[0].port", "ports[0].port must be a port")
-        );
-        assert_eq!(Refusal::from(ServersError::NotFound), Refusal::NotFound);
-        assert_eq!(
-            Refusal::from(ServersError::Forbidden("only admins name another owner")),
-            Refusal::forbidden("only admins name another owner")
-        );
+        let port = invalid("ports[0].port", "must be a port");
+        let not_admin = "only admins name another owner";
+        for (e, refusal) in [
+            (
+                ServersError::Invalid(port),
+                Refusal::invalid("ports[0].port", "ports[0].port must be a port"),
+            ),
+            (ServersError::NotFound, Refusal::NotFound),
+            (
+                ServersError::Forbidden(not_admin),
+                Refusal::forbidden(not_admin),
+            ),
+        ] {
+            assert_eq!(Refusal::from(e), refusal);
+        }
         // What stands in the way is a conflict, and says what it is.
         let quota = QuotaExceeded::Servers {
             owner: "ann".into(),
