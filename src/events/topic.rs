@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::refusal::Refusal;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Topic {
     /// One metrics sample per interval.
@@ -103,6 +105,13 @@ impl TryFrom<&str> for Topic {
 #[error("unknown topic {:?}; known topics: {}", .0, TopicSet::all())]
 pub struct TopicsError(String);
 
+/// `?topics=` named a topic there is none of.
+impl From<TopicsError> for Refusal {
+    fn from(e: TopicsError) -> Refusal {
+        Refusal::invalid("topics", e.to_string())
+    }
+}
+
 /// A set of topics, as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TopicSet(u32);
@@ -185,6 +194,13 @@ mod tests {
             e.to_string(),
             "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host, servers"
         );
+    }
+
+    #[test]
+    fn an_unknown_topic_is_refused_naming_the_field() {
+        let e = TopicSet::parse(Some("nope")).unwrap_err();
+        let message = e.to_string();
+        assert_eq!(Refusal::from(e), Refusal::invalid("topics", message));
     }
 
     #[test]

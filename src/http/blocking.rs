@@ -1,6 +1,9 @@
 //! Store work (redb transactions, argon2 hashing) blocks the thread it
 //! runs on; handlers hand it to tokio's blocking threads through
-//! [`blocking`], which also turns its error into the API's.
+//! [`blocking`] (or [`blocking_with`] a service), which also turns its
+//! error into the API's.
+
+use std::sync::Arc;
 
 use super::error::ApiError;
 
@@ -20,6 +23,22 @@ where
         .map_err(Into::into)
 }
 
+/// Runs `work` with `service` on a blocking thread, as [`blocking`]
+/// does: how a handler calls a service of the
+/// [`AppContext`](super::AppContext).
+pub async fn blocking_with<S, T, E>(
+    service: &Arc<S>,
+    work: impl FnOnce(&S) -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    S: Send + Sync + ?Sized + 'static,
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    let service = Arc::clone(service);
+    blocking(move || work(&service)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,6 +48,21 @@ mod tests {
     async fn answers_the_value_or_the_mapped_error() {
         assert_eq!(blocking(|| Ok::<_, TokenError>(7)).await.unwrap(), 7);
         let e = blocking(|| Err::<(), _>(TokenError::NotFound))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ApiError::NotFound), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn with_a_service_answers_the_same() {
+        let service = Arc::new(6);
+        assert_eq!(
+            blocking_with(&service, |n| Ok::<_, TokenError>(n + 1))
+                .await
+                .unwrap(),
+            7
+        );
+        let e = blocking_with(&service, |_| Err::<(), _>(TokenError::NotFound))
             .await
             .unwrap_err();
         assert!(matches!(e, ApiError::NotFound), "{e:?}");

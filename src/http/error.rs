@@ -11,7 +11,6 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use super::response::{Response, json};
-use crate::events::TopicsError;
 use crate::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
@@ -233,13 +232,6 @@ impl<E: Into<Refusal>> From<E> for ApiError {
     }
 }
 
-/// `?topics=` named a topic there is none of.
-impl From<TopicsError> for Refusal {
-    fn from(e: TopicsError) -> Refusal {
-        Refusal::invalid("topics", e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,30 +256,39 @@ mod tests {
         assert!(v["error"].get("field").is_none());
     }
 
+    /// Each error leaves as the error body: its status, its code, its
+    /// message, and the field when one is at fault.
     #[tokio::test]
-    async fn bad_request_names_the_field() {
-        let r = ApiError::BadRequest {
-            field: Some("hostname"),
-            message: "too long".into(),
+    async fn errors_leave_as_the_error_body() {
+        let cases = [
+            (
+                ApiError::BadRequest {
+                    field: Some("hostname"),
+                    message: "too long".into(),
+                },
+                (400, "bad_request", "too long", Some("hostname")),
+            ),
+            (
+                ApiError::Unauthorized {
+                    code: "totp_wrong",
+                    message: "that code is not right".into(),
+                },
+                (401, "totp_wrong", "that code is not right", None),
+            ),
+            // No internal detail reaches a client.
+            (
+                ApiError::Internal("/var/lib/hearth/state.redb: io error".into()),
+                (500, "internal", "internal error", None),
+            ),
+        ];
+        for (e, (status, code, message, field)) in cases {
+            let r = e.into_response();
+            assert_eq!(r.status(), status, "{code}");
+            let v = body_json(r).await;
+            assert_eq!(v["error"]["code"], code);
+            assert_eq!(v["error"]["message"], message);
+            assert_eq!(v["error"]["field"].as_str(), field, "{code}");
         }
-        .into_response();
-        assert_eq!(r.status(), 400);
-        let v = body_json(r).await;
-        assert_eq!(v["error"]["field"], "hostname");
-        assert_eq!(v["error"]["message"], "too long");
-    }
-
-    #[tokio::test]
-    async fn unauthorized_carries_its_code() {
-        let r = ApiError::Unauthorized {
-            code: "totp_wrong",
-            message: "that code is not right".into(),
-        }
-        .into_response();
-        assert_eq!(r.status(), 401);
-        let v = body_json(r).await;
-        assert_eq!(v["error"]["code"], "totp_wrong");
-        assert_eq!(v["error"]["message"], "that code is not right");
     }
 
     /// Status, code, field and message of what `e` becomes.
@@ -314,6 +315,26 @@ mod tests {
         use std::time::Duration;
         let minute = Duration::from_secs(60);
         let text = |m: &str| m.to_string();
+        let too_many = |retry_after| Refusal::TooMany {
+            message: text("wait"),
+            retry_after,
+        };
+        let unnamed = Refusal::Invalid {
+            field: None,
+            message: text("bad"),
+        };
+        let wrong_code = Refusal::Unauthorized {
+            code: "totp_wrong",
+            message: text("no"),
+        };
+        let job_failed = Refusal::Rejected {
+            code: "job_failed",
+            message: text("failed"),
+        };
+        let busy = Refusal::Busy {
+            message: text("busy"),
+            retry_after: minute,
+        };
         let cases = [
             (
                 Refusal::NotFound,
@@ -323,20 +344,8 @@ mod tests {
                 Refusal::invalid("code", "wrong"),
                 (400, "bad_request", Some("code"), "wrong"),
             ),
-            (
-                Refusal::Invalid {
-                    field: None,
-                    message: text("bad"),
-                },
-                (400, "bad_request", None, "bad"),
-            ),
-            (
-                Refusal::Unauthorized {
-                    code: "totp_wrong",
-                    message: text("no"),
-                },
-                (401, "totp_wrong", None, "no"),
-            ),
+            (unnamed, (400, "bad_request", None, "bad")),
+            (wrong_code, (401, "totp_wrong", None, "no")),
             (
                 Refusal::forbidden("not yours"),
                 (403, "forbidden", None, "not yours"),
@@ -349,41 +358,20 @@ mod tests {
                 Refusal::Gone(text("over")),
                 (410, "gone", None, "gone: over"),
             ),
+            (too_many(None), (429, "too_many_requests", None, "wait")),
             (
-                Refusal::TooMany {
-                    message: text("wait"),
-                    retry_after: None,
-                },
+                too_many(Some(minute)),
                 (429, "too_many_requests", None, "wait"),
             ),
-            (
-                Refusal::TooMany {
-                    message: text("wait"),
-                    retry_after: Some(minute),
-                },
-                (429, "too_many_requests", None, "wait"),
-            ),
-            (
-                Refusal::Rejected {
-                    code: "job_failed",
-                    message: text("failed"),
-                },
-                (422, "job_failed", None, "failed"),
-            ),
+            (job_failed, (422, "job_failed", None, "failed")),
             (
                 Refusal::Unavailable(text("later")),
                 (503, "unavailable", None, "later"),
             ),
-            (
-                Refusal::Busy {
-                    message: text("busy"),
-                    retry_after: minute,
-                },
-                (503, "busy", None, "busy"),
-            ),
+            (busy.clone(), (503, "busy", None, "busy")),
             (
                 Refusal::Internal(text("/var/lib/hearth: io")),
-                internal_str(),
+                (500, "internal", None, "internal error"),
             ),
         ];
         for (refusal, (status, code, field, message)) in cases {
@@ -394,16 +382,12 @@ mod tests {
         assert_eq!((status, code), (507, "insufficient_storage"));
         assert!(message.contains("storage is full"), "{message}");
         // How long to wait goes along (as `Retry-After`).
-        let throttled = Refusal::TooMany {
-            message: text("wait"),
-            retry_after: Some(minute),
-        };
         assert!(matches!(
-            ApiError::from(throttled),
+            ApiError::from(too_many(Some(minute))),
             ApiError::Throttled { retry_after, .. } if retry_after == minute
         ));
         assert!(matches!(
-            ApiError::from(Refusal::Busy { message: text("busy"), retry_after: minute }),
+            ApiError::from(busy),
             ApiError::Busy { retry_after, .. } if retry_after == minute
         ));
         let topics = crate::events::TopicSet::parse(Some("nope")).unwrap_err();
@@ -413,10 +397,6 @@ mod tests {
             (400, "bad_request", Some("topics".into()), message)
         );
         assert_eq!(mapped(store_error()), internal());
-    }
-
-    fn internal_str() -> (u16, &'static str, Option<&'static str>, &'static str) {
-        (500, "internal", None, "internal error")
     }
 
     #[test]
@@ -456,13 +436,5 @@ mod tests {
         let (status, code, _, message) = mapped(failed);
         assert_eq!((status, code), (503, "unavailable"));
         assert!(!message.contains("Input/output"), "{message}");
-    }
-
-    #[tokio::test]
-    async fn internal_detail_is_not_sent() {
-        let r = ApiError::Internal("/var/lib/hearth/state.redb: io error".into()).into_response();
-        assert_eq!(r.status(), 500);
-        let v = body_json(r).await;
-        assert_eq!(v["error"]["message"], "internal error");
     }
 }

@@ -107,27 +107,21 @@ mod tests {
 
     #[test]
     fn the_socket_table_names_the_owner_of_each_end() {
-        assert_eq!(
-            socket_owner(TCP, at("127.0.0.1:41000"), at("127.0.0.1:8443")),
-            Some(998)
-        );
-        assert_eq!(
-            socket_owner(TCP, at("127.0.0.1:41001"), at("127.0.0.1:8443")),
-            Some(1000)
-        );
-        assert_eq!(
-            socket_owner(TCP, at("127.0.0.1:41002"), at("127.0.0.1:8443")),
-            None
-        );
-        // hearth's end, v4-mapped in tcp6, compared canonically.
-        assert_eq!(
-            socket_owner(TCP6, at("127.0.0.1:8443"), at("127.0.0.1:41000")),
-            Some(107)
-        );
-        assert_eq!(
-            socket_owner(TCP6, at("[::1]:8080"), at("[::1]:41002")),
-            Some(998)
-        );
+        let cases = [
+            (TCP, "127.0.0.1:41000", "127.0.0.1:8443", Some(998)),
+            (TCP, "127.0.0.1:41001", "127.0.0.1:8443", Some(1000)),
+            (TCP, "127.0.0.1:41002", "127.0.0.1:8443", None),
+            // hearth's end, v4-mapped in tcp6, compared canonically.
+            (TCP6, "127.0.0.1:8443", "127.0.0.1:41000", Some(107)),
+            (TCP6, "[::1]:8080", "[::1]:41002", Some(998)),
+        ];
+        for (table, local, remote, owner) in cases {
+            assert_eq!(
+                socket_owner(table, at(local), at(remote)),
+                owner,
+                "{local} to {remote}"
+            );
+        }
     }
 
     #[test]

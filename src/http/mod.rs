@@ -25,6 +25,6 @@ pub mod server;
 mod stream_h1;
 pub mod user_agent;
 
-pub use blocking::blocking;
+pub use blocking::{blocking, blocking_with};
 pub use context::AppContext;
 pub use server::serve;

@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, header};
-use serde::de::DeserializeOwned;
+use serde::Deserializer;
+use serde::de::{DeserializeOwned, Visitor};
 
 use super::error::ApiError;
 use super::origin::{OwnHost, is_own};
@@ -51,15 +52,12 @@ pub fn expired_cookie(name: &str) -> HeaderValue {
 }
 
 /// Parses a JSON body into `T`. When serde names a field ("missing field
-/// `x`", "unknown field `x`") that is one of `fields` (the body's known
-/// fields), the error carries it.
+/// `x`", "unknown field `x`") that is one of `T`'s own (see
+/// [`fields_of`]), the error carries it.
 ///
 /// A body must say it is JSON (`Content-Type: application/json`, any
 /// parameters): anything else is a 415, never guessed at.
-pub fn json_body<T: DeserializeOwned>(
-    req: &Request<Bytes>,
-    fields: &[&'static str],
-) -> Result<T, ApiError> {
+pub fn json_body<T: DeserializeOwned>(req: &Request<Bytes>) -> Result<T, ApiError> {
     if !req.body().is_empty() && !is_json(req.headers().get(header::CONTENT_TYPE)) {
         return Err(ApiError::UnsupportedMediaType {
             expected: "application/json",
@@ -68,12 +66,51 @@ pub fn json_body<T: DeserializeOwned>(
     serde_json::from_slice(req.body()).map_err(|e| {
         let message = e.to_string();
         let named = message.split('`').nth(1).unwrap_or("");
-        let field = fields.iter().copied().find(|f| *f == named);
+        let field = fields_of::<T>().iter().copied().find(|f| *f == named);
         ApiError::BadRequest {
             field,
             message: format!("invalid JSON body: {message}"),
         }
     })
+}
+
+/// The names of a body type's fields, as its JSON spells them: what
+/// serde's derive hands to `deserialize_struct`, read by asking the type
+/// to deserialize itself from [`FieldNames`]. None for a type that is no
+/// plain struct (a map, a flattened struct, a list).
+pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    // It always fails: it only listens for the fields.
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that holds no value: it keeps the field names of the
+/// struct asked of it, and refuses everything.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("no value here"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("no value here"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
 }
 
 /// Whether a `Content-Type` value is `application/json` (parameters such
@@ -140,7 +177,7 @@ mod tests {
             "application/json; charset=utf-8",
             "Application/JSON",
         ] {
-            assert!(json_body::<Named>(&req(&[("content-type", ok)], body), &["name"]).is_ok());
+            assert!(json_body::<Named>(&req(&[("content-type", ok)], body)).is_ok());
         }
         for refused in [
             None,
@@ -148,7 +185,7 @@ mod tests {
             Some("application/x-www-form-urlencoded"),
         ] {
             let headers: Vec<_> = refused.map(|v| ("content-type", v)).into_iter().collect();
-            let e = json_body::<Named>(&req(&headers, body), &["name"]).unwrap_err();
+            let e = json_body::<Named>(&req(&headers, body)).unwrap_err();
             assert!(
                 matches!(e, ApiError::UnsupportedMediaType { .. }),
                 "{refused:?}: {e:?}"
@@ -156,7 +193,7 @@ mod tests {
             assert_eq!(e.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
         }
         // No body at all: the JSON error, naming what is missing.
-        let e = json_body::<Named>(&req(&[], ""), &["name"]).unwrap_err();
+        let e = json_body::<Named>(&req(&[], "")).unwrap_err();
         assert!(matches!(e, ApiError::BadRequest { .. }), "{e:?}");
     }
 
@@ -198,23 +235,15 @@ mod tests {
         struct B {
             code: String,
         }
-        match json_body::<B>(
-            &req(&[("content-type", "application/json")], "{}"),
-            &["code"],
-        ) {
+        let json = |body: &str| json_body::<B>(&req(&[("content-type", "application/json")], body));
+        match json("{}") {
             Err(ApiError::BadRequest {
                 field: Some("code"),
                 ..
             }) => {}
             other => panic!("{other:?}"),
         }
-        match json_body::<B>(
-            &req(
-                &[("content-type", "application/json")],
-                "{\"code\":\"x\",\"extra\":1}",
-            ),
-            &["code"],
-        ) {
+        match json("{\"code\":\"x\",\"extra\":1}") {
             Err(ApiError::BadRequest {
                 field: None,
                 message,
@@ -223,13 +252,33 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(
-            json_body::<B>(
-                &req(&[("content-type", "application/json")], "not json"),
-                &["code"]
-            )
-            .is_err()
-        );
+        assert!(json("not json").is_err());
+    }
+
+    #[test]
+    fn a_body_types_fields_are_its_jsons() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            port: u16,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            name: String,
+            #[serde(rename = "expires_at")]
+            expires: Option<u64>,
+            #[serde(default)]
+            inner: Option<Inner>,
+        }
+        // As the JSON spells them; a nested struct's are not the body's.
+        assert_eq!(fields_of::<Outer>(), ["name", "expires_at", "inner"]);
+        assert_eq!(fields_of::<Inner>(), ["port"]);
+        // Nothing to name in what is no struct.
+        assert!(fields_of::<serde_json::Value>().is_empty());
+        assert!(fields_of::<Vec<Inner>>().is_empty());
+        assert!(fields_of::<String>().is_empty());
     }
 
     #[test]

@@ -21,18 +21,19 @@
 //! unknown item is the handler's 404), and the part after the
 //! collection's slash must not be empty (`/api/v1/users/` names nothing).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::{Method, Request};
+use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use super::context::AppContext;
 use super::error::ApiError;
 use super::guard::require;
 use super::pages::{self, Asset};
-use super::request::accepts_html;
+use super::request::{accepts_html, json_body};
 use super::response::{Response, see_other};
 use super::routes::TABLE;
 use crate::accounts::Caller;
@@ -55,9 +56,13 @@ pub struct Row {
     pub handler: Handler,
 }
 
-/// A row's handler: parses what the request carries (the parameters
-/// through [`Call::param`]), calls a service, encodes the answer.
-pub type Handler = for<'a> fn(Call<'a>) -> BoxFuture<'a, Result<Response, ApiError>>;
+/// A row's handler: parses what the request carries (through [`Call`]'s
+/// typed parts), calls a service, encodes the answer.
+pub type Handler = for<'a> fn(Call<'a>) -> BoxFuture<'a, Reply>;
+
+/// What every handler answers: the response, or the error that becomes
+/// one.
+pub type Reply = Result<Response, ApiError>;
 
 /// Who may ask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +107,14 @@ impl Call<'_> {
             .ok_or_else(|| ApiError::Internal("a route without a role asked for its caller".into()))
     }
 
+    /// The caller the row's role let in, and the address they ask from.
+    pub fn actor(&self) -> Result<Actor, ApiError> {
+        Ok(Actor {
+            caller: self.caller()?,
+            source: self.peer.ip(),
+        })
+    }
+
     /// The path's parameter `name`, parsed.
     pub fn param<T: Param>(&self, name: &str) -> Result<T, ApiError> {
         match self.params.iter().find(|(n, _)| *n == name) {
@@ -111,6 +124,19 @@ impl Call<'_> {
             ))),
         }
     }
+
+    /// The JSON body, parsed (see [`json_body`]: a 415 or a 400 naming
+    /// the field otherwise).
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        json_body(&self.req)
+    }
+}
+
+/// Who asks for a change, and from where: what the change's audit record
+/// names. Only a row with a role has one.
+pub struct Actor {
+    pub caller: Caller,
+    pub source: IpAddr,
 }
 
 /// A path parameter's type: what an invalid one is refused with.
@@ -356,40 +382,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn resolves_known_routes_and_refuses_the_rest() {
-        assert_eq!(name(resolve(&Method::GET, "/api/v1/health")), "health");
-        assert_eq!(name(resolve(&Method::HEAD, "/api/v1/health")), "health");
-        assert_eq!(name(resolve(&Method::GET, "/api/v1/events")), "events");
-        assert_eq!(name(resolve(&Method::GET, "/metrics")), "prometheus");
-        assert_eq!(name(resolve(&Method::GET, "/")), "page /");
-        assert_eq!(name(resolve(&Method::GET, "/setup")), "page /setup");
-        assert_eq!(
-            name(resolve(&Method::GET, "/assets/status.js")),
-            "page /assets/status.js"
-        );
-        assert_eq!(name(resolve(&Method::POST, "/api/v1/setup/claim")), "claim");
-        assert_eq!(
-            name(resolve(&Method::GET, "/api/v1/setup/claim")),
-            "method_not_allowed"
-        );
-        assert_eq!(
-            name(resolve(&Method::POST, "/api/v1/health")),
-            "method_not_allowed"
-        );
-        assert_eq!(name(resolve(&Method::GET, "/api/v1/nope")), "not_found");
-        assert_eq!(name(resolve(&Method::GET, "/api/v1/health/")), "not_found");
-        assert_eq!(name(resolve(&Method::DELETE, "/nope")), "not_found");
-        assert_eq!(name(resolve(&Method::GET, "/api/v1/box")), "other");
-        assert_eq!(name(resolve(&Method::GET, "/api/v1/timezones")), "other");
-        assert_eq!(
-            name(resolve(&Method::POST, "/api/v1/timezones")),
-            "method_not_allowed"
-        );
-    }
-
-    /// What an item route carries, as `"route item"`.
-    fn item(method: Method, path: &str) -> String {
+    /// What a request line resolves to: `name`'s, or for an item route
+    /// `"route item"`.
+    fn resolved(method: &Method, path: &str) -> String {
         let route = |row: &Row| match (row.method.as_str(), row.path) {
             ("PATCH", "/api/v1/users/{name}") => Some("user_update"),
             ("DELETE", "/api/v1/users/{name}") => Some("user_delete"),
@@ -397,7 +392,7 @@ mod tests {
             ("DELETE", "/api/v1/sessions/{id}") => Some("session_revoke"),
             _ => None,
         };
-        match resolve(&method, path) {
+        match resolve(method, path) {
             Ok(Route::Api { row, params }) if route(row).is_some() => {
                 let values: Vec<&str> = params.iter().map(|(_, v)| v.as_str()).collect();
                 format!("{} {}", route(row).unwrap_or_default(), values.join(" "))
@@ -407,8 +402,25 @@ mod tests {
     }
 
     #[test]
-    fn item_routes_carry_the_rest_of_the_path_as_sent() {
+    fn resolves_known_routes_and_refuses_the_rest() {
         let cases = [
+            (Method::GET, "/api/v1/health", "health"),
+            (Method::HEAD, "/api/v1/health", "health"),
+            (Method::GET, "/api/v1/events", "events"),
+            (Method::GET, "/metrics", "prometheus"),
+            (Method::GET, "/", "page /"),
+            (Method::GET, "/setup", "page /setup"),
+            (Method::GET, "/assets/status.js", "page /assets/status.js"),
+            (Method::POST, "/api/v1/setup/claim", "claim"),
+            (Method::GET, "/api/v1/setup/claim", "method_not_allowed"),
+            (Method::POST, "/api/v1/health", "method_not_allowed"),
+            (Method::GET, "/api/v1/nope", "not_found"),
+            (Method::GET, "/api/v1/health/", "not_found"),
+            (Method::DELETE, "/nope", "not_found"),
+            (Method::GET, "/api/v1/box", "other"),
+            (Method::GET, "/api/v1/timezones", "other"),
+            (Method::POST, "/api/v1/timezones", "method_not_allowed"),
+            // Item routes carry the rest of the path as sent.
             (Method::PATCH, "/api/v1/users/ann", "user_update ann"),
             (Method::DELETE, "/api/v1/users/ann", "user_delete ann"),
             (Method::DELETE, "/api/v1/tokens/0a1b", "token_revoke 0a1b"),
@@ -430,7 +442,7 @@ mod tests {
             (Method::PATCH, "/api/v1/tokens/x", "method_not_allowed"),
         ];
         for (method, path, expected) in cases {
-            assert_eq!(item(method.clone(), path), expected, "{method} {path}");
+            assert_eq!(resolved(&method, path), expected, "{method} {path}");
         }
     }
 

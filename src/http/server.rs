@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
@@ -199,7 +199,8 @@ async fn connection(
                 .1
                 .set_buffer_limit(Some(stream_h1::SEND_BUFFER));
             req.extensions_mut().insert(AcceptedIn(born));
-            let response = respond(&ctx, peer, proxied, &limits, *req).await;
+            let req = (*req).map(Full::new);
+            let response = handle(&ctx, peer, proxied, &limits, req).await;
             if let Err(e) = stream_h1::write_response(&mut tls, response, &stop).await {
                 tracing::debug!(%peer, error = %e, "event stream ended");
             }
@@ -228,6 +229,10 @@ async fn connection(
         })
     };
     let io = TokioIo::new(Prefixed::new(prefix, tls));
+    let superseded = epoch.superseded(born);
+    // Boxed: hyper's connection state is large, and an unboxed await
+    // here would make every connection task (event streams on the lean
+    // path included) that large.
     let result = if h2 {
         let conn = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -238,17 +243,7 @@ async fn connection(
             .keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(20))
             .serve_connection(io, service);
-        // Boxed, as below: hyper's connection state is large, and an
-        // unboxed await here would make every connection task (event
-        // streams on the lean path included) that large.
-        Box::pin(drive(
-            conn,
-            &activity,
-            &limits,
-            &stop,
-            epoch.superseded(born),
-        ))
-        .await
+        Box::pin(drive(conn, &activity, &limits, &stop, superseded)).await
     } else {
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -259,14 +254,7 @@ async fn connection(
             .writev(false)
             .max_buf_size(64 * 1024)
             .serve_connection(io, service);
-        Box::pin(drive(
-            conn,
-            &activity,
-            &limits,
-            &stop,
-            epoch.superseded(born),
-        ))
-        .await
+        Box::pin(drive(conn, &activity, &limits, &stop, superseded)).await
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -295,59 +283,43 @@ where
     let mut hard_deadline: Option<tokio::time::Instant> = None;
     loop {
         let closing = hard_deadline.is_some();
-        tokio::select! {
+        let close = tokio::select! {
             result = conn.as_mut() => return result,
-            _ = stop.cancelled(), if !closing => {
-                conn.as_mut().graceful_shutdown();
-                hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-            }
+            _ = stop.cancelled(), if !closing => true,
             // The answer in flight still goes out: graceful, like shutdown.
-            () = &mut superseded, if !closing => {
-                conn.as_mut().graceful_shutdown();
-                hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-            }
+            () = &mut superseded, if !closing => true,
             _ = check.tick(), if !closing => {
                 let limit = if activity.requests() == 0 {
                     limits.header_timeout
                 } else {
                     limits.idle_timeout
                 };
-                if activity.idle_for().is_some_and(|idle| idle >= limit) {
-                    conn.as_mut().graceful_shutdown();
-                    hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-                }
+                activity.idle_for().is_some_and(|idle| idle >= limit)
             }
             _ = sleep_until_opt(hard_deadline), if closing => return Ok(()),
+        };
+        if close {
+            conn.as_mut().graceful_shutdown();
+            hard_deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
         }
     }
 }
 
-/// Answers a request whose body is already read (the lean HTTP/1.1
-/// event-stream path reads only a head).
-async fn respond(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    proxied: bool,
-    limits: &Limits,
-    req: Request<Bytes>,
-) -> Response {
-    let peer = forwarded::client_address(peer, proxied, req.headers());
-    let response = match route(&req, limits) {
-        Err(e) => router::refused(&req, e),
-        Ok(route) => router::dispatch(ctx, route, peer, req).await,
-    };
-    with_security_headers(response)
-}
-
 /// Routes first (so a 404 or 405 never reads a body), reads the body
-/// within the limits, dispatches, and adds the common headers.
-async fn handle(
+/// within the limits, dispatches, and adds the common headers. The lean
+/// HTTP/1.1 event-stream path comes this way too, with the (empty) body
+/// of the head it read.
+async fn handle<B>(
     ctx: &AppContext,
     peer: SocketAddr,
     proxied: bool,
     limits: &Limits,
-    req: Request<Incoming>,
-) -> Response {
+    req: Request<B>,
+) -> Response
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let peer = forwarded::client_address(peer, proxied, req.headers());
     let route = match route(&req, limits) {
         Err(e) => return with_security_headers(router::refused(&req, e)),

@@ -181,16 +181,21 @@ mod tests {
     use super::*;
     use crate::http::response::full;
 
+    /// What `read_first_head` makes of a client that sent `sent` at once.
+    async fn first_head_of(sent: &[u8]) -> (Bytes, FirstRequest) {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        client.write_all(sent).await.unwrap();
+        read_first_head(&mut server, Duration::from_secs(1))
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn peeks_a_head_and_keeps_the_bytes() {
-        let (mut client, mut server) = tokio::io::duplex(4096);
-        client
-            .write_all(b"GET /api/v1/events?topics=system HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nextra")
-            .await
-            .unwrap();
-        let (bytes, first) = read_first_head(&mut server, Duration::from_secs(1))
-            .await
-            .unwrap();
+        let (bytes, first) = first_head_of(
+            b"GET /api/v1/events?topics=system HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nextra",
+        )
+        .await;
         assert!(bytes.ends_with(b"extra"));
         let FirstRequest::Parsed(req) = first else {
             panic!("not parsed")
@@ -252,14 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn garbage_goes_to_hyper_and_silence_closes() {
-        let (mut client, mut server) = tokio::io::duplex(4096);
-        client
-            .write_all(b"\x16\x03\x01 not http\r\n\r\n")
-            .await
-            .unwrap();
-        let (_, first) = read_first_head(&mut server, Duration::from_secs(1))
-            .await
-            .unwrap();
+        let (_, first) = first_head_of(b"\x16\x03\x01 not http\r\n\r\n").await;
         assert!(matches!(first, FirstRequest::Unparsed));
         let (_client, mut server) = tokio::io::duplex(4096);
         assert!(

@@ -73,3 +73,43 @@ pub enum PassError {
     #[error("the read of the domains did not finish")]
     ReadTask(#[source] tokio::task::JoinError),
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::invalid::invalid;
+    use crate::refusal::is_internal;
+
+    #[test]
+    fn proxy_errors_refuse_as_the_api_promises() {
+        let port = invalid("target.port", "must be a port");
+        let exists = "the domain a.example exists already";
+        // The store's own kinds pass through: a full disk is the owner's
+        // to fix.
+        let full = StoreError::NoSpace {
+            path: "/var/lib/hearth/state.redb".into(),
+            what: "transaction",
+        };
+        let cases = [
+            (
+                ProxyError::Invalid(port),
+                Refusal::invalid("target.port", "target.port must be a port"),
+            ),
+            (ProxyError::NotFound, Refusal::NotFound),
+            (
+                ProxyError::Exists("a.example".into()),
+                Refusal::Conflict(exists.into()),
+            ),
+            (
+                ProxyError::Forbidden("not your server"),
+                Refusal::forbidden("not your server"),
+            ),
+            (ProxyError::Store(full), Refusal::StorageFull),
+        ];
+        for (e, refusal) in cases {
+            assert_eq!(Refusal::from(e), refusal);
+        }
+        // Anything else of the store's is hearth's own fault.
+        assert!(is_internal(ProxyError::Store(StoreError::for_tests())));
+    }
+}

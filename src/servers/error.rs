@@ -73,3 +73,67 @@ pub enum ServersPassError {
     #[error("{}", .0.iter().map(|(id, e)| format!("{id}: {e}")).collect::<Vec<_>>().join("; "))]
     Steps(Vec<(ServerId, String)>),
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::invalid::invalid;
+    use crate::refusal::is_internal;
+    use crate::servers::room::NoRoom;
+
+    #[test]
+    fn servers_errors_refuse_as_the_api_promises() {
+        let port = invalid("ports[0].port", "must be a port");
+        let not_admin = "only admins name another owner";
+        for (e, refusal) in [
+            (
+                ServersError::Invalid(port),
+                Refusal::invalid("ports[0].port", "ports[0].port must be a port"),
+            ),
+            (ServersError::NotFound, Refusal::NotFound),
+            (
+                ServersError::Forbidden(not_admin),
+                Refusal::forbidden(not_admin),
+            ),
+        ] {
+            assert_eq!(Refusal::from(e), refusal);
+        }
+        // What stands in the way is a conflict, and says what it is.
+        let quota = QuotaExceeded::Servers {
+            owner: "ann".into(),
+            max: 2,
+            has: 2,
+        };
+        let no_room = NoRoom {
+            wanted_mib: 4096,
+            free_mib: 1024,
+            promised_mib: 0,
+            keep_mib: 512,
+        };
+        for (e, says) in [
+            (ServersError::Quota(quota), "ann may have at most 2 servers"),
+            (ServersError::Deleting("s1".into()), "s1 is being deleted"),
+            (
+                ServersError::Full(64),
+                "as many servers as it can serve (64)",
+            ),
+            (
+                ServersError::NoRoom(no_room),
+                "a 4096 MiB disk does not fit",
+            ),
+        ] {
+            match Refusal::from(e) {
+                Refusal::Conflict(message) => assert!(message.contains(says), "{message}"),
+                other => panic!("{says}: {other:?}"),
+            }
+        }
+        // The box's own faults: their cause stays in the log.
+        let storage = ServersError::Storage {
+            path: "/srv/hearth".into(),
+            source: std::io::Error::other("gone"),
+        };
+        assert!(is_internal(storage));
+        assert!(is_internal(ServersError::Certificate("rcgen".into())));
+        assert!(is_internal(ServersError::Store(StoreError::for_tests())));
+    }
+}

@@ -494,3 +494,48 @@ mod tests {
         assert!(services.for_public().is_none());
     }
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::refusal::Refusal;
+
+    #[test]
+    fn unit_errors_refuse_as_the_api_promises() {
+        assert_eq!(
+            Refusal::from(UnitError::NotAllowed("sshd.service".into())),
+            Refusal::forbidden("sshd.service is not one of the services hearth may control")
+        );
+        // systemd refused, or its job failed: nothing changed, and the
+        // code says so.
+        let failed = UnitError::JobFailed {
+            unit: "caddy.service".into(),
+            verb: "restart",
+            result: "failed".into(),
+        };
+        let refused = UnitError::Refused {
+            unit: "caddy.service".into(),
+            verb: "stop",
+            message: "access denied".into(),
+        };
+        for e in [failed, refused] {
+            let message = e.to_string();
+            assert_eq!(
+                Refusal::from(e),
+                Refusal::Rejected {
+                    code: "job_failed",
+                    message
+                }
+            );
+        }
+        // systemd out of reach, or slow: try again later.
+        let timed_out = UnitError::JobTimedOut {
+            unit: "caddy.service".into(),
+            verb: "start",
+        };
+        for e in [timed_out, UnitError::Bus("no bus".into())] {
+            let message = e.to_string();
+            assert_eq!(Refusal::from(e), Refusal::Unavailable(message));
+        }
+    }
+}

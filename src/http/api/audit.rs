@@ -14,10 +14,11 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Serialize;
 
+use super::Reply;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::query;
 use crate::store::{AuditQuery, AuditRecord};
 
@@ -51,7 +52,7 @@ fn number(req: &Request<Bytes>, field: &'static str) -> Result<Option<u64>, ApiE
         ("before" = Option<u64>, Query, description = "Only records with a smaller id: the `next` of the previous page."),
     ),
     responses((status = 200, description = "A page of records, newest first.", body = Page)))]
-pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext, req: &Request<Bytes>) -> Reply {
     if query::param(req.uri(), "after").is_some() {
         return Err(ApiError::BadRequest {
             field: Some("after"),

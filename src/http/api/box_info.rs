@@ -15,13 +15,14 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::Serialize;
 
+use super::Reply;
 use crate::events::View;
 use crate::host;
 use crate::http::blocking;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::status_view;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::names::DomainName;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -44,7 +45,7 @@ struct BoxInfo {
 /// The box's name, and more for those who may see more.
 #[utoipa::path(get, path = "/api/v1/box", tag = "status", security((), ("bearer" = []), ("session" = [])),
     responses((status = 200, description = "What the caller may know of the box.", body = BoxInfo)))]
-pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext, req: &Request<Bytes>) -> Reply {
     let view = match status_view(ctx, req).await {
         Ok(view) => Some(view),
         // Signed out (or not allowed the status): the public part only.

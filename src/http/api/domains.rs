@@ -4,22 +4,17 @@
 //! answers once it is in the store; Caddy's load follows within a second
 //! and is reported on the record (`apply`) and the `proxy` topic.
 
-use std::net::SocketAddr;
-
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 
+use super::{Actor, Reply};
 use crate::accounts::Caller;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::proxy::model::DomainInput;
 use crate::proxy::service::DomainView;
-
-const FIELDS: &[&str] = &["name", "owner", "target", "tls", "hsts"];
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DomainList<'a> {
@@ -37,15 +32,15 @@ pub struct Removed {
 
 #[utoipa::path(get, path = "/api/v1/domains", tag = "domains",
     responses((status = 200, description = "The caller's domains (an admin's: all).", body = DomainList)))]
-pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
-    let proxy = ctx.proxy.clone();
-    let domains = blocking(move || proxy.list(&caller)).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Reply {
+    let domains = blocking_with(&ctx.proxy, move |proxy| proxy.list(&caller)).await?;
+    let not_managed = ctx.proxy.not_managed();
     Ok(json(
         StatusCode::OK,
         &DomainList {
             domains,
-            managed: ctx.proxy.not_managed().is_none(),
-            not_managed: ctx.proxy.not_managed(),
+            managed: not_managed.is_none(),
+            not_managed,
         },
     ))
 }
@@ -53,56 +48,43 @@ pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError
 #[utoipa::path(get, path = "/api/v1/domains/{name}", tag = "domains",
     params(("name" = String, Path, description = "The domain name.")),
     responses((status = 200, description = "The domain.", body = DomainView)))]
-pub async fn get(ctx: &AppContext, caller: Caller, name: String) -> Result<Response, ApiError> {
-    let proxy = ctx.proxy.clone();
+pub async fn get(ctx: &AppContext, caller: Caller, name: String) -> Reply {
     let name = decoded(&name)?;
-    let domain = blocking(move || proxy.get(&caller, &name)).await?;
+    let domain = blocking_with(&ctx.proxy, move |proxy| proxy.get(&caller, &name)).await?;
     Ok(json(StatusCode::OK, &domain))
 }
 
 #[utoipa::path(post, path = "/api/v1/domains", tag = "domains", request_body = DomainInput,
     responses((status = 201, description = "Added.", body = DomainView)))]
-pub async fn create(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let input: DomainInput = json_body(req, FIELDS)?;
-    let proxy = ctx.proxy.clone();
-    let domain = blocking(move || proxy.create(&caller, &input, peer.ip())).await?;
+pub async fn create(ctx: &AppContext, actor: Actor, input: DomainInput) -> Reply {
+    let domain = blocking_with(&ctx.proxy, move |proxy| {
+        proxy.create(&actor.caller, &input, actor.source)
+    })
+    .await?;
     Ok(json(StatusCode::CREATED, &domain))
 }
 
 #[utoipa::path(put, path = "/api/v1/domains/{name}", tag = "domains", request_body = DomainInput,
     params(("name" = String, Path, description = "The domain name.")),
     responses((status = 200, description = "Replaced.", body = DomainView)))]
-pub async fn replace(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-    name: String,
-) -> Result<Response, ApiError> {
-    let input: DomainInput = json_body(req, FIELDS)?;
-    let proxy = ctx.proxy.clone();
+pub async fn replace(ctx: &AppContext, actor: Actor, name: String, input: DomainInput) -> Reply {
     let name = decoded(&name)?;
-    let domain = blocking(move || proxy.replace(&caller, &name, &input, peer.ip())).await?;
+    let domain = blocking_with(&ctx.proxy, move |proxy| {
+        proxy.replace(&actor.caller, &name, &input, actor.source)
+    })
+    .await?;
     Ok(json(StatusCode::OK, &domain))
 }
 
 #[utoipa::path(delete, path = "/api/v1/domains/{name}", tag = "domains",
     params(("name" = String, Path, description = "The domain name.")),
     responses((status = 200, description = "Removed.", body = Removed)))]
-pub async fn remove(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-    name: String,
-) -> Result<Response, ApiError> {
-    let proxy = ctx.proxy.clone();
+pub async fn remove(ctx: &AppContext, actor: Actor, name: String) -> Reply {
     let name = decoded(&name)?;
-    blocking(move || proxy.remove(&caller, &name, peer.ip())).await?;
+    blocking_with(&ctx.proxy, move |proxy| {
+        proxy.remove(&actor.caller, &name, actor.source)
+    })
+    .await?;
     Ok(json(StatusCode::OK, &Removed { removed: true }))
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Request;
 
+use super::Reply;
 use crate::accounts::{BoxSettings, SessionUse, Sessions, Tokens};
 use crate::auth::Username;
 use crate::events::view::visible;
@@ -33,7 +34,7 @@ use crate::http::error::ApiError;
 use crate::http::guard::Credential;
 use crate::http::guard::view_for;
 use crate::http::limits::ConnectionPermit;
-use crate::http::response::{Response, event_stream};
+use crate::http::response::event_stream;
 use crate::query;
 
 /// The Server-Sent Events stream of the topics the caller may follow.
@@ -43,11 +44,7 @@ use crate::query;
         ("last_event_id" = Option<String>, Query, description = "Resume after this event (as the `Last-Event-ID` header)."),
     ),
     responses((status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String)))]
-pub async fn get(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
     // Subscribed before the access is checked: a change committed while
     // the check runs still wakes this stream to check again.
     let changes = ctx.access.subscribe();

@@ -2,33 +2,28 @@
 //! (admins). A PUT answers once the new policy is in force (or refused);
 //! when it awaits confirmation, the answer says by when.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::connection_epoch::AcceptedIn;
 use crate::firewall::model::{Policy, PolicyInput};
 use crate::firewall::service::ChangeRequest;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
-use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 
 #[utoipa::path(get, path = "/api/v1/firewall", tag = "firewall",
     responses((status = 200, description = "The policy, and any change awaiting confirmation.", body = crate::firewall::service::FirewallView)))]
-pub async fn get(ctx: &AppContext) -> Result<Response, ApiError> {
-    let firewall = ctx.firewall.clone();
-    let view = blocking(move || firewall.view()).await?;
+pub async fn get(ctx: &AppContext) -> Reply {
+    let view = blocking_with(&ctx.firewall, |firewall| firewall.view()).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Put {
+pub struct Put {
     policy: PolicyInput,
     /// Keep the change only if confirmed in time (the default).
     #[serde(default = "yes")]
@@ -51,32 +46,24 @@ fn yes() -> bool {
 /// Replaces the policy; answers once it is in force (or refused).
 #[utoipa::path(put, path = "/api/v1/firewall", tag = "firewall", request_body = Put,
     responses((status = 200, description = "In force (confirm it by `confirm_by_ms`).", body = crate::firewall::service::ChangeOutcome)))]
-pub async fn put(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let body: Put = json_body(req, &["policy", "confirm", "drop_my_access"])?;
+pub async fn put(ctx: &AppContext, actor: Actor, body: Put) -> Reply {
     let policy = Policy::try_from(body.policy)?;
     let request = ChangeRequest {
         policy,
         confirm: body.confirm,
         drop_my_access: body.drop_my_access,
     };
-    let outcome = ctx.firewall.change(&caller, request, peer.ip()).await?;
+    let outcome = ctx
+        .firewall
+        .change(&actor.caller, request, actor.source)
+        .await?;
     Ok(json(StatusCode::OK, &outcome))
 }
 
 /// Keeps the change awaiting confirmation.
 #[utoipa::path(post, path = "/api/v1/firewall/confirm", tag = "firewall",
     responses((status = 200, description = "Kept.", body = Confirmed)))]
-pub async fn confirm(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn confirm(ctx: &AppContext, actor: Actor, req: &Request<Bytes>) -> Reply {
     // Requests always carry it (the server tags them); a request made
     // some other way proves no new connection.
     let accepted_in = req
@@ -84,7 +71,9 @@ pub async fn confirm(
         .get::<AcceptedIn>()
         .copied()
         .unwrap_or(AcceptedIn(0));
-    let firewall = ctx.firewall.clone();
-    let version = blocking(move || firewall.confirm(&caller, peer.ip(), accepted_in)).await?;
+    let version = blocking_with(&ctx.firewall, move |firewall| {
+        firewall.confirm(&actor.caller, actor.source, accepted_in)
+    })
+    .await?;
     Ok(json(StatusCode::OK, &Confirmed { confirmed: version }))
 }

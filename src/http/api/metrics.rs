@@ -5,10 +5,11 @@ use http::{HeaderValue, Request, StatusCode, header};
 
 use bytes::Bytes;
 
+use super::Reply;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::status_view;
-use crate::http::response::{Response, full, json};
+use crate::http::response::{full, json};
 use crate::metrics::history::{Range, SERIES};
 use crate::metrics::prometheus::CONTENT_TYPE;
 use crate::query;
@@ -20,7 +21,7 @@ use crate::query;
         ("range" = Option<String>, Query, description = "`1h` (the default), `24h` or `7d`."),
     ),
     responses((status = 200, description = "The series' points.", body = crate::metrics::history::HistoryReply)))]
-pub async fn history(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn history(ctx: &AppContext, req: &Request<Bytes>) -> Reply {
     status_view(ctx, req).await?;
     let series = query::param(req.uri(), "series").ok_or_else(|| ApiError::BadRequest {
         field: Some("series"),
@@ -54,7 +55,7 @@ fn series_names() -> String {
 /// The box's metrics in Prometheus' text format.
 #[utoipa::path(get, path = "/metrics", tag = "status",
     responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
-pub async fn prometheus(ctx: &AppContext) -> Result<Response, ApiError> {
+pub async fn prometheus(ctx: &AppContext) -> Reply {
     let text = ctx
         .metrics
         .prometheus(ctx.hub.subscribers())

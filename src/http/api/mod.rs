@@ -1,4 +1,8 @@
 //! The JSON API under `/api/v1`, one file per resource, and `/metrics`.
+//! Each handler is given what the route table parsed out of the request
+//! (see [`crate::http::routes`]), calls a service, and encodes the answer.
+
+pub use crate::http::router::{Actor, Reply};
 
 pub mod audit;
 pub mod box_info;

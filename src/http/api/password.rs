@@ -2,23 +2,17 @@
 //! caller changes their own password (any role). The caller's other
 //! sessions end; this one stays.
 
-use std::net::SocketAddr;
-
-use bytes::Bytes;
-use http::Request;
 use serde::Deserialize;
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::clock::now_ms;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
-use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, no_content};
+use crate::http::response::no_content;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Change {
+pub struct Change {
     current_password: String,
     new_password: String,
 }
@@ -26,22 +20,15 @@ struct Change {
 /// Changes the caller's own password; their other sessions end.
 #[utoipa::path(post, path = "/api/v1/session/password", tag = "account", request_body = Change,
     responses((status = 204, description = "Changed.")))]
-pub async fn change(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let body: Change = json_body(req, &["current_password", "new_password"])?;
-    let sessions = ctx.sessions.clone();
-    let turn = sessions.hash_turn().await?;
-    blocking(move || {
+pub async fn change(ctx: &AppContext, actor: Actor, body: Change) -> Reply {
+    let turn = ctx.sessions.hash_turn().await?;
+    blocking_with(&ctx.sessions, move |sessions| {
         sessions.change_password(
             &turn,
-            &caller,
+            &actor.caller,
             &body.current_password,
             &body.new_password,
-            peer.ip(),
+            actor.source,
             now_ms(),
         )
     })

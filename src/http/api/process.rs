@@ -5,14 +5,15 @@
 
 use http::StatusCode;
 
+use super::Reply;
 use crate::http::blocking;
 use crate::http::error::ApiError;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::system::privileges::Held;
 
 #[utoipa::path(get, path = "/api/v1/system/process", tag = "system",
     responses((status = 200, description = "What hearth's process holds.", body = crate::system::privileges::Held)))]
-pub async fn get() -> Result<Response, ApiError> {
+pub async fn get() -> Reply {
     let held = blocking(|| {
         Held::read().map_err(|e| ApiError::Internal(format!("reading /proc/self/status: {e}")))
     })

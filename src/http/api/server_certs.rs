@@ -4,18 +4,19 @@
 //! the POST and nowhere else, ever; the answer also carries the `ca.pem`
 //! and the `docker context create` command for it.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::StatusCode;
 use serde::Serialize;
 
+use super::{Actor, Reply};
 use crate::accounts::Caller;
 use crate::accounts::certs::CertRecord;
 use crate::clock::now_ms;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::servers::access::certs::CertsService;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -23,9 +24,9 @@ pub struct CertificateList {
     certificates: Vec<CertRecord>,
 }
 
-fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
+fn service(ctx: &AppContext) -> Result<&Arc<CertsService>, ApiError> {
     ctx.server_certs
-        .clone()
+        .as_ref()
         .ok_or_else(|| ApiError::Unavailable {
             message: "the servers' certificate authority is unusable; see the log".into(),
         })
@@ -33,38 +34,28 @@ fn service(ctx: &AppContext) -> Result<std::sync::Arc<CertsService>, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/server-certificates", tag = "servers",
     responses((status = 200, description = "The caller's certificates.", body = CertificateList)))]
-pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
-    let certs = service(ctx)?;
-    let list = blocking(move || certs.list(&caller)).await?;
-    Ok(json(
-        StatusCode::OK,
-        &CertificateList { certificates: list },
-    ))
+pub async fn list(ctx: &AppContext, caller: Caller) -> Reply {
+    let certificates = blocking_with(service(ctx)?, move |certs| certs.list(&caller)).await?;
+    Ok(json(StatusCode::OK, &CertificateList { certificates }))
 }
 
 #[utoipa::path(post, path = "/api/v1/server-certificates", tag = "servers",
     responses((status = 201, description = "Issued; the key is shown this once.", body = crate::servers::access::certs::NewCertificate)))]
-pub async fn issue(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let certs = service(ctx)?;
-    let new = blocking(move || certs.issue(&caller, peer.ip(), now_ms())).await?;
+pub async fn issue(ctx: &AppContext, actor: Actor) -> Reply {
+    let new = blocking_with(service(ctx)?, move |certs| {
+        certs.issue(&actor.caller, actor.source, now_ms())
+    })
+    .await?;
     Ok(json(StatusCode::CREATED, &new))
 }
 
 #[utoipa::path(delete, path = "/api/v1/server-certificates/{id}", tag = "servers",
     params(("id" = String, Path, description = "The certificate's id.")),
     responses((status = 200, description = "Revoked.", body = CertRecord)))]
-pub async fn revoke(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-    id: String,
-) -> Result<Response, ApiError> {
-    let certs = service(ctx)?;
-    let id = id.to_string();
-    let revoked = blocking(move || certs.revoke(&caller, &id, peer.ip(), now_ms())).await?;
+pub async fn revoke(ctx: &AppContext, actor: Actor, id: String) -> Reply {
+    let revoked = blocking_with(service(ctx)?, move |certs| {
+        certs.revoke(&actor.caller, &id, actor.source, now_ms())
+    })
+    .await?;
     Ok(json(StatusCode::OK, &revoked))
 }

@@ -5,17 +5,15 @@
 //! streams, and ends when anyone's access changes (the client opens it
 //! again, and is answered as it now should be).
 
-use std::net::SocketAddr;
-
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::events::sse::{encode_event, retry_frame};
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::response::{Response, event_stream};
+use crate::http::response::event_stream;
 use crate::servers::logs;
 
 /// The server's log as Server-Sent Events (`log` events).
@@ -24,14 +22,13 @@ use crate::servers::logs;
     responses((status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String)))]
 pub async fn get(
     ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
+    actor: Actor,
     id: String,
     mut changes: watch::Receiver<()>,
-) -> Result<Response, ApiError> {
-    let servers = ctx.servers.clone();
-    let server = blocking(move || servers.get(&caller, &id)).await?;
-    let permit = ctx.streams.try_acquire(peer.ip())?;
+) -> Reply {
+    let Actor { caller, source } = actor;
+    let server = blocking_with(&ctx.servers, move |s| s.get(&caller, &id)).await?;
+    let permit = ctx.streams.try_acquire(source)?;
     let entries = logs::follow(ctx.journal_dir.as_deref(), &server.id).map_err(|e| {
         ApiError::Unavailable {
             message: e.to_string(),

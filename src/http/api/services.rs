@@ -2,15 +2,12 @@
 //! reports them; `POST /api/v1/services/{unit}/{start|stop|restart}`
 //! (admins): answers once systemd's job has ended, audited either way.
 
-use std::net::SocketAddr;
-
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::http::context::AppContext;
-use crate::http::error::ApiError;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::system::actions;
 use crate::system::units::{UnitState, Verb};
 
@@ -31,7 +28,7 @@ pub struct ServiceDone<'a> {
 
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, description = "The box's services.", body = ServiceList)))]
-pub async fn list(ctx: &AppContext) -> Result<Response, ApiError> {
+pub async fn list(ctx: &AppContext) -> Reply {
     Ok(json(
         StatusCode::OK,
         &match &ctx.units {
@@ -54,15 +51,9 @@ pub async fn list(ctx: &AppContext) -> Result<Response, ApiError> {
         ("verb" = crate::system::units::Verb, Path, description = "What to do."),
     ),
     responses((status = 200, description = "Done.", body = ServiceDone)))]
-pub async fn act(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-    unit: String,
-    verb: Verb,
-) -> Result<Response, ApiError> {
+pub async fn act(ctx: &AppContext, actor: Actor, unit: String, verb: Verb) -> Reply {
     let units = ctx.units.as_deref();
-    actions::act(units, &ctx.store, &caller, &unit, verb, peer.ip()).await?;
+    actions::act(units, &ctx.store, &actor.caller, &unit, verb, actor.source).await?;
     Ok(json(
         StatusCode::OK,
         &ServiceDone {

@@ -17,14 +17,15 @@ use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
+use super::{Actor, Reply};
 use crate::accounts::Caller;
 use crate::clock::now_ms;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
 use crate::http::guard::{Credential, SESSION_COOKIE, caller};
 use crate::http::request::{expired_cookie, json_body, same_origin, session_cookie};
-use crate::http::response::{Response, json, no_content};
+use crate::http::response::{json, no_content};
 use crate::http::user_agent;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -41,23 +42,18 @@ struct Login {
 /// Signs in; sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "account", security(()), request_body = Login,
     responses((status = 200, description = "Signed in.", body = Caller)))]
-pub async fn login(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
+pub async fn login(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
     same_origin(req, || ctx.own_hosts())?;
-    let body: Login = json_body(req, &["username", "password", "totp"])?;
+    let body: Login = json_body(req)?;
     let agent = user_agent::label(
         req.headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
     );
-    let sessions = ctx.sessions.clone();
     // A turn at the hash first: at most a few run at once, whatever
     // arrives (the rest wait a little, then get 503 and Retry-After).
-    let turn = sessions.hash_turn().await?;
-    let (token, caller) = blocking(move || {
+    let turn = ctx.sessions.hash_turn().await?;
+    let (token, caller) = blocking_with(&ctx.sessions, move |sessions| {
         sessions.login(
             &turn,
             &body.username,
@@ -89,24 +85,19 @@ struct WhoAmI {
 /// Who the caller is.
 #[utoipa::path(get, path = "/api/v1/session", tag = "account",
     responses((status = 200, description = "The caller.", body = WhoAmI)))]
-pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn whoami(ctx: &AppContext, req: &Request<Bytes>) -> Reply {
     let caller = caller(ctx, req)
         .await?
         .ok_or_else(ApiError::sign_in_first)?;
-    let two_factor = ctx.two_factor.clone();
     let username = caller.username.clone();
-    let two_factor = blocking(move || two_factor.is_on(&username)).await?;
+    let two_factor = blocking_with(&ctx.two_factor, move |t| t.is_on(&username)).await?;
     Ok(json(StatusCode::OK, &WhoAmI { caller, two_factor }))
 }
 
 /// Signs out (a session only; an API token is 400).
 #[utoipa::path(delete, path = "/api/v1/session", tag = "account", security(("session" = [])),
     responses((status = 204, description = "Signed out.")))]
-pub async fn logout(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
+pub async fn logout(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
     same_origin(req, || ctx.own_hosts())?;
     let caller = caller(ctx, req)
         .await?
@@ -120,8 +111,7 @@ pub async fn logout(
                 .into(),
         });
     }
-    let sessions = ctx.sessions.clone();
-    blocking(move || sessions.logout(&caller, peer.ip())).await?;
+    blocking_with(&ctx.sessions, move |s| s.logout(&caller, peer.ip())).await?;
     let mut r = no_content();
     r.headers_mut()
         .insert(header::SET_COOKIE, expired_cookie(SESSION_COOKIE));
@@ -131,9 +121,8 @@ pub async fn logout(
 /// `GET /api/v1/sessions`: the caller's own sessions.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "account",
     responses((status = 200, description = "The caller's sessions.", body = Vec<crate::accounts::SessionView>)))]
-pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
-    let sessions = ctx.sessions.clone();
-    let list = blocking(move || sessions.list(&caller, now_ms())).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Reply {
+    let list = blocking_with(&ctx.sessions, move |s| s.list(&caller, now_ms())).await?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -141,14 +130,11 @@ pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "account",
     params(("id" = String, Path, description = "The session's id.")),
     responses((status = 204, description = "Ended.")))]
-pub async fn revoke(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-    id: String,
-) -> Result<Response, ApiError> {
-    let sessions = ctx.sessions.clone();
-    let found = blocking(move || sessions.revoke(&caller, &id, peer.ip())).await?;
+pub async fn revoke(ctx: &AppContext, actor: Actor, id: String) -> Reply {
+    let found = blocking_with(&ctx.sessions, move |s| {
+        s.revoke(&actor.caller, &id, actor.source)
+    })
+    .await?;
     if !found {
         return Err(ApiError::NotFound);
     }

@@ -4,32 +4,28 @@
 //! A PATCH is validated whole before anything is stored: one bad field is
 //! a 400 naming it, and nothing of the request changes.
 
-use std::net::SocketAddr;
-
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::accounts::HostChange;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 use crate::invalid::invalid;
 use crate::names::{Hostname, TimeZone};
 use crate::store::Retention;
 
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
     responses((status = 200, description = "The settings.", body = crate::accounts::SettingsView)))]
-pub async fn get(ctx: &AppContext) -> Result<Response, ApiError> {
+pub async fn get(ctx: &AppContext) -> Reply {
     Ok(json(StatusCode::OK, &ctx.settings.view()?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Patch {
+pub struct Patch {
     public_status: Option<bool>,
     /// Loose like `ntp`, so that a wrong type names this field.
     #[schema(value_type = Option<bool>)]
@@ -48,37 +44,31 @@ struct Patch {
     audit_max_mib: Option<serde_json::Value>,
 }
 
-const FIELDS: &[&str] = &[
-    "public_status",
-    "console_shell",
-    "hostname",
-    "timezone",
-    "ntp",
-    "audit_keep_days",
-    "audit_max_mib",
-];
+/// The field `name`, when given, as `parse` reads it; what `parse` says
+/// of a value it cannot read is the field's error.
+fn given<'a, V: ?Sized, T, E: std::fmt::Display>(
+    name: &str,
+    value: Option<&'a V>,
+    parse: impl FnOnce(&'a V) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(parse)
+        .transpose()
+        .map_err(|e| invalid(name, e.to_string()).into())
+}
 
 /// A field that must be `true` or `false`, when given.
-fn boolean(field: &str, value: Option<&serde_json::Value>) -> Result<Option<bool>, ApiError> {
-    value
-        .map(|v| {
-            v.as_bool()
-                .ok_or_else(|| invalid(field, "must be true or false"))
-        })
-        .transpose()
-        .map_err(ApiError::from)
+fn boolean(name: &str, value: Option<&serde_json::Value>) -> Result<Option<bool>, ApiError> {
+    given(name, value, |v| v.as_bool().ok_or("must be true or false"))
 }
 
 /// A whole number field, when given.
-fn whole(field: &str, value: Option<&serde_json::Value>) -> Result<Option<u32>, ApiError> {
-    value
-        .map(|v| {
-            v.as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| invalid(field, "must be a whole number"))
-        })
-        .transpose()
-        .map_err(ApiError::from)
+fn whole(name: &str, value: Option<&serde_json::Value>) -> Result<Option<u32>, ApiError> {
+    given(name, value, |v| {
+        v.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or("must be a whole number")
+    })
 }
 
 impl Patch {
@@ -99,23 +89,10 @@ impl Patch {
     }
 
     fn host_change(&self) -> Result<HostChange, ApiError> {
-        let hostname = self
-            .hostname
-            .as_deref()
-            .map(Hostname::try_from)
-            .transpose()
-            .map_err(|e| invalid("hostname", e.to_string()))?;
-        let timezone = self
-            .timezone
-            .as_deref()
-            .map(TimeZone::try_from)
-            .transpose()
-            .map_err(|e| invalid("timezone", e.to_string()))?;
-        let ntp = boolean("ntp", self.ntp.as_ref())?;
         Ok(HostChange {
-            hostname,
-            timezone,
-            ntp,
+            hostname: given("hostname", self.hostname.as_deref(), Hostname::try_from)?,
+            timezone: given("timezone", self.timezone.as_deref(), TimeZone::try_from)?,
+            ntp: boolean("ntp", self.ntp.as_ref())?,
         })
     }
 }
@@ -123,28 +100,22 @@ impl Patch {
 /// Changes the fields given; all or nothing.
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = Patch,
     responses((status = 200, description = "The settings now.", body = crate::accounts::SettingsView)))]
-pub async fn patch(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let body: Patch = json_body(req, FIELDS)?;
+pub async fn patch(ctx: &AppContext, actor: Actor, body: Patch) -> Reply {
     let host = body.host_change()?;
     let console_shell = boolean("console_shell", body.console_shell.as_ref())?;
     let retention = body.retention(ctx.store.audit_retention()?)?;
-    let settings = ctx.settings.clone();
-    blocking(move || {
+    let Actor { caller, source } = actor;
+    blocking_with(&ctx.settings, move |settings| {
         if let Some(retention) = retention {
-            settings.set_audit_retention(&caller, retention, peer.ip())?;
+            settings.set_audit_retention(&caller, retention, source)?;
         }
         if let Some(on) = body.public_status {
-            settings.set_public_status(&caller, on, peer.ip())?;
+            settings.set_public_status(&caller, on, source)?;
         }
         if let Some(on) = console_shell {
-            settings.set_console_shell(&caller, on, peer.ip())?;
+            settings.set_console_shell(&caller, on, source)?;
         }
-        settings.set_host(&caller, &host, peer.ip())
+        settings.set_host(&caller, &host, source)
     })
     .await?;
     Ok(json(StatusCode::OK, &ctx.settings.view()?))

@@ -9,13 +9,13 @@ use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use serde::Deserialize;
 
+use super::Reply;
 use crate::accounts::{Setup, SetupError};
 use crate::clock::now_ms;
 use crate::http::blocking;
 use crate::http::context::AppContext;
-use crate::http::error::ApiError;
 use crate::http::request::{cookie, expired_cookie, json_body, same_origin, session_cookie};
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 
 pub const SETUP_COOKIE: &str = "__Host-hearth_setup";
 
@@ -23,7 +23,7 @@ fn secret(req: &Request<Bytes>) -> Option<String> {
     cookie(req, SETUP_COOKIE).map(str::to_string)
 }
 
-fn next_step(ctx: &AppContext, secret: Option<&str>) -> Result<Response, ApiError> {
+fn next_step(ctx: &AppContext, secret: Option<&str>) -> Reply {
     let status = ctx.setup.status(secret, now_ms())?;
     Ok(json(StatusCode::OK, &status))
 }
@@ -31,7 +31,7 @@ fn next_step(ctx: &AppContext, secret: Option<&str>) -> Result<Response, ApiErro
 /// Where the setup stands (setup mode only; 410 after).
 #[utoipa::path(get, path = "/api/v1/setup", tag = "setup", security((), ("setup" = [])),
     responses((status = 200, description = "The setup's state.", body = crate::accounts::SetupStatus)))]
-pub async fn state(ctx: &AppContext, req: &Request<Bytes>) -> Result<Response, ApiError> {
+pub async fn state(ctx: &AppContext, req: &Request<Bytes>) -> Reply {
     if ctx.setup.is_complete() {
         return Err(SetupError::Complete.into());
     }
@@ -47,13 +47,9 @@ struct Claim {
 /// Claims the box with the setup code; sets the setup cookie.
 #[utoipa::path(post, path = "/api/v1/setup/claim", tag = "setup", security(()), request_body = Claim,
     responses((status = 200, description = "Claimed; the setup's state.", body = crate::accounts::SetupStatus)))]
-pub async fn claim(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
+pub async fn claim(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
     same_origin(req, || ctx.own_hosts())?;
-    let body: Claim = json_body(req, &["code"])?;
+    let body: Claim = json_body(req)?;
     let ip: IpAddr = peer.ip();
     let setup = ctx.setup.clone();
     let secret = blocking(move || setup.claim(&body.code, ip, now_ms())).await?;
@@ -75,11 +71,10 @@ pub async fn claim(
 async fn step<B: serde::de::DeserializeOwned + Send + 'static>(
     ctx: &AppContext,
     req: &Request<Bytes>,
-    fields: &[&'static str],
     apply: impl FnOnce(&Setup, Option<&str>, B, u64) -> Result<(), SetupError> + Send + 'static,
-) -> Result<Response, ApiError> {
+) -> Reply {
     same_origin(req, || ctx.own_hosts())?;
-    let body: B = json_body(req, fields)?;
+    let body: B = json_body(req)?;
     let s = secret(req);
     let s2 = s.clone();
     let setup = ctx.setup.clone();
@@ -97,19 +92,10 @@ struct Admin {
 /// Creates the first admin.
 #[utoipa::path(post, path = "/api/v1/setup/admin", tag = "setup", security(("setup" = [])), request_body = Admin,
     responses((status = 200, description = "Done; the setup's state.", body = crate::accounts::SetupStatus)))]
-pub async fn admin(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
-    step(
-        ctx,
-        req,
-        &["username", "password"],
-        move |setup, s, b: Admin, now| {
-            setup.create_admin(s, &b.username, &b.password, peer.ip(), now)
-        },
-    )
+pub async fn admin(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
+    step(ctx, req, move |setup, s, b: Admin, now| {
+        setup.create_admin(s, &b.username, &b.password, peer.ip(), now)
+    })
     .await
 }
 
@@ -123,17 +109,10 @@ struct Host {
 /// Sets the box's host name and time zone.
 #[utoipa::path(post, path = "/api/v1/setup/host", tag = "setup", security(("setup" = [])), request_body = Host,
     responses((status = 200, description = "Done; the setup's state.", body = crate::accounts::SetupStatus)))]
-pub async fn host(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
-    step(
-        ctx,
-        req,
-        &["hostname", "timezone"],
-        move |setup, s, b: Host, now| setup.set_host(s, &b.hostname, &b.timezone, peer.ip(), now),
-    )
+pub async fn host(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
+    step(ctx, req, move |setup, s, b: Host, now| {
+        setup.set_host(s, &b.hostname, &b.timezone, peer.ip(), now)
+    })
     .await
 }
 
@@ -149,19 +128,10 @@ struct Domain {
 /// Sets the box's domain and contact e-mail (both optional).
 #[utoipa::path(post, path = "/api/v1/setup/domain", tag = "setup", security(("setup" = [])), request_body = Domain,
     responses((status = 200, description = "Done; the setup's state.", body = crate::accounts::SetupStatus)))]
-pub async fn domain(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
-    step(
-        ctx,
-        req,
-        &["domain", "email"],
-        move |setup, s, b: Domain, now| {
-            setup.set_domain(s, b.domain.as_deref(), b.email.as_deref(), peer.ip(), now)
-        },
-    )
+pub async fn domain(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
+    step(ctx, req, move |setup, s, b: Domain, now| {
+        setup.set_domain(s, b.domain.as_deref(), b.email.as_deref(), peer.ip(), now)
+    })
     .await
 }
 
@@ -174,11 +144,7 @@ pub struct Finished {
 /// Ends setup mode; the setup API is gone after.
 #[utoipa::path(post, path = "/api/v1/setup/finish", tag = "setup", security(("setup" = [])),
     responses((status = 200, description = "Setup is complete.", body = Finished)))]
-pub async fn finish(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-) -> Result<Response, ApiError> {
+pub async fn finish(ctx: &AppContext, peer: SocketAddr, req: &Request<Bytes>) -> Reply {
     same_origin(req, || ctx.own_hosts())?;
     let s = secret(req);
     let setup = ctx.setup.clone();

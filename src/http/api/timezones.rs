@@ -7,15 +7,15 @@ use std::convert::Infallible;
 
 use http::StatusCode;
 
+use super::Reply;
 use crate::host::timezones;
 use crate::http::blocking;
-use crate::http::error::ApiError;
-use crate::http::response::{Response, json};
+use crate::http::response::json;
 
 /// The time zone names the box knows, sorted.
 #[utoipa::path(get, path = "/api/v1/timezones", tag = "setup", security(()),
     responses((status = 200, description = "Time zone names.", body = Vec<String>)))]
-pub async fn list() -> Result<Response, ApiError> {
+pub async fn list() -> Reply {
     // The first call reads the database: off the async threads.
     let zones = blocking(|| Ok::<_, Infallible>(timezones::list())).await?;
     Ok(json(StatusCode::OK, &zones))

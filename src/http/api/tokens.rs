@@ -3,24 +3,20 @@
 //! once; `GET` lists them (never the token); `DELETE /api/v1/tokens/{id}`
 //! revokes one.
 
-use std::net::SocketAddr;
-
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::{Actor, Reply};
 use crate::accounts::Caller;
 use crate::accounts::TokenRecord;
 use crate::clock::now_ms;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
-use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, json, no_content};
+use crate::http::response::{json, no_content};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Create {
+pub struct Create {
     name: String,
     /// Unix seconds.
     expires_at: Option<u64>,
@@ -35,17 +31,16 @@ struct Created {
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "account", request_body = Create,
     responses((status = 201, description = "Created; the token is shown this once.", body = Created)))]
-pub async fn create(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let body: Create = json_body(req, &["name", "expires_at"])?;
-    let tokens = ctx.tokens.clone();
-    let (record, token) = blocking(move || {
+pub async fn create(ctx: &AppContext, actor: Actor, body: Create) -> Reply {
+    let (record, token) = blocking_with(&ctx.tokens, move |tokens| {
         let expires_ms = body.expires_at.map(|s| s.saturating_mul(1000));
-        tokens.create(&caller, &body.name, expires_ms, peer.ip(), now_ms())
+        tokens.create(
+            &actor.caller,
+            &body.name,
+            expires_ms,
+            actor.source,
+            now_ms(),
+        )
     })
     .await?;
     Ok(json(StatusCode::CREATED, &Created { record, token }))
@@ -53,22 +48,18 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account",
     responses((status = 200, description = "The caller's tokens (never the secret).", body = Vec<crate::accounts::TokenRecord>)))]
-pub async fn list(ctx: &AppContext, caller: Caller) -> Result<Response, ApiError> {
-    let tokens = ctx.tokens.clone();
-    let list = blocking(move || tokens.list(&caller)).await?;
+pub async fn list(ctx: &AppContext, caller: Caller) -> Reply {
+    let list = blocking_with(&ctx.tokens, move |tokens| tokens.list(&caller)).await?;
     Ok(json(StatusCode::OK, &list))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "account",
     params(("id" = String, Path, description = "The token's id.")),
     responses((status = 204, description = "Revoked.")))]
-pub async fn revoke(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-    id: String,
-) -> Result<Response, ApiError> {
-    let tokens = ctx.tokens.clone();
-    blocking(move || tokens.revoke(&caller, &id, peer.ip())).await?;
+pub async fn revoke(ctx: &AppContext, actor: Actor, id: String) -> Reply {
+    blocking_with(&ctx.tokens, move |t| {
+        t.revoke(&actor.caller, &id, actor.source)
+    })
+    .await?;
     Ok(no_content())
 }

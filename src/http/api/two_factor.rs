@@ -4,28 +4,20 @@
 //! {"code"}` turns it on and answers ten recovery codes (shown once),
 //! `DELETE /api/v1/totp` turns it off.
 
-use std::net::SocketAddr;
-
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::clock::now_ms;
 use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
-use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, json, no_content};
+use crate::http::response::{json, no_content};
 
 /// Starts two-factor enrolment.
 #[utoipa::path(post, path = "/api/v1/totp", tag = "account",
     responses((status = 200, description = "The secret, its URI and QR code, shown once.", body = crate::accounts::Enrolment)))]
-pub async fn begin(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn begin(ctx: &AppContext, actor: Actor) -> Reply {
     let (two_factor, settings) = (ctx.two_factor.clone(), ctx.settings.clone());
     let enrolment = blocking(move || {
         // The authenticator app lists the code as "hearth <host name>".
@@ -33,7 +25,7 @@ pub async fn begin(
             Some(host) => format!("hearth {host}"),
             None => "hearth".to_string(),
         };
-        two_factor.begin(&caller, &issuer, peer.ip())
+        two_factor.begin(&actor.caller, &issuer, actor.source)
     })
     .await?;
     Ok(json(StatusCode::OK, &enrolment))
@@ -41,7 +33,7 @@ pub async fn begin(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Confirm {
+pub struct Confirm {
     code: String,
 }
 
@@ -54,17 +46,11 @@ struct RecoveryCodes {
 /// Turns two-factor login on with a code from the app.
 #[utoipa::path(post, path = "/api/v1/totp/confirm", tag = "account", request_body = Confirm,
     responses((status = 200, description = "On; ten recovery codes, shown once.", body = RecoveryCodes)))]
-pub async fn confirm(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let body: Confirm = json_body(req, &["code"])?;
-    let two_factor = ctx.two_factor.clone();
-    let codes =
-        blocking(move || two_factor.confirm(&caller, &body.code, peer.ip(), now_ms() / 1000))
-            .await?;
+pub async fn confirm(ctx: &AppContext, actor: Actor, body: Confirm) -> Reply {
+    let codes = blocking_with(&ctx.two_factor, move |two_factor| {
+        two_factor.confirm(&actor.caller, &body.code, actor.source, now_ms() / 1000)
+    })
+    .await?;
     Ok(json(
         StatusCode::OK,
         &RecoveryCodes {
@@ -76,12 +62,10 @@ pub async fn confirm(
 /// Turns two-factor login off.
 #[utoipa::path(delete, path = "/api/v1/totp", tag = "account",
     responses((status = 204, description = "Off.")))]
-pub async fn disable(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let two_factor = ctx.two_factor.clone();
-    blocking(move || two_factor.disable(&caller, peer.ip())).await?;
+pub async fn disable(ctx: &AppContext, actor: Actor) -> Reply {
+    blocking_with(&ctx.two_factor, move |t| {
+        t.disable(&actor.caller, actor.source)
+    })
+    .await?;
     Ok(no_content())
 }

@@ -2,33 +2,28 @@
 //! creates; `/api/v1/users/{name}`: `PATCH {role?,disabled?,password?}`
 //! changes, `DELETE` removes (and ends the user's sessions).
 
-use std::net::SocketAddr;
-
-use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 
-use crate::accounts::Caller;
+use super::{Actor, Reply};
 use crate::accounts::UserUpdate;
 use crate::auth::Role;
 use crate::clock::now_ms;
-use crate::http::blocking;
+use crate::http::blocking_with;
 use crate::http::context::AppContext;
 use crate::http::error::ApiError;
-use crate::http::request::json_body;
-use crate::http::response::{Response, json, no_content};
+use crate::http::response::{json, no_content};
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, description = "Every user.", body = Vec<crate::accounts::UserView>)))]
-pub async fn list(ctx: &AppContext) -> Result<Response, ApiError> {
-    let users = ctx.users.clone();
-    let list = blocking(move || users.list()).await?;
+pub async fn list(ctx: &AppContext) -> Reply {
+    let list = blocking_with(&ctx.users, |users| users.list()).await?;
     Ok(json(StatusCode::OK, &list))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Create {
+pub struct Create {
     username: String,
     password: String,
     role: String,
@@ -36,21 +31,14 @@ struct Create {
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = Create,
     responses((status = 201, description = "Created.", body = crate::accounts::UserView)))]
-pub async fn create(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let body: Create = json_body(req, &["username", "password", "role"])?;
-    let users = ctx.users.clone();
-    let view = blocking(move || {
+pub async fn create(ctx: &AppContext, actor: Actor, body: Create) -> Reply {
+    let view = blocking_with(&ctx.users, move |users| {
         users.create(
-            &caller,
+            &actor.caller,
             &body.username,
             &body.password,
             &body.role,
-            peer.ip(),
+            actor.source,
             now_ms(),
         )
     })
@@ -60,7 +48,7 @@ pub async fn create(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Patch {
+pub struct Patch {
     role: Option<String>,
     disabled: Option<bool>,
     password: Option<String>,
@@ -69,14 +57,7 @@ struct Patch {
 #[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", request_body = Patch,
     params(("name" = String, Path, description = "The username.")),
     responses((status = 200, description = "Changed.", body = crate::accounts::UserView)))]
-pub async fn update(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    req: &Request<Bytes>,
-    caller: Caller,
-    name: String,
-) -> Result<Response, ApiError> {
-    let body: Patch = json_body(req, &["role", "disabled", "password"])?;
+pub async fn update(ctx: &AppContext, actor: Actor, name: String, body: Patch) -> Reply {
     let role = body
         .role
         .as_deref()
@@ -92,8 +73,10 @@ pub async fn update(
         disabled: body.disabled,
         password: body.password,
     };
-    let users = ctx.users.clone();
-    let view = blocking(move || users.update(&caller, &name, update, peer.ip(), now_ms())).await?;
+    let view = blocking_with(&ctx.users, move |users| {
+        users.update(&actor.caller, &name, update, actor.source, now_ms())
+    })
+    .await?;
     Ok(json(StatusCode::OK, &view))
 }
 
@@ -101,13 +84,10 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "users",
     params(("name" = String, Path, description = "The username.")),
     responses((status = 204, description = "Removed.")))]
-pub async fn delete(
-    ctx: &AppContext,
-    peer: SocketAddr,
-    caller: Caller,
-    name: String,
-) -> Result<Response, ApiError> {
-    let users = ctx.users.clone();
-    blocking(move || users.delete(&caller, &name, peer.ip(), now_ms())).await?;
+pub async fn delete(ctx: &AppContext, actor: Actor, name: String) -> Reply {
+    blocking_with(&ctx.users, move |users| {
+        users.delete(&actor.caller, &name, actor.source, now_ms())
+    })
+    .await?;
     Ok(no_content())
 }
