@@ -7,9 +7,15 @@ use hearth_testkit as common;
 use std::time::Duration;
 
 use common::sse;
-use common::{Daemon, Options, Protocol};
+use common::{Daemon, Options, Protocol, TlsClient};
 
 const WAIT: Duration = Duration::from_secs(5);
+
+/// `path` opened as an event stream over HTTP/1.1 by `c`, and its
+/// snapshot (within [`WAIT`]).
+async fn snapshot_h1(c: &TlsClient, path: &str) -> (sse::SseStream, sse::SseEvent) {
+    sse::open_snapshot(c, Protocol::Http1, path, WAIT).await
+}
 
 #[tokio::test]
 async fn the_status_needs_a_session_and_each_role_gets_its_cut() {
@@ -22,12 +28,10 @@ async fn the_status_needs_a_session_and_each_role_gets_its_cut() {
     let admin = d.admin_client();
     let pw = "another fine passphrase here";
     let r = admin
-        .send(
+        .call(
             "POST",
             "/api/v1/users",
             &format!("{{\"username\":\"eve\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
-            &[],
-            &[],
         )
         .await;
     assert_eq!(r.status, 201);
@@ -51,13 +55,7 @@ async fn the_status_needs_a_session_and_each_role_gets_its_cut() {
     );
     assert!(!has_mac(&viewer_status["system"]));
     assert!(viewer_status["system"]["processes"].is_object());
-    let mut stream = sse::open(
-        &viewer,
-        Protocol::Http1,
-        "/api/v1/events?topics=system",
-        None,
-    )
-    .await;
+    let mut stream = sse::follow(&viewer, "/api/v1/events?topics=system").await;
     assert_eq!(stream.status, 200);
     let snap = stream.next(WAIT).await.unwrap();
     assert!(!has_mac(&snap.json()["system"]));
@@ -104,13 +102,7 @@ async fn public_status_lets_visitors_see_a_reduced_view() {
     assert!(snap.json().get("health").is_none());
     // Asking for more than a visitor may follow is cut down, not refused:
     // the public page asks for what a signed-in user gets.
-    let (mut cut, snap) = sse::open_snapshot(
-        &anon,
-        Protocol::Http1,
-        "/api/v1/events?topics=system,health",
-        WAIT,
-    )
-    .await;
+    let (mut cut, snap) = snapshot_h1(&anon, "/api/v1/events?topics=system,health").await;
     assert!(snap.json()["system"].is_object(), "{}", snap.data);
     assert!(snap.json().get("health").is_none(), "{}", snap.data);
     let live = cut.next(WAIT).await.unwrap();
@@ -160,13 +152,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
     let settings = admin.get("/api/v1/settings").await.json();
     assert_eq!(settings["console_shell"], true, "{settings}");
     let audit = admin.get("/api/v1/audit").await.json();
-    let record = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["action"] == "settings.console_shell")
-        .unwrap_or_else(|| panic!("no settings.console_shell record: {audit}"))
-        .clone();
+    let record = common::audited(&audit, "settings.console_shell");
     assert_eq!(record["actor"], "admin", "{record}");
     assert_eq!(record["target"], "true", "{record}");
     assert_eq!(record["outcome"], "success", "{record}");
@@ -211,13 +197,7 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["console_shell"], false);
     let audit = admin.get("/api/v1/audit").await.json();
-    let targets: Vec<&str> = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "settings.console_shell")
-        .map(|r| r["target"].as_str().unwrap())
-        .collect();
+    let targets = common::audit_column(&audit, "settings.console_shell", "target");
     assert_eq!(
         targets,
         ["false", "true"],
@@ -229,17 +209,15 @@ async fn the_console_shell_is_off_until_an_admin_turns_it_on() {
 async fn admins_follow_the_audit_log_live_and_others_may_not() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
-    let mut stream = sse::open(&admin, Protocol::Http1, "/api/v1/events?topics=audit", None).await;
+    let mut stream = sse::follow(&admin, "/api/v1/events?topics=audit").await;
     assert_eq!(stream.status, 200);
     assert_eq!(stream.next(WAIT).await.unwrap().event, "snapshot");
     let pw = "another fine passphrase here";
     let r = admin
-        .send(
+        .call(
             "POST",
             "/api/v1/users",
             &format!("{{\"username\":\"ann\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
-            &[],
-            &[],
         )
         .await;
     assert_eq!(r.status, 201);
@@ -257,27 +235,19 @@ async fn admins_follow_the_audit_log_live_and_others_may_not() {
     assert!(message.contains("may follow: system, health"), "{message}");
     // Following everything, or naming `audit` among others, a viewer
     // simply gets no audit events.
-    let mut all = sse::open(&viewer, Protocol::Http1, "/api/v1/events", None).await;
+    let mut all = sse::follow(&viewer, "/api/v1/events").await;
     let snap = all.next(WAIT).await.unwrap();
     assert!(snap.json().get("audit").is_none());
-    let (mut named, snap) = sse::open_snapshot(
-        &viewer,
-        Protocol::Http1,
-        "/api/v1/events?topics=system,audit",
-        WAIT,
-    )
-    .await;
+    let (mut named, snap) = snapshot_h1(&viewer, "/api/v1/events?topics=system,audit").await;
     assert!(snap.json()["system"].is_object());
     assert!(snap.json().get("audit").is_none());
     // An audited change while the viewer's streams are open: the admin's
     // stream gets it, the viewer's only system samples.
     let r = admin
-        .send(
+        .call(
             "POST",
             "/api/v1/users",
             &format!("{{\"username\":\"bob\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
-            &[],
-            &[],
         )
         .await;
     assert_eq!(r.status, 201);
@@ -299,7 +269,5 @@ async fn admins_follow_the_audit_log_live_and_others_may_not() {
     }
     assert!(seen.iter().any(|e| e == "system"), "{seen:?}");
     assert!(seen.iter().all(|e| e == "system"), "{seen:?}");
-    admin
-        .send("DELETE", "/api/v1/users/ann", "", &[], &[])
-        .await;
+    admin.call("DELETE", "/api/v1/users/ann", "").await;
 }

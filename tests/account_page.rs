@@ -37,6 +37,15 @@ fn der(pem: &str) -> Vec<u8> {
 /// the fingerprint's title and its buttons' texts and names.
 const SHOWN: &str = "return Array.from(document.querySelectorAll('#certs li'), l => ({id: l.dataset.id, heading: l.querySelector('h3').textContent, state: l.querySelector('[data-field=state]').textContent, facts: Array.from(l.querySelectorAll('dt'), t => [t.textContent, t.nextElementSibling.textContent]), title: l.querySelector('code').title, buttons: Array.from(l.querySelectorAll('button'), b => [b.textContent, b.getAttribute('aria-label')])}))";
 
+/// The certificates' section shown, with no certificate listed.
+const NO_CERTIFICATES: &str = "return !document.getElementById('certs-section').hidden && !document.getElementById('certs-none').hidden && document.querySelector('#certs li') === null";
+
+/// Signs in through the status page, then opens the account page.
+async fn open_account(b: &Browser, d: &Daemon, username: &str, password: &str) {
+    sign_in_and_open_status(b, d.addr().port(), username, password).await;
+    b.goto(&d.url("/account")).await;
+}
+
 /// Scrolls to the certificates, so that the checks' screenshots show them.
 async fn show_section(b: &Browser) {
     b.eval("document.getElementById('certs-section').scrollIntoView({block: 'end'}); return true")
@@ -50,26 +59,19 @@ async fn a_member_makes_lists_and_revokes_a_server_certificate() {
     let mut ann = d.client();
     ann.session = Some(ann.login("ann", PASSWORD).await);
     let r = ann
-        .send("POST", "/api/v1/servers", r#"{"name":"web"}"#, &[], &[])
+        .call("POST", "/api/v1/servers", r#"{"name":"web"}"#)
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let port = r.json()["engine_port"].as_u64().expect("an engine port");
     // Someone else's certificate, on no page but theirs.
     let bob = d.signed_in("bob", "member").await;
-    let r = bob
-        .send("POST", "/api/v1/server-certificates", "", &[], &[])
-        .await;
+    let r = bob.call("POST", "/api/v1/server-certificates", "").await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 
     let b = d.browser().await;
-    sign_in_and_open_status(&b, d.addr().port(), "ann", PASSWORD).await;
-    b.goto(&format!("https://localhost:{}/account", d.addr().port()))
+    open_account(&b, &d, "ann", PASSWORD).await;
+    b.wait_for(NO_CERTIFICATES, "the certificates' section, with none yet")
         .await;
-    b.wait_for(
-        "return !document.getElementById('certs-section').hidden && !document.getElementById('certs-none').hidden && document.querySelector('#certs li') === null",
-        "the certificates' section, with none yet",
-    )
-    .await;
 
     // Made: the three files, the command for ann's server, then listed.
     // The files' contents are caught as the page hands them to the
@@ -144,58 +146,16 @@ async fn a_member_makes_lists_and_revokes_a_server_certificate() {
     b.check_page("account-certificate-made").await;
 
     // Shown once: the page read again has the certificate, not its files.
-    b.goto(&format!("https://localhost:{}/account", d.addr().port()))
+    b.goto(&d.url("/account")).await;
+    b.wait_present("#certs li", "the certificate listed again")
         .await;
-    b.wait_for(
-        "return document.querySelector('#certs li') !== null",
-        "the certificate listed again",
-    )
-    .await;
     assert_eq!(
         b.eval("return [document.getElementById('cert-shown').hidden, document.querySelectorAll('#cert-files a').length]")
             .await,
         json!([true, 0])
     );
 
-    // Revoked after the dialog (Cancel first keeps it).
-    b.click("#certs li button").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
-    assert_eq!(
-        b.eval("return document.activeElement.value").await,
-        "cancel",
-        "Enter alone revokes nothing"
-    );
-    b.click("dialog.confirm button[value=cancel]").await;
-    b.wait_for(
-        "return !document.querySelector('dialog.confirm').open",
-        "the dialog closed",
-    )
-    .await;
-    assert!(listed(&ann).await[0].get("revoked_ms").is_none());
-    b.click("#certs li button").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
-    b.click("#confirm-ok").await;
-    b.wait_for(
-        "const l = document.querySelector('#certs li'); return l.querySelector('[data-field=state]').textContent === 'revoked' && l.querySelector('button') === null && document.getElementById('certs-message').classList.contains('ok')",
-        "the certificate listed as revoked",
-    )
-    .await;
-    let shown = &b.eval(SHOWN).await[0];
-    assert_eq!(shown["facts"][1][0], "Revoked", "{shown}");
-    assert_eq!(shown["buttons"], json!([]));
-    let api = listed(&ann).await;
-    assert_eq!(api.len(), 1, "{api:?}");
-    assert!(api[0]["revoked_ms"].as_u64().is_some(), "{api:?}");
-    show_section(&b).await;
-    b.check_page("account-certificate-revoked").await;
+    revoked_after_the_dialog(&b, &ann).await;
 
     // An admin's account page has their own certificates only (the API
     // gives them everyone's, which the servers page shows).
@@ -203,12 +163,10 @@ async fn a_member_makes_lists_and_revokes_a_server_certificate() {
     b.click("#signout").await;
     b.wait_for("return location.pathname === '/login'", "signed out")
         .await;
-    sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
     assert_eq!(listed(&d.admin_client()).await.len(), 2);
-    b.goto(&format!("https://localhost:{}/account", d.addr().port()))
-        .await;
+    open_account(&b, &d, "admin", ADMIN_PASSWORD).await;
     b.wait_for(
-        "return !document.getElementById('certs-section').hidden && !document.getElementById('certs-none').hidden && document.querySelector('#certs li') === null",
+        NO_CERTIFICATES,
         "the admin's page, with no certificate of theirs",
     )
     .await;
@@ -222,4 +180,32 @@ async fn a_member_makes_lists_and_revokes_a_server_certificate() {
     )
     .await;
     b.assert_no_severe_errors(&["ERR_CONNECTION_REFUSED"]).await;
+}
+
+/// Revoked after the dialog (Cancel first keeps it).
+async fn revoked_after_the_dialog(b: &Browser, ann: &TlsClient) {
+    b.click("#certs li button").await;
+    b.wait_dialog().await;
+    assert_eq!(
+        b.eval("return document.activeElement.value").await,
+        "cancel",
+        "Enter alone revokes nothing"
+    );
+    b.answer_dialog(false).await;
+    assert!(listed(ann).await[0].get("revoked_ms").is_none());
+    b.click("#certs li button").await;
+    b.answer_dialog(true).await;
+    b.wait_for(
+        "const l = document.querySelector('#certs li'); return l.querySelector('[data-field=state]').textContent === 'revoked' && l.querySelector('button') === null && document.getElementById('certs-message').classList.contains('ok')",
+        "the certificate listed as revoked",
+    )
+    .await;
+    let shown = &b.eval(SHOWN).await[0];
+    assert_eq!(shown["facts"][1][0], "Revoked", "{shown}");
+    assert_eq!(shown["buttons"], json!([]));
+    let api = listed(ann).await;
+    assert_eq!(api.len(), 1, "{api:?}");
+    assert!(api[0]["revoked_ms"].as_u64().is_some(), "{api:?}");
+    show_section(b).await;
+    b.check_page("account-certificate-revoked").await;
 }

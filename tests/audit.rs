@@ -2,47 +2,14 @@
 
 use hearth_testkit as common;
 
-use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
-
-/// The ids of every page of `/api/v1/audit?{query}`, following `next`
-/// (as `before=`) from the newest page to the last.
-async fn all_pages(c: &TlsClient, session: &str, query: &str) -> Vec<Vec<u64>> {
-    let mut pages = Vec::new();
-    let mut path = format!("/api/v1/audit?{query}");
-    loop {
-        let r = c.as_user(session, "GET", &path, "").await;
-        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
-        let page = r.json();
-        pages.push(
-            page["records"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_u64().unwrap())
-                .collect(),
-        );
-        match page["next"].as_u64() {
-            Some(before) => path = format!("/api/v1/audit?{query}&before={before}"),
-            None => return pages,
-        }
-    }
-}
+use common::{Daemon, Options};
 
 #[tokio::test]
 async fn admins_read_the_audit_log_with_filters_and_paging() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
     // A failed login is audited too.
-    let r = c
-        .send(
-            "POST",
-            "/api/v1/session",
-            "{\"username\":\"admin\",\"password\":\"wrong wrong wrong\"}",
-            &[],
-            &[],
-        )
-        .await;
+    let r = c.try_login("admin", "wrong wrong wrong").await;
     assert_eq!(r.status, 401);
 
     let all = c
@@ -79,7 +46,7 @@ async fn admins_read_the_audit_log_with_filters_and_paging() {
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
 
     // Paging: two at a time, following `next`, gives the same records.
-    let paged = all_pages(&c, &admin, "limit=2").await;
+    let paged = common::audit_pages(&c, &admin, "limit=2").await;
     assert_eq!(paged.iter().map(|p| p.len()).max(), Some(2));
     assert_eq!(paged.concat(), ids);
 
@@ -146,7 +113,7 @@ async fn pages_run_newest_first_without_gaps_or_repeats() {
         let r = c.as_user(session, "POST", "/api/v1/tokens", &body).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
-    let pages = all_pages(&c, &admin, "limit=50").await;
+    let pages = common::audit_pages(&c, &admin, "limit=50").await;
     let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
     assert_eq!(sizes.len(), 3, "{sizes:?}");
     assert_eq!(&sizes[..2], &[50, 50]);
@@ -158,11 +125,11 @@ async fn pages_run_newest_first_without_gaps_or_repeats() {
     assert!(newest >= 120);
     assert_eq!(ids, (1..=newest).rev().collect::<Vec<u64>>());
     // The default page size is 100.
-    let first = all_pages(&c, &admin, "").await;
+    let first = common::audit_pages(&c, &admin, "").await;
     assert_eq!(first[0].len(), 100);
 
     // The actor filter pages the same way, through that actor's records.
-    let alpha = all_pages(&c, &admin, "actor=alpha&limit=15").await;
+    let alpha = common::audit_pages(&c, &admin, "actor=alpha&limit=15").await;
     let sizes: Vec<usize> = alpha.iter().map(Vec::len).collect();
     assert_eq!(sizes, vec![15, 15, 10]);
     let alpha = alpha.concat();
@@ -234,13 +201,7 @@ async fn admins_set_how_long_the_log_keeps_attempts() {
         (&30.into(), &32.into())
     );
     let audit = admin.get("/api/v1/audit").await.json();
-    let record = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["action"] == "settings.audit_retention")
-        .cloned()
-        .unwrap_or_else(|| panic!("{audit}"));
+    let record = common::audited(&audit, "settings.audit_retention");
     assert_eq!(record["target"], "keep_days=30 max_mib=32");
 
     // Not for members.

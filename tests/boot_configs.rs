@@ -96,15 +96,9 @@ fn stopping_nftables_takes_away_only_the_base_table() {
 #[test]
 fn caddy_accepts_its_boot_config() {
     let caddy = require("caddy", "caddy");
-    let out = Command::new(caddy)
+    let mut validate = Command::new(caddy);
+    validate
         .args(["validate", "--adapter", "caddyfile", "--config"])
-        .arg(format!("{ROOT}/caddy/Caddyfile"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "caddy validate: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(format!("{ROOT}/caddy/Caddyfile"));
+    common::run_ok(&mut validate, "caddy validate");
 }

@@ -13,6 +13,16 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// `hearth serve` with a config file holding `config`: its exit code
+/// and what it wrote to stderr.
+fn serve_with_config(config: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.toml");
+    std::fs::write(&path, config).unwrap();
+    let (code, _, err) = run(&["serve", "--config", path.to_str().unwrap()]);
+    (code, err)
+}
+
 #[test]
 fn version_prints_the_version() {
     let (code, out, _) = run(&["--version"]);
@@ -22,20 +32,14 @@ fn version_prints_the_version() {
 
 #[test]
 fn serve_with_an_unknown_key_exits_2_naming_the_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hearth.toml");
-    std::fs::write(&path, "listen = \"127.0.0.1:0\"\nlsiten_twice = 1\n").unwrap();
-    let (code, _, err) = run(&["serve", "--config", path.to_str().unwrap()]);
+    let (code, err) = serve_with_config("listen = \"127.0.0.1:0\"\nlsiten_twice = 1\n");
     assert_eq!(code, Some(2));
     assert!(err.contains("lsiten_twice"), "{err}");
 }
 
 #[test]
 fn serve_with_a_bad_value_exits_2_naming_the_key_and_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hearth.toml");
-    std::fs::write(&path, "listen = \"localhost\"\n").unwrap();
-    let (code, _, err) = run(&["serve", "--config", path.to_str().unwrap()]);
+    let (code, err) = serve_with_config("listen = \"localhost\"\n");
     assert_eq!(code, Some(2));
     assert!(
         err.contains("`listen`") && err.contains("address:port"),

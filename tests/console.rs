@@ -47,6 +47,14 @@ fi
         Tools { dir }
     }
 
+    /// A daemon whose console runs these tools.
+    fn daemon(&self) -> Daemon {
+        Daemon::start(Options {
+            config: self.config(),
+            ..Options::default()
+        })
+    }
+
     /// The `[console]` lines of the config.
     fn config(&self) -> String {
         format!(
@@ -292,10 +300,7 @@ fn a_new_certificate_is_served_at_once() {
 #[test]
 fn restart_reboot_and_power_off_ask_systemd_after_a_yes() {
     let tools = Tools::new();
-    let d = Daemon::start(Options {
-        config: tools.config(),
-        ..Options::default()
-    });
+    let d = tools.daemon();
     let mut pty = console(&d);
     for key in ["r", "b", "o"] {
         pty.type_after_mark(key);
@@ -367,10 +372,7 @@ fn the_log_shows_hearths_last_lines() {
 #[test]
 fn the_factory_reset_returns_the_box_to_setup_mode_with_a_new_code() {
     let tools = Tools::new();
-    let d = Daemon::start(Options {
-        config: tools.config(),
-        ..Options::default()
-    });
+    let d = tools.daemon();
     let state = d.state_dir();
     let old_code = std::fs::read_to_string(d.state_dir().join("tls/cert.pem")).unwrap();
     let pid = d.child.id().to_string();
@@ -516,7 +518,7 @@ async fn the_firewall_reset_replaces_the_admins_rules_by_the_boot_policy() {
     let policy = json!({"policy": {"https_from": ["0.0.0.0/0", "::/0"], "web": true,
         "allow": [{"protocol": "tcp", "ports": 4711}]}});
     let r = admin
-        .send("PUT", "/api/v1/firewall", &policy.to_string(), &[], &[])
+        .call("PUT", "/api/v1/firewall", &policy.to_string())
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = admin.post_json("/api/v1/firewall/confirm", "", None).await;

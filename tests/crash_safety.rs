@@ -142,11 +142,7 @@ async fn a_firewall_change_killed_mid_apply_leaves_a_whole_ruleset_and_the_owner
     in_force(&admin, 0).await;
     // An API token survives the restarts (a session would too, but the
     // harness signs in anew at each start).
-    let r = admin
-        .send("POST", "/api/v1/tokens", r#"{"name":"fw"}"#, &[], &[])
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let token = r.json()["token"].as_str().unwrap().to_string();
+    let token = admin.new_token("fw").await;
     // The two whole rulesets, and how long a change takes to answer (the
     // kills land within that).
     let mut tables = Vec::new();
@@ -226,7 +222,7 @@ async fn a_firewall_change_killed_mid_apply_leaves_a_whole_ruleset_and_the_owner
 
 async fn put_policy(admin: &TlsClient, b: bool, confirm: bool) -> common::Reply {
     let body = json!({"policy": policy(b), "confirm": confirm}).to_string();
-    admin.send("PUT", "/api/v1/firewall", &body, &[], &[]).await
+    admin.call("PUT", "/api/v1/firewall", &body).await
 }
 
 /// How a server round's kill comes: while the create is in flight (it

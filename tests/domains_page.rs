@@ -10,12 +10,13 @@
 
 use hearth_testkit as common;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::caddy_lab::{Backend, curl_resolve};
 use common::proxy_lab::ProxyLab;
 use common::webdriver::Browser;
-use common::{ADMIN_PASSWORD, Daemon};
+use common::{ADMIN_PASSWORD, Daemon, TlsClient};
 use common::{eventually, when};
 use serde_json::{Value, json};
 
@@ -24,16 +25,9 @@ const MEMBER_PASSWORD: &str = "a member's own long passphrase";
 /// Signs `user` in on the sign-in page, which leads to /domains, and
 /// waits until the page has the list and the web server's first report.
 async fn open_domains(b: &Browser, d: &Daemon, user: &str, password: &str) {
-    b.goto(&d.url("/login?next=%2Fdomains")).await;
-    b.wait_for(
-        "return location.pathname === '/login' && document.readyState === 'complete'",
-        "the sign-in page",
-    )
-    .await;
-    b.set_value("#username", user).await;
-    b.set_value("#password", password).await;
-    b.click("#login button[type=submit]").await;
-    b.wait_for(
+    b.sign_in_at(
+        &d.url("/login?next=%2Fdomains"),
+        (user, password),
         "return location.pathname === '/domains' && document.readyState === 'complete' && !document.getElementById('domains-page').hidden && document.getElementById('proxy-state').classList.contains('state-ok') && (document.querySelector('#domains li') !== null || !document.getElementById('domains-none').hidden)",
         "the domains page with its list and the web server's state",
     )
@@ -137,20 +131,31 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     // Set on this document: a reload would lose it.
     b.eval("window.sameDocument = true; return true").await;
 
-    // A name the box refuses: said at the name, and nothing stored.
-    b.set_value("#d-name", "localhost").await;
-    b.set_value("#d-address", "127.0.0.1").await;
-    b.set_value("#d-port", &backend.addr().port().to_string())
-        .await;
-    b.set_value("#d-tls", "internal").await;
+    a_refused_name_is_said_at_its_field(&b, &lab, &backend).await;
+    a_good_name_is_listed_and_served(&b, &lab, &backend).await;
+    the_health_checks_arrive_live(&b).await;
+    a_change_to_https_only_is_in_force(&b, &lab, &backend).await;
+    a_removal_asks_first(&b, &lab).await;
+    caddy_gone_is_said_live(&b, &mut lab).await;
+    // The refusal (400) is how the page learnt of the bad name.
+    b.assert_no_severe_errors(&["400 ()"]).await;
+}
+
+/// A name the box refuses: said at the name, and nothing stored.
+async fn a_refused_name_is_said_at_its_field(b: &Browser, lab: &ProxyLab, backend: &Backend) {
+    let port = backend.addr().port().to_string();
+    let fields = [
+        ("#d-name", "localhost"),
+        ("#d-address", "127.0.0.1"),
+        ("#d-port", port.as_str()),
+        ("#d-tls", "internal"),
+    ];
+    b.fill(&fields).await;
     b.click("#d-submit").await;
-    b.wait_for(
-        "return document.getElementById('d-name').getAttribute('aria-invalid') === 'true'",
-        "the bad name marked at its field",
-    )
-    .await;
+    b.wait_invalid("#d-name", "the bad name marked at its field")
+        .await;
     assert_eq!(
-        field_error(&b, "d-name").await,
+        field_error(b, "d-name").await,
         json!([
             "true",
             true,
@@ -160,10 +165,12 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
         ]),
         "the message at the name, tied to it, with the focus there"
     );
-    assert!(api_names(&lab).is_empty(), "nothing stored");
+    assert!(api_names(lab).is_empty(), "nothing stored");
     b.check_page("domains-bad-name").await;
+}
 
-    // A good one: listed at once, in force as soon as Caddy took it.
+/// A good one: listed at once, in force as soon as Caddy took it.
+async fn a_good_name_is_listed_and_served(b: &Browser, lab: &ProxyLab, backend: &Backend) {
     b.set_value("#d-name", "web.test").await;
     b.click("#d-submit").await;
     b.wait_for(
@@ -172,7 +179,7 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     )
     .await;
     let entry = wait_shown(
-        &b,
+        b,
         "web.test",
         "web.test applied",
         Duration::from_secs(15),
@@ -200,7 +207,7 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
         ]),
         "no reload, the old error gone, the addition said"
     );
-    assert_eq!(api_names(&lab), ["web.test"]);
+    assert_eq!(api_names(lab), ["web.test"]);
     // It is real: Caddy routes it to the backend with its local CA.
     lab.wait_for_hosts(&["web.test"]);
     lab.caddy.wait_for_local_cert("web.test");
@@ -209,11 +216,13 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
         curl_resolve("web.test", lab.https_port, Some(&root), "/"),
         (200, "web".to_string())
     );
+}
 
-    // The health checks arrive on the stream: the name does not resolve
-    // here (no DNS for .test), the certificate is the local CA's.
+/// The health checks arrive on the stream: the name does not resolve
+/// here (no DNS for .test), the certificate is the local CA's.
+async fn the_health_checks_arrive_live(b: &Browser) {
     let entry = wait_shown(
-        &b,
+        b,
         "web.test",
         "the certificate from the health check",
         Duration::from_secs(30),
@@ -240,8 +249,10 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     );
     assert_eq!(b.eval("return window.sameDocument === true").await, true);
     b.check_page("domains").await;
+}
 
-    // A change: HTTPS only.
+/// A change: HTTPS only.
+async fn a_change_to_https_only_is_in_force(b: &Browser, lab: &ProxyLab, backend: &Backend) {
     b.click("button[aria-label='Change web.test']").await;
     assert_eq!(
         b.eval("return [document.getElementById('h-domain-form').textContent, document.getElementById('d-name').value, document.getElementById('d-name').readOnly, document.getElementById('d-tls').value, document.getElementById('d-port').value, document.getElementById('d-submit').textContent]")
@@ -259,7 +270,7 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     b.click("#d-hsts").await;
     b.click("#d-submit").await;
     wait_shown(
-        &b,
+        b,
         "web.test",
         "the change in force",
         Duration::from_secs(15),
@@ -272,14 +283,12 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     let r = lab.api("GET", "/api/v1/domains/web.test", "");
     assert_eq!(r.json()["hsts"], true, "{:?}", r.body);
     assert_eq!(b.text("#h-domain-form").await, "Add a domain");
+}
 
-    // Removed, after the confirmation.
+/// Removed, after the confirmation.
+async fn a_removal_asks_first(b: &Browser, lab: &ProxyLab) {
     b.click("button[aria-label='Remove web.test']").await;
-    b.wait_for(
-        "return document.querySelector('dialog.confirm').open",
-        "the confirmation",
-    )
-    .await;
+    b.wait_dialog().await;
     assert_eq!(b.text("#confirm-title").await, "Remove web.test?");
     b.click("#confirm-ok").await;
     b.wait_for(
@@ -288,15 +297,18 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     )
     .await;
     assert_eq!(b.text("#message").await, "web.test was removed.");
-    assert!(api_names(&lab).is_empty());
+    assert!(api_names(lab).is_empty());
     lab.wait_for_hosts(&[]);
-    b.wait_for(
-        "return document.getElementById('proxy-state').textContent === 'Caddy is up: 0 domains served.'",
+    b.wait_text(
+        "#proxy-state",
+        "Caddy is up: 0 domains served.",
         "the report after the removal",
     )
     .await;
+}
 
-    // Caddy gone: the page says so, live.
+/// Caddy gone: the page says so, live.
+async fn caddy_gone_is_said_live(b: &Browser, lab: &mut ProxyLab) {
     lab.caddy.kill();
     let state = eventually(Duration::from_secs(20), "the degraded state", || async {
         let state = b
@@ -314,8 +326,6 @@ async fn an_admin_adds_a_domain_sees_it_applied_live_changes_and_removes_it() {
     );
     let cause = b.text("#proxy-cause").await;
     assert!(cause.contains("cannot reach Caddy's admin API"), "{cause}");
-    // The refusal (400) is how the page learnt of the bad name.
-    b.assert_no_severe_errors(&["400 ()"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -355,14 +365,52 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
 
     let b = lab.hearth.browser().await;
     open_domains(&b, &lab.hearth, "mia", MEMBER_PASSWORD).await;
+    her_page_shows_only_hers(&b).await;
+    let (id, root) = her_server_is_chosen_and_reached(&b, &lab, (&client, &token), &app).await;
+
+    // Her server deleted: the domain stays, and says why it is not
+    // reached, live.
+    let r = client
+        .as_user(&token, "DELETE", &format!("/api/v1/servers/{id}"), "")
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let entry = wait_shown(
+        &b,
+        "app.test",
+        "the gone server said",
+        Duration::from_secs(15),
+        |v| !field(v, "target-error").is_empty(),
+    )
+    .await;
+    assert_eq!(
+        field(&entry, "target-error"),
+        format!("Visitors get an error page: server {id} is gone.")
+    );
+    // Caddy's load may follow the page's word by a moment.
+    eventually(Duration::from_secs(15), "Caddy answering 502", || async {
+        let got = curl_resolve("app.test", lab.https_port, Some(&root), "/");
+        if got.0 == 502 {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    })
+    .await;
+    b.check_page("domains-member-server").await;
+    b.assert_no_severe_errors(&[]).await;
+}
+
+/// Her page: her domain only, with its health, no owner column, no form
+/// (she has no server yet) but the way to get one.
+async fn her_page_shows_only_hers(b: &Browser) {
     assert_eq!(
         b.eval("return Array.from(document.querySelectorAll('#shell nav a'), a => a.textContent)")
             .await,
         json!(["Status", "Domains", "Servers", "Account"])
     );
-    assert_eq!(listed(&b).await, json!(["mia.test"]), "only her own");
+    assert_eq!(listed(b).await, json!(["mia.test"]), "only her own");
     let entry = wait_shown(
-        &b,
+        b,
         "mia.test",
         "her domain applied, with its health from her stream",
         Duration::from_secs(30),
@@ -404,13 +452,22 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
         json!(["mia.test"])
     );
     b.check_page("domains-member").await;
+}
 
-    // Her server, publishing the app's port for tcp and another for udp.
+/// Her server, publishing the app's port for tcp and another for udp, is
+/// the one choice of target; the domain led to it is served through
+/// Caddy. Answers the server's id and the local CA's root.
+async fn her_server_is_chosen_and_reached(
+    b: &Browser,
+    lab: &ProxyLab,
+    (client, token): (&TlsClient, &str),
+    app: &Backend,
+) -> (String, PathBuf) {
     let port = app.addr().port();
     let server =
         json!({"name": "web", "ports": [{"port": port}, {"port": port, "protocol": "udp"}]});
     let r = client
-        .as_user(&token, "POST", "/api/v1/servers", &server.to_string())
+        .as_user(token, "POST", "/api/v1/servers", &server.to_string())
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
@@ -442,7 +499,7 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
     b.set_value("#d-tls", "internal").await;
     b.click("#d-submit").await;
     let entry = wait_shown(
-        &b,
+        b,
         "app.test",
         "app.test applied",
         Duration::from_secs(15),
@@ -466,35 +523,5 @@ async fn a_member_leads_a_domain_to_her_server_and_sees_when_it_is_gone() {
         curl_resolve("app.test", lab.https_port, Some(&root), "/"),
         (200, "mia's app".to_string())
     );
-
-    // Her server deleted: the domain stays, and says why it is not
-    // reached, live.
-    let r = client
-        .as_user(&token, "DELETE", &format!("/api/v1/servers/{id}"), "")
-        .await;
-    assert_eq!(r.status, 202, "{:?}", r.body);
-    let entry = wait_shown(
-        &b,
-        "app.test",
-        "the gone server said",
-        Duration::from_secs(15),
-        |v| !field(v, "target-error").is_empty(),
-    )
-    .await;
-    assert_eq!(
-        field(&entry, "target-error"),
-        format!("Visitors get an error page: server {id} is gone.")
-    );
-    // Caddy's load may follow the page's word by a moment.
-    eventually(Duration::from_secs(15), "Caddy answering 502", || async {
-        let got = curl_resolve("app.test", lab.https_port, Some(&root), "/");
-        if got.0 == 502 {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .await;
-    b.check_page("domains-member-server").await;
-    b.assert_no_severe_errors(&[]).await;
+    (id, root)
 }

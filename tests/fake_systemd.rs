@@ -13,92 +13,11 @@ use common::fake_systemd::{
     ACCESS_DENIED, FakeSystemd, INVALID_ARGS, NO_SUCH_UNIT, PrivateBus, unit_path,
 };
 use futures_util::StreamExt;
-use zbus::{Connection, ObjectPath, OwnedObjectPath, proxy};
-
-#[proxy(
-    interface = "org.freedesktop.systemd1.Manager",
-    default_service = "org.freedesktop.systemd1",
-    default_path = "/org/freedesktop/systemd1"
-)]
-trait Manager {
-    async fn subscribe(&self) -> zbus::Result<()>;
-    async fn get_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
-    async fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
-    async fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
-    async fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
-    async fn restart_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
-
-    #[zbus(signal)]
-    async fn job_removed(
-        &self,
-        id: u32,
-        job: ObjectPath<'_>,
-        unit: &str,
-        result: &str,
-    ) -> zbus::Result<()>;
-}
-
-#[proxy(
-    interface = "org.freedesktop.systemd1.Unit",
-    default_service = "org.freedesktop.systemd1"
-)]
-trait Unit {
-    #[zbus(property)]
-    fn id(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn load_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn active_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn sub_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn state_change_timestamp(&self) -> zbus::Result<u64>;
-    #[zbus(property)]
-    fn active_enter_timestamp(&self) -> zbus::Result<u64>;
-    #[zbus(property)]
-    fn inactive_enter_timestamp(&self) -> zbus::Result<u64>;
-}
-
-#[proxy(
-    interface = "org.freedesktop.systemd1.Service",
-    default_service = "org.freedesktop.systemd1"
-)]
-trait Service {
-    #[zbus(property)]
-    fn exec_main_status(&self) -> zbus::Result<i32>;
-    #[zbus(property)]
-    fn exec_main_code(&self) -> zbus::Result<i32>;
-    #[zbus(property, name = "MainPID")]
-    fn main_pid(&self) -> zbus::Result<u32>;
-}
-
-#[proxy(
-    interface = "org.freedesktop.hostname1",
-    default_service = "org.freedesktop.hostname1",
-    default_path = "/org/freedesktop/hostname1"
-)]
-trait Hostname1 {
-    async fn set_static_hostname(&self, hostname: &str, interactive: bool) -> zbus::Result<()>;
-    #[zbus(property)]
-    fn static_hostname(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn hostname(&self) -> zbus::Result<String>;
-}
-
-#[proxy(
-    interface = "org.freedesktop.timedate1",
-    default_service = "org.freedesktop.timedate1",
-    default_path = "/org/freedesktop/timedate1"
-)]
-trait Timedate1 {
-    async fn set_timezone(&self, timezone: &str, interactive: bool) -> zbus::Result<()>;
-    #[zbus(name = "SetNTP")]
-    async fn set_ntp(&self, use_ntp: bool, interactive: bool) -> zbus::Result<()>;
-    #[zbus(property)]
-    fn timezone(&self) -> zbus::Result<String>;
-    #[zbus(property, name = "NTP")]
-    fn ntp(&self) -> zbus::Result<bool>;
-}
+use hearth::system::dbus::{
+    HostnameProxy, JobRemovedStream, LoginProxy, ManagerProxy, ServiceProxy, TimedateProxy,
+    UnitProxy,
+};
+use zbus::{Connection, OwnedObjectPath};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -124,6 +43,44 @@ async fn unit_proxies(
         .await
         .unwrap();
     (unit, service)
+}
+
+/// A private bus, the fake serving on it and knowing `units` (name,
+/// active state, sub-state), and a client connected to the bus.
+async fn fake_with(units: &[(&str, &str, &str)]) -> (PrivateBus, FakeSystemd, Connection) {
+    let bus = PrivateBus::start();
+    let fake = FakeSystemd::serve(&bus);
+    for (name, active, sub) in units {
+        fake.add_unit(name, active, sub);
+    }
+    let conn = client(&bus).await;
+    (bus, fake, conn)
+}
+
+/// The systemd manager on `conn`, subscribed, and its JobRemoved signals.
+async fn subscribed(conn: &Connection) -> (ManagerProxy<'static>, JobRemovedStream) {
+    let manager = ManagerProxy::new(conn).await.unwrap();
+    manager.subscribe().await.unwrap();
+    let removed = manager.receive_job_removed().await.unwrap();
+    (manager, removed)
+}
+
+/// `GetUnit`, which hearth never calls (it loads units): the path of a
+/// unit the manager knows, or NoSuchUnit.
+async fn get_unit(manager: &ManagerProxy<'_>, name: &str) -> zbus::Result<OwnedObjectPath> {
+    manager.inner().call("GetUnit", &(name,)).await
+}
+
+/// A property hearth's proxies do not declare (it does not read it), read
+/// through the generic proxy under `typed` (a unit's or service's).
+async fn property<T>(typed: &zbus::Proxy<'_>, name: &str) -> T
+where
+    T: serde::de::DeserializeOwned + zbus::zvariant::Type,
+{
+    typed
+        .get_property(name)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// The name of the D-Bus error a call failed with.
@@ -199,26 +156,20 @@ fn unit_paths_are_escaped_as_systemd_does() {
 
 #[tokio::test]
 async fn restart_gives_job_removed_done_and_properties_changed() {
-    let bus = PrivateBus::start();
+    let (bus, fake, conn) = fake_with(&[("caddy.service", "active", "running")]).await;
     assert!(bus.address().starts_with("unix:path=/tmp/"));
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "active", "running");
     let before = fake.unit("caddy.service").unwrap();
-
-    let conn = client(&bus).await;
-    let manager = ManagerProxy::new(&conn).await.unwrap();
-    manager.subscribe().await.unwrap();
-    let path = manager.get_unit("caddy.service").await.unwrap();
+    let (manager, mut removed) = subscribed(&conn).await;
+    let path = get_unit(&manager, "caddy.service").await.unwrap();
     assert_eq!(path.as_str(), unit_path("caddy.service"));
     let (unit, service) = unit_proxies(&conn, path.as_str()).await;
     assert_eq!(unit.id().await.unwrap(), "caddy.service");
     assert_eq!(unit.load_state().await.unwrap(), "loaded");
     assert_eq!(unit.active_state().await.unwrap(), "active");
     assert_eq!(unit.sub_state().await.unwrap(), "running");
-    let first_pid = service.main_pid().await.unwrap();
+    let first_pid = property::<u32>(service.inner(), "MainPID").await;
     assert_ne!(first_pid, 0);
 
-    let mut removed = manager.receive_job_removed().await.unwrap();
     let props = zbus::fdo::PropertiesProxy::builder(&conn)
         .destination("org.freedesktop.systemd1")
         .path(path.clone())
@@ -259,12 +210,14 @@ async fn restart_gives_job_removed_done_and_properties_changed() {
 
     assert_eq!(unit.active_state().await.unwrap(), "active");
     assert_eq!(unit.sub_state().await.unwrap(), "running");
-    assert!(unit.active_enter_timestamp().await.unwrap() > before.active_enter_timestamp);
+    assert!(
+        property::<u64>(unit.inner(), "ActiveEnterTimestamp").await > before.active_enter_timestamp
+    );
     assert!(unit.state_change_timestamp().await.unwrap() > before.state_change_timestamp);
-    assert!(unit.inactive_enter_timestamp().await.unwrap() > 0);
+    assert!(property::<u64>(unit.inner(), "InactiveEnterTimestamp").await > 0);
     assert_eq!(service.exec_main_status().await.unwrap(), 0);
     assert_ne!(
-        service.main_pid().await.unwrap(),
+        property::<u32>(service.inner(), "MainPID").await,
         first_pid,
         "a new process"
     );
@@ -274,7 +227,7 @@ async fn restart_gives_job_removed_done_and_properties_changed() {
     assert_eq!(job_removed(&mut removed, &job).await.1, "done");
     assert_eq!(unit.active_state().await.unwrap(), "inactive");
     assert_eq!(unit.sub_state().await.unwrap(), "dead");
-    assert_eq!(service.main_pid().await.unwrap(), 0);
+    assert_eq!(property::<u32>(service.inner(), "MainPID").await, 0);
 
     let calls = fake.calls();
     for call in [
@@ -289,15 +242,9 @@ async fn restart_gives_job_removed_done_and_properties_changed() {
 
 #[tokio::test]
 async fn a_failing_job_gives_failed_and_a_unit_that_failed() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("docker.service", "inactive", "dead");
+    let (_bus, fake, conn) = fake_with(&[("docker.service", "inactive", "dead")]).await;
     fake.fail_next_job("docker.service");
-
-    let conn = client(&bus).await;
-    let manager = ManagerProxy::new(&conn).await.unwrap();
-    manager.subscribe().await.unwrap();
-    let mut removed = manager.receive_job_removed().await.unwrap();
+    let (manager, mut removed) = subscribed(&conn).await;
     let job = manager
         .start_unit("docker.service", "replace")
         .await
@@ -306,7 +253,7 @@ async fn a_failing_job_gives_failed_and_a_unit_that_failed() {
         job_removed(&mut removed, &job).await,
         ("docker.service".to_string(), "failed".to_string())
     );
-    let path = manager.get_unit("docker.service").await.unwrap();
+    let path = get_unit(&manager, "docker.service").await.unwrap();
     let (unit, service) = unit_proxies(&conn, path.as_str()).await;
     assert_eq!(unit.active_state().await.unwrap(), "failed");
     assert_eq!(unit.sub_state().await.unwrap(), "failed");
@@ -325,10 +272,7 @@ async fn a_failing_job_gives_failed_and_a_unit_that_failed() {
 
 #[tokio::test]
 async fn a_unit_crashing_by_itself_emits_properties_changed() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "active", "running");
-    let conn = client(&bus).await;
+    let (_bus, fake, conn) = fake_with(&[("caddy.service", "active", "running")]).await;
     let props = zbus::fdo::PropertiesProxy::builder(&conn)
         .destination("org.freedesktop.systemd1")
         .path(unit_path("caddy.service"))
@@ -348,11 +292,8 @@ async fn a_unit_crashing_by_itself_emits_properties_changed() {
 
 #[tokio::test]
 async fn refusals_are_systemds_errors() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("ssh.service", "active", "running");
+    let (_bus, fake, conn) = fake_with(&[("ssh.service", "active", "running")]).await;
     fake.deny("ssh.service");
-    let conn = client(&bus).await;
     let manager = ManagerProxy::new(&conn).await.unwrap();
 
     let e = manager
@@ -362,9 +303,9 @@ async fn refusals_are_systemds_errors() {
     assert_eq!(error_name(&e), ACCESS_DENIED, "{e:?}");
     assert_eq!(fake.unit("ssh.service").unwrap().active_state, "active");
     // Reading is not refused.
-    manager.get_unit("ssh.service").await.unwrap();
+    get_unit(&manager, "ssh.service").await.unwrap();
 
-    let e = manager.get_unit("nope.service").await.unwrap_err();
+    let e = get_unit(&manager, "nope.service").await.unwrap_err();
     assert_eq!(error_name(&e), NO_SUCH_UNIT, "{e:?}");
     let e = manager
         .start_unit("nope.service", "replace")
@@ -384,14 +325,10 @@ async fn refusals_are_systemds_errors() {
     assert_eq!(unit.active_state().await.unwrap(), "inactive");
 
     fake.deny_method("Reboot");
-    let e = conn
-        .call_method(
-            Some("org.freedesktop.login1"),
-            "/org/freedesktop/login1",
-            Some("org.freedesktop.login1.Manager"),
-            "Reboot",
-            &(false,),
-        )
+    let e = LoginProxy::new(&conn)
+        .await
+        .unwrap()
+        .reboot(false)
         .await
         .unwrap_err();
     assert_eq!(error_name(&e), ACCESS_DENIED, "{e:?}");
@@ -400,18 +337,16 @@ async fn refusals_are_systemds_errors() {
 
 #[tokio::test]
 async fn host_settings_and_reboot_are_recorded() {
-    let bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    let conn = client(&bus).await;
+    let (_bus, fake, conn) = fake_with(&[]).await;
 
-    let hostnamed = Hostname1Proxy::new(&conn).await.unwrap();
+    let hostnamed = HostnameProxy::new(&conn).await.unwrap();
     hostnamed.set_static_hostname("mybox", false).await.unwrap();
     assert_eq!(fake.hostname(), "mybox");
     assert_eq!(fake.static_hostname(), "mybox");
     assert_eq!(hostnamed.static_hostname().await.unwrap(), "mybox");
     assert_eq!(hostnamed.hostname().await.unwrap(), "mybox");
 
-    let timedated = Timedate1Proxy::new(&conn).await.unwrap();
+    let timedated = TimedateProxy::new(&conn).await.unwrap();
     timedated.set_timezone("Europe/Paris", false).await.unwrap();
     timedated.set_ntp(false, false).await.unwrap();
     assert_eq!(fake.timezone(), "Europe/Paris");
@@ -419,15 +354,12 @@ async fn host_settings_and_reboot_are_recorded() {
     assert_eq!(timedated.timezone().await.unwrap(), "Europe/Paris");
     assert!(!timedated.ntp().await.unwrap());
 
-    conn.call_method(
-        Some("org.freedesktop.login1"),
-        "/org/freedesktop/login1",
-        Some("org.freedesktop.login1.Manager"),
-        "Reboot",
-        &(false,),
-    )
-    .await
-    .unwrap();
+    LoginProxy::new(&conn)
+        .await
+        .unwrap()
+        .reboot(false)
+        .await
+        .unwrap();
     assert_eq!(fake.reboots(), 1);
     assert_eq!(
         fake.calls(),
@@ -442,11 +374,8 @@ async fn host_settings_and_reboot_are_recorded() {
 
 #[tokio::test]
 async fn the_bus_restarts_and_the_fake_comes_back() {
-    let mut bus = PrivateBus::start();
-    let fake = FakeSystemd::serve(&bus);
-    fake.add_unit("caddy.service", "active", "running");
-    let conn = client(&bus).await;
-    let hostnamed = Hostname1Proxy::new(&conn).await.unwrap();
+    let (mut bus, fake, conn) = fake_with(&[("caddy.service", "active", "running")]).await;
+    let hostnamed = HostnameProxy::new(&conn).await.unwrap();
     hostnamed
         .set_static_hostname("before", false)
         .await
@@ -461,18 +390,16 @@ async fn the_bus_restarts_and_the_fake_comes_back() {
     fake.add_unit("docker.service", "inactive", "dead");
 
     let conn = client(&bus).await;
-    let manager = ManagerProxy::new(&conn).await.unwrap();
-    manager.subscribe().await.unwrap();
-    let mut removed = manager.receive_job_removed().await.unwrap();
+    let (manager, mut removed) = subscribed(&conn).await;
     let job = manager
         .start_unit("docker.service", "replace")
         .await
         .unwrap();
     assert_eq!(job_removed(&mut removed, &job).await.1, "done");
-    let path = manager.get_unit("caddy.service").await.unwrap();
+    let path = get_unit(&manager, "caddy.service").await.unwrap();
     let (unit, _) = unit_proxies(&conn, path.as_str()).await;
     assert_eq!(unit.active_state().await.unwrap(), "active");
     // The fake's state outlives the bus.
-    let hostnamed = Hostname1Proxy::new(&conn).await.unwrap();
+    let hostnamed = HostnameProxy::new(&conn).await.unwrap();
     assert_eq!(hostnamed.static_hostname().await.unwrap(), "before");
 }

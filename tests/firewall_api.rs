@@ -8,7 +8,7 @@ use hearth_testkit as common;
 use std::time::{Duration, Instant};
 
 use common::fw_lab::{BOX_LAN, Lab, Listener, in_force, reaches};
-use common::{Protocol, TlsClient, sse};
+use common::{TlsClient, sse};
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ const WINDOW_S: u64 = 10;
 
 async fn put(client: &TlsClient, body: Value) -> common::Reply {
     client
-        .send("PUT", "/api/v1/firewall", &body.to_string(), &[], &[])
+        .call("PUT", "/api/v1/firewall", &body.to_string())
         .await
 }
 
@@ -34,9 +34,7 @@ fn table(lab: &Lab) -> String {
 async fn a_change_is_kept_only_when_confirmed_over_a_new_connection() {
     let lab = Lab::from_lan("fwok");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (_d, admin) = lab.hearth_in_force(WINDOW_S).await;
     let r = admin.post_json("/api/v1/firewall/confirm", "", None).await;
     assert_eq!(r.status, 409, "nothing to confirm yet: {:?}", r.body);
 
@@ -91,12 +89,7 @@ async fn a_change_is_kept_only_when_confirmed_over_a_new_connection() {
         "still open"
     );
     let audit = admin.get("/api/v1/audit").await.json();
-    let actions: Vec<&str> = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = common::texts(&audit["records"], "action");
     assert!(actions.contains(&"firewall.confirm") && actions.contains(&"firewall.change"));
     assert!(!actions.contains(&"firewall.rollback"), "{actions:?}");
 }
@@ -105,9 +98,7 @@ async fn a_change_is_kept_only_when_confirmed_over_a_new_connection() {
 async fn without_confirmation_the_previous_ruleset_comes_back() {
     let lab = Lab::from_lan("fwrb");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (_d, admin) = lab.hearth_in_force(WINDOW_S).await;
     let before = table(&lab);
     let r = put(&admin, json!({"policy": opening(5000)})).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -129,9 +120,7 @@ async fn without_confirmation_the_previous_ruleset_comes_back() {
 async fn a_daemon_killed_during_the_window_rolls_back_at_its_next_start() {
     let lab = Lab::from_lan("fwkill");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let mut d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (mut d, admin) = lab.hearth_in_force(WINDOW_S).await;
     let r = put(&admin, json!({"policy": opening(5000)})).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     d.signal(Signal::SIGKILL);
@@ -152,12 +141,7 @@ async fn a_daemon_killed_during_the_window_rolls_back_at_its_next_start() {
     assert!(view.get("pending").is_none());
     assert!(!reaches(&lab.lan, None, &format!("{BOX_LAN}:5000")));
     let audit = admin.get("/api/v1/audit").await.json();
-    let rollback = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["action"] == "firewall.rollback")
-        .expect("the rollback is audited");
+    let rollback = common::audited(&audit, "firewall.rollback");
     assert_eq!(rollback["target"], "not confirmed before hearth stopped");
 }
 
@@ -170,17 +154,9 @@ async fn drift_is_put_right_and_reported_and_other_tables_are_untouched() {
     lab.boxns
         .sh("printf '%s' \"$1\" | nft -f -", &[OTHER_TABLE]);
     let other = lab.boxns.run("nft", &["list", "table", "ip", "filter"]);
-    let d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (_d, admin) = lab.hearth_in_force(WINDOW_S).await;
     let applied = table(&lab);
-    let mut events = sse::open(
-        &admin,
-        Protocol::Http1,
-        "/api/v1/events?topics=firewall",
-        None,
-    )
-    .await;
+    let mut events = sse::follow(&admin, "/api/v1/events?topics=firewall").await;
 
     // A rule deleted by hand.
     let listing = lab
@@ -258,9 +234,7 @@ async fn repaired(events: &mut sse::SseStream) -> Value {
 #[tokio::test]
 async fn bad_input_is_refused_naming_the_field_and_the_kernel_is_unchanged() {
     let lab = Lab::from_lan("fwbad");
-    let d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (_d, admin) = lab.hearth_in_force(WINDOW_S).await;
     // Without counters (-s): the requests below are counted.
     let before = lab.boxns.run("nft", &["-s", "list", "ruleset"]);
 
@@ -292,12 +266,7 @@ async fn bad_input_is_refused_naming_the_field_and_the_kernel_is_unchanged() {
     let r = put(&admin, json!({"policy": {"https_from": ["10.0.0.0/8"]}})).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["field"], "https_from");
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("192.168.50.10")
-    );
+    assert!(r.error_message().contains("192.168.50.10"));
 
     let r = put(&admin, json!({"policy": {"https_from": []}, "bogus": 1})).await;
     assert_eq!(r.status, 400);

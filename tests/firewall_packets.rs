@@ -10,6 +10,7 @@ use common::fw_lab::{
     BOX_INTERNET, BOX_LAN, INTERNET_HOST, LAN_CLIENT, Lab, Listener, PRIVATE_HOST, SERVER_UID,
     SERVER2_UID, SRV2, reaches,
 };
+use common::netns::NetNs;
 use common::require;
 use hearth::firewall::adapter::{Nft, NftBinary};
 use hearth::firewall::model::{
@@ -57,6 +58,14 @@ async fn counted(lab: &Lab, rule: &str) -> u64 {
         .filter(|c| c.rule == rule)
         .map(|c| c.packets)
         .sum()
+}
+
+/// From `ns` (as `uid`, if given), each target is reached or not as
+/// its row says: (target, reached, what the row is).
+fn assert_reaches(ns: &NetNs, uid: Option<u32>, rows: &[(String, bool, &str)]) {
+    for (to, reached, what) in rows {
+        assert_eq!(reaches(ns, uid, to), *reached, "{what}: {to}");
+    }
 }
 
 #[tokio::test]
@@ -222,25 +231,20 @@ async fn servers_reach_the_internet_masqueraded_and_nothing_private() {
         "masqueraded behind the box: {:?}",
         internet.peers()
     );
-    assert!(
-        !reaches(&lab.srv1, None, &format!("{PRIVATE_HOST}:80")),
-        "not the LAN"
-    );
-    assert!(
-        !reaches(&lab.srv1, None, &format!("{BOX_LAN}:{HTTPS_PORT}")),
-        "not hearth"
-    );
-    assert!(
-        !reaches(&lab.srv1, None, &format!("10.88.1.1:{HTTPS_PORT}")),
-        "not hearth, near side"
-    );
-    assert!(
-        !reaches(&lab.srv1, None, &format!("{SRV2}:80")),
-        "not another server"
-    );
-    assert!(
-        reaches(&lab.srv1, None, "10.88.1.1:53"),
-        "the port offered to servers"
+    assert_reaches(
+        &lab.srv1,
+        None,
+        &[
+            (format!("{PRIVATE_HOST}:80"), false, "not the LAN"),
+            (format!("{BOX_LAN}:{HTTPS_PORT}"), false, "not hearth"),
+            (
+                format!("10.88.1.1:{HTTPS_PORT}"),
+                false,
+                "not hearth, near side",
+            ),
+            (format!("{SRV2}:80"), false, "not another server"),
+            ("10.88.1.1:53".into(), true, "the port offered to servers"),
+        ],
     );
 
     // The server owned by a user, on the box itself.
@@ -249,19 +253,16 @@ async fn servers_reach_the_internet_masqueraded_and_nothing_private() {
         reaches(&lab.boxns, uid, &web),
         "the user's server reaches the internet"
     );
-    assert!(
-        !reaches(&lab.boxns, uid, &format!("{PRIVATE_HOST}:80")),
-        "not the LAN"
+    assert_reaches(
+        &lab.boxns,
+        uid,
+        &[
+            (format!("{PRIVATE_HOST}:80"), false, "not the LAN"),
+            (format!("127.0.0.1:{HTTPS_PORT}"), false, "not hearth"),
+            (format!("{SRV2}:80"), false, "not another server"),
+            ("127.0.0.1:53".into(), true, "the offered port"),
+        ],
     );
-    assert!(
-        !reaches(&lab.boxns, uid, &format!("127.0.0.1:{HTTPS_PORT}")),
-        "not hearth"
-    );
-    assert!(
-        !reaches(&lab.boxns, uid, &format!("{SRV2}:80")),
-        "not another server"
-    );
-    assert!(reaches(&lab.boxns, uid, "127.0.0.1:53"), "the offered port");
     // The box's own processes are not servers: the same targets answer.
     assert!(reaches(&lab.boxns, None, &format!("{PRIVATE_HOST}:80")));
     assert!(

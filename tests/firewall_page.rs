@@ -11,7 +11,7 @@ use hearth_testkit as common;
 use std::time::{Duration, Instant};
 
 use common::eventually;
-use common::fw_lab::{BOX_LAN, LAN_CLIENT, Lab, Listener, in_force, reaches};
+use common::fw_lab::{BOX_LAN, LAN_CLIENT, Lab, Listener, reaches};
 use common::webdriver::Browser;
 use common::{ADMIN_PASSWORD, Daemon, Reply, TlsClient};
 use serde_json::{Value, json};
@@ -28,23 +28,16 @@ async fn firewall(client: &TlsClient) -> Value {
 
 async fn put(client: &TlsClient, body: Value) -> Reply {
     client
-        .send("PUT", "/api/v1/firewall", &body.to_string(), &[], &[])
+        .call("PUT", "/api/v1/firewall", &body.to_string())
         .await
 }
 
 /// Signs in as the admin on the sign-in page and lands on /admin with the
 /// firewall section loaded.
 async fn open_admin(b: &Browser, d: &Daemon) {
-    b.goto(&d.addr_url("/login?next=%2Fadmin")).await;
-    b.wait_for(
-        "return location.pathname === '/login' && document.readyState === 'complete'",
-        "the sign-in page",
-    )
-    .await;
-    b.set_value("#username", "admin").await;
-    b.set_value("#password", ADMIN_PASSWORD).await;
-    b.click("#login button[type=submit]").await;
-    b.wait_for(
+    b.sign_in_at(
+        &d.addr_url("/login?next=%2Fadmin"),
+        ("admin", ADMIN_PASSWORD),
         "return location.pathname === '/admin' && document.readyState === 'complete' && document.getElementById('fw-https-from').value !== ''",
         "the admin page with the firewall loaded",
     )
@@ -97,9 +90,7 @@ const KEPT: &str = "const m = document.getElementById('fw-message'); return m.cl
 async fn an_open_port_added_on_the_page_is_applied_confirmed_and_counted() {
     let lab = Lab::from_lan("fwpg");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
-    let d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (d, admin) = lab.hearth_in_force(WINDOW_S).await;
     let to = format!("{BOX_LAN}:5000");
     assert!(!reaches(&lab.lan, None, &to), "closed before the change");
 
@@ -200,9 +191,7 @@ async fn an_open_port_added_on_the_page_is_applied_confirmed_and_counted() {
 #[tokio::test]
 async fn refused_changes_are_marked_at_their_field_and_nothing_is_applied() {
     let lab = Lab::from_lan("fwpgbad");
-    let d = lab.start_hearth(WINDOW_S, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (d, admin) = lab.hearth_in_force(WINDOW_S).await;
     // Without counters (-s): the page's requests are counted.
     let ruleset = || lab.boxns.run("nft", &["-s", "list", "ruleset"]);
     let before = ruleset();
@@ -213,11 +202,9 @@ async fn refused_changes_are_marked_at_their_field_and_nothing_is_applied() {
     b.set_value("#fw-allow tr:last-child .fw-ports", "9-3")
         .await;
     b.click("#fw-form button[type=submit]").await;
-    b.wait_for(
-        "return document.querySelector('#fw-allow tr:last-child .fw-ports').getAttribute('aria-invalid') === 'true'",
-        "the bad ports marked at their field",
-    )
-    .await;
+    let ports = "#fw-allow tr:last-child .fw-ports";
+    b.wait_invalid(ports, "the bad ports marked at their field")
+        .await;
     let error = b
         .eval("const i = document.querySelector('#fw-allow tr:last-child .fw-ports'); const ids = (i.getAttribute('aria-describedby') || '').split(' '); const e = ids.map(id => document.getElementById(id)).find(e => e && e.classList.contains('field-error')); return [e ? e.textContent : null, document.activeElement === i, document.getElementById('fw-message').textContent]")
         .await;
@@ -250,11 +237,8 @@ async fn refused_changes_are_marked_at_their_field_and_nothing_is_applied() {
         .await;
     b.set_value("#fw-https-from", "10.0.0.0/8").await;
     b.click("#fw-form button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('fw-https-from').getAttribute('aria-invalid') === 'true'",
-        "the list of networks marked",
-    )
-    .await;
+    b.wait_invalid("#fw-https-from", "the list of networks marked")
+        .await;
     let state = b
         .eval("return [document.getElementById('fw-https-from-error') ? document.getElementById('fw-https-from-error').textContent : document.getElementById('fw-https-from').getAttribute('aria-describedby'), document.getElementById('fw-drop-row').hidden, document.querySelectorAll('[aria-invalid=true]').length]")
         .await;
@@ -281,9 +265,7 @@ async fn a_change_awaiting_confirmation_is_shown_on_load_and_kept_with_a_click()
     let lab = Lab::from_lan("fwpgkeep");
     Listener::start(&lab.boxns, "0.0.0.0:5000");
     // Long enough for the browser to start and sign in within it.
-    let d = lab.start_hearth(60, None);
-    let admin = d.admin_client();
-    in_force(&admin, 0).await;
+    let (d, admin) = lab.hearth_in_force(60).await;
     let r = put(
         &admin,
         json!({"policy": {"https_from": ["0.0.0.0/0", "::/0"], "web": true,

@@ -40,10 +40,10 @@ async fn browsers_get_a_404_page_and_api_clients_json() {
     assert!(page.contains("<a href=\"/\">"), "{page}");
     assert!(page.contains("href=\"/assets/style.css\""), "{page}");
     assert!(!page.contains("<script") && !page.contains("<style"));
-    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    let csp = r.header("content-security-policy");
     assert!(csp.contains("default-src 'none'"), "{csp}");
     // The stylesheet it names is there.
-    let css = client.send("GET", "/assets/style.css", "", &[], &[]).await;
+    let css = client.call("GET", "/assets/style.css", "").await;
     assert_eq!(css.status, 200);
 
     // Under /api/, and for every client that does not ask for HTML: JSON.

@@ -74,8 +74,27 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         .tempdir_in("/var/tmp")
         .unwrap();
 
-    // The EFI system partition: systemd-boot, one entry, serial console.
-    let esp = extract(image, &parts[0], work.path());
+    the_esp_boots_on_the_serial_console(image, &parts[0], work.path());
+    let root = unpacked_root(image, &parts[1], work.path());
+    the_configs_are_this_repositorys(&root);
+    the_boxs_units_are_enabled(&root);
+    the_module_policy_refuses_what_a_server_could_ask_for(&root);
+    no_login_prompt_competes_with_the_console(&root);
+    the_etc_overlay_and_the_manifest(&root, &build.commit);
+    the_servers_base_image_is_clean(&root);
+    the_modes_are_standard(&root);
+    nothing_machine_specific(&root);
+    the_state_partition_is_empty(image, &parts[2], work.path());
+}
+
+/// The text of `path` in the unpacked root.
+fn read_in(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("/{path}: {e}"))
+}
+
+/// The EFI system partition: systemd-boot, one entry, serial console.
+fn the_esp_boots_on_the_serial_console(image: &Path, part: &Partition, work: &Path) {
+    let esp = extract(image, part, work);
     let mtype = |path: &str| {
         let out = Command::new(require("mtype", "mtools"))
             .arg("-i")
@@ -97,25 +116,23 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     assert!(text("/loader/loader.conf").contains("editor no"));
     // A PE executable: the UEFI fallback path OVMF and PCs boot from.
     assert!(mtype("/EFI/BOOT/BOOTX64.EFI").starts_with(b"MZ"));
+}
 
-    // The OS partition, unpacked.
-    let root_fs = extract(image, &parts[1], work.path());
-    let root = work.path().join("root");
-    let out = Command::new(require("fsck.erofs", "erofs-utils"))
+/// The OS partition, unpacked into `work`.
+fn unpacked_root(image: &Path, part: &Partition, work: &Path) -> PathBuf {
+    let root_fs = extract(image, part, work);
+    let root = work.join("root");
+    let mut extract = Command::new(require("fsck.erofs", "erofs-utils"));
+    extract
         .arg(format!("--extract={}", root.display()))
-        .arg(&root_fs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "fsck.erofs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read = |path: &str| {
-        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("/{path}: {e}"))
-    };
+        .arg(&root_fs);
+    common::run_ok(&mut extract, "fsck.erofs");
+    root
+}
 
-    // hearth and the configs from this repository, as they are here.
+/// hearth and the configs from this repository, as they are here.
+fn the_configs_are_this_repositorys(root: &Path) {
+    let read = |path: &str| read_in(root, path);
     assert!(root.join("usr/bin/hearth").is_file());
     for (installed, source) in [
         (
@@ -160,6 +177,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         let here = std::fs::read_to_string(Path::new(ROOT).join(source)).unwrap();
         assert_eq!(read(installed), here, "/{installed} differs from {source}");
     }
+}
+
+/// The units the box runs are enabled.
+fn the_boxs_units_are_enabled(root: &Path) {
     let enabled = |unit: &str| {
         [
             "multi-user.target.wants",
@@ -191,10 +212,13 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
-    // The kernel module policy (image/module-policy.sh): what a server
-    // could ask the kernel for is refused, but what the box and the
-    // engines in its servers load.
-    let policy = read("etc/modprobe.d/hearth-servers.conf");
+}
+
+/// The kernel module policy (image/module-policy.sh): what a server
+/// could ask the kernel for is refused, but what the box and the
+/// engines in its servers load.
+fn the_module_policy_refuses_what_a_server_could_ask_for(root: &Path) {
+    let policy = read_in(root, "etc/modprobe.d/hearth-servers.conf");
     let refused = |module: &str| {
         policy.lines().any(|l| {
             l == format!("blacklist {module}") || l == format!("install {module} /bin/false")
@@ -224,7 +248,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     ] {
         assert!(!refused(module), "{module} is refused:\n{policy}");
     }
-    // No login prompt competes with the console for its terminals.
+}
+
+/// No login prompt competes with the console for its terminals.
+fn no_login_prompt_competes_with_the_console(root: &Path) {
     for unit in [
         "getty@tty1.service",
         "autovt@tty1.service",
@@ -237,8 +264,13 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "{unit} is not masked"
         );
     }
-    // The /etc overlay keeps timedated's NTP switch by this link's path
-    // (the initramfs script's etc_keep): it must be where the image has it.
+}
+
+/// The /etc overlay keeps timedated's NTP switch by this link's path
+/// (the initramfs script's etc_keep): it must be where the image has it;
+/// the manifest names the commit and the packages.
+fn the_etc_overlay_and_the_manifest(root: &Path, commit: &str) {
+    let read = |path: &str| read_in(root, path);
     let script = read("etc/initramfs-tools/scripts/local-bottom/hearth-var");
     let ntp_link = "systemd/system/sysinit.target.wants/systemd-timesyncd.service";
     assert!(script.contains(ntp_link), "etc_keep lacks {ntp_link}");
@@ -252,9 +284,9 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     );
     let manifest = read("usr/share/hearth-manifest");
     assert!(
-        manifest.contains(&format!("# commit: {}\n", build.commit)),
+        manifest.contains(&format!("# commit: {}\n", commit)),
         "the manifest does not name commit {}",
-        build.commit
+        commit
     );
     for package in [
         "systemd",
@@ -276,9 +308,11 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             "{package} is not in the image"
         );
     }
+}
 
-    // The servers' base image: a Debian 12 root with apt, no machine's
-    // identity, no package lists, and no pin of the image's own lock.
+/// The servers' base image: a Debian 12 root with apt, no machine's
+/// identity, no package lists, and no pin of the image's own lock.
+fn the_servers_base_image_is_clean(root: &Path) {
     let base = root.join(hearth::servers::base::IMAGE_FILE.trim_start_matches('/'));
     let listed = std::process::Command::new("tar")
         .arg("-tf")
@@ -305,8 +339,10 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
             && l != "./var/lib/apt/lists/lock"),
         "the base image holds package lists"
     );
+}
 
-    // Standard modes, whatever the umask of the checkout it was built from.
+/// Standard modes, whatever the umask of the checkout it was built from.
+fn the_modes_are_standard(root: &Path) {
     for (path, mode) in [
         ("etc", 0o755),
         ("usr/lib", 0o755),
@@ -318,8 +354,11 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     }
     let resolv = std::fs::read_link(root.join("etc/resolv.conf")).unwrap();
     assert_eq!(resolv, Path::new("/run/systemd/resolve/stub-resolv.conf"));
+}
 
-    // Nothing machine-specific, nothing that lets anyone in.
+/// Nothing machine-specific, nothing that lets anyone in.
+fn nothing_machine_specific(root: &Path) {
+    let read = |path: &str| read_in(root, path);
     let machine_id = std::fs::read_link(root.join("etc/machine-id")).unwrap();
     assert_eq!(machine_id, Path::new("/var/lib/machine-id"));
     assert_eq!(std::fs::read_dir(root.join("var")).unwrap().count(), 0);
@@ -351,13 +390,14 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
         "private keys in the image: {}",
         String::from_utf8_lossy(&keys.stdout)
     );
+}
 
-    // The state partition is empty and typed "not set up yet": the first
-    // boot formats it and only then gives it the /var type.
-    let var = &parts[2];
+/// The state partition is empty and typed "not set up yet": the first
+/// boot formats it and only then gives it the /var type.
+fn the_state_partition_is_empty(image: &Path, var: &Partition, work: &Path) {
     assert_eq!(var.part_type, "6c1d0d1e-8a4f-4b52-9d2e-5641522d4e45");
     assert!(var.size >= 16 * MIB);
-    let var_bytes = extract(image, var, work.path());
+    let var_bytes = extract(image, var, work);
     let blkid = Command::new(require("blkid", "util-linux"))
         .args(["-p", "-s", "TYPE", "-o", "value"])
         .arg(&var_bytes)

@@ -93,15 +93,7 @@ fn systemd_contract_watchdog_pings_at_half_the_period() {
     // Pings keep coming; their pace is reported, not asserted (a loaded
     // machine stretches it).
     let first = std::time::Instant::now();
-    let mut pings = 0;
-    eventually_blocking(Duration::from_secs(30), "4 watchdog pings", || {
-        pings += d.count_within("WATCHDOG=1", Duration::from_millis(100));
-        if pings >= 4 {
-            Ok(())
-        } else {
-            Err(format!("{pings} pings"))
-        }
-    });
+    let pings = d.wait_pings(4, "4 watchdog pings");
     eprintln!(
         "{pings} pings in {:?} (a ping every 0.5 s expected)",
         first.elapsed()

@@ -8,74 +8,49 @@ use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
 
 const PW: &str = "another fine passphrase here";
 
+/// How many records the audit log holds, all pages of it.
 async fn audit_count(c: &TlsClient, admin: &str) -> usize {
-    let mut n = 0;
-    let mut path = "/api/v1/audit?limit=500".to_string();
-    loop {
-        let page = c.as_user(admin, "GET", &path, "").await.json();
-        n += page["records"].as_array().unwrap().len();
-        match page["next"].as_u64() {
-            Some(next) => path = format!("/api/v1/audit?limit=500&before={next}"),
-            None => return n,
-        }
-    }
+    let pages = common::audit_pages(c, admin, "limit=500").await;
+    pages.iter().map(Vec::len).sum()
 }
 
 #[tokio::test]
 async fn every_endpoint_for_every_role() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
     for (name, role) in [("mem", "member"), ("view", "viewer"), ("mem2", "member")] {
-        let r = c
-            .as_user(
-                &admin,
-                "POST",
-                "/api/v1/users",
-                &format!("{{\"username\":\"{name}\",\"password\":\"{PW}\",\"role\":\"{role}\"}}"),
-            )
-            .await;
+        let r = c.add_user_as(&admin, name, PW, role).await;
         assert_eq!(r.status, 201);
     }
     let member = c.login("mem", PW).await;
     let viewer = c.login("view", PW).await;
 
-    // (method, path, body, allowed for admin, member, viewer). Signed-out
-    // callers get 401 on all of these.
-    let reads: &[(&str, &str, &str, [bool; 3])] = &[
-        ("GET", "/api/v1/status", "", [true, true, true]),
-        (
-            "GET",
-            "/api/v1/metrics/history?series=load.1",
-            "",
-            [true, true, true],
-        ),
-        ("GET", "/metrics", "", [true, true, true]),
-        ("GET", "/api/v1/session", "", [true, true, true]),
-        ("GET", "/api/v1/sessions", "", [true, true, true]),
-        ("GET", "/api/v1/tokens", "", [true, true, true]),
-        ("GET", "/api/v1/users", "", [true, false, false]),
-        ("GET", "/api/v1/audit", "", [true, false, false]),
-        ("GET", "/api/v1/settings", "", [true, false, false]),
-        ("GET", "/api/v1/system/process", "", [true, false, false]),
-        ("GET", "/api/v1/servers", "", [true, true, false]),
-        (
-            "GET",
-            "/api/v1/server-certificates",
-            "",
-            [true, true, false],
-        ),
-        ("GET", "/api/v1/quotas/mem", "", [true, false, false]),
-        ("GET", "/api/v1/services", "", [true, true, true]),
+    // Who may GET each path: (admin, member, viewer). Signed-out callers
+    // get 401 on all of these.
+    const EVERY_ROLE: [bool; 3] = [true, true, true];
+    const ADMINS: [bool; 3] = [true, false, false];
+    const NOT_VIEWERS: [bool; 3] = [true, true, false];
+    let reads: &[(&str, [bool; 3])] = &[
+        ("/api/v1/status", EVERY_ROLE),
+        ("/api/v1/metrics/history?series=load.1", EVERY_ROLE),
+        ("/metrics", EVERY_ROLE),
+        ("/api/v1/session", EVERY_ROLE),
+        ("/api/v1/sessions", EVERY_ROLE),
+        ("/api/v1/tokens", EVERY_ROLE),
+        ("/api/v1/users", ADMINS),
+        ("/api/v1/audit", ADMINS),
+        ("/api/v1/settings", ADMINS),
+        ("/api/v1/system/process", ADMINS),
+        ("/api/v1/servers", NOT_VIEWERS),
+        ("/api/v1/server-certificates", NOT_VIEWERS),
+        ("/api/v1/quotas/mem", ADMINS),
+        ("/api/v1/services", EVERY_ROLE),
     ];
-    for (method, path, body, allowed) in reads {
-        assert_eq!(
-            c.send(method, path, body, &[], &[]).await.status,
-            401,
-            "nobody {path}"
-        );
+    let method = "GET";
+    for (path, allowed) in reads {
+        assert_eq!(c.call(method, path, "").await.status, 401, "nobody {path}");
         for (i, token) in [&admin, &member, &viewer].into_iter().enumerate() {
-            let r = c.as_user(token, method, path, body).await;
+            let r = c.as_user(token, method, path, "").await;
             let expect = if allowed[i] { 200 } else { 403 };
             assert_eq!(r.status, expect, "role #{i} {method} {path}");
         }
@@ -147,18 +122,13 @@ async fn every_endpoint_for_every_role() {
             .status,
         403
     );
-    assert_eq!(
-        c.as_user(&mem2, "GET", "/api/v1/session", "").await.status,
-        200,
-        "untouched"
-    );
+    assert_eq!(c.session_status(&mem2).await, 200, "untouched");
 }
 
 #[tokio::test]
 async fn every_state_changing_endpoint_leaves_one_audit_record() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
     let calls: Vec<(&str, String, String)> = vec![
         (
             "POST",

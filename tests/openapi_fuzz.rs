@@ -48,19 +48,7 @@ fn the_api_matches_its_description_and_never_fails_on_any_input() {
     let st = schemathesis();
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
-    let token = on_own_runtime(async {
-        let r = admin
-            .send(
-                "POST",
-                "/api/v1/tokens",
-                "{\"name\":\"schemathesis\"}",
-                &[],
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        r.json()["token"].as_str().unwrap().to_string()
-    });
+    let token = on_own_runtime(admin.new_token("schemathesis"));
     let base = format!("https://{}", d.addr());
     let examples = std::env::var("HEARTH_FUZZ_EXAMPLES").unwrap_or_else(|_| "50".into());
     let seed = std::env::var("HEARTH_FUZZ_SEED").unwrap_or_else(|_| "28".into());

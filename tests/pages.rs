@@ -29,25 +29,6 @@ async fn nav_links(b: &Browser) -> Value {
         .await
 }
 
-const DIALOG_OPEN: &str = "return document.querySelector('dialog.confirm').open";
-
-/// Answers the shell's confirmation dialog (which must open) with its
-/// confirming button or Cancel, and waits until it has closed.
-async fn answer_dialog(b: &Browser, confirm: bool) {
-    b.wait_for(DIALOG_OPEN, "the confirmation").await;
-    b.click(if confirm {
-        "#confirm-ok"
-    } else {
-        "dialog.confirm button[value=cancel]"
-    })
-    .await;
-    b.wait_for(
-        "return !document.querySelector('dialog.confirm').open",
-        "the dialog closed",
-    )
-    .await;
-}
-
 /// Defect 4: a wrong second factor said "wrong username or password" and
 /// cleared the right password; the prompt for the code was a red error.
 #[tokio::test(flavor = "multi_thread")]
@@ -62,20 +43,10 @@ async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
 
     let b = d.browser().await;
     b.goto(&d.url("/login")).await;
-    b.wait_for(
-        "return document.readyState === 'complete'",
-        "the sign-in page",
-    )
-    .await;
+    b.wait_loaded("the sign-in page").await;
     b.check_page("login").await;
-    b.set_value("#username", "ann").await;
-    b.set_value("#password", PASSWORD).await;
-    b.click("#login button[type=submit]").await;
-    b.wait_for(
-        "return !document.getElementById('second').hidden",
-        "the second-factor field",
-    )
-    .await;
+    b.submit_sign_in("ann", PASSWORD).await;
+    b.wait_shown("#second", "the second-factor field").await;
     let prompt = b
         .eval("const m = document.getElementById('login-message'); return [m.className, m.getAttribute('role'), m.textContent, document.activeElement.id]")
         .await;
@@ -87,13 +58,8 @@ async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
     assert_eq!(prompt[3], "totp", "the code field has the focus: {prompt}");
     b.check_page("login-second-factor").await;
 
-    b.set_value("#totp", "000000").await;
-    b.click("#login button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('totp').getAttribute('aria-invalid') === 'true'",
-        "the wrong code marked",
-    )
-    .await;
+    b.submit_form("#login", &[("#totp", "000000")]).await;
+    b.wait_invalid("#totp", "the wrong code marked").await;
     let after = b
         .eval("return [document.getElementById('password').value, document.getElementById('totp-error').textContent, document.getElementById('totp').getAttribute('aria-describedby')]")
         .await;
@@ -109,13 +75,8 @@ async fn a_wrong_second_factor_keeps_the_password_and_says_what_was_wrong() {
     );
     b.check_page("login-wrong-code").await;
 
-    b.set_value("#totp", &recovery_code).await;
-    b.click("#login button[type=submit]").await;
-    b.wait_for(
-        "return location.pathname === '/' && document.readyState === 'complete'",
-        "signed in with the right code",
-    )
-    .await;
+    b.submit_form("#login", &[("#totp", &recovery_code)]).await;
+    b.wait_path("/", "signed in with the right code").await;
     // The request for the code (403) and the wrong code (401) are how
     // the page learns; nothing else.
     b.assert_no_severe_errors(&["403 ()", "401 ()"]).await;
@@ -133,11 +94,8 @@ async fn the_account_page_says_whether_two_factor_login_is_on() {
         serde_json::json!(["Status", "Domains", "Servers", "Account", "Admin"])
     );
     b.goto(&d.url("/account")).await;
-    b.wait_for(
-        "return document.getElementById('totp-state').textContent === 'off'",
-        "two-factor shown off",
-    )
-    .await;
+    b.wait_text("#totp-state", "off", "two-factor shown off")
+        .await;
     let shown = "return [!document.getElementById('totp-begin').hidden, !document.getElementById('totp-off').hidden]";
     assert_eq!(b.eval(shown).await, serde_json::json!([true, false]));
     b.wait_for(
@@ -161,35 +119,28 @@ async fn the_account_page_says_whether_two_factor_login_is_on() {
     )
     .await;
     let secret = b.text("#totp-secret").await;
-    b.set_value("#totp-code", &code_for(&secret)).await;
-    b.click("#totp-confirm button[type=submit]").await;
-    b.wait_for(
-        "return document.querySelectorAll('#recovery-codes li').length === 10",
-        "the recovery codes",
-    )
-    .await;
+    b.submit_form("#totp-confirm", &[("#totp-code", &code_for(&secret))])
+        .await;
+    b.wait_count("#recovery-codes li", 10, "the recovery codes")
+        .await;
     assert_eq!(b.text("#totp-state").await, "on");
     assert_eq!(b.eval(shown).await, serde_json::json!([false, true]));
     b.check_page("account-two-factor-on").await;
 
     // Turning it off asks first; Cancel keeps it on.
     b.click("#totp-off").await;
-    b.wait_for(DIALOG_OPEN, "the confirmation").await;
+    b.wait_dialog().await;
     assert_eq!(
         b.eval("return document.activeElement.value").await,
         "cancel",
         "Enter alone destroys nothing"
     );
     b.check_page("account-confirm").await;
-    answer_dialog(&b, false).await;
+    b.answer_dialog(false).await;
     assert_eq!(b.text("#totp-state").await, "on");
     b.click("#totp-off").await;
-    answer_dialog(&b, true).await;
-    b.wait_for(
-        "return document.getElementById('totp-state').textContent === 'off'",
-        "two-factor off",
-    )
-    .await;
+    b.answer_dialog(true).await;
+    b.wait_text("#totp-state", "off", "two-factor off").await;
     let message = b
         .eval("const m = document.getElementById('message'); return [m.className, m.textContent]")
         .await;
@@ -215,24 +166,12 @@ async fn tokens_with_an_expiry_and_a_password_change() {
         serde_json::json!(["Status", "Account"])
     );
     b.goto(&d.url("/account")).await;
-    b.wait_for(
-        "return document.getElementById('totp-state').textContent === 'off'",
-        "the page loaded",
-    )
-    .await;
-    b.set_value("#token-name", "backup").await;
-    b.set_value("#token-expiry", "30").await;
-    b.click("#new-token button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('token-value').textContent.startsWith('hth_')",
-        "the token shown once",
-    )
-    .await;
-    b.wait_for(
-        "return document.querySelector('#token-copy button') !== null",
-        "a copy button",
-    )
-    .await;
+    b.wait_text("#totp-state", "off", "the page loaded").await;
+    let token = [("#token-name", "backup"), ("#token-expiry", "30")];
+    b.submit_form("#new-token", &token).await;
+    b.wait_text_starts("#token-value", "hth_", "the token shown once")
+        .await;
+    b.wait_present("#token-copy button", "a copy button").await;
     b.check_page("account-token").await;
     let mut ann = d.client();
     ann.session = Some(ann.login("ann", PASSWORD).await);
@@ -246,19 +185,17 @@ async fn tokens_with_an_expiry_and_a_password_change() {
 
     // A wrong current password is marked on its field.
     let fresh = "a brand new passphrase now";
-    b.set_value("#current-password", "not my password at all")
+    let change = [
+        ("#current-password", "not my password at all"),
+        ("#new-password", fresh),
+        ("#new-password2", fresh),
+    ];
+    b.submit_form("#change-password", &change).await;
+    b.wait_invalid("#current-password", "the wrong current password marked")
         .await;
-    b.set_value("#new-password", fresh).await;
-    b.set_value("#new-password2", fresh).await;
-    b.click("#change-password button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('current-password').getAttribute('aria-invalid') === 'true'",
-        "the wrong current password marked",
-    )
-    .await;
     b.check_page("account-password-error").await;
-    b.set_value("#current-password", PASSWORD).await;
-    b.click("#change-password button[type=submit]").await;
+    b.submit_form("#change-password", &[("#current-password", PASSWORD)])
+        .await;
     b.wait_for(
         "const m = document.getElementById('message'); return !m.hidden && m.classList.contains('ok')",
         "the password changed",
@@ -279,10 +216,11 @@ async fn tokens_with_an_expiry_and_a_password_change() {
 
     // The box gone: the page says so in people's words.
     d.stop();
-    b.set_value("#token-name", "offline").await;
-    b.click("#new-token button[type=submit]").await;
-    b.wait_for(
-        "return document.querySelector('#new-token .form-message').textContent.startsWith(\"Can't reach the box\")",
+    b.submit_form("#new-token", &[("#token-name", "offline")])
+        .await;
+    b.wait_text_starts(
+        "#new-token .form-message",
+        "Can't reach the box",
         "the box unreachable, in words",
     )
     .await;
@@ -305,18 +243,15 @@ async fn the_admin_page_newest_first_with_confirmation() {
     for i in 0..29 {
         let r = d
             .admin_client()
-            .send("DELETE", &format!("/api/v1/users/user{i}"), "", &[], &[])
+            .call("DELETE", &format!("/api/v1/users/user{i}"), "")
             .await;
         assert_eq!(r.status, 204);
     }
     let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "admin", ADMIN_PASSWORD).await;
     b.goto(&d.url("/admin")).await;
-    b.wait_for(
-        "return document.querySelectorAll('#audit tr').length === 50",
-        "the first page of the audit log",
-    )
-    .await;
+    b.wait_count("#audit tr", 50, "the first page of the audit log")
+        .await;
     let first = b.text("#audit tr td").await;
     assert_eq!(
         first, "admin signed in",
@@ -347,8 +282,9 @@ async fn the_admin_page_newest_first_with_confirmation() {
 
     // A new record appears at the top, live.
     d.add_user("kid", PASSWORD, "viewer").await;
-    b.wait_for(
-        "return document.querySelector('#audit tr td').textContent === 'admin added the user kid'",
+    b.wait_text(
+        "#audit tr td",
+        "admin added the user kid",
         "the new record, live",
     )
     .await;
@@ -371,11 +307,8 @@ async fn the_admin_page_newest_first_with_confirmation() {
     // by a message that is not red.
     b.set_value("select[aria-label='Role of kid']", "member")
         .await;
-    b.wait_for(
-        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('kid is now a member')",
-        "the role changed",
-    )
-    .await;
+    b.wait_ok_message("kid is now a member", "the role changed")
+        .await;
     let users = d.admin_client().get("/api/v1/users").await.json();
     let kid = users
         .as_array()
@@ -385,25 +318,18 @@ async fn the_admin_page_newest_first_with_confirmation() {
         .unwrap()
         .clone();
     assert_eq!(kid["role"], "member", "{kid}");
-    b.set_value("#reset-user", "kid").await;
-    b.set_value("#reset-new", "short").await;
-    b.click("#reset-password button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('reset-new').getAttribute('aria-invalid') === 'true'",
-        "a short password marked",
-    )
-    .await;
+    let reset = [("#reset-user", "kid"), ("#reset-new", "short")];
+    b.submit_form("#reset-password", &reset).await;
+    b.wait_invalid("#reset-new", "a short password marked")
+        .await;
     let fresh = "a brand new passphrase now";
-    b.set_value("#reset-new", fresh).await;
-    b.click("#reset-password button[type=submit]").await;
-    b.wait_for(
-        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('password was reset')",
-        "the password reset",
-    )
-    .await;
+    b.submit_form("#reset-password", &[("#reset-new", fresh)])
+        .await;
+    b.wait_ok_message("password was reset", "the password reset")
+        .await;
     d.client().login("kid", fresh).await;
     b.click("button[aria-label='Delete kid']").await;
-    answer_dialog(&b, false).await;
+    b.answer_dialog(false).await;
     let users = d.admin_client().get("/api/v1/users").await.json();
     assert!(
         users
@@ -414,7 +340,7 @@ async fn the_admin_page_newest_first_with_confirmation() {
         "cancel keeps the user"
     );
     b.click("button[aria-label='Delete kid']").await;
-    answer_dialog(&b, true).await;
+    b.answer_dialog(true).await;
     b.wait_for(
         "return !Array.from(document.querySelectorAll('#users th')).some(e => e.textContent === 'kid')",
         "kid gone",
@@ -467,24 +393,19 @@ async fn the_admin_page_turns_the_console_shell_on_and_off() {
     );
 
     b.click("#console-shell").await;
-    b.wait_for(
-        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('no longer offers a root shell')",
-        "the setting turned off",
-    )
-    .await;
+    b.wait_ok_message("no longer offers a root shell", "the setting turned off")
+        .await;
     assert_eq!(console_shell().await, false);
-    b.wait_for(
-        "return document.querySelector('#audit tr td').textContent === \"admin set the root shell on the box's console off\"",
+    b.wait_text(
+        "#audit tr td",
+        "admin set the root shell on the box's console off",
         "the change in the audit log, in words, live",
     )
     .await;
 
     b.click("#console-shell").await;
-    b.wait_for(
-        "const m = document.getElementById('message'); return m.classList.contains('ok') && m.textContent.includes('now offers a root shell')",
-        "the setting turned on again",
-    )
-    .await;
+    b.wait_ok_message("now offers a root shell", "the setting turned on again")
+        .await;
     assert_eq!(console_shell().await, true);
     assert_eq!(
         b.eval("return document.getElementById('console-shell').checked")
@@ -502,11 +423,7 @@ async fn a_viewer_is_told_the_admin_page_is_not_for_their_role() {
     let b = d.browser().await;
     sign_in_and_open_status(&b, d.addr().port(), "vic", PASSWORD).await;
     b.goto(&d.url("/admin")).await;
-    b.wait_for(
-        "return !document.getElementById('no-access').hidden",
-        "the no-access notice",
-    )
-    .await;
+    b.wait_shown("#no-access", "the no-access notice").await;
     let state = b
         .eval("return [document.getElementById('admin').hidden, document.getElementById('your-role').textContent, document.querySelectorAll('#users tr').length]")
         .await;
@@ -533,19 +450,13 @@ async fn sign_in_never_leads_off_the_box() {
     ] {
         let q: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
         b.goto(&d.url(&format!("/login?next={q}"))).await;
-        b.wait_for(
-            "return document.readyState === 'complete'",
-            "the sign-in page",
-        )
-        .await;
+        b.wait_loaded("the sign-in page").await;
         assert_eq!(b.eval("return target()").await, expect, "next={next}");
     }
 
     // Wrong passwords, until the box says how long to wait.
     for attempt in 1..=6 {
-        b.set_value("#username", "admin").await;
-        b.set_value("#password", "not the password at all").await;
-        b.click("#login button[type=submit]").await;
+        b.submit_sign_in("admin", "not the password at all").await;
         b.wait_for(
             "return document.getElementById('login').querySelector('button[type=submit]').disabled === false && document.querySelector('[aria-invalid=true], #login-message:not(:empty)') !== null",
             "the refusal",

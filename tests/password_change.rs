@@ -25,21 +25,31 @@ async fn password_records(d: &Daemon) -> Vec<serde_json::Value> {
         .get("/api/v1/audit?actor=ann&limit=500")
         .await
         .json();
-    page["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "user.password")
-        .cloned()
-        .collect()
+    let records = common::audit_records(&page, "user.password");
+    records.into_iter().cloned().collect()
+}
+
+/// A daemon with user ann (`role`, password [`PW`]), a client, and a
+/// session of ann's.
+async fn with_ann(role: &str) -> (Daemon, TlsClient, String) {
+    let d = Daemon::start(Options::default());
+    d.add_user("ann", PW, role).await;
+    let c = d.client();
+    let session = c.login("ann", PW).await;
+    (d, c, session)
+}
+
+/// An admin setting `user`'s password to [`NEW_PW`] (no current password).
+async fn admin_sets_password(d: &Daemon, user: &str) -> common::Reply {
+    let body = format!(r#"{{"password":"{NEW_PW}"}}"#);
+    d.admin_client()
+        .call("PATCH", &format!("/api/v1/users/{user}"), &body)
+        .await
 }
 
 #[tokio::test]
 async fn a_viewer_changes_their_own_password() {
-    let d = Daemon::start(Options::default());
-    d.add_user("ann", PW, "viewer").await;
-    let c = d.client();
-    let here = c.login("ann", PW).await;
+    let (d, c, here) = with_ann("viewer").await;
     let elsewhere = c.login("ann", PW).await;
 
     let r = change(&c, &here, "not the password at all", NEW_PW).await;
@@ -57,15 +67,9 @@ async fn a_viewer_changes_their_own_password() {
     let records = password_records(&d).await;
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["outcome"], "success", "newest first");
+    assert_eq!(c.session_status(&here).await, 200, "this session stays");
     assert_eq!(
-        c.as_user(&here, "GET", "/api/v1/session", "").await.status,
-        200,
-        "this session stays"
-    );
-    assert_eq!(
-        c.as_user(&elsewhere, "GET", "/api/v1/session", "")
-            .await
-            .status,
+        c.session_status(&elsewhere).await,
         401,
         "the other session ended"
     );
@@ -74,12 +78,10 @@ async fn a_viewer_changes_their_own_password() {
     c.login("ann", NEW_PW).await;
 
     let anon = c
-        .send(
+        .call(
             "POST",
             "/api/v1/session/password",
             &format!(r#"{{"current_password":"{PW}","new_password":"{NEW_PW}"}}"#),
-            &[],
-            &[],
         )
         .await;
     assert_eq!(anon.status, 401, "signed out");
@@ -87,10 +89,7 @@ async fn a_viewer_changes_their_own_password() {
 
 #[tokio::test]
 async fn guessing_the_current_password_is_throttled() {
-    let d = Daemon::start(Options::default());
-    d.add_user("ann", PW, "member").await;
-    let c = d.client();
-    let here = c.login("ann", PW).await;
+    let (_d, c, here) = with_ann("member").await;
     let mut last = 0;
     for _ in 0..20 {
         last = change(&c, &here, "a wrong guess of it", NEW_PW)
@@ -111,24 +110,10 @@ async fn guessing_the_current_password_is_throttled() {
 #[tokio::test]
 async fn an_admin_cannot_set_their_own_password_without_the_current_one() {
     let d = Daemon::start(Options::default());
-    let r = d
-        .admin_client()
-        .send(
-            "PATCH",
-            "/api/v1/users/admin",
-            &format!(r#"{{"password":"{NEW_PW}"}}"#),
-            &[],
-            &[],
-        )
-        .await;
+    let r = admin_sets_password(&d, "admin").await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     assert_eq!(r.json()["error"]["field"], "password");
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/api/v1/session/password")
-    );
+    assert!(r.error_message().contains("/api/v1/session/password"));
     d.client().login("admin", common::ADMIN_PASSWORD).await;
 }
 
@@ -136,10 +121,7 @@ async fn an_admin_cannot_set_their_own_password_without_the_current_one() {
 /// them to revoke.
 #[tokio::test]
 async fn api_tokens_outlive_a_password_change() {
-    let d = Daemon::start(Options::default());
-    d.add_user("ann", PW, "member").await;
-    let c = d.client();
-    let here = c.login("ann", PW).await;
+    let (_d, c, here) = with_ann("member").await;
     let token = c
         .as_user(&here, "POST", "/api/v1/tokens", r#"{"name":"backup"}"#)
         .await
@@ -154,24 +136,9 @@ async fn api_tokens_outlive_a_password_change() {
 
 #[tokio::test]
 async fn an_admin_reset_ends_the_users_sessions() {
-    let d = Daemon::start(Options::default());
-    d.add_user("ann", PW, "member").await;
-    let c = d.client();
-    let ann = c.login("ann", PW).await;
-    let r = d
-        .admin_client()
-        .send(
-            "PATCH",
-            "/api/v1/users/ann",
-            &format!(r#"{{"password":"{NEW_PW}"}}"#),
-            &[],
-            &[],
-        )
-        .await;
+    let (d, c, ann) = with_ann("member").await;
+    let r = admin_sets_password(&d, "ann").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(
-        c.as_user(&ann, "GET", "/api/v1/session", "").await.status,
-        401
-    );
+    assert_eq!(c.session_status(&ann).await, 401);
     c.login("ann", NEW_PW).await;
 }

@@ -15,7 +15,7 @@ const RULES: &str = concat!(
 /// Asks the rules about each `(user, action, unit, verb)`; answers what
 /// they return (`yes`, or `not_handled` when they leave it to the
 /// default policy, which refuses hearth).
-fn ask(cases: &[(&str, &str, &str, &str)]) -> Vec<String> {
+fn ask(cases: &[Case]) -> Vec<String> {
     let node = common::require("node", "nodejs");
     let cases_json = serde_json::to_string(cases).unwrap();
     let script = format!(
@@ -43,52 +43,45 @@ console.log(JSON.stringify(out));
 "#,
         rules = RULES,
     );
-    let out = Command::new(node).arg("-e").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "node: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_ok(Command::new(node).arg("-e").arg(&script), "node");
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// (user, action, unit, verb): what polkit is asked.
+type Case = (&'static str, &'static str, &'static str, &'static str);
+
 const MANAGE: &str = "org.freedesktop.systemd1.manage-units";
+
+/// `user` asking systemd to `verb` `unit`.
+fn manage(user: &'static str, unit: &'static str, verb: &'static str) -> Case {
+    (user, MANAGE, unit, verb)
+}
+
+/// `user` asking for `action`, which names no unit.
+fn act(user: &'static str, action: &'static str) -> Case {
+    (user, action, "", "")
+}
 
 #[test]
 fn hearth_gets_exactly_its_actions() {
     let granted = [
-        ("hearth", MANAGE, "caddy.service", "restart"),
-        ("hearth", MANAGE, "nftables.service", "start"),
-        ("hearth", MANAGE, "docker.service", "stop"),
+        manage("hearth", "caddy.service", "restart"),
+        manage("hearth", "nftables.service", "start"),
+        manage("hearth", "docker.service", "stop"),
         // The recovery console on the screen and the serial port.
-        ("hearth", MANAGE, "hearth-console@tty1.service", "restart"),
-        ("hearth", MANAGE, "hearth-console@ttyS0.service", "stop"),
-        ("hearth", MANAGE, "hearth-console@ttyS0.service", "start"),
-        ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "start"),
-        ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "stop"),
-        (
-            "hearth",
-            MANAGE,
-            "hearth-server@0a1b2c3d.service",
-            "restart",
-        ),
-        (
-            "hearth",
-            MANAGE,
-            "hearth-server@0a1b2c3d.service",
-            "set-property",
-        ),
-        (
-            "hearth",
-            "org.freedesktop.hostname1.set-static-hostname",
-            "",
-            "",
-        ),
-        ("hearth", "org.freedesktop.hostname1.set-hostname", "", ""),
-        ("hearth", "org.freedesktop.timedate1.set-timezone", "", ""),
-        ("hearth", "org.freedesktop.timedate1.set-ntp", "", ""),
-        ("hearth", "org.freedesktop.login1.reboot", "", ""),
-        ("hearth", "org.freedesktop.login1.power-off", "", ""),
+        manage("hearth", "hearth-console@tty1.service", "restart"),
+        manage("hearth", "hearth-console@ttyS0.service", "stop"),
+        manage("hearth", "hearth-console@ttyS0.service", "start"),
+        manage("hearth", "hearth-server@0a1b2c3d.service", "start"),
+        manage("hearth", "hearth-server@0a1b2c3d.service", "stop"),
+        manage("hearth", "hearth-server@0a1b2c3d.service", "restart"),
+        manage("hearth", "hearth-server@0a1b2c3d.service", "set-property"),
+        act("hearth", "org.freedesktop.hostname1.set-static-hostname"),
+        act("hearth", "org.freedesktop.hostname1.set-hostname"),
+        act("hearth", "org.freedesktop.timedate1.set-timezone"),
+        act("hearth", "org.freedesktop.timedate1.set-ntp"),
+        act("hearth", "org.freedesktop.login1.reboot"),
+        act("hearth", "org.freedesktop.login1.power-off"),
     ];
     for (case, answer) in granted.iter().zip(ask(&granted)) {
         assert_eq!(answer, "yes", "{case:?}");
@@ -99,58 +92,33 @@ fn hearth_gets_exactly_its_actions() {
 fn anything_else_is_left_to_the_default_policy() {
     let refused = [
         // Another unit, or another verb on a listed one.
-        ("hearth", MANAGE, "ssh.service", "restart"),
-        ("hearth", MANAGE, "hearth.service", "stop"),
-        ("hearth", MANAGE, "caddy.service", "reload-or-restart"),
-        ("hearth", MANAGE, "caddy.service", "enable"),
+        manage("hearth", "ssh.service", "restart"),
+        manage("hearth", "hearth.service", "stop"),
+        manage("hearth", "caddy.service", "reload-or-restart"),
+        manage("hearth", "caddy.service", "enable"),
         // Only the console's two instances the image runs.
-        ("hearth", MANAGE, "hearth-console@tty2.service", "start"),
-        ("hearth", MANAGE, "hearth-console@.service", "start"),
-        (
-            "hearth",
-            MANAGE,
-            "hearth-console@tty1.service",
-            "set-property",
-        ),
-        ("hearth", MANAGE, "hearth-console@ttyS0.service", "enable"),
+        manage("hearth", "hearth-console@tty2.service", "start"),
+        manage("hearth", "hearth-console@.service", "start"),
+        manage("hearth", "hearth-console@tty1.service", "set-property"),
+        manage("hearth", "hearth-console@ttyS0.service", "enable"),
         // Only servers' instances named by an id, and not their files.
-        ("hearth", MANAGE, "caddy.service", "set-property"),
-        ("hearth", MANAGE, "hearth-server@../../x.service", "start"),
-        (
-            "hearth",
-            MANAGE,
-            "hearth-server@0a1b2c3d.service.d",
-            "start",
-        ),
-        ("hearth", MANAGE, "hearth-server@0A1B2C3D.service", "start"),
-        ("hearth", MANAGE, "hearth-server@0a1b2c3d.service", "enable"),
-        ("hearth", MANAGE, "hearth-server@.service", "start"),
-        ("caddy", MANAGE, "hearth-server@0a1b2c3d.service", "start"),
+        manage("hearth", "caddy.service", "set-property"),
+        manage("hearth", "hearth-server@../../x.service", "start"),
+        manage("hearth", "hearth-server@0a1b2c3d.service.d", "start"),
+        manage("hearth", "hearth-server@0A1B2C3D.service", "start"),
+        manage("hearth", "hearth-server@0a1b2c3d.service", "enable"),
+        manage("hearth", "hearth-server@.service", "start"),
+        manage("caddy", "hearth-server@0a1b2c3d.service", "start"),
         // Other actions of the same services.
-        (
-            "hearth",
-            "org.freedesktop.systemd1.manage-unit-files",
-            "",
-            "",
-        ),
-        ("hearth", "org.freedesktop.systemd1.set-environment", "", ""),
-        (
-            "hearth",
-            "org.freedesktop.login1.reboot-multiple-sessions",
-            "",
-            "",
-        ),
-        ("hearth", "org.freedesktop.timedate1.set-time", "", ""),
-        (
-            "hearth",
-            "org.freedesktop.hostname1.set-machine-info",
-            "",
-            "",
-        ),
-        ("hearth", "org.freedesktop.policykit.exec", "", ""),
+        act("hearth", "org.freedesktop.systemd1.manage-unit-files"),
+        act("hearth", "org.freedesktop.systemd1.set-environment"),
+        act("hearth", "org.freedesktop.login1.reboot-multiple-sessions"),
+        act("hearth", "org.freedesktop.timedate1.set-time"),
+        act("hearth", "org.freedesktop.hostname1.set-machine-info"),
+        act("hearth", "org.freedesktop.policykit.exec"),
         // Another user asking for hearth's actions.
-        ("caddy", MANAGE, "caddy.service", "restart"),
-        ("nobody", "org.freedesktop.login1.reboot", "", ""),
+        manage("caddy", "caddy.service", "restart"),
+        act("nobody", "org.freedesktop.login1.reboot"),
     ];
     for (case, answer) in refused.iter().zip(ask(&refused)) {
         assert_eq!(answer, "not_handled", "{case:?}");

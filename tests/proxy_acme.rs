@@ -109,16 +109,8 @@ fn curl_in(ns: &NetNs, cacert: &Path, url: &str) -> (u16, String) {
 
 /// `openssl ARGS` on the test's side; its stdout, trimmed.
 fn openssl(args: &[&str]) -> String {
-    let out = std::process::Command::new(require("openssl", "openssl"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut openssl = std::process::Command::new(require("openssl", "openssl"));
+    let out = common::run_ok(openssl.args(args), &format!("openssl {args:?}"));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -181,19 +173,7 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
     assert_eq!(r.json()["tls"], "auto", "{}", r.json());
     lab.wait_for_hosts(&[DOMAIN]);
 
-    // Caddy was told to use the local CA with its root, and nothing about
-    // challenges: both HTTP-01 and TLS-ALPN-01 stay allowed.
-    let policies = lab.caddy.running_config()["apps"]["tls"]["automation"]["policies"].clone();
-    let issuer = &policies[0]["issuers"][0];
-    assert_eq!(policies[0]["subjects"], json!([DOMAIN]), "{policies}");
-    assert_eq!(issuer["module"], "acme", "{policies}");
-    assert_eq!(issuer["ca"], directory(), "{policies}");
-    assert_eq!(
-        issuer["trusted_roots_pem_files"],
-        json!([acme_root.to_str().unwrap()]),
-        "{policies}"
-    );
-    assert!(issuer.get("challenges").is_none(), "{policies}");
+    caddy_is_told_the_acme_ca_and_its_root(&lab, &acme_root);
 
     let cert = lab
         .caddy
@@ -216,9 +196,37 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
     );
     assert!(!backend.seen().is_empty(), "the backend saw the request");
 
-    // The certificate is the ACME CA's: it chains to that CA's root (not
-    // to the box's own local CA, which did not issue it), names the
-    // domain, and is the one Caddy presents.
+    the_certificate_is_the_acme_cas(&lab, &ns, &cert, &acme_root, &acme_intermediate);
+    the_record_is_applied(&lab);
+    the_challenges_are_reported(&lab, to_file);
+}
+
+/// Caddy was told to use the local CA with its root, and nothing about
+/// challenges: both HTTP-01 and TLS-ALPN-01 stay allowed.
+fn caddy_is_told_the_acme_ca_and_its_root(lab: &ProxyLab, acme_root: &Path) {
+    let policies = lab.caddy.running_config()["apps"]["tls"]["automation"]["policies"].clone();
+    let issuer = &policies[0]["issuers"][0];
+    assert_eq!(policies[0]["subjects"], json!([DOMAIN]), "{policies}");
+    assert_eq!(issuer["module"], "acme", "{policies}");
+    assert_eq!(issuer["ca"], directory(), "{policies}");
+    assert_eq!(
+        issuer["trusted_roots_pem_files"],
+        json!([acme_root.to_str().unwrap()]),
+        "{policies}"
+    );
+    assert!(issuer.get("challenges").is_none(), "{policies}");
+}
+
+/// The certificate is the ACME CA's: it chains to that CA's root (not
+/// to the box's own local CA, which did not issue it), names the
+/// domain, and is the one Caddy presents.
+fn the_certificate_is_the_acme_cas(
+    lab: &ProxyLab,
+    ns: &NetNs,
+    cert: &Path,
+    acme_root: &Path,
+    acme_intermediate: &Path,
+) {
     assert_eq!(
         openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-issuer"])
             .trim_start_matches("issuer="),
@@ -248,7 +256,7 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
         let out = std::process::Command::new("openssl")
             .args(["verify", "-CAfile"])
             .arg(&box_root)
-            .arg(&cert)
+            .arg(cert)
             .output()
             .unwrap();
         assert!(
@@ -301,8 +309,10 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
         ]),
         "Caddy presents the stored ACME certificate"
     );
+}
 
-    // hearth's record says it is in force.
+/// hearth's record says it is in force.
+fn the_record_is_applied(lab: &ProxyLab) {
     eventually_blocking(Duration::from_secs(10), "the record applied", || {
         let record = lab.api("GET", &format!("/api/v1/domains/{DOMAIN}"), "");
         assert_eq!(record.status, 200, "{:?}", record.body);
@@ -312,7 +322,11 @@ fn auto_tls_obtains_a_certificate_from_a_local_acme_server() {
             Err(format!("{}\n{}", record.json(), lab.hearth.stderr()))
         }
     });
+}
 
+/// How long the certificate took, and which challenges Caddy tried: one
+/// it obtained the certificate with, of the two that work here.
+fn the_challenges_are_reported(lab: &ProxyLab, to_file: Duration) {
     let (load_to_cert, challenges) = load_to_certificate(&lab.caddy.log(), DOMAIN);
     eprintln!(
         "POST /api/v1/domains to the certificate file: {to_file:?}; \

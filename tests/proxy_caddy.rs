@@ -15,6 +15,17 @@ use common::caddy_lab::{Backend, ECHO_XFF, curl_resolve, curl_resolve_with};
 use common::eventually_blocking;
 use common::proxy_lab::{LabOptions, ProxyLab};
 
+/// A lab whose Caddy serves `name` (with the box's own authority) from
+/// a backend answering `text`, once Caddy has it.
+fn serving(name: &str, text: &str) -> (ProxyLab, Backend) {
+    let lab = ProxyLab::start();
+    let backend = Backend::start(text);
+    let r = lab.add(name, backend.addr(), "internal");
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    lab.wait_for_hosts(&[name]);
+    (lab, backend)
+}
+
 #[test]
 fn domains_reach_their_backends_and_a_removed_one_stops() {
     let lab = ProxyLab::start();
@@ -106,10 +117,7 @@ fn plain_http_and_hsts_are_what_the_record_says() {
 
 #[test]
 fn a_bad_name_is_refused_and_caddy_is_unchanged() {
-    let lab = ProxyLab::start();
-    let backend = Backend::start("ok");
-    assert_eq!(lab.add("ok.test", backend.addr(), "internal").status, 201);
-    lab.wait_for_hosts(&["ok.test"]);
+    let (lab, backend) = serving("ok.test", "ok");
     let before = lab.caddy.running_config();
     for (name, field) in [
         ("bad host!.test", "name"),
@@ -132,10 +140,7 @@ fn a_bad_name_is_refused_and_caddy_is_unchanged() {
 
 #[test]
 fn a_restarted_caddy_is_loaded_again() {
-    let mut lab = ProxyLab::start();
-    let backend = Backend::start("back");
-    assert_eq!(lab.add("back.test", backend.addr(), "internal").status, 201);
-    lab.wait_for_hosts(&["back.test"]);
+    let (mut lab, _backend) = serving("back.test", "back");
     lab.caddy.kill();
     // While Caddy is down, the proxy is degraded and hearth serves on.
     eventually_blocking(Duration::from_secs(15), "the proxy to be degraded", || {
@@ -180,13 +185,7 @@ fn twenty_quick_changes_are_a_few_loads() {
 
 #[test]
 fn the_ask_endpoint_knows_the_configured_names() {
-    let lab = ProxyLab::start();
-    let backend = Backend::start("b");
-    assert_eq!(
-        lab.add("known.test", backend.addr(), "internal").status,
-        201
-    );
-    lab.wait_for_hosts(&["known.test"]);
+    let (lab, _backend) = serving("known.test", "b");
     let ask = |name: &str| {
         let url = format!("http://127.0.0.1:{}/ask?domain={name}", lab.ask_port);
         let out = std::process::Command::new("curl")
@@ -301,10 +300,7 @@ fn the_proxy_topic_shows_each_domains_health_and_members_their_own() {
 
 #[test]
 fn a_load_caddy_refuses_is_reported_and_the_previous_config_runs_on() {
-    let lab = ProxyLab::start();
-    let backend = Backend::start("kept");
-    assert_eq!(lab.add("kept.test", backend.addr(), "internal").status, 201);
-    lab.wait_for_hosts(&["kept.test"]);
+    let (lab, backend) = serving("kept.test", "kept");
     // Something else holds the HTTP port: a plain-HTTP site cannot listen.
     let squatter = std::net::TcpListener::bind(("127.0.0.1", lab.http_port)).unwrap();
     assert_eq!(lab.add("plain.test", backend.addr(), "off").status, 201);

@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use common::TlsClient;
 use common::docker_cli::{EngineConnection, docker, write_context};
-use common::servers_box::{ServersBox, call, follow, server};
+use common::servers_box::{Cleanup, ServersBox, call, follow, server};
 use common::servers_lab::build_busybox_image;
 use hearth::servers::engine::Engine;
 use serde_json::{Value, json};
+use tokio::sync::MutexGuard;
 
 /// Held by each test for its whole run: every box gives its first server
 /// the first engine port, and its front listens on it on loopback, so two
@@ -38,6 +39,46 @@ const CLOSED: Duration = Duration::from_secs(10);
 async fn member(sb: &ServersBox, name: &str) -> TlsClient {
     sb.daemon.add_user(name, PASSWORD, "member").await;
     sign_in(sb, name).await
+}
+
+/// The servers' box, started once no other test here has one.
+async fn one_box() -> (MutexGuard<'static, ()>, ServersBox) {
+    let one = ONE_BOX_AT_A_TIME.lock().await;
+    (one, ServersBox::start())
+}
+
+/// `member`'s running server "web": what removes it at the end, its id
+/// and its engine's port.
+async fn web_of(sb: &ServersBox, member: &TlsClient) -> (Cleanup, String, u64) {
+    let (web, cleanup) = sb.running_server(member, "web").await;
+    let id = web["id"].as_str().unwrap().to_string();
+    let port = web["engine_port"].as_u64().expect("an engine port");
+    (cleanup, id, port)
+}
+
+/// A member's running server "web", and a folder for the files of their
+/// certificates.
+struct Web {
+    id: String,
+    port: u64,
+    dir: tempfile::TempDir,
+    _cleanup: Cleanup,
+}
+
+/// A new member `name`, signed in, with a running server "web".
+async fn member_with_web(sb: &ServersBox, name: &str) -> (TlsClient, Web) {
+    let client = member(sb, name).await;
+    let (_cleanup, id, port) = web_of(sb, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+    (
+        client,
+        Web {
+            id,
+            port,
+            dir,
+            _cleanup,
+        },
+    )
 }
 
 /// `name` signed in afresh.
@@ -78,15 +119,12 @@ async fn delete_server(admin: &TlsClient, id: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_drives_their_server_with_docker_and_no_one_elses() {
-    let _one = ONE_BOX_AT_A_TIME.lock().await;
-    let sb = ServersBox::start();
+    let (_one, sb) = one_box().await;
     let ann = sb.daemon.signed_in("ann", "member").await;
     let bob = sb.daemon.signed_in("bob", "member").await;
-    let (web, _web) = sb.running_server(&ann, "web").await;
-    let id = web["id"].as_str().unwrap();
-    let port = web["engine_port"].as_u64().expect("an engine port");
+    let (_web, id, port) = web_of(&sb, &ann).await;
     // An image to run, built in the engine from the host side.
-    let engine = Engine::connect(&sb.lab.layout.socket(&id.try_into().unwrap())).unwrap();
+    let engine = Engine::connect(&sb.lab.layout.socket(&id.as_str().try_into().unwrap())).unwrap();
     build_busybox_image(&engine, "base:test").await;
 
     let (status, issued) = call(&ann, "POST", "/api/v1/server-certificates", Value::Null).await;
@@ -165,16 +203,12 @@ async fn a_member_drives_their_server_with_docker_and_no_one_elses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_works_only_while_its_member_does() {
-    let _one = ONE_BOX_AT_A_TIME.lock().await;
-    let sb = ServersBox::start();
+    let (_one, sb) = one_box().await;
     let admin = sb.daemon.admin_client();
-    let cat = member(&sb, "cat").await;
-    let (web, _web) = sb.running_server(&cat, "web").await;
-    let id = web["id"].as_str().unwrap();
-    let port = web["engine_port"].as_u64().expect("an engine port");
-    let dir = tempfile::tempdir().unwrap();
+    let (cat, web) = member_with_web(&sb, "cat").await;
+    let (id, port, dir) = (web.id.as_str(), web.port, web.dir.path());
 
-    let (first, first_files) = certificate(&cat, dir.path(), "first").await;
+    let (first, first_files) = certificate(&cat, dir, "first").await;
     let ps = docker(&first_files, port, &["ps"]);
     assert!(ps.is_ok(), "{ps:?}");
 
@@ -189,7 +223,7 @@ async fn a_certificate_works_only_while_its_member_does() {
 
     // A new one works, until Cat is made a viewer.
     let cat = sign_in(&sb, "cat").await;
-    let (second, second_files) = certificate(&cat, dir.path(), "second").await;
+    let (second, second_files) = certificate(&cat, dir, "second").await;
     let ps = docker(&second_files, port, &["ps"]);
     assert!(ps.is_ok(), "{ps:?}");
     patch_user(&admin, "cat", json!({"role": "viewer"})).await;
@@ -200,7 +234,7 @@ async fn a_certificate_works_only_while_its_member_does() {
     // server is theirs.
     patch_user(&admin, "cat", json!({"role": "member"})).await;
     let cat = sign_in(&sb, "cat").await;
-    let (third, third_files) = certificate(&cat, dir.path(), "third").await;
+    let (third, third_files) = certificate(&cat, dir, "third").await;
     let ps = docker(&third_files, port, &["ps"]);
     assert!(ps.is_ok(), "{ps:?}");
     let (status, refused) = call(&admin, "DELETE", "/api/v1/users/cat", Value::Null).await;
@@ -241,17 +275,13 @@ async fn a_certificate_works_only_while_its_member_does() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_open_engine_connection_closes_when_its_access_goes() {
-    let _one = ONE_BOX_AT_A_TIME.lock().await;
-    let sb = ServersBox::start();
+    let (_one, sb) = one_box().await;
     let admin = sb.daemon.admin_client();
-    let dan = member(&sb, "dan").await;
-    let (web, _web) = sb.running_server(&dan, "web").await;
-    let id = web["id"].as_str().unwrap();
-    let port = web["engine_port"].as_u64().expect("an engine port");
-    let dir = tempfile::tempdir().unwrap();
+    let (dan, web) = member_with_web(&sb, "dan").await;
+    let (id, port, dir) = (web.id.as_str(), web.port, web.dir.path());
 
     // Revoked by Dan while a connection made with it is open.
-    let (issued, _) = certificate(&dan, dir.path(), "revoked").await;
+    let (issued, _) = certificate(&dan, dir, "revoked").await;
     let mut open = EngineConnection::open(&issued, port).await.unwrap();
     assert_eq!(open.get("/info").await.unwrap(), 200);
     // A change that takes nothing from Dan leaves it open.
@@ -281,7 +311,7 @@ async fn an_open_engine_connection_closes_when_its_access_goes() {
     assert!(!log.contains(issued["fingerprint"].as_str().unwrap()));
 
     // Dan disabled.
-    let (issued, _) = certificate(&dan, dir.path(), "disabled").await;
+    let (issued, _) = certificate(&dan, dir, "disabled").await;
     let mut open = EngineConnection::open(&issued, port).await.unwrap();
     assert_eq!(open.get("/info").await.unwrap(), 200);
     patch_user(&admin, "dan", json!({"disabled": true})).await;
@@ -291,7 +321,7 @@ async fn an_open_engine_connection_closes_when_its_access_goes() {
     // The server asked to be deleted (its engine may still be up).
     patch_user(&admin, "dan", json!({"disabled": false})).await;
     let dan = sign_in(&sb, "dan").await;
-    let (issued, _) = certificate(&dan, dir.path(), "deleted").await;
+    let (issued, _) = certificate(&dan, dir, "deleted").await;
     let mut open = EngineConnection::open(&issued, port).await.unwrap();
     assert_eq!(open.get("/info").await.unwrap(), 200);
     let path = format!("/api/v1/servers/{id}?erase=true");

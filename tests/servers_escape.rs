@@ -87,6 +87,15 @@ impl Root {
     }
 }
 
+/// A lab with two running servers, A and B, whose engines have the
+/// busybox image.
+async fn two_servers() -> (Lab, RunningServer, RunningServer) {
+    let mut lab = Lab::start(0);
+    let a = server_with_image(&mut lab).await;
+    let b = server_with_image(&mut lab).await;
+    (lab, a, b)
+}
+
 /// A running server whose engine has the busybox image.
 async fn server_with_image(lab: &mut Lab) -> RunningServer {
     let server = lab.running_server().await;
@@ -321,9 +330,7 @@ fn bind(source: &Path, root: Root) -> HostConfig {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_cannot_read_another_servers_files() {
     let _shared = HEAVY.read().await;
-    let mut lab = Lab::start(0);
-    let a = server_with_image(&mut lab).await;
-    let b = server_with_image(&mut lab).await;
+    let (lab, a, b) = two_servers().await;
 
     // B's storage holds a file, and a volume of B another.
     let b_data = lab.layout.data(&b.id);
@@ -395,9 +402,7 @@ fn host_process(argv: &[&str]) -> Option<i32> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_cannot_see_another_servers_processes() {
     let _shared = HEAVY.read().await;
-    let mut lab = Lab::start(0);
-    let a = server_with_image(&mut lab).await;
-    let b = server_with_image(&mut lab).await;
+    let (_lab, a, b) = two_servers().await;
     start_container(&b.engine, "sleeper", IMAGE, &["sleep", "4242"], None).await;
     // Control: B's process is there, on the host.
     let b_sleep = eventually(
@@ -585,9 +590,7 @@ async fn assert_unreachable(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_cannot_reach_the_hosts_loopback() {
     let _shared = HEAVY.read().await;
-    let mut lab = Lab::start(0);
-    let a = server_with_image(&mut lab).await;
-    let b = server_with_image(&mut lab).await;
+    let (lab, a, b) = two_servers().await;
     // hearth's interface on the host's loopback, and a port B published
     // there: the host reaches both.
     let hearth = listen(Ipv4Addr::LOCALHOST, "hearth-host");
@@ -636,9 +639,7 @@ fn publishing(port: u16) -> HostConfig {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_binds_on_the_host_only_the_ports_it_publishes() {
     let _shared = HEAVY.read().await;
-    let mut lab = Lab::start(0);
-    let a = server_with_image(&mut lab).await;
-    let b = server_with_image(&mut lab).await;
+    let (lab, a, b) = two_servers().await;
     let (a_port, b_port) = (free_port(), free_port());
     lab.guard_ports(&a.id, &[a_port]);
     lab.guard_ports(&b.id, &[b_port]);

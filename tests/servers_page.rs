@@ -46,16 +46,9 @@ async fn a_member_runs_a_server_from_the_page() {
     let b = d.browser().await;
     let url = |path: &str| format!("https://localhost:{}{path}", d.addr().port());
 
-    b.goto(&url("/login?next=%2Fservers")).await;
-    b.wait_for(
-        "return location.pathname === '/login' && document.readyState === 'complete'",
-        "the sign-in page",
-    )
-    .await;
-    b.set_value("#username", "ann").await;
-    b.set_value("#password", PASSWORD).await;
-    b.click("#login button[type=submit]").await;
-    b.wait_for(
+    b.sign_in_at(
+        &url("/login?next=%2Fservers"),
+        ("ann", PASSWORD),
         "return location.pathname === '/servers' && !document.getElementById('servers-page').hidden && !document.getElementById('servers-none').hidden",
         "the servers page, with no server yet",
     )
@@ -64,11 +57,7 @@ async fn a_member_runs_a_server_from_the_page() {
     // A bad name is marked at its field, and nothing is made.
     b.set_value("#s-name", "Web Server").await;
     b.click("#s-submit").await;
-    b.wait_for(
-        "return document.getElementById('s-name').getAttribute('aria-invalid') === 'true'",
-        "the name marked",
-    )
-    .await;
+    b.wait_invalid("#s-name", "the name marked").await;
 
     b.set_value("#s-name", "web").await;
     b.set_value("#s-memory", "512").await;

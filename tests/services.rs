@@ -30,13 +30,7 @@ fn with_units(units: &[(&str, &str, &str)]) -> (PrivateBus, FakeSystemd, Daemon)
 /// `POST /api/v1/services/{unit}/{verb}` as `client`.
 async fn act(client: &TlsClient, unit: &str, verb: &str) -> Reply {
     client
-        .send(
-            "POST",
-            &format!("/api/v1/services/{unit}/{verb}"),
-            "",
-            &[],
-            &[],
-        )
+        .call("POST", &format!("/api/v1/services/{unit}/{verb}"), "")
         .await
 }
 
@@ -146,12 +140,7 @@ async fn admins_control_units_on_the_allow_list_and_every_action_is_audited() {
     fake.fail_next_job("nftables.service");
     let r = act(&admin, "nftables.service", "restart").await;
     assert_eq!(r.status, 422, "{:?}", r.body);
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("failed")
-    );
+    assert!(r.error_message().contains("failed"));
 
     // systemd (polkit) refuses: said, not hidden.
     fake.deny("docker.service");
@@ -347,14 +336,10 @@ async fn a_reboot_is_announced_audited_and_asked_of_logind_seconds_later() {
     .await;
 
     let member = d.signed_in("mia", "member").await;
-    let r = member
-        .send("POST", "/api/v1/system/reboot", "", &[], &[])
-        .await;
+    let r = member.call("POST", "/api/v1/system/reboot", "").await;
     assert_eq!(r.status, 403, "members may not");
 
-    let r = admin
-        .send("POST", "/api/v1/system/reboot", "", &[], &[])
-        .await;
+    let r = admin.call("POST", "/api/v1/system/reboot", "").await;
     assert_eq!(r.status, 202, "{:?}", r.body);
     let at_ms = r.json()["at_ms"].as_u64().unwrap();
     let notice = services(&mut stream, |r| r["power"].is_object()).await;

@@ -241,8 +241,9 @@ async fn a_restart_shows_its_progress_and_the_state_comes_from_the_stream(
         "caddy.service active again, its buttons back",
     )
     .await;
-    b.wait_for(
-        "return document.getElementById('services-message').textContent === 'Restarted caddy.service.'",
+    b.wait_text(
+        "#services-message",
+        "Restarted caddy.service.",
         "the restart's outcome",
     )
     .await;

@@ -22,23 +22,18 @@ async fn sign_in_who_am_i_and_sign_out() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["username"], "admin");
     assert_eq!(r.json()["role"], "admin");
-    let set = r.headers["set-cookie"].to_str().unwrap().to_string();
-    for attr in [
+    r.cookie_with(&[
         "__Host-hearth_session=",
         "HttpOnly",
         "Secure",
         "SameSite=Strict",
         "Path=/",
         "Max-Age=43200",
-    ] {
-        assert!(set.contains(attr), "{set}");
-    }
+    ]);
     let token = r.set_cookie(COOKIE).unwrap();
     assert_eq!(token.len(), 43, "256 bits");
 
-    let me = client
-        .send("GET", "/api/v1/session", "", &[(COOKIE, &token)], &[])
-        .await;
+    let me = client.as_user(&token, "GET", "/api/v1/session", "").await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["username"], "admin");
     assert_eq!(me.json()["role"], "admin");
@@ -57,20 +52,16 @@ async fn sign_in_who_am_i_and_sign_out() {
     assert_eq!(r.status, 403);
 
     let r = client
-        .send("DELETE", "/api/v1/session", "", &[(COOKIE, &token)], &[])
+        .as_user(&token, "DELETE", "/api/v1/session", "")
         .await;
     assert_eq!(r.status, 204);
-    assert!(
-        r.headers["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
+    assert!(r.header("set-cookie").contains("Max-Age=0"));
+    assert_eq!(
+        client.session_status(&token).await,
+        401,
+        "the revoked session is refused at once"
     );
-    let me = client
-        .send("GET", "/api/v1/session", "", &[(COOKIE, &token)], &[])
-        .await;
-    assert_eq!(me.status, 401, "the revoked session is refused at once");
-    let me = client.send("GET", "/api/v1/session", "", &[], &[]).await;
+    let me = client.call("GET", "/api/v1/session", "").await;
     assert_eq!(me.status, 401);
 }
 
@@ -96,7 +87,7 @@ async fn failures_say_only_wrong_username_or_password_and_slow_down() {
         .post_session(&login_body("admin", ADMIN_PASSWORD))
         .await;
     assert_eq!(r.status, 429, "{:?}", r.body);
-    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.header("retry-after").parse().unwrap();
     assert!(retry >= 1);
     // The message says how long, in the same seconds as the header.
     assert_eq!(
@@ -122,8 +113,7 @@ async fn no_sign_in_during_setup() {
 #[tokio::test]
 async fn a_user_lists_and_revokes_its_own_sessions() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let laptop = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, laptop) = d.admin_sign_in().await;
     let r = c
         .send(
             "POST",
@@ -174,16 +164,8 @@ async fn a_user_lists_and_revokes_its_own_sessions() {
             .await;
         assert_eq!(r.status, 204);
     }
-    assert_eq!(
-        c.as_user(&phone, "GET", "/api/v1/session", "").await.status,
-        401
-    );
-    assert_eq!(
-        c.as_user(&laptop, "GET", "/api/v1/session", "")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(c.session_status(&phone).await, 401);
+    assert_eq!(c.session_status(&laptop).await, 200);
     let r = c
         .as_user(&laptop, "DELETE", "/api/v1/sessions/0000000000000000", "")
         .await;

@@ -4,8 +4,9 @@
 
 use hearth_testkit as common;
 
-use common::{ADMIN_PASSWORD, Daemon, Options, TlsClient};
+use common::{ADMIN_PASSWORD, Daemon, Options, Reply, TlsClient};
 use hearth::store::{Outcome, Store};
+use serde_json::{Value, json};
 
 fn pending() -> Daemon {
     Daemon::start(Options {
@@ -14,19 +15,23 @@ fn pending() -> Daemon {
     })
 }
 
+/// A step of the wizard's API (`POST /api/v1/setup/{name}`) with `body`,
+/// with the setup cookie if given.
+async fn step(client: &TlsClient, name: &str, body: Value, cookie: Option<&str>) -> Reply {
+    let path = format!("/api/v1/setup/{name}");
+    client.post_json(&path, &body.to_string(), cookie).await
+}
+
 async fn claim(client: &TlsClient, code: &str) -> String {
     let r = client.claim_setup(code).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
-    for attr in [
+    r.cookie_with(&[
         "__Host-hearth_setup=",
         "Secure",
         "HttpOnly",
         "SameSite=Strict",
         "Path=/",
-    ] {
-        assert!(cookie.contains(attr), "{cookie}");
-    }
+    ]);
     r.set_cookie("__Host-hearth_setup").unwrap()
 }
 
@@ -73,13 +78,13 @@ async fn wrong_code_is_refused_and_the_steps_need_the_claim() {
         .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["code"], "wrong_setup_code");
-    let r = client
-        .post_json(
-            "/api/v1/setup/admin",
-            "{\"username\":\"x\",\"password\":\"y\"}",
-            None,
-        )
-        .await;
+    let r = step(
+        &client,
+        "admin",
+        json!({"username": "x", "password": "y"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 401);
     let r = client.post_json("/api/v1/setup/claim", "{}", None).await;
     assert_eq!(r.status, 400);
@@ -92,67 +97,32 @@ async fn the_api_walks_through_setup_and_then_answers_410() {
     let client = d.client();
     let cookie = claim(&client, &d.setup_code()).await;
     let c = Some(cookie.as_str());
-    let r = client
-        .post_json(
-            "/api/v1/setup/admin",
-            "{\"username\":\"owner\",\"password\":\"password1234\"}",
-            c,
-        )
-        .await;
+    let weak = json!({"username": "owner", "password": "password1234"});
+    let r = step(&client, "admin", weak, c).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["field"], "password");
-    let r = client
-        .post_json(
-            "/api/v1/setup/admin",
-            &format!("{{\"username\":\"owner\",\"password\":\"{ADMIN_PASSWORD}\"}}"),
-            c,
-        )
-        .await;
+    let owner = json!({"username": "owner", "password": ADMIN_PASSWORD});
+    let r = step(&client, "admin", owner, c).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["step"], "host");
-    let r = client
-        .post_json(
-            "/api/v1/setup/host",
-            "{\"hostname\":\"My Box\",\"timezone\":\"UTC\"}",
-            c,
-        )
-        .await;
+    let host = json!({"hostname": "My Box", "timezone": "UTC"});
+    let r = step(&client, "host", host, c).await;
     assert_eq!(r.json()["error"]["field"], "hostname");
-    let r = client
-        .post_json(
-            "/api/v1/setup/host",
-            "{\"hostname\":\"mybox\",\"timezone\":\"Europe/Berlin\"}",
-            c,
-        )
-        .await;
+    let host = json!({"hostname": "mybox", "timezone": "Europe/Berlin"});
+    let r = step(&client, "host", host, c).await;
     assert_eq!(r.json()["step"], "domain");
     assert_eq!(r.json()["timezone"], "Europe/Berlin");
-    let r = client
-        .post_json(
-            "/api/v1/setup/domain",
-            "{\"domain\":\"home.example.org\",\"email\":\"me@example.org\"}",
-            c,
-        )
-        .await;
+    let domain = json!({"domain": "home.example.org", "email": "me@example.org"});
+    let r = step(&client, "domain", domain, c).await;
     assert_eq!(r.status, 200);
     // Until it is finished, a browser gets the wizard.
     let html = [("accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
     let r = client.send("GET", "/setup", "", &[], &html).await;
     assert_eq!(r.status, 200);
-    assert!(
-        r.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(r.header("content-type").starts_with("text/html"));
     let r = client.post_json("/api/v1/setup/finish", "{}", c).await;
     assert_eq!(r.status, 200);
-    assert!(
-        r.headers["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
-    );
+    assert!(r.header("set-cookie").contains("Max-Age=0"));
 
     assert!(!d.setup_code_path().exists(), "the code file is removed");
     assert_eq!(client.get("/setup").await.status, 410);

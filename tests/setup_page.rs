@@ -37,16 +37,13 @@ async fn the_wizard_from_code_to_the_status_page() {
         "the step is announced"
     );
     b.check_page("setup-claim").await;
-    b.set_value("#code", "AAAA-BBBB-CCCC").await;
-    b.click("#step-claim button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('code').getAttribute('aria-invalid') === 'true'",
-        "the wrong code marked on its field",
-    )
-    .await;
+    b.submit_form("#step-claim", &[("#code", "AAAA-BBBB-CCCC")])
+        .await;
+    b.wait_invalid("#code", "the wrong code marked on its field")
+        .await;
     b.check_page("setup-claim-wrong").await;
-    b.set_value("#code", &d.setup_code()).await;
-    b.click("#step-claim button[type=submit]").await;
+    b.submit_form("#step-claim", &[("#code", &d.setup_code())])
+        .await;
     wait_step(&b, "step-admin").await;
     assert!(
         b.text("#username-hint").await.contains("Lower-case"),
@@ -54,15 +51,13 @@ async fn the_wizard_from_code_to_the_status_page() {
     );
 
     // "Admin User": told about the capitals and the space, not its "A".
-    b.set_value("#username", "Admin User").await;
-    b.set_value("#password", ADMIN_PASSWORD).await;
-    b.set_value("#password2", ADMIN_PASSWORD).await;
-    b.click("#step-admin button[type=submit]").await;
-    b.wait_for(
-        "return document.getElementById('username').getAttribute('aria-invalid') === 'true'",
-        "the username marked",
-    )
-    .await;
+    let admin = [
+        ("#username", "Admin User"),
+        ("#password", ADMIN_PASSWORD),
+        ("#password2", ADMIN_PASSWORD),
+    ];
+    b.submit_form("#step-admin", &admin).await;
+    b.wait_invalid("#username", "the username marked").await;
     let said = b.text("#username-error").await;
     assert!(
         said.contains("capital letters") && said.contains("space"),
@@ -80,8 +75,8 @@ async fn the_wizard_from_code_to_the_status_page() {
             .await,
         serde_json::json!(["text", "true"])
     );
-    b.set_value("#username", "owner").await;
-    b.click("#step-admin button[type=submit]").await;
+    b.submit_form("#step-admin", &[("#username", "owner")])
+        .await;
     wait_step(&b, "step-host").await;
     assert_eq!(
         b.eval("return document.querySelectorAll('[aria-invalid=true]').length")
@@ -105,9 +100,8 @@ async fn the_wizard_from_code_to_the_status_page() {
     wait_step(&b, "step-admin").await;
     b.click("#step-admin button[type=submit]").await;
     wait_step(&b, "step-host").await;
-    b.set_value("#hostname", "mybox").await;
-    b.set_value("#timezone", "Europe/Berlin").await;
-    b.click("#step-host button[type=submit]").await;
+    let host = [("#hostname", "mybox"), ("#timezone", "Europe/Berlin")];
+    b.submit_form("#step-host", &host).await;
     wait_step(&b, "step-domain").await;
     b.click("#step-domain button[type=submit]").await;
     wait_step(&b, "step-summary").await;
@@ -122,37 +116,23 @@ async fn the_wizard_from_code_to_the_status_page() {
 
     // Enter, as a person would press it, on what has the focus.
     b.eval("document.activeElement.click(); return true;").await;
-    b.wait_for(
-        "return location.pathname === '/' && document.readyState === 'complete'",
-        "the status page, signed in",
-    )
-    .await;
+    b.wait_path("/", "the status page, signed in").await;
     b.wait_for(
         "const w = document.getElementById('whoami'); return w !== null && w.textContent === 'owner'",
         "the owner signed in",
     )
     .await;
-    b.wait_for(
-        "return document.getElementById('box-name').textContent === 'mybox'",
-        "the box's name in the header",
-    )
-    .await;
+    b.wait_text("#box-name", "mybox", "the box's name in the header")
+        .await;
 
     // After setup, a browser asking for /setup or a page that does not
     // exist gets a page.
     b.goto(&format!("https://localhost:{port}/setup")).await;
-    b.wait_for(
-        "return location.pathname === '/' && document.readyState === 'complete'",
-        "sent from /setup to the status page",
-    )
-    .await;
+    b.wait_path("/", "sent from /setup to the status page")
+        .await;
     b.goto(&format!("https://localhost:{port}/no-such-page"))
         .await;
-    b.wait_for(
-        "return document.readyState === 'complete'",
-        "the not-found page",
-    )
-    .await;
+    b.wait_loaded("the not-found page").await;
     assert_eq!(b.text("h1").await, "Page not found");
     b.check_page("not-found").await;
 

@@ -32,8 +32,7 @@ async fn sign_ins(admin: &TlsClient, token: &str, outcome: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn guesses_sent_at_once_are_counted_before_their_hashes_in_bounded_memory() {
     let d = Daemon::start(Options::default());
-    let client = d.client();
-    let admin = client.login("admin", ADMIN_PASSWORD).await;
+    let (client, admin) = d.admin_sign_in().await;
     let pid = d.child.id();
     let before = rss_kib(pid);
 
@@ -183,8 +182,7 @@ async fn a_valid_second_factor_passes_the_accounts_slow_down() {
 async fn a_flood_of_refused_sign_ins_is_one_counted_record() {
     const FLOOD: usize = 2000;
     let d = Daemon::start(Options::default());
-    let client = d.client();
-    let admin = client.login("admin", ADMIN_PASSWORD).await;
+    let (client, admin) = d.admin_sign_in().await;
     let store = d.state_dir().join("state.redb");
     // Into the throttle: three free failures, then refusals.
     for _ in 0..4 {

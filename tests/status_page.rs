@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use common::page_check::screenshot_dir;
 use common::sse;
 use common::webdriver::{Browser, sign_in_and_open_status};
-use common::{Daemon, Options, Protocol, free_port};
+use common::{Daemon, Options, free_port};
 use common::{eventually, when};
 
 /// How many points a sparkline keeps (status.js: SPARK_POINTS).
@@ -162,11 +162,8 @@ async fn the_strip_names_the_box_its_time_and_version(d: &Daemon, b: &Browser) {
     // The name given in setup (the testkit: complete_setup) and the
     // version this test was built with.
     assert_eq!(b.text("h1").await, "Status of testbox");
-    b.wait_for(
-        "return !document.getElementById('fact-version').hidden",
-        "the version in the strip",
-    )
-    .await;
+    b.wait_shown("#fact-version", "the version in the strip")
+        .await;
     assert_eq!(b.text("#version").await, env!("CARGO_PKG_VERSION"));
     assert_eq!(b.text("#timezone").await, "UTC");
     // The box's clock ticks.
@@ -260,8 +257,9 @@ async fn the_cards_say_what_they_show(d: &Daemon, b: &Browser) {
 
     // Services: this daemon leaves systemd alone ([system] manage =
     // false), and says so; hearth's components are not services.
-    b.wait_for(
-        "return document.getElementById('services-note').textContent === \"hearth does not manage this machine's services here.\"",
+    b.wait_text(
+        "#services-note",
+        "hearth does not manage this machine's services here.",
         "the Services card says the services are not managed here",
     )
     .await;
@@ -481,9 +479,10 @@ return {pointer, focused, home, right, after: readout.hidden};
 
     // 24 hours: the buttons say which is on, the charts what they show,
     // with the minutes the API has for that range.
-    b.click("#ranges button[data-range='24h']").await;
-    b.wait_for(
-        "return document.querySelector('#chart-cpu svg').getAttribute('aria-label').startsWith('CPU, last 24 hours: ')",
+    switch_range(
+        b,
+        "24h",
+        "CPU, last 24 hours: ",
         "the charts switch to 24 hours",
     )
     .await;
@@ -505,12 +504,25 @@ return {pointer, focused, home, right, after: readout.hidden};
         "{drawn} points drawn, {with_values} minutes with a value"
     );
 
-    b.click("#ranges button[data-range='1h']").await;
-    b.wait_for(
-        "return document.querySelector('#chart-cpu svg').getAttribute('aria-label').startsWith('CPU, last hour: ')",
+    switch_range(
+        b,
+        "1h",
+        "CPU, last hour: ",
         "the charts switch back to the hour",
     )
     .await;
+}
+
+/// Clicks the button of `range` and waits until the CPU chart's label
+/// starts with `label`.
+async fn switch_range(b: &Browser, range: &str, label: &str, what: &str) {
+    b.click(&format!("#ranges button[data-range='{range}']"))
+        .await;
+    let script = format!(
+        "return document.querySelector('#chart-cpu svg').getAttribute('aria-label').startsWith({})",
+        json!(label)
+    );
+    b.wait_for(&script, what).await;
 }
 
 /// Signed out elsewhere (here: the session revoked from another device),
@@ -535,7 +547,7 @@ async fn a_revoked_session_sends_the_page_to_sign_in(d: &Daemon) {
     );
     for id in others {
         let r = admin
-            .send("DELETE", &format!("/api/v1/sessions/{id}"), "", &[], &[])
+            .call("DELETE", &format!("/api/v1/sessions/{id}"), "")
             .await;
         assert_eq!(r.status, 204);
     }
@@ -648,13 +660,7 @@ async fn sparklines_start_with_the_history(second: &Daemon, b: &Browser) {
         Duration::from_secs(10),
         "the page's stream let go (last seen: the status)",
         || async {
-            let s = sse::open(
-                &second.admin_client(),
-                Protocol::Http1,
-                "/api/v1/events?topics=system",
-                None,
-            )
-            .await;
+            let s = sse::follow(&second.admin_client(), "/api/v1/events?topics=system").await;
             if s.status == 200 {
                 Ok(s)
             } else {

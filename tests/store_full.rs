@@ -76,7 +76,7 @@ async fn a_full_disk_answers_507_turns_the_store_degraded_and_writes_resume_once
         let c = &c;
         async move {
             let body = format!("{{\"name\":\"token {n:05}\"}}");
-            c.send("POST", "/api/v1/tokens", &body, &[], &[]).await
+            c.call("POST", "/api/v1/tokens", &body).await
         }
     };
     let r = create(0).await;
@@ -151,13 +151,8 @@ async fn a_full_disk_answers_507_turns_the_store_degraded_and_writes_resume_once
     .await;
 
     // Nothing saved before was lost.
-    let list = c.send("GET", "/api/v1/tokens", "", &[], &[]).await.json();
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let list = c.call("GET", "/api/v1/tokens", "").await.json();
+    let names = common::texts(&list, "name");
     for n in saved.iter().chain([&9001]) {
         let name = format!("token {n:05}");
         assert!(names.contains(&name.as_str()), "{name} lost");

@@ -16,7 +16,7 @@ const PW: &str = "another fine passphrase here";
 
 async fn add_user(admin: &TlsClient, name: &str, role: &str) {
     let body = format!("{{\"username\":\"{name}\",\"password\":\"{PW}\",\"role\":\"{role}\"}}");
-    let r = admin.send("POST", "/api/v1/users", &body, &[], &[]).await;
+    let r = admin.call("POST", "/api/v1/users", &body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
 
@@ -51,7 +51,7 @@ async fn still_live(s: &mut SseStream, what: &str) {
 /// is refused.
 async fn cut_off(s: &mut SseStream, client: &TlsClient, what: &str) {
     assert!(s.ends_within(WAIT).await, "{what}: the stream goes on");
-    let again = sse::open(client, Protocol::Http1, "/api/v1/events", None).await;
+    let again = sse::follow(client, "/api/v1/events").await;
     assert_eq!(again.status, 401, "{what}: reconnecting is not refused");
 }
 
@@ -74,7 +74,7 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
     let mut on_phone = follow(&phone, Protocol::Http2).await;
     let mut on_admin = follow(&admin, Protocol::Http1).await;
 
-    let r = laptop.send("DELETE", "/api/v1/session", "", &[], &[]).await;
+    let r = laptop.call("DELETE", "/api/v1/session", "").await;
     assert_eq!(r.status, 204);
     cut_off(&mut on_laptop, &laptop, "the signed-out session").await;
     still_live(&mut on_phone, "bob's other session").await;
@@ -84,10 +84,7 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
     // laptop's is gone, so the phone's one other session is the desk's).
     let desk = signed_in(&d, "bob", PW).await;
     let mut on_desk = follow(&desk, Protocol::Http2).await;
-    let sessions = phone
-        .send("GET", "/api/v1/sessions", "", &[], &[])
-        .await
-        .json();
+    let sessions = phone.call("GET", "/api/v1/sessions", "").await.json();
     let desk_id = sessions
         .as_array()
         .unwrap()
@@ -98,7 +95,7 @@ async fn signing_out_ends_the_streams_of_that_session_only() {
         .unwrap()
         .to_string();
     let path = format!("/api/v1/sessions/{desk_id}");
-    let r = phone.send("DELETE", &path, "", &[], &[]).await;
+    let r = phone.call("DELETE", &path, "").await;
     assert_eq!(r.status, 204);
     cut_off(&mut on_desk, &desk, "the revoked session").await;
     still_live(&mut on_phone, "the session that revoked it").await;
@@ -121,7 +118,7 @@ async fn a_new_role_a_disabled_or_deleted_user_ends_that_users_streams() {
         let admin = admin.clone();
         async move {
             let path = format!("/api/v1/users/{user}");
-            let r = admin.send("PATCH", &path, body, &[], &[]).await;
+            let r = admin.call("PATCH", &path, body).await;
             assert_eq!(r.status, 200, "{:?}", r.body);
         }
     };
@@ -144,9 +141,7 @@ async fn a_new_role_a_disabled_or_deleted_user_ends_that_users_streams() {
     cut_off(&mut cys, &cy, "a disabled user").await;
     still_live(&mut as_viewer, "another user").await;
 
-    let r = admin
-        .send("DELETE", "/api/v1/users/ann", "", &[], &[])
-        .await;
+    let r = admin.call("DELETE", "/api/v1/users/ann", "").await;
     assert_eq!(r.status, 204);
     cut_off(&mut as_viewer, &ann, "a deleted user").await;
 }
@@ -170,7 +165,7 @@ async fn making_the_status_private_ends_the_visitors_streams() {
     // A change that takes someone else's access away (a sign-out) makes
     // every stream check, and leaves the visitor's open.
     let other = signed_in(&d, "admin", common::ADMIN_PASSWORD).await;
-    let r = other.send("DELETE", "/api/v1/session", "", &[], &[]).await;
+    let r = other.call("DELETE", "/api/v1/session", "").await;
     assert_eq!(r.status, 204);
     still_live(&mut visiting, "a visitor, after an unrelated sign-out").await;
 
@@ -189,7 +184,7 @@ async fn a_revoked_token_ends_its_stream() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
     let body = "{\"name\":\"dashboard\"}";
-    let r = admin.send("POST", "/api/v1/tokens", body, &[], &[]).await;
+    let r = admin.call("POST", "/api/v1/tokens", body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let created = r.json();
     let mut dashboard = d.client();
@@ -199,7 +194,7 @@ async fn a_revoked_token_ends_its_stream() {
 
     let id = created["id"].as_str().unwrap();
     let r = admin
-        .send("DELETE", &format!("/api/v1/tokens/{id}"), "", &[], &[])
+        .call("DELETE", &format!("/api/v1/tokens/{id}"), "")
         .await;
     assert_eq!(r.status, 204);
     cut_off(&mut by_token, &dashboard, "a revoked token").await;

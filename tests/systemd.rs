@@ -249,17 +249,12 @@ fn console_instances_enable_under_getty_target() {
     std::fs::create_dir_all(&units).unwrap();
     std::fs::create_dir_all(r.join("etc/systemd/system")).unwrap();
     std::fs::copy(CONSOLE_UNIT, units.join("hearth-console@.service")).unwrap();
-    let out = Command::new(systemctl)
+    let mut enable = Command::new(systemctl);
+    enable
         .arg(format!("--root={}", r.display()))
         .args(["enable", "--quiet"])
-        .args(CONSOLE_TTYS.map(|tty| format!("hearth-console@{tty}.service")))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "systemctl enable: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(CONSOLE_TTYS.map(|tty| format!("hearth-console@{tty}.service")));
+    common::run_ok(&mut enable, "systemctl enable");
     for tty in CONSOLE_TTYS {
         let link = r.join(format!(
             "etc/systemd/system/getty.target.wants/hearth-console@{tty}.service"

@@ -3,22 +3,14 @@
 
 use hearth_testkit as common;
 
-use common::{ADMIN_PASSWORD, Daemon, Options};
+use common::{Daemon, Options};
 
 #[tokio::test]
 async fn tokens_act_for_their_user_and_die_when_revoked() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
     let pw = "another fine passphrase here";
-    let r = c
-        .as_user(
-            &admin,
-            "POST",
-            "/api/v1/users",
-            &format!("{{\"username\":\"watcher\",\"password\":\"{pw}\",\"role\":\"viewer\"}}"),
-        )
-        .await;
+    let r = c.add_user_as(&admin, "watcher", pw, "viewer").await;
     assert_eq!(r.status, 201);
 
     let r = c
@@ -95,13 +87,7 @@ async fn tokens_act_for_their_user_and_die_when_revoked() {
 async fn a_token_cannot_sign_out() {
     let d = Daemon::start(Options::default());
     let admin = d.admin_client();
-    let token = admin
-        .send("POST", "/api/v1/tokens", r#"{"name":"t"}"#, &[], &[])
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = admin.new_token("t").await;
     let logouts = || async {
         let page = admin.get("/api/v1/audit?limit=500").await.json();
         page["records"]

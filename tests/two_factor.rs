@@ -13,8 +13,7 @@ fn now_s() -> u64 {
 #[tokio::test]
 async fn enrol_then_sign_in_with_the_second_factor() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
 
     let enrol = c.as_user(&admin, "POST", "/api/v1/totp", "").await;
     assert_eq!(enrol.status, 200, "{:?}", enrol.body);
@@ -128,8 +127,7 @@ async fn enrol_then_sign_in_with_the_second_factor() {
 #[tokio::test]
 async fn wrong_codes_count_towards_the_wait() {
     let d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
     c.enrol_two_factor(&admin).await;
     // Recovery-code shaped, so never a valid TOTP code.
     let attempt = format!(
@@ -142,7 +140,7 @@ async fn wrong_codes_count_towards_the_wait() {
     }
     let r = c.post_session(&attempt).await;
     assert_eq!(r.status, 429, "{:?}", r.body);
-    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.header("retry-after").parse().unwrap();
     assert_eq!(
         r.json()["error"]["message"],
         format!("too many failed attempts; try again in {retry} s")
@@ -152,13 +150,7 @@ async fn wrong_codes_count_towards_the_wait() {
         .as_user(&admin, "GET", "/api/v1/audit?actor=admin&limit=10", "")
         .await
         .json();
-    let outcomes: Vec<&str> = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "session.login")
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = common::audit_column(&audit, "session.login", "outcome");
     assert_eq!(
         &outcomes[..5],
         ["denied", "failure", "failure", "failure", "failure"]

@@ -3,7 +3,7 @@
 
 use hearth_testkit as common;
 
-use common::{ADMIN_PASSWORD, Daemon, Options};
+use common::{Daemon, Options};
 use hearth::store::Store;
 
 const PW: &str = "another fine passphrase here";
@@ -11,33 +11,19 @@ const PW: &str = "another fine passphrase here";
 #[tokio::test]
 async fn admins_manage_users_and_nobody_else_can() {
     let mut d = Daemon::start(Options::default());
-    let c = d.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let (c, admin) = d.admin_sign_in().await;
 
     let create = |name: &str, role: &str| {
         format!("{{\"username\":\"{name}\",\"password\":\"{PW}\",\"role\":\"{role}\"}}")
     };
-    let r = c
-        .as_user(&admin, "POST", "/api/v1/users", &create("kid", "member"))
-        .await;
+    let r = c.add_user_as(&admin, "kid", PW, "member").await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(r.json()["role"], "member");
-    let r = c
-        .as_user(&admin, "POST", "/api/v1/users", &create("guest", "viewer"))
-        .await;
+    let r = c.add_user_as(&admin, "guest", PW, "viewer").await;
     assert_eq!(r.status, 201);
-    let r = c
-        .as_user(&admin, "POST", "/api/v1/users", &create("kid", "viewer"))
-        .await;
+    let r = c.add_user_as(&admin, "kid", PW, "viewer").await;
     assert_eq!(r.status, 409, "exists");
-    let r = c
-        .as_user(
-            &admin,
-            "POST",
-            "/api/v1/users",
-            &create("Bad Name", "viewer"),
-        )
-        .await;
+    let r = c.add_user_as(&admin, "Bad Name", PW, "viewer").await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["field"], "username");
 
@@ -56,7 +42,7 @@ async fn admins_manage_users_and_nobody_else_can() {
         ("DELETE", "/api/v1/users/guest", String::new()),
     ];
     for (method, path, body) in &cells {
-        let r = c.send(method, path, body, &[], &[]).await;
+        let r = c.call(method, path, body).await;
         assert_eq!(r.status, 401, "nobody {method} {path}");
         for (who, token) in [("member", &member), ("viewer", &viewer)] {
             let r = c.as_user(token, method, path, body).await;
@@ -85,12 +71,7 @@ async fn admins_manage_users_and_nobody_else_can() {
     }
 
     let list = c.as_user(&admin, "GET", "/api/v1/users", "").await.json();
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
+    let names = common::texts(&list, "username");
     assert_eq!(names, vec!["admin", "kid", "newbie"]);
     assert!(
         !list.to_string().contains("argon2"),
@@ -103,12 +84,7 @@ async fn admins_manage_users_and_nobody_else_can() {
     // Deleting a user ends its sessions at once.
     let r = c.as_user(&admin, "DELETE", "/api/v1/users/kid", "").await;
     assert_eq!(r.status, 204);
-    assert_eq!(
-        c.as_user(&member, "GET", "/api/v1/session", "")
-            .await
-            .status,
-        401
-    );
+    assert_eq!(c.session_status(&member).await, 401);
     let r = c
         .as_user(
             &admin,

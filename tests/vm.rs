@@ -62,6 +62,77 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     // First boot, again: hearth ready, the setup code on the console (on
     // a screen drawn once hearth answered: the code is hearth's).
     let mut vm = Vm::boot(&disk, "first-boot");
+    let (code, first_ready) = setup_code_on_the_console(&mut vm);
+    let cert = wait_for_certificate(&vm).await;
+    let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
+    let health = client.get("/api/v1/health").await;
+    assert_eq!(health.status, 200, "health: {:?}", health.body);
+
+    let (session, var_size) = setup_grows_var_and_starts_the_firewall(&vm, &client, &code).await;
+    caddy_serves_hearth_on_443(&vm, &client, &session).await;
+    services_follow_the_real_systemd(&vm, &client, &session).await;
+    hearth_holds_what_the_readme_says(&client, &session).await;
+    let host = host_settings_reach_hostnamed_and_timedated(&client, &session).await;
+    assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
+    let (member, server) = a_members_server_runs(&vm, &client, &session).await;
+    let context = the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
+    servers_contained::a_server_keeps_to_its_own(&vm, &client, &member, &server, context.path())
+        .await;
+    servers_contained::a_containers_own_limits_hold(&vm, &client, &member, &server, context.path())
+        .await;
+    drop(context);
+    let password = the_console_resets_the_admins_password(&mut vm, &client).await;
+
+    vm.power_off(Duration::from_secs(180));
+    let first_serial = vm.serial();
+    drop(vm);
+
+    let machine_id = first_boot_left_its_state_on_var(&disk, &server);
+
+    // Second boot: same disk, same state.
+    let mut vm = Vm::boot(&disk, "second-boot");
+    let (_, second_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
+    // Pinned to the first boot's certificate: a new one fails the handshake.
+    wait_for_certificate(&vm).await;
+    let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
+    assert_eq!(client.peer_certificate().await, cert.to_vec());
+    // The password the console gave: the reset was kept in hearth's state.
+    let session = client.login("admin", &password).await;
+    let me = client.as_user(&session, "GET", "/api/v1/session", "").await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    let claim = client.claim_setup(&code).await;
+    assert_eq!(claim.status, 410, "setup is over: {:?}", claim.body);
+    let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
+    assert_eq!(var_size_bytes(&status.json()), var_size);
+    host_settings_came_back(&client, &session).await;
+    // The member's server came back by itself: its storage mounted again,
+    // its engine started again.
+    server_phase(
+        &client,
+        &member,
+        &server,
+        "running",
+        Duration::from_secs(300),
+        &vm,
+    )
+    .await;
+    // No code is shown once the box is set up.
+    assert!(!vm.serial().contains(SETUP_CODE_LINE));
+    assert!(first_serial.contains(SETUP_CODE_LINE));
+    vm.power_off(Duration::from_secs(180));
+    assert_eq!(
+        disk.var_partition().read("lib/machine-id"),
+        machine_id,
+        "the machine-id changed across a reboot"
+    );
+
+    report_times_and_sizes(&build, first_ready, second_ready);
+}
+
+/// First boot: hearth ready, the setup code on the console (on a screen
+/// drawn once hearth answered: the code is hearth's). Answers the code
+/// and how long hearth took to be ready.
+fn setup_code_on_the_console(vm: &mut Vm) -> (String, Duration) {
     let (_, first_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
     let ready = vm.mark();
     let (line, _) = vm.wait_for_after(ready, SETUP_CODE_LINE, Duration::from_secs(60));
@@ -75,13 +146,18 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         hearth::auth::SetupCode::from_stored(&code).is_some(),
         "the console's setup code line is not a setup code: {line:?}"
     );
+    (code, first_ready)
+}
 
-    let cert = wait_for_certificate(&vm).await;
-    let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
-    let health = client.get("/api/v1/health").await;
-    assert_eq!(health.status, 200, "health: {:?}", health.body);
-
-    complete_setup(&client, &code).await;
+/// Setup through the API, as the owner would; the first boot grew /var
+/// to the disk and hearth's firewall is in force. Answers the admin's
+/// session and the size of /var.
+async fn setup_grows_var_and_starts_the_firewall(
+    vm: &Vm,
+    client: &TlsClient,
+    code: &str,
+) -> (String, u64) {
+    complete_setup(client, code).await;
     let session = client.login("admin", ADMIN_PASSWORD).await;
     let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
     assert_eq!(status.status, 200);
@@ -112,26 +188,13 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
         },
     )
     .await;
-    caddy_serves_hearth_on_443(&vm, &client, &session).await;
-    services_follow_the_real_systemd(&vm, &client, &session).await;
-    hearth_holds_what_the_readme_says(&client, &session).await;
-    let host = host_settings_reach_hostnamed_and_timedated(&client, &session).await;
-    assert!(host["applied_since_start"].as_u64().unwrap() >= 3, "{host}");
-    let (member, server) = a_members_server_runs(&vm, &client, &session).await;
-    let context = the_member_runs_a_container_with_docker(&vm, &client, &member, &server).await;
-    servers_contained::a_server_keeps_to_its_own(&vm, &client, &member, &server, context.path())
-        .await;
-    servers_contained::a_containers_own_limits_hold(&vm, &client, &member, &server, context.path())
-        .await;
-    drop(context);
-    let password = the_console_resets_the_admins_password(&mut vm, &client).await;
+    (session, var_size)
+}
 
-    vm.power_off(Duration::from_secs(180));
-    let first_serial = vm.serial();
-    drop(vm);
-
-    // What the first boot left on hearth-var: marked set up, the factory
-    // /var in full, and a machine-id of its own.
+/// What the first boot left on hearth-var: marked set up, the factory
+/// /var in full, a machine-id of its own (answered), the host settings
+/// and the server's accounts and storage.
+fn first_boot_left_its_state_on_var(disk: &Disk, server: &str) -> String {
     let var = disk.var_partition();
     assert_eq!(var.partition_type, VAR_PARTITION_TYPE);
     let machine_id = var.read("lib/machine-id");
@@ -172,27 +235,15 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     }
     let storage = var.list(&format!("lib/hearth-servers/{server}"));
     assert!(storage.iter().any(|n| n == "disk.img"), "{storage:?}");
+    machine_id
+}
 
-    // Second boot: same disk, same state.
-    let mut vm = Vm::boot(&disk, "second-boot");
-    let (_, second_ready) = vm.wait_for(READY_LINE, BOOT_TIMEOUT);
-    // Pinned to the first boot's certificate: a new one fails the handshake.
-    wait_for_certificate(&vm).await;
-    let client = TlsClient::trusting_der(vec![cert.clone()], vm.addr());
-    assert_eq!(client.peer_certificate().await, cert.to_vec());
-    // The password the console gave: the reset was kept in hearth's state.
-    let session = client.login("admin", &password).await;
-    let me = client.as_user(&session, "GET", "/api/v1/session", "").await;
-    assert_eq!(me.status, 200, "{:?}", me.body);
-    let claim = client.claim_setup(&code).await;
-    assert_eq!(claim.status, 410, "setup is over: {:?}", claim.body);
-    let status = client.as_user(&session, "GET", "/api/v1/status", "").await;
-    assert_eq!(var_size_bytes(&status.json()), var_size);
-    // The host settings came back with the machine: hostnamectl's and
-    // timedatectl's view (the same D-Bus properties) without hearth
-    // setting anything again.
+/// The host settings came back with the machine: hostnamectl's and
+/// timedatectl's view (the same D-Bus properties) without hearth
+/// setting anything again.
+async fn host_settings_came_back(client: &TlsClient, session: &str) {
     let mut admin = client.clone();
-    admin.session = Some(session.clone());
+    admin.session = Some(session.to_string());
     let mut stream = sse::open(&admin, Protocol::Http2, "/api/v1/events?topics=host", None).await;
     let host = stream
         .until("host", Duration::from_secs(120), |r| {
@@ -205,27 +256,12 @@ async fn the_image_boots_is_set_up_and_keeps_its_state_across_a_reboot() {
     assert_eq!(host["timezone"], "Europe/Berlin", "{host}");
     assert_eq!(host["ntp"], false, "{host}");
     assert_eq!(host["applied_since_start"], 0, "{host}");
-    // The member's server came back by itself: its storage mounted again,
-    // its engine started again.
-    server_phase(
-        &client,
-        &member,
-        &server,
-        "running",
-        Duration::from_secs(300),
-        &vm,
-    )
-    .await;
-    // No code is shown once the box is set up.
-    assert!(!vm.serial().contains(SETUP_CODE_LINE));
-    assert!(first_serial.contains(SETUP_CODE_LINE));
-    vm.power_off(Duration::from_secs(180));
-    assert_eq!(
-        disk.var_partition().read("lib/machine-id"),
-        machine_id,
-        "the machine-id changed across a reboot"
-    );
+}
 
+/// The boot times and the image's sizes, written to stderr directly, not
+/// through println!, which the test harness captures: `make test` shows
+/// these figures on every run.
+fn report_times_and_sizes(build: &ImageBuild, first_ready: Duration, second_ready: Duration) {
     let meta = std::fs::metadata(&build.image).unwrap();
     let (raw, allocated) = (meta.len(), meta.blocks() * 512);
     let zst = std::fs::metadata(build.image.with_extension("img.zst"))

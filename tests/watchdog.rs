@@ -90,15 +90,7 @@ fn without_a_stall_the_pings_go_on() {
     std::thread::sleep(Duration::from_secs(3));
     let _ = d.count_within("WATCHDOG=1", Duration::from_millis(10));
     // ...the pings still come, and nothing is withheld.
-    let mut pings = 0;
-    eventually_blocking(Duration::from_secs(30), "4 more watchdog pings", || {
-        pings += d.count_within("WATCHDOG=1", Duration::from_millis(100));
-        if pings >= 4 {
-            Ok(())
-        } else {
-            Err(format!("{pings} pings"))
-        }
-    });
+    d.wait_pings(4, "4 more watchdog pings");
     let log = d.stderr();
     assert!(!log.contains("withholding the watchdog ping"), "{log}");
 }

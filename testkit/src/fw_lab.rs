@@ -175,6 +175,16 @@ impl Lab {
         lab
     }
 
+    /// hearth started in the box (as [`Lab::start_hearth`], its own state
+    /// folder) and its admin's client, once the policy it starts with
+    /// (version 0) is in force.
+    pub async fn hearth_in_force(&self, window_s: u64) -> (Daemon, TlsClient) {
+        let d = self.start_hearth(window_s, None);
+        let admin = d.admin_client();
+        in_force(&admin, 0).await;
+        (d, admin)
+    }
+
     /// hearth in the box's namespace on its LAN address, managing the
     /// firewall with a confirm window of `window_s`.
     pub fn start_hearth(&self, window_s: u64, state_dir: Option<std::path::PathBuf>) -> Daemon {

@@ -36,6 +36,7 @@ pub mod inproc;
 pub mod journal;
 pub mod netns;
 pub mod page_check;
+pub mod page_steps;
 pub mod proxy_lab;
 pub mod servers_box;
 pub mod servers_lab;
@@ -303,6 +304,14 @@ impl Daemon {
         c
     }
 
+    /// A client without a session, and the token of a new admin session
+    /// (a sign-in of its own, not the harness's).
+    pub async fn admin_sign_in(&self) -> (TlsClient, String) {
+        let c = self.client();
+        let token = c.login("admin", ADMIN_PASSWORD).await;
+        (c, token)
+    }
+
     /// Turns `public_status` on or off, as the harness's admin.
     pub async fn set_public_status(&self, on: bool) {
         let body = format!("{{\"public_status\":{on}}}");
@@ -390,6 +399,21 @@ impl Daemon {
             }
             Err(_) => false,
         }
+    }
+
+    /// Waits (up to 30 s) until `n` more `WATCHDOG=1` pings have come;
+    /// answers how many came by then.
+    pub fn wait_pings(&mut self, n: usize, what: &str) -> usize {
+        let mut pings = 0;
+        crate::eventually_blocking(Duration::from_secs(30), what, || {
+            pings += self.count_within("WATCHDOG=1", Duration::from_millis(100));
+            if pings >= n {
+                Ok(())
+            } else {
+                Err(format!("{pings} pings"))
+            }
+        });
+        pings
     }
 
     /// Counts `line` among the messages received within `window`.
@@ -592,6 +616,32 @@ impl Reply {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
     }
+
+    /// The text of header `name`, which must be there.
+    pub fn header(&self, name: &str) -> &str {
+        let value = self.headers.get(name);
+        let value = value.unwrap_or_else(|| panic!("no {name} header: {:?}", self.headers));
+        value.to_str().unwrap()
+    }
+
+    /// The (first) `set-cookie` header, which must hold each of
+    /// `attributes`.
+    pub fn cookie_with(&self, attributes: &[&str]) -> String {
+        let cookie = self.header("set-cookie").to_string();
+        for attr in attributes {
+            assert!(cookie.contains(attr), "{attr} not in {cookie}");
+        }
+        cookie
+    }
+
+    /// The `error.message` of a JSON error reply, which must have one.
+    pub fn error_message(&self) -> String {
+        let v = self.json();
+        match v["error"]["message"].as_str() {
+            Some(m) => m.to_string(),
+            None => panic!("no error message in {v}"),
+        }
+    }
 }
 
 /// Claims the box with `code` and finishes setup through the API, as an
@@ -770,6 +820,20 @@ impl TlsClient {
         Reply::read(response).await
     }
 
+    /// One HTTP/1.1 request as this client (its session, if any), with
+    /// no other cookies or headers.
+    pub async fn call(&self, method: &str, path: &str, body: &str) -> Reply {
+        self.send(method, path, body, &[], &[]).await
+    }
+
+    /// The status `GET /api/v1/session` gets with session `token`: 200
+    /// while the session is good, 401 once it is not.
+    pub async fn session_status(&self, token: &str) -> u16 {
+        self.as_user(token, "GET", "/api/v1/session", "")
+            .await
+            .status
+    }
+
     /// POSTs JSON, with the setup cookie if given.
     pub async fn post_json(&self, path: &str, body: &str, setup_cookie: Option<&str>) -> Reply {
         let cookies: Vec<(&str, &str)> = setup_cookie
@@ -840,6 +904,23 @@ impl TlsClient {
             .await
     }
 
+    /// `POST /api/v1/users` as session `token`: a new user `name` with
+    /// `password` and `role`, answered as it is.
+    pub async fn add_user_as(&self, token: &str, name: &str, password: &str, role: &str) -> Reply {
+        let body = serde_json::json!({"username": name, "password": password, "role": role});
+        self.as_user(token, "POST", "/api/v1/users", &body.to_string())
+            .await
+    }
+
+    /// A new API token named `name`, made as this client (its session),
+    /// which must be given one (201).
+    pub async fn new_token(&self, name: &str) -> String {
+        let body = serde_json::json!({ "name": name });
+        let r = self.call("POST", "/api/v1/tokens", &body.to_string()).await;
+        assert_eq!(r.status, 201, "token {name}: {:?}", r.body);
+        r.json()["token"].as_str().unwrap().to_string()
+    }
+
     /// A request with an API token (`Authorization: Bearer`).
     pub async fn as_token(&self, token: &str, method: &str, path: &str, body: &str) -> Reply {
         let bearer = format!("Bearer {token}");
@@ -874,6 +955,82 @@ impl TlsClient {
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Protocol::Http1, "GET", path, None).await
     }
+}
+
+/// The text `key` of each item of `list`, a JSON array (the names in a
+/// listing, say), in order.
+pub fn texts<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    let items = list.as_array();
+    let items = items.unwrap_or_else(|| panic!("not a list: {list}"));
+    items
+        .iter()
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
+/// The records with `action` in `audit` (a page of `GET /api/v1/audit`),
+/// newest first.
+pub fn audit_records<'a>(audit: &'a serde_json::Value, action: &str) -> Vec<&'a serde_json::Value> {
+    let records = audit["records"].as_array();
+    let records = records.unwrap_or_else(|| panic!("not a page of the audit log: {audit}"));
+    records.iter().filter(|r| r["action"] == action).collect()
+}
+
+/// The ids of every page of `/api/v1/audit?{query}`, following `next`
+/// (as `before=`) from the newest page to the last.
+pub async fn audit_pages(c: &TlsClient, session: &str, query: &str) -> Vec<Vec<u64>> {
+    let mut pages = Vec::new();
+    let mut path = format!("/api/v1/audit?{query}");
+    loop {
+        let r = c.as_user(session, "GET", &path, "").await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        let page = r.json();
+        pages.push(
+            page["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_u64().unwrap())
+                .collect(),
+        );
+        match page["next"].as_u64() {
+            Some(before) => path = format!("/api/v1/audit?{query}&before={before}"),
+            None => return pages,
+        }
+    }
+}
+
+/// The newest record with `action` in `audit`, which must have one.
+pub fn audited(audit: &serde_json::Value, action: &str) -> serde_json::Value {
+    match audit_records(audit, action).first() {
+        Some(record) => (*record).clone(),
+        None => panic!("no {action} record: {audit}"),
+    }
+}
+
+/// The `field` (text) of each record with `action` in `audit`, newest
+/// first.
+pub fn audit_column(audit: &serde_json::Value, action: &str, field: &str) -> Vec<String> {
+    let records = audit_records(audit, action).into_iter();
+    records
+        .map(|r| r[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs `cmd` to its end, which must succeed (else the failure quotes
+/// `what` and the command's output), and answers its output.
+pub fn run_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what} does not run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// The last `n` lines of `text`: what a failure message quotes of a log.

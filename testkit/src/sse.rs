@@ -49,6 +49,12 @@ pub async fn open_snapshot(
     (stream, snapshot)
 }
 
+/// Opens `path` as an event stream over HTTP/1.1, from now (no
+/// `Last-Event-ID`): what most followers of a stream do.
+pub async fn follow(client: &TlsClient, path: &str) -> SseStream {
+    open(client, Protocol::Http1, path, None).await
+}
+
 /// Opens `path` as an event stream on a new connection.
 pub async fn open(
     client: &TlsClient,

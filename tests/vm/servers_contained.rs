@@ -46,14 +46,28 @@ pub async fn a_server_keeps_to_its_own(
     let port = u64::from(vm.front_port);
     let run = |args: &[&str]| docker(context, port, args);
 
-    // Root in a container writes a file into each shared folder: it may
-    // (they are the server's own), and may fill /dev/shm.
-    let mut args = vec!["run", "--rm"];
-    let mounts: Vec<String> = SHARED_FOLDERS
+    root_writes_to_the_shared_folders(&run);
+    shm_counts_in_the_servers_memory(client, member, server).await;
+    a_restart_takes_the_files_with_it(vm, client, member, server, &run).await;
+    no_system_bus(&run);
+    only_its_own_port_on_the_host(&run);
+    no_module_it_asks_for(&run);
+}
+
+/// The shared folders, each mounted at `/shared/<its index>`.
+fn shared_mounts() -> Vec<String> {
+    SHARED_FOLDERS
         .iter()
         .enumerate()
         .map(|(i, folder)| format!("{folder}:/shared/{i}"))
-        .collect();
+        .collect()
+}
+
+/// Root in a container writes a file into each shared folder: it may
+/// (they are the server's own), and may fill /dev/shm.
+fn root_writes_to_the_shared_folders(run: &impl Fn(&[&str]) -> Result<String, String>) {
+    let mut args = vec!["run", "--rm"];
+    let mounts = shared_mounts();
     for mount in &mounts {
         args.extend(["-v", mount.as_str()]);
     }
@@ -70,8 +84,10 @@ pub async fn a_server_keeps_to_its_own(
             .is_ok_and(|o| o.contains("wrote /shared/2")),
         "root in the server could not write to its own /dev/shm: {wrote:?}"
     );
+}
 
-    // The memory behind /dev/shm is the server's.
+/// The memory behind /dev/shm is the server's.
+async fn shm_counts_in_the_servers_memory(client: &TlsClient, member: &str, server: &str) {
     let (_member, mut stream) = servers_stream(client, member).await;
     let counted = stream
         .try_until("servers", Duration::from_secs(60), |r| {
@@ -88,9 +104,17 @@ pub async fn a_server_keeps_to_its_own(
         "{SHM_FILL_MIB} MiB in /dev/shm are not in the server's memory: {counted:?}"
     );
     drop(stream);
+}
 
-    // A restart: the server's folders go with it. On the host's own
-    // folders the files would still be there.
+/// A restart: the server's folders go with it. On the host's own
+/// folders the files would still be there.
+async fn a_restart_takes_the_files_with_it(
+    vm: &Vm,
+    client: &TlsClient,
+    member: &str,
+    server: &str,
+    run: &impl Fn(&[&str]) -> Result<String, String>,
+) {
     let r = client
         .as_user(
             member,
@@ -109,6 +133,7 @@ pub async fn a_server_keeps_to_its_own(
         vm,
     )
     .await;
+    let mounts = shared_mounts();
     let mut args = vec!["run", "--rm"];
     for mount in &mounts {
         args.extend(["-v", mount.as_str()]);
@@ -133,8 +158,10 @@ pub async fn a_server_keeps_to_its_own(
         !left.contains(MARKER) && !left.contains("fill"),
         "files a container wrote outlived the server's restart: on the host's folders? {left:?}"
     );
+}
 
-    // No system bus.
+/// No system bus.
+fn no_system_bus(run: &impl Fn(&[&str]) -> Result<String, String>) {
     let bus = run(&[
         "run",
         "--rm",
@@ -152,8 +179,10 @@ pub async fn a_server_keeps_to_its_own(
             .contains("system_bus_socket"),
         "the system bus's socket reaches a server: {bus:?}"
     );
+}
 
-    // Ports on the host: its own, and no other.
+/// Ports on the host: its own, and no other.
+fn only_its_own_port_on_the_host(run: &impl Fn(&[&str]) -> Result<String, String>) {
     let publish = |port: u16| {
         let mapping = format!("{port}:8080");
         run(&[
@@ -183,9 +212,11 @@ pub async fn a_server_keeps_to_its_own(
             "the server took {whose} {port}: {taken:?}"
         );
     }
+}
 
-    // Modules: asked for by a privileged container, refused; those of
-    // Docker's own network, there.
+/// Modules: asked for by a privileged container, refused; those of
+/// Docker's own network, there.
+fn no_module_it_asks_for(run: &impl Fn(&[&str]) -> Result<String, String>) {
     let asked = run(&[
         "run",
         "--rm",
