@@ -142,13 +142,18 @@ mod props;
 mod tests {
     use super::*;
 
+    /// Asserts that none of `bad` is a `T`.
+    fn refuses<T: for<'a> TryFrom<&'a str>>(bad: &[&str]) {
+        for bad in bad {
+            assert!(T::try_from(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn hostnames() {
         assert!(Hostname::try_from("mybox").is_ok());
         assert!(Hostname::try_from("box-2").is_ok());
-        for bad in ["", "-box", "box-", "My Box", "box.local", &"a".repeat(64)] {
-            assert!(Hostname::try_from(bad).is_err(), "{bad}");
-        }
+        refuses::<Hostname>(&["", "-box", "box-", "My Box", "box.local", &"a".repeat(64)]);
     }
 
     #[test]
@@ -157,42 +162,36 @@ mod tests {
             DomainName::try_from("cloud.example.org.").unwrap().as_str(),
             "cloud.example.org"
         );
-        for bad in [
+        refuses::<DomainName>(&[
             "localhost",
             "Example.org",
             "a..b",
             "-a.org",
             "1.2.3.4",
             "a b.org",
-        ] {
-            assert!(DomainName::try_from(bad).is_err(), "{bad}");
-        }
+        ]);
     }
 
     #[test]
     fn time_zones() {
         assert!(TimeZone::try_from("UTC").is_ok());
-        for bad in [
+        refuses::<TimeZone>(&[
             "",
             "../../etc/passwd",
             "/etc/localtime",
             "Europe/Nowhere_Land",
             "A B",
-        ] {
-            assert!(TimeZone::try_from(bad).is_err(), "{bad}");
-        }
+        ]);
     }
 
     #[test]
     fn emails() {
         assert!(Email::try_from("owner@example.org").is_ok());
-        for bad in [
+        refuses::<Email>(&[
             "owner",
             "@example.org",
             "owner@localhost",
             "a b@example.org",
-        ] {
-            assert!(Email::try_from(bad).is_err(), "{bad}");
-        }
+        ]);
     }
 }

@@ -78,3 +78,16 @@ impl From<Infallible> for Refusal {
 pub(crate) fn is_internal(e: impl Into<Refusal>) -> bool {
     matches!(e.into(), Refusal::Internal(_))
 }
+
+/// Asserts that each error refuses as the refusal beside it (for the
+/// domains' tests).
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn assert_refuses<E: Into<Refusal> + std::fmt::Debug>(
+    cases: impl IntoIterator<Item = (E, Refusal)>,
+) {
+    for (error, expected) in cases {
+        let shown = format!("{error:?}");
+        assert_eq!(error.into(), expected, "{shown}");
+    }
+}

@@ -51,6 +51,18 @@ pub struct UserRecord {
 pub const KNOWN_SOURCES: usize = 8;
 
 impl UserRecord {
+    /// A new, enabled account, without two-factor login or known addresses.
+    pub fn new(role: Role, password: PasswordHash, created_ms: u64) -> UserRecord {
+        UserRecord {
+            role,
+            password,
+            disabled: false,
+            created_ms,
+            totp: None,
+            known_sources: Vec::new(),
+        }
+    }
+
     /// Whether the user signed in from `source` lately.
     pub fn knows_source(&self, source: std::net::IpAddr) -> bool {
         let source = source.to_canonical().to_string();

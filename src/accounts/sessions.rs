@@ -506,17 +506,19 @@ mod tests {
             .count()
     }
 
+    /// Whether `token` is a live session at `at` (which keeps it alive).
+    fn alive(s: &Sessions, token: &Secret, at: u64) -> bool {
+        s.authenticate(token.expose(), at).unwrap().is_some()
+    }
+
     fn fixture() -> (tempfile::TempDir, Store, Sessions) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let user = UserRecord {
-            role: Role::Member,
-            password: NewPassword::new(PW, "alice").unwrap().hash(),
-            disabled: false,
-            created_ms: T0,
-            totp: None,
-            known_sources: Vec::new(),
-        };
+        let user = UserRecord::new(
+            Role::Member,
+            NewPassword::new(PW, "alice").unwrap().hash(),
+            T0,
+        );
         store
             .change(AuditEntry::system(AuditAction::UserCreate, "alice"), |c| {
                 c.put_record(Records::Users, "alice", &user)
@@ -543,7 +545,7 @@ mod tests {
         assert_eq!(keys, vec![token.hash().as_str().to_string()]);
         assert_ne!(keys[0], token.expose());
         s.logout(&who, ip(1)).unwrap();
-        assert!(s.authenticate(token.expose(), T0 + 2000).unwrap().is_none());
+        assert!(!alive(&s, &token, T0 + 2000));
     }
 
     #[test]
@@ -668,33 +670,17 @@ mod tests {
         let (_d, _store, s) = fixture();
         let (token, _) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         let min = 60_000;
-        assert!(
-            s.authenticate(token.expose(), T0 + 29 * min)
-                .unwrap()
-                .is_some()
-        );
+        assert!(alive(&s, &token, T0 + 29 * min));
         // Used at 29 min: alive until 29 + 30.
-        assert!(
-            s.authenticate(token.expose(), T0 + 58 * min)
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            s.authenticate(token.expose(), T0 + 89 * min)
-                .unwrap()
-                .is_none()
-        );
+        assert!(alive(&s, &token, T0 + 58 * min));
+        assert!(!alive(&s, &token, T0 + 89 * min));
         let (token, _) = sign_in(&s, "alice", PW, None, ip(1), T0).unwrap();
         let mut t = T0;
         while t < T0 + 12 * 60 * min - 20 * min {
             t += 20 * min;
-            assert!(s.authenticate(token.expose(), t).unwrap().is_some());
+            assert!(alive(&s, &token, t));
         }
-        assert!(
-            s.authenticate(token.expose(), T0 + 12 * 60 * min)
-                .unwrap()
-                .is_none()
-        );
+        assert!(!alive(&s, &token, T0 + 12 * 60 * min));
     }
 
     #[test]
@@ -712,11 +698,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        assert!(
-            s.authenticate(token.expose(), T0 + 31 * min)
-                .unwrap()
-                .is_none()
-        );
+        assert!(!alive(&s, &token, T0 + 31 * min));
     }
 
     #[test]

@@ -128,19 +128,26 @@ pub struct Setup {
     inner: Mutex<Inner>,
 }
 
-fn audit(
-    action: AuditAction,
-    actor: &str,
-    target: &str,
-    source: IpAddr,
-    outcome: Outcome,
-) -> AuditEntry {
+/// The audit record of an attempt to claim the box, by a visitor not
+/// yet known.
+fn claim_audit(source: IpAddr, outcome: Outcome) -> AuditEntry {
     AuditEntry {
-        actor: actor.into(),
+        actor: "anonymous".into(),
+        action: AuditAction::SetupClaim,
+        target: "setup".into(),
+        source: source.to_canonical().to_string(),
+        outcome,
+    }
+}
+
+/// The audit record of a setup step, done by whoever holds the claim.
+fn step_audit(action: AuditAction, target: &str, source: IpAddr) -> AuditEntry {
+    AuditEntry {
+        actor: "setup".into(),
         action,
         target: target.into(),
         source: source.to_canonical().to_string(),
-        outcome,
+        outcome: Outcome::Success,
     }
 }
 
@@ -289,13 +296,8 @@ impl Setup {
         }
         if attempts.len() >= MAX_ATTEMPTS {
             drop(inner);
-            self.store.audit_refused(audit(
-                AuditAction::SetupClaim,
-                "anonymous",
-                "setup",
-                source,
-                Outcome::Denied,
-            ))?;
+            self.store
+                .audit_refused(claim_audit(source, Outcome::Denied))?;
             return Err(SetupError::RateLimited);
         }
         attempts.push_back(now_ms);
@@ -309,13 +311,7 @@ impl Setup {
                 tracing::warn!("{MAX_WRONG} wrong setup codes: the code was replaced");
             }
             drop(inner);
-            self.store.audit(audit(
-                AuditAction::SetupClaim,
-                "anonymous",
-                "setup",
-                source,
-                Outcome::Failure,
-            ))?;
+            self.store.audit(claim_audit(source, Outcome::Failure))?;
             if rotate {
                 self.store
                     .audit(AuditEntry::system(AuditAction::SetupCodeRotate, "setup"))?;
@@ -328,13 +324,7 @@ impl Setup {
             .insert(secret.hash(), now_ms + SESSION_LIFETIME.as_millis() as u64);
         inner.attempts.remove(&source);
         drop(inner);
-        self.store.audit(audit(
-            AuditAction::SetupClaim,
-            "anonymous",
-            "setup",
-            source,
-            Outcome::Success,
-        ))?;
+        self.store.audit(claim_audit(source, Outcome::Success))?;
         Ok(secret)
     }
 
@@ -351,22 +341,9 @@ impl Setup {
         let username = Username::try_from(username).map_err(|e| invalid("username", e))?;
         let password =
             NewPassword::new(password, username.as_str()).map_err(|e| invalid("password", e))?;
-        let record = UserRecord {
-            role: Role::Admin,
-            password: password.hash(),
-            disabled: false,
-            created_ms: now_ms,
-            totp: None,
-            known_sources: Vec::new(),
-        };
+        let record = UserRecord::new(Role::Admin, password.hash(), now_ms);
         self.store.change(
-            audit(
-                AuditAction::SetupAdmin,
-                "setup",
-                username.as_str(),
-                source,
-                Outcome::Success,
-            ),
+            step_audit(AuditAction::SetupAdmin, username.as_str(), source),
             |c| {
                 if let Some(previous) = c.setting(ADMIN)?
                     && previous != username.as_str()
@@ -394,13 +371,7 @@ impl Setup {
         let hostname = Hostname::try_from(hostname).map_err(|e| invalid("hostname", e))?;
         let timezone = TimeZone::try_from(timezone).map_err(|e| invalid("timezone", e))?;
         self.store.change(
-            audit(
-                AuditAction::SetupHost,
-                "setup",
-                hostname.as_str(),
-                source,
-                Outcome::Success,
-            ),
+            step_audit(AuditAction::SetupHost, hostname.as_str(), source),
             |c| profile::write_host(c, &hostname, &timezone),
         )?;
         Ok(())
@@ -432,16 +403,10 @@ impl Setup {
             ));
         }
         let target = domain.as_ref().map(|d| d.to_string()).unwrap_or_default();
-        self.store.change(
-            audit(
-                AuditAction::SetupDomain,
-                "setup",
-                &target,
-                source,
-                Outcome::Success,
-            ),
-            |c| profile::write_domain(c, domain.as_ref(), email.as_ref()),
-        )?;
+        self.store
+            .change(step_audit(AuditAction::SetupDomain, &target, source), |c| {
+                profile::write_domain(c, domain.as_ref(), email.as_ref())
+            })?;
         Ok(())
     }
 
@@ -463,16 +428,10 @@ impl Setup {
                 missing: "the host name",
             });
         }
-        self.store.change(
-            audit(
-                AuditAction::SetupFinish,
-                "setup",
-                "setup",
-                source,
-                Outcome::Success,
-            ),
-            |c| c.set_setting(COMPLETE, &now_ms.to_string()),
-        )?;
+        self.store
+            .change(step_audit(AuditAction::SetupFinish, "setup", source), |c| {
+                c.set_setting(COMPLETE, &now_ms.to_string())
+            })?;
         self.complete.store(true, Ordering::Release);
         // The store holds it; the marker tells a later start that an
         // empty store is a loss, not a new box.

@@ -103,13 +103,9 @@ impl Tokens {
 
     /// The caller's own tokens.
     pub fn list(&self, caller: &Caller) -> Result<Vec<TokenRecord>, StoreError> {
-        Ok(self
-            .store
-            .records::<TokenRecord>(Records::Tokens)?
-            .into_iter()
-            .map(|(_, t)| t)
-            .filter(|t| t.username == caller.username)
-            .collect())
+        let mut tokens = self.store.values::<TokenRecord>(Records::Tokens)?;
+        tokens.retain(|t| t.username == caller.username);
+        Ok(tokens)
     }
 
     /// Revokes one of the caller's own tokens.
@@ -167,16 +163,13 @@ mod tests {
     fn setup() -> (tempfile::TempDir, Store, Tokens, Caller) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let user = UserRecord {
-            role: Role::Viewer,
-            password: NewPassword::new("correct horse battery staple", "ann")
+        let user = UserRecord::new(
+            Role::Viewer,
+            NewPassword::new("correct horse battery staple", "ann")
                 .unwrap()
                 .hash(),
-            disabled: false,
-            created_ms: T0,
-            totp: None,
-            known_sources: Vec::new(),
-        };
+            T0,
+        );
         store
             .change(
                 crate::store::AuditEntry::system(AuditAction::UserCreate, "ann"),

@@ -197,26 +197,21 @@ pub fn check_second_factor(user: &UserRecord, input: &str, unix_s: u64) -> Optio
 mod tests {
     use super::*;
     use crate::auth::{NewPassword, Role, SecretHash};
-    use crate::refusal::{Refusal, is_internal};
+    use crate::refusal::{Refusal, assert_refuses, is_internal};
 
     const NOW: u64 = 1_800_000_000;
 
     fn user_with_totp() -> (UserRecord, Vec<u8>) {
         let secret = totp::new_secret();
+        let password = NewPassword::new("correct horse battery staple", "u").unwrap();
         let user = UserRecord {
-            role: Role::Viewer,
-            password: NewPassword::new("correct horse battery staple", "u")
-                .unwrap()
-                .hash(),
-            disabled: false,
-            created_ms: 0,
             totp: Some(TotpRecord {
                 secret: totp::base32(&secret),
                 confirmed: true,
                 last_counter: 0,
                 recovery: vec![recovery_hash("abcde-fghij")],
             }),
-            known_sources: Vec::new(),
+            ..UserRecord::new(Role::Viewer, password.hash(), 0)
         };
         (user, secret)
     }
@@ -264,19 +259,21 @@ mod tests {
 
     #[test]
     fn two_factor_errors_refuse_as_the_api_promises() {
-        assert_eq!(
-            Refusal::from(TwoFactorError::NotEnrolling),
-            Refusal::Conflict("start the enrolment first".into())
-        );
-        assert_eq!(
-            Refusal::from(TwoFactorError::AlreadyOn),
-            Refusal::Conflict("two-factor login is already on; turn it off first".into())
-        );
-        assert_eq!(
-            Refusal::from(TwoFactorError::WrongCode),
-            Refusal::invalid("code", "wrong code; check the time on your phone")
-        );
-        assert_eq!(Refusal::from(TwoFactorError::NoUser), Refusal::NotFound);
+        assert_refuses([
+            (
+                TwoFactorError::NotEnrolling,
+                Refusal::Conflict("start the enrolment first".into()),
+            ),
+            (
+                TwoFactorError::AlreadyOn,
+                Refusal::Conflict("two-factor login is already on; turn it off first".into()),
+            ),
+            (
+                TwoFactorError::WrongCode,
+                Refusal::invalid("code", "wrong code; check the time on your phone"),
+            ),
+            (TwoFactorError::NoUser, Refusal::NotFound),
+        ]);
         assert!(is_internal(TwoFactorError::Store(StoreError::for_tests())));
     }
 }

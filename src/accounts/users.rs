@@ -195,14 +195,7 @@ impl Users {
         let role = Role::try_from(role).map_err(|e| invalid("role", e))?;
         let password =
             NewPassword::new(password, username.as_str()).map_err(|e| invalid("password", e))?;
-        let record = UserRecord {
-            role,
-            password: password.hash(),
-            disabled: false,
-            created_ms: now_ms,
-            totp: None,
-            known_sources: Vec::new(),
-        };
+        let record = UserRecord::new(role, password.hash(), now_ms);
         self.store.change(
             caller.audit(AuditAction::UserCreate, username.as_str(), source),
             |c| {
@@ -375,16 +368,7 @@ mod tests {
             Err(UserError::Invalid { field: "role", .. })
         ));
         let v = users
-            .update(
-                &a,
-                "kid",
-                UserUpdate {
-                    role: Some(Role::Viewer),
-                    ..UserUpdate::default()
-                },
-                ip(),
-                T0,
-            )
+            .update(&a, "kid", role_change(Role::Viewer), ip(), T0)
             .unwrap();
         assert_eq!(v.role, Role::Viewer);
         assert!(matches!(
@@ -418,18 +402,12 @@ mod tests {
             users.delete(&a, "boss", ip(), T0),
             Err(UserError::LastAdmin)
         ));
-        let demote = UserUpdate {
-            role: Some(Role::Member),
-            ..UserUpdate::default()
-        };
+        let demote = role_change(Role::Member);
         assert!(matches!(
             users.update(&a, "boss", demote, ip(), T0),
             Err(UserError::LastAdmin)
         ));
-        let disable = UserUpdate {
-            disabled: Some(true),
-            ..UserUpdate::default()
-        };
+        let disable = disabled(true);
         assert!(matches!(
             users.update(&a, "boss", disable, ip(), T0),
             Err(UserError::LastAdmin)
@@ -470,6 +448,22 @@ mod tests {
         (dir, store, users)
     }
 
+    /// A change of the role only.
+    fn role_change(role: Role) -> UserUpdate {
+        UserUpdate {
+            role: Some(role),
+            ..UserUpdate::default()
+        }
+    }
+
+    /// A change of whether the account is disabled, only.
+    fn disabled(disabled: bool) -> UserUpdate {
+        UserUpdate {
+            disabled: Some(disabled),
+            ..UserUpdate::default()
+        }
+    }
+
     /// Each certificate and when it was revoked.
     fn revocations(store: &Store) -> Vec<(String, Option<u64>)> {
         store
@@ -502,38 +496,38 @@ mod tests {
         ("root-admin".into(), action.into(), target.into())
     }
 
-    #[test]
-    fn disabling_revokes_the_users_certificates_with_the_change() {
-        let (_dir, store, users) = with_certificates();
-        let before = last_audit_id(&store);
-        let disable = UserUpdate {
-            disabled: Some(true),
-            ..UserUpdate::default()
-        };
-        users.update(&admin(), "ann", disable, ip(), T1).unwrap();
+    /// Asserts that Ann's certificates, and no other, were revoked at `T1`
+    /// by the records after `before`: one each, by the admin, written with
+    /// the change `action` to Ann.
+    fn anns_certificates_revoked(store: &Store, before: u64, action: &str) {
         assert_eq!(
-            revocations(&store),
+            revocations(store),
             [
                 ("ann-1".to_string(), Some(T1)),
                 ("ann-2".to_string(), Some(T1)),
                 ("bob-1".to_string(), None),
             ]
         );
-        // One record each, by the admin, written with the user's change.
         assert_eq!(
-            audit_after(&store, before),
+            audit_after(store, before),
             [
                 entry("server.cert_revoke", "ann-1"),
                 entry("server.cert_revoke", "ann-2"),
-                entry("user.update", "ann"),
+                entry(action, "ann"),
             ]
         );
+    }
+
+    #[test]
+    fn disabling_revokes_the_users_certificates_with_the_change() {
+        let (_dir, store, users) = with_certificates();
+        let before = last_audit_id(&store);
+        let disable = disabled(true);
+        users.update(&admin(), "ann", disable, ip(), T1).unwrap();
+        anns_certificates_revoked(&store, before, "user.update");
 
         // Enabled again, Ann makes new certificates: the old stay revoked.
-        let enable = UserUpdate {
-            disabled: Some(false),
-            ..UserUpdate::default()
-        };
+        let enable = disabled(false);
         users.update(&admin(), "ann", enable, ip(), T1 + 1).unwrap();
         assert_eq!(revocations(&store)[0], ("ann-1".to_string(), Some(T1)));
     }
@@ -548,18 +542,12 @@ mod tests {
             ..UserUpdate::default()
         };
         users.update(&a, "ann", password, ip(), T1).unwrap();
-        let promote = UserUpdate {
-            role: Some(Role::Admin),
-            ..UserUpdate::default()
-        };
+        let promote = role_change(Role::Admin);
         users.update(&a, "bob", promote, ip(), T1).unwrap();
         assert!(revocations(&store).iter().all(|(_, r)| r.is_none()));
 
         let before = last_audit_id(&store);
-        let demote = UserUpdate {
-            role: Some(Role::Viewer),
-            ..UserUpdate::default()
-        };
+        let demote = role_change(Role::Viewer);
         users.update(&a, "bob", demote, ip(), T1 + 1).unwrap();
         assert_eq!(revocations(&store)[2], ("bob-1".to_string(), Some(T1 + 1)));
         assert_eq!(
@@ -588,10 +576,7 @@ mod tests {
             })
             .unwrap();
         let before = last_audit_id(&store);
-        let disable = UserUpdate {
-            disabled: Some(true),
-            ..UserUpdate::default()
-        };
+        let disable = disabled(true);
         assert!(matches!(
             users.update(&a, "boss", disable, ip(), T1),
             Err(UserError::LastAdmin)
@@ -606,22 +591,7 @@ mod tests {
         let before = last_audit_id(&store);
         users.delete(&admin(), "ann", ip(), T1).unwrap();
         // The records stay, revoked, for the admins to see.
-        assert_eq!(
-            revocations(&store),
-            [
-                ("ann-1".to_string(), Some(T1)),
-                ("ann-2".to_string(), Some(T1)),
-                ("bob-1".to_string(), None),
-            ]
-        );
-        assert_eq!(
-            audit_after(&store, before),
-            [
-                entry("server.cert_revoke", "ann-1"),
-                entry("server.cert_revoke", "ann-2"),
-                entry("user.delete", "ann"),
-            ]
-        );
+        anns_certificates_revoked(&store, before, "user.delete");
     }
 
     #[test]

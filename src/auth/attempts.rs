@@ -137,6 +137,16 @@ mod tests {
         }
     }
 
+    /// Reserves an attempt on `username` from `address`, not vouched for,
+    /// at `T0`.
+    fn attempt(
+        guard: &mut AttemptGuard,
+        address: &str,
+        username: &str,
+    ) -> Result<Reservation, Duration> {
+        guard.reserve(&from(address, username, false), T0)
+    }
+
     #[test]
     fn attempts_arriving_together_are_counted_before_their_hashes() {
         // Nothing is settled between the reservations: the fifth waits.
@@ -153,34 +163,24 @@ mod tests {
     fn one_address_guessing_many_accounts_is_slowed() {
         let mut guard = AttemptGuard::default();
         for name in ["a", "b", "c", "d"] {
-            let _ = guard.reserve(&from("192.0.2.1", name, false), T0).unwrap();
+            let _ = attempt(&mut guard, "192.0.2.1", name).unwrap();
         }
-        assert!(guard.reserve(&from("192.0.2.1", "e", false), T0).is_err());
-        assert!(guard.reserve(&from("192.0.2.2", "e", false), T0).is_ok());
+        assert!(attempt(&mut guard, "192.0.2.1", "e").is_err());
+        assert!(attempt(&mut guard, "192.0.2.2", "e").is_ok());
     }
 
     #[test]
     fn a_success_elsewhere_does_not_reset_the_guesses_at_an_account() {
         let mut guard = AttemptGuard::default();
-        let _ = guard
-            .reserve(&from("192.0.2.1", "admin", false), T0)
-            .unwrap();
-        let _ = guard
-            .reserve(&from("192.0.2.1", "admin", false), T0)
-            .unwrap();
-        let own = guard
-            .reserve(&from("192.0.2.1", "mallory", false), T0)
-            .unwrap();
+        let _ = attempt(&mut guard, "192.0.2.1", "admin").unwrap();
+        let _ = attempt(&mut guard, "192.0.2.1", "admin").unwrap();
+        let own = attempt(&mut guard, "192.0.2.1", "mallory").unwrap();
         guard.succeeded(own);
         for _ in 0..2 {
-            let _ = guard
-                .reserve(&from("192.0.2.1", "admin", false), T0)
-                .unwrap();
+            let _ = attempt(&mut guard, "192.0.2.1", "admin").unwrap();
         }
         assert!(
-            guard
-                .reserve(&from("192.0.2.1", "admin", false), T0)
-                .is_err(),
+            attempt(&mut guard, "192.0.2.1", "admin").is_err(),
             "four on admin from this address, whatever mallory did"
         );
     }
@@ -189,16 +189,12 @@ mod tests {
     fn many_addresses_slow_the_account_for_strangers_not_for_its_owner() {
         let mut guard = AttemptGuard::default();
         for i in 0..=FREE_PER_ACCOUNT {
-            let _ = guard
-                .reserve(&from(&format!("198.51.100.{i}"), "admin", false), T0)
-                .unwrap();
+            let _ = attempt(&mut guard, &format!("198.51.100.{i}"), "admin").unwrap();
         }
         // The attacker's next address, and the owner on a new one
         // without a second factor: held.
         assert_eq!(
-            guard
-                .reserve(&from("203.0.113.9", "admin", false), T0)
-                .unwrap_err(),
+            attempt(&mut guard, "203.0.113.9", "admin").unwrap_err(),
             BASE
         );
         // The owner from a known address, or with a valid code: through.
@@ -207,19 +203,14 @@ mod tests {
             .expect("vouched");
         guard.succeeded(owner);
         // Other accounts are not held.
-        assert!(
-            guard
-                .reserve(&from("203.0.113.9", "bob", false), T0)
-                .is_ok()
-        );
+        assert!(attempt(&mut guard, "203.0.113.9", "bob").is_ok());
     }
 
     #[test]
     fn an_owners_sign_ins_do_not_add_up_to_a_slow_down() {
         let mut guard = AttemptGuard::default();
         for i in 0..3 * FREE_PER_ACCOUNT {
-            let r = guard
-                .reserve(&from(&format!("198.51.100.{i}"), "admin", false), T0)
+            let r = attempt(&mut guard, &format!("198.51.100.{i}"), "admin")
                 .expect("each one succeeds");
             guard.succeeded(r);
         }
@@ -230,29 +221,19 @@ mod tests {
     fn the_console_forgives_an_account() {
         let mut guard = AttemptGuard::default();
         for i in 0..=FREE_PER_ACCOUNT {
-            let _ = guard
-                .reserve(&from(&format!("198.51.100.{i}"), "admin", false), T0)
-                .unwrap();
+            let _ = attempt(&mut guard, &format!("198.51.100.{i}"), "admin").unwrap();
         }
         guard.forgive("admin");
-        assert!(
-            guard
-                .reserve(&from("203.0.113.9", "admin", false), T0)
-                .is_ok()
-        );
+        assert!(attempt(&mut guard, "203.0.113.9", "admin").is_ok());
     }
 
     #[test]
     fn ipv4_mapped_addresses_count_as_their_ipv4() {
         let mut guard = AttemptGuard::default();
         for _ in 0..=FREE_PER_ADDRESS {
-            let _ = guard.reserve(&from("192.0.2.1", "x", false), T0).unwrap();
+            let _ = attempt(&mut guard, "192.0.2.1", "x").unwrap();
         }
-        assert!(
-            guard
-                .reserve(&from("::ffff:192.0.2.1", "x", false), T0)
-                .is_err()
-        );
+        assert!(attempt(&mut guard, "::ffff:192.0.2.1", "x").is_err());
     }
 }
 

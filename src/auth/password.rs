@@ -118,30 +118,21 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert_eq!(
-            NewPassword::new("short", "alice").err(),
-            Some(PasswordError::TooShort)
-        );
-        assert_eq!(
-            NewPassword::new("password1234", "alice").err(),
-            Some(PasswordError::TooCommon)
-        );
-        assert_eq!(
-            NewPassword::new("qwertyuiop123", "alice").err(),
-            Some(PasswordError::TooCommon)
-        );
-        assert_eq!(
-            NewPassword::new("aaaaaaaaaaaaaaaa", "alice").err(),
-            Some(PasswordError::TooCommon)
-        );
-        assert_eq!(
-            NewPassword::new("alice-in-wonderland-77", "alice").err(),
-            Some(PasswordError::ContainsUsername)
-        );
-        assert_eq!(
-            NewPassword::new(&"x".repeat(2000), "alice").err(),
-            Some(PasswordError::TooLong)
-        );
+        let long = "x".repeat(2000);
+        for (password, refused) in [
+            ("short", PasswordError::TooShort),
+            ("password1234", PasswordError::TooCommon),
+            ("qwertyuiop123", PasswordError::TooCommon),
+            ("aaaaaaaaaaaaaaaa", PasswordError::TooCommon),
+            ("alice-in-wonderland-77", PasswordError::ContainsUsername),
+            (&long, PasswordError::TooLong),
+        ] {
+            assert_eq!(
+                NewPassword::new(password, "alice").err(),
+                Some(refused),
+                "{password}"
+            );
+        }
         assert!(NewPassword::new(GOOD, "alice").is_ok());
     }
 

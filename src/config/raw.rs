@@ -160,12 +160,11 @@ impl RawConfig {
                 use super::FirewallConfig;
                 const WINDOW_MIN_S: u64 = FirewallConfig::WINDOW_MIN_S;
                 const WINDOW_MAX_S: u64 = FirewallConfig::WINDOW_MAX_S;
-                if !(WINDOW_MIN_S..=WINDOW_MAX_S).contains(&s) {
-                    return Err(ConfigError::invalid(
-                        "firewall.confirm_seconds",
-                        format!("{s} is out of range ({WINDOW_MIN_S} to {WINDOW_MAX_S} seconds)"),
-                    ));
-                }
+                ensure(
+                    (WINDOW_MIN_S..=WINDOW_MAX_S).contains(&s),
+                    "firewall.confirm_seconds",
+                    || format!("{s} is out of range ({WINDOW_MIN_S} to {WINDOW_MAX_S} seconds)"),
+                )?;
                 config.firewall.confirm_window = Duration::from_secs(s);
             }
         }
@@ -199,13 +198,7 @@ impl RawConsole {
             ("console.shell", self.shell, &mut c.shell),
         ] {
             if let Some(v) = value {
-                if !v.starts_with('/') {
-                    return Err(ConfigError::invalid(
-                        key,
-                        format!("{v:?} is not an absolute path"),
-                    ));
-                }
-                *slot = PathBuf::from(v);
+                *slot = absolute_path(key, v)?;
             }
         }
         Ok(())
@@ -235,23 +228,11 @@ impl RawServers {
             ("servers.run_dir", self.run_dir, &mut s.run_dir),
         ] {
             if let Some(v) = value {
-                if !v.starts_with('/') {
-                    return Err(ConfigError::invalid(
-                        key,
-                        format!("{v:?} is not an absolute path"),
-                    ));
-                }
-                *slot = PathBuf::from(v);
+                *slot = absolute_path(key, v)?;
             }
         }
         if let Some(v) = self.journal_dir {
-            if !v.starts_with('/') {
-                return Err(ConfigError::invalid(
-                    "servers.journal_dir",
-                    format!("{v:?} is not an absolute path"),
-                ));
-            }
-            s.journal_dir = Some(PathBuf::from(v));
+            s.journal_dir = Some(absolute_path("servers.journal_dir", v)?);
         }
         match self.base_image.as_deref() {
             None => {}
@@ -274,28 +255,22 @@ impl RawSystem {
             s.manage = manage;
         }
         if let Some(bus) = self.bus {
-            if !bus.contains(':') {
-                return Err(ConfigError::invalid(
-                    "system.bus",
-                    format!(
-                        "{bus:?} is not a D-Bus address, e.g. \"unix:path=/run/dbus/system_bus_socket\""
-                    ),
-                ));
-            }
+            ensure(bus.contains(':'), "system.bus", || {
+                format!(
+                    "{bus:?} is not a D-Bus address, e.g. \"unix:path=/run/dbus/system_bus_socket\""
+                )
+            })?;
             s.bus = Some(bus);
         }
         if let Some(units) = self.follow {
             for (i, u) in units.iter().enumerate() {
-                let ok = u.len() <= 256
-                    && u.contains('.')
-                    && u.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b":-_.@\\".contains(&b));
-                if !ok {
-                    return Err(ConfigError::invalid(
-                        "system.follow",
-                        format!("item {i}, {u:?}, is not a unit name like \"ssh.service\""),
-                    ));
-                }
+                let ok = u.contains('.')
+                    && made_of(u, 256, |b| {
+                        b.is_ascii_alphanumeric() || b":-_.@\\".contains(&b)
+                    });
+                ensure(ok, "system.follow", || {
+                    format!("item {i}, {u:?}, is not a unit name like \"ssh.service\"")
+                })?;
             }
             s.follow = units;
         }
@@ -339,39 +314,28 @@ impl RawProxy {
                 None => {}
             }
         }
-        if p.http_port == p.https_port {
-            return Err(ConfigError::invalid(
-                "proxy.https_port",
-                "must differ from proxy.http_port",
-            ));
-        }
+        ensure(p.http_port != p.https_port, "proxy.https_port", || {
+            "must differ from proxy.http_port".into()
+        })?;
         if let Some(s) = self.storage {
             p.storage = Some(path("proxy.storage", &s, absolute)?);
         }
         if let Some(s) = self.acme_ca {
-            if !s.starts_with("https://") {
-                return Err(ConfigError::invalid(
-                    "proxy.acme_ca",
-                    "must be an https:// ACME directory URL",
-                ));
-            }
+            ensure(s.starts_with("https://"), "proxy.acme_ca", || {
+                "must be an https:// ACME directory URL".into()
+            })?;
             p.acme_ca = Some(s);
         }
         if let Some(s) = self.acme_roots {
             p.acme_roots = Some(path("proxy.acme_roots", &s, absolute)?);
         }
         if let Some(user) = self.caddy_user {
-            let ok = !user.is_empty()
-                && user.len() <= 32
-                && user
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
-            if !ok {
-                return Err(ConfigError::invalid(
-                    "proxy.caddy_user",
-                    format!("{user:?} is not a Linux user name"),
-                ));
-            }
+            let ok = made_of(&user, 32, |b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b)
+            });
+            ensure(ok, "proxy.caddy_user", || {
+                format!("{user:?} is not a Linux user name")
+            })?;
             p.caddy_user = user;
         }
         Ok(())
@@ -419,15 +383,16 @@ impl RawLimits {
                 1..=1_000_000,
             )?,
         };
-        if limits.max_connections_per_address > limits.max_connections {
-            return Err(ConfigError::invalid(
-                "limits.max_connections_per_address",
+        ensure(
+            limits.max_connections_per_address <= limits.max_connections,
+            "limits.max_connections_per_address",
+            || {
                 format!(
                     "{} is more than limits.max_connections ({})",
                     limits.max_connections_per_address, limits.max_connections
-                ),
-            ));
-        }
+                )
+            },
+        )?;
         Ok(limits)
     }
 }
@@ -436,22 +401,16 @@ impl RawMetrics {
     fn validate(self) -> Result<MetricsConfig, ConfigError> {
         let mut m = MetricsConfig::default();
         if let Some(ms) = self.interval_ms {
-            if !(100..=60_000).contains(&ms) {
-                return Err(ConfigError::invalid(
-                    "metrics.interval_ms",
-                    format!("{ms} is out of range (100 to 60000 milliseconds)"),
-                ));
-            }
+            ensure((100..=60_000).contains(&ms), "metrics.interval_ms", || {
+                format!("{ms} is out of range (100 to 60000 milliseconds)")
+            })?;
             m.interval = Duration::from_millis(ms);
         }
         if let Some(mounts) = self.mounts {
             for mount in &mounts {
-                if !mount.starts_with('/') {
-                    return Err(ConfigError::invalid(
-                        "metrics.mounts",
-                        format!("{mount:?} must be an absolute path"),
-                    ));
-                }
+                ensure(mount.starts_with('/'), "metrics.mounts", || {
+                    format!("{mount:?} must be an absolute path")
+                })?;
             }
             m.mounts = Some(mounts);
         }
@@ -471,6 +430,32 @@ fn path(key: &'static str, value: &str, must_be_absolute: bool) -> Result<PathBu
         ));
     }
     Ok(p)
+}
+
+/// Whether `s` is 1 to `max` bytes, each of them `allowed`.
+fn made_of(s: &str, max: usize, allowed: impl Fn(u8) -> bool) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(allowed)
+}
+
+/// Refuses `key`, for `reason`, unless `ok`.
+fn ensure(ok: bool, key: &'static str, reason: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(key, reason()))
+    }
+}
+
+/// `value` as a path, which must be absolute (no base directory to be
+/// relative to).
+fn absolute_path(key: &'static str, value: String) -> Result<PathBuf, ConfigError> {
+    if !value.starts_with('/') {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{value:?} is not an absolute path"),
+        ));
+    }
+    Ok(PathBuf::from(value))
 }
 
 fn seconds(

@@ -243,14 +243,15 @@ impl<'a> Console<'a> {
         }
     }
 
-    /// Asks `question`; true only for `y`.
-    fn confirm(&mut self, mut lines: Vec<String>, question: &str) -> Result<bool, ()> {
+    /// Asks `question`: `Ok` only for `y`; otherwise the step to take
+    /// instead (back to the menu with nothing changed, or closed).
+    fn confirm(&mut self, mut lines: Vec<String>, question: &str) -> Result<(), Step> {
         lines.push(String::new());
         self.show(&lines, &format!("{question} [y/N] "));
         match self.input() {
-            Input::Closed => Err(()),
-            Input::Char('y' | 'Y') => Ok(true),
-            _ => Ok(false),
+            Input::Closed => Err(Step::Closed),
+            Input::Char('y' | 'Y') => Ok(()),
+            _ => Err(Step::Menu(Some("Nothing changed.".into()))),
         }
     }
 
@@ -392,10 +393,8 @@ impl<'a> Console<'a> {
             Ok(Some(u)) => u,
         };
         let question = format!("Turn off the two-factor login of {}?", user.username);
-        match self.confirm(vec!["Its password stays.".into()], &question) {
-            Err(()) => return Step::Closed,
-            Ok(false) => return Step::Menu(Some("Nothing changed.".into())),
-            Ok(true) => {}
+        if let Err(step) = self.confirm(vec!["Its password stays.".into()], &question) {
+            return step;
         }
         match self.backend.ask(Request::TurnOffTwoFactor {
             username: user.username.clone(),
@@ -420,15 +419,14 @@ impl<'a> Console<'a> {
             "ports open to everyone, nothing else. The admin's rules are replaced".into(),
             "by the default policy (the audit log keeps what they were).".into(),
         ];
-        match self.confirm(lines, "Reset the firewall now?") {
-            Err(()) => Step::Closed,
-            Ok(false) => Step::Menu(Some("Nothing changed.".into())),
-            Ok(true) => match self.backend.ask(Request::ResetFirewall) {
-                Answer::Done { .. } => {
-                    Step::Menu(Some("The firewall is reset to the boot policy.".into()))
-                }
-                other => Step::Menu(Some(answer_text(&other))),
-            },
+        if let Err(step) = self.confirm(lines, "Reset the firewall now?") {
+            return step;
+        }
+        match self.backend.ask(Request::ResetFirewall) {
+            Answer::Done { .. } => {
+                Step::Menu(Some("The firewall is reset to the boot policy.".into()))
+            }
+            other => Step::Menu(Some(answer_text(&other))),
         }
     }
 
@@ -437,18 +435,17 @@ impl<'a> Console<'a> {
             "Make a new self-signed TLS certificate for hearth's own port.".into(),
             "Browsers warn about it once more: compare the new fingerprint.".into(),
         ];
-        match self.confirm(lines, "Make a new certificate?") {
-            Err(()) => Step::Closed,
-            Ok(false) => Step::Menu(Some("Nothing changed.".into())),
-            Ok(true) => match self.backend.ask(Request::NewCertificate) {
-                Answer::Done { message } => {
-                    let mut lines =
-                        vec!["The new certificate's SHA-256 (compare with the browser's):".into()];
-                    lines.extend(screen::fingerprint_lines(&message));
-                    self.acknowledge(lines)
-                }
-                other => Step::Menu(Some(answer_text(&other))),
-            },
+        if let Err(step) = self.confirm(lines, "Make a new certificate?") {
+            return step;
+        }
+        match self.backend.ask(Request::NewCertificate) {
+            Answer::Done { message } => {
+                let mut lines =
+                    vec!["The new certificate's SHA-256 (compare with the browser's):".into()];
+                lines.extend(screen::fingerprint_lines(&message));
+                self.acknowledge(lines)
+            }
+            other => Step::Menu(Some(answer_text(&other))),
         }
     }
 
@@ -475,10 +472,8 @@ impl<'a> Console<'a> {
             Power::Reboot => ("Reboot the box?", &["reboot"], Recorded::Reboot),
             Power::Off => ("Power the box off?", &["poweroff"], Recorded::PowerOff),
         };
-        match self.confirm(Vec::new(), question) {
-            Err(()) => return Step::Closed,
-            Ok(false) => return Step::Menu(Some("Nothing changed.".into())),
-            Ok(true) => {}
+        if let Err(step) = self.confirm(Vec::new(), question) {
+            return step;
         }
         if let Err(why) = self.backend.exclusive() {
             return Step::Menu(Some(why));

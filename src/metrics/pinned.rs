@@ -77,23 +77,13 @@ mod tests {
     fn proc_files_are_fresh_on_every_read() {
         let mut uptime = Pinned::new("/proc/uptime");
         let mut buf = Vec::new();
-        let a: f64 = uptime
-            .read(&mut buf)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let mut seconds = || -> f64 {
+            let text = uptime.read(&mut buf).unwrap();
+            text.split(' ').next().unwrap().parse().unwrap()
+        };
+        let a = seconds();
         std::thread::sleep(std::time::Duration::from_millis(30));
-        let b: f64 = uptime
-            .read(&mut buf)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let b = seconds();
         assert!(b > a, "{a} then {b}");
     }
 }

@@ -178,21 +178,18 @@ fn empty_folder(dir: &Path) -> Result<(), FactoryError> {
 }
 
 fn remove_tree(path: &Path) -> Result<(), FactoryError> {
-    match std::fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(FactoryError::Erase {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    unless_gone(path, std::fs::remove_dir_all(path))
 }
 
 fn remove_file(path: &Path) -> Result<(), FactoryError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
+    unless_gone(path, std::fs::remove_file(path))
+}
+
+/// The outcome of removing `path`: one that was not there is removed.
+fn unless_gone(path: &Path, removal: std::io::Result<()>) -> Result<(), FactoryError> {
+    match removal {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(FactoryError::Erase {
+        other => other.map_err(|source| FactoryError::Erase {
             path: path.to_path_buf(),
             source,
         }),

@@ -81,6 +81,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Every record of table `t`, without its key.
+    pub fn values<T: DeserializeOwned>(&self, t: Records) -> Result<Vec<T>, StoreError> {
+        let records = self.records(t)?;
+        Ok(records.into_iter().map(|(_, v)| v).collect())
+    }
+
     /// Writes one record outside an audited change: for bookkeeping that
     /// is not a change someone made (a session's last-seen time).
     pub fn touch_record<T: Serialize>(

@@ -62,12 +62,39 @@ pub(super) const SERVER_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::n
 /// The version this binary writes.
 pub const CURRENT_VERSION: u64 = 12;
 
-type Step = fn(&WriteTransaction) -> Result<(), redb::Error>;
+/// A table of records by a text key (users, sessions, domains, ...).
+type Records = TableDefinition<'static, &'static str, &'static [u8]>;
 
-/// `STEPS[n]` migrates from version `n` to `n + 1`.
+/// One migration step.
+enum Step {
+    /// Creates these tables of records, empty.
+    Create(&'static [Records]),
+    /// Does more than create tables of records.
+    Run(fn(&WriteTransaction) -> Result<(), redb::Error>),
+}
+
+/// `STEPS[n]` migrates from version `n` to `n + 1`; a step that does more
+/// than create tables is a function below, its version in its doc.
 const STEPS: [Step; CURRENT_VERSION as usize] = [
-    v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9,
-    v9_to_v10, v10_to_v11, v11_to_v12,
+    Step::Run(v0_to_v1),
+    Step::Run(v1_to_v2),
+    Step::Run(v2_to_v3),
+    // Version 4: user accounts.
+    Step::Create(&[USERS]),
+    // Version 5: sign-in sessions.
+    Step::Create(&[SESSIONS]),
+    // Version 6: API tokens.
+    Step::Create(&[TOKENS]),
+    Step::Run(v6_to_v7),
+    // Version 8: the firewall's policy and its pending change.
+    Step::Create(&[FIREWALL]),
+    // Version 9: the domains that Caddy serves.
+    Step::Create(&[DOMAINS]),
+    // Version 10: the virtual servers and the members' quotas.
+    Step::Create(&[SERVERS, SERVER_QUOTAS]),
+    // Version 11: the members' engine client certificates.
+    Step::Create(&[SERVER_CERTS]),
+    Step::Run(v11_to_v12),
 ];
 
 /// Version 1: settings and the audit log.
@@ -99,24 +126,6 @@ fn v2_to_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
-/// Version 4: user accounts.
-fn v3_to_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(USERS)?;
-    Ok(())
-}
-
-/// Version 5: sign-in sessions.
-fn v4_to_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(SESSIONS)?;
-    Ok(())
-}
-
-/// Version 6: API tokens.
-fn v5_to_v6(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(TOKENS)?;
-    Ok(())
-}
-
 /// The setting that holds the first start's time.
 pub(super) const INSTALLED_AT: &str = "installed_at";
 
@@ -133,31 +142,6 @@ fn v6_to_v7(txn: &WriteTransaction) -> Result<(), redb::Error> {
     if let Some(seconds) = seconds {
         settings.insert(INSTALLED_AT, (seconds * 1000).to_string().as_str())?;
     }
-    Ok(())
-}
-
-/// Version 8: the firewall's policy and its pending change.
-fn v7_to_v8(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(FIREWALL)?;
-    Ok(())
-}
-
-/// Version 9: the domains that Caddy serves.
-fn v8_to_v9(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(DOMAINS)?;
-    Ok(())
-}
-
-/// Version 10: the virtual servers and the members' quotas.
-fn v9_to_v10(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(SERVERS)?;
-    txn.open_table(SERVER_QUOTAS)?;
-    Ok(())
-}
-
-/// Version 11: the members' engine client certificates.
-fn v10_to_v11(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(SERVER_CERTS)?;
     Ok(())
 }
 
@@ -187,7 +171,14 @@ pub(super) fn read_version(db: &redb::Database) -> Result<u64, redb::Error> {
 /// Runs one migration step and records the new version, atomically.
 pub(super) fn step(db: &redb::Database, from: u64) -> Result<(), redb::Error> {
     let txn = db.begin_write()?;
-    STEPS[from as usize](&txn)?;
+    match &STEPS[from as usize] {
+        Step::Create(tables) => {
+            for table in tables.iter() {
+                txn.open_table(*table)?;
+            }
+        }
+        Step::Run(run) => run(&txn)?,
+    }
     txn.open_table(META)?.insert(VERSION_KEY, from + 1)?;
     txn.commit()?;
     Ok(())

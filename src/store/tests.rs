@@ -1,3 +1,5 @@
+use std::sync::{Arc, Mutex};
+
 use super::*;
 
 fn entry(actor: &str, action: AuditAction) -> AuditEntry {
@@ -8,6 +10,22 @@ fn entry(actor: &str, action: AuditAction) -> AuditEntry {
         source: "127.0.0.1".into(),
         outcome: Outcome::Success,
     }
+}
+
+/// A change of the setting `key` by `actor`, with its audit record.
+fn set(store: &Store, actor: &str, key: &str, value: &str) {
+    store
+        .change(entry(actor, AuditAction::SettingsPublicStatus), |c| {
+            c.set_setting(key, value)
+        })
+        .unwrap();
+}
+
+/// An audit record of `actor` signing in, with no change.
+fn log_in(store: &Store, actor: &str) {
+    store
+        .audit(entry(actor, AuditAction::SessionLogin))
+        .unwrap();
 }
 
 #[test]
@@ -22,11 +40,7 @@ fn first_open_creates_current_schema() {
 fn change_writes_value_and_audit_together() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store
-        .change(entry("alice", AuditAction::SettingsPublicStatus), |c| {
-            c.set_setting("name", "box")
-        })
-        .unwrap();
+    set(&store, "alice", "name", "box");
     assert_eq!(store.setting("name").unwrap().as_deref(), Some("box"));
     let audit = store.audit_records(0, 100).unwrap();
     assert_eq!(audit.len(), 1);
@@ -54,16 +68,20 @@ fn failed_change_writes_nothing() {
     assert!(store.audit_records(0, 100).unwrap().is_empty());
 }
 
-#[test]
-fn audit_ids_grow_and_page() {
+/// A new store with `n` sign-in records: the `i`th by "a" where `i` is a
+/// multiple of `every`, by "b" otherwise.
+fn with_logins(n: usize, every: usize) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    for i in 0..5 {
-        let actor = if i % 2 == 0 { "a" } else { "b" };
-        store
-            .audit(entry(actor, AuditAction::SessionLogin))
-            .unwrap();
+    for i in 0..n {
+        log_in(&store, if i % every == 0 { "a" } else { "b" });
     }
+    (dir, store)
+}
+
+#[test]
+fn audit_ids_grow_and_page() {
+    let (_dir, store) = with_logins(5, 2);
     let page = store.audit_records(2, 2).unwrap();
     assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3, 4]);
     assert_eq!(actor_ids(&store, "b"), vec![4, 2]);
@@ -84,14 +102,7 @@ fn ids(records: &[AuditRecord]) -> Vec<u64> {
 
 #[test]
 fn the_log_reads_backwards_in_pages_with_filters() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    for i in 0..10 {
-        let actor = if i % 3 == 0 { "a" } else { "b" };
-        store
-            .audit(entry(actor, AuditAction::SessionLogin))
-            .unwrap();
-    }
+    let (_dir, store) = with_logins(10, 3);
     let page = |before, actor, limit| {
         let query = AuditQuery {
             before,
@@ -134,11 +145,7 @@ fn reopen_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .change(entry("a", AuditAction::SettingsPublicStatus), |c| {
-                c.set_setting("k", "v")
-            })
-            .unwrap();
+        set(&store, "a", "k", "v");
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.setting("k").unwrap().as_deref(), Some("v"));
@@ -214,9 +221,7 @@ fn store_from_schema_v1_is_migrated_with_its_data() {
     assert_eq!(actor_ids(&store, "alice"), vec![3, 1]);
     assert_eq!(store.audit_records(0, 1).unwrap()[0].action, "old.action");
     // New records continue the old sequence and are indexed too.
-    store
-        .audit(entry("alice", AuditAction::SessionLogin))
-        .unwrap();
+    log_in(&store, "alice");
     assert_eq!(actor_ids(&store, "alice"), vec![4, 3, 1]);
     assert_eq!(store.audit_records(3, 10).unwrap()[0].id, 4);
 }
@@ -296,11 +301,7 @@ fn truncated_store_is_reported_and_left_untouched() {
     {
         let store = Store::open(dir.path()).unwrap();
         for i in 0..50 {
-            store
-                .change(entry("a", AuditAction::SettingsPublicStatus), |c| {
-                    c.set_setting(&format!("k{i}"), "v")
-                })
-                .unwrap();
+            set(&store, "a", &format!("k{i}"), "v");
         }
     }
     let path = dir.path().join(STORE_FILE);
@@ -424,11 +425,7 @@ fn watchers_wake_after_a_commit_to_their_table_only() {
 
     // A burst of commits: one wake, and the count says how many.
     for i in 0..3 {
-        store
-            .change(entry("alice", AuditAction::SettingsPublicStatus), |c| {
-                c.set_setting("n", &i.to_string())
-            })
-            .unwrap();
+        set(&store, "alice", "n", &i.to_string());
     }
     assert!(settings.has_changed().unwrap());
     assert_eq!(*settings.borrow_and_update(), 3);
@@ -437,7 +434,6 @@ fn watchers_wake_after_a_commit_to_their_table_only() {
 
 #[test]
 fn every_audit_listener_hears_each_record_after_commit() {
-    use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let heard: Arc<Mutex<Vec<(u8, String)>>> = Arc::default();
@@ -445,9 +441,7 @@ fn every_audit_listener_hears_each_record_after_commit() {
         let heard = heard.clone();
         store.on_audit(move |r| heard.lock().unwrap().push((n, r.action.clone())));
     }
-    store
-        .audit(entry("alice", AuditAction::SessionLogin))
-        .unwrap();
+    log_in(&store, "alice");
     let _ = store.change(entry("alice", AuditAction::UserDelete), |_| {
         Err::<(), StoreError>(StoreError::Locked {
             path: "refused".into(),
@@ -463,22 +457,28 @@ fn every_audit_listener_hears_each_record_after_commit() {
     );
 }
 
+/// What a new audit listener of `store` hears, each record as `heard`
+/// makes it.
+fn listen<T: Send + 'static>(
+    store: &Store,
+    heard: impl Fn(&AuditRecord) -> T + Send + Sync + 'static,
+) -> Arc<Mutex<Vec<T>>> {
+    let all: Arc<Mutex<Vec<T>>> = Arc::default();
+    let sink = all.clone();
+    store.on_audit(move |r| sink.lock().unwrap().push(heard(r)));
+    all
+}
+
 #[test]
 fn audit_listeners_hear_of_concurrent_changes_in_commit_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    {
-        let heard = heard.clone();
-        store.on_audit(move |r| heard.lock().unwrap().push(r.id));
-    }
+    let heard = listen(&store, |r| r.id);
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
                 for _ in 0..50 {
-                    store
-                        .audit(entry("alice", AuditAction::SessionLogin))
-                        .unwrap();
+                    log_in(&store, "alice");
                 }
             });
         }
@@ -489,14 +489,9 @@ fn audit_listeners_hear_of_concurrent_changes_in_commit_order() {
 
 #[test]
 fn also_audited_entries_come_with_the_change_or_not_at_all() {
-    use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
-    {
-        let heard = heard.clone();
-        store.on_audit(move |r| heard.lock().unwrap().push(r.action.clone()));
-    }
+    let heard = listen(&store, |r| r.action.clone());
 
     // Refused: neither the change's entry nor the extra ones are written.
     let refused = store.change(entry("boss", AuditAction::UserUpdate), |c| {
@@ -592,9 +587,7 @@ fn refused(actor: &str, source: &str) -> AuditEntry {
 fn refused_attempts_are_counted_in_one_record_per_address_and_window() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = heard.clone();
-    store.on_audit(move |r| sink.lock().unwrap().push((r.id, r.count)));
+    let heard = listen(&store, |r| (r.id, r.count));
     for _ in 0..500 {
         store.audit_refused(refused("admin", "192.0.2.1")).unwrap();
     }

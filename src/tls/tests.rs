@@ -4,6 +4,15 @@ use rustls::pki_types::pem::PemObject;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 
+fn self_signed(generated_now: bool) -> CertSource {
+    CertSource::SelfSigned { generated_now }
+}
+
+/// The permission bits of the file at `path`.
+fn mode(path: impl AsRef<std::path::Path>) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 #[test]
 fn subject_names_cover_fixed_names_and_addresses() {
     let addrs: Vec<IpAddr> = vec![
@@ -35,29 +44,11 @@ fn subject_names_without_hostname() {
 fn generated_pair_is_saved_private_and_reused() {
     let dir = tempfile::tempdir().unwrap();
     let first = load_or_generate(dir.path(), None).unwrap();
-    assert_eq!(
-        first.source,
-        CertSource::SelfSigned {
-            generated_now: true
-        }
-    );
-    let key_mode = std::fs::metadata(dir.path().join("tls/key.pem"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(key_mode & 0o777, 0o600);
-    let dir_mode = std::fs::metadata(dir.path().join("tls"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(dir_mode & 0o777, 0o700);
+    assert_eq!(first.source, self_signed(true));
+    assert_eq!(mode(dir.path().join("tls/key.pem")), 0o600);
+    assert_eq!(mode(dir.path().join("tls")), 0o700);
     let second = load_or_generate(dir.path(), None).unwrap();
-    assert_eq!(
-        second.source,
-        CertSource::SelfSigned {
-            generated_now: false
-        }
-    );
+    assert_eq!(second.source, self_signed(false));
     assert_eq!(first.fingerprint, second.fingerprint);
     assert_eq!(first.fingerprint.len(), 32 * 3 - 1);
 }
@@ -68,12 +59,7 @@ fn lone_certificate_is_set_aside_and_a_new_pair_made() {
     let first = load_or_generate(dir.path(), None).unwrap();
     std::fs::remove_file(dir.path().join("tls/key.pem")).unwrap();
     let second = load_or_generate(dir.path(), None).unwrap();
-    assert_eq!(
-        second.source,
-        CertSource::SelfSigned {
-            generated_now: true
-        }
-    );
+    assert_eq!(second.source, self_signed(true));
     assert_ne!(first.fingerprint, second.fingerprint);
     let aside: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -104,27 +104,23 @@ onSubmit($('reset-password'), async () => {
   say('message', `${username}'s password was reset; their sessions ended.`, 'ok');
 }, { password: 'reset-new' });
 
-$('public-status').addEventListener('change', async () => {
-  const on = $('public-status').checked;
-  try {
-    await api('PATCH', '/api/v1/settings', { public_status: on });
-    say('message', on ? 'The status page is now public on the network.' : 'The status page now needs a sign-in.', 'ok');
-  } catch (e) {
-    $('public-status').checked = !on;
-    say('message', e.message, 'error');
-  }
-});
+// A switch of the box's settings: sets `key` to whether it is on, says
+// what that means in `said(on)`, and turns back when the box refuses.
+function settingSwitch(id, key, said) {
+  $(id).addEventListener('change', async () => {
+    const on = $(id).checked;
+    try {
+      await api('PATCH', '/api/v1/settings', { [key]: on });
+      say('message', said(on), 'ok');
+    } catch (e) {
+      $(id).checked = !on;
+      say('message', e.message, 'error');
+    }
+  });
+}
 
-$('console-shell').addEventListener('change', async () => {
-  const on = $('console-shell').checked;
-  try {
-    await api('PATCH', '/api/v1/settings', { console_shell: on });
-    say('message', on ? 'The box\'s console now offers a root shell.' : 'The box\'s console no longer offers a root shell.', 'ok');
-  } catch (e) {
-    $('console-shell').checked = !on;
-    say('message', e.message, 'error');
-  }
-});
+settingSwitch('public-status', 'public_status', (on) => (on ? 'The status page is now public on the network.' : 'The status page now needs a sign-in.'));
+settingSwitch('console-shell', 'console_shell', (on) => (on ? 'The box\'s console now offers a root shell.' : 'The box\'s console no longer offers a root shell.'));
 
 // --- The firewall ----------------------------------------------------
 
@@ -137,7 +133,6 @@ const fw = {
   report: null,
   waiting: null,
   applying: false,
-  stream: null,
   ids: 0,
   // Versions whose confirmation window this page has seen end.
   done: new Set(),
@@ -656,27 +651,6 @@ function fwRenderReport(r) {
   if (r.status) fwPending(r.status.pending || null);
 }
 
-// The manager's reports, live. The browser reconnects by itself when the
-// connection ends (the box closes older connections after a change);
-// when the box refuses the stream, the page tries again.
-function followFirewall() {
-  const events = new EventSource('/api/v1/events?topics=firewall');
-  fw.stream = events;
-  events.addEventListener('snapshot', (e) => {
-    const s = JSON.parse(e.data);
-    if (s.firewall) fwRenderReport(s.firewall);
-  });
-  events.addEventListener('firewall', (e) => fwRenderReport(JSON.parse(e.data)));
-  events.addEventListener('error', () => {
-    if (events.readyState === EventSource.CLOSED && fw.stream === events) {
-      setTimeout(() => { if (fw.stream === events) followFirewall(); }, 5000);
-    }
-  });
-}
-
-addEventListener('pagehide', () => { if (fw.stream) fw.stream.close(); });
-addEventListener('pageshow', (ev) => { if (ev.persisted && fw.stream) followFirewall(); });
-
 // --- The audit log ---------------------------------------------------
 
 // What an action means, in words; `t` is its target.
@@ -797,15 +771,10 @@ $('audit-filter').addEventListener('submit', (ev) => {
   loadAudit(true).catch((e) => say('message', e.message, 'error'));
 });
 
-shell({ page: 'admin' })
-  .then(async (s) => {
-    me = s.me;
-    if (!me) { location.assign('/login?next=/admin'); return; }
-    if (me.role !== 'admin') {
-      $('your-role').textContent = me.role;
-      $('no-access').hidden = false;
-      return;
-    }
+pageFor('admin', ['admin'])
+  .then(async (signedIn) => {
+    if (!signedIn) return;
+    me = signedIn;
     $('admin').hidden = false;
     const settings = await api('GET', '/api/v1/settings');
     $('public-status').checked = settings.public_status;
@@ -813,6 +782,6 @@ shell({ page: 'admin' })
     const firewall = fwLoad().catch((e) => say('fw-message', e.message, 'error'));
     await Promise.all([loadUsers(), loadAudit(true), firewall]);
     followAudit();
-    followFirewall();
+    followTopic('firewall', fwRenderReport);
   })
   .catch((e) => { $('admin').hidden = false; say('message', e.message, 'error'); });

@@ -23,7 +23,6 @@ const dm = {
   // The target of the domain being changed, kept as it is when a member
   // keeps where an admin led it.
   editingTarget: null,
-  stream: null,
   // A list read that is on its way, and whether another was asked for
   // meanwhile: reports may come faster than the list is read.
   reading: null,
@@ -313,26 +312,6 @@ function onReport(r) {
   readList().catch((e) => say('message', e.message, 'error'));
 }
 
-// The manager's reports, live; the browser reconnects by itself, and the
-// page starts a new stream when the box refused one.
-function follow() {
-  const events = new EventSource('/api/v1/events?topics=proxy');
-  dm.stream = events;
-  events.addEventListener('snapshot', (e) => {
-    const s = JSON.parse(e.data);
-    if (s.proxy) onReport(s.proxy);
-  });
-  events.addEventListener('proxy', (e) => onReport(JSON.parse(e.data)));
-  events.addEventListener('error', () => {
-    if (events.readyState === EventSource.CLOSED && dm.stream === events) {
-      setTimeout(() => { if (dm.stream === events) follow(); }, 5000);
-    }
-  });
-}
-
-addEventListener('pagehide', () => { if (dm.stream) dm.stream.close(); });
-addEventListener('pageshow', (ev) => { if (ev.persisted && dm.stream) follow(); });
-
 // --- The form: add, or change one ------------------------------------
 
 const FIELDS = {
@@ -614,15 +593,10 @@ $('domain-form').addEventListener('submit', async (ev) => {
 
 // --- Start -----------------------------------------------------------
 
-shell({ page: 'domains' })
-  .then(async ({ me }) => {
-    if (!me) { location.assign('/login?next=/domains'); return; }
+pageFor('domains', ['admin', 'member'])
+  .then(async (me) => {
+    if (!me) return;
     dm.me = me;
-    if (me.role !== 'admin' && me.role !== 'member') {
-      $('your-role').textContent = me.role;
-      $('no-access').hidden = false;
-      return;
-    }
     $('domains-page').hidden = false;
     if (isAdmin()) {
       $('h-domains').textContent = 'All domains';
@@ -637,6 +611,6 @@ shell({ page: 'domains' })
     }
     await readList();
     stopEditing();
-    follow();
+    followTopic('proxy', onReport);
   })
   .catch((e) => { $('domains-page').hidden = false; say('message', e.message, 'error'); });

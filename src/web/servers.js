@@ -296,15 +296,10 @@ addEventListener('pagehide', () => {
 });
 addEventListener('pageshow', (ev) => { if (ev.persisted && sv.stream) follow(); });
 
-shell({ page: 'servers' })
-  .then(async ({ me }) => {
-    if (!me) { location.assign('/login?next=/servers'); return; }
+pageFor('servers', ['admin', 'member'])
+  .then(async (me) => {
+    if (!me) return;
     sv.me = me;
-    if (me.role !== 'admin' && me.role !== 'member') {
-      $('your-role').textContent = me.role;
-      $('no-access').hidden = false;
-      return;
-    }
     $('servers-page').hidden = false;
     if (isAdmin()) $('h-servers').textContent = 'All servers';
     await readLists();

@@ -295,6 +295,47 @@ function contextCommand(s) {
   return `docker context create hearth-${s.name} --docker "host=tcp://${location.hostname}:${s.engine_port},ca=ca.pem,cert=cert.pem,key=key.pem"\ndocker context use hearth-${s.name}`;
 }
 
+// --- Pages for some roles, live reports ----------------------------------
+
+// Starts the page `page` (at /`page`) for `roles` only: the header, then
+// resolves to who is signed in; to null when the page is not theirs to
+// use: signed out, they are sent to sign in; of another role, the page's
+// #no-access part says so, naming their role in #your-role.
+async function pageFor(page, roles) {
+  const { me } = await shell({ page });
+  if (!me) { location.assign(`/login?next=/${page}`); return null; }
+  if (roles.includes(me.role)) return me;
+  $('your-role').textContent = me.role;
+  $('no-access').hidden = false;
+  return null;
+}
+
+// Follows a manager's reports on `topic`, live: `onReport` gets the one
+// in the first snapshot and each one after. The browser reconnects by
+// itself when the connection ends (the box closes older connections
+// after a change); when the box refuses the stream, a new one starts.
+// The stream ends with the page and starts again when it comes back.
+function followTopic(topic, onReport) {
+  let stream = null;
+  const start = () => {
+    const events = new EventSource(`/api/v1/events?topics=${topic}`);
+    stream = events;
+    events.addEventListener('snapshot', (e) => {
+      const s = JSON.parse(e.data);
+      if (s[topic]) onReport(s[topic]);
+    });
+    events.addEventListener(topic, (e) => onReport(JSON.parse(e.data)));
+    events.addEventListener('error', () => {
+      if (events.readyState === EventSource.CLOSED && stream === events) {
+        setTimeout(() => { if (stream === events) start(); }, 5000);
+      }
+    });
+  };
+  addEventListener('pagehide', () => { if (stream) stream.close(); });
+  addEventListener('pageshow', (ev) => { if (ev.persisted && stream) start(); });
+  start();
+}
+
 // --- The header ---------------------------------------------------------
 
 // Fills <header id="shell">: the box's name and, once known, the links

@@ -1,5 +1,5 @@
 use super::*;
-use crate::refusal::{Refusal, is_internal};
+use crate::refusal::{Refusal, assert_refuses, is_internal};
 use std::os::unix::fs::PermissionsExt;
 
 const T0: u64 = 1_800_000_000_000;
@@ -25,6 +25,20 @@ impl Fixture {
     }
     fn open(&self) -> Setup {
         Setup::open(self.store.clone(), self.code_path()).unwrap()
+    }
+    fn has_user(&self, username: &str) -> bool {
+        let user = self.store.record::<UserRecord>(Records::Users, username);
+        user.unwrap().is_some()
+    }
+    /// The secret of a claim of `setup` with the right code, at `T0`.
+    fn claim(&self, setup: &Setup) -> Secret {
+        setup.claim(&self.code_in_file(), ip(2), T0).unwrap()
+    }
+    /// A setup just claimed, and the claim's secret.
+    fn claimed(&self) -> (Setup, Secret) {
+        let setup = self.open();
+        let secret = self.claim(&setup);
+        (setup, secret)
     }
     fn code_in_file(&self) -> String {
         std::fs::read_to_string(self.code_path())
@@ -53,6 +67,14 @@ fn code_file_is_private_and_reused_across_restarts() {
     );
 }
 
+/// The field an input was refused for.
+fn invalid_field(result: Result<(), SetupError>) -> &'static str {
+    match result {
+        Err(SetupError::Invalid { field, .. }) => field,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn the_whole_flow() {
     let f = Fixture::new();
@@ -63,22 +85,18 @@ fn the_whole_flow() {
         setup.create_admin(None, "alice", GOOD_PASSWORD, ip(2), T0),
         Err(SetupError::NotClaimed)
     ));
-    let secret = setup.claim(&f.code_in_file(), ip(2), T0).unwrap();
+    let secret = f.claim(&setup);
     let s = Some(secret.expose());
     assert_eq!(setup.status(s, T0).unwrap().step, SetupStep::Admin);
 
-    match setup.create_admin(s, "alice", "password1234", ip(2), T0) {
-        Err(SetupError::Invalid {
-            field: "password", ..
-        }) => {}
-        other => panic!("{other:?}"),
-    }
-    match setup.create_admin(s, "Alice!", GOOD_PASSWORD, ip(2), T0) {
-        Err(SetupError::Invalid {
-            field: "username", ..
-        }) => {}
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        invalid_field(setup.create_admin(s, "alice", "password1234", ip(2), T0)),
+        "password"
+    );
+    assert_eq!(
+        invalid_field(setup.create_admin(s, "Alice!", GOOD_PASSWORD, ip(2), T0)),
+        "username"
+    );
     match setup.finish(s, ip(2), T0) {
         Err(SetupError::Incomplete { missing }) => assert!(missing.contains("admin")),
         other => panic!("{other:?}"),
@@ -91,18 +109,16 @@ fn the_whole_flow() {
     assert!(user.password.verify(GOOD_PASSWORD));
     assert_eq!(setup.status(s, T0).unwrap().step, SetupStep::Host);
 
-    match setup.set_host(s, "mybox", "Mars/Olympus", ip(2), T0) {
-        Err(SetupError::Invalid {
-            field: "timezone", ..
-        }) => {}
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        invalid_field(setup.set_host(s, "mybox", "Mars/Olympus", ip(2), T0)),
+        "timezone"
+    );
     setup.set_host(s, "mybox", "UTC", ip(2), T0).unwrap();
     assert_eq!(setup.status(s, T0).unwrap().step, SetupStep::Domain);
-    match setup.set_domain(s, Some("cloud.example.org"), None, ip(2), T0) {
-        Err(SetupError::Invalid { field: "email", .. }) => {}
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        invalid_field(setup.set_domain(s, Some("cloud.example.org"), None, ip(2), T0)),
+        "email"
+    );
     setup
         .set_domain(
             s,
@@ -144,8 +160,7 @@ fn the_whole_flow() {
 #[test]
 fn admin_can_be_replaced_before_finishing() {
     let f = Fixture::new();
-    let setup = f.open();
-    let secret = setup.claim(&f.code_in_file(), ip(2), T0).unwrap();
+    let (setup, secret) = f.claimed();
     let s = Some(secret.expose());
     setup
         .create_admin(s, "alice", GOOD_PASSWORD, ip(2), T0)
@@ -153,18 +168,8 @@ fn admin_can_be_replaced_before_finishing() {
     setup
         .create_admin(s, "bob", GOOD_PASSWORD, ip(2), T0)
         .unwrap();
-    assert!(
-        f.store
-            .record::<UserRecord>(Records::Users, "alice")
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        f.store
-            .record::<UserRecord>(Records::Users, "bob")
-            .unwrap()
-            .is_some()
-    );
+    assert!(!f.has_user("alice"));
+    assert!(f.has_user("bob"));
 }
 
 #[test]
@@ -226,8 +231,7 @@ fn attempts_are_rate_limited_per_source_address() {
 #[test]
 fn setup_sessions_expire() {
     let f = Fixture::new();
-    let setup = f.open();
-    let secret = setup.claim(&f.code_in_file(), ip(2), T0).unwrap();
+    let (setup, secret) = f.claimed();
     let s = Some(secret.expose());
     assert!(setup.is_claimed(s, T0 + 1000));
     let after = T0 + SESSION_LIFETIME.as_millis() as u64;
@@ -240,44 +244,45 @@ fn setup_sessions_expire() {
 
 #[test]
 fn setup_errors_refuse_as_the_api_promises() {
-    assert_eq!(
-        Refusal::from(SetupError::Complete),
-        Refusal::Gone("setup is complete; sign in instead".into())
-    );
-    assert_eq!(
-        Refusal::from(SetupError::WrongCode),
-        Refusal::Forbidden {
-            code: "wrong_setup_code",
-            message: "wrong setup code".into()
-        }
-    );
-    assert_eq!(
-        Refusal::from(SetupError::RateLimited),
-        Refusal::TooMany {
-            message: "too many attempts; wait a minute".into(),
-            retry_after: None
-        }
-    );
-    assert_eq!(
-        Refusal::from(SetupError::NotClaimed),
-        Refusal::Unauthorized {
-            code: "unauthorized",
-            message: "claim the box with the setup code first".into()
-        }
-    );
-    assert_eq!(
-        Refusal::from(SetupError::Invalid {
-            field: "hostname",
-            message: "hostname too long".into()
-        }),
-        Refusal::invalid("hostname", "hostname too long")
-    );
-    assert_eq!(
-        Refusal::from(SetupError::Incomplete {
-            missing: "the host name"
-        }),
-        Refusal::Conflict("not ready to finish: the host name is not set yet".into())
-    );
+    let invalid = SetupError::Invalid {
+        field: "hostname",
+        message: "hostname too long".into(),
+    };
+    let incomplete = SetupError::Incomplete {
+        missing: "the host name",
+    };
+    assert_refuses([
+        (
+            SetupError::Complete,
+            Refusal::Gone("setup is complete; sign in instead".into()),
+        ),
+        (
+            SetupError::WrongCode,
+            Refusal::Forbidden {
+                code: "wrong_setup_code",
+                message: "wrong setup code".into(),
+            },
+        ),
+        (
+            SetupError::RateLimited,
+            Refusal::TooMany {
+                message: "too many attempts; wait a minute".into(),
+                retry_after: None,
+            },
+        ),
+        (
+            SetupError::NotClaimed,
+            Refusal::Unauthorized {
+                code: "unauthorized",
+                message: "claim the box with the setup code first".into(),
+            },
+        ),
+        (invalid, Refusal::invalid("hostname", "hostname too long")),
+        (
+            incomplete,
+            Refusal::Conflict("not ready to finish: the host name is not set yet".into()),
+        ),
+    ]);
     assert!(is_internal(SetupError::Store(StoreError::for_tests())));
     let code_file = SetupError::CodeFile {
         path: "/run/hearth/setup-code".into(),

@@ -90,6 +90,11 @@ fn text(b: &Bytes) -> String {
     String::from_utf8(b.to_vec()).unwrap()
 }
 
+/// The next event `sub` is sent, as text.
+async fn next_text(sub: &mut Subscription) -> String {
+    text(&sub.next().await.unwrap())
+}
+
 fn hub(replay: usize, lag: usize) -> Hub {
     Hub::new(HubConfig {
         replay,
@@ -113,16 +118,16 @@ async fn fresh_subscriber_gets_retry_snapshot_then_events_in_order() {
     hub.publish(system(r#"{"cpu":1}"#));
     hub.publish(health(r#"{"store":"ok"}"#));
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, None);
-    assert_eq!(text(&sub.next().await.unwrap()), "retry: 2000\n\n");
-    let snap = text(&sub.next().await.unwrap());
+    assert_eq!(next_text(&mut sub).await, "retry: 2000\n\n");
+    let snap = next_text(&mut sub).await;
     assert_eq!(
         snap,
         "id: 2\nevent: snapshot\ndata: {\"system\":{\"cpu\":1},\"health\":{\"store\":\"ok\"}}\n\n"
     );
     hub.publish(system(r#"{"cpu":2}"#));
     hub.publish(system(r#"{"cpu":3}"#));
-    let a = text(&sub.next().await.unwrap());
-    let b = text(&sub.next().await.unwrap());
+    let a = next_text(&mut sub).await;
+    let b = next_text(&mut sub).await;
     assert_eq!(a, "id: 3\nevent: system\ndata: {\"cpu\":2}\n\n");
     assert_eq!(id_of(&b), 4);
 }
@@ -143,12 +148,12 @@ async fn topics_filter_what_a_subscriber_sees() {
     let mut sub = hub.subscribe(TopicSet::parse(Some("health")).unwrap(), View::Admin, None);
     sub.next().await;
     assert_eq!(
-        text(&sub.next().await.unwrap()),
+        next_text(&mut sub).await,
         "id: 0\nevent: snapshot\ndata: {}\n\n"
     );
     hub.publish(system("{\"s\":1}"));
     hub.publish(health("{\"h\":1}"));
-    let f = text(&sub.next().await.unwrap());
+    let f = next_text(&mut sub).await;
     assert!(f.contains("event: health"), "{f}");
 }
 
@@ -183,14 +188,14 @@ async fn reconnect_replays_exactly_the_missed_events() {
         Some(6),
     );
     sub.next().await;
-    let a = id_of(&text(&sub.next().await.unwrap()));
-    let b = id_of(&text(&sub.next().await.unwrap()));
+    let a = id_of(&next_text(&mut sub).await);
+    let b = id_of(&next_text(&mut sub).await);
     assert_eq!((a, b), (8, 9));
     // Up to date: nothing to replay, then live events.
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(10));
     sub.next().await;
     hub.publish(system("{\"n\":99}"));
-    assert_eq!(id_of(&text(&sub.next().await.unwrap())), 11);
+    assert_eq!(id_of(&next_text(&mut sub).await), 11);
 }
 
 #[tokio::test]
@@ -201,16 +206,16 @@ async fn reconnect_after_the_ring_moved_on_gets_a_snapshot() {
     }
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(3));
     sub.next().await;
-    let f = text(&sub.next().await.unwrap());
+    let f = next_text(&mut sub).await;
     assert!(f.starts_with("id: 10\nevent: snapshot\n"), "{f}");
     // An id from the future (another daemon's) gets a snapshot too.
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(1_000));
     sub.next().await;
-    assert!(text(&sub.next().await.unwrap()).contains("event: snapshot"));
+    assert!(next_text(&mut sub).await.contains("event: snapshot"));
     // The oldest id still in the ring is 7: from 6 the replay is complete.
     let mut sub = hub.subscribe(TopicSet::all(), View::Admin, Some(6));
     sub.next().await;
-    assert_eq!(id_of(&text(&sub.next().await.unwrap())), 7);
+    assert_eq!(id_of(&next_text(&mut sub).await), 7);
 }
 
 #[tokio::test]
@@ -223,18 +228,18 @@ async fn a_lagging_subscriber_gets_a_fresh_snapshot_and_never_blocks_publishing(
     for i in 0..20 {
         // Never waits, whoever is behind.
         hub.publish(system(&format!("{{\"n\":{i}}}")));
-        let f = text(&fast.next().await.unwrap());
+        let f = next_text(&mut fast).await;
         assert!(f.contains(&format!("{{\"n\":{i}}}")));
     }
     slow.next().await; // retry
     slow.next().await; // the snapshot of its connect time
-    let caught_up = text(&slow.next().await.unwrap());
+    let caught_up = next_text(&mut slow).await;
     assert!(
         caught_up.starts_with("id: 20\nevent: snapshot\n") && caught_up.contains("{\"n\":19}"),
         "{caught_up}"
     );
     hub.publish(system("{\"n\":20}"));
-    assert_eq!(id_of(&text(&slow.next().await.unwrap())), 21);
+    assert_eq!(id_of(&next_text(&mut slow).await), 21);
 }
 
 #[tokio::test]
@@ -244,7 +249,7 @@ async fn ping_and_shutdown() {
     sub.next().await;
     sub.next().await;
     hub.ping();
-    assert_eq!(text(&sub.next().await.unwrap()), ": ping\n\n");
+    assert_eq!(next_text(&mut sub).await, ": ping\n\n");
     hub.shutdown();
     assert!(sub.next().await.is_none());
     assert_eq!(hub.publish(system("{}")), None);
@@ -277,11 +282,11 @@ async fn each_view_gets_its_own_cut() {
     let mut viewer = hub.subscribe(TopicSet::all(), View::Viewer, None);
     admin.next().await;
     viewer.next().await;
-    assert!(text(&admin.next().await.unwrap()).contains("aa:bb"));
-    assert!(!text(&viewer.next().await.unwrap()).contains("aa:bb"));
+    assert!(next_text(&mut admin).await.contains("aa:bb"));
+    assert!(!next_text(&mut viewer).await.contains("aa:bb"));
     hub.publish(system(r#"{"net":[{"iface":"eth0","mac":"cc:dd"}]}"#));
-    assert!(text(&admin.next().await.unwrap()).contains("cc:dd"));
-    let v = text(&viewer.next().await.unwrap());
+    assert!(next_text(&mut admin).await.contains("cc:dd"));
+    let v = next_text(&mut viewer).await;
     assert!(v.contains("eth0") && !v.contains("cc:dd"), "{v}");
     assert!(
         !hub.state_json(TopicSet::all(), View::Public)
@@ -322,35 +327,34 @@ async fn members_get_their_own_records_live_in_snapshots_and_in_replays() {
     for s in [&mut admin, &mut a, &mut b, &mut nobody, &mut viewer] {
         s.next().await; // retry
     }
-    assert!(text(&admin.next().await.unwrap()).contains(r#""owner":"bob""#));
+    assert!(next_text(&mut admin).await.contains(r#""owner":"bob""#));
     assert_eq!(
-        text(&a.next().await.unwrap()),
+        next_text(&mut a).await,
         "id: 1\nevent: snapshot\ndata: {\"servers\":[{\"id\":\"a\",\"owner\":\"ann\"}]}\n\n"
     );
     // From id 0: the replay of the one event, bob's records only.
     assert_eq!(
-        text(&b.next().await.unwrap()),
+        next_text(&mut b).await,
         "id: 1\nevent: servers\ndata: [{\"id\":\"b\",\"owner\":\"bob\"}]\n\n"
     );
     for s in [&mut nobody, &mut viewer] {
-        assert_eq!(
-            text(&s.next().await.unwrap()),
-            "id: 1\nevent: snapshot\ndata: {}\n\n"
-        );
+        assert_eq!(next_text(s).await, "id: 1\nevent: snapshot\ndata: {}\n\n");
     }
     hub.publish(Servers(
         serde_json::from_str(r#"[{"id":"c","owner":"ann"}]"#).unwrap(),
     ));
-    assert_eq!(
-        text(&a.next().await.unwrap()),
-        "id: 2\nevent: servers\ndata: [{\"id\":\"c\",\"owner\":\"ann\"}]\n\n"
-    );
-    assert_eq!(
-        text(&b.next().await.unwrap()),
-        "id: 2\nevent: servers\ndata: []\n\n"
-    );
+    // Each member hears of their own servers only.
+    for (sub, expected) in [
+        (
+            &mut a,
+            "id: 2\nevent: servers\ndata: [{\"id\":\"c\",\"owner\":\"ann\"}]\n\n",
+        ),
+        (&mut b, "id: 2\nevent: servers\ndata: []\n\n"),
+    ] {
+        assert_eq!(next_text(sub).await, expected);
+    }
     hub.publish(health("{}"));
     for s in [&mut nobody, &mut viewer] {
-        assert!(text(&s.next().await.unwrap()).contains("event: health"));
+        assert!(next_text(s).await.contains("event: health"));
     }
 }

@@ -126,15 +126,8 @@ fn this_host_root_filesystem_and_memory() {
         .expect("/ is listed");
     assert!(root.size_bytes > 0 && root.avail_bytes <= root.size_bytes);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let total_kb: u64 = meminfo
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    // The first line: `MemTotal: <kB> kB`.
+    let total_kb: u64 = meminfo.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert_eq!(raw.memory.unwrap().total, total_kb * 1024);
     assert!(
         raw.processes

@@ -13,6 +13,14 @@ fn raw_at(secs: u64) -> Raw {
     }
 }
 
+/// A sample at `secs` of the CPU's counters only.
+fn cpu_at(secs: u64, total: CpuTicks, cores: Vec<(u32, CpuTicks)>) -> Raw {
+    Raw {
+        cpu: Some(CpuStat { total, cores }),
+        ..raw_at(secs)
+    }
+}
+
 fn ticks(user: u64, system: u64, idle: u64, iowait: u64) -> CpuTicks {
     CpuTicks {
         user,
@@ -42,11 +50,11 @@ fn counter_wraps_and_resets() {
 #[test]
 fn first_sample_has_no_rates() {
     let mut rates = Rates::new(100, 4096);
-    let mut raw = raw_at(0);
-    raw.cpu = Some(CpuStat {
-        total: ticks(100, 50, 800, 50),
-        cores: vec![(0, ticks(50, 25, 400, 25))],
-    });
+    let mut raw = cpu_at(
+        0,
+        ticks(100, 50, 800, 50),
+        vec![(0, ticks(50, 25, 400, 25))],
+    );
     raw.disks = parse_diskstats(&fixture("diskstats.txt"), looks_whole);
     raw.net = parse_net_dev(&fixture("net_dev.txt"))
         .into_iter()
@@ -75,19 +83,19 @@ fn first_sample_has_no_rates() {
 #[test]
 fn cpu_percentages_from_deltas_with_a_core_going_offline() {
     let mut rates = Rates::new(100, 4096);
-    let mut a = raw_at(0);
-    a.cpu = Some(CpuStat {
-        total: ticks(100, 50, 800, 50),
-        cores: vec![(0, ticks(50, 25, 400, 25)), (1, ticks(50, 25, 400, 25))],
-    });
-    rates.next(a);
-    let mut b = raw_at(1);
-    // 200 ticks passed: 60 user, 20 system, 100 idle, 20 iowait.
-    b.cpu = Some(CpuStat {
-        total: ticks(160, 70, 900, 70),
-        // core 1 went offline; core 2 came online (no history yet).
-        cores: vec![(0, ticks(110, 45, 500, 45)), (2, ticks(1, 1, 1, 1))],
-    });
+    let core = ticks(50, 25, 400, 25);
+    rates.next(cpu_at(
+        0,
+        ticks(100, 50, 800, 50),
+        vec![(0, core), (1, core)],
+    ));
+    // 200 ticks passed: 60 user, 20 system, 100 idle, 20 iowait; core 1
+    // went offline, core 2 came online (no history yet).
+    let b = cpu_at(
+        1,
+        ticks(160, 70, 900, 70),
+        vec![(0, ticks(110, 45, 500, 45)), (2, ticks(1, 1, 1, 1))],
+    );
     let s = rates.next(b);
     assert_eq!(s.cpu.total_pct, Some(40.0));
     assert_eq!(s.cpu.user_pct, Some(30.0));
@@ -101,29 +109,20 @@ fn cpu_percentages_from_deltas_with_a_core_going_offline() {
 #[test]
 fn iowait_going_backwards_does_not_break_the_sum() {
     let mut rates = Rates::new(100, 4096);
-    let mut a = raw_at(0);
-    a.cpu = Some(CpuStat {
-        total: ticks(100, 0, 100, 50),
-        cores: vec![],
-    });
-    rates.next(a);
-    let mut b = raw_at(1);
-    b.cpu = Some(CpuStat {
-        total: ticks(150, 0, 150, 40),
-        cores: vec![],
-    });
+    rates.next(cpu_at(0, ticks(100, 0, 100, 50), vec![]));
+    let b = cpu_at(1, ticks(150, 0, 150, 40), vec![]);
     assert_eq!(rates.next(b).cpu.total_pct, Some(50.0));
 }
 
 #[test]
 fn disk_rates_with_a_32_bit_wrap_and_busy_time() {
     let mut rates = Rates::new(100, 4096);
-    let mut a = raw_at(10);
-    a.disks = parse_diskstats(&fixture("diskstats_old_kernel.txt"), looks_whole);
-    rates.next(a);
-    let mut b = raw_at(11);
-    b.disks = parse_diskstats(&fixture("diskstats_old_kernel_later.txt"), looks_whole);
-    let s = rates.next(b);
+    let disks = |secs, file| Raw {
+        disks: parse_diskstats(&fixture(file), looks_whole),
+        ..raw_at(secs)
+    };
+    rates.next(disks(10, "diskstats_old_kernel.txt"));
+    let s = rates.next(disks(11, "diskstats_old_kernel_later.txt"));
     let sda = &s.disks[0];
     assert_eq!(sda.name, "sda");
     // reads 4294967000 -> 300 wraps at 2^32: 596 reads.
@@ -151,12 +150,14 @@ fn network_rates_and_wrap() {
             ..NetRaw::default()
         }]
     };
-    let mut a = raw_at(0);
-    a.net = net(4294967290, 100);
-    rates.next(a);
-    let mut b = raw_at(2);
-    b.net = net(10, 300);
-    let s = rates.next(b);
+    rates.next(Raw {
+        net: net(4294967290, 100),
+        ..raw_at(0)
+    });
+    let s = rates.next(Raw {
+        net: net(10, 300),
+        ..raw_at(2)
+    });
     assert_eq!(s.net[0].rx_bps, Some(8));
     assert_eq!(s.net[0].rx_pps, Some(100.0));
     assert_eq!(s.net[0].link.as_deref(), Some("up"));
@@ -174,12 +175,16 @@ fn rapl_watts_across_the_counter_range() {
             max_range_uj: Some(262_143_328_850),
         }]
     };
-    let mut a = raw_at(0);
-    a.rapl = zone(262_143_000_000);
+    let a = Raw {
+        rapl: zone(262_143_000_000),
+        ..raw_at(0)
+    };
     assert_eq!(rates.next(a).power.rapl[0].watts, None);
-    let mut b = raw_at(2);
     // 328_850 before the wrap + 19_671_150 after = 20 J in 2 s.
-    b.rapl = zone(19_671_150);
+    let b = Raw {
+        rapl: zone(19_671_150),
+        ..raw_at(2)
+    };
     assert_eq!(rates.next(b).power.rapl[0].watts, Some(10.0));
 }
 
