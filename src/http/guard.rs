@@ -36,7 +36,7 @@ pub async fn caller(ctx: &AppContext, req: &Request<Bytes>) -> Result<Option<Cal
 }
 
 /// What a request signs in with, kept by an event stream to check again
-/// later that it still may follow (see [`super::events`]). The secrets
+/// later that it still may follow (see [`super::api::events`]). The secrets
 /// inside never print.
 #[derive(Clone)]
 pub enum Credential {

@@ -76,7 +76,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request<Bytes>) -> Result<T, ApiErro
 
 /// The names of a body type's fields, as its JSON spells them: what
 /// serde's derive hands to `deserialize_struct`, read by asking the type
-/// to deserialize itself from [`FieldNames`]. None for a type that is no
+/// to deserialize itself from `FieldNames`. None for a type that is no
 /// plain struct (a map, a flattened struct, a list).
 pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];

@@ -11,12 +11,12 @@
 //! - HTTP/1.1 request headers: hyper's `header_read_timeout`;
 //! - the first request, and idle connections (HTTP/1.1 keep-alive and
 //!   HTTP/2 alike): [`Activity`], checked by each connection's task;
-//! - request bodies: size (413) and time (408) in [`read_body`];
+//! - request bodies: size (413) and time (408) in `read_body`;
 //! - HTTP/2 flow-control windows and concurrent streams, so one connection
 //!   cannot make the daemon buffer more than about 1 MiB.
 //!
 //! HTTP/1.1 event streams take a lean path of their own (see
-//! [`super::stream_h1`]); everything else is served by hyper.
+//! `stream_h1`); everything else is served by hyper.
 
 use std::convert::Infallible;
 use std::future::Future;

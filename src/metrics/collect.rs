@@ -1,7 +1,7 @@
 //! The I/O side of sampling: reads the kernel's files into a [`Raw`]
 //! snapshot of counters and values, with no arithmetic across time.
 //!
-//! Hot files stay open (see [`Pinned`]); the sets that change rarely
+//! Hot files stay open (see `Pinned`); the sets that change rarely
 //! (block devices, interfaces, sensors, power zones) are rediscovered on
 //! housekeeping samples, which also scan the process table; the sampler
 //! asks for one every few seconds, so the ordinary sample stays cheap.
