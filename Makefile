@@ -63,6 +63,7 @@ check: deps lint
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
 
 fmt:
 	$(CARGO) fmt --all
