@@ -22,7 +22,8 @@
 //!   domains and Caddy), [`servers`] (the members' virtual servers, their
 //!   rootless engines and the root helper), [`firewall`] (nftables),
 //!   [`system`] (systemd over D-Bus, the host name and time zone, the
-//!   process's privileges).
+//!   process's privileges), [`update`] (signed A/B updates of the
+//!   appliance: so far the bundle's manifest and its signature).
 //! - [`metrics`]: readers of /proc and /sys, rates, history, Prometheus
 //!   text, and the sampler task.
 //! - [`accounts`]: the service layer for users and the first-boot setup.
@@ -92,3 +93,4 @@ pub mod servers;
 pub mod store;
 pub mod system;
 pub mod tls;
+pub mod update;
