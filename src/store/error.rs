@@ -98,6 +98,20 @@ pub enum StoreError {
         what: &'static str,
         cause: String,
     },
+    /// A copy of the store (see [`super::copy`]) could not be written.
+    #[error("cannot write a copy of the state store to {path}")]
+    WriteCopy {
+        path: PathBuf,
+        #[source]
+        source: Box<redb::Error>,
+    },
+    /// The written copy could not be synced or put in place.
+    #[error("cannot put the copy of the state store in place at {path}")]
+    PlaceCopy {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("state store {path} holds a malformed {what} record")]
     Decode {
         path: PathBuf,

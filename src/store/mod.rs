@@ -15,6 +15,7 @@
 
 mod aggregate;
 mod audit;
+pub mod copy;
 mod error;
 mod handle;
 mod history;
