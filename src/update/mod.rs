@@ -1,8 +1,9 @@
 //! Signed A/B updates of the appliance (issue 30), in the making. Here so
 //! far: an update bundle's manifest, parsed without I/O and checked field
 //! by field ([`manifest`]), its signature checked against the keys the
-//! box trusts ([`keys`]), and the release versions they name
-//! ([`version`]).
+//! box trusts ([`keys`]), whether it may go over the running version
+//! ([`policy`]: a downgrade only by name), and the release versions they
+//! name ([`version`]).
 //!
 //! # What the boot loader does, as checked in the VM
 //!
@@ -28,4 +29,5 @@
 
 pub mod keys;
 pub mod manifest;
+pub mod policy;
 pub mod version;
