@@ -12,7 +12,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 # Debian packages the tests use (each test says which one it misses).
-TEST_PACKAGES := systemd dbus ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core nftables caddy iproute2 iputils-ping passwd e2fsprogs mount python3 python3-venv tar docker.io rootlesskit slirp4netns uidmap busybox-static systemd-journal-remote
+TEST_PACKAGES := systemd dbus ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core nftables caddy iproute2 iputils-ping passwd e2fsprogs mount python3 python3-venv tar docker.io rootlesskit slirp4netns uidmap busybox-static systemd-journal-remote minisign
 # What `make image` and `make vm` use.
 IMAGE_PACKAGES := mmdebstrap debian-archive-keyring erofs-utils dosfstools mtools fdisk zstd qemu-system-x86 ovmf
 
