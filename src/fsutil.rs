@@ -34,6 +34,11 @@ pub fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> std::io::Res
     Ok(())
 }
 
+/// Puts a folder's entries (a rename, a removal) on the disk.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

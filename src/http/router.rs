@@ -53,8 +53,26 @@ pub struct Row {
     /// stream, and a signal on every sign-in or new token would let
     /// anyone keep all of them busy.
     pub may_reduce_access: bool,
+    /// Whether the handler is given the body as it arrives, or whole.
+    pub body: BodyUse,
     pub handler: Handler,
 }
+
+/// How a row takes the request's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyUse {
+    /// Read whole before the handler runs, within the server's limits
+    /// (size and time: see [`super::limits::Limits`]).
+    Whole,
+    /// Handed to the handler as it arrives ([`Call::into_stream`]), at
+    /// most `max` bytes declared: an upload to disk, never held in
+    /// memory. The handler reads it within limits of its own.
+    Streamed { max: u64 },
+}
+
+/// A request body as it arrives.
+pub type BodyStream =
+    http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// A row's handler: parses what the request carries (through [`Call`]'s
 /// typed parts), calls a service, encodes the answer.
@@ -97,6 +115,8 @@ pub struct Call<'a> {
     pub changes: watch::Receiver<()>,
     caller: Option<Caller>,
     params: Params,
+    /// A [`BodyUse::Streamed`] row's body (`req`'s is then empty).
+    stream: Option<BodyStream>,
 }
 
 impl Call<'_> {
@@ -129,6 +149,13 @@ impl Call<'_> {
     /// the field otherwise).
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         json_body(&self.req)
+    }
+
+    /// A [`BodyUse::Streamed`] row's body, as it arrives.
+    pub fn into_stream(self) -> Result<BodyStream, ApiError> {
+        self.stream.ok_or_else(|| {
+            ApiError::Internal("a route that reads its body whole streamed it".into())
+        })
     }
 }
 
@@ -265,6 +292,14 @@ fn params_of(template: &'static str, path: &str) -> Option<Params> {
 }
 
 impl Route {
+    /// How its handler takes the body (a page takes none).
+    pub fn body_use(&self) -> BodyUse {
+        match self {
+            Route::Api { row, .. } => row.body,
+            Route::Page(_) | Route::SetupPage(_) => BodyUse::Whole,
+        }
+    }
+
     fn phase(&self) -> Phase {
         match self {
             Route::Api { row, .. } => row.phase,
@@ -304,6 +339,7 @@ pub async fn dispatch(
     route: Route,
     peer: SocketAddr,
     req: Request<Bytes>,
+    stream: Option<BodyStream>,
 ) -> Response {
     if let Some(refusal) = setup_gate(ctx, &route, &req) {
         return refusal;
@@ -326,6 +362,7 @@ pub async fn dispatch(
                 changes,
                 caller,
                 params,
+                stream,
             };
             (row.handler)(call).await
         }

@@ -9,7 +9,7 @@ use http::Method;
 
 use super::api;
 use super::router::Access::{Open, Role};
-use super::router::{Phase, Row};
+use super::router::{BodyUse, Phase, Row};
 use crate::auth::Action::{
     ManageAllServers, ManageOwnAccount, ManageOwnServers, ManageOwnTokens, ManageSettings,
     ManageUsers, ReadAudit, ReadStatus,
@@ -18,7 +18,9 @@ use crate::auth::Action::{
 /// The event stream's path (served by `stream_h1` over HTTP/1.1).
 pub const EVENTS: &str = "/api/v1/events";
 
-/// `row!(METHOD "path", access, phase, reduces|keeps, |call| handler)`.
+/// `row!(METHOD "path", access, phase, reduces|keeps, |call| handler)`,
+/// and `row!(METHOD "path", access, phase, reduces|keeps, streamed(MAX),
+/// |call| handler)` for a handler given the body as it arrives.
 macro_rules! row {
     ($method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, |$c:tt| $body:expr) => {
         Row {
@@ -27,6 +29,18 @@ macro_rules! row {
             access: $access,
             phase: Phase::$phase,
             may_reduce_access: row!(@$effect),
+            body: BodyUse::Whole,
+            handler: |$c| Box::pin(async move { $body }),
+        }
+    };
+    ($method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, streamed($max:expr), |$c:tt| $body:expr) => {
+        Row {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            phase: Phase::$phase,
+            may_reduce_access: row!(@$effect),
+            body: BodyUse::Streamed { max: $max },
             handler: |$c| Box::pin(async move { $body }),
         }
     };

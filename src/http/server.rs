@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, header};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
@@ -45,7 +46,7 @@ use super::forwarded;
 use super::limits::{ConnectionLimiter, ConnectionPermit};
 use super::prefixed::Prefixed;
 use super::response::{Response, add_security_headers};
-use super::router;
+use super::router::{self, BodyUse};
 use super::stream_h1::{self, FirstRequest};
 use crate::config::Limits;
 use crate::connection_epoch::AcceptedIn;
@@ -317,7 +318,7 @@ async fn handle<B>(
     req: Request<B>,
 ) -> Response
 where
-    B: hyper::body::Body,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let peer = forwarded::client_address(peer, proxied, req.headers());
@@ -325,8 +326,16 @@ where
         Err(e) => return with_security_headers(router::refused(&req, e)),
         Ok(route) => route,
     };
+    if let BodyUse::Streamed { .. } = route.body_use() {
+        // The handler reads the body as it arrives (an upload to disk).
+        let (parts, body) = req.into_parts();
+        let stream = UnsyncBoxBody::new(body.map_err(Into::into));
+        let req = Request::from_parts(parts, Bytes::new());
+        let response = router::dispatch(ctx, route, peer, req, Some(stream)).await;
+        return with_security_headers(response);
+    }
     let response = match read_body(req, limits).await {
-        Ok(req) => router::dispatch(ctx, route, peer, req).await,
+        Ok(req) => router::dispatch(ctx, route, peer, req, None).await,
         Err(e) => {
             tracing::debug!(%peer, error = %e, "request refused");
             e.into_response()
@@ -335,9 +344,17 @@ where
     with_security_headers(response)
 }
 
-/// The route of a request whose declared size is within the limit.
+/// The route of a request whose declared size is within the limit: the
+/// server's, or a streamed row's own.
 fn route<B>(req: &Request<B>, limits: &Limits) -> Result<router::Route, ApiError> {
-    declared_length_ok(req, limits.max_body_bytes)?;
+    let whole_limit = limits.max_body_bytes as u64;
+    let streamed_limit = router::resolve(req.method(), req.uri().path())
+        .ok()
+        .and_then(|route| match route.body_use() {
+            BodyUse::Streamed { max } => Some(max),
+            BodyUse::Whole => None,
+        });
+    declared_length_ok(req, streamed_limit.unwrap_or(whole_limit))?;
     one_host(req)?;
     router::resolve(req.method(), req.uri().path())
 }
@@ -373,14 +390,16 @@ fn one_host<B>(req: &Request<B>) -> Result<(), ApiError> {
 }
 
 /// A declared body over the limit is refused from the headers alone.
-fn declared_length_ok<B>(req: &Request<B>, limit: usize) -> Result<(), ApiError> {
+fn declared_length_ok<B>(req: &Request<B>, limit: u64) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(n) if n > limit as u64 => Err(ApiError::PayloadTooLarge { limit }),
+        Some(n) if n > limit => Err(ApiError::PayloadTooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        }),
         _ => Ok(()),
     }
 }

@@ -30,4 +30,5 @@
 pub mod keys;
 pub mod manifest;
 pub mod policy;
+pub mod staging;
 pub mod version;
