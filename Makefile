@@ -14,7 +14,7 @@ export CARGO_TERM_COLOR ?= never
 # Debian packages the tests use (each test says which one it misses).
 TEST_PACKAGES := systemd dbus ca-certificates curl tzdata prometheus prometheus-node-exporter chromium chromium-driver fonts-dejavu-core nftables caddy iproute2 iputils-ping passwd e2fsprogs mount python3 python3-venv tar docker.io rootlesskit slirp4netns uidmap busybox-static systemd-journal-remote minisign
 # What `make image` and `make vm` use.
-IMAGE_PACKAGES := mmdebstrap debian-archive-keyring erofs-utils dosfstools mtools fdisk zstd qemu-system-x86 ovmf
+IMAGE_PACKAGES := mmdebstrap debian-archive-keyring erofs-utils dosfstools mtools fdisk zstd qemu-system-x86 ovmf minisign
 
 # The appliance image (see image/build.sh). Its timestamps come from the
 # last commit, so two builds of one commit are the same bytes.
@@ -29,12 +29,22 @@ IMAGE_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/build/hearth --remap-path-pref
 export SOURCE_DATE_EPOCH ?= $(shell git -c safe.directory=$(CURDIR) log -1 --format=%ct)
 # Named in the image's manifest.
 export HEARTH_COMMIT ?= $(shell git -c safe.directory=$(CURDIR) rev-parse HEAD)
+# The public key the image trusts to sign its updates (a minisign .pub
+# file): the repository's test key unless told otherwise, and the box
+# then says that it trusts a test key.
+export HEARTH_UPDATE_KEY ?= $(CURDIR)/image/keys/hearth-TEST-ONLY.pub
+# The update bundle of the same build as the image (image/bundle.sh),
+# signed with the minisign secret key at HEARTH_SIGNING_KEY (the test key
+# only with HEARTH_ALLOW_TEST_KEY=1), for boxes that run at least
+# BUNDLE_MIN_VERSION.
+BUNDLE := $(IMAGE_DIR)/hearth-$(VERSION)-x86_64.bundle
+BUNDLE_MIN_VERSION ?= 0.1.0
 # make vm forwards the guest's 8443 (hearth's interface) to VM_PORT and
 # the guest's 443 (Caddy, the members' domains) to VM_CADDY_PORT.
 VM_PORT ?= 8444
 VM_CADDY_PORT ?= 4443
 
-.PHONY: run test check deps packages browser-deps fuzz-deps image-deps build release lint fmt clean bench image image-binary image-lock vm
+.PHONY: run test check deps packages browser-deps fuzz-deps image-deps build release lint fmt clean bench image image-binary image-lock vm bundle
 
 run:
 	$(CARGO) build
@@ -142,6 +152,9 @@ image-binary:
 	RUSTFLAGS="$(IMAGE_RUSTFLAGS)" $(CARGO) build --release --locked --target-dir $(IMAGE_TARGET_DIR)
 
 # Re-resolves image/packages.list against the mirror into image/packages.lock.
+bundle: image
+	image/bundle.sh $(IMAGE_DIR)/hearth-$(VERSION)-x86_64.parts $(VERSION) $(BUNDLE_MIN_VERSION) $(BUNDLE)
+
 image-lock: image-deps
 	image/lock.sh
 

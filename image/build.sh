@@ -1,9 +1,17 @@
 #!/bin/bash
 # Builds the hearth appliance image: a raw GPT disk with
-#   1. hearth-esp   EFI system partition: systemd-boot, the kernel, the initramfs
-#   2. hearth-root  the OS, erofs, read-only
-#   3. hearth-var   all state; empty in the image, formatted and grown on
-#                   first boot (see rootfs/etc/initramfs-tools/scripts/local-bottom)
+#   1. hearth-esp     EFI system partition: systemd-boot, and each root
+#                     slot's kernel and initramfs (/hearth/a, /hearth/b)
+#   2. hearth-root-a  the OS, erofs, read-only: root slot A
+#   3. hearth-var     all state; empty in the image, formatted and grown on
+#                     first boot (see rootfs/etc/initramfs-tools/scripts/local-bottom)
+#   4. hearth-root-b  root slot B, where an update goes: not in the image
+#                     (it would add its size of zeros to every flash); the
+#                     first boot makes it in front of hearth-var
+#
+# Beside the image it leaves OUT_DIR/<name>.parts/: the root file system,
+# kernel and initramfs that make up an update bundle of this same build
+# (see image/bundle.sh).
 #
 # usage: image/build.sh OUT_DIR HEARTH_BINARY VERSION
 # SOURCE_DATE_EPOCH must be set (make image sets it to the last commit's
@@ -38,6 +46,8 @@ DISK_GUID=6c1d0d1e-8a4f-4b52-9d2e-686561727468
 ESP_PARTUUID=6c1d0d1e-8a4f-4b52-9d2e-000000000001
 ROOT_PARTUUID=6c1d0d1e-8a4f-4b52-9d2e-000000000002
 VAR_PARTUUID=6c1d0d1e-8a4f-4b52-9d2e-000000000003
+# Slot B's, given by the first boot (the hearth-var script has it too).
+ROOT_B_PARTUUID=6c1d0d1e-8a4f-4b52-9d2e-000000000004
 ROOT_FS_UUID=6c1d0d1e-8a4f-4b52-9d2e-0000000000f2
 ESP_VOLUME_ID=4845415a
 # GPT partition types (the Discoverable Partitions Specification).
@@ -48,9 +58,11 @@ TYPE_VAR=4D21B016-B534-45C2-A9FB-5C16E091FD2D
 # the partition up and only then gives it TYPE_VAR (see
 # rootfs/etc/initramfs-tools/scripts/local-bottom/hearth-var).
 TYPE_VAR_UNSET=6C1D0D1E-8A4F-4B52-9D2E-5641522D4E45
-# Sizes in MiB. The root slot is fixed so that a later update can replace
-# the OS in place; /var starts small and is grown to the disk on first boot.
-ESP_MIB=128
+# Sizes in MiB. The root slots are fixed so that an update can replace the
+# OS of the other slot in place; /var starts small and is grown to the
+# disk on first boot. The ESP holds two kernel and initramfs sets (about
+# 40 MB each today) with room for them to grow.
+ESP_MIB=256
 ROOT_MIB=1024
 VAR_MIB=64
 
@@ -114,14 +126,20 @@ install -D -m 0644 "$work/server-base.tar" "$root/usr/share/hearth/server-base.t
 
 # --- 2. Boot files out, state in /usr/share/factory ---------------------------
 step "moving /var to /usr/share/factory/var"
-mkdir -p "$work/esp/EFI/BOOT" "$work/esp/EFI/systemd" "$work/esp/loader/entries" "$work/esp/hearth"
-cp "$root"/boot/vmlinuz-* "$work/esp/hearth/vmlinuz"
-cp "$root"/boot/initrd.img-* "$work/esp/hearth/initrd.img"
+mkdir -p "$work/esp/EFI/BOOT" "$work/esp/EFI/systemd" "$work/esp/loader/entries" "$work/esp/hearth/a"
+cp "$root"/boot/vmlinuz-* "$work/esp/hearth/a/vmlinuz"
+cp "$root"/boot/initrd.img-* "$work/esp/hearth/a/initrd.img"
 rm -f "$root"/boot/initrd.img-*
+# Where the initramfs mounts the ESP (the root is read-only: the mount
+# point must be in the image).
+mkdir -m 0700 "$root/efi"
 cp "$root/usr/lib/systemd/boot/efi/systemd-bootx64.efi" "$work/esp/EFI/BOOT/BOOTX64.EFI"
 cp "$root/usr/lib/systemd/boot/efi/systemd-bootx64.efi" "$work/esp/EFI/systemd/systemd-bootx64.efi"
+# Boot counting (see src/update/mod.rs, checked in the VM): one glob over
+# every entry, named hearth-<generation>-<slot>[+LEFT[-DONE]].conf; the
+# highest generation with tries left boots, a failed one sorts last.
 cat >"$work/esp/loader/loader.conf" <<EOF
-default hearth.conf
+default hearth-*
 timeout 0
 editor no
 console-mode keep
@@ -129,12 +147,14 @@ EOF
 # loglevel=4: only the kernel's errors (and worse) reach the console, its
 # chatter does not; it would tear the console's lines (hearth's banner, the
 # setup code) when both write at once. dmesg and the journal keep it all.
-cat >"$work/esp/loader/entries/hearth.conf" <<EOF
+# hearth.slot names the slot to hearth; an update's entry for the other
+# slot is this line with root= and hearth.slot= replaced.
+cat >"$work/esp/loader/entries/hearth-0001-a.conf" <<EOF
 title hearth $version
 version $version
-linux /hearth/vmlinuz
-initrd /hearth/initrd.img
-options root=PARTUUID=$ROOT_PARTUUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 loglevel=4 systemd.gpt_auto=0 panic=30
+linux /hearth/a/vmlinuz
+initrd /hearth/a/initrd.img
+options root=PARTUUID=$ROOT_PARTUUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 loglevel=4 systemd.gpt_auto=0 panic=30 hearth.slot=a
 EOF
 
 # Links into /var, made here rather than in customize.sh: mmdebstrap's
@@ -210,17 +230,22 @@ first-lba: 2048
 sector-size: 512
 
 start=$((esp_start * 2048)), size=$((ESP_MIB * 2048)), type=$TYPE_ESP, uuid=$ESP_PARTUUID, name="hearth-esp"
-start=$((root_start * 2048)), size=$((ROOT_MIB * 2048)), type=$TYPE_ROOT_X86_64, uuid=$ROOT_PARTUUID, name="hearth-root"
+start=$((root_start * 2048)), size=$((ROOT_MIB * 2048)), type=$TYPE_ROOT_X86_64, uuid=$ROOT_PARTUUID, name="hearth-root-a"
 start=$((var_start * 2048)), size=$((VAR_MIB * 2048)), type=$TYPE_VAR_UNSET, uuid=$VAR_PARTUUID, name="hearth-var"
 EOF
 dd if="$work/esp.img" of="$img" bs=1M seek=$esp_start conv=notrunc,sparse status=none
 dd if="$work/root.erofs" of="$img" bs=1M seek=$root_start conv=notrunc,sparse status=none
 
 # --- 5. Out ----------------------------------------------------------------
-rm -f "$out/$name".*
+rm -rf "$out/$name".*
 mv "$img" "$out/$name.img"
 cp "$work/manifest" "$out/$name.manifest"
 cp "$work/lock.used" "$out/$name.lock"
+# What an update bundle of this build is made of (image/bundle.sh).
+mkdir "$out/$name.parts"
+mv "$work/root.erofs" "$out/$name.parts/root.erofs"
+cp "$work/esp/hearth/a/vmlinuz" "$out/$name.parts/vmlinuz"
+cp "$work/esp/hearth/a/initrd.img" "$out/$name.parts/initrd.img"
 (cd "$out" && sha256sum "$name.img" >"$name.img.sha256")
 if [ -z "${HEARTH_IMAGE_NO_ZSTD:-}" ]; then
     # The file to publish: zstdcat hearth-...img.zst | dd of=/dev/sdX

@@ -32,6 +32,8 @@ install_file 0644 "$top/systemd/hearth-console@.service" /usr/lib/systemd/system
 install_file 0644 "$top/systemd/hearth-console@ttyS0.service.d/serial-port.conf" /usr/lib/systemd/system/hearth-console@ttyS0.service.d/serial-port.conf
 install_file 0644 "$top/systemd/hearth-helper.service" /usr/lib/systemd/system/hearth-helper.service
 install_file 0644 "$top/systemd/hearth-server@.service" /usr/lib/systemd/system/hearth-server@.service
+install_file 0644 "$top/systemd/hearth-boot-check.service" /usr/lib/systemd/system/hearth-boot-check.service
+install_file 0644 "$top/systemd/hearth-end-try.service" /usr/lib/systemd/system/hearth-end-try.service
 install_file 0644 "$top/systemd/sysusers.d/hearth.conf" /usr/lib/sysusers.d/hearth.conf
 install_file 0644 "$top/systemd/tmpfiles.d/hearth.conf" /usr/lib/tmpfiles.d/hearth.conf
 install_file 0644 "$top/README.md" /usr/share/doc/hearth/README.md
@@ -42,6 +44,8 @@ install_file 0644 "$top/nftables/nftables.service.d/hearth.conf" /etc/systemd/sy
 install_file 0644 "$top/systemd/polkit-1/rules.d/50-hearth.rules" /etc/polkit-1/rules.d/50-hearth.rules
 install -d -m 0755 "$root/usr/lib/hearth"
 echo "$version" >"$root/usr/lib/hearth/version"
+# The key updates must be signed with (see src/update/keys.rs).
+install_file 0644 "${HEARTH_UPDATE_KEY:-$here/keys/hearth-TEST-ONLY.pub}" /usr/lib/hearth/update-keys/hearth.pub
 
 chroot "$root" systemd-sysusers
 chroot "$root" systemd-tmpfiles --create /usr/lib/tmpfiles.d/hearth.conf
@@ -50,6 +54,8 @@ chroot "$root" systemd-tmpfiles --create /usr/lib/tmpfiles.d/hearth.conf
 cp "$root/usr/share/systemd/tmp.mount" "$root/etc/systemd/system/tmp.mount"
 systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-helper.service \
     systemd-networkd.service systemd-resolved.service nftables.service
+# Judging a trial boot of a new root slot (see the units).
+systemctl --root="$root" enable --quiet hearth-boot-check.service hearth-end-try.service
 # The recovery console on the screen and on the serial port, in place of
 # the login prompts there (there is no password to log in with anyway):
 # nothing else may read the keys typed at it. autovt@tty1 is the prompt

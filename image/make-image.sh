@@ -34,6 +34,7 @@ key_for() {
         cd "$top"
         find image systemd nftables caddy README.md -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
         sha256sum <"$binary"
+        sha256sum <"${HEARTH_UPDATE_KEY:-$here/keys/hearth-TEST-ONLY.pub}"
         rustc --version
         dpkg-query -W -f '${Package}=${Version}\n' mmdebstrap apt erofs-utils dosfstools mtools fdisk
     } | sha256sum | cut -d' ' -f1
@@ -43,6 +44,9 @@ up_to_date() {
     local file
     for file in img img.sha256 img.zst manifest lock; do
         [ -f "$out/$name.$file" ] || return 1
+    done
+    for file in root.erofs vmlinuz initrd.img; do
+        [ -f "$out/$name.parts/$file" ] || return 1
     done
     [ "$(cat "$out/.$name.key" 2>/dev/null)" = "$1" ] &&
         (cd "$out" && sha256sum --check --status "$name.img.sha256")

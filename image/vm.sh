@@ -32,4 +32,5 @@ exec qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 2048 \
     -drive if=virtio,format=raw,file="$dir/disk.img" \
     -netdev user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:8443,hostfwd=tcp:127.0.0.1:"$caddy_port"-:443 \
     -device virtio-net-pci,netdev=net0 \
+    -device i6300esb -action watchdog=reset \
     -serial mon:stdio

@@ -1,5 +1,6 @@
 //! The command line: `hearth serve`, `hearth check-config`,
-//! `hearth firewall-reset`, `hearth helper`, `hearth console`, `--version`,
+//! `hearth firewall-reset`, `hearth helper`, `hearth console`,
+//! `hearth boot-check`, `--version`,
 //! and `hearth oci-runtime`, the runtime a server's engine runs for runc
 //! (its arguments are runc's, untouched: see `servers::oci_runtime`).
 //!
@@ -84,6 +85,25 @@ enum Command {
         #[arg(long)]
         dev: bool,
     },
+    /// Judge a trial boot of a newly written root slot (as root, run by
+    /// systemd/hearth-boot-check.service before boot-complete.target):
+    /// succeeds once hearth answers with no component down for the
+    /// settle time; fails at the deadline, or when hearth.service keeps
+    /// being restarted, and the unit then reboots (one try spent).
+    BootCheck {
+        /// How long hearth must stay up without a break.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        settle: u64,
+        /// How long after the start the slot is judged bad.
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        deadline: u64,
+        /// Restarts of hearth.service that make the slot bad at once.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        max_restarts: u32,
+        /// Config file (for the control socket's folder).
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
     /// Validate a config file and exit.
     CheckConfig {
         path: PathBuf,
@@ -118,6 +138,19 @@ pub fn main() -> ExitCode {
         } => serve(config, mode(dev), allow_root),
         Command::CheckConfig { path, dev } => check_config(path, mode(dev)),
         Command::FirewallReset => firewall_reset(),
+        Command::BootCheck {
+            settle,
+            deadline,
+            max_restarts,
+            config,
+        } => boot_check(
+            config,
+            crate::control::boot_check::Limits {
+                settle: std::time::Duration::from_secs(settle),
+                deadline: std::time::Duration::from_secs(deadline),
+                max_restarts,
+            },
+        ),
         Command::Console { config, tty, dev } => console(config, tty, mode(dev)),
         Command::Helper {
             socket,
@@ -196,6 +229,26 @@ fn console(path: Option<PathBuf>, tty: Option<String>, mode: Mode) -> ExitCode {
     let terminal = crate::console::terminal_name(tty.as_deref());
     crate::console::run(config, &terminal, problem);
     ExitCode::SUCCESS
+}
+
+fn boot_check(path: Option<PathBuf>, limits: crate::control::boot_check::Limits) -> ExitCode {
+    use crate::control::boot_check;
+    // The appliance's paths when the config file is refused: the judge
+    // must not pass a slot whose hearth cannot read its own config, and
+    // hearth with a refused config does not answer.
+    let config = config::load(path.as_deref(), Mode::Production)
+        .unwrap_or_else(|_| config::Config::defaults(Mode::Production));
+    let socket = config.runtime_dir.join(crate::control::SOCKET_FILE);
+    match boot_check::run(&socket, limits, boot_check::restarts_of_hearth) {
+        Ok(()) => {
+            println!("hearth: this boot is good: hearth is up and nothing is down");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("hearth: this boot is bad: {why}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
 }
 
 fn firewall_reset() -> ExitCode {

@@ -64,11 +64,12 @@ fn the_image_holds_the_appliance_and_nothing_of_any_one_machine() {
     let build = ImageBuild::from_env();
     let image = &build.image;
     let raw = std::fs::metadata(image).unwrap().len();
+    // Slot B is made on the box (the first boot), not shipped as zeros.
     assert!(raw <= 1536 * MIB, "the image is {} MiB raw", raw / MIB);
 
     let parts = partitions(image);
     let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["hearth-esp", "hearth-root", "hearth-var"]);
+    assert_eq!(names, ["hearth-esp", "hearth-root-a", "hearth-var"]);
     let work = tempfile::Builder::new()
         .prefix("hearth-image-contents.")
         .tempdir_in("/var/tmp")
@@ -92,7 +93,9 @@ fn read_in(root: &Path, path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("/{path}: {e}"))
 }
 
-/// The EFI system partition: systemd-boot, one entry, serial console.
+/// The EFI system partition: systemd-boot, slot A's entry (generation 1,
+/// blessed: no counter) and its kernel and initramfs, serial console; the
+/// loader's default a glob over every entry (see src/update/mod.rs).
 fn the_esp_boots_on_the_serial_console(image: &Path, part: &Partition, work: &Path) {
     let esp = extract(image, part, work);
     let mtype = |path: &str| {
@@ -106,14 +109,25 @@ fn the_esp_boots_on_the_serial_console(image: &Path, part: &Partition, work: &Pa
         out.stdout
     };
     let text = |path: &str| String::from_utf8(mtype(path)).unwrap();
-    let entry = text("/loader/entries/hearth.conf");
+    let entry = text("/loader/entries/hearth-0001-a.conf");
+    assert!(entry.contains("linux /hearth/a/vmlinuz\n"), "{entry}");
+    assert!(entry.contains("initrd /hearth/a/initrd.img\n"), "{entry}");
+    assert!(entry.contains(" hearth.slot=a"), "{entry}");
+    assert!(
+        entry.contains("root=PARTUUID=6c1d0d1e-8a4f-4b52-9d2e-000000000002 "),
+        "{entry}"
+    );
+    assert!(mtype("/hearth/a/vmlinuz").len() > 1 << 20);
+    assert!(mtype("/hearth/a/initrd.img").len() > 1 << 20);
     assert!(entry.contains("console=ttyS0,115200"), "{entry}");
     assert!(
         entry.contains("loglevel=4"),
         "kernel chatter on the console: {entry}"
     );
     assert!(entry.contains("rootfstype=erofs ro"), "{entry}");
-    assert!(text("/loader/loader.conf").contains("editor no"));
+    let loader = text("/loader/loader.conf");
+    assert!(loader.contains("editor no"), "{loader}");
+    assert!(loader.contains("default hearth-*\n"), "{loader}");
     // A PE executable: the UEFI fallback path OVMF and PCs boot from.
     assert!(mtype("/EFI/BOOT/BOOTX64.EFI").starts_with(b"MZ"));
 }
@@ -173,6 +187,14 @@ fn the_configs_are_this_repositorys(root: &Path) {
             "usr/lib/systemd/system/hearth-server@.service",
             "systemd/hearth-server@.service",
         ),
+        (
+            "usr/lib/systemd/system/hearth-boot-check.service",
+            "systemd/hearth-boot-check.service",
+        ),
+        (
+            "usr/lib/systemd/system/hearth-end-try.service",
+            "systemd/hearth-end-try.service",
+        ),
     ] {
         let here = std::fs::read_to_string(Path::new(ROOT).join(source)).unwrap();
         assert_eq!(read(installed), here, "/{installed} differs from {source}");
@@ -212,6 +234,38 @@ fn the_boxs_units_are_enabled(root: &Path) {
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
+    // A trial boot of a new root slot is judged (and only then blessed),
+    // and ended when it lands in emergency or rescue mode.
+    let wanted = |dir: &str, unit: &str| {
+        root.join("etc/systemd/system")
+            .join(dir)
+            .join(unit)
+            .symlink_metadata()
+            .is_ok()
+    };
+    assert!(wanted(
+        "boot-complete.target.requires",
+        "hearth-boot-check.service"
+    ));
+    assert!(wanted("emergency.target.wants", "hearth-end-try.service"));
+    assert!(wanted("rescue.target.wants", "hearth-end-try.service"));
+    for (path, what) in [
+        ("lib/systemd/systemd-bless-boot", "systemd-bless-boot"),
+        (
+            "lib/systemd/system-generators/systemd-bless-boot-generator",
+            "the bless-boot generator",
+        ),
+        ("efi", "the ESP's mount point"),
+    ] {
+        assert!(
+            root.join(path).symlink_metadata().is_ok(),
+            "no {what} at /{path}"
+        );
+    }
+    let manager = read_in(root, "usr/lib/systemd/system.conf.d/hearth.conf");
+    assert!(manager.contains("RuntimeWatchdogSec="), "{manager}");
+    let journal = read_in(root, "usr/lib/systemd/journald.conf.d/hearth.conf");
+    assert!(journal.contains("Storage=persistent"), "{journal}");
 }
 
 /// The kernel module policy (image/module-policy.sh): what a server

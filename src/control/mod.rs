@@ -8,6 +8,7 @@
 //!   word (`SO_PEERCRED`), whatever the file's mode;
 //! - [`client`]: the console's side.
 
+pub mod boot_check;
 pub mod carry_out;
 pub mod client;
 pub mod protocol;

@@ -62,7 +62,7 @@ pub struct Row {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyUse {
     /// Read whole before the handler runs, within the server's limits
-    /// (size and time: see [`super::limits::Limits`]).
+    /// (size and time: see [`crate::config::Limits`]).
     Whole,
     /// Handed to the handler as it arrives ([`Call::into_stream`]), at
     /// most `max` bytes declared: an upload to disk, never held in

@@ -249,6 +249,9 @@ impl Vm {
                 "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8443,hostfwd=tcp:127.0.0.1:{caddy_port}-:443,hostfwd=tcp:127.0.0.1:{front_port}-:{FIRST_ENGINE_PORT}"
             ))
             .args(["-device", "virtio-net-pci,netdev=net0"])
+            // A hardware watchdog, which systemd arms (RuntimeWatchdogSec=):
+            // a guest that hangs is reset, as a box would be.
+            .args(["-device", "i6300esb", "-action", "watchdog=reset"])
             .args(["-serial", "stdio"])
             .arg("-monitor")
             .arg(format!("unix:{},server=on,wait=off", monitor.display()))
