@@ -25,6 +25,45 @@ pub fn bind(path: &Path, group: u32) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Answers each connection of `listener` with `answer`, one after the
+/// other, until the listener fails; a failed connection is logged.
+pub fn serve_each(
+    listener: &UnixListener,
+    who: &str,
+    mut answer: impl FnMut(UnixStream) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept()?;
+        if let Err(e) = answer(stream) {
+            tracing::warn!(error = %e, "{who}: a connection failed");
+        }
+    }
+}
+
+/// A client's side: connects to `socket` and sends `request` as one
+/// line; the stream, to read the answer from.
+pub async fn send(
+    socket: &Path,
+    request: &impl Serialize,
+) -> Result<tokio::net::UnixStream, SendError> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .map_err(SendError::Connect)?;
+    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    stream.write_all(&line).await?;
+    Ok(stream)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("cannot connect: {0}")]
+    Connect(#[source] std::io::Error),
+    #[error("cannot send the request: {0}")]
+    Write(#[from] std::io::Error),
+}
+
 /// One request line of at most `max` bytes (a longer one comes back cut,
 /// longer than `max`, for the parser to refuse), without its newline.
 pub fn read_line(stream: &UnixStream, max: usize) -> std::io::Result<String> {

@@ -370,4 +370,4 @@ impl Members<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -50,12 +50,7 @@ pub fn serve(
     config: &HelperConfig,
     host: &dyn Host,
 ) -> std::io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept()?;
-        if let Err(e) = answer(stream, config, host) {
-            tracing::warn!(error = %e, "helper: a connection failed");
-        }
-    }
+    crate::helper_socket::serve_each(listener, "helper", |stream| answer(stream, config, host))
 }
 
 /// One connection: the peer checked, one line read, executed, answered.

@@ -5,15 +5,15 @@ use crate::update::keys::TEST_KEY;
 
 /// A manifest over the parts [`part`] makes, signed with the test key
 /// (`minisign -S -t "hearth 0.3.0 1111…"`).
-const MANIFEST: &[u8] = include_bytes!("../testdata/bundle-manifest.json");
-const SIGNATURE: &[u8] = include_bytes!("../testdata/bundle-manifest.json.minisig");
+pub(crate) const MANIFEST: &[u8] = include_bytes!("../testdata/bundle-manifest.json");
+pub(crate) const SIGNATURE: &[u8] = include_bytes!("../testdata/bundle-manifest.json.minisig");
 const OTHER_KEY: &str = include_str!("../testdata/other-TEST-ONLY.pub");
 
 /// The parts the fixture manifest was made over: (seed, size) of root,
 /// kernel, initrd; the bytes of a small linear congruential generator.
 const PARTS: [(u32, usize); 3] = [(1, 200_000), (2, 3000), (3, 5000)];
 
-fn part(seed: u32, len: usize) -> Vec<u8> {
+pub(crate) fn part(seed: u32, len: usize) -> Vec<u8> {
     let mut x = seed;
     (0..len)
         .map(|_| {

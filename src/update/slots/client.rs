@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helper_socket::{SendError, send};
 
 use super::protocol::{
     Answer, BundleId, Installed, KeyTrusted, OneShot, Progress, Reply, Request, Slot, Status, Step,
@@ -120,16 +121,13 @@ impl UpdateHelperClient {
         request: &Request,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Answer, ClientError> {
-        let mut stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    path: self.socket.clone(),
-                    source,
-                })?;
-        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        stream.write_all(&line).await?;
+        let stream = send(&self.socket, request).await.map_err(|e| match e {
+            SendError::Connect(source) => ClientError::Connect {
+                path: self.socket.clone(),
+                source,
+            },
+            SendError::Write(e) => ClientError::Io(e),
+        })?;
         let mut lines = BufReader::new(stream);
         loop {
             let mut answer = String::new();

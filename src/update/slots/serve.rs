@@ -42,12 +42,9 @@ pub fn serve(
     config: &UpdateHelperConfig,
     host: &dyn Host,
 ) -> std::io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept()?;
-        if let Err(e) = answer(stream, config, host) {
-            tracing::warn!(error = %e, "update helper: a connection failed");
-        }
-    }
+    crate::helper_socket::serve_each(listener, "update helper", |stream| {
+        answer(stream, config, host)
+    })
 }
 
 /// One connection: the peer checked, one line read, executed with its

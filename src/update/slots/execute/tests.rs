@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::*;
+use crate::update::bundle::tests::{MANIFEST, SIGNATURE, part};
 use crate::update::slots::efivar;
 use crate::update::slots::host::Partition;
 use crate::update::slots::layout::RootDisk;
@@ -64,21 +65,8 @@ fn name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-const MANIFEST: &[u8] = include_bytes!("../../testdata/bundle-manifest.json");
-const SIGNATURE: &[u8] = include_bytes!("../../testdata/bundle-manifest.json.minisig");
 const ID: &str = "0123456789abcdef";
 const RUNNING_OPTIONS: &str = "root=PARTUUID=aaaa ro hearth.slot=a";
-
-/// The bytes the fixture manifest was signed over (see bundle/tests.rs).
-fn part(seed: u32, len: usize) -> Vec<u8> {
-    let mut x = seed;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect()
-}
 
 struct Lab {
     _dir: tempfile::TempDir,
