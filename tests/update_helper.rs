@@ -147,18 +147,14 @@ impl Lab {
             std::fs::create_dir_all(at(d)).unwrap();
         }
         std::fs::copy(repo("image/keys/hearth-TEST-ONLY.pub"), at("keys/test.pub")).unwrap();
-        let layout = Layout {
-            esp: at("esp"),
-            staging: at("staging"),
-            builtin_keys: at("keys"),
-            state: at("state"),
-            efivars: at("efivars"),
-            dev: "/dev".into(),
-            root: RootDisk::Given {
+        let layout = Layout::under(
+            dir.path(),
+            Path::new("/dev"),
+            RootDisk::Given {
                 disk: disk.name(),
                 running: disk.partition(part_number(running)),
             },
-        };
+        );
         let uuid = disk.uuid(part_number(running));
         std::fs::write(
             layout.entries().join(format!("hearth-0001-{running}.conf")),
@@ -197,13 +193,10 @@ impl Lab {
         (id, bundle)
     }
 
+    /// The slots' entries on the ESP, by name.
     fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.layout.entries())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        let entries = hearth::update::slots::esp::read_entries(&self.layout.entries()).unwrap();
+        entries.iter().map(|e| e.name.file_name()).collect()
     }
 
     fn install(
@@ -366,13 +359,7 @@ fn an_install_from_slot_a_writes_slot_b_its_files_and_its_entry() {
         )
     );
     // Progress of each step, the root's counted to its end.
-    for step in [
-        Step::Verify,
-        Step::WriteRoot,
-        Step::ReadBack,
-        Step::BootFiles,
-        Step::Entry,
-    ] {
+    for step in Step::ALL {
         assert!(
             progress.iter().any(|p| p.step == step),
             "{step:?}: {progress:?}"

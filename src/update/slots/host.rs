@@ -49,7 +49,7 @@ pub struct RealHost;
 /// `FS_IMMUTABLE_FL` of `<linux/fs.h>`.
 const IMMUTABLE: libc::c_int = 0x10;
 /// `EFIVARFS_MAGIC`.
-const EFIVARFS: i64 = 0xde5e_81e4;
+const EFIVARFS: libc::c_long = 0xde5e_81e4;
 
 // BLKFLSBUF is _IO(0x12, 97): no argument.
 nix::ioctl_none!(block_flush_buffers, 0x12, 97);
@@ -156,7 +156,7 @@ impl Host for RealHost {
         // Only efivarfs must have the flag cleared; a test's plain
         // folder may not even know the ioctl.
         let efivarfs = nix::sys::statfs::fstatfs(&file)
-            .map(|s| s.filesystem_type().0 as i64 == EFIVARFS)
+            .map(|s| s.filesystem_type().0 == EFIVARFS)
             .unwrap_or(false);
         let tolerated = |e: nix::Error| {
             !efivarfs

@@ -51,6 +51,20 @@ impl Layout {
         }
     }
 
+    /// Every folder under `dir` (named as their last components), the
+    /// devices in `dev`: a test's, on a loop device or on plain files.
+    pub fn under(dir: &Path, dev: &Path, root: RootDisk) -> Layout {
+        Layout {
+            esp: dir.join("esp"),
+            staging: dir.join("staging"),
+            builtin_keys: dir.join("keys"),
+            state: dir.join("state"),
+            efivars: dir.join("efivars"),
+            dev: dev.to_path_buf(),
+            root,
+        }
+    }
+
     pub fn bundle(&self, id: &BundleId) -> PathBuf {
         self.staging.join(format!("{}.bundle", id.as_str()))
     }

@@ -138,6 +138,17 @@ pub enum Step {
     Entry,
 }
 
+impl Step {
+    /// In the install's order.
+    pub const ALL: [Step; 5] = [
+        Step::Verify,
+        Step::WriteRoot,
+        Step::ReadBack,
+        Step::BootFiles,
+        Step::Entry,
+    ];
+}
+
 /// How far a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
