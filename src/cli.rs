@@ -1,6 +1,6 @@
 //! The command line: `hearth serve`, `hearth check-config`,
-//! `hearth firewall-reset`, `hearth helper`, `hearth console`,
-//! `hearth boot-check`, `--version`,
+//! `hearth firewall-reset`, `hearth helper`, `hearth update-helper`,
+//! `hearth console`, `hearth boot-check`, `--version`,
 //! and `hearth oci-runtime`, the runtime a server's engine runs for runc
 //! (its arguments are runc's, untouched: see `servers::oci_runtime`).
 //!
@@ -68,6 +68,22 @@ enum Command {
         /// The servers' runtime root (their engines' sockets).
         #[arg(long, value_name = "PATH", default_value = crate::config::paths::SERVERS_RUN)]
         run_dir: PathBuf,
+    },
+    /// Run the update helper (as root; see
+    /// systemd/hearth-update-helper.service): the one process that writes
+    /// the root slot that does not run, its boot files and entry, asked
+    /// only by `--client-user`.
+    UpdateHelper {
+        /// Where to listen (mode 0660, group of the client user).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "/run/hearth-update-helper.sock"
+        )]
+        socket: PathBuf,
+        /// The only user served: hearth's.
+        #[arg(long, value_name = "USER", default_value = "hearth")]
+        client_user: String,
     },
     /// The recovery console on this terminal (systemd runs it as root on
     /// tty1 and ttyS0; see systemd/hearth-console@.service): the box's
@@ -158,6 +174,10 @@ pub fn main() -> ExitCode {
             storage,
             run_dir,
         } => helper(&socket, &client_user, &storage, &run_dir),
+        Command::UpdateHelper {
+            socket,
+            client_user,
+        } => update_helper(&socket, &client_user),
     }
 }
 
@@ -269,32 +289,44 @@ fn firewall_reset() -> ExitCode {
     }
 }
 
-fn helper(socket: &Path, client_user: &str, storage: &Path, run_dir: &Path) -> ExitCode {
-    use crate::servers::helper::{Layout, execute, host::RealHost, serve};
+/// A root helper's start: root checked (`job` says why it needs it), its
+/// one client user found, its socket bound for that user's group.
+fn helper_start(
+    socket: &Path,
+    client_user: &str,
+    job: &str,
+) -> Result<(nix::unistd::User, std::os::unix::net::UnixListener), ExitCode> {
     logging::init("info");
     if !nix::unistd::geteuid().is_root() {
-        eprintln!(
-            "hearth: error: the helper makes users and mounts file systems: it must run as root"
-        );
-        return ExitCode::from(EXIT_RUNTIME);
+        eprintln!("hearth: error: {job}: it must run as root");
+        return Err(ExitCode::from(EXIT_RUNTIME));
     }
     let client = match nix::unistd::User::from_name(client_user) {
         Ok(Some(u)) => u,
         Ok(None) => {
             eprintln!("hearth: error: --client-user: no user named {client_user}");
-            return ExitCode::from(EXIT_CONFIG);
+            return Err(ExitCode::from(EXIT_CONFIG));
         }
         Err(e) => {
             print_error(&e);
-            return ExitCode::from(EXIT_RUNTIME);
+            return Err(ExitCode::from(EXIT_RUNTIME));
         }
     };
-    let listener = match serve::bind(socket, client.gid.as_raw()) {
-        Ok(l) => l,
+    match crate::helper_socket::bind(socket, client.gid.as_raw()) {
+        Ok(l) => Ok((client, l)),
         Err(e) => {
             eprintln!("hearth: error: cannot listen on {}: {e}", socket.display());
-            return ExitCode::from(EXIT_RUNTIME);
+            Err(ExitCode::from(EXIT_RUNTIME))
         }
+    }
+}
+
+fn helper(socket: &Path, client_user: &str, storage: &Path, run_dir: &Path) -> ExitCode {
+    use crate::servers::helper::{Layout, execute, host::RealHost, serve};
+    let job = "the helper makes users and mounts file systems";
+    let (client, listener) = match helper_start(socket, client_user, job) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let config = serve::HelperConfig {
         client_uid: client.uid.as_raw(),
@@ -308,6 +340,28 @@ fn helper(socket: &Path, client_user: &str, storage: &Path, run_dir: &Path) -> E
         tracing::error!(error = %e, "helper: the servers' ports are not guarded");
     }
     tracing::info!(socket = %socket.display(), client = client_user, "helper: listening");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    match serve::serve(&listener, &config, &RealHost) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn update_helper(socket: &Path, client_user: &str) -> ExitCode {
+    use crate::update::slots::{Layout, host::RealHost, serve};
+    let job = "the update helper writes a root partition and the boot partition";
+    let (client, listener) = match helper_start(socket, client_user, job) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let config = serve::UpdateHelperConfig {
+        client_uid: client.uid.as_raw(),
+        layout: Layout::system(),
+    };
+    tracing::info!(socket = %socket.display(), client = client_user, "update helper: listening");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     match serve::serve(&listener, &config, &RealHost) {
         Ok(()) => ExitCode::SUCCESS,

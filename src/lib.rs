@@ -23,7 +23,8 @@
 //!   rootless engines and the root helper), [`firewall`] (nftables),
 //!   [`system`] (systemd over D-Bus, the host name and time zone, the
 //!   process's privileges), [`update`] (signed A/B updates of the
-//!   appliance: so far the bundle's manifest and its signature).
+//!   appliance: the bundle, its manifest and signature, and the root
+//!   helper that writes a slot).
 //! - [`metrics`]: readers of /proc and /sys, rates, history, Prometheus
 //!   text, and the sampler task.
 //! - [`accounts`]: the service layer for users and the first-boot setup.
@@ -52,7 +53,8 @@
 //!   [`invalid`] (a field of the API's JSON that is wrong, and why),
 //!   [`refusal`] (why a request was refused, in the kinds every domain
 //!   shares),
-//!   [`peer`] (`SO_PEERCRED`), [`component`] (the components' names),
+//!   [`peer`] (`SO_PEERCRED`), [`helper_socket`] (the root helpers'
+//!   socket, peer check and JSON lines), [`component`] (the components' names),
 //!   [`connection_epoch`] (proof a client reached the box anew), [`liveness`] (the loops' heartbeats, for the
 //!   watchdog), [`notify`] (sd-notify: ready, reloading, stopping, and
 //!   the watchdog's ping while every loop beats), [`health`] (the components' health registry), [`query`]
@@ -74,6 +76,7 @@ pub mod fsutil;
 #[cfg(test)]
 pub(crate) mod golden;
 pub mod health;
+pub mod helper_socket;
 pub mod host;
 pub mod http;
 pub mod invalid;

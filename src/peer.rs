@@ -16,8 +16,16 @@ pub enum PeerError {
     Refused { uid: u32, pid: i32, allowed: u32 },
 }
 
-/// The peer's uid, if it is `allowed`.
-pub fn check(socket: &impl AsFd, allowed: u32) -> Result<u32, PeerError> {
+/// Who connected: the kernel's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub uid: u32,
+    /// For the log: who asked (a pid may be reused later).
+    pub pid: i32,
+}
+
+/// The peer, if its uid is `allowed`.
+pub fn check(socket: &impl AsFd, allowed: u32) -> Result<Peer, PeerError> {
     let creds = getsockopt(socket, PeerCredentials)?;
     if creds.uid() != allowed {
         return Err(PeerError::Refused {
@@ -26,7 +34,10 @@ pub fn check(socket: &impl AsFd, allowed: u32) -> Result<u32, PeerError> {
             allowed,
         });
     }
-    Ok(creds.uid())
+    Ok(Peer {
+        uid: creds.uid(),
+        pid: creds.pid(),
+    })
 }
 
 #[cfg(test)]
@@ -37,7 +48,9 @@ mod tests {
     fn the_kernel_names_the_peer_and_others_are_refused() {
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         let me = nix::unistd::geteuid().as_raw();
-        assert_eq!(check(&a, me).unwrap(), me);
+        let peer = check(&a, me).unwrap();
+        assert_eq!(peer.uid, me);
+        assert_eq!(peer.pid, std::process::id() as i32);
         match check(&a, me.wrapping_add(1)) {
             Err(PeerError::Refused { uid, pid, .. }) => {
                 assert_eq!(uid, me);

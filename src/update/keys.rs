@@ -89,29 +89,26 @@ impl TrustedKeys {
 
     /// Every `*.pub` file in `dir`, in name order; none is an error.
     pub fn load(dir: &Path) -> Result<TrustedKeys, KeyError> {
-        let read = |source| KeyError::Read {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(read)? {
-            let path = entry.map_err(read)?.path();
-            if path.extension().is_some_and(|e| e == "pub") {
-                let text = std::fs::read_to_string(&path).map_err(|source| KeyError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                files.push((name.into_owned(), text));
-            }
-        }
-        files.sort();
+        let files = key_files(dir)?;
         if files.is_empty() {
             return Err(KeyError::NoKey {
                 path: dir.to_path_buf(),
             });
         }
         TrustedKeys::parse(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+    }
+
+    /// The keys of `dir` (as [`TrustedKeys::load`]) and those adopted
+    /// since (a rotation: the `*.pub` files of `adopted`, which may not
+    /// exist yet).
+    pub fn load_with_adopted(dir: &Path, adopted: &Path) -> Result<TrustedKeys, KeyError> {
+        let mut keys = TrustedKeys::load(dir)?;
+        if adopted.is_dir() {
+            let files = key_files(adopted)?;
+            let more = TrustedKeys::parse(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))?;
+            keys.keys.extend(more.keys);
+        }
+        Ok(keys)
     }
 
     /// Whether the repository's test key is among them: never on a box
@@ -151,6 +148,28 @@ impl TrustedKeys {
         }
         Ok(Signed { manifest, key })
     }
+}
+
+/// The `*.pub` files of `dir` by name, in name order.
+fn key_files(dir: &Path) -> Result<Vec<(String, String)>, KeyError> {
+    let read = |source| KeyError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let path = entry.map_err(read)?.path();
+        if path.extension().is_some_and(|e| e == "pub") {
+            let text = std::fs::read_to_string(&path).map_err(|source| KeyError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            files.push((name.into_owned(), text));
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -27,8 +27,10 @@
 //! glob does not skip `+0`): hence one glob over all entries, and the
 //! generation in the name.
 
+pub mod bundle;
 pub mod keys;
 pub mod manifest;
 pub mod policy;
+pub mod slots;
 pub mod staging;
 pub mod version;

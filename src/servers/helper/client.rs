@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::protocol::{Reply, Request};
+use crate::helper_socket::{SendError, send};
 
 /// The longest a request may take, the reply included.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,6 +29,18 @@ pub enum ClientError {
     /// The helper tried and failed, or refused: its own words.
     #[error("the helper could not {what}: {error}")]
     Failed { what: String, error: String },
+}
+
+impl ClientError {
+    fn sending(socket: &Path, e: SendError) -> ClientError {
+        match e {
+            SendError::Connect(source) => ClientError::Connect {
+                path: socket.to_path_buf(),
+                source,
+            },
+            SendError::Write(e) => ClientError::Io(e),
+        }
+    }
 }
 
 /// A client of the helper at `socket`.
@@ -52,16 +64,9 @@ impl HelperClient {
     }
 
     async fn exchange(&self, request: &Request) -> Result<(), ClientError> {
-        let mut stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    path: self.socket.clone(),
-                    source,
-                })?;
-        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        stream.write_all(&line).await?;
+        let stream = send(&self.socket, request)
+            .await
+            .map_err(|e| ClientError::sending(&self.socket, e))?;
         let mut answer = String::new();
         BufReader::new(stream).read_line(&mut answer).await?;
         match serde_json::from_str::<Reply>(answer.trim_end()) {

@@ -8,17 +8,17 @@
 //! journal is the helper's audit trail; hearth audits what it asked in its
 //! own store.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
 use std::time::Duration;
 
 use super::execute::execute;
 use super::host::Host;
 use super::layout::Layout;
 use super::protocol::{self, MAX_LINE, Reply};
+use crate::helper_socket::{read_line, write_line};
 use crate::peer;
+
+pub use crate::helper_socket::bind;
 
 /// One request at a time in this process: the helper is serial by
 /// design, and tests that run several helpers in one process (or edit
@@ -44,32 +44,13 @@ pub struct HelperConfig {
     pub layout: Layout,
 }
 
-/// Binds the socket at `path` for root and `group` only (0660), replacing
-/// a stale one.
-pub fn bind(path: &Path, group: u32) -> std::io::Result<UnixListener> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let listener = UnixListener::bind(path)?;
-    std::os::unix::fs::chown(path, Some(0), Some(group))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    Ok(listener)
-}
-
 /// Serves until the listener fails.
 pub fn serve(
     listener: &UnixListener,
     config: &HelperConfig,
     host: &dyn Host,
 ) -> std::io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept()?;
-        if let Err(e) = answer(stream, config, host) {
-            tracing::warn!(error = %e, "helper: a connection failed");
-        }
-    }
+    crate::helper_socket::serve_each(listener, "helper", |stream| answer(stream, config, host))
 }
 
 /// One connection: the peer checked, one line read, executed, answered.
@@ -77,12 +58,10 @@ pub fn answer(stream: UnixStream, config: &HelperConfig, host: &dyn Host) -> std
     stream.set_read_timeout(Some(PEER_TIMEOUT))?;
     stream.set_write_timeout(Some(PEER_TIMEOUT))?;
     let pid = match peer::check(&stream, config.client_uid) {
-        Ok(_) => nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
-            .map(|c| c.pid())
-            .unwrap_or(0),
+        Ok(peer) => peer.pid,
         Err(e) => {
             tracing::warn!(error = %e, "helper: refused");
-            return reply(
+            return write_line(
                 &stream,
                 &Reply::Failed {
                     error: e.to_string(),
@@ -90,16 +69,11 @@ pub fn answer(stream: UnixStream, config: &HelperConfig, host: &dyn Host) -> std
             );
         }
     };
-    let mut line = Vec::new();
-    BufReader::new(&stream)
-        .take(MAX_LINE as u64 + 1)
-        .read_until(b'\n', &mut line)?;
-    let text = String::from_utf8_lossy(&line);
-    let request = match protocol::parse(text.trim_end_matches('\n')) {
+    let request = match protocol::parse(&read_line(&stream, MAX_LINE)?) {
         Ok(r) => r,
         Err(error) => {
             tracing::warn!(pid, %error, "helper: not a request");
-            return reply(&stream, &Reply::Failed { error });
+            return write_line(&stream, &Reply::Failed { error });
         }
     };
     let what = request.describe();
@@ -115,11 +89,5 @@ pub fn answer(stream: UnixStream, config: &HelperConfig, host: &dyn Host) -> std
             }
         }
     };
-    reply(&stream, &outcome)
-}
-
-fn reply(mut stream: &UnixStream, reply: &Reply) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    stream.write_all(&line)
+    write_line(&stream, &outcome)
 }
