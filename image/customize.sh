@@ -32,6 +32,7 @@ install_file 0644 "$top/systemd/hearth-console@.service" /usr/lib/systemd/system
 install_file 0644 "$top/systemd/hearth-console@ttyS0.service.d/serial-port.conf" /usr/lib/systemd/system/hearth-console@ttyS0.service.d/serial-port.conf
 install_file 0644 "$top/systemd/hearth-helper.service" /usr/lib/systemd/system/hearth-helper.service
 install_file 0644 "$top/systemd/hearth-server@.service" /usr/lib/systemd/system/hearth-server@.service
+install_file 0644 "$top/systemd/hearth-update-helper.service" /usr/lib/systemd/system/hearth-update-helper.service
 install_file 0644 "$top/systemd/hearth-boot-check.service" /usr/lib/systemd/system/hearth-boot-check.service
 install_file 0644 "$top/systemd/hearth-end-try.service" /usr/lib/systemd/system/hearth-end-try.service
 install_file 0644 "$top/systemd/sysusers.d/hearth.conf" /usr/lib/sysusers.d/hearth.conf
@@ -55,7 +56,8 @@ cp "$root/usr/share/systemd/tmp.mount" "$root/etc/systemd/system/tmp.mount"
 systemctl --root="$root" enable --quiet tmp.mount hearth.service hearth-helper.service \
     systemd-networkd.service systemd-resolved.service nftables.service
 # Judging a trial boot of a new root slot (see the units).
-systemctl --root="$root" enable --quiet hearth-boot-check.service hearth-end-try.service
+systemctl --root="$root" enable --quiet hearth-boot-check.service hearth-end-try.service \
+    hearth-update-helper.service
 # The recovery console on the screen and on the serial port, in place of
 # the login prompts there (there is no password to log in with anyway):
 # nothing else may read the keys typed at it. autovt@tty1 is the prompt

@@ -188,6 +188,10 @@ fn the_configs_are_this_repositorys(root: &Path) {
             "systemd/hearth-server@.service",
         ),
         (
+            "usr/lib/systemd/system/hearth-update-helper.service",
+            "systemd/hearth-update-helper.service",
+        ),
+        (
             "usr/lib/systemd/system/hearth-boot-check.service",
             "systemd/hearth-boot-check.service",
         ),
@@ -231,6 +235,8 @@ fn the_boxs_units_are_enabled(root: &Path) {
         "systemd-timesyncd.service",
         // The servers' privileged helper.
         "hearth-helper.service",
+        // The updates' privileged helper.
+        "hearth-update-helper.service",
     ] {
         assert!(enabled(unit), "{unit} is not enabled");
     }
