@@ -22,7 +22,7 @@ mod restore;
 use std::path::{Path, PathBuf};
 
 pub use super::copy::Contents;
-pub use lost::{Lost, LostRecord};
+pub use lost::{LISTED, Lost, LostRecord};
 pub use restore::Restored;
 
 use super::{Store, StoreError};

@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
 use crate::store::schema::AUDIT;
 
 /// At most this many lost records are listed; the rest are counted.
-pub(super) const LISTED: usize = 100;
+pub const LISTED: usize = 100;
 
 /// The changes made since the copy that the restore did not bring back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

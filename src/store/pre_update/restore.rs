@@ -151,11 +151,7 @@ pub(super) fn open_after_fallback(
     restore.stop(Step::Placed)?;
     restore.finish(&mark_path, mark);
     let store = Store::open(state_dir)?;
-    tracing::warn!(
-        set_aside = %restored.set_aside.display(),
-        lost = %restored.lost,
-        "{restored}"
-    );
+    tracing::warn!(set_aside = %restored.set_aside.display(), "{restored}");
     Ok((store, Some(restored)))
 }
 

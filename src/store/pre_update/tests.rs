@@ -256,7 +256,10 @@ fn a_newer_store_is_set_aside_and_the_copy_restored_saying_what_was_lost() {
     );
 
     // The newer store is kept whole, in the state folder, by name.
-    assert_eq!(set_aside_in(dir.path()), [restored.set_aside.clone()]);
+    assert_eq!(
+        set_aside_in(dir.path()),
+        std::slice::from_ref(&restored.set_aside)
+    );
     let name = restored.set_aside.file_name().unwrap().to_string_lossy();
     assert!(
         name.starts_with("state.from-9.9.9-") && name.ends_with("Z.redb"),
@@ -307,83 +310,74 @@ fn without_a_mark_the_newer_schema_error_stands() {
     assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
 }
 
+/// The error of a start after a fallback, once `spoil` has been done to
+/// the pair kept before the update and the newer hearth has run: the
+/// newer store is still in place, and nothing was set aside.
+fn refused_after(spoil: impl FnOnce(&Kept)) -> StoreError {
+    let (dir, kept) = kept();
+    spoil(&kept);
+    migrate_as_newer(dir.path(), &["after"]);
+    let newer = newer_in(dir.path());
+    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    assert!(newer_in(dir.path()) == newer, "the newer store is in place");
+    assert!(set_aside_in(dir.path()).is_empty());
+    err
+}
+
 #[test]
 fn a_copy_without_its_mark_is_a_copy_cut_short_and_not_used() {
     // A power cut between the copy and its mark.
-    let (dir, kept) = kept();
-    std::fs::remove_file(&kept.mark).unwrap();
-    migrate_as_newer(dir.path(), &["after"]);
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err = refused_after(|kept| std::fs::remove_file(&kept.mark).unwrap());
     assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
 }
 
 #[test]
 fn a_mark_without_its_copy_is_not_used_and_says_so() {
-    let (dir, kept) = kept();
-    std::fs::remove_file(&kept.copy).unwrap();
-    migrate_as_newer(dir.path(), &["after"]);
-    let newer = newer_in(dir.path());
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err = refused_after(|kept| std::fs::remove_file(&kept.copy).unwrap());
     assert_not_restored(err, "is missing");
-    assert!(newer_in(dir.path()) == newer, "the newer store is in place");
-    assert!(set_aside_in(dir.path()).is_empty());
 }
 
 #[test]
 fn a_copy_cut_short_is_not_used_and_says_so() {
-    let (dir, kept) = kept();
-    let bytes = std::fs::read(&kept.copy).unwrap();
-    std::fs::write(&kept.copy, &bytes[..bytes.len() / 2]).unwrap();
-    migrate_as_newer(dir.path(), &["after"]);
-    let newer = newer_in(dir.path());
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err = refused_after(|kept| {
+        let bytes = std::fs::read(&kept.copy).unwrap();
+        std::fs::write(&kept.copy, &bytes[..bytes.len() / 2]).unwrap();
+    });
     assert_not_restored(err, "cut short");
-    assert!(newer_in(dir.path()) == newer, "the newer store is in place");
 }
 
 #[test]
 fn a_damaged_copy_of_the_right_size_is_not_used_and_says_so() {
-    let (dir, kept) = kept();
-    let size = std::fs::metadata(&kept.copy).unwrap().len() as usize;
-    std::fs::write(&kept.copy, vec![0x5a; size]).unwrap();
-    migrate_as_newer(dir.path(), &["after"]);
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err = refused_after(|kept| {
+        let size = std::fs::metadata(&kept.copy).unwrap().len() as usize;
+        std::fs::write(&kept.copy, vec![0x5a; size]).unwrap();
+    });
     assert_not_restored(err, "cannot be used");
 }
 
 #[test]
 fn a_copy_that_holds_other_records_than_its_mark_is_not_used() {
-    let (dir, kept) = kept();
-    Mark::edit(&kept.mark, |m| m.last_audit_id += 1);
-    migrate_as_newer(dir.path(), &["after"]);
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err = refused_after(|kept| Mark::edit(&kept.mark, |m| m.last_audit_id += 1));
     assert_not_restored(err, "does not hold what its mark says");
 }
 
 #[test]
 fn a_copy_taken_by_another_hearth_version_is_not_used() {
-    let (dir, kept) = kept();
-    Mark::edit(&kept.mark, |m| m.hearth_version = "0.0.1".into());
-    migrate_as_newer(dir.path(), &["after"]);
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err = refused_after(|kept| Mark::edit(&kept.mark, |m| m.hearth_version = "0.0.1".into()));
     assert_not_restored(err, "taken by hearth 0.0.1");
 }
 
 #[test]
 fn a_copy_of_a_schema_this_hearth_does_not_write_is_not_used() {
-    let (dir, kept) = kept();
-    Mark::edit(&kept.mark, |m| m.schema_version = CURRENT_VERSION + 1);
-    migrate_as_newer(dir.path(), &["after"]);
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err =
+        refused_after(|kept| Mark::edit(&kept.mark, |m| m.schema_version = CURRENT_VERSION + 1));
     assert_not_restored(err, &format!("schema version {}", CURRENT_VERSION + 1));
 }
 
 #[test]
 fn a_malformed_mark_is_not_used_and_says_so() {
-    let (dir, kept) = kept();
-    std::fs::write(&kept.mark, b"{\"format\": 1, \"hearth_ver").unwrap();
-    migrate_as_newer(dir.path(), &["after"]);
-    let err = Store::open_after_fallback(dir.path()).err().unwrap();
+    let err =
+        refused_after(|kept| std::fs::write(&kept.mark, b"{\"format\": 1, \"hearth_ver").unwrap());
     assert_not_restored(err, "malformed");
 }
 
