@@ -104,6 +104,10 @@ audit_actions! {
     /// An admin changed how long, and how much of, the audit log's
     /// records of attempts are kept.
     SettingsAuditRetention => "settings.audit_retention",
+    /// hearth fell back to the version it ran before an update, found
+    /// the store too new for it, and put back the copy it kept before the
+    /// update (the target names the store set aside and what was lost).
+    StoreRestore => "store.restore",
     SetupClaim => "setup.claim",
     SetupAdmin => "setup.admin",
     SetupHost => "setup.host",

@@ -20,10 +20,21 @@ use redb::{
 use super::schema::*;
 use super::{Store, StoreError};
 
-/// What a copy holds: each table's record count, by name.
+/// What a copy holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
     pub path: PathBuf,
+    pub contents: Contents,
+}
+
+/// What a store holds at one moment (one read transaction): enough to
+/// tell a whole copy of it from a partial or different one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contents {
+    pub schema_version: u64,
+    /// The id of the newest audit record (0 without any).
+    pub last_audit_id: u64,
+    /// Each table's record count, by name.
     pub records: BTreeMap<String, u64>,
 }
 
@@ -42,14 +53,8 @@ impl Store {
         let _ = std::fs::remove_file(&temporary);
         let copy = Database::create(&temporary).map_err(|e| write(e.into()))?;
         let to = copy.begin_write().map_err(|e| write(e.into()))?;
-        let mut records = BTreeMap::new();
         // Read and write errors are told apart by the side they come from.
-        let mut tables = Tables {
-            from: &from,
-            to: &to,
-            records: &mut records,
-        };
-        tables.all().map_err(|e| match e {
+        let contents = contents(&from, Some(&to)).map_err(|e| match e {
             Side::Read(e) => read(e),
             Side::Write(e) => write(e),
         })?;
@@ -58,9 +63,43 @@ impl Store {
         place(&temporary, dest)?;
         Ok(Copied {
             path: dest.to_path_buf(),
-            records,
+            contents,
         })
     }
+
+    /// What the store holds now, counted as [`Store::copy_to`] counts
+    /// it: a copy is whole when the two agree.
+    pub fn contents(&self) -> Result<Contents, StoreError> {
+        let read = |e: redb::Error| self.read_err("the count of every table", e);
+        let db = self.inner.db.get()?;
+        let txn = db.begin_read().map_err(|e| read(e.into()))?;
+        contents(&txn, None).map_err(|e| match e {
+            Side::Read(e) | Side::Write(e) => read(e),
+        })
+    }
+}
+
+/// Reads every table in `from`, writing each record to `to` if given.
+fn contents(from: &ReadTransaction, to: Option<&WriteTransaction>) -> Result<Contents, Side> {
+    let mut tables = Tables {
+        from,
+        to,
+        records: BTreeMap::new(),
+    };
+    tables.all()?;
+    let last_audit_id = match from.open_table(AUDIT) {
+        Ok(audit) => audit
+            .last()
+            .map_err(|e| Side::Read(e.into()))?
+            .map_or(0, |(id, _)| id.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(Side::Read(e.into())),
+    };
+    Ok(Contents {
+        schema_version: version_in(from).map_err(Side::Read)?,
+        last_audit_id,
+        records: tables.records,
+    })
 }
 
 /// Every table of the schema: a table added there and not here is
@@ -87,8 +126,9 @@ impl Tables<'_> {
 
 struct Tables<'a> {
     from: &'a ReadTransaction,
-    to: &'a WriteTransaction,
-    records: &'a mut BTreeMap<String, u64>,
+    /// `None` to count only.
+    to: Option<&'a WriteTransaction>,
+    records: BTreeMap<String, u64>,
 }
 
 /// Which side of the copy failed.
@@ -110,12 +150,17 @@ impl Tables<'_> {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
             Err(e) => return Err(reading(e.into())),
         };
-        let mut to = self.to.open_table(def).map_err(|e| writing(e.into()))?;
+        let mut to = match self.to {
+            Some(to) => Some(to.open_table(def).map_err(|e| writing(e.into()))?),
+            None => None,
+        };
         let mut n = 0;
         for row in from.iter().map_err(|e| reading(e.into()))? {
             let (k, v) = row.map_err(|e| reading(e.into()))?;
-            to.insert(k.value(), v.value())
-                .map_err(|e| writing(e.into()))?;
+            if let Some(to) = to.as_mut() {
+                to.insert(k.value(), v.value())
+                    .map_err(|e| writing(e.into()))?;
+            }
             n += 1;
         }
         self.records.insert(def.name().to_string(), n);
@@ -133,17 +178,19 @@ impl Tables<'_> {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
             Err(e) => return Err(reading(e.into())),
         };
-        let mut to = self
-            .to
-            .open_multimap_table(def)
-            .map_err(|e| writing(e.into()))?;
+        let mut to = match self.to {
+            Some(to) => Some(to.open_multimap_table(def).map_err(|e| writing(e.into()))?),
+            None => None,
+        };
         let mut n = 0;
         for row in from.iter().map_err(|e| reading(e.into()))? {
             let (k, values) = row.map_err(|e| reading(e.into()))?;
             for v in values {
                 let v = v.map_err(|e| reading(e.into()))?;
-                to.insert(k.value(), v.value())
-                    .map_err(|e| writing(e.into()))?;
+                if let Some(to) = to.as_mut() {
+                    to.insert(k.value(), v.value())
+                        .map_err(|e| writing(e.into()))?;
+                }
                 n += 1;
             }
         }

@@ -112,6 +112,51 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The folder of the store has no room for the copy kept before an
+    /// update (see [`super::pre_update`]).
+    #[error(
+        "no room for the copy of the state store kept before an update in {path}: it needs about {needed_kib} KiB (the {store_kib} KiB store, a margin, and the space the store keeps free), and {available_kib} KiB are free. Free some space there, then start the update again"
+    )]
+    PreUpdateNoRoom {
+        path: PathBuf,
+        needed_kib: u64,
+        available_kib: u64,
+        store_kib: u64,
+    },
+    /// The copy kept before an update, or its mark, could not be written
+    /// or replaced.
+    #[error("cannot keep a copy of the state store before the update at {path}")]
+    KeepPreUpdate {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot remove the copy of the state store kept before the update at {path}")]
+    DropPreUpdate {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store did not open, and the copy kept before an update was not
+    /// put in its place: `source` is why the store did not open.
+    #[error(
+        "the copy of the state store kept before an update ({mark}) was not restored: {reason}"
+    )]
+    NotRestored {
+        mark: PathBuf,
+        reason: String,
+        #[source]
+        source: Box<StoreError>,
+    },
+    /// A step of putting the copy kept before an update in place of a
+    /// store this hearth cannot read failed; the store is as it was.
+    #[error("cannot restore the state store kept before the update: cannot {step} {path}")]
+    RestorePreUpdate {
+        path: PathBuf,
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("state store {path} holds a malformed {what} record")]
     Decode {
         path: PathBuf,

@@ -19,6 +19,7 @@ pub mod copy;
 mod error;
 mod handle;
 mod history;
+pub mod pre_update;
 mod records;
 mod retention;
 mod schema;

@@ -159,7 +159,11 @@ struct ActorOnly {
 
 /// Reads the stored version; a store without the meta table is version 0.
 pub(super) fn read_version(db: &redb::Database) -> Result<u64, redb::Error> {
-    let txn = db.begin_read()?;
+    version_in(&db.begin_read()?)
+}
+
+/// The version as `txn` sees it.
+pub(super) fn version_in(txn: &redb::ReadTransaction) -> Result<u64, redb::Error> {
     let meta = match txn.open_table(META) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use redb::{MultimapTableHandle, ReadableDatabase, TableHandle};
 
 use super::*;
-use crate::store::{AuditAction, AuditEntry};
+use crate::store::{AuditAction, AuditEntry, SCHEMA_VERSION};
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -46,8 +46,15 @@ fn the_copy_opens_as_a_store_with_the_same_records() {
     assert_eq!(copied.path, dest);
     assert!(!temporary_beside(&dest).exists(), "no partial file left");
     let audits = store.audit_records(0, 1000).unwrap();
-    assert_eq!(copied.records["audit"], audits.len() as u64);
-    assert_eq!(copied.records["audit_by_actor"], audits.len() as u64);
+    assert_eq!(copied.contents.records["audit"], audits.len() as u64);
+    assert_eq!(
+        copied.contents.records["audit_by_actor"],
+        audits.len() as u64
+    );
+    assert_eq!(copied.contents.last_audit_id, audits.last().unwrap().id);
+    assert_eq!(copied.contents.schema_version, SCHEMA_VERSION);
+    // Counted alone, the store holds what its copy holds.
+    assert_eq!(store.contents().unwrap(), copied.contents);
     drop(dir);
     let copy = Store::open(target.path()).unwrap();
     assert_eq!(copy.setting("box_name").unwrap().as_deref(), Some("attic"));
@@ -73,7 +80,12 @@ fn every_table_of_the_store_is_copied() {
     // A table the schema gained and the copy forgot fails here.
     assert_eq!(tables_of(&Database::open(&dest).unwrap()), source);
     assert_eq!(
-        copied.records.keys().cloned().collect::<BTreeSet<_>>(),
+        copied
+            .contents
+            .records
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
         source
     );
 }
@@ -120,8 +132,14 @@ fn a_copy_made_while_the_store_is_written_is_consistent() {
     for copied in copies {
         // An audit record and its index entry are one transaction: a
         // torn copy would count them apart.
-        assert_eq!(copied.records["audit"], copied.records["audit_by_actor"]);
-        assert!(copied.records["audit"] >= 10 && copied.records["audit"] <= written + 1);
+        assert_eq!(
+            copied.contents.records["audit"],
+            copied.contents.records["audit_by_actor"]
+        );
+        assert!(
+            copied.contents.records["audit"] >= 10
+                && copied.contents.records["audit"] <= written + 1
+        );
     }
 }
 
