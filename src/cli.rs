@@ -78,7 +78,7 @@ enum Command {
         #[arg(
             long,
             value_name = "PATH",
-            default_value = "/run/hearth-update-helper.sock"
+            default_value = "/run/hearth-update-helper/socket"
         )]
         socket: PathBuf,
         /// The only user served: hearth's.

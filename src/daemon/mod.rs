@@ -280,9 +280,22 @@ struct Opened {
 /// Opens the store, loads (or makes) the certificate, binds the
 /// listener (or takes systemd's), and audits the start.
 fn open(config: &Config) -> Result<Opened, DaemonError> {
-    let store = Store::open(&config.state_dir)?;
+    // After an update fell back to the old slot, a store the newer
+    // hearth migrated is put aside and the copy from before the update
+    // comes back (see store::pre_update); the update manager tells.
+    let (store, restored) = Store::open_after_fallback(&config.state_dir)?;
     let health = Health::new();
-    health.set(Component::Store, ComponentState::Ok, "open");
+    match &restored {
+        None => health.set(Component::Store, ComponentState::Ok, "open"),
+        Some(restored) => {
+            tracing::warn!(%restored, "state store restored from before the update");
+            health.set(
+                Component::Store,
+                ComponentState::Ok,
+                format!("open; {restored}"),
+            );
+        }
+    }
     tracing::info!(path = %store.path().display(), "state store open");
 
     let material = tls::load_or_generate(&config.state_dir, config.tls.as_ref())?;

@@ -120,6 +120,7 @@ impl Tables<'_> {
         self.table(SERVERS)?;
         self.table(SERVER_QUOTAS)?;
         self.table(SERVER_CERTS)?;
+        self.table(UPDATES)?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::schema::{
-    DOMAINS, FIREWALL, SERVER_CERTS, SERVER_QUOTAS, SERVERS, SESSIONS, TOKENS, USERS,
+    DOMAINS, FIREWALL, SERVER_CERTS, SERVER_QUOTAS, SERVERS, SESSIONS, TOKENS, UPDATES, USERS,
 };
 use super::{Change, Store, StoreError};
 
@@ -21,6 +21,7 @@ pub enum Records {
     Servers,
     ServerQuotas,
     ServerCerts,
+    Updates,
 }
 
 impl Records {
@@ -34,6 +35,7 @@ impl Records {
             Records::Servers => SERVERS,
             Records::ServerQuotas => SERVER_QUOTAS,
             Records::ServerCerts => SERVER_CERTS,
+            Records::Updates => UPDATES,
         }
     }
 
@@ -47,6 +49,7 @@ impl Records {
             Records::Servers => "server",
             Records::ServerQuotas => "server quota",
             Records::ServerCerts => "server certificate",
+            Records::Updates => "update",
         }
     }
 }

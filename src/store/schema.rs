@@ -58,9 +58,12 @@ pub(super) const SERVER_QUOTAS: TableDefinition<&str, &[u8]> =
 /// SHA-256 of a member's engine client certificate → JSON of its record
 /// (defined by `servers::access`).
 pub(super) const SERVER_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("server_certs");
+/// The updates of the box: what the admin asked, the install under way
+/// or awaiting its trial boot, and the history of updates and fallbacks.
+pub(super) const UPDATES: TableDefinition<&str, &[u8]> = TableDefinition::new("updates");
 
 /// The version this binary writes.
-pub const CURRENT_VERSION: u64 = 12;
+pub const CURRENT_VERSION: u64 = 13;
 
 /// A table of records by a text key (users, sessions, domains, ...).
 type Records = TableDefinition<'static, &'static str, &'static [u8]>;
@@ -95,6 +98,8 @@ const STEPS: [Step; CURRENT_VERSION as usize] = [
     // Version 11: the members' engine client certificates.
     Step::Create(&[SERVER_CERTS]),
     Step::Run(v11_to_v12),
+    // Version 13: the updates of the box.
+    Step::Create(&[UPDATES]),
 ];
 
 /// Version 1: settings and the audit log.

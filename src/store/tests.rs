@@ -737,6 +737,6 @@ fn a_version_11_log_is_indexed_for_the_retention() {
     }
     drop(store);
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 12);
+    assert_eq!(store.schema_version().unwrap(), schema::CURRENT_VERSION);
     assert_eq!(store.audit_attempts_kept().unwrap(), expected);
 }

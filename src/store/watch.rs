@@ -25,10 +25,11 @@ pub enum Table {
     Firewall,
     Domains,
     Servers,
+    Updates,
 }
 
 impl Table {
-    const ALL: [Table; 8] = [
+    const ALL: [Table; 9] = [
         Table::Users,
         Table::Sessions,
         Table::Tokens,
@@ -37,9 +38,10 @@ impl Table {
         Table::Firewall,
         Table::Domains,
         Table::Servers,
+        Table::Updates,
     ];
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << (self as u8)
     }
 }
@@ -55,6 +57,7 @@ impl From<Records> for Table {
             // A quota is checked when a server is made; the manager
             // follows the servers alone.
             Records::Servers | Records::ServerQuotas | Records::ServerCerts => Table::Servers,
+            Records::Updates => Table::Updates,
         }
     }
 }
@@ -62,7 +65,7 @@ impl From<Records> for Table {
 /// The tables one write transaction touched, gathered as it runs and
 /// announced only once it has committed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Touched(u8);
+pub(super) struct Touched(u16);
 
 impl Touched {
     pub(super) fn add(&mut self, t: impl Into<Table>) {

@@ -30,6 +30,8 @@
 pub mod bundle;
 pub mod keys;
 pub mod manifest;
+pub mod model;
+pub mod plan;
 pub mod policy;
 pub mod slots;
 pub mod staging;
