@@ -43,7 +43,9 @@ const CONSOLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Under TCG on two shared cores a boot takes 30 to 60 s; ten times that
 /// before calling it hung.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
-const DISK_SIZE: u64 = 4 << 30;
+/// Room for the image, root slot B (made by the first boot) and a /var
+/// that takes a 1 GiB server with room to spare (a sparse file).
+const DISK_SIZE: u64 = 5 << 30;
 /// The Discoverable Partitions Specification's type for /var, which the
 /// first boot gives hearth-var once it is set up.
 const VAR_PARTITION_TYPE: &str = "4d21b016-b534-45c2-a9fb-5c16e091fd2d";
@@ -191,12 +193,52 @@ async fn setup_grows_var_and_starts_the_firewall(
     (session, var_size)
 }
 
+/// The first boot made root slot B (partition 4) in front of /var, the
+/// size and type of slot A, which the image ships alone.
+fn root_slot_b_was_made(disk: &Disk) {
+    let parts = disk.partitions();
+    let named = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} partition: {parts:?}"))
+    };
+    let (a, b, var) = (
+        named("hearth-root-a"),
+        named("hearth-root-b"),
+        named("hearth-var"),
+    );
+    assert!(
+        parts[3]["name"] == "hearth-root-b",
+        "slot B is not partition 4: {parts:?}"
+    );
+    assert_eq!(b["size"], a["size"], "slot B is not slot A's size");
+    assert_eq!(b["type"], a["type"], "slot B is not a root partition");
+    let end = |p: &serde_json::Value| p["start"].as_u64().unwrap() + p["size"].as_u64().unwrap();
+    assert_eq!(
+        b["start"].as_u64().unwrap(),
+        end(a),
+        "slot B is not right after slot A"
+    );
+    assert_eq!(
+        var["start"].as_u64().unwrap(),
+        end(b),
+        "/var is not right after slot B"
+    );
+}
+
 /// What the first boot left on hearth-var: marked set up, the factory
 /// /var in full, a machine-id of its own (answered), the host settings
 /// and the server's accounts and storage.
 fn first_boot_left_its_state_on_var(disk: &Disk, server: &str) -> String {
+    root_slot_b_was_made(disk);
     let var = disk.var_partition();
     assert_eq!(var.partition_type, VAR_PARTITION_TYPE);
+    // The journal is kept on /var: a failed update's boots can be shown.
+    assert!(
+        !var.list("log/journal").is_empty(),
+        "no persistent journal in /var/log/journal"
+    );
     let machine_id = var.read("lib/machine-id");
     assert!(
         machine_id.trim().len() == 32 && machine_id.trim().bytes().all(|b| b.is_ascii_hexdigit()),

@@ -109,7 +109,9 @@ impl Disk {
 impl Disk {
     /// A copy of the disk's `hearth-var` partition, read while the VM is
     /// off, to look at what the guest left on it.
-    pub fn var_partition(&self) -> VarPartition {
+    /// The disk's partitions as `sfdisk --json` lists them (in table
+    /// order), each with its name, start, size and type.
+    pub fn partitions(&self) -> Vec<serde_json::Value> {
         let out = Command::new(require("sfdisk", "fdisk"))
             .arg("--json")
             .arg(&self.path)
@@ -121,13 +123,18 @@ impl Disk {
             self.path.display()
         );
         let table: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let part = table["partitiontable"]["partitions"]
+        table["partitiontable"]["partitions"]
             .as_array()
             .unwrap()
-            .iter()
+            .clone()
+    }
+
+    pub fn var_partition(&self) -> VarPartition {
+        let part = self
+            .partitions()
+            .into_iter()
             .find(|p| p["name"] == "hearth-var")
-            .expect("a hearth-var partition")
-            .clone();
+            .expect("a hearth-var partition");
         let sectors = |key: &str| part[key].as_u64().unwrap();
         let file = self.dir.path().join("var.ext4");
         let status = Command::new("dd")
