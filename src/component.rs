@@ -31,6 +31,8 @@ pub enum Component {
     Servers,
     /// The control socket the recovery console asks the daemon on.
     Control,
+    /// The A/B root slots: updates, their trial boots and fallbacks.
+    Update,
     /// The reconcile loop's tests' fake manager.
     #[cfg(test)]
     Fake,
@@ -49,6 +51,7 @@ impl Component {
             Component::Host => "host",
             Component::Servers => "servers",
             Component::Control => "control",
+            Component::Update => "update",
             #[cfg(test)]
             Component::Fake => "fake",
         }
@@ -78,6 +81,7 @@ mod tests {
             Component::Host,
             Component::Servers,
             Component::Control,
+            Component::Update,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.name());
         }

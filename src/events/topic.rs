@@ -27,10 +27,13 @@ pub enum Topic {
     /// The servers' manager's report: each virtual server's phase, limits
     /// and crashes (admins: all; members: their own).
     Servers,
+    /// The update manager's report: the slots, an available update, an
+    /// install's progress, the last update's end (admins only).
+    Update,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 9] = [
         Topic::System,
         Topic::Health,
         Topic::Audit,
@@ -39,6 +42,7 @@ impl Topic {
         Topic::Services,
         Topic::Host,
         Topic::Servers,
+        Topic::Update,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Topic {
             Topic::Services => "services",
             Topic::Host => "host",
             Topic::Servers => "servers",
+            Topic::Update => "update",
         }
     }
 
@@ -59,7 +64,7 @@ impl Topic {
         match self {
             Topic::System => Readers::Everyone,
             Topic::Health | Topic::Services => Readers::SignedIn,
-            Topic::Audit | Topic::Firewall | Topic::Host => Readers::Admins,
+            Topic::Audit | Topic::Firewall | Topic::Host | Topic::Update => Readers::Admins,
             Topic::Proxy | Topic::Servers => Readers::Owners,
         }
     }
@@ -192,7 +197,7 @@ mod tests {
         let e = TopicSet::parse(Some("system,bogus")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host, servers"
+            "unknown topic \"bogus\"; known topics: system, health, audit, firewall, proxy, services, host, servers, update"
         );
     }
 

@@ -108,6 +108,20 @@ audit_actions! {
     /// the store too new for it, and put back the copy it kept before the
     /// update (the target names the store set aside and what was lost).
     StoreRestore => "store.restore",
+    /// An admin uploaded an update bundle that checked out.
+    UpdateUpload => "update.upload",
+    /// An admin asked for a bundle's install.
+    UpdateAsk => "update.ask",
+    /// The helper wrote the other slot and its boot entry.
+    UpdateWritten => "update.written",
+    /// An admin said "reboot into the new slot now".
+    UpdateReboot => "update.reboot",
+    /// The new slot came up and was judged good.
+    UpdateInstalled => "update.installed",
+    /// The new slot did not come up: back on the old one.
+    UpdateFallBack => "update.fallback",
+    /// An install failed, or was cut off, or taken back.
+    UpdateFailed => "update.failed",
     SetupClaim => "setup.claim",
     SetupAdmin => "setup.admin",
     SetupHost => "setup.host",

@@ -27,12 +27,17 @@
 //! glob does not skip `+0`): hence one glob over all entries, and the
 //! generation in the name.
 
+pub mod adapter;
 pub mod bundle;
+pub mod error;
+pub mod journal;
 pub mod keys;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod run;
 pub mod slots;
 pub mod staging;
+pub mod stored;
 pub mod version;

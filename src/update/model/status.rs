@@ -5,6 +5,8 @@
 use serde::Serialize;
 
 use super::HistoryEntry;
+use crate::events::Topic;
+use crate::reconcile::Status;
 use crate::update::slots::protocol::{Slot, Step};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -21,6 +23,12 @@ pub struct UpdateStatus {
     pub last: Option<HistoryEntry>,
     /// The box trusts the repository's test key: a test image.
     pub trusts_test_key: bool,
+}
+
+crate::events::admin_only!(UpdateStatus);
+
+impl Status for UpdateStatus {
+    const TOPIC: Topic = Topic::Update;
 }
 
 /// The slot that does not run.

@@ -45,6 +45,16 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// The install step the helper failed at, if it said.
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            ClientError::Failed { step, .. } => *step,
+            _ => None,
+        }
+    }
+}
+
 fn step_text(step: &Option<Step>) -> String {
     step.map(|s| format!(" (at {s:?})")).unwrap_or_default()
 }
