@@ -23,24 +23,19 @@ pub const EVENTS: &str = "/api/v1/events";
 /// |call| handler)` for a handler given the body as it arrives.
 macro_rules! row {
     ($method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, |$c:tt| $body:expr) => {
-        Row {
-            method: Method::$method,
-            path: $path,
-            access: $access,
-            phase: Phase::$phase,
-            may_reduce_access: row!(@$effect),
-            body: BodyUse::Whole,
-            handler: |$c| Box::pin(async move { $body }),
-        }
+        row!(@row $method $path, $access, $phase, $effect, BodyUse::Whole, |$c| $body)
     };
     ($method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, streamed($max:expr), |$c:tt| $body:expr) => {
+        row!(@row $method $path, $access, $phase, $effect, BodyUse::Streamed { max: $max }, |$c| $body)
+    };
+    (@row $method:ident $path:expr, $access:expr, $phase:ident, $effect:ident, $use:expr, |$c:tt| $body:expr) => {
         Row {
             method: Method::$method,
             path: $path,
             access: $access,
             phase: Phase::$phase,
             may_reduce_access: row!(@$effect),
-            body: BodyUse::Streamed { max: $max },
+            body: $use,
             handler: |$c| Box::pin(async move { $body }),
         }
     };

@@ -40,4 +40,6 @@ pub mod run;
 pub mod slots;
 pub mod staging;
 pub mod stored;
+#[cfg(test)]
+mod testing;
 pub mod version;

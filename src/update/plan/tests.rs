@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::golden::assert_golden;
-use crate::update::model::Written;
 use crate::update::slots::protocol::SlotStatus;
+use crate::update::testing::{asked, installed, underway};
 
 fn entry(generation: u32, slot: Slot, tries: Option<(u32, u32)>, bad: bool) -> EntryStatus {
     let counter = match tries {
@@ -42,47 +42,11 @@ fn observed(slots: Status, job: Job) -> Observed {
     }
 }
 
-fn asked() -> Asked {
-    Asked {
-        bundle: "0123456789abcdef".into(),
-        version: "0.2.0".into(),
-        by: "ann".into(),
-        at_ms: 1,
-    }
-}
-
-fn underway(written: bool, reboot_asked: bool) -> Underway {
-    Underway {
-        bundle: "0123456789abcdef".into(),
-        version: "0.2.0".into(),
-        from_version: "0.1.0".into(),
-        target: Slot::B,
-        by: "ann".into(),
-        started_ms: 2,
-        written: written.then(|| Written {
-            generation: 2,
-            entry: "hearth-0002-b+3.conf".into(),
-            at_ms: 3,
-        }),
-        reboot_asked,
-    }
-}
-
 fn desired(asked_: bool, underway_: Option<Underway>) -> Desired {
     Desired {
         asked: asked_.then(asked),
         underway: underway_,
         last: None,
-    }
-}
-
-fn installed() -> Installed {
-    Installed {
-        slot: Slot::B,
-        generation: 2,
-        entry: "hearth-0002-b+3.conf".into(),
-        version: "0.2.0".into(),
-        root_sha256: "ab".repeat(32),
     }
 }
 

@@ -5,9 +5,10 @@
 use super::*;
 use crate::reconcile::once;
 use crate::update::adapter::{Call, RecordingSlots};
+use crate::update::model::FailedBoot;
 use crate::update::model::status::Phase;
-use crate::update::model::{Asked, FailedBoot};
-use crate::update::slots::protocol::{EntryStatus, Installed, Slot, SlotStatus, Status, Step};
+use crate::update::slots::protocol::{EntryStatus, Slot, SlotStatus, Status, Step};
+use crate::update::testing::{asked, installed};
 
 fn entry(generation: u32, slot: Slot, tries: Option<(u32, u32)>) -> EntryStatus {
     EntryStatus {
@@ -63,28 +64,8 @@ fn lab(status: Status) -> Lab {
 }
 
 fn ask(store: &Store) {
-    let asked = Asked {
-        bundle: "0123456789abcdef".into(),
-        version: "0.2.0".into(),
-        by: "ann".into(),
-        at_ms: 1,
-    };
-    stored::ask(
-        store,
-        AuditEntry::system(AuditAction::UpdateAsk, "t"),
-        &asked,
-    )
-    .unwrap();
-}
-
-fn installed() -> Installed {
-    Installed {
-        slot: Slot::B,
-        generation: 2,
-        entry: "hearth-0002-b+3.conf".into(),
-        version: "0.2.0".into(),
-        root_sha256: "00".repeat(32),
-    }
+    let entry = AuditEntry::system(AuditAction::UpdateAsk, "t");
+    stored::ask(store, entry, &asked()).unwrap();
 }
 
 fn last(store: &Store) -> HistoryEntry {

@@ -1,7 +1,6 @@
 use super::*;
 use crate::store::AuditAction;
 use crate::update::model::Outcome;
-use crate::update::slots::protocol::Slot;
 
 fn entry(action: AuditAction) -> AuditEntry {
     AuditEntry::system(action, "hearth 0.2.0")
@@ -22,24 +21,10 @@ fn ended(at_ms: u64, outcome: Outcome) -> HistoryEntry {
 fn an_update_goes_from_asked_to_under_way_to_the_history() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let asked_ = Asked {
-        bundle: "0123456789abcdef".into(),
-        version: "0.2.0".into(),
-        by: "ann".into(),
-        at_ms: 1,
-    };
+    let asked_ = crate::update::testing::asked();
     ask(&store, entry(AuditAction::UpdateAsk), &asked_).unwrap();
     assert_eq!(asked(&store).unwrap(), Some(asked_));
-    let underway_ = Underway {
-        bundle: "0123456789abcdef".into(),
-        version: "0.2.0".into(),
-        from_version: "0.1.0".into(),
-        target: Slot::B,
-        by: "ann".into(),
-        started_ms: 2,
-        written: None,
-        reboot_asked: false,
-    };
+    let underway_ = crate::update::testing::underway(false, false);
     begin(&store, entry(AuditAction::UpdateAsk), &underway_).unwrap();
     assert_eq!(asked(&store).unwrap(), None);
     assert_eq!(underway(&store).unwrap(), Some(underway_));
