@@ -247,6 +247,30 @@ pub struct ServersConfig {
     pub base_image: Option<PathBuf>,
 }
 
+/// Updates of the appliance (A/B root slots): whether hearth drives them,
+/// where it finds the update helper, and the keys a bundle must be
+/// signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateConfig {
+    /// Production: on. `--dev`: off (the component is `disabled`).
+    pub manage: bool,
+    pub helper_socket: PathBuf,
+    /// The folder of the minisign public keys (`*.pub`) bundles are
+    /// checked against when uploaded (the helper checks again with its
+    /// own).
+    pub keys: PathBuf,
+}
+
+impl UpdateConfig {
+    fn defaults(mode: Mode) -> UpdateConfig {
+        UpdateConfig {
+            manage: mode == Mode::Production,
+            helper_socket: PathBuf::from("/run/hearth-update-helper/socket"),
+            keys: PathBuf::from("/usr/lib/hearth/update-keys"),
+        }
+    }
+}
+
 impl ServersConfig {
     fn defaults(mode: Mode) -> ServersConfig {
         ServersConfig {
@@ -300,6 +324,7 @@ pub struct Config {
     pub proxy: ProxyConfig,
     pub system: SystemConfig,
     pub servers: ServersConfig,
+    pub update: UpdateConfig,
     pub console: ConsoleConfig,
 }
 
@@ -319,6 +344,7 @@ impl Config {
             proxy: ProxyConfig::defaults(mode),
             system: SystemConfig::defaults(mode),
             servers: ServersConfig::defaults(mode),
+            update: UpdateConfig::defaults(mode),
             console: ConsoleConfig::default(),
         }
     }
@@ -341,6 +367,7 @@ impl Config {
             && self.firewall == other.firewall
             && self.proxy == other.proxy
             && self.system == other.system
+            && self.update == other.update
     }
 }
 

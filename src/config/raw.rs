@@ -23,7 +23,16 @@ pub(super) struct RawConfig {
     proxy: Option<RawProxy>,
     system: Option<RawSystem>,
     servers: Option<RawServers>,
+    update: Option<RawUpdate>,
     console: Option<RawConsole>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpdate {
+    manage: Option<bool>,
+    helper_socket: Option<String>,
+    keys: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +183,9 @@ impl RawConfig {
         if let Some(system) = self.system {
             system.apply(&mut config.system)?;
         }
+        if let Some(update) = self.update {
+            update.apply(&mut config.update)?;
+        }
         if let Some(servers) = self.servers {
             servers.apply(&mut config.servers)?;
         }
@@ -196,6 +208,27 @@ impl RawConsole {
             ("console.systemctl", self.systemctl, &mut c.systemctl),
             ("console.journalctl", self.journalctl, &mut c.journalctl),
             ("console.shell", self.shell, &mut c.shell),
+        ] {
+            if let Some(v) = value {
+                *slot = absolute_path(key, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RawUpdate {
+    fn apply(self, u: &mut super::UpdateConfig) -> Result<(), ConfigError> {
+        if let Some(manage) = self.manage {
+            u.manage = manage;
+        }
+        for (key, value, slot) in [
+            (
+                "update.helper_socket",
+                self.helper_socket,
+                &mut u.helper_socket,
+            ),
+            ("update.keys", self.keys, &mut u.keys),
         ] {
             if let Some(v) = value {
                 *slot = absolute_path(key, v)?;

@@ -134,6 +134,7 @@ pub async fn run(
     let units = system::start::start(&config, &store, &mut launch);
     let servers_ca = servers::start::authority(&config);
     servers::start::start(&config, &store, servers_ca.as_ref(), &mut launch);
+    crate::update::start::start(&config, &store, units.clone(), &mut launch);
     reconcile::store_probe::start(&store, &mut launch);
     let use_certificate = certificate_user(slot.clone(), health.clone(), pin);
     let sessions = Arc::new(Sessions::new(store.clone(), SessionPolicy::default()));

@@ -66,6 +66,7 @@ pub mod policy;
 pub mod run;
 pub mod slots;
 pub mod staging;
+pub mod start;
 pub mod stored;
 #[cfg(test)]
 mod testing;

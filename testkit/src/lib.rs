@@ -177,7 +177,7 @@ impl Daemon {
         // The daemon runs with production defaults, which drive the
         // machine's firewall and Caddy: never the test machine's own,
         // unless a test asks (in a namespace of its own).
-        for table in ["firewall", "proxy", "system", "servers"] {
+        for table in ["firewall", "proxy", "system", "servers", "update"] {
             if !opts.config.contains(&format!("[{table}]")) {
                 config.push_str(&format!("\n[{table}]\nmanage = false\n"));
             }
