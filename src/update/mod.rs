@@ -64,6 +64,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod run;
+pub mod service;
 pub mod slots;
 pub mod staging;
 pub mod start;

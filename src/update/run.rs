@@ -14,6 +14,7 @@ use super::model::status::{Available, UpdateStatus};
 use super::model::{HistoryEntry, Outcome, Underway, Written};
 use super::plan::{self, Desired, Job, Observed, Plan};
 use super::slots::protocol::BundleId;
+use super::staging::Staging;
 use super::stored;
 use crate::clock::now_ms;
 use crate::component::Component;
@@ -36,6 +37,9 @@ pub struct UpdateManager<S: Slots> {
     /// The checked bundle waiting for an admin, set by the service.
     available: Arc<Mutex<Option<Available>>>,
     running: Running,
+    /// Where the bundle was staged: emptied once the helper is done
+    /// with it (it takes the size of a root slot on /var).
+    staging: Option<Staging>,
 }
 
 impl<S: Slots> UpdateManager<S> {
@@ -52,6 +56,23 @@ impl<S: Slots> UpdateManager<S> {
             job,
             available,
             running,
+            staging: None,
+        }
+    }
+
+    /// Empties `staging` once an install no longer needs its bundle.
+    pub fn with_staging(mut self, staging: Staging) -> Self {
+        self.staging = Some(staging);
+        self
+    }
+
+    /// The staged bundle is done with (written, or failed): its room back.
+    fn drop_bundle(&self) {
+        *self.available.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(staging) = &self.staging
+            && let Err(e) = staging.cancel()
+        {
+            tracing::warn!(error = %e, "update: cannot remove the staged bundle");
         }
     }
 
@@ -107,6 +128,7 @@ impl<S: Slots> UpdateManager<S> {
         let entry = AuditEntry::system(action, &format!("hearth {version}"));
         stored::end(&self.store, entry, &ended)?;
         self.job.send_replace(Job::Idle);
+        self.drop_bundle();
         Ok(())
     }
 
@@ -154,6 +176,7 @@ impl<S: Slots> UpdateManager<S> {
                     &underway,
                 )?;
                 self.job.send_replace(Job::Idle);
+                self.drop_bundle();
                 tracing::info!(entry = %installed.entry, "update: written; the new slot boots at the next reboot");
             }
             Plan::Failed { step, error } => {

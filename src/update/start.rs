@@ -13,11 +13,16 @@ use super::model::status::Available;
 use super::plan::Job;
 use super::run::{Running, UpdateManager};
 use super::slots::client::UpdateHelperClient;
+use super::staging::Staging;
 use crate::component::Component;
 use crate::config::Config;
 use crate::reconcile::{Launch, Timing, Wakes};
 use crate::store::{Store, Table};
 use crate::system::units::Units;
+
+/// The staging folder in the state folder: the update helper reads
+/// `<state_dir>/updates/<id>.bundle` (`/var/lib/hearth/updates`).
+pub const STAGING: &str = "updates";
 
 /// Where the running OS says its version (the image writes it).
 const OS_VERSION: &str = "/usr/lib/hearth/version";
@@ -64,8 +69,10 @@ pub fn start(
         units,
         journal_dir: None,
     };
+    let staging = Staging::new(config.state_dir.join(STAGING));
     launch.manager(
-        UpdateManager::new(store.clone(), slots, job, handle.available.clone(), running),
+        UpdateManager::new(store.clone(), slots, job, handle.available.clone(), running)
+            .with_staging(staging),
         Wakes::new()
             .watch("store", store.watch(Table::Updates))
             .watch("install", job_changes),

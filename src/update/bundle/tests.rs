@@ -28,7 +28,7 @@ fn keys() -> TrustedKeys {
 }
 
 /// The fixture's members in the bundle's order.
-fn members() -> Vec<(String, Vec<u8>)> {
+pub(crate) fn members() -> Vec<(String, Vec<u8>)> {
     let mut all = vec![
         ("manifest.json".to_string(), MANIFEST.to_vec()),
         ("manifest.json.minisig".to_string(), SIGNATURE.to_vec()),
@@ -41,6 +41,11 @@ fn members() -> Vec<(String, Vec<u8>)> {
 
 /// A tar of `members` (GNU headers, as `tar --format=gnu`), in a file.
 fn tar_file(members: &[(String, Vec<u8>)]) -> File {
+    file_of(&tar_bytes(members))
+}
+
+/// A tar of `members` (GNU headers, as `tar --format=gnu`).
+pub(crate) fn tar_bytes(members: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, bytes) in members {
         let mut header = tar::Header::new_gnu();
@@ -51,7 +56,7 @@ fn tar_file(members: &[(String, Vec<u8>)]) -> File {
             .append_data(&mut header, name, bytes.as_slice())
             .unwrap();
     }
-    file_of(&builder.into_inner().unwrap())
+    builder.into_inner().unwrap()
 }
 
 fn file_of(bytes: &[u8]) -> File {
