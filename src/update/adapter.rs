@@ -123,6 +123,8 @@ pub struct RecordingSlots {
     /// How the next install ends.
     pub install_ends: Arc<Mutex<Job>>,
     pub boots: Vec<FailedBoot>,
+    /// Answers no status (as the real helper, busy with an install).
+    pub busy: Arc<Mutex<bool>>,
 }
 
 impl RecordingSlots {
@@ -132,6 +134,7 @@ impl RecordingSlots {
             calls: Arc::default(),
             install_ends: Arc::new(Mutex::new(Job::Idle)),
             boots: Vec::new(),
+            busy: Arc::default(),
         }
     }
 
@@ -147,7 +150,13 @@ impl RecordingSlots {
 impl Slots for RecordingSlots {
     fn status(&self) -> BoxFuture<'_, Result<Status, String>> {
         let status = self.status.lock().unwrap().clone();
-        Box::pin(async move { Ok(status) })
+        let busy = *self.busy.lock().unwrap();
+        Box::pin(async move {
+            if busy {
+                return Err("the helper is busy writing a slot".into());
+            }
+            Ok(status)
+        })
     }
 
     fn install(&self, bundle: BundleId, job: watch::Sender<Job>) {

@@ -40,6 +40,8 @@ pub struct UpdateManager<S: Slots> {
     /// Where the bundle was staged: emptied once the helper is done
     /// with it (it takes the size of a root slot on /var).
     staging: Option<Staging>,
+    /// The helper's last answer (see `observed_now`).
+    last_slots: Option<super::slots::protocol::Status>,
 }
 
 impl<S: Slots> UpdateManager<S> {
@@ -57,6 +59,7 @@ impl<S: Slots> UpdateManager<S> {
             available,
             running,
             staging: None,
+            last_slots: None,
         }
     }
 
@@ -84,11 +87,24 @@ impl<S: Slots> UpdateManager<S> {
         })
     }
 
-    async fn observed_now(&self) -> Result<Observed, UpdateError> {
+    async fn observed_now(&mut self) -> Result<Observed, UpdateError> {
+        let job = self.job.borrow().clone();
+        // The helper answers one request at a time: while it writes a
+        // slot (minutes), a status request would wait for the end and
+        // hold the pass past the watchdog. The slots do not change
+        // meanwhile but by the job itself, whose end is observed.
+        let slots = match (&job, &self.last_slots) {
+            (Job::Running(_), Some(slots)) => slots.clone(),
+            _ => {
+                let slots = self.slots.status().await.map_err(UpdateError::Status)?;
+                self.last_slots = Some(slots.clone());
+                slots
+            }
+        };
         Ok(Observed {
-            slots: self.slots.status().await.map_err(UpdateError::Status)?,
+            slots,
             os_version: self.running.os_version.clone(),
-            job: self.job.borrow().clone(),
+            job,
             available: self
                 .available
                 .lock()

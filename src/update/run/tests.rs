@@ -142,6 +142,30 @@ async fn an_update_is_written_rebooted_into_and_judged_good() {
 }
 
 #[tokio::test]
+async fn while_the_helper_writes_a_pass_does_not_ask_it() {
+    let mut lab = lab(slots(Slot::A, None));
+    ask(&lab.store);
+    *lab.slots.install_ends.lock().unwrap() = Job::Running(None);
+    once(&mut lab.manager).await.unwrap();
+    // The real helper takes no other request while it installs.
+    *lab.slots.busy.lock().unwrap() = true;
+    lab.manager.job.send_replace(Job::Running(Some(
+        crate::update::slots::protocol::Progress {
+            step: Step::WriteRoot,
+            bytes: 50,
+            total: 100,
+        },
+    )));
+    let status = once(&mut lab.manager).await.unwrap();
+    assert_eq!(status, None, "nothing to do, and no error");
+    // Once the job ends, the helper is asked again.
+    lab.manager.job.send_replace(Job::Done(installed()));
+    assert!(once(&mut lab.manager).await.is_err(), "asked while busy");
+    *lab.slots.busy.lock().unwrap() = false;
+    assert!(once(&mut lab.manager).await.unwrap().is_some());
+}
+
+#[tokio::test]
 async fn a_failed_install_is_recorded_and_touches_nothing_else() {
     let mut lab = lab(slots(Slot::A, None));
     ask(&lab.store);
